@@ -1,0 +1,15 @@
+/* One place that includes the OpenCL headers with the API level twinbrain
+ * targets, so every file sees the same declarations. */
+#ifndef TWINBRAIN_OPENCL_H
+#define TWINBRAIN_OPENCL_H
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/cl.h>
+#else
+#include <CL/cl.h>
+#endif
+/* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *tb_cl_error_name(cl_int code);
+#endif

@@ -1,0 +1,94 @@
+/* The HDF5 output file (layout in DESIGN.md section 6 and docs/formats.md).
+ *
+ * Lifecycle: create -> write attributes, fixed arrays and create the
+ * extendible datasets -> tb_output_go_live() -> append rows as the run goes
+ * (each append is flushed, so a killed run leaves a readable file up to the
+ * last append) -> tb_output_close() with the final attributes written. */
+#ifndef TWINBRAIN_OUTPUT_H
+#define TWINBRAIN_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "twinbrain/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tb_dtype {
+    TB_F32,
+    TB_F64,
+    TB_I32,
+    TB_I64,
+    TB_U8,
+    TB_U64
+} tb_dtype;
+
+typedef struct tb_output tb_output;
+typedef struct tb_dataset tb_dataset;
+
+/* Create (truncate) the file. Missing parent folders are an error
+ * (TB_ERR_OTHER naming the path), as is an unwritable location. */
+tb_status tb_output_create(const char *path, tb_output **out, tb_error *err);
+
+/* Attributes on an object (group or dataset) given by absolute path; "/" is
+ * the root. Groups on the path are created as needed. */
+tb_status tb_output_attr_string(tb_output *o, const char *obj, const char *name, const char *value,
+                                tb_error *err);
+tb_status tb_output_attr_strings(tb_output *o, const char *obj, const char *name,
+                                 const char *const *values, size_t n, tb_error *err);
+tb_status tb_output_attr_double(tb_output *o, const char *obj, const char *name, double value,
+                                tb_error *err);
+tb_status tb_output_attr_int(tb_output *o, const char *obj, const char *name, int64_t value,
+                             tb_error *err);
+
+/* A fixed-size dataset written at once ([B] sweep values, labels...). */
+tb_status tb_output_write_array(tb_output *o, const char *path, tb_dtype type, int rank,
+                                const uint64_t *dims, const void *data, tb_error *err);
+tb_status tb_output_write_strings(tb_output *o, const char *path, const char *const *values,
+                                  size_t n, tb_error *err);
+
+/* An extendible dataset [*, dims...] growing along its first axis; chunked
+ * (about `chunk_rows` rows a chunk) and deflate-compressed. rank counts the
+ * first axis too; dims has rank-1 entries (the fixed trailing sizes). */
+tb_status tb_output_dataset_create(tb_output *o, const char *path, tb_dtype type, int rank,
+                                   const uint64_t *dims, uint64_t chunk_rows, tb_dataset **ds,
+                                   tb_error *err);
+/* Append `rows` rows of data (row-major, the trailing dims). */
+tb_status tb_output_dataset_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
+uint64_t tb_output_dataset_rows(const tb_dataset *ds);
+
+/* Every object exists now: switch to single-writer/multiple-reader mode, so
+ * readers may open the file while it grows and a killed process leaves a
+ * consistent file. No new objects or attributes may be created after this
+ * until tb_output_close(). */
+tb_status tb_output_go_live(tb_output *o, tb_error *err);
+
+/* Make every append so far durable (called once per chunk). */
+tb_status tb_output_flush(tb_output *o, tb_error *err);
+
+/* Close, then write the final root attributes (wall_seconds, steps...) given
+ * as name/value pairs; any of the arrays may be NULL. */
+typedef struct tb_output_final {
+    const char *const *double_names;
+    const double *double_values;
+    size_t n_doubles;
+    const char *const *int_names;
+    const int64_t *int_values;
+    size_t n_ints;
+    const char *const *string_names;
+    const char *const *string_values;
+    size_t n_strings;
+} tb_output_final;
+tb_status tb_output_close(tb_output *o, const tb_output_final *final, tb_error *err);
+
+/* Abandon: close handles without final attributes (error paths). */
+void tb_output_abort(tb_output *o);
+
+const char *tb_output_path(const tb_output *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
