@@ -1,0 +1,251 @@
+/* twinbrain run / check: scenario -> simulation -> device -> output. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "twinbrain/device.h"
+#include "twinbrain/plugin.h"
+#include "twinbrain/scenario.h"
+#include "twinbrain/sim.h"
+#include "util.h"
+
+static const char run_usage[] =
+    "usage: twinbrain run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
+    "                     [--set KEY=VALUE]... [--quiet]\n"
+    "\n"
+    "Runs a scenario and writes its results to an HDF5 file (docs/formats.md).\n"
+    "  -o, --output OUT.h5   output file (default: [output] file, else SCENARIO-NAME.h5 here)\n"
+    "  --device SEL          device: auto, cpu, gpu, accelerator, INDEX, P:D or name~TEXT\n"
+    "                        (default: simulation.device, else $TWINBRAIN_DEVICE, else auto)\n"
+    "  --precision P         single or double (overrides simulation.precision)\n"
+    "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
+    "  -q, --quiet           no progress line and no summary\n"
+    "Ctrl-C stops after the current chunk and keeps the output written so far (exit 130).\n";
+
+static const char check_usage[] =
+    "usage: twinbrain check SCENARIO.toml [--print] [--set KEY=VALUE]...\n"
+    "\n"
+    "Validates a scenario and its input files without running it.\n"
+    "  --print          write the resolved scenario (every default filled in) to stdout\n"
+    "  --set KEY=VALUE  override a scenario key before checking\n"
+    "  --keys           list every scenario key the engine knows, with its type and meaning\n";
+
+typedef struct run_args {
+    const char *scenario;
+    const char *output;
+    const char *device;
+    const char *precision;
+    const char **sets;
+    size_t n_sets;
+    bool quiet;
+    bool print;
+    bool keys;
+} run_args;
+
+/* Returns -1 when parsing succeeded, else the exit status. */
+static int parse(const char *cmd, int argc, char **argv, run_args *a, bool is_run)
+{
+    a->sets = calloc((size_t)argc + 1, sizeof *a->sets);
+    for (int i = 1; i < argc; ++i) {
+        const char *s = argv[i];
+        bool has_next = i + 1 < argc;
+        if (tb_cli_is_help(s)) {
+            fputs(is_run ? run_usage : check_usage, stdout);
+            return 0;
+        } else if (strcmp(s, "--set") == 0 && has_next) {
+            a->sets[a->n_sets++] = argv[++i];
+        } else if (strncmp(s, "--set=", 6) == 0) {
+            a->sets[a->n_sets++] = s + 6;
+        } else if (is_run && (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0) && has_next) {
+            a->output = argv[++i];
+        } else if (is_run && strcmp(s, "--device") == 0 && has_next) {
+            a->device = argv[++i];
+        } else if (is_run && strcmp(s, "--precision") == 0 && has_next) {
+            a->precision = argv[++i];
+            if (strcmp(a->precision, "single") && strcmp(a->precision, "double"))
+                return tb_cli_usage_error(cmd, "--precision must be single or double, not '%s'", a->precision);
+        } else if (is_run && (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)) {
+            a->quiet = true;
+        } else if (!is_run && strcmp(s, "--print") == 0) {
+            a->print = true;
+        } else if (!is_run && strcmp(s, "--keys") == 0) {
+            a->keys = true;
+        } else if (s[0] == '-' && s[1]) {
+            return tb_cli_usage_error(cmd, "unknown option '%s'%s", s,
+                                      has_next || strchr(s, '=') ? "" : " (or it is missing its value)");
+        } else if (!a->scenario) {
+            a->scenario = s;
+        } else {
+            return tb_cli_usage_error(cmd, "one scenario at a time ('%s' and '%s')", a->scenario, s);
+        }
+    }
+    if (!a->scenario && !a->keys)
+        return tb_cli_usage_error(cmd, "missing the scenario file");
+    return -1;
+}
+
+/* --precision is one more override, applied last so it wins. */
+static tb_status load(run_args *a, tb_plugin_registry **reg, tb_scenario **sc, tb_error *err)
+{
+    tb_status st = tb_plugin_registry_load(reg, err);
+    if (st != TB_OK)
+        return st;
+    char *prec = a->precision ? tb_asprintf("simulation.precision=\"%s\"", a->precision) : NULL;
+    if (prec)
+        a->sets[a->n_sets++] = prec;
+    st = tb_scenario_load(a->scenario, a->sets, a->n_sets, *reg, sc, err);
+    if (prec)
+        a->sets[--a->n_sets] = NULL;
+    free(prec);
+    return st;
+}
+
+static char *default_output(const char *scenario)
+{
+    const char *base = strrchr(scenario, '/');
+    base = base ? base + 1 : scenario;
+    size_t n = strlen(base);
+    if (tb_str_ends_with(base, ".toml"))
+        n -= 5;
+    char *stem = tb_strndup(base, n);
+    char *out = tb_asprintf("%s.h5", stem);
+    free(stem);
+    return out;
+}
+
+static tb_status open_device(const tb_scenario *sc, const char *sel, tb_device **dev, tb_error *err)
+{
+    tb_device_info *list = NULL;
+    size_t n = 0, chosen = 0;
+    tb_status st = tb_device_list(&list, &n, err);
+    if (st == TB_OK)
+        st = tb_device_select(list, n, sel ? sel : sc->device, sc->precision == TB_DOUBLE, &chosen, err);
+    if (st == TB_OK)
+        st = tb_device_open(&list[chosen], dev, err);
+    tb_device_list_free(list);
+    return st;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    stop_requested = 1;
+    /* a second Ctrl-C ends the process at once */
+    signal(sig, SIG_DFL);
+}
+
+static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *dev, const char *out)
+{
+    tb_sim_summary s;
+    tb_sim_get_summary(sim, &s);
+    const tb_device_info *d = tb_device_get_info(dev);
+    printf("twinbrain: %s on %zu regions, %g ms in %llu steps of %g ms (%s, %s precision)\n", sc->model->name,
+           s.regions, sc->duration, (unsigned long long)s.steps, sc->dt, sc->method, tb_precision_name(sc->precision));
+    printf("  device   %s (%s)\n", d->name, d->platform_name);
+    printf("  kernels  %.2f s %s\n", s.build_seconds, s.program_from_cache ? "(loaded from cache)" : "(compiled)");
+    printf("  run      %.2f s wall, %.3g steps/s, %.3g region-steps/s\n", s.wall_seconds,
+           s.wall_seconds > 0 ? (double)s.steps / s.wall_seconds : 0.0,
+           s.wall_seconds > 0 ? (double)s.steps * (double)s.regions * (double)s.instances / s.wall_seconds : 0.0);
+    for (size_t i = 0; i < sc->n_monitors; ++i)
+        printf("  monitor  %s: %s every %g ms\n", sc->monitors[i].name, tb_monitor_kind_name(sc->monitors[i].kind),
+               sc->monitors[i].period);
+    printf("  output   %s\n", out);
+}
+
+static int run(run_args *a)
+{
+    tb_error err = {0};
+    tb_plugin_registry *reg = NULL;
+    tb_scenario *sc = NULL;
+    tb_device *dev = NULL;
+    tb_sim *sim = NULL;
+    char *out = NULL;
+    tb_status st = load(a, &reg, &sc, &err);
+    if (st == TB_OK)
+        st = open_device(sc, a->device, &dev, &err);
+    if (st == TB_OK)
+        st = tb_sim_create(sc, dev, &sim, &err);
+    if (st == TB_OK) {
+        out = a->output ? tb_strdup(a->output) : sc->output_file ? tb_strdup(sc->output_file)
+                                                                 : default_output(a->scenario);
+        tb_progress_line pl = {.out = stderr};
+        tb_sim_options opt = {.stop = &stop_requested};
+        if (!a->quiet && isatty(STDERR_FILENO)) {
+            opt.progress = tb_progress_line_update;
+            opt.progress_ctx = &pl;
+        }
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        st = tb_sim_run(sim, out, &opt, &err);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        tb_progress_line_end(&pl);
+        if (st == TB_OK && !a->quiet)
+            summary(sc, sim, dev, out);
+    }
+    int rc = st == TB_OK ? 0 : tb_cli_fail(&err);
+    tb_error_clear(&err);
+    free(out);
+    tb_sim_free(sim);
+    tb_device_close(dev);
+    tb_scenario_free(sc);
+    tb_plugin_registry_free(reg);
+    return rc;
+}
+
+int tb_cli_run(int argc, char **argv)
+{
+    run_args a = {0};
+    int rc = parse("run", argc, argv, &a, true);
+    if (rc < 0)
+        rc = run(&a);
+    free(a.sets);
+    return rc;
+}
+
+static int check(run_args *a)
+{
+    if (a->keys) {
+        char *k = tb_scenario_keys();
+        fputs(k, stdout);
+        free(k);
+        return 0;
+    }
+    tb_error err = {0};
+    tb_plugin_registry *reg = NULL;
+    tb_scenario *sc = NULL;
+    tb_status st = load(a, &reg, &sc, &err);
+    if (st == TB_OK)
+        st = tb_sim_check(sc, &err);
+    int rc = 0;
+    if (st != TB_OK) {
+        rc = tb_cli_fail(&err);
+    } else if (a->print) {
+        char *text = tb_scenario_format(sc);
+        fputs(text, stdout);
+        free(text);
+    } else {
+        printf("%s: ok (mass model %s, %llu steps of %g ms, %zu monitor%s)\n", a->scenario, sc->model->name,
+               (unsigned long long)sc->steps, sc->dt, sc->n_monitors, sc->n_monitors == 1 ? "" : "s");
+    }
+    tb_error_clear(&err);
+    tb_scenario_free(sc);
+    tb_plugin_registry_free(reg);
+    return rc;
+}
+
+int tb_cli_check(int argc, char **argv)
+{
+    run_args a = {0};
+    int rc = parse("check", argc, argv, &a, false);
+    if (rc < 0)
+        rc = check(&a);
+    free(a.sets);
+    return rc;
+}

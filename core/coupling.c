@@ -1,0 +1,63 @@
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "coupling.h"
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+static const tb_param_info linear_p[] = {
+    {"a", 0.00390625, "", -INFINITY, INFINITY, "gain (TVB default 1/256)"},
+    {"b", 0.0, "", -INFINITY, INFINITY, "offset"},
+};
+static const tb_param_info scaling_p[] = {
+    {"a", 0.00390625, "", -INFINITY, INFINITY, "gain (TVB default 1/256)"},
+};
+static const tb_param_info sigmoidal_p[] = {
+    {"cmin", -1.0, "", -INFINITY, INFINITY, "lower asymptote"},
+    {"cmax", 1.0, "", -INFINITY, INFINITY, "upper asymptote"},
+    {"midpoint", 0.0, "", -INFINITY, INFINITY, "sum at the sigmoid's midpoint"},
+    {"a", 1.0, "", -INFINITY, INFINITY, "steepness"},
+    {"sigma", 230.0, "", 0.0, INFINITY, "scale of the sum"},
+};
+static const tb_param_info sjr_p[] = {
+    {"cmin", 0.0, "1/ms", -INFINITY, INFINITY, "lower asymptote of the source's firing rate"},
+    {"cmax", 0.005, "1/ms", -INFINITY, INFINITY, "upper asymptote (2 e0)"},
+    {"midpoint", 6.0, "mV", -INFINITY, INFINITY, "potential at half the maximum rate"},
+    {"r", 0.56, "1/mV", -INFINITY, INFINITY, "steepness"},
+    {"a", 1.0, "", -INFINITY, INFINITY, "global gain applied after summation"},
+};
+static const tb_param_info difference_p[] = {
+    {"a", 0.1, "", -INFINITY, INFINITY, "gain"},
+};
+static const tb_param_info kuramoto_p[] = {
+    {"a", 1.0, "", -INFINITY, INFINITY, "gain; the sum is also divided by the number of regions"},
+};
+
+static const tb_coupling_def defs[] = {
+    {"linear", "a * sum_j w_ij x_j + b", linear_p, N_(linear_p), 0, NULL, "h", "cp_a * sum + cp_b"},
+    {"scaling", "a * sum_j w_ij x_j", scaling_p, N_(scaling_p), 0, NULL, "h", "cp_a * sum"},
+    {"sigmoidal", "cmin + (cmax - cmin) / (1 + exp(-a ((sum - midpoint) / sigma)))", sigmoidal_p,
+     N_(sigmoidal_p), 0, NULL, "h",
+     "cp_cmin + (cp_cmax - cp_cmin) / (1.0 + exp(-cp_a * ((sum - cp_midpoint) / cp_sigma)))"},
+    {"sigmoidal_jansen_rit",
+     "a * sum_j w_ij (cmin + (cmax - cmin) / (1 + exp(r (midpoint - (x_j[0] - x_j[1])))))", sjr_p,
+     N_(sjr_p), 1, "cp_cmin + (cp_cmax - cp_cmin) / (1.0 + exp(cp_r * (cp_midpoint - (cv[0] - cv[1]))))", "h",
+     "cp_a * sum"},
+    {"difference", "a * sum_j w_ij (x_j - x_i)", difference_p, N_(difference_p), 0, NULL, "(h - xi)",
+     "cp_a * sum"},
+    {"kuramoto", "(a / N) * sum_j w_ij sin(x_j - x_i)", kuramoto_p, N_(kuramoto_p), 0, NULL,
+     "sin(h - xi)", "cp_a / (real)n_regions * sum"},
+};
+
+size_t tb_coupling_count(void) { return N_(defs); }
+const tb_coupling_def *tb_coupling_at(size_t i) { return &defs[i]; }
+
+const tb_coupling_def *tb_coupling_find(const char *name)
+{
+    for (size_t i = 0; i < N_(defs); ++i)
+        if (strcmp(defs[i].name, name) == 0)
+            return &defs[i];
+    return NULL;
+}

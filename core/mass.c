@@ -1,0 +1,840 @@
+/* The neural-mass kit: turns a scenario's model, coupling, integrator and
+ * monitors into one OpenCL program (generated glue + kernels/mass.cl),
+ * lays out the connectome as CSR rows with delays in steps, and runs
+ * chunks of steps, writing monitor rows as they come back.
+ *
+ * Parameter and initial values are data, not code: changing them reuses
+ * the cached program. Only structure (which parameters vary by region,
+ * which variables are monitored, the method) shapes the source. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coupling.h"
+#include "kit.h"
+#include "twinbrain/connectome.h"
+#include "twinbrain/mass.h"
+#include "util.h"
+
+/* Monitor output kept per chunk on the device, at most this many bytes per
+ * buffer (two buffers per monitor: one filling while the other drains). */
+#define CHUNK_BYTES_MAX (64u << 20)
+#define CHUNK_STEPS_MAX 4096u
+
+typedef struct monitor_rt {
+    const tb_scenario_monitor *spec;
+    uint64_t period;    /* in steps */
+    size_t nv;
+    size_t max_samples; /* per chunk */
+    cl_mem acc;
+    cl_mem out[2];
+    void *host[2];
+    tb_dataset *data;
+    tb_dataset *time;
+} monitor_rt;
+
+/* One launched chunk whose results are still on their way back. */
+typedef struct pending {
+    bool active;
+    int buf;
+    uint64_t step0, n;
+    cl_event done;
+} pending;
+
+typedef struct param_slot {
+    const char *code_name; /* "mu", "cp_a" */
+    const tb_scenario_value *value;
+    bool region;           /* per-region array */
+    size_t index;          /* in pscalar, or row in pregion */
+} param_slot;
+
+typedef struct mass {
+    const tb_scenario *sc;
+    const tb_mass_model *model;
+    const tb_coupling_def *coupling;
+    tb_device *dev;
+    tb_connectome *con;
+    size_t N, B, NV, NC, NCV;
+    int H;
+    size_t realsz;
+    param_slot *params;
+    size_t n_params, n_scalar, n_region;
+    char *source;
+    tb_program *prog;
+    cl_kernel k_run, k_init;
+    size_t wg;
+    uint64_t kmax;
+    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion;
+    void *state_host;
+    monitor_rt *mon;
+    size_t n_mon;
+    pending pend;
+    int next_buf;
+    uint64_t samples;
+} mass;
+
+/* ------------------------------------------------------------ helpers */
+
+static tb_status cl_fail(tb_error *err, cl_int rc, const char *what)
+{
+    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
+}
+
+/* Host doubles to device reals. */
+static void *to_real(const double *x, size_t n, size_t realsz)
+{
+    void *out = malloc(n ? n * realsz : realsz);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; ++i) {
+        if (realsz == sizeof(double))
+            ((double *)out)[i] = x[i];
+        else
+            ((float *)out)[i] = (float)x[i];
+    }
+    return out;
+}
+
+static double real_at(const void *buf, size_t i, size_t realsz)
+{
+    return realsz == sizeof(double) ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
+}
+
+static tb_status check_region_array(const mass *m, const tb_scenario_value *v, const char *section, tb_error *err)
+{
+    if (!v->is_array || v->n == m->N)
+        return TB_OK;
+    char *w = tb_scenario_where(m->sc, v->pos);
+    tb_status st = tb_error_set(err, TB_ERR_SCENARIO,
+                                "%s%s.%s has %zu values, but the connectome has %zu regions "
+                                "(give one number, or one per region)",
+                                w, section, v->name, v->n, m->N);
+    free(w);
+    return st;
+}
+
+/* ------------------------------------------------------------ code generation */
+
+static void gen_params(mass *m, tb_buf *b)
+{
+    tb_buf_puts(b, "typedef struct tb_params {\n");
+    for (size_t i = 0; i < m->n_params; ++i)
+        tb_buf_printf(b, "    real %s;\n", m->params[i].code_name);
+    if (m->n_params == 0)
+        tb_buf_puts(b, "    real unused;\n");
+    tb_buf_puts(b, "} tb_params;\n\n"
+                   "inline void tb_load_params(tb_params *p, __global const real *pscalar,\n"
+                   "                           __global const real *pregion, int n, int N)\n{\n");
+    for (size_t i = 0; i < m->n_params; ++i) {
+        const param_slot *s = &m->params[i];
+        if (s->region)
+            tb_buf_printf(b, "    p->%s = pregion[%zu * (long)N + n];\n", s->code_name, s->index);
+        else
+            tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
+    }
+    if (m->n_params == 0)
+        tb_buf_puts(b, "    p->unused = 0;\n");
+    tb_buf_puts(b, "}\n\n");
+}
+
+/* Unpack the parameters of one group ("cp_" for coupling) into locals. */
+static void gen_unpack(const mass *m, tb_buf *b, bool coupling)
+{
+    for (size_t i = 0; i < m->n_params; ++i) {
+        bool is_cp = strncmp(m->params[i].code_name, "cp_", 3) == 0;
+        if (is_cp == coupling)
+            tb_buf_printf(b, "    const real %s = tb_p->%s;\n", m->params[i].code_name, m->params[i].code_name);
+    }
+}
+
+static void gen_dfun(const mass *m, tb_buf *b)
+{
+    const tb_mass_model *md = m->model;
+    if (md->helpers)
+        tb_buf_printf(b, "%s\n", md->helpers);
+    /* tb_-prefixed names keep the generated code clear of the plugin's */
+    tb_buf_puts(b, "inline void tb_dfun(const tb_params *tb_p, const real *tb_x, real *tb_dx,\n"
+                   "                    const real *coupling, real t, int region, int n_regions)\n{\n");
+    gen_unpack(m, b, false);
+    for (size_t v = 0; v < md->n_vars; ++v)
+        tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
+    for (size_t v = 0; v < md->n_vars; ++v)
+        tb_buf_printf(b, "    real d%s;\n", md->vars[v].name);
+    tb_buf_printf(b, "    {\n%s\n    }\n", md->dfun);
+    for (size_t v = 0; v < md->n_vars; ++v)
+        tb_buf_printf(b, "    tb_dx[%zu] = d%s;\n", v, md->vars[v].name);
+    tb_buf_puts(b, "}\n\n");
+}
+
+static size_t var_index(const tb_mass_model *md, const char *name)
+{
+    for (size_t v = 0; v < md->n_vars; ++v)
+        if (strcmp(md->vars[v].name, name) == 0)
+            return v;
+    return 0; /* the plugin loader checked every coupled name */
+}
+
+static void gen_coupling(const mass *m, tb_buf *b)
+{
+    const tb_mass_model *md = m->model;
+    const tb_coupling_def *cd = m->coupling;
+    const char *pre = md->coupling_pre ? md->coupling_pre : cd->pre;
+    const char *post = md->coupling_post ? md->coupling_post : cd->post;
+    tb_buf_puts(b, "inline void tb_hist_values_raw(const real *x, real *xi)\n{\n");
+    for (size_t k = 0; k < m->NC; ++k) {
+        if (k < m->NCV)
+            tb_buf_printf(b, "    xi[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
+        else
+            tb_buf_printf(b, "    xi[%zu] = (real)0;\n", k);
+    }
+    tb_buf_puts(b, "}\n\ninline void tb_hist_values(const tb_params *tb_p, const real *x, real *h)\n{\n");
+    gen_unpack(m, b, true);
+    tb_buf_printf(b, "    real cv[%zu];\n", m->NCV);
+    for (size_t k = 0; k < m->NCV; ++k)
+        tb_buf_printf(b, "    cv[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
+    for (size_t k = 0; k < m->NC; ++k) {
+        if (cd->hist && !md->coupling_pre)
+            tb_buf_printf(b, "    h[%zu] = %s;\n", k, cd->hist);
+        else
+            tb_buf_printf(b, "    h[%zu] = cv[%zu];\n", k, k);
+    }
+    tb_buf_puts(b, "}\n\ninline real tb_pre(const tb_params *tb_p, real h, real xi)\n{\n");
+    gen_unpack(m, b, true);
+    tb_buf_printf(b, "    return %s;\n}\n\n", pre);
+    tb_buf_puts(b, "inline real tb_post(const tb_params *tb_p, real sum, int n_regions)\n{\n");
+    gen_unpack(m, b, true);
+    tb_buf_printf(b, "    return %s;\n}\n\n", post);
+}
+
+static void gen_clamp(const mass *m, tb_buf *b)
+{
+    tb_buf_puts(b, "inline void tb_clamp(real *x)\n{\n");
+    for (size_t v = 0; v < m->NV; ++v) {
+        const tb_mass_var *var = &m->model->vars[v];
+        if (isfinite(var->bound_lo))
+            tb_buf_printf(b, "    x[%zu] = fmax(x[%zu], (real)%.17g);\n", v, v, var->bound_lo);
+        if (isfinite(var->bound_hi))
+            tb_buf_printf(b, "    x[%zu] = fmin(x[%zu], (real)%.17g);\n", v, v, var->bound_hi);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
+static void gen_monitors(const mass *m, tb_buf *b)
+{
+    tb_buf_puts(b, "#define TB_MONITOR_ARGS");
+    for (size_t i = 0; i < m->n_mon; ++i)
+        tb_buf_printf(b, " , __global real *macc%zu, __global real *mout%zu", i, i);
+    tb_buf_puts(b, "\n#define TB_MONITOR_PASS ");
+    for (size_t i = 0; i < m->n_mon; ++i)
+        tb_buf_printf(b, "%smacc%zu, mout%zu", i ? ", " : "", i, i);
+    tb_buf_puts(b, "\n\ninline void tb_monitors(");
+    for (size_t i = 0; i < m->n_mon; ++i)
+        tb_buf_printf(b, "__global real *macc%zu, __global real *mout%zu, ", i, i);
+    tb_buf_puts(b, "const real *x, long tn, long step0,\n                        int b, int B, int N, int n)\n{\n");
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        const monitor_rt *r = &m->mon[i];
+        const tb_scenario_monitor *s = r->spec;
+        bool avg = s->kind == TB_MONITOR_TEMPORAL_AVERAGE && r->period > 1;
+        tb_buf_printf(b, "    { /* monitor '%s': %s every %llu steps */\n", s->name, tb_monitor_kind_name(s->kind),
+                      (unsigned long long)r->period);
+        if (avg) {
+            tb_buf_printf(b, "        __global real *a = macc%zu + ((long)b * N + n) * %zu;\n", i, r->nv);
+            for (size_t k = 0; k < r->nv; ++k)
+                tb_buf_printf(b, "        a[%zu] += x[%zu];\n", k, s->variables[k]);
+        }
+        tb_buf_printf(b, "        if (tn %% %llu == 0) {\n", (unsigned long long)r->period);
+        tb_buf_printf(b, "            const long s = tn / %llu - 1 - step0 / %llu;\n", (unsigned long long)r->period,
+                      (unsigned long long)r->period);
+        tb_buf_printf(b, "            __global real *o = mout%zu + ((s * B + b) * (long)N + n) * %zu;\n", i, r->nv);
+        for (size_t k = 0; k < r->nv; ++k) {
+            if (avg)
+                tb_buf_printf(b, "            o[%zu] = a[%zu] / (real)%llu; a[%zu] = (real)0;\n", k, k,
+                              (unsigned long long)r->period, k);
+            else
+                tb_buf_printf(b, "            o[%zu] = x[%zu];\n", k, s->variables[k]);
+        }
+        tb_buf_puts(b, "        }\n    }\n");
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
+static const char *method_macro(const char *method)
+{
+    if (strcmp(method, "euler") == 0)
+        return "TB_EULER";
+    if (strcmp(method, "rk4") == 0)
+        return "TB_RK4";
+    return "TB_HEUN";
+}
+
+static char *generate(mass *m)
+{
+    tb_buf b = {0};
+    tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->sc->model->name,
+                  m->sc->model->version ? m->sc->model->version : "", m->coupling->name, m->sc->method);
+    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n\n", m->NV, m->NC,
+                  method_macro(m->sc->method));
+    gen_params(m, &b);
+    gen_dfun(m, &b);
+    gen_coupling(m, &b);
+    gen_clamp(m, &b);
+    gen_monitors(m, &b);
+    return tb_buf_take(&b);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static tb_status bind_params(mass *m, tb_error *err)
+{
+    const tb_plugin *pl = m->sc->model;
+    size_t n = pl->n_params + m->sc->n_coupling_params;
+    m->params = calloc(n ? n : 1, sizeof *m->params);
+    if (!m->params)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t i = 0; i < n; ++i) {
+        bool cp = i >= pl->n_params;
+        const tb_scenario_value *v = cp ? &m->sc->coupling_params[i - pl->n_params] : &m->sc->model_params[i];
+        param_slot *s = &m->params[m->n_params++];
+        s->code_name = cp ? tb_asprintf("cp_%s", v->name) : tb_strdup(v->name);
+        s->value = v;
+        s->region = v->is_array;
+        s->index = s->region ? m->n_region++ : m->n_scalar++;
+    }
+    return TB_OK;
+}
+
+/* CSR rows per target (row = target, column = source: the TVB convention),
+ * keeping only non-zero weights; delays rounded to whole steps. */
+static tb_status upload_connectivity(mass *m, tb_error *err)
+{
+    size_t N = m->N, nnz = 0;
+    const tb_connectome *c = m->con;
+    for (size_t i = 0; i < N * N; ++i)
+        nnz += c->weights[i] != 0.0;
+    int *row_ptr = malloc((N + 1) * sizeof *row_ptr);
+    int *col = malloc((nnz ? nnz : 1) * sizeof *col);
+    int *delay = malloc((nnz ? nnz : 1) * sizeof *delay);
+    double *w = malloc((nnz ? nnz : 1) * sizeof *w);
+    tb_status st = TB_OK;
+    if (!row_ptr || !col || !delay || !w) {
+        st = tb_error_set(err, TB_ERR_OTHER, "out of memory laying out %zu edges", nnz);
+        goto done;
+    }
+    long maxd = 0;
+    size_t e = 0;
+    double step_mm = m->sc->speed * m->sc->dt; /* mm travelled per step */
+    for (size_t i = 0; i < N; ++i) {
+        row_ptr[i] = (int)e;
+        for (size_t j = 0; j < N; ++j) {
+            double wij = c->weights[i * N + j];
+            if (wij == 0.0)
+                continue;
+            long d = lround(c->tract_lengths[i * N + j] / step_mm);
+            col[e] = (int)j;
+            w[e] = wij;
+            delay[e] = (int)d;
+            maxd = d > maxd ? d : maxd;
+            ++e;
+        }
+    }
+    row_ptr[N] = (int)e;
+    /* +2: the step writing slot t+1 must not overwrite the oldest slot that
+     * other regions still read in the same step. */
+    m->H = (int)maxd + 2;
+    void *wr = to_real(w, nnz, m->realsz);
+    m->row_ptr = tb_device_alloc(m->dev, (N + 1) * sizeof(int), row_ptr, "connectome rows", err);
+    m->col = m->row_ptr ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * sizeof(int), col, "connectome columns", err) : NULL;
+    m->delay = m->col ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * sizeof(int), delay, "connectome delays", err) : NULL;
+    m->weight = m->delay && wr ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * m->realsz, wr, "connectome weights", err)
+                               : NULL;
+    if (!m->weight)
+        st = err && err->status ? err->status : TB_ERR_OTHER;
+    free(wr);
+done:
+    free(row_ptr);
+    free(col);
+    free(delay);
+    free(w);
+    return st;
+}
+
+static tb_status upload_params(mass *m, tb_error *err)
+{
+    double *sc = calloc(m->n_scalar + 1, sizeof *sc);
+    double *rg = calloc(m->n_region * m->N + 1, sizeof *rg);
+    if (!sc || !rg) {
+        free(sc);
+        free(rg);
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    }
+    for (size_t i = 0; i < m->n_params; ++i) {
+        const param_slot *s = &m->params[i];
+        if (s->region)
+            memcpy(rg + s->index * m->N, s->value->values, m->N * sizeof *rg);
+        else
+            sc[s->index] = s->value->scalar;
+    }
+    void *scr = to_real(sc, m->n_scalar + 1, m->realsz);
+    void *rgr = to_real(rg, m->n_region * m->N + 1, m->realsz);
+    m->pscalar = tb_device_alloc(m->dev, (m->n_scalar + 1) * m->realsz, scr, "scalar parameters", err);
+    m->pregion = m->pscalar ? tb_device_alloc(m->dev, (m->n_region * m->N + 1) * m->realsz, rgr,
+                                              "per-region parameters", err)
+                            : NULL;
+    free(sc);
+    free(rg);
+    free(scr);
+    free(rgr);
+    return m->pregion ? TB_OK : (err && err->status ? err->status : TB_ERR_OTHER);
+}
+
+static tb_status upload_state(mass *m, tb_error *err)
+{
+    size_t n = m->NV * m->B * m->N;
+    double *x = malloc(n * sizeof *x);
+    if (!x)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t v = 0; v < m->NV; ++v) {
+        const tb_scenario_value *iv = &m->sc->initial[v];
+        for (size_t b = 0; b < m->B; ++b)
+            for (size_t i = 0; i < m->N; ++i)
+                x[(v * m->B + b) * m->N + i] = iv->is_array ? iv->values[i] : iv->scalar;
+    }
+    void *xr = to_real(x, n, m->realsz);
+    free(x);
+    m->state = tb_device_alloc(m->dev, n * m->realsz, xr, "model state", err);
+    free(xr);
+    m->state_host = malloc(n * m->realsz);
+    size_t hist_bytes = (size_t)m->H * m->NC * m->B * m->N * m->realsz;
+    m->hist = m->state ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
+    if (!m->hist || !m->state_host)
+        return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    return TB_OK;
+}
+
+static void plan_monitors(mass *m)
+{
+    size_t row_bytes = 0; /* bytes per step across monitors, averaged */
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        monitor_rt *r = &m->mon[i];
+        r->spec = &m->sc->monitors[i];
+        r->period = (uint64_t)llround(r->spec->period / m->sc->dt);
+        r->nv = r->spec->n_variables;
+        row_bytes += (m->B * m->N * r->nv * m->realsz + r->period - 1) / r->period;
+    }
+    uint64_t k = CHUNK_STEPS_MAX;
+    if (row_bytes && k * row_bytes > CHUNK_BYTES_MAX)
+        k = CHUNK_BYTES_MAX / row_bytes;
+    m->kmax = k < 1 ? 1 : k;
+    if (m->kmax > m->sc->steps)
+        m->kmax = m->sc->steps ? m->sc->steps : 1;
+    for (size_t i = 0; i < m->n_mon; ++i)
+        m->mon[i].max_samples = m->kmax / m->mon[i].period + 1;
+}
+
+static tb_status alloc_monitors(mass *m, tb_error *err)
+{
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        monitor_rt *r = &m->mon[i];
+        size_t acc = m->B * m->N * r->nv * m->realsz;
+        size_t out = r->max_samples * acc;
+        void *zero = calloc(1, acc);
+        r->acc = tb_device_alloc(m->dev, acc, zero, "monitor accumulator", err);
+        free(zero);
+        if (!r->acc)
+            return err ? err->status : TB_ERR_DEVICE;
+        for (int k = 0; k < 2; ++k) {
+            r->out[k] = tb_device_alloc(m->dev, out, NULL, "monitor output", err);
+            r->host[k] = malloc(out);
+            if (!r->out[k] || !r->host[k])
+                return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        }
+    }
+    return TB_OK;
+}
+
+static tb_status build(mass *m, tb_error *err)
+{
+    m->source = generate(m);
+    const tb_program_part parts[] = {
+        {NULL, m->source, "generated glue"},
+        {"mass.cl", NULL, "kernels/mass.cl"},
+    };
+    char *src = tb_program_assemble(m->sc->precision, parts, 2, err);
+    if (!src)
+        return err ? err->status : TB_ERR_INPUT;
+    free(m->source);
+    m->source = src;
+    char *label = tb_asprintf("model '%s'", m->sc->model->name);
+    tb_status st = tb_program_build(m->dev, m->source, "", label, &m->prog, err);
+    free(label);
+    if (st != TB_OK)
+        return st;
+    m->k_run = tb_program_kernel(m->prog, "tb_mass_run", err);
+    m->k_init = m->k_run ? tb_program_kernel(m->prog, "tb_mass_init_history", err) : NULL;
+    if (!m->k_init)
+        return err ? err->status : TB_ERR_DEVICE;
+    size_t kwg = 0;
+    clGetKernelWorkGroupInfo(m->k_run, tb_device_get_info(m->dev)->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg,
+                             NULL);
+    if (kwg == 0)
+        kwg = 1;
+    /* One work-group per instance; GPUs like whole warps, CPUs do not care. */
+    size_t want = m->N;
+    if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
+        want = (want + 31) / 32 * 32;
+    m->wg = want < kwg ? want : kwg;
+    return TB_OK;
+}
+
+static tb_status init_history(mass *m, tb_error *err)
+{
+    cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
+    cl_int rc = 0;
+    rc |= clSetKernelArg(m->k_init, 0, sizeof(cl_mem), &m->state);
+    rc |= clSetKernelArg(m->k_init, 1, sizeof(cl_mem), &m->hist);
+    rc |= clSetKernelArg(m->k_init, 2, sizeof(cl_mem), &m->pscalar);
+    rc |= clSetKernelArg(m->k_init, 3, sizeof(cl_mem), &m->pregion);
+    rc |= clSetKernelArg(m->k_init, 4, sizeof H, &H);
+    rc |= clSetKernelArg(m->k_init, 5, sizeof B, &B);
+    rc |= clSetKernelArg(m->k_init, 6, sizeof N, &N);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, rc, "setting the history kernel's arguments");
+    size_t global = m->B * m->wg, local = m->wg;
+    rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_init, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, rc, "launching the history kernel");
+    rc = clFinish(tb_device_queue(m->dev));
+    return rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "filling the delay history");
+}
+
+static tb_status set_fixed_args(mass *m, tb_error *err)
+{
+    cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
+    cl_int rc = 0;
+    cl_mem bufs[] = {m->state, m->hist, m->row_ptr, m->col, m->weight, m->delay, m->pscalar, m->pregion};
+    for (cl_uint i = 0; i < 8; ++i)
+        rc |= clSetKernelArg(m->k_run, i, sizeof(cl_mem), &bufs[i]);
+    rc |= clSetKernelArg(m->k_run, 8, sizeof H, &H);
+    rc |= clSetKernelArg(m->k_run, 9, sizeof B, &B);
+    rc |= clSetKernelArg(m->k_run, 10, sizeof N, &N);
+    if (m->realsz == sizeof(double)) {
+        double dt = m->sc->dt;
+        rc |= clSetKernelArg(m->k_run, 13, sizeof dt, &dt);
+    } else {
+        float dt = (float)m->sc->dt;
+        rc |= clSetKernelArg(m->k_run, 13, sizeof dt, &dt);
+    }
+    for (size_t i = 0; i < m->n_mon; ++i)
+        rc |= clSetKernelArg(m->k_run, (cl_uint)(14 + 2 * i), sizeof(cl_mem), &m->mon[i].acc);
+    return rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "setting the step kernel's arguments");
+}
+
+static void mass_destroy(void *impl);
+
+static tb_status read_connectome(mass *m, tb_error *err)
+{
+    tb_status st = tb_connectome_read(m->sc->connectome_file, &m->con, err);
+    if (st != TB_OK) {
+        char *w = tb_scenario_where(m->sc, m->sc->connectome_pos);
+        tb_error_prefix(err, "%sconnectome.file: ", w);
+        free(w);
+        return st;
+    }
+    m->N = m->con->n;
+    return TB_OK;
+}
+
+/* The per-region arrays must match the connectome: checked before any
+ * device work so `twinbrain check` reports it too. */
+static tb_status check_arrays(const mass *m, tb_error *err)
+{
+    const tb_scenario *sc = m->sc;
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && i < sc->model->n_params; ++i)
+        st = check_region_array(m, &sc->model_params[i], "model.parameters", err);
+    for (size_t i = 0; st == TB_OK && i < sc->n_coupling_params; ++i)
+        st = check_region_array(m, &sc->coupling_params[i], "coupling.parameters", err);
+    for (size_t i = 0; st == TB_OK && i < sc->model->mass->n_vars; ++i)
+        st = check_region_array(m, &sc->initial[i], "initial", err);
+    return st;
+}
+
+static tb_status mass_check(const tb_scenario *sc, tb_error *err)
+{
+    mass m = {.sc = sc};
+    tb_status st = read_connectome(&m, err);
+    if (st == TB_OK)
+        st = check_arrays(&m, err);
+    tb_connectome_free(m.con);
+    return st;
+}
+
+static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
+{
+    mass *m = calloc(1, sizeof *m);
+    if (!m)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    *impl = m;
+    m->sc = sc;
+    m->dev = dev;
+    m->model = sc->model->mass;
+    m->coupling = tb_coupling_find(sc->coupling);
+    m->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    tb_status st = read_connectome(m, err);
+    if (st == TB_OK)
+        st = check_arrays(m, err);
+    if (st != TB_OK)
+        return st;
+    m->B = 1;
+    m->NV = m->model->n_vars;
+    m->NCV = m->model->n_coupled;
+    m->NC = m->coupling->channels ? (size_t)m->coupling->channels : m->NCV;
+    m->n_mon = sc->n_monitors;
+    m->mon = calloc(m->n_mon ? m->n_mon : 1, sizeof *m->mon);
+    if (!m->mon)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    plan_monitors(m);
+    if ((st = bind_params(m, err)) != TB_OK || (st = upload_connectivity(m, err)) != TB_OK ||
+        (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
+        (st = alloc_monitors(m, err)) != TB_OK || (st = build(m, err)) != TB_OK ||
+        (st = set_fixed_args(m, err)) != TB_OK || (st = init_history(m, err)) != TB_OK)
+        return st;
+    return TB_OK;
+}
+
+/* ------------------------------------------------------------ output */
+
+static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
+{
+    mass *m = impl;
+    tb_dtype dt = m->realsz == sizeof(double) ? TB_F64 : TB_F32;
+    tb_status st = tb_output_write_strings(out, "/connectome/region_labels", (const char *const *)m->con->labels,
+                                           m->N, err);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, "/connectome", "file", m->sc->connectome_file, err);
+    for (size_t i = 0; st == TB_OK && i < m->n_mon; ++i) {
+        monitor_rt *r = &m->mon[i];
+        char *grp = tb_asprintf("/monitors/%s", r->spec->name);
+        char *data = tb_asprintf("%s/data", grp);
+        char *time = tb_asprintf("%s/time", grp);
+        uint64_t dims[3] = {m->B, m->N, r->nv};
+        const char **vars = calloc(r->nv + 1, sizeof *vars);
+        const char **units = calloc(r->nv + 1, sizeof *units);
+        for (size_t k = 0; k < r->nv; ++k) {
+            vars[k] = m->model->vars[r->spec->variables[k]].name;
+            units[k] = m->model->vars[r->spec->variables[k]].unit ? m->model->vars[r->spec->variables[k]].unit : "";
+        }
+        st = tb_output_dataset_create(out, data, dt, 4, dims, r->max_samples, &r->data, err);
+        if (st == TB_OK)
+            st = tb_output_dataset_create(out, time, TB_F64, 1, NULL, 4096, &r->time, err);
+        if (st == TB_OK)
+            st = tb_output_attr_string(out, data, "kind", tb_monitor_kind_name(r->spec->kind), err);
+        if (st == TB_OK)
+            st = tb_output_attr_double(out, data, "period_ms", r->spec->period, err);
+        if (st == TB_OK)
+            st = tb_output_attr_strings(out, data, "variables", vars, r->nv, err);
+        if (st == TB_OK)
+            st = tb_output_attr_strings(out, data, "units", units, r->nv, err);
+        if (st == TB_OK)
+            st = tb_output_attr_string(out, time, "units", "ms", err);
+        if (st == TB_OK)
+            st = tb_output_attr_string(out, data, "time_convention",
+                                       r->spec->kind == TB_MONITOR_TEMPORAL_AVERAGE
+                                           ? "time[k] is the end of the averaging window (t - period, t]"
+                                           : "time[k] is the time of the sampled state",
+                                       err);
+        free(vars);
+        free(units);
+        free(grp);
+        free(data);
+        free(time);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------ running */
+
+static uint64_t samples_in(uint64_t step0, uint64_t n, uint64_t period)
+{
+    return (step0 + n) / period - step0 / period;
+}
+
+static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
+{
+    int buf = m->next_buf;
+    m->next_buf ^= 1;
+    cl_long s0 = (cl_long)step0;
+    cl_int ns = (cl_int)n;
+    cl_int rc = clSetKernelArg(m->k_run, 11, sizeof s0, &s0);
+    rc |= clSetKernelArg(m->k_run, 12, sizeof ns, &ns);
+    for (size_t i = 0; i < m->n_mon; ++i)
+        rc |= clSetKernelArg(m->k_run, (cl_uint)(15 + 2 * i), sizeof(cl_mem), &m->mon[i].out[buf]);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, rc, "setting the step kernel's chunk arguments");
+    cl_command_queue q = tb_device_queue(m->dev);
+    size_t global = m->B * m->wg, local = m->wg;
+    rc = clEnqueueNDRangeKernel(q, m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, rc, "launching the step kernel");
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        monitor_rt *r = &m->mon[i];
+        uint64_t s = samples_in(step0, n, r->period);
+        if (s == 0)
+            continue;
+        size_t bytes = s * m->B * m->N * r->nv * m->realsz;
+        rc = clEnqueueReadBuffer(q, r->out[buf], CL_FALSE, 0, bytes, r->host[buf], 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return cl_fail(err, rc, "reading monitor output");
+    }
+    cl_event done = NULL;
+    rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->B * m->N * m->realsz, m->state_host, 0, NULL,
+                             &done);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, rc, "reading the state");
+    clFlush(q);
+    m->pend = (pending){true, buf, step0, n, done};
+    return TB_OK;
+}
+
+static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
+{
+    size_t total = m->NV * m->B * m->N;
+    for (size_t i = 0; i < total; ++i) {
+        double x = real_at(m->state_host, i, m->realsz);
+        if (isfinite(x))
+            continue;
+        size_t v = i / (m->B * m->N), b = (i / m->N) % m->B, n = i % m->N;
+        char inst[64] = "";
+        if (m->B > 1)
+            snprintf(inst, sizeof inst, " of instance %zu", b);
+        double t0 = (double)p->step0 * m->sc->dt, t1 = (double)(p->step0 + p->n) * m->sc->dt;
+        return tb_error_set(err, TB_ERR_DIVERGED,
+                            "the simulation diverged: %s of region '%s' (index %zu)%s is %s by t = %g ms "
+                            "(it was finite at t = %g ms); output kept up to t = %g ms. "
+                            "Try a smaller simulation.dt, or check the parameters of that region.",
+                            m->model->vars[v].name, m->con->labels[n], n, inst, isnan(x) ? "NaN" : "infinite", t1,
+                            t0, t1);
+    }
+    return TB_OK;
+}
+
+/* Wait for the pending chunk, append its rows, check it for divergence. */
+static tb_status drain(mass *m, tb_error *err)
+{
+    if (!m->pend.active)
+        return TB_OK;
+    pending p = m->pend;
+    m->pend.active = false;
+    cl_int rc = clWaitForEvents(1, &p.done);
+    clReleaseEvent(p.done);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, rc, "running the step kernel");
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        monitor_rt *r = &m->mon[i];
+        uint64_t s = samples_in(p.step0, p.n, r->period);
+        if (s == 0)
+            continue;
+        double *times = malloc(s * sizeof *times);
+        uint64_t first = p.step0 / r->period + 1;
+        for (uint64_t k = 0; times && k < s; ++k)
+            times[k] = (double)((first + k) * r->period) * m->sc->dt;
+        tb_status st = times ? tb_output_dataset_append(r->data, r->host[p.buf], s, err)
+                             : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        if (st == TB_OK)
+            st = tb_output_dataset_append(r->time, times, s, err);
+        free(times);
+        if (st != TB_OK)
+            return st;
+        m->samples += s;
+    }
+    return report_divergence(m, &p, err);
+}
+
+static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
+{
+    mass *m = impl;
+    if (n == 0) /* the driver's way of saying "the run is over": drain */
+        return drain(m, err);
+    pending before = m->pend;
+    m->pend.active = false;
+    tb_status st = launch(m, step0, n, err);
+    if (st != TB_OK)
+        return st;
+    pending launched = m->pend;
+    /* the previous chunk drains while this one computes */
+    m->pend = before;
+    st = drain(m, err);
+    if (st != TB_OK) {
+        clWaitForEvents(1, &launched.done);
+        clReleaseEvent(launched.done);
+        return st;
+    }
+    m->pend = launched;
+    return TB_OK;
+}
+
+static uint64_t mass_max_chunk(void *impl) { return ((mass *)impl)->kmax; }
+static const tb_program *mass_program(void *impl) { return ((mass *)impl)->prog; }
+static const char *mass_source(void *impl) { return ((mass *)impl)->source; }
+static size_t mass_regions(void *impl) { return ((mass *)impl)->N; }
+static size_t mass_instances(void *impl) { return ((mass *)impl)->B; }
+static uint64_t mass_samples(void *impl) { return ((mass *)impl)->samples; }
+
+static void release(cl_mem *m)
+{
+    if (*m)
+        clReleaseMemObject(*m);
+    *m = NULL;
+}
+
+static void mass_destroy(void *impl)
+{
+    mass *m = impl;
+    if (!m)
+        return;
+    if (m->pend.active) {
+        clWaitForEvents(1, &m->pend.done);
+        clReleaseEvent(m->pend.done);
+    }
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        release(&m->mon[i].acc);
+        for (int k = 0; k < 2; ++k) {
+            release(&m->mon[i].out[k]);
+            free(m->mon[i].host[k]);
+        }
+    }
+    free(m->mon);
+    cl_mem *bufs[] = {&m->state, &m->hist, &m->row_ptr, &m->col, &m->weight, &m->delay, &m->pscalar, &m->pregion};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
+        release(bufs[i]);
+    if (m->k_run)
+        clReleaseKernel(m->k_run);
+    if (m->k_init)
+        clReleaseKernel(m->k_init);
+    tb_program_free(m->prog);
+    for (size_t i = 0; i < m->n_params; ++i)
+        free((char *)m->params[i].code_name);
+    free(m->params);
+    free(m->source);
+    free(m->state_host);
+    tb_connectome_free(m->con);
+    free(m);
+}
+
+const tb_kit tb_mass_kit = {
+    .name = "mass",
+    .check = mass_check,
+    .create = mass_create,
+    .declare = mass_declare,
+    .advance = mass_advance,
+    .max_chunk = mass_max_chunk,
+    .program = mass_program,
+    .source = mass_source,
+    .regions = mass_regions,
+    .instances = mass_instances,
+    .samples = mass_samples,
+    .destroy = mass_destroy,
+};

@@ -1,0 +1,60 @@
+/* The neural-mass kit: what a mass-model plugin declares.
+ *
+ * The plugin states its variables, which of them are coupled, and the
+ * derivative as an OpenCL snippet. The core supplies the connectome with
+ * delays, the coupling function, the integrator, noise, stimuli, monitors
+ * and batching over sweep instances.
+ *
+ * The `dfun` snippet is a block of OpenCL statements. In scope:
+ *   - each state variable by name (`y0`, `S_e`) as `const real`;
+ *   - each parameter of the plugin by name, as `const real`;
+ *   - `coupling[k]`, the long-range input of coupling channel k (usually one
+ *     channel per coupled variable; some coupling functions, such as
+ *     sigmoidal_jansen_rit, combine the coupled variables into one channel);
+ *   - `t`, the time in ms at which the derivative is evaluated;
+ *   - `n_regions`, and `region` (0-based index of this region).
+ * It must assign `d<name>` (for example `dy0`) for every state variable, in
+ * units of the variable per ms. `helpers` may define OpenCL functions the
+ * snippet calls; prefix their names with the plugin's name. */
+#ifndef TWINBRAIN_MASS_H
+#define TWINBRAIN_MASS_H
+
+#include <stddef.h>
+
+#include "twinbrain/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tb_mass_var {
+    const char *name;
+    double initial;  /* default initial value */
+    double range_lo; /* range of random initial values (TVB's state_variable_range) */
+    double range_hi;
+    double bound_lo; /* hard bounds, applied after each (sub)step; -INFINITY/INFINITY if free */
+    double bound_hi;
+    const char *unit;
+    const char *doc;
+} tb_mass_var;
+
+typedef struct tb_mass_model {
+    size_t n_vars;
+    const tb_mass_var *vars;
+    size_t n_coupled;
+    const char *const *coupled; /* names of the coupled variables, in channel order */
+    const char *dfun;           /* OpenCL statements, see above */
+    const char *helpers;        /* optional OpenCL functions; NULL for none */
+    const char *default_coupling; /* a core coupling function; NULL means "linear" */
+    /* Optional own coupling (NULL: the scenario's coupling function).
+     * `pre` is an expression of `h` (the delayed source value of a channel)
+     * and `xi` (the target's own value); `post` an expression of `sum`. */
+    const char *coupling_pre;
+    const char *coupling_post;
+    void *reserved[8];
+} tb_mass_model;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,116 @@
+/* A scenario: a TOML file, checked against what the engine and the chosen
+ * plugins accept, with every default filled in.
+ *
+ * Errors name the file, line, column and key ("run.toml:7:8: simulation.dt
+ * must be > 0 (got -0.1)"); several are reported at once, one per line. */
+#ifndef TWINBRAIN_SCENARIO_H
+#define TWINBRAIN_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "twinbrain/error.h"
+#include "twinbrain/plugin.h"
+#include "twinbrain/program.h"
+#include "twinbrain/toml.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tb_scenario_kind {
+    TB_SCENARIO_MASS = 1 /* neural-mass models on a connectome */
+} tb_scenario_kind;
+
+/* A parameter or initial value: one number, or one per region. */
+typedef struct tb_scenario_value {
+    char *name;
+    bool is_array;
+    double scalar;
+    double *values;
+    size_t n;
+    tb_toml_pos pos;
+} tb_scenario_value;
+
+typedef enum tb_monitor_kind {
+    TB_MONITOR_RAW,
+    TB_MONITOR_SUBSAMPLE,
+    TB_MONITOR_TEMPORAL_AVERAGE
+} tb_monitor_kind;
+const char *tb_monitor_kind_name(tb_monitor_kind k);
+
+typedef struct tb_scenario_monitor {
+    char *name;
+    tb_monitor_kind kind;
+    double period;        /* ms */
+    size_t *variables;    /* indices into the model's state variables */
+    size_t n_variables;
+    tb_toml_pos pos;
+} tb_scenario_monitor;
+
+typedef struct tb_scenario {
+    char *path;          /* as given */
+    char *dir;           /* its folder: relative paths are resolved against it */
+    tb_toml_value *doc;  /* the resolved document, defaults filled in */
+    tb_scenario_kind kind;
+
+    /* [simulation] */
+    double duration;     /* ms */
+    double dt;           /* ms */
+    uint64_t steps;      /* duration / dt */
+    uint64_t seed;
+    tb_precision precision;
+    char *device;        /* selector */
+
+    /* [connectome] */
+    char *connectome_file; /* resolved */
+    tb_toml_pos connectome_pos;
+    double speed;          /* mm/ms */
+
+    /* [model] */
+    const tb_plugin *model;
+    tb_scenario_value *model_params; /* one per plugin parameter, in the plugin's order */
+
+    /* [coupling] */
+    char *coupling;
+    tb_scenario_value *coupling_params; /* in the coupling function's order */
+    size_t n_coupling_params;
+
+    /* [integrator] */
+    char *method; /* euler | heun | rk4 */
+
+    /* [initial]: one per state variable, in the model's order */
+    tb_scenario_value *initial;
+
+    /* [[monitor]] */
+    tb_scenario_monitor *monitors;
+    size_t n_monitors;
+
+    /* [output] */
+    char *output_file; /* resolved, or NULL when not given */
+} tb_scenario;
+
+/* Load, apply `--set KEY=VALUE` overrides (in order), check and fill in
+ * defaults. Status: TB_ERR_SCENARIO for syntax and content errors,
+ * TB_ERR_INPUT when a referenced file is missing or a plugin failed to
+ * load. */
+tb_status tb_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
+                           const tb_plugin_registry *reg, tb_scenario **out, tb_error *err);
+void tb_scenario_free(tb_scenario *sc);
+
+/* The resolved document as TOML text (malloc'd). */
+char *tb_scenario_format(const tb_scenario *sc);
+
+/* "FILE:LINE:COL: " for a position in this scenario ("FILE: --set: " for a
+ * value that came from the command line). Malloc'd. */
+char *tb_scenario_where(const tb_scenario *sc, tb_toml_pos pos);
+
+/* Every key the scenario schema knows, one "section.key  type  doc" per
+ * line (for docs and the test that keeps docs/scenario.md complete). */
+char *tb_scenario_keys(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

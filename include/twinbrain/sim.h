@@ -1,0 +1,70 @@
+/* A simulation: a scenario bound to a device.
+ *
+ * tb_sim_create() reads the scenario's inputs (connectome), generates and
+ * builds the device program and allocates every buffer, so that all the
+ * ways a run can fail before it starts do so before any output exists.
+ * tb_sim_run() then writes the output file as it goes: provenance first,
+ * one chunk of monitor rows at a time, final attributes at the end. */
+#ifndef TWINBRAIN_SIM_H
+#define TWINBRAIN_SIM_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "twinbrain/device.h"
+#include "twinbrain/error.h"
+#include "twinbrain/scenario.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tb_sim tb_sim;
+
+typedef struct tb_sim_progress {
+    uint64_t step, steps;  /* steps done, total */
+    double t_ms, duration_ms;
+    double wall_seconds;   /* since the run started */
+    double steps_per_second;
+    double eta_seconds;    /* estimated time left */
+} tb_sim_progress;
+
+typedef void (*tb_sim_progress_fn)(const tb_sim_progress *p, void *ctx);
+
+typedef struct tb_sim_options {
+    tb_sim_progress_fn progress; /* called after each chunk; NULL for none */
+    void *progress_ctx;
+    /* Checked between chunks: when non-zero the run stops, keeps what it
+     * wrote, and returns TB_ERR_INTERRUPTED. Set it from a signal handler. */
+    volatile sig_atomic_t *stop;
+} tb_sim_options;
+
+/* Everything tb_sim_create() checks that needs no device: input files
+ * readable and consistent with the scenario (per-region arrays). */
+tb_status tb_sim_check(const tb_scenario *sc, tb_error *err);
+
+tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err);
+tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err);
+void tb_sim_free(tb_sim *sim);
+
+/* What the run did, for summaries. */
+typedef struct tb_sim_summary {
+    uint64_t steps;
+    double wall_seconds;
+    double build_seconds;   /* program build or cache load */
+    int program_from_cache;
+    size_t regions;
+    size_t instances;
+    size_t monitors;
+    uint64_t samples;       /* rows written over all monitors */
+} tb_sim_summary;
+void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s);
+
+/* The generated OpenCL source (for `twinbrain check --print-kernel` and
+ * for inspection when a plugin's snippet does not compile). */
+const char *tb_sim_source(const tb_sim *sim);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,142 @@
+/* The neural-mass kit's step loop.
+ *
+ * Expects, from the code the core generates for a scenario:
+ *   TB_NV, TB_NC, TB_METHOD          state variables, coupling channels, integrator
+ *   tb_params, tb_load_params()      parameter values of one region
+ *   tb_dfun()                        the model's derivative
+ *   tb_hist_values(), tb_pre(), tb_post()   the coupling function
+ *   tb_clamp()                       the variables' bounds
+ *   TB_MONITOR_ARGS, TB_MONITOR_PASS, tb_monitors()   the monitors
+ *
+ * Layout: state [NV][B][N]; history ring [H][NC][B][N]; connectivity as CSR
+ * rows per target region. One work-group runs one instance for a whole
+ * chunk of steps, with a barrier between steps, so a chunk is one launch
+ * and instances never wait for each other. */
+
+#define TB_EULER 0
+#define TB_HEUN 1
+#define TB_RK4 2
+
+inline long tb_slot(long t, int H)
+{
+    long s = t % H;
+    return s < 0 ? s + H : s;
+}
+
+/* c_i = post(sum_j w_ij pre(h_j(t - d_ij), x_i)), coupling held for the step. */
+inline void tb_coupling(const tb_params *p, __global const real *hist, __global const int *row_ptr,
+                        __global const int *col, __global const real *weight, __global const int *delay,
+                        const real *xi, real *c, long t, int H, int b, int B, int N, int n)
+{
+    real sum[TB_NC];
+    for (int k = 0; k < TB_NC; ++k)
+        sum[k] = (real)0;
+    const int end = row_ptr[n + 1];
+    for (int e = row_ptr[n]; e < end; ++e) {
+        const int j = col[e];
+        const real w = weight[e];
+        const long slot = tb_slot(t - delay[e], H);
+        for (int k = 0; k < TB_NC; ++k)
+            sum[k] += w * tb_pre(p, hist[((slot * TB_NC + k) * B + b) * (long)N + j], xi[k]);
+    }
+    for (int k = 0; k < TB_NC; ++k)
+        c[k] = tb_post(p, sum[k], N);
+}
+
+inline void tb_axpy(real *out, const real *x, real a, const real *k)
+{
+    for (int v = 0; v < TB_NV; ++v)
+        out[v] = x[v] + a * k[v];
+}
+
+/* One step of the chosen method; the coupling c stays fixed within the
+ * step (TVB's convention), the bounds are applied to every stage. */
+inline void tb_integrate(const tb_params *p, const real *x, const real *c, real *xn, real t, real dt, int n,
+                         int N)
+{
+    real k1[TB_NV];
+    tb_dfun(p, x, k1, c, t, n, N);
+#if TB_METHOD == TB_EULER
+    tb_axpy(xn, x, dt, k1);
+#elif TB_METHOD == TB_HEUN
+    real xt[TB_NV], k2[TB_NV];
+    tb_axpy(xt, x, dt, k1);
+    tb_clamp(xt);
+    tb_dfun(p, xt, k2, c, t + dt, n, N);
+    for (int v = 0; v < TB_NV; ++v)
+        xn[v] = x[v] + (real)0.5 * dt * (k1[v] + k2[v]);
+#elif TB_METHOD == TB_RK4
+    real xt[TB_NV], k2[TB_NV], k3[TB_NV], k4[TB_NV];
+    const real h2 = (real)0.5 * dt;
+    tb_axpy(xt, x, h2, k1);
+    tb_clamp(xt);
+    tb_dfun(p, xt, k2, c, t + h2, n, N);
+    tb_axpy(xt, x, h2, k2);
+    tb_clamp(xt);
+    tb_dfun(p, xt, k3, c, t + h2, n, N);
+    tb_axpy(xt, x, dt, k3);
+    tb_clamp(xt);
+    tb_dfun(p, xt, k4, c, t + dt, n, N);
+    for (int v = 0; v < TB_NV; ++v)
+        xn[v] = x[v] + dt / (real)6 * (k1[v] + (real)2 * k2[v] + (real)2 * k3[v] + k4[v]);
+#else
+#error "unknown TB_METHOD"
+#endif
+    tb_clamp(xn);
+}
+
+inline void tb_load_state(__global const real *state, real *x, int b, int B, int N, int n)
+{
+    for (int v = 0; v < TB_NV; ++v)
+        x[v] = state[(v * B + b) * (long)N + n];
+}
+
+/* Fill every history slot with the initial state: the past before t = 0
+ * equals the initial condition. */
+__kernel void tb_mass_init_history(__global const real *state, __global real *hist,
+                                   __global const real *pscalar, __global const real *pregion, int H, int B,
+                                   int N)
+{
+    const int b = get_group_id(0);
+    for (int n = get_local_id(0); n < N; n += get_local_size(0)) {
+        tb_params p;
+        tb_load_params(&p, pscalar, pregion, n, N);
+        real x[TB_NV], h[TB_NC];
+        tb_load_state(state, x, b, B, N, n);
+        tb_hist_values(&p, x, h);
+        for (int s = 0; s < H; ++s)
+            for (int k = 0; k < TB_NC; ++k)
+                hist[((s * TB_NC + k) * B + b) * (long)N + n] = h[k];
+    }
+}
+
+__kernel void tb_mass_run(__global real *state, __global real *hist, __global const int *row_ptr,
+                          __global const int *col, __global const real *weight, __global const int *delay,
+                          __global const real *pscalar, __global const real *pregion, int H, int B, int N,
+                          long step0, int nsteps, real dt TB_MONITOR_ARGS)
+{
+    const int b = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    for (int s = 0; s < nsteps; ++s) {
+        const long t = step0 + s;
+        for (int n = lid; n < N; n += wg) {
+            tb_params p;
+            tb_load_params(&p, pscalar, pregion, n, N);
+            real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC];
+            tb_load_state(state, x, b, B, N, n);
+            tb_hist_values_raw(x, xi);
+            tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n);
+            tb_integrate(&p, x, c, xn, (real)t * dt, dt, n, N);
+            for (int v = 0; v < TB_NV; ++v)
+                state[(v * B + b) * (long)N + n] = xn[v];
+            tb_hist_values(&p, xn, h);
+            const long slot = tb_slot(t + 1, H);
+            for (int k = 0; k < TB_NC; ++k)
+                hist[((slot * TB_NC + k) * B + b) * (long)N + n] = h[k];
+            tb_monitors(TB_MONITOR_PASS, xn, t + 1, step0, b, B, N, n);
+        }
+        /* the next step reads what every region of this instance wrote */
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+}

@@ -1,0 +1,24 @@
+/* A plugin whose OpenCL snippet does not compile: the run must stop with
+ * exit status 3 and show the device's build log. */
+#include "twinbrain/mass.h"
+
+static const tb_mass_var vars[] = {{"x", 0.5, -1, 1, -INFINITY, INFINITY, "", "state"}};
+static const char *const coupled[] = {"x"};
+static const tb_mass_model model = {
+    .n_vars = 1, .vars = vars, .n_coupled = 1, .coupled = coupled,
+    .dfun = "dx = -x * undefined_identifier_in_bad_kernel;",
+};
+
+static const tb_plugin plugin = {
+    TB_PLUGIN_HEADER,
+    .kind = TB_PLUGIN_MASS,
+    .name = "bad_kernel",
+    .version = "0",
+    .summary = "a snippet that does not compile",
+    .mass = &model,
+};
+
+TB_PLUGIN_EXPORT(bad_kernel)
+{
+    return &plugin;
+}

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Broken scenarios: each gets its own message (naming file, line, column and
+# key) and the documented exit status; nothing is written for them.
+. tests/lib.sh
+S="$TB_SRCDIR/tests/scenarios/small.toml"
+
+write() { # write NAME: stdin becomes $TMP/NAME.toml, with the connectome path fixed up
+    cat > "$TMP/$1.toml"
+}
+
+printf '[simulation\nduration = 1.0\n' | write syntax
+expect 2 "syntax.toml:1:" -- "$TWINBRAIN" run "$TMP/syntax.toml"
+
+printf '[simulation]\ndurration = 10.0\n[connectome]\nfile = "data/synthetic_246.h5"\n[model]\nplugin = "jansen_rit"\n' | write unknown
+expect 2 "unknown.toml:2:1: unknown key 'durration' in [simulation]; did you mean 'duration'?" -- "$TWINBRAIN" run "$TMP/unknown.toml"
+# the missing required key is reported in the same pass
+expect 2 "[simulation] needs 'duration'" -- "$TWINBRAIN" check "$TMP/unknown.toml"
+
+printf '[simulation]\nduration = 10.0\ndt = "0.1"\n[connectome]\nfile = "data/synthetic_246.h5"\n[model]\nplugin = "jansen_rit"\n' | write wrongtype
+expect 2 "wrongtype.toml:3:6: simulation.dt must be a number, not string" -- "$TWINBRAIN" run "$TMP/wrongtype.toml"
+
+expect 2 "simulation.dt must be > 0 (got -0.1)" -- "$TWINBRAIN" run "$S" --set simulation.dt=-0.1
+expect 2 "--set" -- "$TWINBRAIN" run "$S" --set simulation.dt=-0.1
+expect 2 "simulation.duration (20.05 ms) must be a whole multiple of simulation.dt" -- "$TWINBRAIN" check "$S" --set simulation.duration=20.05
+expect 2 "simulation.precision must be one of single, double (got \"quad\")" -- "$TWINBRAIN" check "$S" --set simulation.precision=quad
+expect 2 "integrator.method must be one of euler, heun, rk4 (got \"huen\"); did you mean \"heun\"?" -- "$TWINBRAIN" check "$S" --set integrator.method=huen
+expect 2 "no mass-model plugin named 'jansen_ritt'; did you mean 'jansen_rit'?" -- "$TWINBRAIN" check "$S" --set model.plugin=jansen_ritt
+expect 2 "unknown key 'muu' in [model.parameters]; did you mean 'mu'?" -- "$TWINBRAIN" check "$S" --set model.parameters.muu=0.1
+expect 2 "model.parameters.A must be >= 0 (got -1)" -- "$TWINBRAIN" check "$S" --set model.parameters.A=-1
+expect 2 "model.parameters.mu has 3 values, but the connectome has 246 regions" -- "$TWINBRAIN" check "$S" --set "model.parameters.mu=[0.1, 0.2, 0.3]"
+expect 2 "monitor[0].variables: 'y9' is not a state variable of jansen_rit; did you mean 'y0'?" -- "$TWINBRAIN" check "$S" --set 'monitor=[{name = "m", variables = ["y9"]}]'
+expect 2 "coupling.function must be one of" -- "$TWINBRAIN" check "$S" --set coupling.function=sigmoid
+expect 2 "expected KEY=VALUE" -- "$TWINBRAIN" check "$S" --set simulation.dt
+
+printf '[simulation]\nduration = 10.0\n[connectome]\nfile = "nowhere/missing.h5"\n[model]\nplugin = "jansen_rit"\n' | write missing
+expect 4 "missing.toml:4:8: connectome.file: no such file 'nowhere/missing.h5'" -- "$TWINBRAIN" run "$TMP/missing.toml"
+expect 4 "cannot read" -- "$TWINBRAIN" run "$TMP/does-not-exist.toml"
+
+echo "not hdf5" > "$TMP/text.h5"
+printf '[simulation]\nduration = 10.0\n[connectome]\nfile = "text.h5"\n[model]\nplugin = "jansen_rit"\n' | write nothdf5
+expect 4 "not an HDF5 file" -- "$TWINBRAIN" run "$TMP/nothdf5.toml"
+
+# plugins broken on purpose live in tests/plugins of the build tree
+TWINBRAIN_PLUGIN_PATH="$TB_BUILDDIR/tests/plugins:$TWINBRAIN_PLUGIN_PATH"
+export TWINBRAIN_PLUGIN_PATH
+expect 4 "plugin 'bad_abi' could not be loaded: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugin ABI 2, but this twinbrain" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_abi
+expect 0 "jansen_rit" -- "$TWINBRAIN" plugins
+expect 0 "failed to load: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugin ABI 2" -- "$TWINBRAIN" plugins
+expect 3 "undefined_identifier_in_bad_kernel" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
+expect 3 "kernel build failed" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
+check "a failed build writes no output file" test ! -e "$TMP/bad_kernel.h5"
+
+expect 3 "" -- "$TWINBRAIN" run "$S" --device 99 -o "$TMP/nodevice.h5"
+expect 3 "no device" -- "$TWINBRAIN" run "$S" --device "name~no-such-device" -o "$TMP/nodevice.h5"
+
+# A diverging run: exit 5, says where and when, keeps the rows before it.
+expect 5 "the simulation diverged" -- "$TWINBRAIN" run "$S" --set simulation.dt=20 --set simulation.duration=4000 \
+    --set 'monitor=[{name = "tavg", period = 20.0}]' -o "$TMP/diverged.h5"
+check "the diverged run's output file exists" test -s "$TMP/diverged.h5"
+finish
