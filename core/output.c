@@ -26,6 +26,8 @@
 
 #include "twinbrain/output.h"
 
+#include "h5util.h"
+
 /* A chunk near 1 MiB compresses well and fits HDF5's default chunk cache,
  * so a partly filled chunk stays cached between appends instead of being
  * read back and decompressed each time. */
@@ -59,51 +61,8 @@ struct tb_output {
 
 /* ------------------------------------------------------------ HDF5 errors */
 
-/* HDF5 prints its error stack to stderr by default; the library reports
- * through tb_error instead. The previous handler is restored afterwards so
- * that a program embedding twinbrain keeps its own HDF5 settings. */
-typedef struct quiet {
-    H5E_auto2_t func;
-    void *data;
-} quiet;
-
-static quiet quiet_begin(void)
-{
-    quiet q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void quiet_end(quiet q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
-
-typedef struct reason {
-    char text[256];
-} reason;
-
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    reason *r = data;
-    if (n == 0 && e->desc)
-        snprintf(r->text, sizeof r->text, "%s", e->desc);
-    return 0;
-}
-
-/* The description HDF5 gave where the error was detected (the most
- * specific one), or "" when the stack is empty. */
-static reason hdf5_reason(void)
-{
-    reason r = {""};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, &r);
-    H5Eclear2(H5E_DEFAULT);
-    return r;
-}
-
 /* "FILE: OBJECT: what (HDF5: reason)"; every output problem is TB_ERR_OTHER. */
-static tb_status fail_because(const char *file, const char *obj, tb_error *err, const char *what, reason r)
+static tb_status fail_because(const char *file, const char *obj, tb_error *err, const char *what, tb_h5_reason r)
 {
     return tb_error_set(err, TB_ERR_OTHER, "%s: %s%s%s%s%s%s", file ? file : "(output)", obj ? obj : "",
                         obj ? ": " : "", what, r.text[0] ? " (HDF5: " : "", r.text, r.text[0] ? ")" : "");
@@ -111,7 +70,7 @@ static tb_status fail_because(const char *file, const char *obj, tb_error *err, 
 
 static tb_status fail_at(const char *file, const char *obj, tb_error *err, const char *what)
 {
-    return fail_because(file, obj, err, what, hdf5_reason());
+    return fail_because(file, obj, err, what, tb_h5_reason_take());
 }
 
 #if defined(__GNUC__)
@@ -168,19 +127,6 @@ static hid_t mem_type(tb_dtype t)
     case TB_U64: return H5T_NATIVE_UINT64;
     }
     return H5I_INVALID_HID;
-}
-
-/* Variable-length UTF-8: what h5py reads back as str. */
-static hid_t utf8_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return H5I_INVALID_HID;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
 }
 
 /* HDF5 has no NULL string; write "" instead. */
@@ -256,7 +202,7 @@ static bool path_probe(hid_t file, const char *path, char **blocker)
  * else give HDF5's reason. */
 static tb_status create_failed_at(const tb_output *o, const char *path, tb_error *err, const char *what)
 {
-    reason r = hdf5_reason(); /* before probing, which clears the stack */
+    tb_h5_reason r = tb_h5_reason_take(); /* before probing, which clears the stack */
     char *blocker = NULL;
     path_probe(o->file, path, &blocker);
     tb_status s;
@@ -409,9 +355,9 @@ static tb_status output_create(const char *path, tb_output **out, tb_error *err)
 
 tb_status tb_output_create(const char *path, tb_output **out, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = output_create(path, out, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -463,7 +409,7 @@ static tb_status attr_strings(tb_output *o, const char *obj, const char *name, c
     if (!v)
         return fail(o, obj, err, "attribute %s: out of memory", name ? name : "");
     hsize_t dim = n;
-    hid_t t = utf8_type();
+    hid_t t = tb_h5_utf8_type();
     hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
     tb_status s = attr_write(o, obj, name, (attr_value){t, t, space, v}, err);
     if (space >= 0)
@@ -487,35 +433,35 @@ static tb_status attr_scalar(tb_output *o, const char *obj, const char *name, hi
 tb_status tb_output_attr_string(tb_output *o, const char *obj, const char *name, const char *value,
                                 tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_strings(o, obj, name, &value, 1, true, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
 tb_status tb_output_attr_strings(tb_output *o, const char *obj, const char *name,
                                  const char *const *values, size_t n, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_strings(o, obj, name, values, n, false, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
 tb_status tb_output_attr_double(tb_output *o, const char *obj, const char *name, double value,
                                 tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_scalar(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
 tb_status tb_output_attr_int(tb_output *o, const char *obj, const char *name, int64_t value, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_scalar(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -582,9 +528,9 @@ static tb_status write_array(tb_output *o, const char *path, tb_dtype type, int 
 tb_status tb_output_write_array(tb_output *o, const char *path, tb_dtype type, int rank,
                                 const uint64_t *dims, const void *data, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = write_array(o, path, type, rank, dims, data, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -598,7 +544,7 @@ static tb_status write_strings(tb_output *o, const char *path, const char *const
     if (!v)
         return fail(o, path, err, "out of memory");
     hsize_t dim = n;
-    hid_t t = utf8_type();
+    hid_t t = tb_h5_utf8_type();
     hid_t space = H5Screate_simple(1, &dim, NULL);
     s = write_dataset(o, path, t, t, space, v, err);
     if (space >= 0)
@@ -612,9 +558,9 @@ static tb_status write_strings(tb_output *o, const char *path, const char *const
 tb_status tb_output_write_strings(tb_output *o, const char *path, const char *const *values, size_t n,
                                   tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = write_strings(o, path, values, n, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -748,9 +694,9 @@ tb_status tb_output_dataset_create(tb_output *o, const char *path, tb_dtype type
                                    const uint64_t *dims, uint64_t chunk_rows, tb_dataset **ds,
                                    tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = dataset_create(o, path, type, rank, dims, chunk_rows, ds, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -805,9 +751,9 @@ static tb_status dataset_append(tb_dataset *ds, const void *data, uint64_t rows,
 
 tb_status tb_output_dataset_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = dataset_append(ds, data, rows, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -831,9 +777,9 @@ static tb_status go_live(tb_output *o, tb_error *err)
 
 tb_status tb_output_go_live(tb_output *o, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = go_live(o, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -851,9 +797,9 @@ static tb_status output_flush(tb_output *o, tb_error *err)
 
 tb_status tb_output_flush(tb_output *o, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = output_flush(o, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -933,9 +879,9 @@ static tb_status output_close(tb_output *o, const tb_output_final *final, tb_err
 
 tb_status tb_output_close(tb_output *o, const tb_output_final *final, tb_error *err)
 {
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = output_close(o, final, err);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     return s;
 }
 
@@ -943,9 +889,9 @@ void tb_output_abort(tb_output *o)
 {
     if (!o)
         return;
-    quiet q = quiet_begin();
+    tb_h5_quiet q = tb_h5_quiet_begin();
     close_handles(o);
     H5Eclear2(H5E_DEFAULT);
-    quiet_end(q);
+    tb_h5_quiet_end(q);
     output_free(o);
 }
