@@ -637,6 +637,9 @@ static tb_status write_contents(const writer *wr, const tb_connectome *c)
  * write never leaves a half-written connectome under the real name. */
 static tb_status write_file(const tb_connectome *c, const char *path, tb_error *err)
 {
+    char why[512];
+    if (tb_create_problem(path, why, sizeof why))
+        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the file: %s", path, why);
     size_t len = strlen(path) + sizeof ".partial";
     char *tmp = malloc(len);
     if (!tmp)
@@ -1014,7 +1017,7 @@ static tb_status generate(const tb_connectome_recipe *r, tb_connectome **out, tb
     if (ok) {
         draw_edges(c, &g, r->lambda_per_mm, scale);
         scale_lengths(c, r->tortuosity);
-        ok = (c->weights_unit = strdup("1 (normalised to a maximum of 1)")) != NULL &&
+        ok = (c->weights_unit = strdup("normalised (max 1)")) != NULL &&
              (c->description = describe(r, scale, c)) != NULL;
     }
     if (!ok) {

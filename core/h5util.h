@@ -3,7 +3,13 @@
 #ifndef TWINBRAIN_H5UTIL_H
 #define TWINBRAIN_H5UTIL_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -71,6 +77,37 @@ static inline herr_t tb_h5_reclaim(hid_t type, hid_t space, void *buf)
 #else
     return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
 #endif
+}
+
+/* Why a file cannot be created at `path`, in words a user can act on
+ * (HDF5's own text names flags and errno numbers): "folder X: No such
+ * file or directory", "X is not a folder"... Returns false when no plain reason is found. */
+static inline bool tb_create_problem(const char *path, char *buf, size_t size)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return false;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    bool found = true;
+    if (stat(dir, &st) != 0)
+        snprintf(buf, size, "folder %s: %s", dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(buf, size, "%s is not a folder", dir);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(buf, size, "it is a folder");
+    else if (access(dir, W_OK) != 0)
+        snprintf(buf, size, "folder %s: %s", dir, strerror(errno));
+    else
+        found = false;
+    free(dir);
+    return found;
 }
 
 #endif

@@ -292,37 +292,14 @@ static hid_t make_fapl(void)
     return fapl;
 }
 
-/* Say why a file could not be created in words a user can act on; HDF5's
- * own text is kept as a fallback. */
 static tb_status create_failed(const char *path, tb_error *err)
 {
-    char *dir = strdup(path);
-    if (!dir)
-        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    struct stat st;
-    tb_status s;
-    if (stat(dir, &st) != 0)
-        s = tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: folder %s: %s", path, dir,
-                         strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        s = tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: %s is not a folder", path,
-                         dir);
-    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        s = tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: it is a folder", path);
-    else if (access(dir, W_OK) != 0)
-        s = tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: folder %s: %s", path, dir,
-                         strerror(errno));
-    else
-        s = fail_at(path, NULL, err, "cannot create the output file");
-    free(dir);
-    return s;
+    char why[512];
+    if (tb_create_problem(path, why, sizeof why)) {
+        H5Eclear2(H5E_DEFAULT);
+        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: %s", path, why);
+    }
+    return fail_at(path, NULL, err, "cannot create the output file");
 }
 
 static tb_status output_create(const char *path, tb_output **out, tb_error *err)
