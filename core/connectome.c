@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -540,15 +538,22 @@ static tb_status write_error(const writer *wr, const char *what, const char *nam
                         r.text[0] ? " (HDF5: " : "", r.text, r.text[0] ? ")" : "");
 }
 
-/* Matrices go in gzip-compressed row chunks: a mostly sparse weight matrix
- * shrinks several times and stays readable by any HDF5 tool. */
-static hid_t matrix_dcpl(size_t n)
+/* Datasets carry no modification times, so the same connectome always
+ * gives the same bytes (a regenerated example is not a change). Matrices go
+ * in gzip-compressed row chunks: a mostly sparse weight matrix shrinks
+ * several times and stays readable by any HDF5 tool. */
+static hid_t dataset_dcpl(int rank, const hsize_t *dims, bool compress)
 {
-    hsize_t rows = CHUNK_TARGET_BYTES / (n * sizeof(double));
-    hsize_t chunk[2] = {rows < 1 ? 1 : rows > n ? n : rows, n};
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (dcpl >= 0 && (H5Pset_chunk(dcpl, 2, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-                      H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)) {
+    if (dcpl < 0)
+        return H5I_INVALID_HID;
+    bool ok = H5Pset_obj_track_times(dcpl, 0) >= 0;
+    if (ok && compress && rank == 2 && dims[0] > 0 && dims[1] > 0) {
+        hsize_t rows = CHUNK_TARGET_BYTES / (dims[1] * sizeof(double));
+        hsize_t chunk[2] = {rows < 1 ? 1 : rows > dims[0] ? dims[0] : rows, dims[1]};
+        ok = H5Pset_chunk(dcpl, 2, chunk) >= 0 && H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, DEFLATE_LEVEL) >= 0;
+    }
+    if (!ok) {
         H5Pclose(dcpl);
         return H5I_INVALID_HID;
     }
@@ -556,10 +561,12 @@ static hid_t matrix_dcpl(size_t n)
 }
 
 static tb_status write_dataset(const writer *wr, const char *name, hid_t ftype, hid_t mtype, int rank,
-                               const hsize_t *dims, hid_t dcpl, const void *data)
+                               const hsize_t *dims, bool compress, const void *data)
 {
     hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t d = space < 0 ? H5I_INVALID_HID : H5Dcreate2(wr->file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t dcpl = dataset_dcpl(rank, dims, compress);
+    hid_t d = space < 0 || dcpl < 0 ? H5I_INVALID_HID
+                                    : H5Dcreate2(wr->file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     tb_status s = TB_OK;
     if (d < 0)
         s = write_error(wr, "cannot create", name);
@@ -567,6 +574,8 @@ static tb_status write_dataset(const writer *wr, const char *name, hid_t ftype, 
         s = write_error(wr, "cannot write", name);
     if (d >= 0 && H5Dclose(d) < 0 && s == TB_OK)
         s = write_error(wr, "cannot close", name);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
     if (space >= 0)
         H5Sclose(space);
     return s;
@@ -575,12 +584,7 @@ static tb_status write_dataset(const writer *wr, const char *name, hid_t ftype, 
 static tb_status write_matrix(const writer *wr, const char *name, const double *m, size_t n)
 {
     const hsize_t dims[2] = {n, n};
-    hid_t dcpl = matrix_dcpl(n);
-    if (dcpl < 0)
-        return write_error(wr, "cannot set up compression for", name);
-    tb_status s = write_dataset(wr, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, dcpl, m);
-    H5Pclose(dcpl);
-    return s;
+    return write_dataset(wr, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, true, m);
 }
 
 static tb_status write_labels(const writer *wr, const tb_connectome *c)
@@ -589,7 +593,7 @@ static tb_status write_labels(const writer *wr, const tb_connectome *c)
     hid_t t = tb_h5_utf8_type();
     if (t < 0)
         return write_error(wr, "cannot make the string type for", "/region_labels");
-    tb_status s = write_dataset(wr, "/region_labels", t, t, 1, dims, H5P_DEFAULT, c->labels);
+    tb_status s = write_dataset(wr, "/region_labels", t, t, 1, dims, false, c->labels);
     H5Tclose(t);
     return s;
 }
@@ -622,9 +626,9 @@ static tb_status write_contents(const writer *wr, const tb_connectome *c)
         s = write_labels(wr, c);
     const hsize_t cdims[2] = {c->n, 3}, hdims[1] = {c->n};
     if (s == TB_OK && c->centres)
-        s = write_dataset(wr, "/centres", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, cdims, H5P_DEFAULT, c->centres);
+        s = write_dataset(wr, "/centres", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, cdims, false, c->centres);
     if (s == TB_OK && c->hemispheres)
-        s = write_dataset(wr, "/hemispheres", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, hdims, H5P_DEFAULT,
+        s = write_dataset(wr, "/hemispheres", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, hdims, false,
                           c->hemispheres);
     if (s == TB_OK)
         s = write_root_string(wr, "weights_unit", c->weights_unit);
@@ -645,7 +649,14 @@ static tb_status write_file(const tb_connectome *c, const char *path, tb_error *
     if (!tmp)
         return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
     snprintf(tmp, len, "%s.partial", path);
-    writer wr = {path, H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), err};
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) < 0) { /* the root group's times */
+        H5Pclose(fcpl);
+        fcpl = H5I_INVALID_HID;
+    }
+    writer wr = {path, fcpl < 0 ? H5I_INVALID_HID : H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), err};
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     tb_status s = wr.file < 0 ? write_error(&wr, "cannot create", tmp) : write_contents(&wr, c);
     if (wr.file >= 0 && H5Fclose(wr.file) < 0 && s == TB_OK)
         s = write_error(&wr, "cannot close", tmp);
