@@ -348,13 +348,31 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* The shortest text that reads back as the same double (0.1, not
+ * 0.10000000000000001). */
+static void json_number(double v)
+{
+    char buf[32];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, stdout);
+}
+
 static void json_range(const char *key, bool present, double lo, double hi)
 {
     printf(", \"%s\": ", key);
-    if (present)
-        printf("[%.17g, %.17g]", lo, hi);
-    else
+    if (!present) {
         fputs("null", stdout);
+        return;
+    }
+    putchar('[');
+    json_number(lo);
+    fputs(", ", stdout);
+    json_number(hi);
+    putchar(']');
 }
 
 static void print_json(const info_args *a, const tb_connectome *c, const stats *s)
@@ -362,13 +380,17 @@ static void print_json(const info_args *a, const tb_connectome *c, const stats *
     bool e = s->edges > 0;
     fputs("{\"file\": ", stdout);
     json_string(a->file);
-    printf(", \"regions\": %zu, \"edges\": %zu, \"density\": %.17g, \"symmetric\": %s", c->n, s->edges, s->density,
-           s->symmetric ? "true" : "false");
+    printf(", \"regions\": %zu, \"edges\": %zu, \"density\": ", c->n, s->edges);
+    json_number(s->density);
+    printf(", \"symmetric\": %s", s->symmetric ? "true" : "false");
     if (c->hemispheres)
         printf(", \"left\": %zu, \"right\": %zu", s->left, s->right);
     json_range("weight_range", e, s->wmin, s->wmax);
     json_range("tract_length_range_mm", e, s->lmin, s->lmax);
-    printf(", \"speed_mm_per_ms\": %.17g, \"dt_ms\": %.17g", a->speed, a->dt);
+    fputs(", \"speed_mm_per_ms\": ", stdout);
+    json_number(a->speed);
+    fputs(", \"dt_ms\": ", stdout);
+    json_number(a->dt);
     json_range("delay_range_ms", e, s->lmin / a->speed, s->lmax / a->speed);
     if (e)
         printf(", \"delay_range_steps\": [%ld, %ld], \"horizon_steps\": %ld", s->smin, s->smax, s->smax + 1);

@@ -249,10 +249,12 @@ static tb_status read_numbers(const reader *rd, hid_t d, const char *name, hid_t
     if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
         if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
             s = hdf5_input_error(rd, "cannot read", name);
-    } else if (cls == H5T_ENUM && H5Tget_size(mtype) <= H5Tget_size(ftype)) {
+    } else if (cls == H5T_ENUM) {
         hid_t native = H5Tget_native_type(ftype, H5T_DIR_ASCEND);
         hid_t base = native < 0 ? H5I_INVALID_HID : H5Tget_super(native);
-        void *raw = base < 0 ? NULL : calloc(count ? count : 1, H5Tget_size(native));
+        size_t width = H5Tget_size(native) > H5Tget_size(mtype) ? H5Tget_size(native) : H5Tget_size(mtype);
+        /* converted in place, so wide enough for either type */
+        void *raw = base < 0 ? NULL : calloc(count ? count : 1, width);
         if (!raw || H5Dread(d, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0 ||
             H5Tconvert(base, mtype, count, raw, NULL, H5P_DEFAULT) < 0)
             s = hdf5_input_error(rd, "cannot read", name);
@@ -442,6 +444,8 @@ static tb_status read_centres(reader *rd, tb_connectome *c)
     return s;
 }
 
+/* Read as numbers of any type (0/1, 0.0/1.0, numpy bools) and checked
+ * before narrowing, so that -1 or 0.5 are refused rather than clipped. */
 static tb_status read_hemispheres(reader *rd, tb_connectome *c)
 {
     hid_t d;
@@ -449,11 +453,18 @@ static tb_status read_hemispheres(reader *rd, tb_connectome *c)
     if (s != TB_OK || d < 0)
         return s;
     const hsize_t want[1] = {c->n};
+    double *v = NULL;
     s = expect_shape(rd, d, "hemispheres", 1, want, " (one per region)");
-    if (s == TB_OK && !(c->hemispheres = malloc(c->n)))
+    if (s == TB_OK && (!(v = malloc(c->n * sizeof *v)) || !(c->hemispheres = malloc(c->n))))
         s = tb_error_set(rd->err, TB_ERR_OTHER, "%s: out of memory", rd->path);
     if (s == TB_OK)
-        s = read_numbers(rd, d, "hemispheres", H5T_NATIVE_UINT8, c->n, c->hemispheres);
+        s = read_numbers(rd, d, "hemispheres", H5T_NATIVE_DOUBLE, c->n, v);
+    for (size_t i = 0; s == TB_OK && i < c->n; i++) {
+        if (v[i] != 0.0 && v[i] != 1.0)
+            s = input_error(rd, "/hemispheres[%zu] = %g: expected 0 (left) or 1 (right)", i, v[i]);
+        c->hemispheres[i] = v[i] == 1.0;
+    }
+    free(v);
     H5Oclose(d);
     return s;
 }

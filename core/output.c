@@ -8,8 +8,8 @@
  * so a process killed right after an append leaves every appended row on
  * disk. Such a file still carries the "open for writing" mark in its
  * superblock: h5py reads it with File(path, "r", swmr=True), and
- * `h5clear -s --increment=0 FILE` (or tb_output_recover()) makes it an
- * ordinary file again. */
+ * `h5clear -s --increment=0 FILE` makes it an ordinary file again (plain
+ * `h5clear -s` would cut it to the size the superblock last recorded). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -99,7 +99,7 @@ static size_t dtype_size(tb_dtype t)
 }
 
 /* The file always holds little-endian IEEE/two's-complement types, whatever
- * the writing machine, so files compare bit for bit across hosts. */
+ * the writing machine, so its types do not depend on where it was made. */
 static hid_t file_type(tb_dtype t)
 {
     switch (t) {

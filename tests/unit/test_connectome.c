@@ -446,6 +446,12 @@ static void hemispheres_2(hid_t file)
     put(file, "hemispheres", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, 4, 0, v);
 }
 
+static void hemispheres_negative(hid_t file)
+{
+    const int v[4] = {0, 1, -1, 0};
+    put(file, "hemispheres", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 4, 0, v);
+}
+
 static void unit_numeric(hid_t file)
 {
     hid_t s = H5Screate(H5S_SCALAR);
@@ -469,6 +475,8 @@ static void test_read_bad_optional_parts(void **state)
     expect_read_error(f->path, "/centres[2,1] = nan");
     make_file(f->path, hemispheres_2);
     expect_read_error(f->path, "/hemispheres[1] = 2: expected 0 (left) or 1 (right)");
+    make_file(f->path, hemispheres_negative);
+    expect_read_error(f->path, "/hemispheres[2] = -1: expected 0 (left) or 1 (right)");
     make_file(f->path, unit_numeric);
     expect_read_error(f->path, "attribute weights_unit is not a string");
 
