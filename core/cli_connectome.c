@@ -525,8 +525,14 @@ static char *run_capture(const char *command)
     return text;
 }
 
+/* unzip reads a member name as a wildcard pattern; TVB's plain names
+ * (weights.txt, ...) match only themselves. A zip name starting with '-'
+ * would read as an option, hence "./". */
 static char *unzip_command(const char *flags, const char *zip, const char *member)
 {
+    char dotted[4096];
+    if (zip[0] == '-' && snprintf(dotted, sizeof dotted, "./%s", zip) < (int)sizeof dotted)
+        zip = dotted;
     char *qz = shell_quote(zip), *qm = member ? shell_quote(member) : NULL;
     char *cmd = NULL;
     if (qz && (!member || qm)) {
@@ -551,7 +557,8 @@ static tb_status list_zip(tvb_source *s, tb_error *err)
     free(cmd);
     if (!listing)
         return tb_error_set(err, TB_ERR_INPUT, "%s: unzip cannot list it (a damaged zip file?)", s->path);
-    for (char *line = strtok(listing, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(listing, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
         char **more = realloc(s->members, (s->n_members + 1) * sizeof *more);
         if (!more || !(more[s->n_members] = strdup(line))) {
             s->members = more ? more : s->members;
