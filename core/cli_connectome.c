@@ -843,17 +843,6 @@ static tb_status read_files(const tvb_source *s, tvb_files *f, tb_error *err)
     return st;
 }
 
-static tb_status fill_labels(tb_connectome *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "region_%03zu", i);
-        if (!c->labels[i] && !(c->labels[i] = strdup(name)))
-            return TB_ERR_OTHER;
-    }
-    return TB_OK;
-}
-
 static tb_status describe_import(tb_connectome *c, const tvb_source *s, const tvb_files *f)
 {
     const char *fmt = "Imported from The Virtual Brain's format: %s (weights.txt, %s%s%s).";
@@ -893,7 +882,7 @@ static tb_status build(const tvb_source *s, tvb_files *f, tb_connectome **out, t
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
     if (st == TB_OK && f->hemispheres.text)
         st = parse_hemispheres(&f->hemispheres, c, err);
-    if (st == TB_OK && (fill_labels(c) != TB_OK || describe_import(c, s, f) != TB_OK))
+    if (st == TB_OK && (tb_connectome_fill_labels(c) != TB_OK || describe_import(c, s, f) != TB_OK))
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
     if (st == TB_OK && tb_connectome_check(c, err) != TB_OK)
         st = tb_error_prefix(err, "%s: ", s->path);

@@ -396,12 +396,12 @@ static tb_status read_matrices(reader *rd, tb_connectome **out)
  * lack them; rather than refusing such a file, regions are then named
  * region_000, region_001, ... (their row index), which is what scenarios
  * can refer to. */
-static tb_status default_labels(tb_connectome *c)
+tb_status tb_connectome_fill_labels(tb_connectome *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; c && c->labels && i < c->n; i++) {
         char name[32];
         snprintf(name, sizeof name, "region_%03zu", i);
-        if (!(c->labels[i] = strdup(name)))
+        if (!c->labels[i] && !(c->labels[i] = strdup(name)))
             return TB_ERR_OTHER;
     }
     return TB_OK;
@@ -414,7 +414,7 @@ static tb_status read_labels(reader *rd, tb_connectome *c)
     if (s != TB_OK)
         return s;
     if (d < 0)
-        return default_labels(c) == TB_OK ? TB_OK : tb_error_set(rd->err, TB_ERR_OTHER, "out of memory");
+        return tb_connectome_fill_labels(c) == TB_OK ? TB_OK : tb_error_set(rd->err, TB_ERR_OTHER, "out of memory");
     size_t found = 0;
     switch (read_strings((strsrc){d, false}, c->n, &found, c->labels)) {
     case STR_OK: break;

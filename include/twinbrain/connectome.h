@@ -37,6 +37,11 @@ void tb_connectome_free(tb_connectome *c);
  * or hemispheres; NULL when out of memory or n == 0. */
 tb_connectome *tb_connectome_new(size_t n);
 
+/* Name every region that has no label yet region_000, region_001, ... (its
+ * row index): the names tb_connectome_read gives a file without
+ * /region_labels. TB_ERR_OTHER when out of memory. */
+tb_status tb_connectome_fill_labels(tb_connectome *c);
+
 /* What tb_connectome_read checks, for a connectome built in memory (an
  * importer's): labels present, weights and tract lengths finite and not
  * negative, centres finite, hemispheres 0 or 1. TB_ERR_INPUT naming the

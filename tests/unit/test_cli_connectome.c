@@ -396,6 +396,19 @@ static void test_import_errors(void **state)
     assert_int_equal(r.status, 0);
     result_free(&r);
 
+    /* Without centres.txt there are no labels to take: the reader's names. */
+    snprintf(message, sizeof message, "%s/centres.txt", dir);
+    remove(message);
+    r = run(f, "import", dir, "-o", f->out, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    tb_connectome *c = read_back(f->out);
+    assert_string_equal(c->labels[0], "region_000");
+    assert_string_equal(c->labels[2], "region_002");
+    assert_null(c->centres);
+    assert_true(c->hemispheres[1] == 1 && c->hemispheres[0] == 0);
+    tb_connectome_free(c);
+
     char text[200];
     snprintf(text, sizeof text, "%s/notes.txt", f->dir);
     write_text(f->dir, "notes.txt", "hello\n");
