@@ -25,11 +25,13 @@ typedef struct tb_connectome {
 
 /* Read and check a connectome file: square matrices of matching size,
  * finite non-negative weights and lengths, labels present. Any problem is
- * TB_ERR_INPUT naming the file and the dataset. */
+ * TB_ERR_INPUT naming the file and the dataset. A file without
+ * /region_labels is accepted, with the labels region_000, region_001, ...
+ * (the row index). */
 tb_status tb_connectome_read(const char *path, tb_connectome **out, tb_error *err);
-/* Writes the layout above (matrices gzip-compressed); an invalid connectome
- * (see tb_connectome_check) is refused. Files without /region_labels are
- * read with labels region_000, region_001, ... (the row index). */
+/* Writes the layout above (matrices gzip-compressed, no timestamps: the same
+ * connectome gives the same bytes); an invalid connectome (see
+ * tb_connectome_check) is refused. */
 tb_status tb_connectome_write(const tb_connectome *c, const char *path, tb_error *err);
 void tb_connectome_free(tb_connectome *c);
 

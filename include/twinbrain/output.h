@@ -57,7 +57,9 @@ tb_status tb_output_write_strings(tb_output *o, const char *path, const char *co
 
 /* An extendible dataset [*, dims...] growing along its first axis; chunked
  * (about `chunk_rows` rows a chunk) and deflate-compressed. rank counts the
- * first axis too; dims has rank-1 entries (the fixed trailing sizes). */
+ * first axis too; dims has rank-1 entries (the fixed trailing sizes).
+ * Chunks are capped near 1 MiB by taking fewer rows (never fewer than
+ * one); chunk_rows = 0 asks for as many rows as fit in 1 MiB. */
 tb_status tb_output_dataset_create(tb_output *o, const char *path, tb_dtype type, int rank,
                                    const uint64_t *dims, uint64_t chunk_rows, tb_dataset **ds,
                                    tb_error *err);
