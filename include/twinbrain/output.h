@@ -3,7 +3,13 @@
  * Lifecycle: create -> write attributes, fixed arrays and create the
  * extendible datasets -> tb_output_go_live() -> append rows as the run goes
  * (each append is flushed, so a killed run leaves a readable file up to the
- * last append) -> tb_output_close() with the final attributes written. */
+ * last append) -> tb_output_close() with the final attributes written.
+ *
+ * Every failure is TB_ERR_OTHER with a message naming the file and the
+ * object; HDF5 itself prints nothing. A file whose writer was killed after
+ * tb_output_go_live() keeps every appended row but is still marked "open
+ * for writing": read it as a SWMR reader (h5py: File(path, "r", swmr=True))
+ * or make it an ordinary file with `h5clear -s --increment=0 PATH`. */
 #ifndef TWINBRAIN_OUTPUT_H
 #define TWINBRAIN_OUTPUT_H
 
@@ -51,11 +57,17 @@ tb_status tb_output_write_strings(tb_output *o, const char *path, const char *co
 
 /* An extendible dataset [*, dims...] growing along its first axis; chunked
  * (about `chunk_rows` rows a chunk) and deflate-compressed. rank counts the
- * first axis too; dims has rank-1 entries (the fixed trailing sizes). */
+ * first axis too; dims has rank-1 entries (the fixed trailing sizes).
+ * Chunks are capped near 1 MiB by taking fewer rows (never fewer than
+ * one); chunk_rows = 0 asks for as many rows as fit in 1 MiB. */
 tb_status tb_output_dataset_create(tb_output *o, const char *path, tb_dtype type, int rank,
                                    const uint64_t *dims, uint64_t chunk_rows, tb_dataset **ds,
                                    tb_error *err);
-/* Append `rows` rows of data (row-major, the trailing dims). */
+/* Append `rows` rows of data (row-major, the trailing dims); 0 rows is a
+ * no-op. The dataset belongs to the output: the handle is valid until
+ * tb_output_close() or tb_output_abort(). After a failed append or flush
+ * the file refuses further writes (its state is unknown) but can still be
+ * closed. */
 tb_status tb_output_dataset_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
 uint64_t tb_output_dataset_rows(const tb_dataset *ds);
 

@@ -1,0 +1,113 @@
+/* Small HDF5 helpers shared by the output file and the connectome reader
+ * and writer (internal; not installed). */
+#ifndef TWINBRAIN_H5UTIL_H
+#define TWINBRAIN_H5UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+/* HDF5 prints its error stack to stderr by default; twinbrain reports
+ * through tb_error instead. The previous handler is restored afterwards so
+ * that a program embedding twinbrain keeps its own HDF5 settings. */
+typedef struct tb_h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+} tb_h5_quiet;
+
+static inline tb_h5_quiet tb_h5_quiet_begin(void)
+{
+    tb_h5_quiet q = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static inline void tb_h5_quiet_end(tb_h5_quiet q)
+{
+    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
+}
+
+typedef struct tb_h5_reason {
+    char text[256];
+} tb_h5_reason;
+
+static inline herr_t tb_h5_innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    tb_h5_reason *r = data;
+    if (n == 0 && e->desc)
+        snprintf(r->text, sizeof r->text, "%s", e->desc);
+    return 0;
+}
+
+/* The description HDF5 gave where the last error was detected (the most
+ * specific one), or "" when there is none; clears the stack. */
+static inline tb_h5_reason tb_h5_reason_take(void)
+{
+    tb_h5_reason r = {""};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, tb_h5_innermost_cb, &r);
+    H5Eclear2(H5E_DEFAULT);
+    return r;
+}
+
+/* Variable-length UTF-8 strings: what h5py reads back as str. */
+static inline hid_t tb_h5_utf8_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return H5I_INVALID_HID;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* Free what HDF5 allocated when it read variable-length data. */
+static inline herr_t tb_h5_reclaim(hid_t type, hid_t space, void *buf)
+{
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Treclaim(type, space, H5P_DEFAULT, buf);
+#else
+    return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
+#endif
+}
+
+/* Why a file cannot be created at `path`, in words a user can act on
+ * (HDF5's own text names flags and errno numbers): "folder X: No such
+ * file or directory", "X is not a folder"... Returns false when no plain reason is found. */
+static inline bool tb_create_problem(const char *path, char *buf, size_t size)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return false;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    bool found = true;
+    if (stat(dir, &st) != 0)
+        snprintf(buf, size, "folder %s: %s", dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(buf, size, "%s is not a folder", dir);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(buf, size, "it is a folder");
+    else if (access(dir, W_OK) != 0)
+        snprintf(buf, size, "folder %s: %s", dir, strerror(errno));
+    else
+        found = false;
+    free(dir);
+    return found;
+}
+
+#endif

@@ -1,0 +1,871 @@
+/* The HDF5 output file: layout in DESIGN.md section 6, lifecycle in
+ * include/twinbrain/output.h.
+ *
+ * Durability model: the file is created with the newest file-format bounds
+ * so that tb_output_go_live() can switch it to single-writer/multiple-reader
+ * (SWMR) mode. In SWMR mode HDF5 orders its metadata writes so that a reader
+ * (or a crash) never sees a half-updated structure; every append is flushed,
+ * so a process killed right after an append leaves every appended row on
+ * disk. Such a file still carries the "open for writing" mark in its
+ * superblock: h5py reads it with File(path, "r", swmr=True), and
+ * `h5clear -s --increment=0 FILE` makes it an ordinary file again (plain
+ * `h5clear -s` would cut it to the size the superblock last recorded). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "twinbrain/output.h"
+
+#include "h5util.h"
+
+/* A chunk near 1 MiB compresses well and fits HDF5's default chunk cache,
+ * so a partly filled chunk stays cached between appends instead of being
+ * read back and decompressed each time. */
+#define CHUNK_TARGET_BYTES ((uint64_t)1 << 20)
+#define DEFLATE_LEVEL 4
+/* HDF5 cannot store a chunk of 4 GiB or more. */
+#define CHUNK_MAX_BYTES ((uint64_t)UINT32_MAX)
+
+struct tb_dataset {
+    tb_output *owner;
+    hid_t id;
+    tb_dtype type;
+    int rank;
+    hsize_t dims[H5S_MAX_RANK]; /* dims[0] = rows written so far */
+    size_t row_bytes;
+    char *path;
+};
+
+struct tb_output {
+    char *path;
+    hid_t file;
+    bool live;
+    /* Set by a failed append or flush: the file's state is then unknown,
+     * so later writes are refused with this reason instead of piling new
+     * HDF5 errors on top of the first one. */
+    char *broken;
+    tb_dataset **datasets;
+    size_t n_datasets;
+    size_t cap_datasets;
+};
+
+/* ------------------------------------------------------------ HDF5 errors */
+
+/* "FILE: OBJECT: what (HDF5: reason)"; every output problem is TB_ERR_OTHER. */
+static tb_status fail_because(const char *file, const char *obj, tb_error *err, const char *what, tb_h5_reason r)
+{
+    return tb_error_set(err, TB_ERR_OTHER, "%s: %s%s%s%s%s%s", file ? file : "(output)", obj ? obj : "",
+                        obj ? ": " : "", what, r.text[0] ? " (HDF5: " : "", r.text, r.text[0] ? ")" : "");
+}
+
+static tb_status fail_at(const char *file, const char *obj, tb_error *err, const char *what)
+{
+    return fail_because(file, obj, err, what, tb_h5_reason_take());
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static tb_status fail(const tb_output *o, const char *obj, tb_error *err, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return fail_at(o ? o->path : NULL, obj, err, what);
+}
+
+/* ------------------------------------------------------------ types */
+
+static size_t dtype_size(tb_dtype t)
+{
+    switch (t) {
+    case TB_F32: return 4;
+    case TB_F64: return 8;
+    case TB_I32: return 4;
+    case TB_I64: return 8;
+    case TB_U8: return 1;
+    case TB_U64: return 8;
+    }
+    return 0;
+}
+
+/* The file always holds little-endian IEEE/two's-complement types, whatever
+ * the writing machine, so its types do not depend on where it was made. */
+static hid_t file_type(tb_dtype t)
+{
+    switch (t) {
+    case TB_F32: return H5T_IEEE_F32LE;
+    case TB_F64: return H5T_IEEE_F64LE;
+    case TB_I32: return H5T_STD_I32LE;
+    case TB_I64: return H5T_STD_I64LE;
+    case TB_U8: return H5T_STD_U8LE;
+    case TB_U64: return H5T_STD_U64LE;
+    }
+    return H5I_INVALID_HID;
+}
+
+static hid_t mem_type(tb_dtype t)
+{
+    switch (t) {
+    case TB_F32: return H5T_NATIVE_FLOAT;
+    case TB_F64: return H5T_NATIVE_DOUBLE;
+    case TB_I32: return H5T_NATIVE_INT32;
+    case TB_I64: return H5T_NATIVE_INT64;
+    case TB_U8: return H5T_NATIVE_UINT8;
+    case TB_U64: return H5T_NATIVE_UINT64;
+    }
+    return H5I_INVALID_HID;
+}
+
+/* HDF5 has no NULL string; write "" instead. */
+static const char **strings_or_empty(const char *const *values, size_t n)
+{
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        v[i] = values && values[i] ? values[i] : "";
+    return v;
+}
+
+/* ------------------------------------------------------------ paths */
+
+static hid_t intermediate_lcpl(void)
+{
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) < 0) {
+        H5Pclose(lcpl);
+        return H5I_INVALID_HID;
+    }
+    return lcpl;
+}
+
+static bool is_root(const char *path)
+{
+    return strcmp(path, "/") == 0 || strcmp(path, ".") == 0;
+}
+
+static bool is_group(hid_t file, const char *path)
+{
+    hid_t id = H5Oopen(file, path, H5P_DEFAULT);
+    bool group = id >= 0 && H5Iget_type(id) == H5I_GROUP;
+    if (id >= 0)
+        H5Oclose(id);
+    return group;
+}
+
+/* Whether the whole of `path` exists. Each prefix ("/a", "/a/b", ...) is
+ * checked in turn because H5Lexists fails, rather than answering "no",
+ * below a missing link. When an existing prefix is not a group, it is
+ * returned in *blocker (to be freed): HDF5's own reason for failing below
+ * a dataset is cryptic. */
+static bool path_probe(hid_t file, const char *path, char **blocker)
+{
+    *blocker = NULL;
+    char *p = strdup(path);
+    if (!p)
+        return false;
+    bool exists = true;
+    for (char *s = p + 1; exists; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (s > p + 1 || p[0] != '/') {
+            exists = H5Lexists(file, p, H5P_DEFAULT) > 0;
+            if (exists && c != '\0' && !is_group(file, p)) {
+                *blocker = strdup(p);
+                exists = false;
+            }
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    return exists;
+}
+
+/* A failed creation: name a parent that is not a group if there is one,
+ * else give HDF5's reason. */
+static tb_status create_failed_at(const tb_output *o, const char *path, tb_error *err, const char *what)
+{
+    tb_h5_reason r = tb_h5_reason_take(); /* before probing, which clears the stack */
+    char *blocker = NULL;
+    path_probe(o->file, path, &blocker);
+    tb_status s;
+    if (blocker)
+        s = fail(o, path, err, "%s: %s is a dataset, not a group", what, blocker);
+    else
+        s = fail_because(o->path, path, err, what, r);
+    free(blocker);
+    return s;
+}
+
+/* Open the group or dataset at `obj`, creating it (and its parents) as a
+ * group when it does not exist yet. */
+static hid_t object_open(tb_output *o, const char *obj, tb_error *err)
+{
+    char *blocker = NULL;
+    if (is_root(obj) || path_probe(o->file, obj, &blocker)) {
+        hid_t id = H5Oopen(o->file, obj, H5P_DEFAULT);
+        if (id < 0)
+            fail(o, obj, err, "cannot open the object");
+        return id;
+    }
+    free(blocker);
+    if (o->live) {
+        fail(o, obj, err, "cannot create a group after the file went live (SWMR)");
+        return H5I_INVALID_HID;
+    }
+    hid_t lcpl = intermediate_lcpl();
+    hid_t id = lcpl < 0 ? H5I_INVALID_HID : H5Gcreate2(o->file, obj, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    if (id < 0)
+        create_failed_at(o, obj, err, "cannot create the group");
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    return id;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static tb_status check_writable(const tb_output *o, const char *obj, tb_error *err)
+{
+    if (!o)
+        return tb_error_set(err, TB_ERR_OTHER, "output: no output file (NULL)");
+    if (o->file < 0)
+        return fail(o, obj, err, "the file is closed");
+    if (o->broken)
+        return fail(o, obj, err, "the file is unusable after an earlier error: %s", o->broken);
+    if (!obj || !obj[0])
+        return fail(o, NULL, err, "empty object path");
+    return TB_OK;
+}
+
+static tb_status check_creatable(const tb_output *o, const char *obj, tb_error *err)
+{
+    tb_status s = check_writable(o, obj, err);
+    if (s != TB_OK)
+        return s;
+    if (o->live)
+        return fail(o, obj, err, "cannot create objects or attributes after the file went live (SWMR)");
+    return TB_OK;
+}
+
+static void mark_broken(tb_output *o, const tb_error *err)
+{
+    if (!o->broken)
+        o->broken = strdup(err && err->message ? err->message : "write error");
+}
+
+/* ------------------------------------------------------------ create */
+
+static hid_t make_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return H5I_INVALID_HID;
+    /* SWMR needs the 1.10 format (checksummed metadata, v3 superblock);
+     * closing strongly makes sure no stray handle keeps the file open. */
+    bool ok = H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
+              H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0;
+#if H5_VERSION_GE(1, 10, 7)
+    /* Network file systems without flock() would otherwise refuse the file. */
+    ok = ok && H5Pset_file_locking(fapl, 1, 1) >= 0;
+#endif
+    if (!ok) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+    return fapl;
+}
+
+static tb_status create_failed(const char *path, tb_error *err)
+{
+    char why[512];
+    if (tb_create_problem(path, why, sizeof why)) {
+        H5Eclear2(H5E_DEFAULT);
+        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: %s", path, why);
+    }
+    return fail_at(path, NULL, err, "cannot create the output file");
+}
+
+static tb_status output_create(const char *path, tb_output **out, tb_error *err)
+{
+    if (!out)
+        return tb_error_set(err, TB_ERR_OTHER, "output: no place to return the file (NULL)");
+    *out = NULL;
+    if (!path || !path[0])
+        return tb_error_set(err, TB_ERR_OTHER, "output: empty file name");
+    tb_output *o = calloc(1, sizeof *o);
+    if (o)
+        o->path = strdup(path);
+    if (!o || !o->path) {
+        free(o);
+        return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
+    }
+    hid_t fapl = make_fapl();
+    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (o->file < 0) {
+        tb_status s = create_failed(path, err);
+        free(o->path);
+        free(o);
+        return s;
+    }
+    *out = o;
+    return TB_OK;
+}
+
+tb_status tb_output_create(const char *path, tb_output **out, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = output_create(path, out, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+const char *tb_output_path(const tb_output *o)
+{
+    return o ? o->path : NULL;
+}
+
+/* ------------------------------------------------------------ attributes */
+
+typedef struct attr_value {
+    hid_t ftype;
+    hid_t mtype;
+    hid_t space;
+    const void *buf;
+} attr_value;
+
+static tb_status attr_write(tb_output *o, const char *obj, const char *name, attr_value v, tb_error *err)
+{
+    tb_status s = check_creatable(o, obj, err);
+    if (s != TB_OK)
+        return s;
+    if (!name || !name[0])
+        return fail(o, obj, err, "empty attribute name");
+    if (v.ftype < 0 || v.mtype < 0 || v.space < 0)
+        return fail(o, obj, err, "attribute %s: cannot describe its type", name);
+    hid_t id = object_open(o, obj, err);
+    if (id < 0)
+        return TB_ERR_OTHER;
+    /* Rewriting an attribute (a placeholder, then the final value) must
+     * replace it, which HDF5 does not do by itself. */
+    if (H5Aexists(id, name) > 0 && H5Adelete(id, name) < 0)
+        s = fail(o, obj, err, "attribute %s: cannot replace it", name);
+    hid_t a = s != TB_OK ? H5I_INVALID_HID : H5Acreate2(id, name, v.ftype, v.space, H5P_DEFAULT, H5P_DEFAULT);
+    if (s == TB_OK && a < 0)
+        s = fail(o, obj, err, "attribute %s: cannot create it", name);
+    if (a >= 0 && H5Awrite(a, v.mtype, v.buf) < 0)
+        s = fail(o, obj, err, "attribute %s: cannot write it", name);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Oclose(id);
+    return s;
+}
+
+static tb_status attr_strings(tb_output *o, const char *obj, const char *name, const char *const *values,
+                              size_t n, bool scalar, tb_error *err)
+{
+    const char **v = strings_or_empty(values, n);
+    if (!v)
+        return fail(o, obj, err, "attribute %s: out of memory", name ? name : "");
+    hsize_t dim = n;
+    hid_t t = tb_h5_utf8_type();
+    hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    tb_status s = attr_write(o, obj, name, (attr_value){t, t, space, v}, err);
+    if (space >= 0)
+        H5Sclose(space);
+    if (t >= 0)
+        H5Tclose(t);
+    free(v);
+    return s;
+}
+
+static tb_status attr_scalar(tb_output *o, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+                             const void *value, tb_error *err)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    tb_status s = attr_write(o, obj, name, (attr_value){ftype, mtype, space, value}, err);
+    if (space >= 0)
+        H5Sclose(space);
+    return s;
+}
+
+tb_status tb_output_attr_string(tb_output *o, const char *obj, const char *name, const char *value,
+                                tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = attr_strings(o, obj, name, &value, 1, true, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+tb_status tb_output_attr_strings(tb_output *o, const char *obj, const char *name,
+                                 const char *const *values, size_t n, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = attr_strings(o, obj, name, values, n, false, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+tb_status tb_output_attr_double(tb_output *o, const char *obj, const char *name, double value,
+                                tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = attr_scalar(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+tb_status tb_output_attr_int(tb_output *o, const char *obj, const char *name, int64_t value, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = attr_scalar(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+/* ------------------------------------------------------------ fixed arrays */
+
+static tb_status write_dataset(tb_output *o, const char *path, hid_t ftype, hid_t mtype, hid_t space,
+                               const void *data, tb_error *err)
+{
+    if (ftype < 0 || mtype < 0 || space < 0)
+        return fail(o, path, err, "cannot describe the dataset's type or shape");
+    hid_t lcpl = intermediate_lcpl();
+    hid_t d = lcpl < 0 ? H5I_INVALID_HID : H5Dcreate2(o->file, path, ftype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    tb_status s = TB_OK;
+    if (d < 0)
+        s = create_failed_at(o, path, err, "cannot create the dataset");
+    else if (H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        s = fail(o, path, err, "cannot write the dataset");
+    if (d >= 0 && H5Dclose(d) < 0 && s == TB_OK)
+        s = fail(o, path, err, "cannot close the dataset");
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    return s;
+}
+
+/* Elements in a shape, or 0 with *overflow set when it does not fit. */
+static uint64_t element_count(int rank, const uint64_t *dims, bool *overflow)
+{
+    uint64_t n = 1;
+    *overflow = false;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] != 0 && n > UINT64_MAX / dims[i])
+            *overflow = true;
+        n *= dims[i];
+    }
+    return *overflow ? 0 : n;
+}
+
+static tb_status write_array(tb_output *o, const char *path, tb_dtype type, int rank, const uint64_t *dims,
+                             const void *data, tb_error *err)
+{
+    tb_status s = check_creatable(o, path, err);
+    if (s != TB_OK)
+        return s;
+    if (dtype_size(type) == 0)
+        return fail(o, path, err, "unknown element type %d", (int)type);
+    if (rank < 0 || rank > H5S_MAX_RANK || (rank > 0 && !dims))
+        return fail(o, path, err, "invalid rank %d", rank);
+    bool overflow;
+    uint64_t n = element_count(rank, dims, &overflow);
+    if (overflow)
+        return fail(o, path, err, "the array is too large");
+    if (n > 0 && !data)
+        return fail(o, path, err, "no data (NULL)");
+    hsize_t hd[H5S_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        hd[i] = dims[i];
+    hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, hd, NULL);
+    s = write_dataset(o, path, file_type(type), mem_type(type), space, data, err);
+    if (space >= 0)
+        H5Sclose(space);
+    return s;
+}
+
+tb_status tb_output_write_array(tb_output *o, const char *path, tb_dtype type, int rank,
+                                const uint64_t *dims, const void *data, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = write_array(o, path, type, rank, dims, data, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+static tb_status write_strings(tb_output *o, const char *path, const char *const *values, size_t n,
+                               tb_error *err)
+{
+    tb_status s = check_creatable(o, path, err);
+    if (s != TB_OK)
+        return s;
+    const char **v = strings_or_empty(values, n);
+    if (!v)
+        return fail(o, path, err, "out of memory");
+    hsize_t dim = n;
+    hid_t t = tb_h5_utf8_type();
+    hid_t space = H5Screate_simple(1, &dim, NULL);
+    s = write_dataset(o, path, t, t, space, v, err);
+    if (space >= 0)
+        H5Sclose(space);
+    if (t >= 0)
+        H5Tclose(t);
+    free(v);
+    return s;
+}
+
+tb_status tb_output_write_strings(tb_output *o, const char *path, const char *const *values, size_t n,
+                                  tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = write_strings(o, path, values, n, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+/* ------------------------------------------------------------ extendible datasets */
+
+/* Rows per chunk: as asked, but no more than fit in CHUNK_TARGET_BYTES, and
+ * at least one. */
+static uint64_t chunk_rows_for(uint64_t asked, size_t row_bytes)
+{
+    uint64_t fit = CHUNK_TARGET_BYTES / row_bytes;
+    if (fit == 0)
+        fit = 1;
+    if (asked == 0 || asked > fit)
+        return fit;
+    return asked;
+}
+
+static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows)
+{
+    hsize_t chunk[H5S_MAX_RANK];
+    chunk[0] = rows;
+    for (int i = 1; i < rank; i++)
+        chunk[i] = dims[i];
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0)
+        return H5I_INVALID_HID;
+    if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+        H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0) {
+        H5Pclose(dcpl);
+        return H5I_INVALID_HID;
+    }
+    return dcpl;
+}
+
+static tb_status remember_dataset(tb_output *o, tb_dataset *ds, tb_error *err)
+{
+    if (o->n_datasets == o->cap_datasets) {
+        size_t cap = o->cap_datasets ? 2 * o->cap_datasets : 8;
+        tb_dataset **list = realloc(o->datasets, cap * sizeof *list);
+        if (!list)
+            return fail(o, ds->path, err, "out of memory");
+        o->datasets = list;
+        o->cap_datasets = cap;
+    }
+    o->datasets[o->n_datasets++] = ds;
+    return TB_OK;
+}
+
+static void dataset_free(tb_dataset *ds)
+{
+    if (!ds)
+        return;
+    if (ds->id >= 0)
+        H5Dclose(ds->id);
+    free(ds->path);
+    free(ds);
+}
+
+/* Validate the shape and fill ds->dims, ds->row_bytes. */
+static tb_status dataset_shape(tb_output *o, tb_dataset *ds, const uint64_t *dims, tb_error *err)
+{
+    if (dtype_size(ds->type) == 0)
+        return fail(o, ds->path, err, "unknown element type %d", (int)ds->type);
+    if (ds->rank < 1 || ds->rank > H5S_MAX_RANK || (ds->rank > 1 && !dims))
+        return fail(o, ds->path, err, "invalid rank %d (the growing axis counts)", ds->rank);
+    uint64_t row = dtype_size(ds->type);
+    ds->dims[0] = 0;
+    for (int i = 1; i < ds->rank; i++) {
+        if (dims[i - 1] == 0)
+            return fail(o, ds->path, err, "trailing dimension %d is 0", i);
+        if (row > CHUNK_MAX_BYTES / dims[i - 1])
+            return fail(o, ds->path, err, "one row exceeds HDF5's 4 GiB chunk limit");
+        row *= dims[i - 1];
+        ds->dims[i] = dims[i - 1];
+    }
+    ds->row_bytes = (size_t)row;
+    return TB_OK;
+}
+
+static tb_status dataset_create(tb_output *o, const char *path, tb_dtype type, int rank,
+                                const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out,
+                                tb_error *err)
+{
+    if (!out)
+        return fail(o, path, err, "no place to return the dataset (NULL)");
+    *out = NULL;
+    tb_status s = check_creatable(o, path, err);
+    if (s != TB_OK)
+        return s;
+    tb_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds || !(ds->path = strdup(path))) {
+        free(ds);
+        return fail(o, path, err, "out of memory");
+    }
+    ds->owner = o;
+    ds->id = H5I_INVALID_HID;
+    ds->type = type;
+    ds->rank = rank;
+    s = dataset_shape(o, ds, dims, err);
+    if (s != TB_OK) {
+        dataset_free(ds);
+        return s;
+    }
+    hsize_t maxdims[H5S_MAX_RANK];
+    memcpy(maxdims, ds->dims, sizeof maxdims);
+    maxdims[0] = H5S_UNLIMITED;
+    hid_t space = H5Screate_simple(rank, ds->dims, maxdims);
+    hid_t dcpl = extendible_dcpl(rank, ds->dims, chunk_rows_for(chunk_rows, ds->row_bytes));
+    hid_t lcpl = intermediate_lcpl();
+    if (space >= 0 && dcpl >= 0 && lcpl >= 0)
+        ds->id = H5Dcreate2(o->file, path, file_type(type), space, lcpl, dcpl, H5P_DEFAULT);
+    if (ds->id < 0)
+        s = create_failed_at(o, path, err, "cannot create the dataset");
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    if (s == TB_OK)
+        s = remember_dataset(o, ds, err);
+    if (s != TB_OK) {
+        dataset_free(ds);
+        return s;
+    }
+    *out = ds;
+    return TB_OK;
+}
+
+tb_status tb_output_dataset_create(tb_output *o, const char *path, tb_dtype type, int rank,
+                                   const uint64_t *dims, uint64_t chunk_rows, tb_dataset **ds,
+                                   tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = dataset_create(o, path, type, rank, dims, chunk_rows, ds, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+/* Write rows [dims[0], dims[0] + rows) after the extent has grown. */
+static herr_t write_rows(const tb_dataset *ds, const void *data, uint64_t rows)
+{
+    hsize_t start[H5S_MAX_RANK] = {0};
+    hsize_t count[H5S_MAX_RANK];
+    memcpy(count, ds->dims, sizeof count);
+    start[0] = ds->dims[0];
+    count[0] = rows;
+    hid_t fspace = H5Dget_space(ds->id);
+    hid_t mspace = H5Screate_simple(ds->rank, count, NULL);
+    herr_t r = -1;
+    if (fspace >= 0 && mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+        r = H5Dwrite(ds->id, mem_type(ds->type), mspace, fspace, H5P_DEFAULT, data);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return r;
+}
+
+static tb_status dataset_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
+{
+    if (!ds)
+        return tb_error_set(err, TB_ERR_OTHER, "output: no dataset (NULL)");
+    tb_output *o = ds->owner;
+    tb_status s = check_writable(o, ds->path, err);
+    if (s != TB_OK || rows == 0)
+        return s;
+    if (!data)
+        return fail(o, ds->path, err, "no data (NULL) for %llu rows", (unsigned long long)rows);
+    if (rows > (UINT64_MAX - ds->dims[0]) || rows > SIZE_MAX / ds->row_bytes)
+        return fail(o, ds->path, err, "too many rows");
+    hsize_t grown[H5S_MAX_RANK];
+    memcpy(grown, ds->dims, sizeof grown);
+    grown[0] += rows;
+    if (H5Dset_extent(ds->id, grown) < 0)
+        s = fail(o, ds->path, err, "cannot grow the dataset to %llu rows", (unsigned long long)grown[0]);
+    else if (write_rows(ds, data, rows) < 0)
+        s = fail(o, ds->path, err, "cannot write %llu rows", (unsigned long long)rows);
+    else if ((o->live ? H5Dflush(ds->id) : H5Fflush(o->file, H5F_SCOPE_LOCAL)) < 0)
+        s = fail(o, ds->path, err, "cannot flush the appended rows");
+    if (s != TB_OK) {
+        mark_broken(o, err);
+        return s;
+    }
+    ds->dims[0] = grown[0];
+    return TB_OK;
+}
+
+tb_status tb_output_dataset_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = dataset_append(ds, data, rows, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+uint64_t tb_output_dataset_rows(const tb_dataset *ds)
+{
+    return ds ? ds->dims[0] : 0;
+}
+
+/* ------------------------------------------------------------ live, flush */
+
+static tb_status go_live(tb_output *o, tb_error *err)
+{
+    tb_status s = check_writable(o, "/", err);
+    if (s != TB_OK || o->live)
+        return s;
+    if (H5Fstart_swmr_write(o->file) < 0)
+        return fail(o, NULL, err, "cannot switch to single-writer/multiple-reader mode");
+    o->live = true;
+    return TB_OK;
+}
+
+tb_status tb_output_go_live(tb_output *o, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = go_live(o, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+static tb_status output_flush(tb_output *o, tb_error *err)
+{
+    tb_status s = check_writable(o, "/", err);
+    if (s != TB_OK)
+        return s;
+    if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) {
+        s = fail(o, NULL, err, "cannot flush the file");
+        mark_broken(o, err);
+    }
+    return s;
+}
+
+tb_status tb_output_flush(tb_output *o, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = output_flush(o, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+/* ------------------------------------------------------------ close */
+
+/* Close every handle; returns whether HDF5 reported the file closed. */
+static bool close_handles(tb_output *o)
+{
+    for (size_t i = 0; i < o->n_datasets; i++)
+        dataset_free(o->datasets[i]);
+    free(o->datasets);
+    o->datasets = NULL;
+    o->n_datasets = o->cap_datasets = 0;
+    bool ok = true;
+    if (o->file >= 0)
+        ok = H5Fclose(o->file) >= 0;
+    o->file = H5I_INVALID_HID;
+    o->live = false;
+    return ok;
+}
+
+static void output_free(tb_output *o)
+{
+    free(o->broken);
+    free(o->path);
+    free(o);
+}
+
+static bool final_is_empty(const tb_output_final *f)
+{
+    return !f || (f->n_doubles == 0 && f->n_ints == 0 && f->n_strings == 0);
+}
+
+static tb_status write_final(tb_output *o, const tb_output_final *f, tb_error *err)
+{
+    tb_status s = TB_OK;
+    for (size_t i = 0; s == TB_OK && f->double_names && f->double_values && i < f->n_doubles; i++)
+        s = attr_scalar(o, "/", f->double_names[i], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &f->double_values[i],
+                        err);
+    for (size_t i = 0; s == TB_OK && f->int_names && f->int_values && i < f->n_ints; i++)
+        s = attr_scalar(o, "/", f->int_names[i], H5T_STD_I64LE, H5T_NATIVE_INT64, &f->int_values[i], err);
+    for (size_t i = 0; s == TB_OK && f->string_names && f->string_values && i < f->n_strings; i++)
+        s = attr_strings(o, "/", f->string_names[i], &f->string_values[i], 1, true, err);
+    return s;
+}
+
+/* Attributes cannot be created in SWMR mode, so the final ones go in after
+ * the live file is closed, through an ordinary read-write open. */
+static tb_status reopen_and_finish(tb_output *o, const tb_output_final *f, tb_error *err)
+{
+    hid_t fapl = make_fapl();
+    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(o->path, H5F_ACC_RDWR, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (o->file < 0)
+        return fail(o, NULL, err, "cannot reopen the file to write the final attributes");
+    tb_status s = write_final(o, f, err);
+    if (!close_handles(o) && s == TB_OK)
+        s = fail(o, NULL, err, "cannot close the file after the final attributes");
+    return s;
+}
+
+static tb_status output_close(tb_output *o, const tb_output_final *final, tb_error *err)
+{
+    if (!o)
+        return TB_OK;
+    tb_status s = TB_OK;
+    if (!close_handles(o))
+        s = fail(o, NULL, err, "cannot close the file");
+    free(o->broken);
+    o->broken = NULL;
+    if (s == TB_OK && !final_is_empty(final))
+        s = reopen_and_finish(o, final, err);
+    output_free(o);
+    return s;
+}
+
+tb_status tb_output_close(tb_output *o, const tb_output_final *final, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = output_close(o, final, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+void tb_output_abort(tb_output *o)
+{
+    if (!o)
+        return;
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    close_handles(o);
+    H5Eclear2(H5E_DEFAULT);
+    tb_h5_quiet_end(q);
+    output_free(o);
+}

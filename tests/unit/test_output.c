@@ -1,0 +1,764 @@
+/* The HDF5 output file: layout, types, values, SWMR durability, errors.
+ * Everything written through tb_output_* is read back with the plain HDF5
+ * C API, so the test checks the file, not the writer's own idea of it. */
+/* nftw() to remove the temporary folder is an X/Open extension. */
+#define _XOPEN_SOURCE 700
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hdf5.h>
+
+#include "twinbrain/output.h"
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    pid_t writer; /* a forked writer still to be reaped (a failed test) */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/tb-output-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/out.h5", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->writer > 0) {
+        kill(f->writer, SIGKILL);
+        waitpid(f->writer, NULL, 0);
+    }
+    chmod(f->dir, 0700);
+    int r = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return r;
+}
+
+/* ------------------------------------------------------------ readers */
+
+static hid_t open_plain(const char *path)
+{
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    return file;
+}
+
+/* A variable-length UTF-8 string attribute (what h5py reads as str). */
+static char *attr_string(hid_t file, const char *obj, const char *name)
+{
+    hid_t a = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    hid_t t = H5Aget_type(a);
+    assert_int_equal(H5Tget_class(t), H5T_STRING);
+    assert_true(H5Tis_variable_str(t) > 0);
+    assert_int_equal(H5Tget_cset(t), H5T_CSET_UTF8);
+    hid_t space = H5Aget_space(a);
+    assert_int_equal(H5Sget_simple_extent_type(space), H5S_SCALAR);
+    char *value = NULL;
+    assert_true(H5Aread(a, t, &value) >= 0);
+    char *copy = strdup(value);
+    H5free_memory(value);
+    H5Sclose(space);
+    H5Tclose(t);
+    H5Aclose(a);
+    return copy;
+}
+
+static double attr_double(hid_t file, const char *obj, const char *name)
+{
+    hid_t a = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    hid_t t = H5Aget_type(a);
+    assert_true(H5Tequal(t, H5T_IEEE_F64LE) > 0);
+    double v = 0;
+    assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Tclose(t);
+    H5Aclose(a);
+    return v;
+}
+
+static int64_t attr_int(hid_t file, const char *obj, const char *name)
+{
+    hid_t a = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    hid_t t = H5Aget_type(a);
+    assert_true(H5Tequal(t, H5T_STD_I64LE) > 0);
+    int64_t v = 0;
+    assert_true(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
+    H5Tclose(t);
+    H5Aclose(a);
+    return v;
+}
+
+/* Shape of a dataset; returns its rank. */
+static int dataset_dims(hid_t file, const char *path, hsize_t *dims, hsize_t *maxdims)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t s = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_dims(s, dims, maxdims);
+    H5Sclose(s);
+    H5Dclose(d);
+    return rank;
+}
+
+static void assert_dataset_type(hid_t file, const char *path, hid_t expected)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t t = H5Dget_type(d);
+    assert_true(H5Tequal(t, expected) > 0);
+    H5Tclose(t);
+    H5Dclose(d);
+}
+
+static void read_all(hid_t file, const char *path, hid_t mtype, void *buf)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    assert_true(H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Dclose(d);
+}
+
+static void assert_message_has(const tb_error *e, const char *text)
+{
+    if (!strstr(tb_error_message(e), text))
+        fail_msg("message \"%s\" lacks \"%s\"", tb_error_message(e), text);
+}
+
+/* ------------------------------------------------------------ layout and values */
+
+enum { B = 2, N = 3, V = 2, ROWS1 = 5, ROWS2 = 7 };
+
+static float sample(size_t row, size_t b, size_t n, size_t v)
+{
+    return (float)row * 1000.0f + (float)b * 100.0f + (float)n * 10.0f + (float)v + 0.25f;
+}
+
+static void fill_rows(float *buf, size_t first, size_t rows)
+{
+    size_t k = 0;
+    for (size_t r = first; r < first + rows; r++)
+        for (size_t b = 0; b < B; b++)
+            for (size_t n = 0; n < N; n++)
+                for (size_t v = 0; v < V; v++)
+                    buf[k++] = sample(r, b, n, v);
+}
+
+static void write_layout(const char *path)
+{
+    tb_error e = {0};
+    tb_output *o = NULL;
+    assert_int_equal(tb_output_create(path, &o, &e), TB_OK);
+    assert_string_equal(tb_output_path(o), path);
+    assert_int_equal(tb_output_attr_string(o, "/", "twinbrain_version", "0.1.0", &e), TB_OK);
+    assert_int_equal(tb_output_attr_string(o, "/", "scenario", "[simulation]\nseed = 42 # ünïcødé\n", &e),
+                     TB_OK);
+    assert_int_equal(tb_output_attr_int(o, "/", "seed", 42, &e), TB_OK);
+    assert_int_equal(tb_output_attr_int(o, "/", "steps", 0, &e), TB_OK); /* replaced at close */
+    const char *vars[] = {"y0", "y1"};
+    assert_int_equal(tb_output_attr_strings(o, "/monitors/tavg", "variables", vars, 2, &e), TB_OK);
+    assert_int_equal(tb_output_attr_double(o, "/monitors/tavg", "period_ms", 1.0, &e), TB_OK);
+
+    const double sweep[3] = {0.0, 0.5, 1.0};
+    const uint64_t d3[] = {3};
+    assert_int_equal(tb_output_write_array(o, "/sweep/coupling.parameters.a", TB_F64, 1, d3, sweep, &e), TB_OK);
+    const int32_t m[2][2] = {{1, -2}, {3, -4}};
+    const uint64_t d22[] = {2, 2};
+    assert_int_equal(tb_output_write_array(o, "/fixed/i32", TB_I32, 2, d22, m, &e), TB_OK);
+    const uint8_t u8[3] = {0, 1, 255};
+    assert_int_equal(tb_output_write_array(o, "/fixed/u8", TB_U8, 1, d3, u8, &e), TB_OK);
+    const uint64_t u64[3] = {0, 1, UINT64_MAX};
+    assert_int_equal(tb_output_write_array(o, "/fixed/u64", TB_U64, 1, d3, u64, &e), TB_OK);
+    const int64_t i64[3] = {INT64_MIN, 0, INT64_MAX};
+    assert_int_equal(tb_output_write_array(o, "/fixed/i64", TB_I64, 1, d3, i64, &e), TB_OK);
+    const float f32[3] = {1.5f, -0.0f, 3.25f};
+    assert_int_equal(tb_output_write_array(o, "/fixed/f32", TB_F32, 1, d3, f32, &e), TB_OK);
+    const char *labels[] = {"L_001", "R_002", NULL};
+    assert_int_equal(tb_output_write_strings(o, "/labels", labels, 3, &e), TB_OK);
+
+    tb_dataset *data = NULL, *time = NULL;
+    const uint64_t dims[] = {B, N, V};
+    assert_int_equal(tb_output_dataset_create(o, "/monitors/tavg/data", TB_F32, 4, dims, 16, &data, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_create(o, "/monitors/tavg/time", TB_F64, 1, NULL, 64, &time, &e), TB_OK);
+    assert_int_equal(tb_output_attr_string(o, "/monitors/tavg/data", "units", "mV", &e), TB_OK);
+
+    float buf[ROWS2 * B * N * V];
+    double t[ROWS2];
+    fill_rows(buf, 0, ROWS1);
+    for (size_t i = 0; i < ROWS1; i++)
+        t[i] = 0.1 * (double)i;
+    assert_int_equal(tb_output_dataset_append(data, buf, ROWS1, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_append(time, t, ROWS1, &e), TB_OK);
+    assert_int_equal(tb_output_go_live(o, &e), TB_OK);
+    fill_rows(buf, ROWS1, ROWS2);
+    for (size_t i = 0; i < ROWS2; i++)
+        t[i] = 0.1 * (double)(ROWS1 + i);
+    assert_int_equal(tb_output_dataset_append(data, buf, ROWS2, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_append(time, t, ROWS2, &e), TB_OK);
+    assert_int_equal(tb_output_flush(o, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_rows(data), ROWS1 + ROWS2);
+
+    const char *dn[] = {"wall_seconds"};
+    const double dv[] = {1.5};
+    const char *in[] = {"steps"};
+    const int64_t iv[] = {12000};
+    const char *sn[] = {"created_utc"};
+    const char *sv[] = {"2024-01-02T03:04:05Z"};
+    tb_output_final fin = {dn, dv, 1, in, iv, 1, sn, sv, 1};
+    assert_int_equal(tb_output_close(o, &fin, &e), TB_OK);
+    tb_error_clear(&e);
+}
+
+static void check_root_attributes(hid_t file)
+{
+    char *s = attr_string(file, "/", "twinbrain_version");
+    assert_string_equal(s, "0.1.0");
+    free(s);
+    s = attr_string(file, "/", "scenario");
+    assert_string_equal(s, "[simulation]\nseed = 42 # ünïcødé\n");
+    free(s);
+    s = attr_string(file, "/", "created_utc");
+    assert_string_equal(s, "2024-01-02T03:04:05Z");
+    free(s);
+    assert_int_equal(attr_int(file, "/", "seed"), 42);
+    assert_int_equal(attr_int(file, "/", "steps"), 12000);
+    assert_true(attr_double(file, "/", "wall_seconds") == 1.5);
+    assert_true(attr_double(file, "/monitors/tavg", "period_ms") == 1.0);
+    s = attr_string(file, "/monitors/tavg/data", "units");
+    assert_string_equal(s, "mV");
+    free(s);
+}
+
+static void check_string_array_attr(hid_t file)
+{
+    hid_t a = H5Aopen_by_name(file, "/monitors/tavg", "variables", H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    hid_t t = H5Aget_type(a);
+    assert_true(H5Tis_variable_str(t) > 0);
+    assert_int_equal(H5Tget_cset(t), H5T_CSET_UTF8);
+    hid_t space = H5Aget_space(a);
+    hsize_t n = 0;
+    assert_int_equal(H5Sget_simple_extent_dims(space, &n, NULL), 1);
+    assert_int_equal(n, 2);
+    char *v[2] = {NULL, NULL};
+    assert_true(H5Aread(a, t, v) >= 0);
+    assert_string_equal(v[0], "y0");
+    assert_string_equal(v[1], "y1");
+    H5Dvlen_reclaim(t, space, H5P_DEFAULT, v);
+    H5Sclose(space);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+static void check_fixed_arrays(hid_t file)
+{
+    double sweep[3];
+    assert_dataset_type(file, "/sweep/coupling.parameters.a", H5T_IEEE_F64LE);
+    read_all(file, "/sweep/coupling.parameters.a", H5T_NATIVE_DOUBLE, sweep);
+    assert_true(sweep[0] == 0.0 && sweep[1] == 0.5 && sweep[2] == 1.0);
+    int32_t m[4];
+    hsize_t dims[2], maxdims[2];
+    assert_int_equal(dataset_dims(file, "/fixed/i32", dims, maxdims), 2);
+    assert_true(dims[0] == 2 && dims[1] == 2);
+    assert_dataset_type(file, "/fixed/i32", H5T_STD_I32LE);
+    read_all(file, "/fixed/i32", H5T_NATIVE_INT32, m);
+    assert_true(m[0] == 1 && m[1] == -2 && m[2] == 3 && m[3] == -4);
+    uint8_t u8[3];
+    assert_dataset_type(file, "/fixed/u8", H5T_STD_U8LE);
+    read_all(file, "/fixed/u8", H5T_NATIVE_UINT8, u8);
+    assert_true(u8[0] == 0 && u8[1] == 1 && u8[2] == 255);
+    uint64_t u64[3];
+    assert_dataset_type(file, "/fixed/u64", H5T_STD_U64LE);
+    read_all(file, "/fixed/u64", H5T_NATIVE_UINT64, u64);
+    assert_true(u64[2] == UINT64_MAX);
+    int64_t i64[3];
+    assert_dataset_type(file, "/fixed/i64", H5T_STD_I64LE);
+    read_all(file, "/fixed/i64", H5T_NATIVE_INT64, i64);
+    assert_true(i64[0] == INT64_MIN && i64[2] == INT64_MAX);
+    float f32[3];
+    assert_dataset_type(file, "/fixed/f32", H5T_IEEE_F32LE);
+    read_all(file, "/fixed/f32", H5T_NATIVE_FLOAT, f32);
+    assert_true(f32[0] == 1.5f && f32[2] == 3.25f);
+}
+
+static void check_labels(hid_t file)
+{
+    hid_t d = H5Dopen2(file, "/labels", H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t t = H5Dget_type(d);
+    assert_true(H5Tis_variable_str(t) > 0);
+    assert_int_equal(H5Tget_cset(t), H5T_CSET_UTF8);
+    hid_t space = H5Dget_space(d);
+    assert_int_equal(H5Sget_simple_extent_npoints(space), 3);
+    char *v[3] = {NULL, NULL, NULL};
+    assert_true(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    assert_string_equal(v[0], "L_001");
+    assert_string_equal(v[1], "R_002");
+    assert_string_equal(v[2], ""); /* NULL is written as "" */
+    H5Dvlen_reclaim(t, space, H5P_DEFAULT, v);
+    H5Sclose(space);
+    H5Tclose(t);
+    H5Dclose(d);
+}
+
+static void check_filters(hid_t file, const char *path)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    hid_t dcpl = H5Dget_create_plist(d);
+    assert_int_equal(H5Pget_layout(dcpl), H5D_CHUNKED);
+    int n = H5Pget_nfilters(dcpl);
+    assert_int_equal(n, 2);
+    unsigned flags, cd[4];
+    size_t ncd = 4;
+    assert_int_equal(H5Pget_filter2(dcpl, 0, &flags, &ncd, cd, 0, NULL, NULL), H5Z_FILTER_SHUFFLE);
+    ncd = 4;
+    assert_int_equal(H5Pget_filter2(dcpl, 1, &flags, &ncd, cd, 0, NULL, NULL), H5Z_FILTER_DEFLATE);
+    assert_int_equal(ncd, 1);
+    assert_int_equal(cd[0], 4);
+    H5Pclose(dcpl);
+    H5Dclose(d);
+}
+
+static void check_monitor(hid_t file)
+{
+    hsize_t dims[4], maxdims[4];
+    assert_int_equal(dataset_dims(file, "/monitors/tavg/data", dims, maxdims), 4);
+    assert_int_equal(dims[0], ROWS1 + ROWS2);
+    assert_true(dims[1] == B && dims[2] == N && dims[3] == V);
+    assert_true(maxdims[0] == H5S_UNLIMITED && maxdims[1] == B && maxdims[3] == V);
+    assert_dataset_type(file, "/monitors/tavg/data", H5T_IEEE_F32LE);
+    check_filters(file, "/monitors/tavg/data");
+
+    hid_t d = H5Dopen2(file, "/monitors/tavg/data", H5P_DEFAULT);
+    hid_t dcpl = H5Dget_create_plist(d);
+    hsize_t chunk[4];
+    assert_int_equal(H5Pget_chunk(dcpl, 4, chunk), 4);
+    assert_true(chunk[0] == 16 && chunk[1] == B && chunk[2] == N && chunk[3] == V);
+    H5Pclose(dcpl);
+    H5Dclose(d);
+
+    float got[(ROWS1 + ROWS2) * B * N * V], want[(ROWS1 + ROWS2) * B * N * V];
+    read_all(file, "/monitors/tavg/data", H5T_NATIVE_FLOAT, got);
+    fill_rows(want, 0, ROWS1 + ROWS2);
+    assert_memory_equal(got, want, sizeof want);
+
+    double t[ROWS1 + ROWS2];
+    assert_dataset_type(file, "/monitors/tavg/time", H5T_IEEE_F64LE);
+    read_all(file, "/monitors/tavg/time", H5T_NATIVE_DOUBLE, t);
+    for (size_t i = 0; i < ROWS1 + ROWS2; i++)
+        assert_true(t[i] == 0.1 * (double)i);
+}
+
+static void test_layout_and_values(void **state)
+{
+    fixture *f = *state;
+    write_layout(f->path);
+    /* A cleanly closed file opens without SWMR flags, like any HDF5 file. */
+    hid_t file = open_plain(f->path);
+    check_root_attributes(file);
+    check_string_array_attr(file);
+    check_fixed_arrays(file);
+    check_labels(file);
+    check_monitor(file);
+    H5Fclose(file);
+}
+
+/* ------------------------------------------------------------ chunking */
+
+static hsize_t chunk_rows_of(const char *path, const char *ds)
+{
+    hid_t file = open_plain(path);
+    hid_t d = H5Dopen2(file, ds, H5P_DEFAULT);
+    hid_t dcpl = H5Dget_create_plist(d);
+    hsize_t chunk[2] = {0, 0};
+    assert_true(H5Pget_chunk(dcpl, 2, chunk) >= 1);
+    H5Pclose(dcpl);
+    H5Dclose(d);
+    H5Fclose(file);
+    return chunk[0];
+}
+
+static void test_chunk_size_capped(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL;
+    tb_dataset *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    const uint64_t row300k[] = {38400}; /* 300 KiB of float64 a row */
+    const uint64_t row2m[] = {262144};  /* 2 MiB a row */
+    const uint64_t small[] = {4};
+    assert_int_equal(tb_output_dataset_create(o, "/a", TB_F64, 2, row300k, 100, &a, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_create(o, "/b", TB_F64, 2, row2m, 100, &b, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_create(o, "/c", TB_F64, 2, small, 10, &c, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_create(o, "/d", TB_F64, 2, small, 0, &d, &e), TB_OK);
+    assert_int_equal(tb_output_close(o, NULL, &e), TB_OK);
+    assert_int_equal(chunk_rows_of(f->path, "/a"), 3);     /* 3 x 300 KiB <= 1 MiB */
+    assert_int_equal(chunk_rows_of(f->path, "/b"), 1);     /* never fewer than one row */
+    assert_int_equal(chunk_rows_of(f->path, "/c"), 10);    /* as asked when small */
+    assert_int_equal(chunk_rows_of(f->path, "/d"), 32768); /* 0: as many as fit in 1 MiB */
+    tb_error_clear(&e);
+}
+
+/* ------------------------------------------------------------ robustness */
+
+static void test_zero_rows_and_bad_arguments(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL;
+    tb_dataset *ds = NULL;
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    const uint64_t dims[] = {3};
+    assert_int_equal(tb_output_dataset_create(o, "/x/data", TB_I32, 2, dims, 8, &ds, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_append(ds, NULL, 0, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_rows(ds), 0);
+
+    assert_int_equal(tb_output_dataset_append(ds, NULL, 2, &e), TB_ERR_OTHER);
+    assert_message_has(&e, f->path);
+    assert_message_has(&e, "/x/data");
+    assert_int_equal(tb_output_dataset_append(NULL, dims, 1, &e), TB_ERR_OTHER);
+
+    tb_dataset *bad = NULL;
+    const uint64_t zero[] = {0};
+    assert_int_equal(tb_output_dataset_create(o, "/x/zero", TB_F64, 2, zero, 8, &bad, &e), TB_ERR_OTHER);
+    assert_null(bad);
+    assert_int_equal(tb_output_dataset_create(o, "/x/rank", TB_F64, 0, NULL, 8, &bad, &e), TB_ERR_OTHER);
+    assert_int_equal(tb_output_dataset_create(o, "/x/type", (tb_dtype)99, 1, NULL, 8, &bad, &e), TB_ERR_OTHER);
+    /* Creating an existing name fails with the path and HDF5's reason. */
+    assert_int_equal(tb_output_dataset_create(o, "/x/data", TB_I32, 2, dims, 8, &bad, &e), TB_ERR_OTHER);
+    assert_message_has(&e, "/x/data: cannot create the dataset");
+    assert_int_equal(tb_output_attr_string(o, "/", "", "v", &e), TB_ERR_OTHER);
+    assert_int_equal(tb_output_attr_string(o, "", "a", "v", &e), TB_ERR_OTHER);
+    assert_int_equal(tb_output_attr_string(NULL, "/", "a", "v", &e), TB_ERR_OTHER);
+    assert_int_equal(tb_output_write_array(o, "/y", TB_F64, 1, dims, NULL, &e), TB_ERR_OTHER);
+    /* An attribute under a dataset's name goes on the dataset, and one
+     * below it (a dataset is not a group) fails naming the path. */
+    assert_int_equal(tb_output_attr_int(o, "/x/data", "n", 3, &e), TB_OK);
+    assert_int_equal(tb_output_attr_int(o, "/x/data/sub", "n", 3, &e), TB_ERR_OTHER);
+    assert_message_has(&e, "/x/data/sub: cannot create the group: /x/data is a dataset, not a group");
+    const double one = 1.0;
+    const uint64_t d1[] = {1};
+    assert_int_equal(tb_output_write_array(o, "/x/data/arr", TB_F64, 1, d1, &one, &e), TB_ERR_OTHER);
+    assert_message_has(&e, "/x/data is a dataset, not a group");
+
+    const int32_t rows[6] = {1, 2, 3, 4, 5, 6};
+    assert_int_equal(tb_output_dataset_append(ds, rows, 2, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_rows(ds), 2);
+    assert_int_equal(tb_output_close(o, NULL, &e), TB_OK);
+    assert_int_equal(tb_output_close(NULL, NULL, &e), TB_OK);
+    tb_output_abort(NULL);
+    tb_error_clear(&e);
+}
+
+static void test_nothing_created_after_go_live(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL;
+    tb_dataset *ds = NULL, *late = NULL;
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    assert_int_equal(tb_output_dataset_create(o, "/d", TB_F64, 1, NULL, 4, &ds, &e), TB_OK);
+    assert_int_equal(tb_output_go_live(o, &e), TB_OK);
+    assert_int_equal(tb_output_go_live(o, &e), TB_OK); /* idempotent */
+    assert_int_equal(tb_output_attr_int(o, "/", "late", 1, &e), TB_ERR_OTHER);
+    assert_message_has(&e, "went live");
+    assert_int_equal(tb_output_dataset_create(o, "/late", TB_F64, 1, NULL, 4, &late, &e), TB_ERR_OTHER);
+    assert_int_equal(tb_output_write_strings(o, "/late_s", NULL, 0, &e), TB_ERR_OTHER);
+    const double v[2] = {1, 2};
+    assert_int_equal(tb_output_dataset_append(ds, v, 2, &e), TB_OK);
+    tb_output_abort(o); /* no final attributes, rows kept */
+
+    hid_t file = open_plain(f->path);
+    hsize_t dims[1], maxdims[1];
+    assert_int_equal(dataset_dims(file, "/d", dims, maxdims), 1);
+    assert_int_equal(dims[0], 2);
+    assert_true(H5Aexists(file, "late") == 0);
+    H5Fclose(file);
+    tb_error_clear(&e);
+}
+
+static void test_final_attributes_replace_earlier_ones(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL;
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    assert_int_equal(tb_output_attr_double(o, "/", "wall_seconds", -1.0, &e), TB_OK);
+    assert_int_equal(tb_output_attr_string(o, "/", "status", "running", &e), TB_OK);
+    assert_int_equal(tb_output_go_live(o, &e), TB_OK);
+    const char *dn[] = {"wall_seconds"};
+    const double dv[] = {2.25};
+    const char *sn[] = {"status"};
+    const char *sv[] = {"done"};
+    tb_output_final fin = {dn, dv, 1, NULL, NULL, 0, sn, sv, 1};
+    assert_int_equal(tb_output_close(o, &fin, &e), TB_OK);
+    hid_t file = open_plain(f->path);
+    assert_true(attr_double(file, "/", "wall_seconds") == 2.25);
+    char *s = attr_string(file, "/", "status");
+    assert_string_equal(s, "done");
+    free(s);
+    H5Fclose(file);
+    tb_error_clear(&e);
+}
+
+/* ------------------------------------------------------------ unwritable paths */
+
+static void expect_create_error(const char *path, const char *text)
+{
+    tb_error e = {0};
+    tb_output *o = (tb_output *)&e; /* must be reset to NULL */
+    assert_int_equal(tb_output_create(path, &o, &e), TB_ERR_OTHER);
+    assert_null(o);
+    assert_int_equal(e.status, TB_ERR_OTHER);
+    assert_message_has(&e, path);
+    assert_message_has(&e, text);
+    tb_error_clear(&e);
+}
+
+static void test_unwritable_paths(void **state)
+{
+    fixture *f = *state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/no/such/folder/out.h5", f->dir);
+    expect_create_error(path, "No such file or directory");
+
+    char file[200];
+    snprintf(file, sizeof file, "%s/plain", f->dir);
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/out.h5", file);
+    expect_create_error(path, "is not a folder");
+
+    expect_create_error(f->dir, "it is a folder");
+
+    tb_error e = {0};
+    tb_output *o = NULL;
+    assert_int_equal(tb_output_create("", &o, &e), TB_ERR_OTHER);
+    tb_error_clear(&e);
+
+    if (geteuid() != 0) { /* root writes anywhere */
+        char ro[200];
+        snprintf(ro, sizeof ro, "%s/readonly", f->dir);
+        assert_int_equal(mkdir(ro, 0500), 0);
+        snprintf(path, sizeof path, "%s/out.h5", ro);
+        expect_create_error(path, "Permission denied");
+        chmod(ro, 0700);
+    }
+}
+
+/* HDF5 must print nothing on failures and keep the caller's handler. */
+static herr_t caller_handler(hid_t stack, void *data)
+{
+    (void)stack;
+    (*(int *)data)++;
+    return 0;
+}
+
+static void test_hdf5_errors_silenced(void **state)
+{
+    fixture *f = *state;
+    int calls = 0;
+    H5E_auto2_t old_func;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, caller_handler, &calls);
+
+    char log[200];
+    snprintf(log, sizeof log, "%s/stderr.txt", f->dir);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+
+    tb_error e = {0};
+    tb_output *o = NULL;
+    tb_dataset *ds = NULL;
+    char path[256];
+    snprintf(path, sizeof path, "%s/missing/out.h5", f->dir);
+    tb_status s1 = tb_output_create(path, &o, &e);
+    tb_status s2 = tb_output_create(f->path, &o, &e);
+    tb_status s3 = tb_output_dataset_create(o, "/d", TB_F64, 1, NULL, 4, &ds, &e);
+    tb_status s4 = tb_output_dataset_create(o, "/d", TB_F64, 1, NULL, 4, &ds, &e);
+    tb_output_abort(o);
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+
+    assert_int_equal(s1, TB_ERR_OTHER);
+    assert_int_equal(s2, TB_OK);
+    assert_int_equal(s3, TB_OK);
+    assert_int_equal(s4, TB_ERR_OTHER);
+    assert_int_equal(calls, 0);
+    struct stat st;
+    assert_int_equal(stat(log, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    tb_error_clear(&e);
+}
+
+/* ------------------------------------------------------------ killed writer */
+
+enum { KILL_COLS = 4, KILL_APPENDS = 5, KILL_ROWS = 3 };
+
+static double kill_value(size_t row, size_t col)
+{
+    return (double)row + (double)col / 8.0;
+}
+
+/* The child: create, go live, append, then signal `ready` (or kill itself
+ * when ready < 0). Exit codes name the step that failed. */
+static void killed_writer(const char *path, int ready)
+{
+    tb_output *o = NULL;
+    tb_dataset *ds = NULL;
+    const uint64_t dims[] = {KILL_COLS};
+    if (tb_output_create(path, &o, NULL) != TB_OK)
+        _exit(10);
+    if (tb_output_attr_string(o, "/", "twinbrain_version", "test", NULL) != TB_OK)
+        _exit(11);
+    if (tb_output_dataset_create(o, "/monitors/raw/data", TB_F64, 2, dims, 8, &ds, NULL) != TB_OK)
+        _exit(12);
+    if (tb_output_go_live(o, NULL) != TB_OK)
+        _exit(13);
+    for (size_t a = 0; a < KILL_APPENDS; a++) {
+        double rows[KILL_ROWS * KILL_COLS];
+        for (size_t r = 0; r < KILL_ROWS; r++)
+            for (size_t c = 0; c < KILL_COLS; c++)
+                rows[r * KILL_COLS + c] = kill_value(a * KILL_ROWS + r, c);
+        if (tb_output_dataset_append(ds, rows, KILL_ROWS, NULL) != TB_OK)
+            _exit(14);
+    }
+    if (ready < 0)
+        raise(SIGKILL);
+    if (write(ready, "x", 1) != 1)
+        _exit(15);
+    for (;;)
+        pause();
+}
+
+static void check_killed_file(const char *path)
+{
+    /* The superblock says "open for SWMR writing" (still, if the writer was
+     * killed): a SWMR reader (h5py: File(path, "r", swmr=True)) opens it as
+     * it is. */
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    assert_true(file >= 0);
+    hsize_t dims[2], maxdims[2];
+    assert_int_equal(dataset_dims(file, "/monitors/raw/data", dims, maxdims), 2);
+    assert_int_equal(dims[0], KILL_APPENDS * KILL_ROWS);
+    assert_int_equal(dims[1], KILL_COLS);
+    double got[KILL_APPENDS * KILL_ROWS * KILL_COLS];
+    read_all(file, "/monitors/raw/data", H5T_NATIVE_DOUBLE, got);
+    for (size_t r = 0; r < KILL_APPENDS * KILL_ROWS; r++)
+        for (size_t c = 0; c < KILL_COLS; c++)
+            assert_true(got[r * KILL_COLS + c] == kill_value(r, c));
+    char *s = attr_string(file, "/", "twinbrain_version");
+    assert_string_equal(s, "test");
+    free(s);
+    H5Fclose(file);
+}
+
+static void expect_killed(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFEXITED(status))
+        fail_msg("the writer exited with %d before it was killed", WEXITSTATUS(status));
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+}
+
+static void test_killed_right_after_append(void **state)
+{
+    fixture *f = *state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        killed_writer(f->path, -1);
+    expect_killed(pid);
+    check_killed_file(f->path);
+}
+
+static void test_killed_while_sleeping(void **state)
+{
+    fixture *f = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        killed_writer(f->path, fds[1]);
+    }
+    f->writer = pid; /* teardown kills it if an assertion fails first */
+    close(fds[1]);
+    char c;
+    ssize_t got = read(fds[0], &c, 1);
+    close(fds[0]);
+    if (got == 1) /* while the writer lives, a reader sees every row ... */
+        check_killed_file(f->path);
+    kill(pid, SIGKILL);
+    f->writer = 0;
+    expect_killed(pid); /* (or says which step of the writer failed) */
+    /* ... and after it is killed, too. */
+    check_killed_file(f->path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_layout_and_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_size_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_rows_and_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_created_after_go_live, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_final_attributes_replace_earlier_ones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hdf5_errors_silenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_right_after_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_sleeping, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
