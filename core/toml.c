@@ -424,10 +424,13 @@ static const char *describe(const parser *p, char *buf, size_t n)
     else if (c < 0x80)
         snprintf(buf, n, "'%c'", c);
     else {
+        /* Name the code point too: many culprits (BOM, no-break or
+         * ideographic space) are invisible. */
+        uint32_t cp = (uint32_t)c & (c >= 0xF0 ? 0x07 : c >= 0xE0 ? 0x0F : 0x1F);
         size_t k = 1;
-        while (k < 4 && (peek_at(p, k) & 0xC0) == 0x80)
-            k++;
-        snprintf(buf, n, "'%.*s'", (int)k, p->src + p->pos);
+        for (; k < 4 && (peek_at(p, k) & 0xC0) == 0x80; k++)
+            cp = (cp << 6) | ((uint32_t)peek_at(p, k) & 0x3F);
+        snprintf(buf, n, "'%.*s' (U+%04" PRIX32 ")", (int)k, p->src + p->pos, cp);
     }
     return buf;
 }
@@ -1218,9 +1221,21 @@ static void mark_inline(tb_toml_value *t)
             mark_inline(t->u.tab.items[i].value);
 }
 
+/* TOML 1.0 inline tables live on one line; true (and reported) when the
+ * line ends before the closing brace. */
+static bool inline_line_ends(parser *p, tb_toml_pos at)
+{
+    int c = peek(p);
+    if (!(c == '\n' || c == '\r' || c == '#' || c < 0))
+        return false;
+    char d[32];
+    fail(p, here(p), "inline table opened at line %d:%d must close with '}' on the same line "
+         "(found %s)", at.line, at.col, describe(p, d, sizeof d));
+    return true;
+}
+
 static bool inline_separator(parser *p, tb_toml_pos at, bool *done)
 {
-    char d[32];
     skip_ws(p);
     int c = peek(p);
     if (c == '}') {
@@ -1229,18 +1244,18 @@ static bool inline_separator(parser *p, tb_toml_pos at, bool *done)
         return true;
     }
     if (c != ',') {
-        if (c == '\n' || c == '\r' || c == '#' || c < 0)
-            return fail(p, here(p), "inline table opened at line %d:%d must close with '}' on the "
-                        "same line (found %s)", at.line, at.col, describe(p, d, sizeof d));
-        return fail(p, here(p), "expected ',' or '}' in the inline table, found %s",
-                    describe(p, d, sizeof d));
+        char d[32];
+        if (!inline_line_ends(p, at))
+            fail(p, here(p), "expected ',' or '}' in the inline table, found %s",
+                 describe(p, d, sizeof d));
+        return false;
     }
     advance(p);
     skip_ws(p);
     if (peek(p) == '}')
         return fail(p, here(p), "trailing comma is not allowed in an inline table");
     *done = false;
-    return true;
+    return !inline_line_ends(p, at);
 }
 
 static tb_toml_value *parse_inline_table(parser *p)
@@ -1452,7 +1467,10 @@ static tb_toml_value *define_table(parser *p, tb_toml_value *parent, const keypa
         return NULL;
     }
     if (t->flags & (TF_DEFINED | TF_DOTTED | TF_INLINE)) {
-        fail(p, at, "table [%s] is already defined (line %d)", name, t->pos.line);
+        fail(p, at, "table [%s] is already defined (line %d)%s", name, t->pos.line,
+             (t->flags & TF_INLINE)   ? " as an inline table"
+             : (t->flags & TF_DOTTED) ? " by dotted keys; a [header] cannot reopen it"
+                                      : "");
         return NULL;
     }
     /* It existed only as the parent of an earlier header: now it gets its own. */
