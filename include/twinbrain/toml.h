@@ -90,17 +90,23 @@ const char *tb_toml_as_string(const tb_toml_value *v); /* NULL if not a string *
 tb_toml_value *tb_toml_new_table(void);
 tb_toml_value *tb_toml_new_array(void);
 tb_toml_value *tb_toml_new_string(const char *s);
+/* A string that may hold embedded NULs (TOML allows "\u0000"). */
+tb_toml_value *tb_toml_new_string_len(const char *s, size_t len);
 tb_toml_value *tb_toml_new_int(int64_t i);
 tb_toml_value *tb_toml_new_float(double f);
 tb_toml_value *tb_toml_new_bool(bool b);
 
 /* Set key in table, taking ownership of `value` and freeing what it replaces.
- * Returns the stored key-value pair, or NULL when `table` is not a table. */
+ * Returns the stored key-value pair, or NULL when `table` is not a table.
+ * Ownership is taken in every case: on failure `value` has been freed.
+ * A replaced key keeps its place (and position) in the table. */
 tb_toml_kv *tb_toml_table_set(tb_toml_value *table, const char *key, tb_toml_value *value);
 /* Set a dotted path, creating intermediate tables; fails (NULL, err set)
- * when an intermediate key exists but is not a table. */
+ * when an intermediate key exists but is not a table. Like table_set it
+ * always takes ownership of `value` (freed on failure). */
 tb_toml_kv *tb_toml_set_path(tb_toml_value *root, const char *path, tb_toml_value *value, tb_error *err);
 bool tb_toml_table_remove(tb_toml_value *table, const char *key);
+/* Takes ownership; `value` is freed when `array` is not an array. */
 void tb_toml_array_push(tb_toml_value *array, tb_toml_value *value);
 
 /* Parse a single value as it would appear right of '=' ("0.5", "[1, 2]",
@@ -111,6 +117,7 @@ tb_toml_value *tb_toml_parse_value(const char *text, const char *name, tb_error 
  * Sub-tables become [headers], arrays of tables [[headers]], small ones
  * may be written inline. Returns a malloc'd string. */
 char *tb_toml_format(const tb_toml_value *root);
+/* 0 on success, -1 when root is not a table or the write failed. */
 int tb_toml_write(FILE *out, const tb_toml_value *root);
 
 /* The tagged JSON of the toml-test suite ({"type": "integer", "value": "1"}). */
