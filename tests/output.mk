@@ -25,6 +25,4 @@ tests_unit_test_cli_connectome_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core $(
 tests_unit_test_cli_connectome_LDADD = libtwinbrain.la $(HDF5_LIBS) $(CMOCKA_LIBS) -lm
 endif
 
-# core/h5util.h is included by core/output.c and core/connectome.c; it
-# belongs in libtwinbrain_la_SOURCES, and is listed here until it is.
-EXTRA_DIST += core/h5util.h examples/data/README.md
+EXTRA_DIST += examples/data/README.md

@@ -1,0 +1,67 @@
+/* A neural-mass model plugin, built outside the twinbrain tree.
+ *
+ * FitzHugh-Nagumo units (FitzHugh 1961; Nagumo et al. 1962), a common
+ * two-variable caricature of an excitable population, coupled through v:
+ *
+ *   v' = (v - v^3 / 3 - w + I + c) / tau
+ *   w' = (v + a - b w) / (tau * eps)
+ *
+ * Copy this folder, rename the file and the module name in TB_PLUGIN_EXPORT
+ * (they must match: libltdl looks for <file stem>_LTX_tb_plugin_entry), and
+ * change the four tables below. docs/plugins.md walks through every field. */
+#include <math.h>
+
+#include <twinbrain/mass.h>
+
+/* 1. Parameters: name, default, unit, allowed range, meaning. A scenario may
+ *    set any of them to one number or to one number per region. */
+static const tb_param_info params[] = {
+    {"I", 0.5, "", -INFINITY, INFINITY, "constant drive"},
+    {"a", 0.7, "", -INFINITY, INFINITY, "recovery offset"},
+    {"b", 0.8, "", 0.0, INFINITY, "recovery feedback"},
+    {"eps", 12.5, "", 0.0, INFINITY, "ratio of the recovery to the fast time scale"},
+    {"tau", 1.0, "ms", 0.0, INFINITY, "fast time scale"},
+};
+
+/* 2. State variables: name, initial value, range for drawn initial values,
+ *    hard bounds (here none), unit, meaning. */
+static const tb_mass_var vars[] = {
+    {"v", 0.0, -2.0, 2.0, -INFINITY, INFINITY, "", "fast, voltage-like variable"},
+    {"w", 0.0, -1.0, 1.5, -INFINITY, INFINITY, "", "slow recovery variable"},
+};
+
+/* 3. Which variables other regions see through the connectome. */
+static const char *const coupled[] = {"v"};
+
+/* 4. The derivative, in OpenCL C: variables and parameters by name,
+ *    coupling[0] is the long-range input, assign d<variable>. */
+static const char dfun[] =
+    "dv = (v - v * v * v / 3.0 - w + I + coupling[0]) / tau;\n"
+    "dw = (v + a - b * w) / (tau * eps);\n";
+
+static const tb_mass_model model = {
+    .n_vars = 2,
+    .vars = vars,
+    .n_coupled = 1,
+    .coupled = coupled,
+    .dfun = dfun,
+    .default_coupling = "linear",
+};
+
+static const tb_plugin plugin = {
+    TB_PLUGIN_HEADER, /* ABI version and descriptor size: the loader checks them first */
+    .kind = TB_PLUGIN_MASS,
+    .name = "my_model",
+    .version = "1.0",
+    .summary = "FitzHugh-Nagumo units coupled through v (plugin template)",
+    .doc = "v' = (v - v^3/3 - w + I + c) / tau;  w' = (v + a - b w) / (tau eps).\n"
+           "FitzHugh R. (1961) Biophys. J. 1:445; Nagumo J. et al. (1962) Proc. IRE 50:2061.",
+    .params = params,
+    .n_params = sizeof params / sizeof params[0],
+    .mass = &model,
+};
+
+TB_PLUGIN_EXPORT(my_model)
+{
+    return &plugin;
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# examples/plugin-template builds against the headers with pkg-config (the
+# build tree's twinbrain-uninstalled.pc stands in for an installation), is
+# found through TWINBRAIN_PLUGIN_PATH, and runs.
+. tests/lib.sh
+command -v pkg-config >/dev/null || tb_skip "pkg-config not installed"
+cp "$TB_SRCDIR"/examples/plugin-template/* "$TMP/"
+expect 0 "" -- make -C "$TMP" my_model.so
+expect 0 "" -- make -C "$TMP" connectome.h5 TWINBRAIN="$TWINBRAIN"
+TWINBRAIN_PLUGIN_PATH="$TMP:$TWINBRAIN_PLUGIN_PATH"
+export TWINBRAIN_PLUGIN_PATH
+expect 0 "FitzHugh-Nagumo" -- "$TWINBRAIN" plugins my_model
+expect 0 "my_model" -- "$TWINBRAIN" plugins
+expect 0 "twinbrain: my_model on 68 regions" -- "$TWINBRAIN" run "$TMP/my_model.toml" -o "$TMP/my_model.h5"
+if have_python; then
+    check "the template's run oscillates" "$TB_PYTHON" - "$TMP/my_model.h5" <<'PY'
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "r") as f:
+    v = f["monitors/v/data"][:, 0, :, 0]
+assert v.shape == (1000, 68), v.shape
+assert np.all(np.isfinite(v))
+# FitzHugh-Nagumo with I = 0.5 is on its limit cycle: v swings by about 4
+swing = v[500:].max(axis=0) - v[500:].min(axis=0)
+assert swing.min() > 2.0, swing.min()
+PY
+fi
+finish
