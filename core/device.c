@@ -675,10 +675,11 @@ cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const cha
      * only at first use, far from the place that could explain it. */
     if (d->max_alloc_bytes > 0 && (uint64_t)bytes > d->max_alloc_bytes) {
         tb_error_set(err, TB_ERR_DEVICE,
-                     "cannot allocate %.2f MiB for %s on device %d (%s): larger than the "
-                     "device's maximum single allocation of %.2f MiB (global memory %.2f MiB)",
-                     mib(bytes), label, d->index, d->name, mib(d->max_alloc_bytes),
-                     mib(d->global_mem_bytes));
+                     "cannot allocate %.2f MiB (%zu bytes) for %s on device %d (%s): larger "
+                     "than the device's maximum single allocation of %.2f MiB (%llu bytes; "
+                     "global memory %.2f MiB)",
+                     mib(bytes), bytes, label, d->index, d->name, mib(d->max_alloc_bytes),
+                     (unsigned long long)d->max_alloc_bytes, mib(d->global_mem_bytes));
         return NULL;
     }
     cl_mem_flags flags = CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0);
