@@ -29,8 +29,9 @@ static inline void tu_remove_tree(const char *path)
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
             char child[PATH_MAX];
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            tu_remove_tree(child);
+            int w = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+            if (w > 0 && (size_t)w < sizeof child)
+                tu_remove_tree(child);
         }
         if (dir)
             closedir(dir);
