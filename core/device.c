@@ -110,7 +110,7 @@ static bool has_token(const char *list, const char *token)
     return false;
 }
 
-static const char *type_name(tb_device_type t)
+const char *tb_device_type_name(tb_device_type t)
 {
     switch (t) {
     case TB_DEVICE_CPU: return "CPU";
@@ -339,7 +339,11 @@ tb_status tb_device_list(tb_device_info **list, size_t *n, tb_error *err)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory while listing OpenCL platforms");
     rc = clGetPlatformIDs(np, platforms, &np);
     tb_status st = TB_OK;
-    for (cl_uint p = 0; rc == CL_SUCCESS && p < np && st == TB_OK; p++)
+    if (rc != CL_SUCCESS)
+        st = tb_error_set(err, TB_ERR_DEVICE,
+                          "cannot list OpenCL platforms: clGetPlatformIDs returned %s (%d)",
+                          tb_cl_error_name(rc), (int)rc);
+    for (cl_uint p = 0; st == TB_OK && p < np; p++)
         st = add_platform(list, n, platforms[p], (int)p, err);
     free(platforms);
     if (st != TB_OK) {
@@ -459,7 +463,7 @@ static void append_device_list(strbuf *sb, const tb_device_info *list, size_t n)
     for (size_t i = 0; i < n; i++) {
         const tb_device_info *d = &list[i];
         sb_appendf(sb, "\n  %d  %d:%d  %s  %s (%s)", d->index, d->platform_index,
-                   d->device_index, type_name(d->type), d->name, d->platform_name);
+                   d->device_index, tb_device_type_name(d->type), d->name, d->platform_name);
     }
 }
 

@@ -125,12 +125,7 @@ static void assert_fails_listing(const fixture *f, const char *selector, const c
         const tb_device_info *d = &f->list[i];
         char line[1024];
         snprintf(line, sizeof line, "\n  %d  %d:%d  %s  %s (%s)", d->index, d->platform_index,
-                 d->device_index, d->type == TB_DEVICE_GPU ? "GPU" : d->type == TB_DEVICE_CPU
-                                                                 ? "CPU"
-                                                             : d->type == TB_DEVICE_ACCELERATOR
-                                                                 ? "ACCELERATOR"
-                                                                 : "OTHER",
-                 d->name, d->platform_name);
+                 d->device_index, tb_device_type_name(d->type), d->name, d->platform_name);
         assert_non_null(strstr(msg, line));
     }
     tb_error_clear(&err);
@@ -331,6 +326,16 @@ static tb_device_info fake(int index, tb_device_type type, const char *name, uns
     return d;
 }
 
+static void test_type_names(void **state)
+{
+    (void)state;
+    assert_string_equal(tb_device_type_name(TB_DEVICE_CPU), "CPU");
+    assert_string_equal(tb_device_type_name(TB_DEVICE_GPU), "GPU");
+    assert_string_equal(tb_device_type_name(TB_DEVICE_ACCELERATOR), "ACCELERATOR");
+    assert_string_equal(tb_device_type_name(TB_DEVICE_OTHER), "OTHER");
+    assert_string_equal(tb_device_type_name((tb_device_type)0), "OTHER");
+}
+
 static void test_score(void **state)
 {
     (void)state;
@@ -465,11 +470,17 @@ static void test_no_platforms(void **state)
             envp[k++] = environ[i];
     envp[k++] = setting;
     envp[k] = NULL;
-    char *args[] = {"test_device", "--no-platforms-child", NULL};
+    /* readlink, not execve("/proc/self/exe"): under valgrind only the
+     * former names this program rather than the tool. */
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(len > 0);
+    self[len] = '\0';
+    char *args[] = {self, "--no-platforms-child", NULL};
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execve("/proc/self/exe", args, envp);
+        execve(self, args, envp);
         _exit(127);
     }
     free(envp);
@@ -584,6 +595,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_select_env_default),
         cmocka_unit_test(test_select_no_match),
         cmocka_unit_test(test_select_grammar),
+        cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_select_synthetic),
         cmocka_unit_test(test_select_empty),
