@@ -3,6 +3,14 @@
 # (subdir-objects): paths are relative to the top directory. The tests run on
 # whatever OpenCL the machine has (PoCL in CI) and keep every cache they
 # touch in a private scratch directory under /tmp.
+#
+# Memory checks (suppressions cover PoCL, LLVM and glibc's loader only):
+#   make check TESTS='tests/unit/test_device tests/unit/test_program' \
+#     LOG_COMPILER='$(LIBTOOL) --mode=execute valgrind --leak-check=full \
+#       --error-exitcode=1 --suppressions=$(srcdir)/tests/unit/pocl.supp'
+#   CFLAGS='-g -O1 -fsanitize=address,undefined' ./configure && \
+#     LSAN_OPTIONS=suppressions=$PWD/tests/unit/pocl-lsan.supp make check
+EXTRA_DIST += tests/unit/pocl.supp tests/unit/pocl-lsan.supp
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_device tests/unit/test_program
 TESTS += tests/unit/test_device tests/unit/test_program
