@@ -59,7 +59,7 @@ static void sb_add(strbuf *sb, const char *s, size_t n)
 {
     if (sb->failed)
         return;
-    if (sb->len + n + 1 > sb->cap) {
+    if (!sb->text || sb->len + n + 1 > sb->cap) {
         size_t cap = (sb->len + n + 1) * 2;
         char *text = realloc(sb->text, cap);
         if (!text) {
