@@ -452,7 +452,8 @@ static bool sel_matches(const selector *sel, const tb_device_info *d)
     case SEL_TYPE: return d->type == sel->type;
     case SEL_INDEX: return d->index == sel->index;
     case SEL_PD: return d->platform_index == sel->platform && d->device_index == sel->device;
-    case SEL_NAME: return contains_ci(d->name, sel->text) || contains_ci(d->platform_name, sel->text);
+    case SEL_NAME:
+        return contains_ci(d->name, sel->text) || contains_ci(d->platform_name, sel->text);
     }
     return false;
 }
