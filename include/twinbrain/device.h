@@ -51,6 +51,10 @@ typedef struct tb_device_info {
     double score;           /* the `auto` score, see tb_device_score() */
 } tb_device_info;
 
+/* "CPU", "GPU", "ACCELERATOR" or "OTHER": the TYPE column of device
+ * listings, so that the command line and error messages agree. */
+const char *tb_device_type_name(tb_device_type type);
+
 /* Enumerate every device of every platform (all types). An empty list is not
  * an error (n = 0); a broken ICD loader is TB_ERR_DEVICE. */
 tb_status tb_device_list(tb_device_info **list, size_t *n, tb_error *err);

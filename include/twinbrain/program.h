@@ -31,12 +31,17 @@ typedef struct tb_program_part {
 const char *tb_kernel_dir(void);
 
 /* Where built binaries are cached: $TWINBRAIN_CACHE_DIR, else
- * $XDG_CACHE_HOME/twinbrain, else ~/.cache/twinbrain. */
+ * $XDG_CACHE_HOME/twinbrain, else ~/.cache/twinbrain. The text lives in a
+ * per-thread buffer, valid until this thread calls again; NULL when no
+ * location can be found (no HOME), in which case nothing is cached.
+ * $TWINBRAIN_NO_CACHE=1 turns the cache off. */
 const char *tb_cache_dir(void);
 
 /* Concatenate: a prelude (precision pragmas, `typedef float|double real;`,
- * TB_DOUBLE defined for double), then the parts in order, each preceded by a
- * #line-style comment naming it. Returns malloc'd text or NULL (err set,
+ * TB_DOUBLE defined for double; also real2, real4, TB_REAL_MAX, TB_REAL_MIN,
+ * TB_REAL_EPSILON and TB_R(x), a constant of type real), then the parts in
+ * order, each preceded by a comment naming it and a #line directive so
+ * build logs point into the part. Returns malloc'd text or NULL (err set,
  * TB_ERR_INPUT for a missing kernel file). */
 char *tb_program_assemble(tb_precision precision, const tb_program_part *parts, size_t n,
                           tb_error *err);

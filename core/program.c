@@ -1,0 +1,716 @@
+/* OpenCL programs: assembly of the source from the kernel library and
+ * plugin snippets, the build, and the on-disk binary cache.
+ *
+ * Cache entries are named by a SHA-256 key over everything that changes the
+ * binary we can see: platform name and version, device name, vendor and
+ * version, driver version, the final build options and the source text.
+ * Files pulled in with #include (Random123 only) are outside the key; their
+ * directory is in the options, so pointing elsewhere rebuilds.
+ *
+ * An entry is never trusted: a short, corrupt, foreign (other key) or
+ * unloadable one is rebuilt from source and overwritten. Writing the cache
+ * is best effort; a read-only or missing cache directory never fails a run. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sha256.h"
+#include "twinbrain/program.h"
+
+#ifndef TB_PKGDATADIR
+#error "TB_PKGDATADIR must be defined (the build passes -DTB_PKGDATADIR='\"$(pkgdatadir)\"')"
+#endif
+#ifndef TB_RANDOM123_INCLUDE
+#error "TB_RANDOM123_INCLUDE must be defined (configure finds Random123; see --with-random123)"
+#endif
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+struct tb_program {
+    cl_program handle;
+    tb_program_stats stats;
+    const tb_device *dev; /* for messages; the device outlives its programs */
+    char *label;
+};
+
+/* ------------------------------------------------------------ text */
+
+typedef struct strbuf {
+    char *text;
+    size_t len;
+    size_t cap;
+    bool failed; /* an allocation failed: the text is incomplete */
+} strbuf;
+
+static void sb_add(strbuf *sb, const char *s, size_t n)
+{
+    if (sb->failed)
+        return;
+    if (!sb->text || sb->len + n + 1 > sb->cap) {
+        size_t cap = (sb->len + n + 1) * 2;
+        char *text = realloc(sb->text, cap);
+        if (!text) {
+            sb->failed = true;
+            return;
+        }
+        sb->text = text;
+        sb->cap = cap;
+    }
+    memcpy(sb->text + sb->len, s, n);
+    sb->len += n;
+    sb->text[sb->len] = '\0';
+}
+
+static void sb_adds(strbuf *sb, const char *s)
+{
+    sb_add(sb, s, strlen(s));
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void errno_text(int e, char *buf, size_t cap)
+{
+    /* The XSI strerror_r (int result): this file is not built with _GNU_SOURCE. */
+    if (strerror_r(e, buf, cap) != 0)
+        snprintf(buf, cap, "error %d", e);
+}
+
+const char *tb_precision_name(tb_precision p)
+{
+    return p == TB_DOUBLE ? "double" : "single";
+}
+
+/* ------------------------------------------------------------ locations */
+
+const char *tb_kernel_dir(void)
+{
+    const char *env = getenv("TWINBRAIN_KERNEL_PATH");
+    return env && env[0] ? env : TB_PKGDATADIR "/kernels";
+}
+
+static bool home_dir(char *buf, size_t cap)
+{
+    const char *home = getenv("HOME");
+    if (home && home[0])
+        return (size_t)snprintf(buf, cap, "%s", home) < cap;
+    /* No $HOME (daemons, some batch systems): ask the password database,
+     * re-entrantly since the library may run on several threads. */
+    struct passwd pw, *found = NULL;
+    char scratch[4096];
+    if (getpwuid_r(getuid(), &pw, scratch, sizeof scratch, &found) != 0 || !found ||
+        !found->pw_dir || !found->pw_dir[0])
+        return false;
+    return (size_t)snprintf(buf, cap, "%s", found->pw_dir) < cap;
+}
+
+static bool cache_dir_into(char *buf, size_t cap)
+{
+    const char *env = getenv("TWINBRAIN_CACHE_DIR");
+    if (env && env[0])
+        return (size_t)snprintf(buf, cap, "%s", env) < cap;
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    if (xdg && xdg[0])
+        return (size_t)snprintf(buf, cap, "%s/twinbrain", xdg) < cap;
+    char home[PATH_MAX];
+    if (!home_dir(home, sizeof home))
+        return false;
+    return (size_t)snprintf(buf, cap, "%s/.cache/twinbrain", home) < cap;
+}
+
+/* The answer lives in a per-thread buffer: the environment can change
+ * between calls, and a shared buffer would race between threads. Valid
+ * until the same thread calls again; NULL when no location can be found. */
+const char *tb_cache_dir(void)
+{
+    static _Thread_local char dir[PATH_MAX];
+    return cache_dir_into(dir, sizeof dir) ? dir : NULL;
+}
+
+static bool cache_disabled(void)
+{
+    const char *env = getenv("TWINBRAIN_NO_CACHE");
+    return env && env[0] && strcmp(env, "0") != 0;
+}
+
+/* ------------------------------------------------------------ assembly */
+
+/* The prelude every program starts with. Kernels write `real` and get the
+ * scenario's precision; besides the typedefs it defines
+ *   TB_DOUBLE          1, only in double precision (test with #ifdef)
+ *   real2, real4       vector types of the same precision
+ *   TB_REAL_MAX, TB_REAL_MIN, TB_REAL_EPSILON   the <float.h> limits of real
+ *   TB_R(x)            a constant of type real: TB_R(0.5), TB_R(2); a cast
+ *                      rather than an `f` suffix, so integers work too */
+static const char prelude_double[] =
+    "/* ---- twinbrain prelude: precision double ---- */\n"
+    "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+    "typedef double real;\n"
+    "typedef double2 real2;\n"
+    "typedef double4 real4;\n"
+    "#define TB_DOUBLE 1\n"
+    "#define TB_REAL_MAX DBL_MAX\n"
+    "#define TB_REAL_MIN DBL_MIN\n"
+    "#define TB_REAL_EPSILON DBL_EPSILON\n"
+    "#define TB_R(x) ((real)(x))\n";
+
+static const char prelude_single[] =
+    "/* ---- twinbrain prelude: precision single ---- */\n"
+    "typedef float real;\n"
+    "typedef float2 real2;\n"
+    "typedef float4 real4;\n"
+    "#define TB_REAL_MAX FLT_MAX\n"
+    "#define TB_REAL_MIN FLT_MIN\n"
+    "#define TB_REAL_EPSILON FLT_EPSILON\n"
+    "#define TB_R(x) ((real)(x))\n";
+
+static char *read_file(const char *path, int *error)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *error = errno;
+        return NULL;
+    }
+    strbuf sb = {0};
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sb_add(&sb, chunk, got);
+    *error = ferror(f) ? EIO : sb.failed ? ENOMEM : 0;
+    fclose(f);
+    if (*error == 0 && !sb.text)
+        sb_add(&sb, "", 0);
+    if (*error != 0 || sb.failed) {
+        free(sb.text);
+        return NULL;
+    }
+    return sb.text;
+}
+
+static char *read_kernel_file(const char *file, tb_error *err)
+{
+    char path[PATH_MAX];
+    if (file[0] == '/')
+        snprintf(path, sizeof path, "%s", file);
+    else
+        snprintf(path, sizeof path, "%s/%s", tb_kernel_dir(), file);
+    int e = 0;
+    char *text = read_file(path, &e);
+    if (text)
+        return text;
+    if (e == ENOENT || e == ENOTDIR)
+        tb_error_set(err, TB_ERR_INPUT,
+                     "kernel library file not found: %s (set TWINBRAIN_KERNEL_PATH to the "
+                     "directory that holds the kernel library if it lives elsewhere)",
+                     path);
+    else {
+        char why[256];
+        errno_text(e, why, sizeof why);
+        tb_error_set(err, TB_ERR_INPUT, "cannot read kernel library file %s: %s", path, why);
+    }
+    return NULL;
+}
+
+/* A part's name goes into a #line directive: keep it a valid string literal. */
+static void add_part_header(strbuf *sb, const char *name)
+{
+    char clean[256];
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < sizeof clean; p++)
+        clean[n++] = (*p == '"' || *p == '\\' || *p == '\n' || *p == '*') ? '_' : *p;
+    clean[n] = '\0';
+    sb_adds(sb, "\n/* ---- part: ");
+    sb_adds(sb, clean);
+    sb_adds(sb, " ---- */\n");
+    /* Build logs then point at "rng.cl:12" rather than a line of the
+     * concatenation nobody has seen. */
+    sb_adds(sb, "#line 1 \"");
+    sb_adds(sb, clean);
+    sb_adds(sb, "\"\n");
+}
+
+static bool add_part(strbuf *sb, const tb_program_part *part, size_t i, tb_error *err)
+{
+    char fallback[32];
+    snprintf(fallback, sizeof fallback, "part %zu", i);
+    const char *name = part->label && part->label[0] ? part->label
+                       : part->file                  ? part->file
+                                                     : fallback;
+    if (!part->file && !part->text) {
+        tb_error_set(err, TB_ERR_OTHER, "program part %zu (%s) has neither a file nor text", i,
+                     name);
+        return false;
+    }
+    char *loaded = part->file ? read_kernel_file(part->file, err) : NULL;
+    if (part->file && !loaded)
+        return false;
+    const char *text = loaded ? loaded : part->text;
+    add_part_header(sb, name);
+    sb_adds(sb, text);
+    size_t n = strlen(text);
+    if (n == 0 || text[n - 1] != '\n')
+        sb_adds(sb, "\n");
+    free(loaded);
+    return true;
+}
+
+char *tb_program_assemble(tb_precision precision, const tb_program_part *parts, size_t n,
+                          tb_error *err)
+{
+    strbuf sb = {0};
+    sb_adds(&sb, precision == TB_DOUBLE ? prelude_double : prelude_single);
+    for (size_t i = 0; i < n; i++)
+        if (!add_part(&sb, &parts[i], i, err)) {
+            free(sb.text);
+            return NULL;
+        }
+    if (sb.failed) {
+        free(sb.text);
+        tb_error_set(err, TB_ERR_OTHER, "out of memory assembling program source");
+        return NULL;
+    }
+    return sb.text;
+}
+
+/* ------------------------------------------------------------ build */
+
+static const char *random123_dir(void)
+{
+    const char *env = getenv("TWINBRAIN_RANDOM123_INCLUDE");
+    return env && env[0] ? env : TB_RANDOM123_INCLUDE;
+}
+
+static char *full_options(const char *options)
+{
+    const char *dir = random123_dir();
+    const char *quote = strchr(dir, ' ') ? "\"" : "";
+    strbuf sb = {0};
+    if (options && options[0]) {
+        sb_adds(&sb, options);
+        sb_adds(&sb, " ");
+    }
+    sb_adds(&sb, "-I ");
+    sb_adds(&sb, quote);
+    sb_adds(&sb, dir);
+    sb_adds(&sb, quote);
+    if (sb.failed) {
+        free(sb.text);
+        return NULL;
+    }
+    return sb.text;
+}
+
+static char *build_log(cl_program program, cl_device_id device)
+{
+    size_t size = 0;
+    if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) !=
+        CL_SUCCESS)
+        size = 0;
+    char *log = malloc(size + 1);
+    if (!log)
+        return NULL;
+    if (size == 0 || clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, log,
+                                           NULL) != CL_SUCCESS)
+        size = 0;
+    log[size] = '\0';
+    /* Drivers pad logs with newlines and NULs; the message ends at the text. */
+    size_t n = strlen(log);
+    while (n > 0 && (log[n - 1] == '\n' || log[n - 1] == ' ' || log[n - 1] == '\r'))
+        log[--n] = '\0';
+    return log;
+}
+
+static tb_status build_failed(const tb_device_info *info, cl_program program, cl_int rc,
+                              const char *options, const char *label, tb_error *err)
+{
+    char *log = program ? build_log(program, info->id) : NULL;
+    if (log && log[0])
+        tb_error_set(err, TB_ERR_DEVICE, "kernel build failed for %s on %s:\n%s", label,
+                     info->name, log);
+    else
+        tb_error_set(err, TB_ERR_DEVICE,
+                     "kernel build failed for %s on %s:\n%s (%d) and no build log; "
+                     "build options: %s",
+                     label, info->name, tb_cl_error_name(rc), (int)rc, options);
+    free(log);
+    return TB_ERR_DEVICE;
+}
+
+static tb_status build_source(tb_device *dev, const char *source, const char *options,
+                              const char *label, cl_program *out, tb_error *err)
+{
+    const tb_device_info *info = tb_device_get_info(dev);
+    size_t len = strlen(source);
+    cl_int rc = CL_SUCCESS;
+    cl_program program =
+        clCreateProgramWithSource(tb_device_context(dev), 1, &source, &len, &rc);
+    if (!program || rc != CL_SUCCESS)
+        return tb_error_set(err, TB_ERR_DEVICE,
+                            "cannot create the OpenCL program for %s on %s: %s (%d)", label,
+                            info->name, tb_cl_error_name(rc), (int)rc);
+    rc = clBuildProgram(program, 1, &info->id, options, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        build_failed(info, program, rc, options, label, err);
+        clReleaseProgram(program);
+        return TB_ERR_DEVICE;
+    }
+    *out = program;
+    return TB_OK;
+}
+
+/* ------------------------------------------------------------ cache entry */
+
+/* Entry layout, little-endian:
+ *   0  magic "TBKCACHE"       8 bytes
+ *   8  format version         u32 (CACHE_FORMAT)
+ *  12  header size            u32 (CACHE_HEADER)
+ *  16  key                    32 bytes, the SHA-256 the file is named by
+ *  48  payload length         u64
+ *  56  SHA-256 of the payload 32 bytes
+ *  88  payload: the driver's program binary */
+#define CACHE_MAGIC "TBKCACHE"
+#define CACHE_FORMAT 1u
+#define CACHE_HEADER 88u
+/* No driver binary comes near this; a larger file is damage, not a program. */
+#define CACHE_MAX_PAYLOAD ((uint64_t)1 << 31)
+
+typedef struct cache_entry {
+    unsigned char key[TB_SHA256_BYTES];
+    char path[PATH_MAX];
+    char dir[PATH_MAX];
+} cache_entry;
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Each field is length-prefixed so that ("ab", "c") and ("a", "bc") differ. */
+static void key_field(tb_sha256 *s, const char *text)
+{
+    unsigned char len[8];
+    size_t n = strlen(text);
+    put_u64(len, n);
+    tb_sha256_update(s, len, sizeof len);
+    tb_sha256_update(s, text, n);
+}
+
+static bool cache_locate(const tb_device_info *info, const char *options, const char *source,
+                         cache_entry *entry)
+{
+    if (cache_disabled() || !cache_dir_into(entry->dir, sizeof entry->dir))
+        return false;
+    tb_sha256 s;
+    tb_sha256_init(&s);
+    key_field(&s, "twinbrain kernel cache v1");
+    key_field(&s, info->platform_name);
+    key_field(&s, info->platform_version);
+    key_field(&s, info->name);
+    key_field(&s, info->vendor);
+    key_field(&s, info->device_version);
+    key_field(&s, info->driver_version);
+    key_field(&s, options);
+    key_field(&s, source);
+    tb_sha256_final(&s, entry->key);
+    char hex[2 * TB_SHA256_BYTES + 1];
+    tb_sha256_hex(entry->key, hex);
+    return (size_t)snprintf(entry->path, sizeof entry->path, "%s/%s.bin", entry->dir, hex) <
+           sizeof entry->path;
+}
+
+/* The payload of a valid entry (malloc'd), or NULL for anything else. */
+static unsigned char *cache_read(const cache_entry *entry, size_t *payload_len)
+{
+    int fd = open(entry->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    unsigned char *data = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)CACHE_HEADER &&
+        (uint64_t)st.st_size <= CACHE_HEADER + CACHE_MAX_PAYLOAD)
+        data = malloc((size_t)st.st_size);
+    size_t want = data ? (size_t)st.st_size : 0, got = 0;
+    while (data && got < want) {
+        ssize_t r = read(fd, data + got, want - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    unsigned char sum[TB_SHA256_BYTES];
+    bool ok = data && got == want && memcmp(data, CACHE_MAGIC, 8) == 0 &&
+              get_le(data + 8, 4) == CACHE_FORMAT && get_le(data + 12, 4) == CACHE_HEADER &&
+              memcmp(data + 16, entry->key, TB_SHA256_BYTES) == 0 &&
+              get_le(data + 48, 8) == want - CACHE_HEADER;
+    if (ok) {
+        tb_sha256_digest(data + CACHE_HEADER, want - CACHE_HEADER, sum);
+        ok = memcmp(data + 56, sum, TB_SHA256_BYTES) == 0;
+    }
+    if (!ok) {
+        free(data);
+        return NULL;
+    }
+    *payload_len = want - CACHE_HEADER;
+    memmove(data, data + CACHE_HEADER, *payload_len);
+    return data;
+}
+
+/* A program from a cached binary, or NULL: a driver that refuses the binary
+ * (new driver, other device) simply sends us back to the source. */
+static cl_program cache_load(tb_device *dev, const cache_entry *entry, const char *options)
+{
+    size_t len = 0;
+    unsigned char *binary = cache_read(entry, &len);
+    if (!binary)
+        return NULL;
+    const tb_device_info *info = tb_device_get_info(dev);
+    const unsigned char *bin = binary;
+    cl_int status = CL_SUCCESS, rc = CL_SUCCESS;
+    cl_program program = clCreateProgramWithBinary(tb_device_context(dev), 1, &info->id, &len,
+                                                   &bin, &status, &rc);
+    free(binary);
+    if (program && (rc != CL_SUCCESS || status != CL_SUCCESS ||
+                    clBuildProgram(program, 1, &info->id, options, NULL, NULL) != CL_SUCCESS)) {
+        clReleaseProgram(program);
+        program = NULL;
+    }
+    return program;
+}
+
+static bool make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
+        return false;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return false;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return false;
+    struct stat st;
+    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Readers see the old entry or the complete new one, never a partial file:
+ * write a temporary in the same directory, flush it, rename over. */
+static void cache_write(const cache_entry *entry, const unsigned char *payload, size_t len)
+{
+    unsigned char header[CACHE_HEADER];
+    memcpy(header, CACHE_MAGIC, 8);
+    put_u32(header + 8, CACHE_FORMAT);
+    put_u32(header + 12, CACHE_HEADER);
+    memcpy(header + 16, entry->key, TB_SHA256_BYTES);
+    put_u64(header + 48, len);
+    tb_sha256_digest(payload, len, header + 56);
+
+    char tmp[PATH_MAX];
+    if (!make_dirs(entry->dir) ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", entry->path) >= sizeof tmp)
+        return;
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return;
+    bool ok = fchmod(fd, 0644) == 0 && write_all(fd, header, sizeof header) &&
+              write_all(fd, payload, len) && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, entry->path) != 0) {
+        unlink(tmp);
+        return;
+    }
+    int dirfd = open(entry->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0) {
+        fsync(dirfd); /* make the rename itself durable; best effort */
+        close(dirfd);
+    }
+}
+
+static void cache_store(const cache_entry *entry, cl_program program)
+{
+    size_t size = 0;
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) !=
+            CL_SUCCESS ||
+        size == 0 || size > CACHE_MAX_PAYLOAD)
+        return;
+    unsigned char *binary = malloc(size);
+    unsigned char *binaries[1] = {binary};
+    if (binary &&
+        clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binaries, binaries, NULL) ==
+            CL_SUCCESS)
+        cache_write(entry, binary, size);
+    free(binary);
+}
+
+/* ------------------------------------------------------------ programs */
+
+static tb_status no_compiler(const tb_device_info *info, const char *label,
+                             const cache_entry *entry, bool cached, tb_error *err)
+{
+    return tb_error_set(err, TB_ERR_DEVICE,
+                        "device %d (%s) has no online OpenCL C compiler and no usable cached "
+                        "binary of %s was found%s%s%s",
+                        info->index, info->name, label, cached ? " (expected " : "",
+                        cached ? entry->path : "", cached ? ")" : "");
+}
+
+static tb_status obtain_program(tb_device *dev, const char *source, const char *options,
+                                const char *label, tb_program *prog, tb_error *err)
+{
+    const tb_device_info *info = tb_device_get_info(dev);
+    cache_entry entry;
+    bool cached = cache_locate(info, options, source, &entry);
+    prog->handle = cached ? cache_load(dev, &entry, options) : NULL;
+    if (prog->handle) {
+        prog->stats.from_cache = true;
+        return TB_OK;
+    }
+    if (!info->compiler_available)
+        return no_compiler(info, label, &entry, cached, err);
+    tb_status st = build_source(dev, source, options, label, &prog->handle, err);
+    if (st == TB_OK && cached)
+        cache_store(&entry, prog->handle);
+    return st;
+}
+
+tb_status tb_program_build(tb_device *dev, const char *source, const char *options,
+                           const char *label, tb_program **out, tb_error *err)
+{
+    *out = NULL;
+    double start = now_seconds();
+    label = label && label[0] ? label : "program";
+    tb_program *prog = calloc(1, sizeof *prog);
+    char *opts = full_options(options);
+    if (prog)
+        prog->label = strdup(label);
+    if (!prog || !opts || !prog->label) {
+        free(opts);
+        tb_program_free(prog);
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory building %s", label);
+    }
+    prog->dev = dev;
+    tb_status st = obtain_program(dev, source, opts, label, prog, err);
+    free(opts);
+    if (st != TB_OK) {
+        tb_program_free(prog);
+        return st;
+    }
+    prog->stats.build_seconds = now_seconds() - start;
+    *out = prog;
+    return TB_OK;
+}
+
+void tb_program_free(tb_program *prog)
+{
+    if (!prog)
+        return;
+    if (prog->handle)
+        clReleaseProgram(prog->handle);
+    free(prog->label);
+    free(prog);
+}
+
+cl_program tb_program_handle(const tb_program *prog)
+{
+    return prog->handle;
+}
+
+const tb_program_stats *tb_program_get_stats(const tb_program *prog)
+{
+    return &prog->stats;
+}
+
+/* "a;b;c" -> "a, b, c", for telling the user what the program does hold. */
+static char *kernel_names(cl_program program)
+{
+    size_t size = 0;
+    if (clGetProgramInfo(program, CL_PROGRAM_KERNEL_NAMES, 0, NULL, &size) != CL_SUCCESS ||
+        size == 0)
+        return NULL;
+    char *raw = malloc(size + 1);
+    if (!raw || clGetProgramInfo(program, CL_PROGRAM_KERNEL_NAMES, size, raw, NULL) !=
+                    CL_SUCCESS) {
+        free(raw);
+        return NULL;
+    }
+    raw[size] = '\0';
+    strbuf sb = {0};
+    for (const char *p = raw; *p; p++) {
+        if (*p == ';')
+            sb_adds(&sb, ", ");
+        else
+            sb_add(&sb, p, 1);
+    }
+    free(raw);
+    return sb.text;
+}
+
+cl_kernel tb_program_kernel(tb_program *prog, const char *name, tb_error *err)
+{
+    cl_int rc = CL_SUCCESS;
+    cl_kernel kernel = clCreateKernel(prog->handle, name, &rc);
+    if (kernel && rc == CL_SUCCESS)
+        return kernel;
+    if (kernel)
+        clReleaseKernel(kernel);
+    const tb_device_info *info = tb_device_get_info(prog->dev);
+    char *names = rc == CL_INVALID_KERNEL_NAME ? kernel_names(prog->handle) : NULL;
+    tb_error_set(err, TB_ERR_DEVICE, "cannot create kernel \"%s\" from %s on %s: %s (%d)%s%s%s",
+                 name, prog->label, info->name, tb_cl_error_name(rc), (int)rc,
+                 names ? "; the program's kernels are: " : "", names ? names : "",
+                 rc == CL_INVALID_KERNEL_NAME && !names ? "; no __kernel function by that name"
+                                                        : "");
+    free(names);
+    return NULL;
+}

@@ -1,0 +1,665 @@
+/* Program assembly, builds, the disk cache and Random123 on the machine's
+ * OpenCL device (PoCL in CI). Every cache this test touches lives in a
+ * private scratch directory that main() creates and removes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <Random123/philox.h>
+
+#include "../../core/sha256.h"
+#include "testutil.h"
+#include "twinbrain/program.h"
+
+static char scratch[256]; /* the private directory main() creates */
+
+typedef struct fixture {
+    tb_device_info *list;
+    size_t n;
+    tb_device *dev;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    tb_error err = {0};
+    size_t chosen = 0;
+    if (!f || tb_device_list(&f->list, &f->n, &err) != TB_OK ||
+        tb_device_select(f->list, f->n, "auto", true, &chosen, &err) != TB_OK ||
+        tb_device_open(&f->list[chosen], &f->dev, &err) != TB_OK) {
+        fprintf(stderr, "no fp64 OpenCL device to test on: %s\n", tb_error_message(&err));
+        tb_error_clear(&err);
+        if (f)
+            tb_device_list_free(f->list);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tb_device_close(f->dev);
+    tb_device_list_free(f->list);
+    free(f);
+    return 0;
+}
+
+/* A fresh cache directory per test, nested to exercise mkdir -p. */
+static void use_cache(const char *name, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/caches/%s/twinbrain", scratch, name);
+    setenv("TWINBRAIN_CACHE_DIR", dir, 1);
+}
+
+static const char saxpy_source[] =
+    "__kernel void saxpy(const real a, __global const real *x, __global real *y)\n"
+    "{\n"
+    "    size_t i = get_global_id(0);\n"
+    "    y[i] = a * x[i] + y[i];\n"
+    "}\n";
+
+static char *assemble_saxpy(tb_precision precision)
+{
+    tb_program_part part = {.text = saxpy_source, .label = "test saxpy"};
+    tb_error err = {0};
+    char *source = tb_program_assemble(precision, &part, 1, &err);
+    assert_non_null(source);
+    return source;
+}
+
+static tb_program *build(fixture *f, const char *source, const char *options, tb_status want,
+                         tb_error *err)
+{
+    tb_program *prog = NULL;
+    tb_status st = tb_program_build(f->dev, source, options, "test saxpy", &prog, err);
+    if (st != want)
+        fprintf(stderr, "build: %s\n", tb_error_message(err));
+    assert_int_equal(st, want);
+    return prog;
+}
+
+/* Run saxpy with y = a*x + y, x_i = 1e-10 * i, y_i = 1: in double the
+ * tiny increments survive, in single they round away, so the check also
+ * proves which precision `real` was. */
+static void run_saxpy(fixture *f, tb_program *prog, tb_precision precision)
+{
+    enum { N = 1024 };
+    size_t elem = precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    unsigned char x[N * sizeof(double)], y[N * sizeof(double)];
+    for (int i = 0; i < N; i++) {
+        if (precision == TB_DOUBLE) {
+            ((double *)x)[i] = 1e-10 * i;
+            ((double *)y)[i] = 1.0;
+        } else {
+            ((float *)x)[i] = 0.5f * (float)i;
+            ((float *)y)[i] = 1.0f;
+        }
+    }
+    tb_error err = {0};
+    cl_kernel k = tb_program_kernel(prog, "saxpy", &err);
+    assert_non_null(k);
+    cl_mem bx = tb_device_alloc(f->dev, N * elem, x, "x", &err);
+    cl_mem by = tb_device_alloc(f->dev, N * elem, y, "y", &err);
+    assert_non_null(bx);
+    assert_non_null(by);
+    double a64 = 3.0;
+    float a32 = 3.0f;
+    assert_int_equal(clSetKernelArg(k, 0, elem, precision == TB_DOUBLE ? (void *)&a64
+                                                                        : (void *)&a32),
+                     CL_SUCCESS);
+    assert_int_equal(clSetKernelArg(k, 1, sizeof bx, &bx), CL_SUCCESS);
+    assert_int_equal(clSetKernelArg(k, 2, sizeof by, &by), CL_SUCCESS);
+    size_t global = N;
+    cl_command_queue q = tb_device_queue(f->dev);
+    assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL),
+                     CL_SUCCESS);
+    assert_int_equal(clEnqueueReadBuffer(q, by, CL_TRUE, 0, N * elem, y, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        if (precision == TB_DOUBLE) {
+            double want = 3.0 * (1e-10 * i) + 1.0;
+            assert_true(fabs(((double *)y)[i] - want) <= 1e-15);
+            if (i > 0)
+                assert_true(((double *)y)[i] > ((double *)y)[i - 1]);
+        } else {
+            float want = 3.0f * (0.5f * (float)i) + 1.0f;
+            assert_true(((float *)y)[i] == want);
+        }
+    }
+    clReleaseMemObject(bx);
+    clReleaseMemObject(by);
+    clReleaseKernel(k);
+}
+
+/* ------------------------------------------------------------ sha256 */
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *hex; } kat[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmno"
+         "pqrlmnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+    };
+    unsigned char digest[TB_SHA256_BYTES];
+    char hex[2 * TB_SHA256_BYTES + 1];
+    for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
+        tb_sha256_digest(kat[i].in, strlen(kat[i].in), digest);
+        tb_sha256_hex(digest, hex);
+        assert_string_equal(hex, kat[i].hex);
+    }
+    /* A million 'a', fed in uneven pieces across block boundaries. */
+    static char a[1000000];
+    memset(a, 'a', sizeof a);
+    tb_sha256 s;
+    tb_sha256_init(&s);
+    for (size_t off = 0, step = 1; off < sizeof a; off += step, step = step * 7 % 131 + 1)
+        tb_sha256_update(&s, a + off, off + step > sizeof a ? sizeof a - off : step);
+    tb_sha256_final(&s, digest);
+    tb_sha256_hex(digest, hex);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* ------------------------------------------------------------ locations */
+
+static void test_precision_name(void **state)
+{
+    (void)state;
+    assert_string_equal(tb_precision_name(TB_SINGLE), "single");
+    assert_string_equal(tb_precision_name(TB_DOUBLE), "double");
+}
+
+static void test_kernel_dir(void **state)
+{
+    (void)state;
+    char *saved = getenv("TWINBRAIN_KERNEL_PATH") ? strdup(getenv("TWINBRAIN_KERNEL_PATH"))
+                                                  : NULL;
+    setenv("TWINBRAIN_KERNEL_PATH", "/opt/kernels", 1);
+    assert_string_equal(tb_kernel_dir(), "/opt/kernels");
+    setenv("TWINBRAIN_KERNEL_PATH", "", 1);
+    assert_string_equal(tb_kernel_dir(), TB_PKGDATADIR "/kernels");
+    unsetenv("TWINBRAIN_KERNEL_PATH");
+    assert_string_equal(tb_kernel_dir(), TB_PKGDATADIR "/kernels");
+    tu_setenv("TWINBRAIN_KERNEL_PATH", saved);
+    free(saved);
+}
+
+static void test_cache_dir(void **state)
+{
+    (void)state;
+    const char *names[] = {"TWINBRAIN_CACHE_DIR", "XDG_CACHE_HOME", "HOME"};
+    char *saved[3];
+    for (int i = 0; i < 3; i++)
+        saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+    setenv("TWINBRAIN_CACHE_DIR", "/a/cache", 1);
+    setenv("XDG_CACHE_HOME", "/xdg", 1);
+    setenv("HOME", "/home/someone", 1);
+    assert_string_equal(tb_cache_dir(), "/a/cache");
+    unsetenv("TWINBRAIN_CACHE_DIR");
+    assert_string_equal(tb_cache_dir(), "/xdg/twinbrain");
+    setenv("XDG_CACHE_HOME", "", 1);
+    assert_string_equal(tb_cache_dir(), "/home/someone/.cache/twinbrain");
+    for (int i = 0; i < 3; i++) {
+        tu_setenv(names[i], saved[i]);
+        free(saved[i]);
+    }
+}
+
+/* ------------------------------------------------------------ assembly */
+
+static void test_assemble_prelude(void **state)
+{
+    (void)state;
+    char *d = assemble_saxpy(TB_DOUBLE);
+    assert_non_null(strstr(d, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"));
+    assert_non_null(strstr(d, "typedef double real;\n"));
+    assert_non_null(strstr(d, "#define TB_DOUBLE 1\n"));
+    assert_non_null(strstr(d, "#define TB_REAL_EPSILON DBL_EPSILON\n"));
+    assert_true(strstr(d, "typedef double real;") < strstr(d, "/* ---- part: test saxpy ---- */"));
+    assert_true(strstr(d, "/* ---- part: test saxpy ---- */") < strstr(d, saxpy_source));
+    free(d);
+    char *s = assemble_saxpy(TB_SINGLE);
+    assert_non_null(strstr(s, "typedef float real;\n"));
+    assert_non_null(strstr(s, "#define TB_REAL_MAX FLT_MAX\n"));
+    assert_null(strstr(s, "TB_DOUBLE"));
+    assert_null(strstr(s, "cl_khr_fp64"));
+    assert_null(strstr(s, "double"));
+    free(s);
+}
+
+static void test_assemble_parts(void **state)
+{
+    (void)state;
+    char kdir[PATH_MAX], file[PATH_MAX + 16];
+    snprintf(kdir, sizeof kdir, "%s/kernels", scratch);
+    mkdir(kdir, 0755);
+    snprintf(file, sizeof file, "%s/lib.cl", kdir);
+    const char lib[] = "inline real twice(real v) { return TB_R(2) * v; }"; /* no newline */
+    assert_true(tu_write_file(file, lib, strlen(lib)));
+    setenv("TWINBRAIN_KERNEL_PATH", kdir, 1);
+    tb_program_part parts[] = {
+        {.file = "lib.cl"},
+        {.text = "/* second */\n", .label = "plugin demo"},
+        {.text = "/* third */\n"},
+    };
+    tb_error err = {0};
+    char *src = tb_program_assemble(TB_DOUBLE, parts, 3, &err);
+    assert_non_null(src);
+    const char *p1 = strstr(src, "/* ---- part: lib.cl ---- */\n");
+    const char *p2 = strstr(src, "/* ---- part: plugin demo ---- */\n");
+    const char *p3 = strstr(src, "/* ---- part: part 2 ---- */\n");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_non_null(p3);
+    assert_true(p1 < strstr(src, lib) && strstr(src, lib) < p2);
+    assert_true(p2 < strstr(src, "/* second */") && strstr(src, "/* second */") < p3);
+    assert_non_null(strstr(src, "#line 1 \"plugin demo\"\n"));
+    free(src);
+
+    tb_program_part missing = {.file = "no_such_file.cl"};
+    assert_null(tb_program_assemble(TB_SINGLE, &missing, 1, &err));
+    assert_int_equal(err.status, TB_ERR_INPUT);
+    snprintf(file, sizeof file, "%s/no_such_file.cl", kdir);
+    assert_non_null(strstr(tb_error_message(&err), file));
+    assert_non_null(strstr(tb_error_message(&err), "TWINBRAIN_KERNEL_PATH"));
+
+    tb_program_part empty = {.label = "nothing"};
+    assert_null(tb_program_assemble(TB_SINGLE, &empty, 1, &err));
+    assert_non_null(strstr(tb_error_message(&err), "nothing"));
+    tb_error_clear(&err);
+    unsetenv("TWINBRAIN_KERNEL_PATH");
+}
+
+/* ------------------------------------------------------------ builds */
+
+static void test_build_double(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("double", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    tb_error err = {0};
+    tb_program *prog = build(f, source, "-cl-fast-relaxed-math", TB_OK, &err);
+    assert_non_null(tb_program_handle(prog));
+    assert_false(tb_program_get_stats(prog)->from_cache);
+    assert_true(tb_program_get_stats(prog)->build_seconds > 0.0);
+    run_saxpy(f, prog, TB_DOUBLE);
+    tb_program_free(prog);
+    free(source);
+}
+
+static void test_build_single(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("single", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_SINGLE);
+    tb_error err = {0};
+    tb_program *prog = build(f, source, NULL, TB_OK, &err);
+    run_saxpy(f, prog, TB_SINGLE);
+    tb_program_free(prog);
+    free(source);
+}
+
+static void test_build_error(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("error", dir, sizeof dir);
+    tb_program_part part = {
+        .text = "__kernel void broken(__global real *y)\n"
+                "{\n"
+                "    y[0] = undeclared_thing_42;\n"
+                "}\n",
+        .label = "plugin broken"};
+    tb_error err = {0};
+    char *source = tb_program_assemble(TB_DOUBLE, &part, 1, &err);
+    tb_program *prog = (tb_program *)source;
+    assert_int_equal(tb_program_build(f->dev, source, NULL, "plugin broken", &prog, &err),
+                     TB_ERR_DEVICE);
+    assert_null(prog);
+    assert_int_equal(err.status, TB_ERR_DEVICE);
+    const char *msg = tb_error_message(&err);
+    char head[512];
+    snprintf(head, sizeof head, "kernel build failed for plugin broken on %s:\n",
+             tb_device_get_info(f->dev)->name);
+    assert_true(strncmp(msg, head, strlen(head)) == 0);
+    assert_non_null(strstr(msg, "undeclared_thing_42"));
+    /* The #line directive makes the log point into the part, line 3. */
+    assert_non_null(strstr(msg, "plugin broken:3:"));
+    /* Nothing was cached for a failed build. */
+    assert_int_equal(tu_count_suffix(dir, ".bin", NULL, 0), 0);
+
+    /* Options the compiler rejects are a build failure too, not a crash. */
+    assert_int_equal(tb_program_build(f->dev, source, "-no-such-option-xyz", NULL, &prog, &err),
+                     TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "kernel build failed for program on"));
+    tb_error_clear(&err);
+    free(source);
+}
+
+static void test_kernel_missing(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("kernel", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    tb_error err = {0};
+    tb_program *prog = build(f, source, NULL, TB_OK, &err);
+    assert_null(tb_program_kernel(prog, "no_such_kernel", &err));
+    assert_int_equal(err.status, TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "\"no_such_kernel\""));
+    assert_non_null(strstr(tb_error_message(&err), "saxpy")); /* what there is */
+    tb_error_clear(&err);
+    tb_program_free(prog);
+    free(source);
+}
+
+/* ------------------------------------------------------------ cache */
+
+/* Build, expect `from_cache`, run; returns nothing, asserts everything. */
+static void build_expect(fixture *f, const char *source, bool from_cache)
+{
+    tb_error err = {0};
+    tb_program *prog = build(f, source, NULL, TB_OK, &err);
+    assert_int_equal(tb_program_get_stats(prog)->from_cache, from_cache);
+    assert_true(tb_program_get_stats(prog)->build_seconds >= 0.0);
+    run_saxpy(f, prog, TB_DOUBLE);
+    tb_program_free(prog);
+}
+
+/* The one entry in dir, checked against the documented layout. */
+static unsigned char *read_entry(const char *dir, char *path, size_t *n)
+{
+    assert_int_equal(tu_count_suffix(dir, ".bin", path, PATH_MAX), 1);
+    const char *base = strrchr(path, '/') + 1;
+    assert_int_equal(strlen(base), 64 + 4);
+    assert_int_equal(strspn(base, "0123456789abcdef"), 64);
+    unsigned char *data = tu_read_file(path, n);
+    assert_non_null(data);
+    assert_true(*n > 88);
+    assert_memory_equal(data, "TBKCACHE", 8);
+    unsigned char sum[TB_SHA256_BYTES];
+    tb_sha256_digest(data + 88, *n - 88, sum);
+    assert_memory_equal(data + 56, sum, TB_SHA256_BYTES);
+    return data;
+}
+
+static void rewrite(const char *path, const unsigned char *data, size_t n)
+{
+    assert_true(tu_write_file(path, data, n));
+}
+
+static void test_cache_hit(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], path[PATH_MAX];
+    use_cache("hit", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    build_expect(f, source, false);
+    size_t n;
+    free(read_entry(dir, path, &n));
+    build_expect(f, source, true);
+    build_expect(f, source, true);
+    /* Other options or other source: another entry. */
+    tb_error err = {0};
+    tb_program *prog = build(f, source, "-DVARIANT=2", TB_OK, &err);
+    assert_false(tb_program_get_stats(prog)->from_cache);
+    tb_program_free(prog);
+    assert_int_equal(tu_count_suffix(dir, ".bin", NULL, 0), 2);
+    /* No temporary files left behind. */
+    assert_int_equal(tu_count_suffix(dir, "", NULL, 0), 2 + 2); /* . and .. */
+    free(source);
+}
+
+static void test_cache_corrupt(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], path[PATH_MAX];
+    use_cache("corrupt", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    build_expect(f, source, false);
+    size_t n;
+    unsigned char *good = read_entry(dir, path, &n);
+    unsigned char *bad = malloc(n);
+    assert_non_null(bad);
+
+    /* Truncated in the payload, in the header, to nothing. */
+    size_t cuts[] = {n / 2, n - 1, 40, 0};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        rewrite(path, good, cuts[i]);
+        build_expect(f, source, false);
+        size_t m;
+        free(read_entry(dir, path, &m)); /* rewritten whole */
+        build_expect(f, source, true);
+    }
+    /* One flipped bit anywhere that matters: magic, version, key, length,
+     * checksum, payload start, middle and end. */
+    size_t flips[] = {0, 9, 20, 50, 60, 88, 88 + (n - 88) / 2, n - 1};
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        memcpy(bad, good, n);
+        bad[flips[i]] ^= 0x10;
+        rewrite(path, bad, n);
+        build_expect(f, source, false);
+        build_expect(f, source, true);
+    }
+    /* Garbage with a valid header and checksum: the driver refuses it and
+     * the entry is rebuilt from source. */
+    memcpy(bad, good, n);
+    for (size_t i = 88; i < n; i++)
+        bad[i] = (unsigned char)(i * 131u + 7u);
+    tb_sha256_digest(bad + 88, n - 88, bad + 56);
+    rewrite(path, bad, n);
+    build_expect(f, source, false);
+    build_expect(f, source, true);
+    /* Extra bytes appended. */
+    unsigned char *longer = malloc(n + 16);
+    assert_non_null(longer);
+    memcpy(longer, good, n);
+    memset(longer + n, 0xab, 16);
+    rewrite(path, longer, n + 16);
+    build_expect(f, source, false);
+    build_expect(f, source, true);
+    free(longer);
+    free(bad);
+    free(good);
+    free(source);
+}
+
+/* An intact entry of another program under this program's name is
+ * refused: its stored key does not match the file it sits in. */
+static void test_cache_foreign_entry(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], mine[PATH_MAX], other[PATH_MAX];
+    char *source = assemble_saxpy(TB_DOUBLE);
+    use_cache("foreign-a", dir, sizeof dir);
+    build_expect(f, source, false);
+    size_t n;
+    free(read_entry(dir, mine, &n));
+
+    size_t len = strlen(source);
+    char *variant = malloc(len + 64);
+    assert_non_null(variant);
+    snprintf(variant, len + 64, "%s__kernel void unused(void) {}\n", source);
+    use_cache("foreign-b", dir, sizeof dir);
+    tb_error err = {0};
+    tb_program *prog = build(f, variant, NULL, TB_OK, &err);
+    tb_program_free(prog);
+    unsigned char *data = read_entry(dir, other, &n);
+    rewrite(mine, data, n);
+    free(data);
+
+    snprintf(dir, sizeof dir, "%s/caches/foreign-a/twinbrain", scratch);
+    setenv("TWINBRAIN_CACHE_DIR", dir, 1);
+    build_expect(f, source, false);
+    build_expect(f, source, true);
+    free(variant);
+    free(source);
+}
+
+static void test_cache_disabled(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("disabled", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    setenv("TWINBRAIN_NO_CACHE", "1", 1);
+    build_expect(f, source, false);
+    build_expect(f, source, false);
+    assert_int_equal(access(dir, F_OK), -1); /* not even created */
+    setenv("TWINBRAIN_NO_CACHE", "0", 1);
+    build_expect(f, source, false);
+    build_expect(f, source, true);
+    unsetenv("TWINBRAIN_NO_CACHE");
+    free(source);
+}
+
+/* A cache that cannot be written (here: its path runs through a regular
+ * file, which even root cannot create directories under) is ignored. */
+static void test_cache_unwritable(void **state)
+{
+    fixture *f = *state;
+    char file[PATH_MAX], dir[PATH_MAX + 16];
+    snprintf(file, sizeof file, "%s/not-a-directory", scratch);
+    assert_true(tu_write_file(file, "x", 1));
+    snprintf(dir, sizeof dir, "%s/cache", file);
+    setenv("TWINBRAIN_CACHE_DIR", dir, 1);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    build_expect(f, source, false);
+    build_expect(f, source, false);
+    free(source);
+}
+
+/* ------------------------------------------------------------ Random123 */
+
+static const char philox_source[] =
+    "#include <Random123/philox.h>\n"
+    "__kernel void draw(__global const uint *ctr_key, __global uint *out)\n"
+    "{\n"
+    "    size_t i = get_global_id(0);\n"
+    "    __global const uint *ck = ctr_key + 6 * i;\n"
+    "    philox4x32_ctr_t c = {{ck[0], ck[1], ck[2], ck[3]}};\n"
+    "    philox4x32_key_t k = {{ck[4], ck[5]}};\n"
+    "    philox4x32_ctr_t r = philox4x32(c, k);\n"
+    "    for (int j = 0; j < 4; j++)\n"
+    "        out[4 * i + j] = r.v[j];\n"
+    "}\n";
+
+static void test_random123(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("random123", dir, sizeof dir);
+    enum { N = 64 };
+    uint32_t ck[N * 6], out[N * 4];
+    /* The published known-answer vectors (Random123 kat_vectors) first. */
+    const uint32_t kat_in[2][6] = {
+        {0, 0, 0, 0, 0, 0},
+        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0}};
+    const uint32_t kat_out[2][4] = {{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+                                    {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}};
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < 6; j++)
+            ck[6 * i + j] = i < 2 ? kat_in[i][j] : (uint32_t)(i * 2654435761u + j * 40503u);
+
+    tb_program_part part = {.text = philox_source, .label = "philox test"};
+    tb_error err = {0};
+    char *source = tb_program_assemble(TB_DOUBLE, &part, 1, &err);
+    tb_program *prog = NULL;
+    if (tb_program_build(f->dev, source, NULL, "philox test", &prog, &err) != TB_OK)
+        fail_msg("%s", tb_error_message(&err));
+    cl_kernel k = tb_program_kernel(prog, "draw", &err);
+    assert_non_null(k);
+    cl_mem bin = tb_device_alloc(f->dev, sizeof ck, ck, "counters", &err);
+    cl_mem bout = tb_device_alloc(f->dev, sizeof out, NULL, "draws", &err);
+    assert_non_null(bin);
+    assert_non_null(bout);
+    clSetKernelArg(k, 0, sizeof bin, &bin);
+    clSetKernelArg(k, 1, sizeof bout, &bout);
+    size_t global = N;
+    cl_command_queue q = tb_device_queue(f->dev);
+    assert_int_equal(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL),
+                     CL_SUCCESS);
+    assert_int_equal(clEnqueueReadBuffer(q, bout, CL_TRUE, 0, sizeof out, out, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        philox4x32_ctr_t c = {{ck[6 * i], ck[6 * i + 1], ck[6 * i + 2], ck[6 * i + 3]}};
+        philox4x32_key_t key = {{ck[6 * i + 4], ck[6 * i + 5]}};
+        philox4x32_ctr_t r = philox4x32(c, key);
+        for (int j = 0; j < 4; j++) {
+            assert_int_equal(out[4 * i + j], r.v[j]);
+            if (i < 2)
+                assert_int_equal(r.v[j], kat_out[i][j]);
+        }
+    }
+    clReleaseMemObject(bin);
+    clReleaseMemObject(bout);
+    clReleaseKernel(k);
+    tb_program_free(prog);
+
+    /* The include directory comes from TWINBRAIN_RANDOM123_INCLUDE when set. */
+    setenv("TWINBRAIN_RANDOM123_INCLUDE", "/nonexistent/random123", 1);
+    assert_int_equal(tb_program_build(f->dev, source, NULL, "philox test", &prog, &err),
+                     TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "philox.h"));
+    unsetenv("TWINBRAIN_RANDOM123_INCLUDE");
+    tb_error_clear(&err);
+    free(source);
+}
+
+int main(void)
+{
+    unsetenv("TWINBRAIN_DEVICE");
+    unsetenv("TWINBRAIN_NO_CACHE");
+    unsetenv("TWINBRAIN_RANDOM123_INCLUDE");
+    snprintf(scratch, sizeof scratch, "/tmp/tb-test-program-XXXXXX");
+    if (!mkdtemp(scratch)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    /* PoCL's own kernel cache goes to the scratch directory as well. */
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/pocl", scratch);
+    setenv("POCL_CACHE_DIR", path, 1);
+    snprintf(path, sizeof path, "%s/caches/default", scratch);
+    setenv("TWINBRAIN_CACHE_DIR", path, 1);
+
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_precision_name),
+        cmocka_unit_test(test_kernel_dir),
+        cmocka_unit_test(test_cache_dir),
+        cmocka_unit_test(test_assemble_prelude),
+        cmocka_unit_test(test_assemble_parts),
+        cmocka_unit_test(test_build_double),
+        cmocka_unit_test(test_build_single),
+        cmocka_unit_test(test_build_error),
+        cmocka_unit_test(test_kernel_missing),
+        cmocka_unit_test(test_cache_hit),
+        cmocka_unit_test(test_cache_corrupt),
+        cmocka_unit_test(test_cache_foreign_entry),
+        cmocka_unit_test(test_cache_disabled),
+        cmocka_unit_test(test_cache_unwritable),
+        cmocka_unit_test(test_random123),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    tu_remove_tree(scratch);
+    return failed ? 1 : 0;
+}
