@@ -68,7 +68,7 @@ typedef struct mass {
     size_t wg;
     uint64_t kmax;
     cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion;
-    void *state_host;
+    void *state_host[2]; /* state at the end of a chunk, one per pending buffer */
     monitor_rt *mon;
     size_t n_mon;
     pending pend;
@@ -307,7 +307,7 @@ static tb_status bind_params(mass *m, tb_error *err)
 }
 
 /* CSR rows per target (row = target, column = source: the TVB convention),
- * keeping only non-zero weights; delays rounded to whole steps. */
+ * keeping only non-zero weights; delays rounded to whole steps as TVB does. */
 static tb_status upload_connectivity(mass *m, tb_error *err)
 {
     size_t N = m->N, nnz = 0;
@@ -325,14 +325,14 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
     }
     long maxd = 0;
     size_t e = 0;
-    double step_mm = m->sc->speed * m->sc->dt; /* mm travelled per step */
     for (size_t i = 0; i < N; ++i) {
         row_ptr[i] = (int)e;
         for (size_t j = 0; j < N; ++j) {
             double wij = c->weights[i * N + j];
             if (wij == 0.0)
                 continue;
-            long d = lround(c->tract_lengths[i * N + j] / step_mm);
+            /* TVB's rule: rint(length / speed / dt), ties to even */
+            long d = lrint(c->tract_lengths[i * N + j] / m->sc->speed / m->sc->dt);
             col[e] = (int)j;
             w[e] = wij;
             delay[e] = (int)d;
@@ -406,10 +406,11 @@ static tb_status upload_state(mass *m, tb_error *err)
     free(x);
     m->state = tb_device_alloc(m->dev, n * m->realsz, xr, "model state", err);
     free(xr);
-    m->state_host = malloc(n * m->realsz);
+    m->state_host[0] = malloc(n * m->realsz);
+    m->state_host[1] = malloc(n * m->realsz);
     size_t hist_bytes = (size_t)m->H * m->NC * m->B * m->N * m->realsz;
     m->hist = m->state ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
-    if (!m->hist || !m->state_host)
+    if (!m->hist || !m->state_host[0] || !m->state_host[1])
         return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     return TB_OK;
 }
@@ -690,8 +691,8 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
             return cl_fail(err, rc, "reading monitor output");
     }
     cl_event done = NULL;
-    rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->B * m->N * m->realsz, m->state_host, 0, NULL,
-                             &done);
+    rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->B * m->N * m->realsz, m->state_host[buf], 0,
+                             NULL, &done);
     if (rc != CL_SUCCESS)
         return cl_fail(err, rc, "reading the state");
     clFlush(q);
@@ -699,24 +700,54 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
     return TB_OK;
 }
 
+/* Time of the first sample of the chunk in which any monitor holds a
+ * non-finite value (the state is only checked at chunk ends). */
+static double first_bad_sample(const mass *m, const pending *p, const char **which)
+{
+    double best = INFINITY;
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        const monitor_rt *r = &m->mon[i];
+        uint64_t s = samples_in(p->step0, p->n, r->period);
+        size_t row = m->B * m->N * r->nv;
+        for (uint64_t k = 0; k < s; ++k) {
+            size_t j = 0;
+            while (j < row && isfinite(real_at(r->host[p->buf], k * row + j, m->realsz)))
+                ++j;
+            if (j == row)
+                continue;
+            double t = (double)((p->step0 / r->period + 1 + k) * r->period) * m->sc->dt;
+            if (t < best) {
+                best = t;
+                *which = r->spec->name;
+            }
+            break;
+        }
+    }
+    return best;
+}
+
 static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
 {
     size_t total = m->NV * m->B * m->N;
     for (size_t i = 0; i < total; ++i) {
-        double x = real_at(m->state_host, i, m->realsz);
+        double x = real_at(m->state_host[p->buf], i, m->realsz);
         if (isfinite(x))
             continue;
         size_t v = i / (m->B * m->N), b = (i / m->N) % m->B, n = i % m->N;
-        char inst[64] = "";
+        char inst[64] = "", seen[160] = "";
         if (m->B > 1)
             snprintf(inst, sizeof inst, " of instance %zu", b);
+        const char *mon = NULL;
+        double tbad = first_bad_sample(m, p, &mon);
+        if (mon)
+            snprintf(seen, sizeof seen, "; monitor '%s' first shows a non-finite value at t = %g ms", mon, tbad);
         double t0 = (double)p->step0 * m->sc->dt, t1 = (double)(p->step0 + p->n) * m->sc->dt;
         return tb_error_set(err, TB_ERR_DIVERGED,
-                            "the simulation diverged: %s of region '%s' (index %zu)%s is %s by t = %g ms "
-                            "(it was finite at t = %g ms); output kept up to t = %g ms. "
+                            "the simulation diverged: %s of region '%s' (index %zu)%s is %s at t = %g ms "
+                            "(all finite at t = %g ms)%s; output kept up to t = %g ms. "
                             "Try a smaller simulation.dt, or check the parameters of that region.",
                             m->model->vars[v].name, m->con->labels[n], n, inst, isnan(x) ? "NaN" : "infinite", t1,
-                            t0, t1);
+                            t0, seen, t1);
     }
     return TB_OK;
 }
@@ -819,7 +850,8 @@ static void mass_destroy(void *impl)
         free((char *)m->params[i].code_name);
     free(m->params);
     free(m->source);
-    free(m->state_host);
+    free(m->state_host[0]);
+    free(m->state_host[1]);
     tb_connectome_free(m->con);
     free(m);
 }

@@ -177,11 +177,6 @@ static void report_unknown(checker *c, tb_toml_pos pos, const char *key, const c
 
 /* ------------------------------------------------------------ schema check */
 
-static bool is_number(const tb_toml_value *v)
-{
-    return v->type == TB_TOML_FLOAT || v->type == TB_TOML_INTEGER;
-}
-
 static const char *type_word(key_type t)
 {
     switch (t) {
@@ -471,7 +466,7 @@ static void check_coupling(checker *c, tb_scenario *sc, tb_toml_value *cp)
         return;
     const tb_coupling_def *def = tb_coupling_find(name);
     if (!def) {
-        const char *names[16];
+        const char *names[16] = {0};
         size_t n = tb_coupling_count();
         for (size_t i = 0; i < n && i < N_(names); ++i)
             names[i] = tb_coupling_at(i)->name;

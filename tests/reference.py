@@ -17,8 +17,8 @@ def read_connectome(path):
 
 
 def delay_steps(tract_lengths, speed, dt):
-    # documented convention: round half up of length / (speed * dt)
-    return np.floor(tract_lengths / (speed * dt) + 0.5).astype(np.int64)
+    # documented convention (TVB's): round(length / speed / dt), ties to even
+    return np.rint(tract_lengths / speed / dt).astype(np.int64)
 
 
 JR_DEFAULTS = dict(A=3.25, B=22.0, a=0.1, b=0.05, v0=5.52, nu_max=0.0025, r=0.56, J=135.0,
