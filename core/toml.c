@@ -1313,6 +1313,24 @@ static bool table_add(parser *p, tb_toml_value *t, const keypart *kp, tb_toml_va
     return *out ? true : fail_oom(p);
 }
 
+/* Why part i of dotted key `k` cannot be entered: kv holds something else. */
+static void dotted_conflict(parser *p, const keypath *k, size_t i, const tb_toml_kv *kv)
+{
+    const tb_toml_value *v = kv->value;
+    char *name = keypath_text(k, i + 1);
+    const char *shown = name ? name : "?";
+    if (v->type != TB_TOML_TABLE)
+        fail(p, k->parts[i].pos, "key '%s' is already %s (line %d), so it cannot hold sub-keys",
+             shown, a_type(v), kv->pos.line);
+    else if (v->flags & TF_INLINE)
+        fail(p, k->parts[i].pos, "cannot add to '%s': it is an inline table (line %d), which "
+             "cannot be extended", shown, kv->pos.line);
+    else
+        fail(p, k->parts[i].pos, "cannot add to table '%s' with a dotted key here: it is defined "
+             "by a [header] (line %d); add the key under that header", shown, v->pos.line);
+    free(name);
+}
+
 /* Walks the dotted prefix of `k` from `t`, creating tables as needed. Only
  * tables made by dotted keys may be entered: a [header] table is closed to
  * dotted keys written outside it. */
@@ -1333,20 +1351,10 @@ static tb_toml_value *dotted_parent(parser *p, tb_toml_value *t, const keypath *
             continue;
         }
         tb_toml_value *v = kv->value;
-        char *name = keypath_text(k, i + 1);
-        if (v->type == TB_TOML_TABLE && (v->flags & TF_INLINE))
-            fail(p, kp->pos, "cannot add to '%s': it is an inline table (line %d), which cannot "
-                 "be extended", name ? name : "?", kv->pos.line);
-        else if (v->type == TB_TOML_TABLE && !(v->flags & TF_DOTTED))
-            fail(p, kp->pos, "cannot add to table '%s' with a dotted key here: it is defined by a "
-                 "[header] (line %d); add the key under that header", name ? name : "?",
-                 v->pos.line);
-        else if (v->type != TB_TOML_TABLE)
-            fail(p, kp->pos, "key '%s' is already %s (line %d), so it cannot hold sub-keys",
-                 name ? name : "?", a_type(v), kv->pos.line);
-        free(name);
-        if (v->type != TB_TOML_TABLE || !(v->flags & TF_DOTTED) || (v->flags & TF_INLINE))
+        if (v->type != TB_TOML_TABLE || (v->flags & TF_INLINE) || !(v->flags & TF_DOTTED)) {
+            dotted_conflict(p, k, i, kv);
             return NULL;
+        }
         t = v;
     }
     return t;

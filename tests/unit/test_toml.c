@@ -342,6 +342,30 @@ static void test_format_built_tree(void **state)
     tb_toml_free(root);
 }
 
+static void test_format_keeps_the_written_shape(void **state)
+{
+    (void)state;
+    tb_toml_value *root = parse_ok("name = 'twin'\n"
+                                   "sigma = { y1 = 1e-3, y2 = 0.5 }\n"
+                                   "site.lab.room = 12\n"
+                                   "[model.parameters]\n"
+                                   "mu = 0.22\n"
+                                   "[[monitor]]\n"
+                                   "points = [{x = 1}, {x = 2}]\n");
+    char *text = tb_toml_format(root);
+    assert_string_equal(text, "name = \"twin\"\n"
+                              "sigma = { y1 = 0.001, y2 = 0.5 }\n"
+                              "site.lab.room = 12\n"
+                              "\n"
+                              "[model.parameters]\n"
+                              "mu = 0.22\n"
+                              "\n"
+                              "[[monitor]]\n"
+                              "points = [{ x = 1 }, { x = 2 }]\n");
+    free(text);
+    tb_toml_free(root);
+}
+
 /* --------------------------------------------------------------- editing */
 
 static void test_table_set_keeps_order(void **state)
@@ -506,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_parse_file),
         cmocka_unit_test(test_format_round_trip),
         cmocka_unit_test(test_format_built_tree),
+        cmocka_unit_test(test_format_keeps_the_written_shape),
         cmocka_unit_test(test_table_set_keeps_order),
         cmocka_unit_test(test_set_path),
         cmocka_unit_test(test_parse_value),
