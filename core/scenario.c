@@ -697,8 +697,8 @@ static tb_status apply_override(tb_toml_value *doc, const char *file, const char
     tb_error serr = {0};
     tb_status st = TB_OK;
     if (!tb_toml_set_path(doc, key, v, &serr)) {
+        /* set_path owns v even when it fails */
         st = tb_error_set(err, TB_ERR_SCENARIO, "%s: --set %s: %s", file, key, tb_error_message(&serr));
-        tb_toml_free(v);
     }
     tb_error_clear(&serr);
     free(key);

@@ -2,7 +2,7 @@
 # The command line: help, version, devices (both PoCL drivers), plugins,
 # check --print round trip, device selection recorded in the output, the
 # progress line on a terminal only.
-. tests/lib.sh
+. "$TB_SRCDIR/tests/lib.sh"
 S="$TB_SRCDIR/tests/scenarios/small.toml"
 
 expect 0 "usage: twinbrain COMMAND" -- "$TWINBRAIN" --help

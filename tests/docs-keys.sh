@@ -1,6 +1,6 @@
 #!/bin/sh
 # docs/scenario.md documents every key the scenario schema knows.
-. tests/lib.sh
+. "$TB_SRCDIR/tests/lib.sh"
 doc="$TB_SRCDIR/docs/scenario.md"
 "$TWINBRAIN" check --keys > "$TMP/keys.txt"
 check "the schema lists keys" test -s "$TMP/keys.txt"

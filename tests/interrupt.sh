@@ -3,7 +3,7 @@
 # current chunk with exit 130 and a file whose final attributes say so; a
 # killed run (SIGKILL) still leaves a file HDF5 readers open, up to the last
 # chunk written.
-. tests/lib.sh
+. "$TB_SRCDIR/tests/lib.sh"
 have_python || tb_skip "needs python3 with numpy and h5py to read the files"
 S="$TB_SRCDIR/examples/jansen_rit.toml"
 

@@ -2,7 +2,7 @@
 # examples/plugin-template builds against the headers with pkg-config (the
 # build tree's twinbrain-uninstalled.pc stands in for an installation), is
 # found through TWINBRAIN_PLUGIN_PATH, and runs.
-. tests/lib.sh
+. "$TB_SRCDIR/tests/lib.sh"
 command -v pkg-config >/dev/null || tb_skip "pkg-config not installed"
 cp "$TB_SRCDIR"/examples/plugin-template/* "$TMP/"
 expect 0 "" -- make -C "$TMP" my_model.so

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Broken scenarios: each gets its own message (naming file, line, column and
 # key) and the documented exit status; nothing is written for them.
-. tests/lib.sh
+. "$TB_SRCDIR/tests/lib.sh"
 S="$TB_SRCDIR/tests/scenarios/small.toml"
 
 write() { # write NAME: stdin becomes $TMP/NAME.toml, with the connectome path fixed up
