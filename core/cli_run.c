@@ -145,8 +145,12 @@ static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *d
     tb_sim_summary s;
     tb_sim_get_summary(sim, &s);
     const tb_device_info *d = tb_device_get_info(dev);
-    printf("twinbrain: %s on %zu regions, %g ms in %llu steps of %g ms (%s, %s precision)\n", sc->model->name,
-           s.regions, sc->duration, (unsigned long long)s.steps, sc->dt, sc->method, tb_precision_name(sc->precision));
+    char inst[64] = "";
+    if (s.instances > 1)
+        snprintf(inst, sizeof inst, " x %zu instances", s.instances);
+    printf("twinbrain: %s on %zu regions%s, %g ms in %llu steps of %g ms (%s, %s precision)\n", sc->model->name,
+           s.regions, inst, sc->duration, (unsigned long long)s.steps, sc->dt, sc->method,
+           tb_precision_name(sc->precision));
     printf("  device   %s (%s)\n", d->name, d->platform_name);
     printf("  kernels  %.2f s %s\n", s.build_seconds, s.program_from_cache ? "(loaded from cache)" : "(compiled)");
     printf("  run      %.2f s wall, %.3g steps/s, %.3g region-steps/s\n", s.wall_seconds,

@@ -15,6 +15,7 @@
 
 #include "coupling.h"
 #include "kit.h"
+#include "sweep.h"
 #include "twinbrain/connectome.h"
 #include "twinbrain/mass.h"
 #include "util.h"
@@ -44,11 +45,16 @@ typedef struct pending {
     cl_event done;
 } pending;
 
+/* Where a parameter's value lives on the device: one scalar, one per
+ * region (an array in the scenario), or one per instance (swept). */
+typedef enum param_mode { P_SCALAR, P_REGION, P_INSTANCE } param_mode;
+
 typedef struct param_slot {
-    const char *code_name; /* "mu", "cp_a" */
+    const char *code_name;   /* "mu", "cp_a" */
     const tb_scenario_value *value;
-    bool region;           /* per-region array */
-    size_t index;          /* in pscalar, or row in pregion */
+    const double *swept;     /* [B] when swept */
+    param_mode mode;
+    size_t index;            /* in pscalar, or row of pregion or pinst */
 } param_slot;
 
 typedef struct mass {
@@ -61,13 +67,14 @@ typedef struct mass {
     int H;
     size_t realsz;
     param_slot *params;
-    size_t n_params, n_scalar, n_region;
+    size_t n_params, n_scalar, n_region, n_inst;
     char *source;
     tb_program *prog;
     cl_kernel k_run, k_init;
     size_t wg;
     uint64_t kmax;
-    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion;
+    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds;
+    cl_uint arg_step0; /* index of the first per-chunk kernel argument */
     void *state_host[2]; /* state at the end of a chunk, one per pending buffer */
     monitor_rt *mon;
     size_t n_mon;
@@ -127,11 +134,14 @@ static void gen_params(mass *m, tb_buf *b)
         tb_buf_puts(b, "    real unused;\n");
     tb_buf_puts(b, "} tb_params;\n\n"
                    "inline void tb_load_params(tb_params *p, __global const real *pscalar,\n"
-                   "                           __global const real *pregion, int n, int N)\n{\n");
+                   "                           __global const real *pregion, __global const real *pinst,\n"
+                   "                           int b, int n, int B, int N)\n{\n");
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
-        if (s->region)
+        if (s->mode == P_REGION)
             tb_buf_printf(b, "    p->%s = pregion[%zu * (long)N + n];\n", s->code_name, s->index);
+        else if (s->mode == P_INSTANCE)
+            tb_buf_printf(b, "    p->%s = pinst[%zu * (long)B + b];\n", s->code_name, s->index);
         else
             tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
     }
@@ -300,8 +310,11 @@ static tb_status bind_params(mass *m, tb_error *err)
         param_slot *s = &m->params[m->n_params++];
         s->code_name = cp ? tb_asprintf("cp_%s", v->name) : tb_strdup(v->name);
         s->value = v;
-        s->region = v->is_array;
-        s->index = s->region ? m->n_region++ : m->n_scalar++;
+        char *path = tb_asprintf("%s.parameters.%s", cp ? "coupling" : "model", v->name);
+        s->swept = tb_sweep_values(&m->sc->sweep, path);
+        free(path);
+        s->mode = s->swept ? P_INSTANCE : v->is_array ? P_REGION : P_SCALAR;
+        s->index = s->mode == P_INSTANCE ? m->n_inst++ : s->mode == P_REGION ? m->n_region++ : m->n_scalar++;
     }
     return TB_OK;
 }
@@ -363,31 +376,48 @@ done:
 
 static tb_status upload_params(mass *m, tb_error *err)
 {
-    double *sc = calloc(m->n_scalar + 1, sizeof *sc);
-    double *rg = calloc(m->n_region * m->N + 1, sizeof *rg);
-    if (!sc || !rg) {
-        free(sc);
-        free(rg);
-        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    size_t n_sc = m->n_scalar + 1, n_rg = m->n_region * m->N + 1, n_in = m->n_inst * m->B + 1;
+    double *sc = calloc(n_sc, sizeof *sc);
+    double *rg = calloc(n_rg, sizeof *rg);
+    double *in = calloc(n_in, sizeof *in);
+    cl_ulong *seeds = calloc(m->B, sizeof *seeds);
+    tb_status st = TB_OK;
+    if (!sc || !rg || !in || !seeds) {
+        st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        goto done;
     }
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
-        if (s->region)
+        if (s->mode == P_REGION)
             memcpy(rg + s->index * m->N, s->value->values, m->N * sizeof *rg);
+        else if (s->mode == P_INSTANCE)
+            memcpy(in + s->index * m->B, s->swept, m->B * sizeof *in);
         else
             sc[s->index] = s->value->scalar;
     }
-    void *scr = to_real(sc, m->n_scalar + 1, m->realsz);
-    void *rgr = to_real(rg, m->n_region * m->N + 1, m->realsz);
-    m->pscalar = tb_device_alloc(m->dev, (m->n_scalar + 1) * m->realsz, scr, "scalar parameters", err);
-    m->pregion = m->pscalar ? tb_device_alloc(m->dev, (m->n_region * m->N + 1) * m->realsz, rgr,
-                                              "per-region parameters", err)
-                            : NULL;
-    free(sc);
-    free(rg);
+    /* An instance's draws depend on its seed alone, so it can be rerun by
+     * itself; sweep simulation.seed for independent noise per instance. */
+    const double *swept_seed = tb_sweep_values(&m->sc->sweep, "simulation.seed");
+    for (size_t b = 0; b < m->B; ++b)
+        seeds[b] = swept_seed ? (cl_ulong)swept_seed[b] : (cl_ulong)m->sc->seed;
+    void *scr = to_real(sc, n_sc, m->realsz), *rgr = to_real(rg, n_rg, m->realsz), *inr = to_real(in, n_in, m->realsz);
+    if (scr && rgr && inr) {
+        m->pscalar = tb_device_alloc(m->dev, n_sc * m->realsz, scr, "scalar parameters", err);
+        m->pregion = m->pscalar ? tb_device_alloc(m->dev, n_rg * m->realsz, rgr, "per-region parameters", err) : NULL;
+        m->pinst = m->pregion ? tb_device_alloc(m->dev, n_in * m->realsz, inr, "swept parameters", err) : NULL;
+        m->seeds = m->pinst ? tb_device_alloc(m->dev, m->B * sizeof *seeds, seeds, "instance seeds", err) : NULL;
+    }
+    if (!m->seeds)
+        st = err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     free(scr);
     free(rgr);
-    return m->pregion ? TB_OK : (err && err->status ? err->status : TB_ERR_OTHER);
+    free(inr);
+done:
+    free(sc);
+    free(rg);
+    free(in);
+    free(seeds);
+    return st;
 }
 
 static tb_status upload_state(mass *m, tb_error *err)
@@ -498,9 +528,10 @@ static tb_status init_history(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_init, 1, sizeof(cl_mem), &m->hist);
     rc |= clSetKernelArg(m->k_init, 2, sizeof(cl_mem), &m->pscalar);
     rc |= clSetKernelArg(m->k_init, 3, sizeof(cl_mem), &m->pregion);
-    rc |= clSetKernelArg(m->k_init, 4, sizeof H, &H);
-    rc |= clSetKernelArg(m->k_init, 5, sizeof B, &B);
-    rc |= clSetKernelArg(m->k_init, 6, sizeof N, &N);
+    rc |= clSetKernelArg(m->k_init, 4, sizeof(cl_mem), &m->pinst);
+    rc |= clSetKernelArg(m->k_init, 5, sizeof H, &H);
+    rc |= clSetKernelArg(m->k_init, 6, sizeof B, &B);
+    rc |= clSetKernelArg(m->k_init, 7, sizeof N, &N);
     if (rc != CL_SUCCESS)
         return cl_fail(err, rc, "setting the history kernel's arguments");
     size_t global = m->B * m->wg, local = m->wg;
@@ -511,25 +542,31 @@ static tb_status init_history(mass *m, tb_error *err)
     return rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "filling the delay history");
 }
 
+/* Arguments that stay for the whole run; the per-chunk ones (step0,
+ * nsteps, monitor outputs) follow at m->arg_step0. */
 static tb_status set_fixed_args(mass *m, tb_error *err)
 {
     cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
     cl_int rc = 0;
-    cl_mem bufs[] = {m->state, m->hist, m->row_ptr, m->col, m->weight, m->delay, m->pscalar, m->pregion};
-    for (cl_uint i = 0; i < 8; ++i)
-        rc |= clSetKernelArg(m->k_run, i, sizeof(cl_mem), &bufs[i]);
-    rc |= clSetKernelArg(m->k_run, 8, sizeof H, &H);
-    rc |= clSetKernelArg(m->k_run, 9, sizeof B, &B);
-    rc |= clSetKernelArg(m->k_run, 10, sizeof N, &N);
+    cl_uint a = 0;
+    cl_mem bufs[] = {m->state, m->hist, m->row_ptr, m->col, m->weight, m->delay, m->pscalar, m->pregion, m->pinst,
+                     m->seeds};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
+        rc |= clSetKernelArg(m->k_run, a++, sizeof(cl_mem), &bufs[i]);
+    rc |= clSetKernelArg(m->k_run, a++, sizeof H, &H);
+    rc |= clSetKernelArg(m->k_run, a++, sizeof B, &B);
+    rc |= clSetKernelArg(m->k_run, a++, sizeof N, &N);
+    m->arg_step0 = a;
+    a += 2; /* step0, nsteps */
     if (m->realsz == sizeof(double)) {
         double dt = m->sc->dt;
-        rc |= clSetKernelArg(m->k_run, 13, sizeof dt, &dt);
+        rc |= clSetKernelArg(m->k_run, a++, sizeof dt, &dt);
     } else {
         float dt = (float)m->sc->dt;
-        rc |= clSetKernelArg(m->k_run, 13, sizeof dt, &dt);
+        rc |= clSetKernelArg(m->k_run, a++, sizeof dt, &dt);
     }
-    for (size_t i = 0; i < m->n_mon; ++i)
-        rc |= clSetKernelArg(m->k_run, (cl_uint)(14 + 2 * i), sizeof(cl_mem), &m->mon[i].acc);
+    for (size_t i = 0; i < m->n_mon; ++i, a += 2)
+        rc |= clSetKernelArg(m->k_run, a, sizeof(cl_mem), &m->mon[i].acc);
     return rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "setting the step kernel's arguments");
 }
 
@@ -589,7 +626,7 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
         st = check_arrays(m, err);
     if (st != TB_OK)
         return st;
-    m->B = 1;
+    m->B = sc->sweep.n_instances;
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
     m->NC = m->coupling->channels ? (size_t)m->coupling->channels : m->NCV;
@@ -616,6 +653,15 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
                                            m->N, err);
     if (st == TB_OK)
         st = tb_output_attr_string(out, "/connectome", "file", m->sc->connectome_file, err);
+    if (st == TB_OK)
+        st = tb_output_attr_int(out, "/", "instances", (int64_t)m->B, err);
+    for (size_t k = 0; st == TB_OK && k < m->sc->sweep.n_keys; ++k) {
+        const tb_sweep_key *key = &m->sc->sweep.keys[k];
+        char *path = tb_asprintf("/sweep/%s", key->path);
+        uint64_t dims[1] = {m->B};
+        st = tb_output_write_array(out, path, TB_F64, 1, dims, key->values, err);
+        free(path);
+    }
     for (size_t i = 0; st == TB_OK && i < m->n_mon; ++i) {
         monitor_rt *r = &m->mon[i];
         char *grp = tb_asprintf("/monitors/%s", r->spec->name);
@@ -669,10 +715,10 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
     m->next_buf ^= 1;
     cl_long s0 = (cl_long)step0;
     cl_int ns = (cl_int)n;
-    cl_int rc = clSetKernelArg(m->k_run, 11, sizeof s0, &s0);
-    rc |= clSetKernelArg(m->k_run, 12, sizeof ns, &ns);
+    cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
+    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof ns, &ns);
     for (size_t i = 0; i < m->n_mon; ++i)
-        rc |= clSetKernelArg(m->k_run, (cl_uint)(15 + 2 * i), sizeof(cl_mem), &m->mon[i].out[buf]);
+        rc |= clSetKernelArg(m->k_run, (cl_uint)(m->arg_step0 + 4 + 2 * i), sizeof(cl_mem), &m->mon[i].out[buf]);
     if (rc != CL_SUCCESS)
         return cl_fail(err, rc, "setting the step kernel's chunk arguments");
     cl_command_queue q = tb_device_queue(m->dev);
@@ -838,7 +884,8 @@ static void mass_destroy(void *impl)
         }
     }
     free(m->mon);
-    cl_mem *bufs[] = {&m->state, &m->hist, &m->row_ptr, &m->col, &m->weight, &m->delay, &m->pscalar, &m->pregion};
+    cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
+                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         release(bufs[i]);
     if (m->k_run)

@@ -14,6 +14,7 @@
 
 #include "coupling.h"
 #include "schema.h"
+#include "sweep.h"
 #include "twinbrain/mass.h"
 #include "twinbrain/scenario.h"
 #include "util.h"
@@ -33,6 +34,7 @@ static const tb_key_spec top_keys[] = {
     {"initial", KT_TABLE, .doc = "initial values of the state variables"},
     {"monitor", KT_TABLES, .doc = "what is recorded, as [[monitor]] tables"},
     {"output", KT_TABLE, .doc = "where results go"},
+    {"sweep", KT_TABLE, .doc = "parameter sweep: every combination of the listed values is one instance"},
 };
 
 static const tb_key_spec simulation_keys[] = {
@@ -392,6 +394,7 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
     if (sc->model && (t = tb_schema_ensure_table(root, "initial")))
         check_initial(c, sc, t);
     check_monitors(c, sc, root);
+    tb_sweep_check(c, sc, (tb_toml_value *)tb_toml_get(root, "sweep"));
     if ((t = tb_schema_ensure_table(root, "output"))) {
         tb_schema_table(c, t, output_keys, N_(output_keys), "output");
         const char *f = tb_toml_as_string(tb_toml_get(t, "file"));
@@ -458,6 +461,7 @@ void tb_scenario_free(tb_scenario *sc)
         free(sc->monitors[i].variables);
     }
     free(sc->monitors);
+    tb_sweep_free(&sc->sweep);
     tb_toml_free(sc->doc);
     free(sc->path);
     free(sc->dir);

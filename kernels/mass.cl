@@ -94,13 +94,13 @@ inline void tb_load_state(__global const real *state, real *x, int b, int B, int
 /* Fill every history slot with the initial state: the past before t = 0
  * equals the initial condition. */
 __kernel void tb_mass_init_history(__global const real *state, __global real *hist,
-                                   __global const real *pscalar, __global const real *pregion, int H, int B,
-                                   int N)
+                                   __global const real *pscalar, __global const real *pregion,
+                                   __global const real *pinst, int H, int B, int N)
 {
     const int b = get_group_id(0);
     for (int n = get_local_id(0); n < N; n += get_local_size(0)) {
         tb_params p;
-        tb_load_params(&p, pscalar, pregion, n, N);
+        tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
         real x[TB_NV], h[TB_NC];
         tb_load_state(state, x, b, B, N, n);
         tb_hist_values(&p, x, h);
@@ -112,7 +112,8 @@ __kernel void tb_mass_init_history(__global const real *state, __global real *hi
 
 __kernel void tb_mass_run(__global real *state, __global real *hist, __global const int *row_ptr,
                           __global const int *col, __global const real *weight, __global const int *delay,
-                          __global const real *pscalar, __global const real *pregion, int H, int B, int N,
+                          __global const real *pscalar, __global const real *pregion,
+                          __global const real *pinst, __global const ulong *seeds, int H, int B, int N,
                           long step0, int nsteps, real dt TB_MONITOR_ARGS)
 {
     const int b = get_group_id(0);
@@ -122,7 +123,7 @@ __kernel void tb_mass_run(__global real *state, __global real *hist, __global co
         const long t = step0 + s;
         for (int n = lid; n < N; n += wg) {
             tb_params p;
-            tb_load_params(&p, pscalar, pregion, n, N);
+            tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
             real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC];
             tb_load_state(state, x, b, B, N, n);
             tb_hist_values_raw(x, xi);

@@ -49,6 +49,23 @@ typedef struct tb_scenario_monitor {
     tb_toml_pos pos;
 } tb_scenario_monitor;
 
+/* A swept key and its value for every instance. */
+typedef struct tb_sweep_key {
+    char *path;     /* "model.parameters.mu", "coupling.parameters.a", "simulation.seed" */
+    double *values; /* [n_instances] */
+    tb_toml_pos pos;
+} tb_sweep_key;
+
+/* [sweep]: every combination of the axes (first axis slowest), each
+ * combination one instance of a single device run. */
+typedef struct tb_sweep {
+    size_t n_instances; /* 1 without [sweep] */
+    size_t n_axes;
+    size_t *axis_len;
+    tb_sweep_key *keys;
+    size_t n_keys;
+} tb_sweep;
+
 typedef struct tb_scenario {
     char *path;          /* as given */
     char *dir;           /* its folder: relative paths are resolved against it */
@@ -86,6 +103,9 @@ typedef struct tb_scenario {
     /* [[monitor]] */
     tb_scenario_monitor *monitors;
     size_t n_monitors;
+
+    /* [sweep] */
+    tb_sweep sweep;
 
     /* [output] */
     char *output_file; /* resolved, or NULL when not given */
