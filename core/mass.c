@@ -50,11 +50,12 @@ typedef struct pending {
 typedef enum param_mode { P_SCALAR, P_REGION, P_INSTANCE } param_mode;
 
 typedef struct param_slot {
-    const char *code_name;   /* "mu", "cp_a" */
+    const char *code_name;   /* "mu", "cp_a", "tb_sigma_y1" */
     const tb_scenario_value *value;
     const double *swept;     /* [B] when swept */
     param_mode mode;
     size_t index;            /* in pscalar, or row of pregion or pinst */
+    bool nsig;               /* values are TVB's nsig: the device gets sqrt(2 nsig) */
 } param_slot;
 
 typedef struct mass {
@@ -73,7 +74,8 @@ typedef struct mass {
     cl_kernel k_run, k_init;
     size_t wg;
     uint64_t kmax;
-    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds;
+    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou;
+    tb_scenario_value ou_tau; /* the OU time constant, as a parameter slot */
     cl_uint arg_step0; /* index of the first per-chunk kernel argument */
     void *state_host[2]; /* state at the end of a chunk, one per pending buffer */
     monitor_rt *mon;
@@ -271,6 +273,24 @@ static void gen_monitors(const mass *m, tb_buf *b)
     tb_buf_puts(b, "}\n\n");
 }
 
+static void gen_noise(const mass *m, tb_buf *b)
+{
+    static const char *const kinds[] = {"TB_NOISE_NONE", "TB_NOISE_ADDITIVE", "TB_NOISE_MULTIPLICATIVE",
+                                        "TB_NOISE_OU"};
+    tb_buf_printf(b, "#define TB_NOISE %s\n\n", kinds[m->sc->noise]);
+    tb_buf_puts(b, "inline void tb_noise_g(const tb_params *tb_p, const real *x, real *g)\n{\n");
+    for (size_t v = 0; v < m->NV; ++v) {
+        bool on = m->sc->noise && m->sc->noise_sigma[v].name;
+        if (!on)
+            tb_buf_printf(b, "    g[%zu] = (real)0;\n", v);
+        else if (m->sc->noise == TB_NOISE_MULTIPLICATIVE)
+            tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s * x[%zu];\n", v, m->model->vars[v].name, v);
+        else
+            tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s;\n", v, m->model->vars[v].name);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
 static const char *method_macro(const char *method)
 {
     if (strcmp(method, "euler") == 0)
@@ -291,30 +311,55 @@ static char *generate(mass *m)
     gen_dfun(m, &b);
     gen_coupling(m, &b);
     gen_clamp(m, &b);
+    gen_noise(m, &b);
     gen_monitors(m, &b);
     return tb_buf_take(&b);
 }
 
 /* ------------------------------------------------------------ setup */
 
+static void add_slot(mass *m, const char *code_name, const tb_scenario_value *v, const char *sweep_path, bool nsig)
+{
+    param_slot *s = &m->params[m->n_params++];
+    s->code_name = tb_strdup(code_name);
+    s->value = v;
+    s->swept = sweep_path ? tb_sweep_values(&m->sc->sweep, sweep_path) : NULL;
+    s->mode = s->swept ? P_INSTANCE : v->is_array ? P_REGION : P_SCALAR;
+    s->index = s->mode == P_INSTANCE ? m->n_inst++ : s->mode == P_REGION ? m->n_region++ : m->n_scalar++;
+    s->nsig = nsig;
+}
+
+/* Every value the generated code reads: model and coupling parameters,
+ * then the noise amplitudes (tb_sigma_<variable>) and the OU time. */
 static tb_status bind_params(mass *m, tb_error *err)
 {
-    const tb_plugin *pl = m->sc->model;
-    size_t n = pl->n_params + m->sc->n_coupling_params;
-    m->params = calloc(n ? n : 1, sizeof *m->params);
+    const tb_scenario *sc = m->sc;
+    const tb_plugin *pl = sc->model;
+    size_t n = pl->n_params + sc->n_coupling_params + m->NV + 1;
+    m->params = calloc(n, sizeof *m->params);
     if (!m->params)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < pl->n_params + sc->n_coupling_params; ++i) {
         bool cp = i >= pl->n_params;
-        const tb_scenario_value *v = cp ? &m->sc->coupling_params[i - pl->n_params] : &m->sc->model_params[i];
-        param_slot *s = &m->params[m->n_params++];
-        s->code_name = cp ? tb_asprintf("cp_%s", v->name) : tb_strdup(v->name);
-        s->value = v;
+        const tb_scenario_value *v = cp ? &sc->coupling_params[i - pl->n_params] : &sc->model_params[i];
+        char *code = cp ? tb_asprintf("cp_%s", v->name) : tb_strdup(v->name);
         char *path = tb_asprintf("%s.parameters.%s", cp ? "coupling" : "model", v->name);
-        s->swept = tb_sweep_values(&m->sc->sweep, path);
+        add_slot(m, code, v, path, false);
+        free(code);
         free(path);
-        s->mode = s->swept ? P_INSTANCE : v->is_array ? P_REGION : P_SCALAR;
-        s->index = s->mode == P_INSTANCE ? m->n_inst++ : s->mode == P_REGION ? m->n_region++ : m->n_scalar++;
+    }
+    for (size_t v = 0; sc->noise && v < m->NV; ++v) {
+        if (!sc->noise_sigma[v].name)
+            continue;
+        char *code = tb_asprintf("tb_sigma_%s", m->model->vars[v].name);
+        char *path = tb_asprintf("integrator.noise.%s.%s", sc->noise_nsig ? "nsig" : "sigma", m->model->vars[v].name);
+        add_slot(m, code, &sc->noise_sigma[v], path, sc->noise_nsig);
+        free(code);
+        free(path);
+    }
+    if (sc->noise == TB_NOISE_OU) {
+        m->ou_tau = (tb_scenario_value){.name = "tb_ou_tau", .scalar = sc->noise_tau};
+        add_slot(m, "tb_ou_tau", &m->ou_tau, NULL, false);
     }
     return TB_OK;
 }
@@ -388,12 +433,13 @@ static tb_status upload_params(mass *m, tb_error *err)
     }
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
-        if (s->mode == P_REGION)
-            memcpy(rg + s->index * m->N, s->value->values, m->N * sizeof *rg);
-        else if (s->mode == P_INSTANCE)
-            memcpy(in + s->index * m->B, s->swept, m->B * sizeof *in);
-        else
-            sc[s->index] = s->value->scalar;
+        double *dst = s->mode == P_REGION ? rg + s->index * m->N : s->mode == P_INSTANCE ? in + s->index * m->B
+                                                                                          : sc + s->index;
+        size_t len = s->mode == P_REGION ? m->N : s->mode == P_INSTANCE ? m->B : 1;
+        const double *src = s->mode == P_REGION ? s->value->values : s->mode == P_INSTANCE ? s->swept
+                                                                                           : &s->value->scalar;
+        for (size_t k = 0; k < len; ++k)
+            dst[k] = s->nsig ? sqrt(2.0 * src[k]) : src[k];
     }
     /* An instance's draws depend on its seed alone, so it can be rerun by
      * itself; sweep simulation.seed for independent noise per instance. */
@@ -438,8 +484,10 @@ static tb_status upload_state(mass *m, tb_error *err)
     free(xr);
     m->state_host[0] = malloc(n * m->realsz);
     m->state_host[1] = malloc(n * m->realsz);
+    size_t ou_n = m->sc->noise == TB_NOISE_OU ? n : 1;
+    m->ou = tb_device_alloc(m->dev, ou_n * m->realsz, NULL, "coloured-noise state", err);
     size_t hist_bytes = (size_t)m->H * m->NC * m->B * m->N * m->realsz;
-    m->hist = m->state ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
+    m->hist = m->state && m->ou ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
     if (!m->hist || !m->state_host[0] || !m->state_host[1])
         return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     return TB_OK;
@@ -491,9 +539,14 @@ static tb_status build(mass *m, tb_error *err)
     m->source = generate(m);
     const tb_program_part parts[] = {
         {NULL, m->source, "generated glue"},
+        {"rng.cl", NULL, "kernels/rng.cl"},
         {"mass.cl", NULL, "kernels/mass.cl"},
     };
-    char *src = tb_program_assemble(m->sc->precision, parts, 2, err);
+    /* the random-number library only when something draws */
+    const tb_program_part with_rng[] = {parts[0], parts[1], parts[2]};
+    const tb_program_part without[] = {parts[0], parts[2]};
+    char *src = m->sc->noise ? tb_program_assemble(m->sc->precision, with_rng, 3, err)
+                             : tb_program_assemble(m->sc->precision, without, 2, err);
     if (!src)
         return err ? err->status : TB_ERR_INPUT;
     free(m->source);
@@ -529,9 +582,11 @@ static tb_status init_history(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_init, 2, sizeof(cl_mem), &m->pscalar);
     rc |= clSetKernelArg(m->k_init, 3, sizeof(cl_mem), &m->pregion);
     rc |= clSetKernelArg(m->k_init, 4, sizeof(cl_mem), &m->pinst);
-    rc |= clSetKernelArg(m->k_init, 5, sizeof H, &H);
-    rc |= clSetKernelArg(m->k_init, 6, sizeof B, &B);
-    rc |= clSetKernelArg(m->k_init, 7, sizeof N, &N);
+    rc |= clSetKernelArg(m->k_init, 5, sizeof(cl_mem), &m->seeds);
+    rc |= clSetKernelArg(m->k_init, 6, sizeof(cl_mem), &m->ou);
+    rc |= clSetKernelArg(m->k_init, 7, sizeof H, &H);
+    rc |= clSetKernelArg(m->k_init, 8, sizeof B, &B);
+    rc |= clSetKernelArg(m->k_init, 9, sizeof N, &N);
     if (rc != CL_SUCCESS)
         return cl_fail(err, rc, "setting the history kernel's arguments");
     size_t global = m->B * m->wg, local = m->wg;
@@ -549,8 +604,8 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
     cl_int rc = 0;
     cl_uint a = 0;
-    cl_mem bufs[] = {m->state, m->hist, m->row_ptr, m->col, m->weight, m->delay, m->pscalar, m->pregion, m->pinst,
-                     m->seeds};
+    cl_mem bufs[] = {m->state,   m->hist,    m->row_ptr, m->col,   m->weight, m->delay,
+                     m->pscalar, m->pregion, m->pinst,   m->seeds, m->ou};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         rc |= clSetKernelArg(m->k_run, a++, sizeof(cl_mem), &bufs[i]);
     rc |= clSetKernelArg(m->k_run, a++, sizeof H, &H);
@@ -885,7 +940,7 @@ static void mass_destroy(void *impl)
     }
     free(m->mon);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
-                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds};
+                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds, &m->ou};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         release(bufs[i]);
     if (m->k_run)

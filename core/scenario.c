@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "coupling.h"
+#include "declared_model.h"
 #include "schema.h"
 #include "sweep.h"
 #include "twinbrain/mass.h"
@@ -57,8 +58,16 @@ static const tb_key_spec connectome_keys[] = {
 };
 
 static const tb_key_spec model_keys[] = {
-    {"plugin", KT_STRING, true, .doc = "name of a mass-model plugin (twinbrain plugins)"},
+    {"plugin", KT_STRING, .doc = "name of a mass-model plugin (twinbrain plugins); or declare the model here "
+                                 "with variables and derivatives"},
     {"parameters", KT_TABLE, .doc = "the plugin's parameters: a number, or an array of one per region"},
+    {"name", KT_STRING, .doc = "declared model: its name in messages and the output"},
+    {"variables", KT_STRINGS, .doc = "declared model: the state variables, in order"},
+    {"derivatives", KT_TABLE, .doc = "declared model: d<variable>/dt of each variable as an OpenCL expression"},
+    {"coupled", KT_STRINGS, .doc = "declared model: the coupled variables (default: the first)"},
+    {"ranges", KT_TABLE, .doc = "declared model: [low, high] per variable for random initial values"},
+    {"bounds", KT_TABLE, .doc = "declared model: [low, high] per variable, applied after every stage"},
+    {"helpers", KT_STRING, .doc = "declared model: OpenCL functions the derivatives call"},
 };
 
 static const tb_key_spec coupling_keys[] = {
@@ -69,7 +78,21 @@ static const tb_key_spec coupling_keys[] = {
 
 static const tb_key_spec integrator_keys[] = {
     {"method", KT_STRING, false, .def_s = "heun", .has_def = true, .choices = methods,
-     .doc = "euler, heun or rk4 (the coupling is evaluated once per step, as in TVB)"},
+     .doc = "euler, heun or rk4 (the coupling is evaluated once per step, as in TVB); with noise, euler is "
+            "Euler-Maruyama and heun stochastic Heun"},
+    {"noise", KT_TABLE, .doc = "noise added to the state variables"},
+};
+
+static const char *const noise_kinds[] = {"additive", "multiplicative", "ou", NULL};
+
+static const tb_key_spec noise_keys[] = {
+    {"kind", KT_STRING, false, .def_s = "additive", .has_def = true, .choices = noise_kinds,
+     .doc = "additive (sigma dW), multiplicative (sigma x dW) or ou (coloured: an Ornstein-Uhlenbeck input)"},
+    {"sigma", KT_TABLE, .doc = "per state variable: the noise amplitude g, increments g sqrt(dt) N(0,1); "
+                               "a number or one per region"},
+    {"nsig", KT_TABLE, .doc = "per state variable: TVB's nsig D instead of sigma (g = sqrt(2 D))"},
+    {"tau", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true,
+     .doc = "correlation time of ou noise in ms"},
 };
 
 static const tb_key_spec monitor_keys[] = {
@@ -91,6 +114,25 @@ static void check_model(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *mo
     tb_schema_table(c, model, model_keys, N_(model_keys), "model");
     const tb_toml_value *pv = tb_toml_get(model, "plugin");
     const char *name = tb_toml_as_string(pv);
+    bool declared = tb_toml_get(model, "derivatives") || tb_toml_get(model, "variables");
+    if (name && declared) {
+        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos,
+                         "[model] names a plugin and also declares variables or derivatives; choose one");
+        return;
+    }
+    if (declared) {
+        sc->model = tb_declared_model_build(c, model, &sc->declared);
+        tb_toml_value *params = tb_schema_ensure_table(model, "parameters");
+        if (sc->model && params)
+            sc->model_params = tb_schema_params(c, params, sc->model->params, sc->model->n_params, "model.parameters");
+        return;
+    }
+    if (!pv) {
+        tb_schema_report(c, TB_ERR_SCENARIO, model->pos,
+                         "[model] needs plugin = \"NAME\" (twinbrain plugins lists them), or a declared model "
+                         "(variables and derivatives)");
+        return;
+    }
     if (!name)
         return;
     sc->model = tb_plugin_find(reg, TB_PLUGIN_MASS, name);
@@ -164,6 +206,63 @@ static void check_coupling(tb_schema_checker *c, tb_scenario *sc, tb_toml_value 
         sc->coupling_params = tb_schema_params(c, params, def->params, def->n_params, "coupling.parameters");
         sc->n_coupling_params = def->n_params;
     }
+}
+
+/* Noise amplitudes are named by state variable, like [initial]. */
+static void check_noise(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *noise)
+{
+    tb_schema_table(c, noise, noise_keys, N_(noise_keys), "integrator.noise");
+    const char *kind = tb_toml_as_string(tb_toml_get(noise, "kind"));
+    sc->noise = kind && strcmp(kind, "multiplicative") == 0 ? TB_NOISE_MULTIPLICATIVE
+                : kind && strcmp(kind, "ou") == 0           ? TB_NOISE_OU
+                                                            : TB_NOISE_ADDITIVE;
+    const tb_toml_value *sig = tb_toml_get(noise, "sigma"), *nsig = tb_toml_get(noise, "nsig");
+    if (sig && nsig)
+        tb_schema_report(c, TB_ERR_SCENARIO, nsig->pos, "integrator.noise: give sigma or nsig, not both");
+    if (!sig && !nsig)
+        tb_schema_report(c, TB_ERR_SCENARIO, noise->pos,
+                         "[integrator.noise] needs sigma (or nsig) for at least one state variable");
+    sc->noise_nsig = !sig && nsig;
+    const tb_toml_value *amp = sig ? sig : nsig;
+    const tb_toml_value *tau = tb_toml_get(noise, "tau");
+    if (sc->noise == TB_NOISE_OU && !tau)
+        tb_schema_report(c, TB_ERR_SCENARIO, noise->pos, "integrator.noise: kind \"ou\" needs tau (ms)");
+    if (tau && sc->noise != TB_NOISE_OU)
+        tb_schema_report(c, TB_ERR_SCENARIO, tau->pos, "integrator.noise.tau only applies to kind \"ou\"");
+    sc->noise_tau = tau ? tb_schema_get_f(noise, "tau") : 0;
+    if (sc->method && strcmp(sc->method, "rk4") == 0 && sc->noise != TB_NOISE_OU)
+        tb_schema_report(c, TB_ERR_SCENARIO, noise->pos,
+                         "integrator.method \"rk4\" has no stochastic form; use \"heun\" (stochastic Heun) "
+                         "or \"euler\" (Euler-Maruyama) with white noise");
+    if (!amp || amp->type != TB_TOML_TABLE || !sc->model)
+        return;
+    const tb_mass_model *m = sc->model->mass;
+    const char **names = calloc(m->n_vars + 1, sizeof *names);
+    for (size_t i = 0; i < m->n_vars; ++i)
+        names[i] = m->vars[i].name;
+    const char *group = sig ? "integrator.noise.sigma" : "integrator.noise.nsig";
+    sc->noise_sigma = calloc(m->n_vars, sizeof *sc->noise_sigma);
+    for (size_t i = 0; i < amp->u.tab.n; ++i) {
+        const tb_toml_kv *kv = &amp->u.tab.items[i];
+        size_t k = 0;
+        while (k < m->n_vars && strcmp(names[k], kv->key) != 0)
+            ++k;
+        char *where_ = tb_asprintf("[%s] (state variables of the model)", group);
+        if (k == m->n_vars) {
+            tb_schema_unknown(c, kv->pos, kv->key, where_, names, m->n_vars);
+            free(where_);
+            continue;
+        }
+        free(where_);
+        char *full = tb_schema_join(group, kv->key);
+        if (!tb_schema_numbers(c, kv->value, full, 0.0, INFINITY, false))
+            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s must be a number or an array of numbers, not %s",
+                             full, tb_toml_type_name(kv->value->type));
+        else
+            tb_schema_value_from(&sc->noise_sigma[k], names[k], kv->value);
+        free(full);
+    }
+    free(names);
 }
 
 static void check_initial(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *init)
@@ -391,6 +490,9 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
     if ((t = tb_schema_ensure_table(root, "integrator")))
         tb_schema_table(c, t, integrator_keys, N_(integrator_keys), "integrator");
     sc->method = tb_schema_get_s(tb_toml_get(root, "integrator"), "method");
+    const tb_toml_value *noise = tb_toml_get_path(root, "integrator.noise");
+    if (noise && noise->type == TB_TOML_TABLE)
+        check_noise(c, sc, (tb_toml_value *)noise);
     if (sc->model && (t = tb_schema_ensure_table(root, "initial")))
         check_initial(c, sc, t);
     check_monitors(c, sc, root);
@@ -456,12 +558,14 @@ void tb_scenario_free(tb_scenario *sc)
     free_values(sc->model_params, sc->model ? sc->model->n_params : 0);
     free_values(sc->coupling_params, sc->n_coupling_params);
     free_values(sc->initial, sc->model && sc->initial ? sc->model->mass->n_vars : 0);
+    free_values(sc->noise_sigma, sc->model && sc->noise_sigma ? sc->model->mass->n_vars : 0);
     for (size_t i = 0; i < sc->n_monitors; ++i) {
         free(sc->monitors[i].name);
         free(sc->monitors[i].variables);
     }
     free(sc->monitors);
     tb_sweep_free(&sc->sweep);
+    tb_declared_model_free(sc->declared);
     tb_toml_free(sc->doc);
     free(sc->path);
     free(sc->dir);
@@ -502,6 +606,7 @@ char *tb_scenario_keys(void)
     tb_schema_list_keys(&b, "model", model_keys, N_(model_keys));
     tb_schema_list_keys(&b, "coupling", coupling_keys, N_(coupling_keys));
     tb_schema_list_keys(&b, "integrator", integrator_keys, N_(integrator_keys));
+    tb_schema_list_keys(&b, "integrator.noise", noise_keys, N_(noise_keys));
     tb_schema_list_keys(&b, "monitor", monitor_keys, N_(monitor_keys));
     tb_schema_list_keys(&b, "output", output_keys, N_(output_keys));
     return tb_buf_take(&b);

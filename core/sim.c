@@ -124,10 +124,20 @@ static void progress(tb_sim *sim, const tb_sim_options *opt, double t0)
     opt->progress(&p, opt->progress_ctx);
 }
 
+/* TWINBRAIN_CHUNK_STEPS fixes the steps per chunk (0 or unset: adaptive),
+ * for tests that show results do not depend on chunking, and for tuning. */
+static uint64_t fixed_chunk(uint64_t max)
+{
+    const char *env = getenv("TWINBRAIN_CHUNK_STEPS");
+    long long n = env ? atoll(env) : 0;
+    return n <= 0 ? 0 : (uint64_t)n > max ? max : (uint64_t)n;
+}
+
 static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, double t0, tb_error *err)
 {
     uint64_t max = sim->kit->max_chunk(sim->impl);
-    uint64_t chunk = max < 16 ? max : 16;
+    uint64_t fixed = fixed_chunk(max);
+    uint64_t chunk = fixed ? fixed : max < 16 ? max : 16;
     uint64_t total = sim->sc->steps;
     while (sim->steps_done < total) {
         if (opt && opt->stop && *opt->stop)
@@ -140,7 +150,8 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
         sim->steps_done += n;
         if ((st = tb_output_flush(out, err)) != TB_OK)
             return st;
-        chunk = next_chunk(n, tb_now() - c0, max);
+        if (!fixed)
+            chunk = next_chunk(n, tb_now() - c0, max);
         progress(sim, opt, t0);
     }
     tb_status st = sim->kit->advance(sim->impl, sim->steps_done, 0, err);

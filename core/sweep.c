@@ -93,6 +93,16 @@ static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *p
         *integer = true;
         return true;
     }
+    bool sig = strncmp(path, "integrator.noise.sigma.", 23) == 0, nsig = strncmp(path, "integrator.noise.nsig.", 22) == 0;
+    if ((sig || nsig) && sc->noise && sc->noise_sigma && sc->noise_nsig == nsig) {
+        const char *var = path + (sig ? 23 : 22);
+        for (size_t v = 0; v < sc->model->mass->n_vars; ++v)
+            if (sc->noise_sigma[v].name && strcmp(sc->noise_sigma[v].name, var) == 0) {
+                *min = 0;
+                *max = INFINITY;
+                return true;
+            }
+    }
     const tb_param_info *params = NULL;
     size_t n = 0;
     const char *name = NULL;
@@ -114,8 +124,9 @@ static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *p
         }
     tb_schema_report(c, TB_ERR_SCENARIO, pos,
                      "sweep: \"%s\" cannot be swept; sweepable keys are model.parameters.NAME and "
-                     "coupling.parameters.NAME (parameters of the chosen model and coupling function) and "
-                     "simulation.seed",
+                     "coupling.parameters.NAME (parameters of the chosen model and coupling function), "
+                     "integrator.noise.sigma.VARIABLE (or nsig, as the scenario gives it, for a variable "
+                     "with noise) and simulation.seed",
                      path);
     return false;
 }

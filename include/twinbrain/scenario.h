@@ -33,6 +33,13 @@ typedef struct tb_scenario_value {
     tb_toml_pos pos;
 } tb_scenario_value;
 
+typedef enum tb_noise_kind {
+    TB_NOISE_NONE,
+    TB_NOISE_ADDITIVE,       /* dx += sigma dW */
+    TB_NOISE_MULTIPLICATIVE, /* dx += sigma x dW */
+    TB_NOISE_OU              /* dx/dt += eta, eta an Ornstein-Uhlenbeck process */
+} tb_noise_kind;
+
 typedef enum tb_monitor_kind {
     TB_MONITOR_RAW,
     TB_MONITOR_SUBSAMPLE,
@@ -86,7 +93,8 @@ typedef struct tb_scenario {
     double speed;          /* mm/ms */
 
     /* [model] */
-    const tb_plugin *model;
+    const tb_plugin *model;          /* a loaded plugin, or the declared model below */
+    struct tb_declared_model *declared; /* a model declared in the file (owned) */
     tb_scenario_value *model_params; /* one per plugin parameter, in the plugin's order */
 
     /* [coupling] */
@@ -96,6 +104,11 @@ typedef struct tb_scenario {
 
     /* [integrator] */
     char *method; /* euler | heun | rk4 */
+    /* [integrator.noise] */
+    tb_noise_kind noise;
+    double noise_tau;                 /* ms, Ornstein-Uhlenbeck correlation time */
+    tb_scenario_value *noise_sigma;   /* one per state variable (NULL name: no noise on it) */
+    bool noise_nsig;                  /* values were given as TVB's nsig (sigma = sqrt(2 nsig)) */
 
     /* [initial]: one per state variable, in the model's order */
     tb_scenario_value *initial;
