@@ -196,6 +196,8 @@ static void check_range(checker *c, const tb_toml_value *v, const char *full, do
 {
     if (isnan(x))
         report(c, TB_ERR_SCENARIO, v->pos, "%s must be a number, not nan", full);
+    else if (min == TB_POSITIVE && !(x > 0.0)) /* the plugin API's spelling of "> 0" */
+        report(c, TB_ERR_SCENARIO, v->pos, "%s must be > 0 (got %g)", full, x);
     else if (min_excl ? !(x > min) : !(x >= min))
         report(c, TB_ERR_SCENARIO, v->pos, "%s must be %s %g (got %g)", full, min_excl ? ">" : ">=", min, x);
     else if (!(x <= max))
