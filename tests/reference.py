@@ -307,7 +307,7 @@ MODELS = {
         defaults=dict(A=3.25, B=22.0, a=0.1, b=0.05, v0=5.52, nu_max=0.0025, r=0.56, J=135.0,
                       a_1=1.0, a_2=0.8, a_3=0.25, a_4=0.25, mu=0.22)),
     "wilson_cowan": dict(
-        variables=["E", "I"], coupled=[0, 1], bounds=None, dfun=_wilson_cowan, coupling="linear",
+        variables=["E", "I"], coupled=[0], bounds=None, dfun=_wilson_cowan, coupling="linear",
         defaults=dict(c_ee=12.0, c_ei=4.0, c_ie=13.0, c_ii=11.0, tau_e=10.0, tau_i=10.0,
                       a_e=1.2, b_e=2.8, c_e=1.0, theta_e=0.0, a_i=1.0, b_i=4.0, theta_i=0.0, c_i=1.0,
                       r_e=1.0, r_i=1.0, k_e=1.0, k_i=1.0, P=0.0, Q=0.0, alpha_e=1.0, alpha_i=1.0,
