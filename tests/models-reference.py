@@ -2,7 +2,7 @@
 
 For each model: the plugin declares what the reference expects (parameter
 names and TVB defaults, state variables, coupled variables, default
-coupling); then the engine runs a 16-region synthetic connectome with
+coupling) and docs/models.md documents every parameter with its default; then the engine runs a 16-region synthetic connectome with
 delays in double precision, with per-region parameters and initial values
 chosen so that the dynamics move (and, for wong_wang_ei, so that the state
 bounds are hit), and every step of every variable must agree with the
@@ -33,8 +33,9 @@ r = np.arange(N)
 f = (r % 5) / 4.0  # a per-region spread in [0, 1]
 z0 = 2.0 + 1.0 * f
 
-# name: dt (ms), steps, method, speed (mm/ms), initial state [V, N], model
-# parameters, coupling parameters (None: the model's default coupling).
+# name: dt (ms), steps, method (and `also` these), speed (mm/ms), initial
+# state [V, N], model parameters, coupling parameters (of the model's default
+# coupling function).
 CASES = {
     "jansen_rit": dict(
         dt=0.1, steps=2000, method="heun", x0=[0 * f, 1.0 + f, 0 * f, 0.01 * (r % 7), 0 * f, 0 * f],
@@ -45,9 +46,10 @@ CASES = {
     "reduced_wong_wang": dict(
         dt=0.1, steps=2000, method="euler", x0=[0.1 + 0.8 * f],
         params=dict(I_o=np.linspace(0.25, 0.4, N)), cparams=dict(a=0.5)),
-    # high I_o drives S_i against its upper bound in some regions: the clamp is exercised
+    # high I_o drives S_i against its upper bound in some regions: the clamp is
+    # exercised, after every stage of every method
     "wong_wang_ei": dict(
-        dt=0.1, steps=2000, method="heun", x0=[0.1 + 0.8 * f, 0.1 + 0.5 * f],
+        dt=0.1, steps=2000, method="heun", also=["euler", "rk4"], x0=[0.1 + 0.8 * f, 0.1 + 0.5 * f],
         params=dict(J_i=np.linspace(0.8, 1.5, N), I_o=np.linspace(0.3, 2.5, N), lamda=0.5),
         cparams=dict(a=1.0), clamps=True),
     "hopf": dict(
@@ -94,6 +96,24 @@ def check_declaration(name, listed, failures):
         failures.append(f"{name}: coupled {listed['coupled']} != {want_cv}")
 
 
+def check_docs(name, listed, failures):
+    """docs/models.md has the model's section, with every parameter's row and default."""
+    with open(os.path.join(os.environ["TB_SRCDIR"], "docs", "models.md")) as f:
+        text = f.read()
+    start = text.find(f"\n## {name} (")
+    if start < 0:
+        failures.append(f"docs/models.md has no section '## {name} (...)'")
+        return
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end > 0 else len(text)]
+    for p in listed["parameters"]:
+        if f"| `{p['name']}` | {p['default']:g} |" not in section:
+            failures.append(f"docs/models.md, {name}: no table row for parameter {p['name']} = {p['default']:g}")
+    for v in listed["state_variables"]:
+        if f"| `{v}` |" not in section:
+            failures.append(f"docs/models.md, {name}: no table row for state variable {v}")
+
+
 def scenario(tmp, name, case, connectome):
     m = ref.MODELS[name]
     dt, steps = case["dt"], case["steps"]
@@ -108,7 +128,7 @@ def scenario(tmp, name, case, connectome):
         "monitor": [dict(name="raw", kind="raw", period=dt),
                     dict(name="tavg", kind="temporal_average", period=AVG * dt)],
     }
-    return ref.write_scenario(os.path.join(tmp, f"{name}.toml"), doc)
+    return ref.write_scenario(os.path.join(tmp, f"{name}_{case['method']}.toml"), doc)
 
 
 def load(path, name):
@@ -121,7 +141,7 @@ def check_model(tmp, name, case, connectome, w, tl, failures):
     if case["steps"] < 2 * longest:
         failures.append(f"{name}: {case['steps']} steps barely outlast the longest delay ({longest} steps)")
     t0 = time.time()
-    out = os.path.join(tmp, f"{name}.h5")
+    out = os.path.join(tmp, f"{name}_{case['method']}.h5")
     ref.run_twinbrain(scenario(tmp, name, case, connectome), out)
     t_engine = time.time() - t0
     got_raw, time_raw = load(out, "raw")
@@ -153,7 +173,7 @@ def check_model(tmp, name, case, connectome, w, tl, failures):
           f"engine {t_engine:.1f} s, reference {t_ref:.1f} s")
     if not (e_raw <= TOL and e_avg <= TOL):
         worst = np.unravel_index(np.argmax(np.abs(got_raw - want_raw) / scale), got_raw.shape)
-        failures.append(f"{name}: relative error {max(e_raw, e_avg):.3g} > {TOL} (worst at step {worst[0] + 1}, "
+        failures.append(f"{name} ({case['method']}): relative error {max(e_raw, e_avg):.3g} > {TOL} (worst at step {worst[0] + 1}, "
                         f"region {worst[1]}, variable {ref.MODELS[name]['variables'][worst[2]]})")
     if moves.min() < 1e-3:
         failures.append(f"{name}: variable {ref.MODELS[name]['variables'][int(np.argmin(moves))]} is flat "
@@ -181,7 +201,9 @@ def main():
                 continue
             if name in listing:
                 check_declaration(name, listing[name], failures)
-                check_model(tmp, name, case, connectome, w, tl, failures)
+                check_docs(name, listing[name], failures)
+                for method in [case["method"]] + case.get("also", []):
+                    check_model(tmp, name, dict(case, method=method), connectome, w, tl, failures)
     untested = sorted(set(ref.MODELS) - set(CASES))
     if untested:
         failures.append(f"models without a case here: {untested}")

@@ -55,9 +55,9 @@ static const tb_plugin plugin = {
     .summary = "Generic 2D oscillator: cubic and quadratic nullclines (TVB's default model)",
     .doc =
         "Two state variables, V (fast) and W (slow):\n"
-        "  V' = d tau (-f V^3 + e V^2 + g V + alpha W + gamma I + gamma c)\n"
+        "  V' = d tau (-f V^3 + e V^2 + g V + alpha W + gamma I + gamma c_lr)\n"
         "  W' = d (a + b V + c V^2 - beta W) / tau\n"
-        "c is the long-range coupling (channel 0, from V). The defaults give an excitable unit;\n"
+        "c_lr is the long-range coupling (channel 0, from V). The defaults give an excitable unit;\n"
         "a = 2 gives a limit cycle, and Table 4 of the TVB documentation (a = 1.05, b = -1, d = 0.1,\n"
         "beta = 0.2, gamma = -1, e = 0, g = 1, f = 1/3, tau = 1.25) oscillates at about 10 Hz.\n"
         "References: FitzHugh R. (1961) Biophys. J. 1:445-466; Nagumo J. et al. (1962) Proc. IRE\n"
