@@ -182,6 +182,33 @@ def check_model(tmp, name, case, connectome, w, tl, failures):
         failures.append(f"{name}: the state bounds were never hit; the clamp is not exercised")
 
 
+def check_rate_singularity(tmp, connectome, failures):
+    """The Wong-Wang rate u / (1 - exp(-d u)) at u = 0 exactly is its limit 1/d,
+    not 0/0: with w = J_N = 0 and a I_o = b, S' = -S / tau_s + (1 - S) gamma / d."""
+    p = dict(w=0.0, J_N=0.0, a=1.0, b=0.5, I_o=0.5)
+    dt, steps = 0.1, 100
+    doc = {
+        "simulation": dict(duration=steps * dt, dt=dt, precision="double"),
+        "connectome": dict(file=connectome),
+        "model": dict(plugin="reduced_wong_wang", parameters=p),
+        "initial": dict(S=0.2),
+        "integrator": dict(method="euler"),
+        "monitor": [dict(name="raw", kind="raw", period=dt)],
+    }
+    out = os.path.join(tmp, "rww_singular.h5")
+    ref.run_twinbrain(ref.write_scenario(os.path.join(tmp, "rww_singular.toml"), doc), out)
+    got = load(out, "raw")[0][:, :, 0]
+    d = ref.MODELS["reduced_wong_wang"]["defaults"]
+    S, want = 0.2, []
+    for _ in range(steps):
+        S = S + dt * (-S / d["tau_s"] + (1.0 - S) * d["gamma"] / d["d"])
+        want.append(S)
+    err = float(np.max(np.abs(got - np.array(want)[:, None])))
+    print(f"reduced_wong_wang at the rate's removable singularity: max error {err:.3g}")
+    if not err <= 1e-12:
+        failures.append(f"reduced_wong_wang at u = 0: error {err:.3g} (the rate should be 1/d there)")
+
+
 def main():
     only = os.environ.get("TB_MODELS", "").split()
     failures = []
@@ -204,6 +231,8 @@ def main():
                 check_docs(name, listing[name], failures)
                 for method in [case["method"]] + case.get("also", []):
                     check_model(tmp, name, dict(case, method=method), connectome, w, tl, failures)
+        if not only or "reduced_wong_wang" in only:
+            check_rate_singularity(tmp, connectome, failures)
     untested = sorted(set(ref.MODELS) - set(CASES))
     if untested:
         failures.append(f"models without a case here: {untested}")
