@@ -133,6 +133,10 @@ static void range_text(char *buf, size_t n, double lo, double hi)
 {
     if (isinf(lo) && isinf(hi))
         snprintf(buf, n, "any");
+    else if (lo == TB_POSITIVE && isinf(hi))
+        snprintf(buf, n, "> 0");
+    else if (lo == TB_POSITIVE)
+        snprintf(buf, n, "(0, %g]", hi);
     else if (isinf(hi))
         snprintf(buf, n, ">= %g", lo);
     else if (isinf(lo))

@@ -31,6 +31,12 @@ static const tb_param_info sjr_p[] = {
 static const tb_param_info difference_p[] = {
     {"a", 0.1, "", -INFINITY, INFINITY, "gain"},
 };
+static const tb_param_info tanh_p[] = {
+    {"a", 1.0, "", -INFINITY, INFINITY, "half the amplitude: the source term lies in [0, 2a]"},
+    {"b", 1.0, "", -INFINITY, INFINITY, "scale of the source variable"},
+    {"midpoint", 0.0, "", -INFINITY, INFINITY, "value of b x_j at the sigmoid's midpoint"},
+    {"sigma", 1.0, "", TB_POSITIVE, INFINITY, "width of the sigmoid"},
+};
 static const tb_param_info kuramoto_p[] = {
     {"a", 1.0, "", -INFINITY, INFINITY, "gain; the sum is also divided by the number of regions"},
 };
@@ -47,6 +53,11 @@ static const tb_coupling_def defs[] = {
      "cp_a * sum"},
     {"difference", "a * sum_j w_ij (x_j - x_i)", difference_p, N_(difference_p), 0, NULL, "(h - xi)",
      "cp_a * sum"},
+    /* TVB's HyperbolicTangent: a firing rate from each source's potential
+     * (Larter-Breakspear's Q_V with a = QV_max / 2, midpoint = VT, sigma = d_V);
+     * no post-summation scaling, as in TVB. */
+    {"hyperbolic_tangent", "sum_j w_ij a (1 + tanh((b x_j - midpoint) / sigma))", tanh_p, N_(tanh_p), 0, NULL,
+     "cp_a * (1.0 + tanh((cp_b * h - cp_midpoint) / cp_sigma))", "sum"},
     {"kuramoto", "(a / N) * sum_j w_ij sin(x_j - x_i)", kuramoto_p, N_(kuramoto_p), 0, NULL,
      "sin(h - xi)", "cp_a / (real)n_regions * sum"},
 };

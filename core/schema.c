@@ -88,6 +88,8 @@ static void check_range(tb_schema_checker *c, const tb_toml_value *v, const char
 {
     if (isnan(x))
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be a number, not nan", full);
+    else if (min == TB_POSITIVE && !(x > 0.0)) /* the plugin API's spelling of "> 0" */
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be > 0 (got %g)", full, x);
     else if (min_excl ? !(x > min) : !(x >= min))
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be %s %g (got %g)", full, min_excl ? ">" : ">=", min, x);
     else if (!(x <= max))

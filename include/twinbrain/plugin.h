@@ -11,6 +11,7 @@
 #ifndef TWINBRAIN_PLUGIN_H
 #define TWINBRAIN_PLUGIN_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +35,10 @@ typedef enum tb_plugin_kind {
 const char *tb_plugin_kind_name(tb_plugin_kind kind); /* "mass", "spiking", ... */
 
 /* A documented parameter. The range is inclusive; use -INFINITY/INFINITY
- * for an open end. */
+ * for an open end, and TB_POSITIVE as `min` for "greater than 0" (a time
+ * constant or a divisor), which messages and listings show as "> 0". */
+#define TB_POSITIVE DBL_MIN
+
 typedef struct tb_param_info {
     const char *name;
     double value; /* default */
