@@ -1,0 +1,164 @@
+"""Noise: the statistics of each kind, and reproducibility.
+
+- Additive white noise on a drift-free variable: increments have mean 0 and
+  variance sigma^2 dt; with TVB's nsig, variance 2 nsig dt.
+- Multiplicative noise (Euler-Maruyama): relative increments have mean 0
+  and variance sigma^2 dt.
+- Ornstein-Uhlenbeck noise driving x' = eta: eta = dx/dt has variance
+  sigma^2 / (2 tau) and lag-1 correlation exp(-dt / tau).
+- A stochastic sweep gives, for each instance, exactly what that instance
+  gives run alone, whatever the chunking, and on the other PoCL driver.
+Bounds are 6 standard errors, so a correct engine fails about once in 10^8."""
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import reference as ref  # noqa: E402
+
+TB = os.environ["TWINBRAIN"]
+DT = 0.1
+failures = []
+
+
+def check(name, ok, detail):
+    print(("ok: " if ok else "FAIL: ") + name + ": " + detail)
+    if not ok:
+        failures.append(name)
+
+
+def scenario(tmp, name, con, derivatives, noise, steps=2000, monitor="raw", extra=""):
+    path = os.path.join(tmp, name + ".toml")
+    with open(path, "w") as f:
+        f.write(f"""
+[simulation]
+duration = {steps * DT}
+dt = {DT}
+seed = 11
+[connectome]
+file = "{con}"
+[model]
+name = "{name}"
+variables = ["x"]
+derivatives = {{ x = "{derivatives}" }}
+[coupling]
+function = "linear"
+parameters = {{ a = 0.0 }}
+[initial]
+x = 1.0
+[integrator]
+method = "euler"
+[integrator.noise]
+{noise}
+[[monitor]]
+name = "m"
+kind = "{monitor}"
+{extra}
+""")
+    return path
+
+
+def load(path, name="m"):
+    with h5py.File(path, "r") as f:
+        return np.array(f[f"monitors/{name}/data"])
+
+
+def within(x, want, se, k=6.0):
+    return abs(x - want) <= k * se
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    con = os.path.join(tmp, "c.h5")
+    subprocess.run([TB, "connectome", "generate", "--regions", "64", "--seed", "5", "-o", con], check=True,
+                   capture_output=True)
+
+    # additive, sigma and nsig
+    for key, amp, var in (("sigma", 0.3, 0.09), ("nsig", 0.02, 0.04)):
+        out = os.path.join(tmp, f"add_{key}.h5")
+        ref.run_twinbrain(scenario(tmp, f"add_{key}", con, "0.0", f"{key} = {{ x = {amp} }}"), out)
+        d = np.diff(load(out)[:, 0, :, 0], axis=0).ravel()
+        n, v = d.size, var * DT
+        check(f"additive ({key}) increment mean", within(d.mean(), 0.0, math.sqrt(v / n)), f"{d.mean():.3g}")
+        check(f"additive ({key}) increment variance", within(d.var(), v, v * math.sqrt(2.0 / n)),
+              f"{d.var():.5g}, expected {v:.5g}")
+        z = (d - d.mean()) / d.std()
+        check(f"additive ({key}) increments are uncorrelated", abs(np.mean(z[1:] * z[:-1])) < 6 / math.sqrt(n),
+              f"lag-1 correlation {np.mean(z[1:] * z[:-1]):.3g}")
+
+    # multiplicative
+    out = os.path.join(tmp, "mult.h5")
+    ref.run_twinbrain(scenario(tmp, "mult", con, "0.0", 'kind = "multiplicative"\nsigma = { x = 0.2 }', steps=500),
+                      out)
+    x = load(out)[:, 0, :, 0]
+    rel = (np.diff(x, axis=0) / x[:-1]).ravel()
+    v = 0.04 * DT
+    check("multiplicative relative increment mean", within(rel.mean(), 0.0, math.sqrt(v / rel.size)),
+          f"{rel.mean():.3g}")
+    check("multiplicative relative increment variance", within(rel.var(), v, v * math.sqrt(2.0 / rel.size)),
+          f"{rel.var():.5g}, expected {v:.5g}")
+
+    # Ornstein-Uhlenbeck: eta = dx/dt
+    tau, sig = 2.0, 0.5
+    out = os.path.join(tmp, "ou.h5")
+    ref.run_twinbrain(scenario(tmp, "ou", con, "0.0", f'kind = "ou"\ntau = {tau}\nsigma = {{ x = {sig} }}',
+                               steps=4000), out)
+    eta = np.diff(load(out)[:, 0, :, 0], axis=0) / DT
+    var = sig * sig / (2 * tau)
+    rho = math.exp(-DT / tau)
+    # samples are correlated: the effective count is n (1 - rho) / (1 + rho)
+    n_eff = eta.size * (1 - rho) / (1 + rho)
+    check("OU stationary variance", within(eta.var(), var, var * math.sqrt(2.0 / n_eff)),
+          f"{eta.var():.5g}, expected {var:.5g}")
+    r1 = np.mean((eta[1:] * eta[:-1])) / np.mean(eta * eta)
+    check("OU lag-1 correlation", abs(r1 - rho) < 6 * math.sqrt((1 - rho * rho) / n_eff) + 1e-3,
+          f"{r1:.5f}, expected {rho:.5f}")
+    check("OU starts stationary", within(eta[0].var(), var, var * math.sqrt(2.0 / eta.shape[1]), k=8),
+          f"variance of the first sample over regions {eta[0].var():.4g}")
+
+    # Reproducibility of a stochastic sweep (Jansen-Rit, noise on y4).
+    base = os.path.join(os.environ["TB_SRCDIR"], "examples", "jansen_rit.toml")
+    common = ["--set", "simulation.duration=100", "--set", "integrator.noise.sigma={y4 = 0.5}",
+              "--set", "monitor=[{name = \"m\", kind = \"subsample\", period = 0.5, variables = [\"y0\", \"y4\"]}]"]
+    sweep = ["--set", "sweep={\"coupling.parameters.a\" = [0.5, 1.5], \"simulation.seed\" = [3, 4, 5]}"]
+    batched = os.path.join(tmp, "batched.h5")
+    ref.run_twinbrain(base, batched, *common, *sweep)
+    with h5py.File(batched, "r") as f:
+        B = f["monitors/m/data"]
+        all_b = np.array(B)
+        a = f["sweep/coupling.parameters.a"][:]
+        seeds = f["sweep/simulation.seed"][:]
+    check("sweep instance count", all_b.shape[1] == 6, str(all_b.shape))
+    check("instances differ (independent seeds)", np.abs(all_b[:, 0] - all_b[:, 1]).max() > 1e-3, "")
+    alone = os.path.join(tmp, "alone.h5")
+    ref.run_twinbrain(base, alone, *common, "--set", "sweep={}", "--set", f"coupling.parameters.a={a[4]}",
+                      "--set", f"simulation.seed={int(seeds[4])}")
+    d = np.abs(load(alone)[:, 0] - all_b[:, 4]).max()
+    check("an instance of the sweep equals the same run alone", d == 0.0, f"max difference {d:.3g}")
+    env = dict(os.environ, TWINBRAIN_CHUNK_STEPS="7")
+    chunked = os.path.join(tmp, "chunked.h5")
+    subprocess.run([TB, "run", base, "-o", chunked, "-q", *common, *sweep], env=env, check=True)
+    d = np.abs(load(chunked) - all_b).max()
+    check("chunks of 7 steps give the same run", d == 0.0, f"max difference {d:.3g}")
+    two = dict(os.environ, POCL_DEVICES="pthread basic")
+    probe = subprocess.run([TB, "devices"], env=two, capture_output=True, text=True).stdout
+    if "basic" not in probe:
+        two["POCL_DEVICES"] = "cpu cpu-minimal"
+    runs = []
+    for dev in ("0", "1"):
+        out = os.path.join(tmp, f"dev{dev}.h5")
+        subprocess.run([TB, "run", base, "-o", out, "-q", "--device", dev, *common, *sweep], env=two, check=True)
+        runs.append(load(out))
+    d = np.abs(runs[0] - runs[1]).max()
+    scale = np.abs(runs[0]).max()
+    check("the other PoCL driver gives the same draws (rounding only)", d <= 1e-12 * scale,
+          f"max difference {d:.3g} (relative {d / scale:.3g})")
+
+if failures:
+    print("FAIL: " + ", ".join(failures))
+    sys.exit(1)
+print("PASS")
