@@ -55,9 +55,10 @@ static const tb_coupling_def defs[] = {
      "cp_a * sum"},
     /* TVB's HyperbolicTangent: a firing rate from each source's potential
      * (Larter-Breakspear's Q_V with a = QV_max / 2, midpoint = VT, sigma = d_V);
-     * no post-summation scaling, as in TVB. */
-    {"hyperbolic_tangent", "sum_j w_ij a (1 + tanh((b x_j - midpoint) / sigma))", tanh_p, N_(tanh_p), 0, NULL,
-     "cp_a * (1.0 + tanh((cp_b * h - cp_midpoint) / cp_sigma))", "sum"},
+     * no post-summation scaling, as in TVB. The rate depends on the source
+     * alone, so it enters the history once per source and step. */
+    {"hyperbolic_tangent", "sum_j w_ij a (1 + tanh((b x_j - midpoint) / sigma))", tanh_p, N_(tanh_p), 0,
+     "cp_a * (1.0 + tanh((cp_b * cv[k] - cp_midpoint) / cp_sigma))", "h", "sum"},
     {"kuramoto", "(a / N) * sum_j w_ij sin(x_j - x_i)", kuramoto_p, N_(kuramoto_p), 0, NULL,
      "sin(h - xi)", "cp_a / (real)n_regions * sum"},
 };

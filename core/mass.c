@@ -207,7 +207,10 @@ static void gen_coupling(const mass *m, tb_buf *b)
     tb_buf_printf(b, "    real cv[%zu];\n", m->NCV);
     for (size_t k = 0; k < m->NCV; ++k)
         tb_buf_printf(b, "    cv[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
-    for (size_t k = 0; k < m->NC; ++k) {
+    /* A per-channel hist expression names its channel `k`. */
+    if (cd->hist && !md->coupling_pre && cd->channels == 0)
+        tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k)\n        h[k] = %s;\n", m->NC, cd->hist);
+    for (size_t k = 0; k < m->NC && !(cd->hist && !md->coupling_pre && cd->channels == 0); ++k) {
         if (cd->hist && !md->coupling_pre)
             tb_buf_printf(b, "    h[%zu] = %s;\n", k, cd->hist);
         else
