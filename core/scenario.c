@@ -14,6 +14,7 @@
 
 #include "coupling.h"
 #include "declared_model.h"
+#include "scenario_monitor.h"
 #include "schema.h"
 #include "sweep.h"
 #include "twinbrain/mass.h"
@@ -24,7 +25,6 @@
 
 static const char *const precisions[] = {"single", "double", NULL};
 static const char *const methods[] = {"euler", "heun", "rk4", NULL};
-static const char *const monitor_kinds[] = {"raw", "subsample", "temporal_average", NULL};
 
 static const tb_key_spec top_keys[] = {
     {"simulation", KT_TABLE, true, .doc = "time, step, seed, precision and device"},
@@ -95,14 +95,6 @@ static const tb_key_spec noise_keys[] = {
      .doc = "correlation time of ou noise in ms"},
 };
 
-static const tb_key_spec monitor_keys[] = {
-    {"name", KT_STRING, true, .doc = "dataset name under /monitors/"},
-    {"kind", KT_STRING, false, .def_s = "temporal_average", .has_def = true, .choices = monitor_kinds,
-     .doc = "raw (every step), subsample (every period) or temporal_average (mean over each period)"},
-    {"period", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true,
-     .doc = "sampling period in ms, a multiple of dt; default dt for raw, 1.0 otherwise"},
-    {"variables", KT_STRINGS, .doc = "state variables recorded; default all"},
-};
 
 static const tb_key_spec output_keys[] = {
     {"file", KT_STRING, .doc = "output HDF5 file, relative to the scenario's folder; default "
@@ -296,97 +288,6 @@ static void check_initial(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *
     free(names);
 }
 
-static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t idx, tb_scenario_monitor *out)
-{
-    char *prefix = tb_asprintf("monitor[%zu]", idx);
-    tb_schema_table(c, t, monitor_keys, N_(monitor_keys), prefix);
-    out->pos = t->pos;
-    out->name = tb_schema_get_s(t, "name");
-    const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
-    out->kind = kind && strcmp(kind, "raw") == 0         ? TB_MONITOR_RAW
-                : kind && strcmp(kind, "subsample") == 0 ? TB_MONITOR_SUBSAMPLE
-                                                         : TB_MONITOR_TEMPORAL_AVERAGE;
-    if (out->name && !tb_is_identifier(out->name))
-        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
-               "%s.name '%s' must be a plain name (letters, digits, '_')", prefix, out->name);
-    const tb_toml_value *pv = tb_toml_get(t, "period");
-    if (!pv)
-        pv = tb_toml_table_set(t, "period", tb_toml_new_float(out->kind == TB_MONITOR_RAW ? sc->dt : 1.0))->value;
-    tb_toml_as_double(pv, &out->period);
-    if (out->kind == TB_MONITOR_RAW && fabs(out->period - sc->dt) > 1e-12 * sc->dt)
-        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos, "%s.period of a raw monitor must equal simulation.dt (%g), got %g",
-               prefix, sc->dt, out->period);
-    else if (out->period > 0 && sc->dt > 0 && !tb_schema_multiple_of_dt(out->period, sc->dt))
-        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos, "%s.period (%g ms) must be a whole multiple of simulation.dt (%g ms)",
-               prefix, out->period, sc->dt);
-    if (!sc->model) {
-        free(prefix);
-        return;
-    }
-    const tb_mass_model *m = sc->model->mass;
-    const tb_toml_value *vars = tb_toml_get(t, "variables");
-    if (!vars) {
-        tb_toml_value *arr = tb_toml_new_array();
-        for (size_t v = 0; v < m->n_vars; ++v)
-            tb_toml_array_push(arr, tb_toml_new_string(m->vars[v].name));
-        vars = tb_toml_table_set(t, "variables", arr)->value;
-    }
-    if (vars->type != TB_TOML_ARRAY) {
-        free(prefix);
-        return;
-    }
-    out->variables = calloc(vars->u.arr.n + 1, sizeof *out->variables);
-    const char **names = calloc(m->n_vars + 1, sizeof *names);
-    for (size_t v = 0; v < m->n_vars; ++v)
-        names[v] = m->vars[v].name;
-    if (vars->u.arr.n == 0)
-        tb_schema_report(c, TB_ERR_SCENARIO, vars->pos, "%s.variables is empty", prefix);
-    for (size_t i = 0; i < vars->u.arr.n; ++i) {
-        const char *s = tb_toml_as_string(vars->u.arr.items[i]);
-        size_t v = 0;
-        while (s && v < m->n_vars && strcmp(names[v], s) != 0)
-            ++v;
-        if (!s)
-            continue;
-        if (v == m->n_vars) {
-            const char *sug = tb_schema_closest(s, names, m->n_vars);
-            tb_schema_report(c, TB_ERR_SCENARIO, vars->u.arr.items[i]->pos,
-                   "%s.variables: '%s' is not a state variable of %s%s%s%s", prefix, s, sc->model->name,
-                   sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
-            continue;
-        }
-        out->variables[out->n_variables++] = v;
-    }
-    free(names);
-    free(prefix);
-}
-
-static void check_monitors(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *root)
-{
-    tb_toml_value *arr = (tb_toml_value *)tb_toml_get(root, "monitor");
-    if (!arr) {
-        /* No monitor asked: record the temporal average of every variable at
-         * 1 ms, so a run always leaves something to look at. */
-        tb_toml_value *t = tb_toml_new_table();
-        tb_toml_table_set(t, "name", tb_toml_new_string("tavg"));
-        arr = tb_toml_table_set(root, "monitor", tb_toml_new_array())->value;
-        tb_toml_array_push(arr, t);
-    }
-    if (arr->type != TB_TOML_ARRAY)
-        return;
-    sc->monitors = calloc(arr->u.arr.n + 1, sizeof *sc->monitors);
-    for (size_t i = 0; i < arr->u.arr.n; ++i) {
-        if (arr->u.arr.items[i]->type != TB_TOML_TABLE)
-            continue;
-        tb_scenario_monitor *m = &sc->monitors[sc->n_monitors++];
-        check_monitor(c, sc, arr->u.arr.items[i], i, m);
-        for (size_t j = 0; m->name && j + 1 < sc->n_monitors; ++j)
-            if (sc->monitors[j].name && strcmp(sc->monitors[j].name, m->name) == 0)
-                tb_schema_report(c, TB_ERR_SCENARIO, m->pos, "monitor[%zu].name '%s' is already used by monitor[%zu]", i,
-                       m->name, j);
-    }
-}
-
 static void check_simulation(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sim)
 {
     tb_schema_table(c, sim, simulation_keys, N_(simulation_keys), "simulation");
@@ -495,7 +396,7 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
         check_noise(c, sc, (tb_toml_value *)noise);
     if (sc->model && (t = tb_schema_ensure_table(root, "initial")))
         check_initial(c, sc, t);
-    check_monitors(c, sc, root);
+    tb_scenario_check_monitors(c, sc, root);
     tb_sweep_check(c, sc, (tb_toml_value *)tb_toml_get(root, "sweep"));
     if ((t = tb_schema_ensure_table(root, "output"))) {
         tb_schema_table(c, t, output_keys, N_(output_keys), "output");
@@ -559,11 +460,7 @@ void tb_scenario_free(tb_scenario *sc)
     free_values(sc->coupling_params, sc->n_coupling_params);
     free_values(sc->initial, sc->model && sc->initial ? sc->model->mass->n_vars : 0);
     free_values(sc->noise_sigma, sc->model && sc->noise_sigma ? sc->model->mass->n_vars : 0);
-    for (size_t i = 0; i < sc->n_monitors; ++i) {
-        free(sc->monitors[i].name);
-        free(sc->monitors[i].variables);
-    }
-    free(sc->monitors);
+    tb_scenario_free_monitors(sc);
     tb_sweep_free(&sc->sweep);
     tb_declared_model_free(sc->declared);
     tb_toml_free(sc->doc);
@@ -587,16 +484,6 @@ char *tb_scenario_where(const tb_scenario *sc, tb_toml_pos pos)
     return tb_schema_where(sc->path, pos);
 }
 
-const char *tb_monitor_kind_name(tb_monitor_kind k)
-{
-    switch (k) {
-    case TB_MONITOR_RAW: return "raw";
-    case TB_MONITOR_SUBSAMPLE: return "subsample";
-    case TB_MONITOR_TEMPORAL_AVERAGE: return "temporal_average";
-    }
-    return "?";
-}
-
 char *tb_scenario_keys(void)
 {
     tb_buf b = {0};
@@ -607,7 +494,7 @@ char *tb_scenario_keys(void)
     tb_schema_list_keys(&b, "coupling", coupling_keys, N_(coupling_keys));
     tb_schema_list_keys(&b, "integrator", integrator_keys, N_(integrator_keys));
     tb_schema_list_keys(&b, "integrator.noise", noise_keys, N_(noise_keys));
-    tb_schema_list_keys(&b, "monitor", monitor_keys, N_(monitor_keys));
+    tb_schema_list_keys(&b, "monitor", tb_monitor_keys, tb_n_monitor_keys);
     tb_schema_list_keys(&b, "output", output_keys, N_(output_keys));
     return tb_buf_take(&b);
 }

@@ -43,8 +43,16 @@ typedef enum tb_noise_kind {
 typedef enum tb_monitor_kind {
     TB_MONITOR_RAW,
     TB_MONITOR_SUBSAMPLE,
-    TB_MONITOR_TEMPORAL_AVERAGE
+    TB_MONITOR_TEMPORAL_AVERAGE,
+    TB_MONITOR_BOLD, /* Balloon-Windkessel haemodynamics of each variable */
+    TB_MONITOR_EEG,  /* a gain matrix applied to one variable's temporal average */
+    TB_MONITOR_FC    /* functional connectivity of another monitor over a window */
 } tb_monitor_kind;
+
+/* Balloon-Windkessel constants, rates in 1/s and times in s. */
+typedef struct tb_bold_params {
+    double kappa, gamma, tau, alpha, E0, V0, k1, k2, k3, scale;
+} tb_bold_params;
 const char *tb_monitor_kind_name(tb_monitor_kind k);
 
 typedef struct tb_scenario_monitor {
@@ -54,6 +62,14 @@ typedef struct tb_scenario_monitor {
     size_t *variables;    /* indices into the model's state variables */
     size_t n_variables;
     tb_toml_pos pos;
+    tb_bold_params bold;  /* bold */
+    char *gain_file;      /* eeg: HDF5 file (resolved) and dataset [E, N] */
+    char *gain_dataset;
+    size_t source;        /* fc: index of the monitor it correlates */
+    size_t source_variable; /* fc: index into that monitor's variables */
+    double start, end;    /* fc: window in ms, (start, end] */
+    char *empirical_file; /* fc: empirical FC to score against (resolved), or NULL */
+    char *empirical_dataset;
 } tb_scenario_monitor;
 
 /* A swept key and its value for every instance. */
