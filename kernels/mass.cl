@@ -234,7 +234,7 @@ __kernel void tb_mass_run(__global real *state, __global real *hist, __global co
             const long slot = tb_slot(t + 1, H);
             for (int k = 0; k < TB_NC; ++k)
                 hist[((slot * TB_NC + k) * B + b) * (long)N + n] = h[k];
-            tb_monitors(TB_MONITOR_PASS, xn, t + 1, step0, b, B, N, n);
+            tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, B, N, n, dt);
         }
         /* the next step reads what every region of this instance wrote */
         barrier(CLK_GLOBAL_MEM_FENCE);
