@@ -28,6 +28,9 @@ typedef struct tb_kit {
     size_t (*regions)(void *impl);
     size_t (*instances)(void *impl);
     uint64_t (*samples)(void *impl);
+    /* Fit scores per instance after the run (an fc monitor with an
+     * empirical FC), or NULL; *name names the monitor. */
+    const double *(*scores)(void *impl, const char **name);
     void (*destroy)(void *impl);
 } tb_kit;
 

@@ -524,6 +524,17 @@ static size_t mass_regions(void *impl) { return ((mass *)impl)->N; }
 static size_t mass_instances(void *impl) { return ((mass *)impl)->B; }
 static uint64_t mass_samples(void *impl) { return ((mass *)impl)->samples; }
 
+static const double *mass_scores(void *impl, const char **name)
+{
+    mass *m = impl;
+    for (size_t i = 0; i < m->n_mon; ++i)
+        if (m->mon[i].score) {
+            *name = m->mon[i].spec->name;
+            return m->mon[i].score;
+        }
+    return NULL;
+}
+
 static void release(cl_mem *m)
 {
     if (*m)
@@ -572,5 +583,6 @@ const tb_kit tb_mass_kit = {
     .regions = mass_regions,
     .instances = mass_instances,
     .samples = mass_samples,
+    .scores = mass_scores,
     .destroy = mass_destroy,
 };
