@@ -15,6 +15,8 @@
 
 #include "kit.h"
 #include "mass_internal.h"
+#include "h5read.h"
+#include "rng.h"
 #include "sweep.h"
 
 static tb_status check_region_array(const mass *m, const tb_scenario_value *v, const char *section, tb_error *err)
@@ -192,6 +194,17 @@ done:
     return st;
 }
 
+/* Uniform in [lo, hi], keyed by the instance's seed and counted by region
+ * and variable like the noise, so it does not depend on the batch. */
+static double draw_initial(const mass *m, const tb_scenario_value *iv, size_t b, size_t n, size_t v)
+{
+    const double *swept = tb_sweep_values(&m->sc->sweep, "simulation.seed");
+    uint64_t seed = swept ? (uint64_t)swept[b] : m->sc->seed;
+    double u[2];
+    tb_rng_uniform2(seed, TB_RNG_INITIAL, 0, (uint32_t)(n * m->NV + v), u);
+    return iv->lo + (iv->hi - iv->lo) * u[0];
+}
+
 static tb_status upload_state(mass *m, tb_error *err)
 {
     size_t n = m->NV * m->B * m->N;
@@ -202,7 +215,9 @@ static tb_status upload_state(mass *m, tb_error *err)
         const tb_scenario_value *iv = &m->sc->initial[v];
         for (size_t b = 0; b < m->B; ++b)
             for (size_t i = 0; i < m->N; ++i)
-                x[(v * m->B + b) * m->N + i] = iv->is_array ? iv->values[i] : iv->scalar;
+                x[(v * m->B + b) * m->N + i] = iv->random    ? draw_initial(m, iv, b, i, v)
+                                               : iv->is_array ? iv->values[i]
+                                                              : iv->scalar;
     }
     void *xr = tb_mass_to_real(x, n, m->realsz);
     free(x);
@@ -220,6 +235,112 @@ static tb_status upload_state(mass *m, tb_error *err)
 }
 
 
+
+/* A region of a stimulus: a label (with a suggestion when unknown) or an
+ * index; -1 after reporting. */
+static long region_of(const mass *m, const tb_scenario_stimulus *s, size_t i, tb_error *err)
+{
+    const tb_toml_value *r = s->regions->u.arr.items[i];
+    char *w = tb_scenario_where(m->sc, r->pos);
+    long idx = -1;
+    if (r->type == TB_TOML_INTEGER) {
+        if (r->u.i >= 0 && (uint64_t)r->u.i < m->N)
+            idx = (long)r->u.i;
+        else
+            tb_error_set(err, TB_ERR_SCENARIO, "%sstimulus regions: index %lld is outside 0..%zu", w,
+                         (long long)r->u.i, m->N - 1);
+    } else {
+        for (size_t n = 0; n < m->N && idx < 0; ++n)
+            if (strcmp(m->con->labels[n], r->u.s.ptr) == 0)
+                idx = (long)n;
+        if (idx < 0) {
+            size_t best = 0, bd = (size_t)-1;
+            for (size_t n = 0; n < m->N; ++n) {
+                size_t d = tb_levenshtein(r->u.s.ptr, m->con->labels[n]);
+                if (d < bd)
+                    bd = d, best = n;
+            }
+            tb_error_set(err, TB_ERR_SCENARIO, "%sstimulus regions: the connectome has no region '%s'; did you mean "
+                         "'%s'?", w, r->u.s.ptr, m->con->labels[best]);
+        }
+    }
+    free(w);
+    return idx;
+}
+
+static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *idx, double **all, size_t *total,
+                                 tb_error *err)
+{
+    const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    double *d = NULL;
+    size_t dims[2];
+    int rank;
+    tb_status st = tb_h5_read_doubles(s->file, s->dataset, &d, dims, &rank, err);
+    if (st == TB_OK && rank == 2 && dims[1] != listed)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is [%zu, %zu]; a [T, regions] series needs one column per "
+                          "region listed (%zu)", s->file, s->dataset, dims[0], dims[1], listed);
+    if (st != TB_OK) {
+        free(d);
+        return st;
+    }
+    m->stim_per_region[k] = rank == 2;
+    m->stim_len[k] = dims[0];
+    m->stim_offset[k] = *total;
+    size_t add = rank == 2 ? dims[0] * m->N : dims[0];
+    *all = realloc(*all, (*total + add + 1) * sizeof **all);
+    memset(*all + *total, 0, add * sizeof **all);
+    for (size_t t = 0; t < dims[0]; ++t)
+        for (size_t j = 0; j < (rank == 2 ? listed : 1); ++j)
+            (*all)[*total + (rank == 2 ? t * m->N + (size_t)idx[j] : t)] = d[t * dims[1] + j];
+    *total += add;
+    free(d);
+    return TB_OK;
+}
+
+/* Stimuli: a weight per stimulus and region ([S][N], 0 where it does not
+ * apply) and the series samples, all on the device. */
+static tb_status upload_stimuli(mass *m, tb_error *err)
+{
+    size_t S = m->sc->n_stimuli, total = 0;
+    double *w = calloc(S * m->N + 1, sizeof *w), *series = calloc(1, sizeof *series);
+    m->stim_offset = calloc(S + 1, sizeof *m->stim_offset);
+    m->stim_len = calloc(S + 1, sizeof *m->stim_len);
+    m->stim_per_region = calloc(S + 1, sizeof *m->stim_per_region);
+    tb_status st = w && series && m->stim_offset && m->stim_len && m->stim_per_region
+                       ? TB_OK
+                       : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 0; st == TB_OK && k < S; ++k) {
+        const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+        size_t listed = s->regions ? s->regions->u.arr.n : m->N;
+        long *idx = calloc(listed + 1, sizeof *idx);
+        for (size_t i = 0; st == TB_OK && i < listed; ++i) {
+            idx[i] = s->regions ? region_of(m, s, i, err) : (long)i;
+            if (idx[i] < 0)
+                st = TB_ERR_SCENARIO;
+            double f = 1.0;
+            if (s->weights)
+                tb_toml_as_double(s->weights->u.arr.items[i], &f);
+            if (st == TB_OK)
+                w[k * m->N + (size_t)idx[i]] = f;
+        }
+        if (st == TB_OK && s->kind == TB_STIM_SERIES)
+            st = stimulus_series(m, k, listed, idx, &series, &total, err);
+        free(idx);
+    }
+    if (st == TB_OK) {
+        void *wr = tb_mass_to_real(w, S * m->N + 1, m->realsz), *sr = tb_mass_to_real(series, total + 1, m->realsz);
+        m->stim_w = wr ? tb_device_alloc(m->dev, (S * m->N + 1) * m->realsz, wr, "stimulus weights", err) : NULL;
+        m->stim_series = m->stim_w && sr ? tb_device_alloc(m->dev, (total + 1) * m->realsz, sr, "stimulus series", err)
+                                         : NULL;
+        if (!m->stim_series)
+            st = err && err->status ? err->status : TB_ERR_OTHER;
+        free(wr);
+        free(sr);
+    }
+    free(w);
+    free(series);
+    return st;
+}
 
 static tb_status build(mass *m, tb_error *err)
 {
@@ -291,8 +412,8 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
     cl_int rc = 0;
     cl_uint a = 0;
-    cl_mem bufs[] = {m->state,   m->hist,    m->row_ptr, m->col,   m->weight, m->delay,
-                     m->pscalar, m->pregion, m->pinst,   m->seeds, m->ou};
+    cl_mem bufs[] = {m->state, m->hist,  m->row_ptr, m->col,    m->weight, m->delay,      m->pscalar,
+                     m->pregion, m->pinst, m->seeds,  m->ou, m->stim_w, m->stim_series};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         rc |= clSetKernelArg(m->k_run, a++, sizeof(cl_mem), &bufs[i]);
     rc |= clSetKernelArg(m->k_run, a++, sizeof H, &H);
@@ -380,6 +501,7 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     tb_mass_plan_monitors(m);
     if ((st = bind_params(m, err)) != TB_OK || (st = upload_connectivity(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
+        (st = upload_stimuli(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = build(m, err)) != TB_OK ||
         (st = set_fixed_args(m, err)) != TB_OK || (st = init_history(m, err)) != TB_OK)
         return st;
@@ -553,7 +675,7 @@ static void mass_destroy(void *impl)
     }
     tb_mass_free_monitors(m);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
-                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds, &m->ou};
+                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds, &m->ou, &m->stim_w, &m->stim_series};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         release(bufs[i]);
     if (m->k_run)
@@ -565,6 +687,9 @@ static void mass_destroy(void *impl)
         free((char *)m->params[i].code_name);
     free(m->params);
     free(m->source);
+    free(m->stim_offset);
+    free(m->stim_len);
+    free(m->stim_per_region);
     free(m->state_host[0]);
     free(m->state_host[1]);
     tb_connectome_free(m->con);

@@ -137,6 +137,54 @@ static void gen_noise(const mass *m, tb_buf *b)
     tb_buf_puts(b, "}\n\n");
 }
 
+static void gen_waveform(const mass *m, size_t k, tb_buf *b)
+{
+    const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    switch (s->kind) {
+    case TB_STIM_PULSE_TRAIN:
+        tb_buf_printf(b, "            v = fmod(tt, (real)%.17g) < (real)%.17g ? (real)1 : (real)0;\n", s->period,
+                      s->width);
+        break;
+    case TB_STIM_SINUSOID:
+        tb_buf_printf(b, "            v = sin((real)%.17g * tt + (real)%.17g);\n", 2.0 * M_PI * s->frequency / 1000.0,
+                      s->phase);
+        break;
+    case TB_STIM_GAUSSIAN:
+        tb_buf_printf(b, "            const real u = (t - (real)%.17g) / (real)%.17g;\n", s->center, s->sigma);
+        tb_buf_puts(b, "            v = exp((real)-0.5 * u * u);\n");
+        break;
+    case TB_STIM_SERIES:
+        /* +1e-6: t / period may fall a rounding error short of a whole sample */
+        tb_buf_printf(b, "            const long i = (long)floor(tt / (real)%.17g + (real)1e-6);\n", s->period);
+        tb_buf_printf(b, "            v = i < %zu ? series[%zu + i%s] : (real)0;\n", m->stim_len[k], m->stim_offset[k],
+                      m->stim_per_region[k] ? " * N + n" : "");
+        break;
+    }
+}
+
+/* tb_stimulus(): each stimulus's value at the start of the step, weighted
+ * by region, added to its variable's forcing. */
+static void gen_stimulus(const mass *m, tb_buf *b)
+{
+    tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->sc->n_stimuli);
+    tb_buf_puts(b, "inline void tb_stimulus(real t, int n, int N, __global const real *w,\n"
+                   "                        __global const real *series, real *force)\n{\n");
+    for (size_t k = 0; k < m->sc->n_stimuli; ++k) {
+        const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+        tb_buf_printf(b, "    {\n        const real wk = w[%zu * (long)N + n];\n", k);
+        tb_buf_printf(b, "        if (wk != (real)0 && t >= (real)%.17g", s->onset);
+        if (isfinite(s->stop))
+            tb_buf_printf(b, " && t < (real)%.17g", s->stop);
+        if (s->kind == TB_STIM_PULSE_TRAIN && s->count >= 0)
+            tb_buf_printf(b, " && t - (real)%.17g < (real)%.17g", s->onset, (double)s->count * s->period);
+        tb_buf_printf(b, ") {\n            const real tt = t - (real)%.17g;\n            real v;\n", s->onset);
+        gen_waveform(m, k, b);
+        tb_buf_printf(b, "            force[%zu] += (real)%.17g * wk * v;\n        }\n    }\n", s->variable,
+                      s->amplitude);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
 static const char *method_macro(const char *method)
 {
     if (strcmp(method, "euler") == 0)
@@ -158,6 +206,7 @@ char *tb_mass_generate(const mass *m)
     gen_coupling(m, &b);
     gen_clamp(m, &b);
     gen_noise(m, &b);
+    gen_stimulus(m, &b);
     tb_mass_gen_monitors(m, &b);
     return tb_buf_take(&b);
 }

@@ -79,7 +79,10 @@ typedef struct mass {
     cl_kernel k_run, k_init, k_eeg, k_fc_acc, k_fc_fin;
     size_t wg;
     uint64_t kmax;
-    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou;
+    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou, stim_w, stim_series;
+    size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
+    size_t *stim_len;     /* its samples */
+    bool *stim_per_region; /* [T, regions] series, expanded to [T, N] */
     tb_scenario_value ou_tau; /* the OU time constant, as a parameter slot */
     cl_uint arg_step0;        /* index of the first per-chunk kernel argument */
     void *state_host[2];      /* state at the end of a chunk, one per pending buffer */

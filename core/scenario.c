@@ -16,6 +16,7 @@
 #include "declared_model.h"
 #include "scenario_monitor.h"
 #include "schema.h"
+#include "stimulus.h"
 #include "sweep.h"
 #include "twinbrain/mass.h"
 #include "twinbrain/scenario.h"
@@ -36,6 +37,7 @@ static const tb_key_spec top_keys[] = {
     {"monitor", KT_TABLES, .doc = "what is recorded, as [[monitor]] tables"},
     {"output", KT_TABLE, .doc = "where results go"},
     {"sweep", KT_TABLE, .doc = "parameter sweep: every combination of the listed values is one instance"},
+    {"stimulus", KT_TABLES, .doc = "time-varying inputs into chosen regions and variables, as [[stimulus]] tables"},
 };
 
 static const tb_key_spec simulation_keys[] = {
@@ -257,33 +259,64 @@ static void check_noise(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *no
     free(names);
 }
 
+/* An initial value: a number, one per region, "random" (uniform in the
+ * variable's declared range) or { uniform = [lo, hi] }. */
+static void initial_value(tb_schema_checker *c, const tb_mass_var *var, const char *full, const tb_toml_value *v,
+                          tb_scenario_value *out)
+{
+    const char *s = tb_toml_as_string(v);
+    const tb_toml_value *u = v->type == TB_TOML_TABLE ? tb_toml_get(v, "uniform") : NULL;
+    out->name = tb_strdup(var->name);
+    out->pos = v->pos;
+    if (s && strcmp(s, "random") == 0) {
+        out->random = true;
+        out->lo = var->range_lo;
+        out->hi = var->range_hi;
+    } else if (u && v->u.tab.n == 1 && u->type == TB_TOML_ARRAY && u->u.arr.n == 2 &&
+               tb_toml_as_double(u->u.arr.items[0], &out->lo) && tb_toml_as_double(u->u.arr.items[1], &out->hi) &&
+               out->lo <= out->hi) {
+        out->random = true;
+    } else if (!s && v->type != TB_TOML_TABLE && tb_schema_numbers(c, v, full, var->bound_lo, var->bound_hi, false)) {
+        free(out->name);
+        tb_schema_value_from(out, var->name, v);
+        return;
+    } else {
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos,
+                         "%s must be a number, an array of one per region, \"random\" (uniform in [%g, %g]) or "
+                         "{ uniform = [low, high] }",
+                         full, var->range_lo, var->range_hi);
+    }
+    if (out->random && (out->lo < var->bound_lo || out->hi > var->bound_hi))
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s: the range [%g, %g] leaves the bounds [%g, %g] of %s", full,
+                         out->lo, out->hi, var->bound_lo, var->bound_hi, var->name);
+}
+
+/* [initial]: by variable name; the key "*" sets every variable not named. */
 static void check_initial(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *init)
 {
     const tb_mass_model *m = sc->model->mass;
-    const char **names = calloc(m->n_vars + 1, sizeof *names);
+    const char **names = calloc(m->n_vars + 2, sizeof *names);
     for (size_t i = 0; i < m->n_vars; ++i)
         names[i] = m->vars[i].name;
+    names[m->n_vars] = "*";
     for (size_t i = 0; i < init->u.tab.n; ++i) {
         const tb_toml_kv *kv = &init->u.tab.items[i];
         size_t k = 0;
-        while (k < m->n_vars && strcmp(names[k], kv->key) != 0)
+        while (k <= m->n_vars && strcmp(names[k], kv->key) != 0)
             ++k;
-        if (k == m->n_vars) {
-            tb_schema_unknown(c, kv->pos, kv->key, "[initial] (state variables of the model)", names, m->n_vars);
-            continue;
-        }
-        char *full = tb_schema_join("initial", kv->key);
-        if (!tb_schema_numbers(c, kv->value, full, m->vars[k].bound_lo, m->vars[k].bound_hi, false))
-            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s must be a number or an array of numbers, not %s", full,
-                   tb_toml_type_name(kv->value->type));
-        free(full);
+        if (k > m->n_vars)
+            tb_schema_unknown(c, kv->pos, kv->key, "[initial] (state variables of the model, or \"*\")", names,
+                              m->n_vars + 1);
     }
+    const tb_toml_value *star = tb_toml_get(init, "*");
     sc->initial = calloc(m->n_vars, sizeof *sc->initial);
     for (size_t k = 0; k < m->n_vars; ++k) {
         const tb_toml_value *v = tb_toml_get(init, names[k]);
-        if (!v)
+        char *full = tb_schema_join("initial", v || !star ? names[k] : "\"*\"");
+        if (!v && !star)
             v = tb_toml_table_set(init, names[k], tb_toml_new_float(m->vars[k].initial))->value;
-        tb_schema_value_from(&sc->initial[k], names[k], v);
+        initial_value(c, &m->vars[k], full, v ? v : star, &sc->initial[k]);
+        free(full);
     }
     free(names);
 }
@@ -397,6 +430,8 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
     if (sc->model && (t = tb_schema_ensure_table(root, "initial")))
         check_initial(c, sc, t);
     tb_scenario_check_monitors(c, sc, root);
+    if (sc->model)
+        tb_stimulus_check(c, sc, (tb_toml_value *)tb_toml_get(root, "stimulus"));
     tb_sweep_check(c, sc, (tb_toml_value *)tb_toml_get(root, "sweep"));
     if ((t = tb_schema_ensure_table(root, "output"))) {
         tb_schema_table(c, t, output_keys, N_(output_keys), "output");
@@ -462,6 +497,7 @@ void tb_scenario_free(tb_scenario *sc)
     free_values(sc->noise_sigma, sc->model && sc->noise_sigma ? sc->model->mass->n_vars : 0);
     tb_scenario_free_monitors(sc);
     tb_sweep_free(&sc->sweep);
+    tb_stimulus_free(sc);
     tb_declared_model_free(sc->declared);
     tb_toml_free(sc->doc);
     free(sc->path);
@@ -495,6 +531,7 @@ char *tb_scenario_keys(void)
     tb_schema_list_keys(&b, "integrator", integrator_keys, N_(integrator_keys));
     tb_schema_list_keys(&b, "integrator.noise", noise_keys, N_(noise_keys));
     tb_schema_list_keys(&b, "monitor", tb_monitor_keys, tb_n_monitor_keys);
+    tb_schema_list_keys(&b, "stimulus", tb_stimulus_keys, tb_n_stimulus_keys);
     tb_schema_list_keys(&b, "output", output_keys, N_(output_keys));
     return tb_buf_take(&b);
 }

@@ -79,6 +79,7 @@ const char *tb_schema_type_word(tb_key_type t)
     case KT_TABLES: return "an array of tables ([[...]])";
     case KT_STRINGS: return "an array of strings";
     case KT_NUMBERS: return "a number or an array of numbers";
+    case KT_ARRAY: return "an array";
     }
     return "?";
 }
@@ -173,6 +174,9 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
         break;
     case KT_NUMBERS:
         ok = tb_schema_numbers(c, v, full, s->min, s->max, s->min_excl);
+        break;
+    case KT_ARRAY:
+        ok = v->type == TB_TOML_ARRAY;
         break;
     }
     if (!ok) {

@@ -24,7 +24,8 @@ typedef enum tb_key_type {
     KT_TABLE,
     KT_TABLES,  /* an array of tables: [[name]] */
     KT_STRINGS, /* an array of strings */
-    KT_NUMBERS  /* a number, or an array of numbers (one per region) */
+    KT_NUMBERS, /* a number, or an array of numbers (one per region) */
+    KT_ARRAY    /* an array of anything (the caller checks the elements) */
 } tb_key_type;
 
 typedef struct tb_key_spec {

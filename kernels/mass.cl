@@ -8,6 +8,7 @@
  *   tb_clamp()                       the variables' bounds
  *   TB_NOISE, tb_noise_g()           the noise kind and its amplitude g(x)
  *                                    (then kernels/rng.cl precedes this file)
+ *   TB_N_STIM, tb_stimulus()         time-varying inputs added to derivatives
  *   TB_MONITOR_ARGS, TB_MONITOR_PASS, tb_monitors()   the monitors
  *
  * Layout: state [NV][B][N]; history ring [H][NC][B][N]; connectivity as CSR
@@ -24,6 +25,7 @@
 #define TB_NOISE_MULTIPLICATIVE 2
 #define TB_NOISE_OU 3
 #define TB_WHITE_NOISE (TB_NOISE == TB_NOISE_ADDITIVE || TB_NOISE == TB_NOISE_MULTIPLICATIVE)
+#define TB_FORCING (TB_NOISE == TB_NOISE_OU || TB_N_STIM > 0)
 
 inline long tb_slot(long t, int H)
 {
@@ -57,13 +59,13 @@ inline void tb_axpy(real *out, const real *x, real a, const real *k)
         out[v] = x[v] + a * k[v];
 }
 
-/* The derivative plus a forcing held over the step (the Ornstein-Uhlenbeck
- * input; zero without coloured noise). */
+/* The derivative plus a forcing held over the step (stimuli and the
+ * Ornstein-Uhlenbeck input; none without either). */
 inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, const real *force, real t, int n,
                  int N)
 {
     tb_dfun(p, x, k, c, t, n, N);
-#if TB_NOISE == TB_NOISE_OU
+#if TB_FORCING
     for (int v = 0; v < TB_NV; ++v)
         k[v] += force[v];
 #endif
@@ -74,12 +76,13 @@ inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, cons
  * white noise, dw holds this step's Wiener increments: Euler becomes
  * Euler-Maruyama (Ito) and Heun the stochastic Heun scheme, the same
  * increment in predictor and corrector (Stratonovich for multiplicative
- * noise), as TVB does. With coloured noise, dw is the forcing eta. */
+ * noise), as TVB does. `force` (stimuli, coloured noise) is held over the
+ * step. */
 inline void tb_integrate(const tb_params *p, const real *x, const real *c, real *xn, real t, real dt, int n, int N,
-                         const real *dw)
+                         const real *dw, const real *force)
 {
     real k1[TB_NV];
-    tb_f(p, x, k1, c, dw, t, n, N);
+    tb_f(p, x, k1, c, force, t, n, N);
 #if TB_WHITE_NOISE
     real g1[TB_NV];
     tb_noise_g(p, x, g1);
@@ -98,7 +101,7 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
         xt[v] += g1[v] * dw[v];
 #endif
     tb_clamp(xt);
-    tb_f(p, xt, k2, c, dw, t + dt, n, N);
+    tb_f(p, xt, k2, c, force, t + dt, n, N);
     for (int v = 0; v < TB_NV; ++v)
         xn[v] = x[v] + (real)0.5 * dt * (k1[v] + k2[v]);
 #if TB_WHITE_NOISE
@@ -112,13 +115,13 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
     const real h2 = (real)0.5 * dt;
     tb_axpy(xt, x, h2, k1);
     tb_clamp(xt);
-    tb_f(p, xt, k2, c, dw, t + h2, n, N);
+    tb_f(p, xt, k2, c, force, t + h2, n, N);
     tb_axpy(xt, x, h2, k2);
     tb_clamp(xt);
-    tb_f(p, xt, k3, c, dw, t + h2, n, N);
+    tb_f(p, xt, k3, c, force, t + h2, n, N);
     tb_axpy(xt, x, dt, k3);
     tb_clamp(xt);
-    tb_f(p, xt, k4, c, dw, t + dt, n, N);
+    tb_f(p, xt, k4, c, force, t + dt, n, N);
     for (int v = 0; v < TB_NV; ++v)
         xn[v] = x[v] + dt / (real)6 * (k1[v] + (real)2 * k2[v] + (real)2 * k3[v] + k4[v]);
 #else
@@ -141,16 +144,15 @@ inline void tb_normals(ulong seed, long t, int n, real *z)
 }
 #endif
 
-/* This step's noise input: Wiener increments, or the OU forcing (whose
+/* This step's noise input: Wiener increments dw, or the OU forcing (whose
  * next value is written back: eta' = eta e^(-dt/tau) + g sqrt((1 - e^(-2dt/tau)) / (2 tau)) z,
  * the exact update of an OU process with intensity D = g^2 / 2). */
 inline void tb_noise_step(const tb_params *p, __global real *ou, ulong seed, long t, real dt, int b, int B, int N,
-                          int n, real *dw)
+                          int n, real *dw, real *force)
 {
-#if TB_NOISE == TB_NOISE_NONE
     for (int v = 0; v < TB_NV; ++v)
-        dw[v] = (real)0;
-#else
+        dw[v] = force[v] = (real)0;
+#if TB_NOISE != TB_NOISE_NONE
     real z[TB_NV];
     tb_normals(seed, t, n, z);
 #if TB_WHITE_NOISE
@@ -164,7 +166,7 @@ inline void tb_noise_step(const tb_params *p, __global real *ou, ulong seed, lon
     const real s = sqrt(((real)1 - e * e) / ((real)2 * p->tb_ou_tau));
     for (int v = 0; v < TB_NV; ++v) {
         const long i = (v * B + b) * (long)N + n;
-        dw[v] = ou[i];
+        force[v] = ou[i];
         ou[i] = ou[i] * e + g[v] * s * z[v];
     }
 #endif
@@ -210,8 +212,9 @@ __kernel void tb_mass_init_history(__global const real *state, __global real *hi
 __kernel void tb_mass_run(__global real *state, __global real *hist, __global const int *row_ptr,
                           __global const int *col, __global const real *weight, __global const int *delay,
                           __global const real *pscalar, __global const real *pregion,
-                          __global const real *pinst, __global const ulong *seeds, __global real *ou, int H,
-                          int B, int N, long step0, int nsteps, real dt TB_MONITOR_ARGS)
+                          __global const real *pinst, __global const ulong *seeds, __global real *ou,
+                          __global const real *stim_w, __global const real *stim_series, int H, int B, int N,
+                          long step0, int nsteps, real dt TB_MONITOR_ARGS)
 {
     const int b = get_group_id(0);
     const int lid = get_local_id(0);
@@ -222,12 +225,13 @@ __kernel void tb_mass_run(__global real *state, __global real *hist, __global co
         for (int n = lid; n < N; n += wg) {
             tb_params p;
             tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
-            real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC], dw[TB_NV];
+            real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC], dw[TB_NV], force[TB_NV];
             tb_load_state(state, x, b, B, N, n);
             tb_hist_values_raw(x, xi);
             tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n);
-            tb_noise_step(&p, ou, seed, t, dt, b, B, N, n, dw);
-            tb_integrate(&p, x, c, xn, (real)t * dt, dt, n, N, dw);
+            tb_noise_step(&p, ou, seed, t, dt, b, B, N, n, dw, force);
+            tb_stimulus((real)t * dt, n, N, stim_w, stim_series, force);
+            tb_integrate(&p, x, c, xn, (real)t * dt, dt, n, N, dw, force);
             for (int v = 0; v < TB_NV; ++v)
                 state[(v * B + b) * (long)N + n] = xn[v];
             tb_hist_values(&p, xn, h);

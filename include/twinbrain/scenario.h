@@ -23,7 +23,8 @@ typedef enum tb_scenario_kind {
     TB_SCENARIO_MASS = 1 /* neural-mass models on a connectome */
 } tb_scenario_kind;
 
-/* A parameter or initial value: one number, or one per region. */
+/* A parameter or initial value: one number, or one per region; initial
+ * values may also be drawn uniformly in [lo, hi] (seeded, per region). */
 typedef struct tb_scenario_value {
     char *name;
     bool is_array;
@@ -31,6 +32,8 @@ typedef struct tb_scenario_value {
     double *values;
     size_t n;
     tb_toml_pos pos;
+    bool random;
+    double lo, hi;
 } tb_scenario_value;
 
 typedef enum tb_noise_kind {
@@ -89,6 +92,30 @@ typedef struct tb_sweep {
     size_t n_keys;
 } tb_sweep;
 
+typedef enum tb_stimulus_kind {
+    TB_STIM_PULSE_TRAIN,
+    TB_STIM_SINUSOID,
+    TB_STIM_GAUSSIAN,
+    TB_STIM_SERIES
+} tb_stimulus_kind;
+
+/* [[stimulus]]: amplitude x waveform(t) x weight of the region, added to
+ * d<variable>/dt, evaluated at the start of each step. */
+typedef struct tb_scenario_stimulus {
+    tb_stimulus_kind kind;
+    size_t variable;
+    double amplitude;
+    double onset, stop;        /* ms; active for onset <= t < stop */
+    double period, width;      /* pulse_train (ms); series: sample spacing */
+    int64_t count;             /* pulse_train: number of pulses, -1 for no limit */
+    double frequency, phase;   /* sinusoid: Hz, radians */
+    double center, sigma;      /* gaussian: ms */
+    char *file, *dataset;      /* series: HDF5 [T] or [T, regions listed] */
+    const tb_toml_value *regions; /* names or indices (resolved against the connectome), NULL for all */
+    const tb_toml_value *weights; /* one per listed region, or NULL */
+    tb_toml_pos pos;
+} tb_scenario_stimulus;
+
 typedef struct tb_scenario {
     char *path;          /* as given */
     char *dir;           /* its folder: relative paths are resolved against it */
@@ -132,6 +159,10 @@ typedef struct tb_scenario {
     /* [[monitor]] */
     tb_scenario_monitor *monitors;
     size_t n_monitors;
+
+    /* [[stimulus]] */
+    tb_scenario_stimulus *stimuli;
+    size_t n_stimuli;
 
     /* [sweep] */
     tb_sweep sweep;
