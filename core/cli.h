@@ -13,6 +13,7 @@ int tb_cli_check(int argc, char **argv);
 int tb_cli_devices(int argc, char **argv);
 int tb_cli_plugins(int argc, char **argv);
 int tb_cli_connectome(int argc, char **argv);
+int tb_cli_bench(int argc, char **argv);
 
 /* Print an error the way the command line does: scenario errors
  * ("FILE:LINE:COL: ...") as they are, others after "twinbrain: error: ".

@@ -215,7 +215,7 @@ static tb_status upload_state(mass *m, tb_error *err)
         const tb_scenario_value *iv = &m->sc->initial[v];
         for (size_t b = 0; b < m->B; ++b)
             for (size_t i = 0; i < m->N; ++i)
-                x[(v * m->B + b) * m->N + i] = iv->random    ? draw_initial(m, iv, b, i, v)
+                x[tb_mass_ix(m, v, b, i)] = iv->random    ? draw_initial(m, iv, b, i, v)
                                                : iv->is_array ? iv->values[i]
                                                               : iv->scalar;
     }
@@ -373,11 +373,19 @@ static tb_status build(mass *m, tb_error *err)
                              NULL);
     if (kwg == 0)
         kwg = 1;
-    /* One work-group per instance; GPUs like whole warps, CPUs do not care. */
-    size_t want = m->N;
-    if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
-        want = (want + 31) / 32 * 32;
-    m->wg = want < kwg ? want : kwg;
+    if (m->instance_major) {
+        /* a block of instances per work-group: SIMD lanes or a GPU warp */
+        size_t want = tb_device_get_info(m->dev)->type == TB_DEVICE_CPU ? 16 : 64;
+        m->wg = want < kwg ? want : kwg;
+        m->global = (m->B + m->wg - 1) / m->wg * m->wg;
+    } else {
+        /* one work-group per instance; GPUs like whole warps, CPUs do not care */
+        size_t want = m->N;
+        if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
+            want = (want + 31) / 32 * 32;
+        m->wg = want < kwg ? want : kwg;
+        m->global = m->B * m->wg;
+    }
     return TB_OK;
 }
 
@@ -397,7 +405,7 @@ static tb_status init_history(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_init, 9, sizeof N, &N);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "setting the history kernel's arguments");
-    size_t global = m->B * m->wg, local = m->wg;
+    size_t global = m->global, local = m->wg;
     rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_init, 1, NULL, &global, &local, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "launching the history kernel");
@@ -474,6 +482,21 @@ static tb_status mass_check(const tb_scenario *sc, tb_error *err)
     return st;
 }
 
+/* Sweeps run one instance per work-item (see kernels/mass.cl); few
+ * instances share out the regions instead. TWINBRAIN_MASS_LAYOUT=regions
+ * or instances forces one, for tests and tuning. */
+#define INSTANCE_MAJOR_FROM 16
+
+static bool choose_layout(size_t B)
+{
+    const char *env = getenv("TWINBRAIN_MASS_LAYOUT");
+    if (env && strcmp(env, "instances") == 0)
+        return true;
+    if (env && strcmp(env, "regions") == 0)
+        return false;
+    return B >= INSTANCE_MAJOR_FROM;
+}
+
 static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
 {
     mass *m = calloc(1, sizeof *m);
@@ -491,6 +514,7 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     if (st != TB_OK)
         return st;
     m->B = sc->sweep.n_instances;
+    m->instance_major = choose_layout(m->B);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
     m->NC = m->coupling->channels ? (size_t)m->coupling->channels : m->NCV;
@@ -549,7 +573,7 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
     cl_command_queue q = tb_device_queue(m->dev);
-    size_t global = m->B * m->wg, local = m->wg;
+    size_t global = m->global, local = m->wg;
     rc = clEnqueueNDRangeKernel(q, m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "launching the step kernel");
@@ -575,6 +599,8 @@ static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
         if (isfinite(x))
             continue;
         size_t v = i / (m->B * m->N), b = (i / m->N) % m->B, n = i % m->N;
+        if (m->instance_major)
+            b = i % m->B, n = (i / m->B) % m->N;
         char inst[64] = "", seen[160] = "";
         if (m->B > 1)
             snprintf(inst, sizeof inst, " of instance %zu", b);

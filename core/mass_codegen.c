@@ -199,8 +199,8 @@ char *tb_mass_generate(const mass *m)
     tb_buf b = {0};
     tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->sc->model->name,
                   m->sc->model->version ? m->sc->model->version : "", m->coupling->name, m->sc->method);
-    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n\n", m->NV, m->NC,
-                  method_macro(m->sc->method));
+    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n\n",
+                  m->NV, m->NC, method_macro(m->sc->method), m->instance_major ? 1 : 0);
     gen_params(m, &b);
     gen_dfun(m, &b);
     gen_coupling(m, &b);

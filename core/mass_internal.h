@@ -77,7 +77,9 @@ typedef struct mass {
     char *source;
     tb_program *prog;
     cl_kernel k_run, k_init, k_eeg, k_fc_acc, k_fc_fin;
-    size_t wg;
+    size_t wg;            /* work-group size */
+    size_t global;        /* work-items launched */
+    bool instance_major;  /* one work-item per instance, instances innermost in memory */
     uint64_t kmax;
     cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou, stim_w, stim_series;
     size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
@@ -121,6 +123,12 @@ static inline double tb_mass_real_at(const void *buf, size_t i, size_t realsz)
 static inline uint64_t tb_mass_samples_in(uint64_t step0, uint64_t n, uint64_t period)
 {
     return (step0 + n) / period - step0 / period;
+}
+
+/* Index of (variable, instance, region) in the state, as the kernels lay it out. */
+static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t n)
+{
+    return m->instance_major ? (v * m->N + n) * m->B + b : (v * m->B + b) * m->N + n;
 }
 
 /* mass_codegen.c */

@@ -11,10 +11,25 @@
  *   TB_N_STIM, tb_stimulus()         time-varying inputs added to derivatives
  *   TB_MONITOR_ARGS, TB_MONITOR_PASS, tb_monitors()   the monitors
  *
- * Layout: state [NV][B][N]; history ring [H][NC][B][N]; connectivity as CSR
- * rows per target region. One work-group runs one instance for a whole
- * chunk of steps, with a barrier between steps, so a chunk is one launch
- * and instances never wait for each other. */
+ * Two decompositions, chosen by the host (TB_INSTANCE_MAJOR):
+ *   region-parallel: one work-group runs one instance for a whole chunk of
+ *     steps, its work-items sharing the regions, a barrier between steps;
+ *     state [NV][B][N], history ring [H][NC][B][N]. Best for few instances.
+ *   instance-parallel: one work-item runs one instance (all its regions);
+ *     state [NV][N][B], history [H][NC][N][B], so neighbouring work-items
+ *     touch neighbouring memory and every one follows the same edges and
+ *     delays: the SIMD lanes of a CPU or the threads of a GPU warp work in
+ *     lockstep, without gathers and without barriers. Best for sweeps.
+ * Either way a chunk is one launch, and instances never wait for each
+ * other. Connectivity is CSR rows per target region. */
+
+#if TB_INSTANCE_MAJOR
+#define TB_IX(v, b, n) (((long)(v) * N + (n)) * B + (b))
+#define TB_HX(slot, k, b, j) ((((long)(slot) * TB_NC + (k)) * N + (j)) * B + (b))
+#else
+#define TB_IX(v, b, n) (((long)(v) * B + (b)) * N + (n))
+#define TB_HX(slot, k, b, j) ((((long)(slot) * TB_NC + (k)) * B + (b)) * N + (j))
+#endif
 
 #define TB_EULER 0
 #define TB_HEUN 1
@@ -42,12 +57,15 @@ inline void tb_coupling(const tb_params *p, __global const real *hist, __global 
     for (int k = 0; k < TB_NC; ++k)
         sum[k] = (real)0;
     const int end = row_ptr[n + 1];
+    /* delays are below H, so one conditional add replaces a division per edge */
+    const int now = (int)tb_slot(t, H);
     for (int e = row_ptr[n]; e < end; ++e) {
         const int j = col[e];
         const real w = weight[e];
-        const long slot = tb_slot(t - delay[e], H);
+        int slot = now - delay[e];
+        slot += slot < 0 ? H : 0;
         for (int k = 0; k < TB_NC; ++k)
-            sum[k] += w * tb_pre(p, hist[((slot * TB_NC + k) * B + b) * (long)N + j], xi[k]);
+            sum[k] += w * tb_pre(p, hist[TB_HX(slot, k, b, j)], xi[k]);
     }
     for (int k = 0; k < TB_NC; ++k)
         c[k] = tb_post(p, sum[k], N);
@@ -165,7 +183,7 @@ inline void tb_noise_step(const tb_params *p, __global real *ou, ulong seed, lon
     const real e = exp(-dt / p->tb_ou_tau);
     const real s = sqrt(((real)1 - e * e) / ((real)2 * p->tb_ou_tau));
     for (int v = 0; v < TB_NV; ++v) {
-        const long i = (v * B + b) * (long)N + n;
+        const long i = TB_IX(v, b, n);
         force[v] = ou[i];
         ou[i] = ou[i] * e + g[v] * s * z[v];
     }
@@ -176,7 +194,7 @@ inline void tb_noise_step(const tb_params *p, __global real *ou, ulong seed, lon
 inline void tb_load_state(__global const real *state, real *x, int b, int B, int N, int n)
 {
     for (int v = 0; v < TB_NV; ++v)
-        x[v] = state[(v * B + b) * (long)N + n];
+        x[v] = state[TB_IX(v, b, n)];
 }
 
 /* Fill every history slot with the initial state: the past before t = 0
@@ -189,8 +207,14 @@ __kernel void tb_mass_init_history(__global const real *state, __global real *hi
                                    __global const real *pinst, __global const ulong *seeds, __global real *ou,
                                    int H, int B, int N)
 {
-    const int b = get_group_id(0);
-    for (int n = get_local_id(0); n < N; n += get_local_size(0)) {
+#if TB_INSTANCE_MAJOR
+    const int b = get_global_id(0), n0 = 0, nstep = 1;
+    if (b >= B)
+        return;
+#else
+    const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
+#endif
+    for (int n = n0; n < N; n += nstep) {
         tb_params p;
         tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
         real x[TB_NV], h[TB_NC];
@@ -198,13 +222,13 @@ __kernel void tb_mass_init_history(__global const real *state, __global real *hi
         tb_hist_values(&p, x, h);
         for (int s = 0; s < H; ++s)
             for (int k = 0; k < TB_NC; ++k)
-                hist[((s * TB_NC + k) * B + b) * (long)N + n] = h[k];
+                hist[TB_HX(s, k, b, n)] = h[k];
 #if TB_NOISE == TB_NOISE_OU
         real z[TB_NV], g[TB_NV];
         tb_normals(seeds[b], -1, n, z);
         tb_noise_g(&p, (const real *)0, g);
         for (int v = 0; v < TB_NV; ++v)
-            ou[(v * B + b) * (long)N + n] = g[v] * sqrt((real)1 / ((real)2 * p.tb_ou_tau)) * z[v];
+            ou[TB_IX(v, b, n)] = g[v] * sqrt((real)1 / ((real)2 * p.tb_ou_tau)) * z[v];
 #endif
     }
 }
@@ -216,13 +240,17 @@ __kernel void tb_mass_run(__global real *state, __global real *hist, __global co
                           __global const real *stim_w, __global const real *stim_series, int H, int B, int N,
                           long step0, int nsteps, real dt TB_MONITOR_ARGS)
 {
-    const int b = get_group_id(0);
-    const int lid = get_local_id(0);
-    const int wg = get_local_size(0);
+#if TB_INSTANCE_MAJOR
+    const int b = get_global_id(0), n0 = 0, nstep = 1;
+    if (b >= B) /* padding of the last work-group */
+        return;
+#else
+    const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
+#endif
     const ulong seed = seeds[b];
     for (int s = 0; s < nsteps; ++s) {
         const long t = step0 + s;
-        for (int n = lid; n < N; n += wg) {
+        for (int n = n0; n < N; n += nstep) {
             tb_params p;
             tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
             real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC], dw[TB_NV], force[TB_NV];
@@ -233,14 +261,16 @@ __kernel void tb_mass_run(__global real *state, __global real *hist, __global co
             tb_stimulus((real)t * dt, n, N, stim_w, stim_series, force);
             tb_integrate(&p, x, c, xn, (real)t * dt, dt, n, N, dw, force);
             for (int v = 0; v < TB_NV; ++v)
-                state[(v * B + b) * (long)N + n] = xn[v];
+                state[TB_IX(v, b, n)] = xn[v];
             tb_hist_values(&p, xn, h);
             const long slot = tb_slot(t + 1, H);
             for (int k = 0; k < TB_NC; ++k)
-                hist[((slot * TB_NC + k) * B + b) * (long)N + n] = h[k];
+                hist[TB_HX(slot, k, b, n)] = h[k];
             tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, B, N, n, dt);
         }
+#if !TB_INSTANCE_MAJOR
         /* the next step reads what every region of this instance wrote */
         barrier(CLK_GLOBAL_MEM_FENCE);
+#endif
     }
 }
