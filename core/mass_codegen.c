@@ -88,21 +88,25 @@ static void gen_coupling(const mass *m, tb_buf *b)
     tb_buf_printf(b, "    real cv[%zu];\n", m->NCV);
     for (size_t k = 0; k < m->NCV; ++k)
         tb_buf_printf(b, "    cv[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
-    /* A per-channel hist expression names its channel `k`. */
-    if (cd->hist && !md->coupling_pre && cd->channels == 0)
+    /* a hist expression may name its channel `k` */
+    if (cd->hist && !md->coupling_pre)
         tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k)\n        h[k] = %s;\n", m->NC, cd->hist);
-    for (size_t k = 0; k < m->NC && !(cd->hist && !md->coupling_pre && cd->channels == 0); ++k) {
-        if (cd->hist && !md->coupling_pre)
-            tb_buf_printf(b, "    h[%zu] = %s;\n", k, cd->hist);
-        else
+    else
+        for (size_t k = 0; k < m->NC; ++k)
             tb_buf_printf(b, "    h[%zu] = cv[%zu];\n", k, k);
-    }
     tb_buf_puts(b, "}\n\ninline real tb_pre(const tb_params *tb_p, real h, real xi)\n{\n");
     gen_unpack(m, b, true);
     tb_buf_printf(b, "    return %s;\n}\n\n", pre);
-    tb_buf_puts(b, "inline real tb_post(const tb_params *tb_p, real sum, int n_regions)\n{\n");
+    tb_buf_puts(b, "inline void tb_post_all(const tb_params *tb_p, const real *sums, const real *xi, real *c,\n"
+                   "                        int n_regions)\n{\n");
     gen_unpack(m, b, true);
-    tb_buf_printf(b, "    return %s;\n}\n\n", post);
+    if (cd->post_all && !md->coupling_post)
+        tb_buf_printf(b, "    %s\n", cd->post_all);
+    else
+        tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k) {\n        const real sum = sums[k];\n"
+                         "        c[k] = %s;\n    }\n",
+                      m->NC, post);
+    tb_buf_puts(b, "}\n\n");
 }
 
 static void gen_clamp(const mass *m, tb_buf *b)

@@ -4,7 +4,7 @@
  *   TB_NV, TB_NC, TB_METHOD          state variables, coupling channels, integrator
  *   tb_params, tb_load_params()      parameter values of one region
  *   tb_dfun()                        the model's derivative
- *   tb_hist_values(), tb_pre(), tb_post()   the coupling function
+ *   tb_hist_values(), tb_pre(), tb_post_all()   the coupling function
  *   tb_clamp()                       the variables' bounds
  *   TB_NOISE, tb_noise_g()           the noise kind and its amplitude g(x)
  *                                    (then kernels/rng.cl precedes this file)
@@ -67,8 +67,7 @@ inline void tb_coupling(const tb_params *p, __global const real *hist, __global 
         for (int k = 0; k < TB_NC; ++k)
             sum[k] += w * tb_pre(p, hist[TB_HX(slot, k, b, j)], xi[k]);
     }
-    for (int k = 0; k < TB_NC; ++k)
-        c[k] = tb_post(p, sum[k], N);
+    tb_post_all(p, sum, xi, c, N);
 }
 
 inline void tb_axpy(real *out, const real *x, real a, const real *k)
