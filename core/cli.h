@@ -4,6 +4,7 @@
 #define TWINBRAIN_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "twinbrain/error.h"
@@ -14,6 +15,27 @@ int tb_cli_devices(int argc, char **argv);
 int tb_cli_plugins(int argc, char **argv);
 int tb_cli_connectome(int argc, char **argv);
 int tb_cli_bench(int argc, char **argv);
+
+int tb_cli_compare(int argc, char **argv);
+int tb_cli_kernels(int argc, char **argv);
+
+/* The devices a command runs on (cli_open.c): chosen by a selector or a
+ * list of them (tb_device_select_many), opened, given the program options
+ * when po is not NULL and a profile each when `profile`. */
+struct tb_device_info;
+struct tb_device;
+struct tb_profile;
+struct tb_program_options;
+typedef struct tb_cli_devs {
+    struct tb_device_info *list;
+    size_t n_list;
+    struct tb_device **dev;
+    struct tb_profile **prof; /* [n], NULL entries when not profiling */
+    size_t n;
+} tb_cli_devs;
+tb_status tb_cli_devs_open(tb_cli_devs *d, const char *selector, bool need_fp64,
+                           const struct tb_program_options *po, bool profile, tb_error *err);
+void tb_cli_devs_close(tb_cli_devs *d);
 
 /* Print an error the way the command line does: scenario errors
  * ("FILE:LINE:COL: ...") as they are, others after "twinbrain: error: ".

@@ -25,7 +25,8 @@ typedef enum tb_key_type {
     KT_TABLES,  /* an array of tables: [[name]] */
     KT_STRINGS, /* an array of strings */
     KT_NUMBERS, /* a number, or an array of numbers (one per region) */
-    KT_ARRAY    /* an array of anything (the caller checks the elements) */
+    KT_ARRAY,   /* an array of anything (the caller checks the elements) */
+    KT_STRING_OR_STRINGS /* a string, or a non-empty array of strings */
 } tb_key_type;
 
 typedef struct tb_key_spec {
