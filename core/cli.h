@@ -37,6 +37,17 @@ tb_status tb_cli_devs_open(tb_cli_devs *d, const char *selector, bool need_fp64,
                            const struct tb_program_options *po, bool profile, tb_error *err);
 void tb_cli_devs_close(tb_cli_devs *d);
 
+/* Load a scenario with --set overrides and --precision (cli_open.c). */
+struct tb_plugin_registry;
+struct tb_scenario;
+tb_status tb_cli_load(const char *path, const char *const *sets, size_t n_sets, const char *precision,
+                      struct tb_plugin_registry **reg, struct tb_scenario **sc, tb_error *err);
+/* --set KEY=VALUE and --precision P at argv[*i]: 1 consumed, 0 not one of
+ * them, -1 a wrong value (usage message printed; exit status 2). `sets`
+ * must have room for argc entries. */
+int tb_cli_common_option(const char *cmd, int argc, char **argv, int *i, const char **sets, size_t *n_sets,
+                         const char **precision);
+
 /* Print an error the way the command line does: scenario errors
  * ("FILE:LINE:COL: ...") as they are, others after "twinbrain: error: ".
  * Returns the exit status for it. */

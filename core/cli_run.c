@@ -222,7 +222,10 @@ static void summary(const tb_scenario *sc, const tb_sim *sim, const char *out)
             printf(": instances %zu to %zu", first, first + count - 1);
         printf("\n");
     }
-    printf("  kernels  %.2f s %s\n", s.build_seconds, s.program_from_cache ? "(loaded from cache)" : "(compiled)");
+    printf("  kernels  %.2f s %s\n", s.build_seconds,
+           s.program_origin == TB_PROGRAM_CACHED     ? "(loaded from cache)"
+           : s.program_origin == TB_PROGRAM_PREBUILT ? "(loaded prebuilt)"
+                                                     : "(compiled)");
     printf("  run      %.2f s wall, %.3g steps/s, %.3g region-steps/s\n", s.wall_seconds,
            s.wall_seconds > 0 ? (double)s.steps / s.wall_seconds : 0.0,
            s.wall_seconds > 0 ? (double)s.steps * (double)s.regions * (double)s.instances / s.wall_seconds : 0.0);

@@ -832,7 +832,7 @@ tb_status tb_program_build(tb_device *dev, const char *source, const char *optio
         tb_error_clear(&xerr);
     }
     if (st == TB_OK || po.export_dir)
-        tb_profile_program(tb_device_profile(dev), label, &prog->stats, options ? options : "", st == TB_OK);
+        tb_profile_program(tb_device_profile(dev), label, &prog->stats, opts, st == TB_OK);
     free(opts);
     if (st != TB_OK) {
         tb_program_free(prog);

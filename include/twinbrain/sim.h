@@ -68,6 +68,7 @@ typedef struct tb_sim_summary {
     double wall_seconds;
     double build_seconds;   /* program build or cache load */
     int program_from_cache;
+    tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
     size_t regions;
     size_t instances;
     size_t monitors;
