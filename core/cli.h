@@ -37,7 +37,8 @@ tb_status tb_cli_devs_open(tb_cli_devs *d, const char *selector, bool need_fp64,
                            const struct tb_program_options *po, bool profile, tb_error *err);
 void tb_cli_devs_close(tb_cli_devs *d);
 
-/* Load a scenario with --set overrides and --precision (cli_open.c). */
+/* Load a scenario with --set overrides and --precision (cli_open.c); the
+ * plugin registry is loaded into *reg unless it already holds one. */
 struct tb_plugin_registry;
 struct tb_scenario;
 tb_status tb_cli_load(const char *path, const char *const *sets, size_t n_sets, const char *precision,

@@ -57,7 +57,7 @@ void tb_cli_devs_close(tb_cli_devs *d)
 tb_status tb_cli_load(const char *path, const char *const *sets, size_t n_sets, const char *precision,
                       tb_plugin_registry **reg, tb_scenario **sc, tb_error *err)
 {
-    tb_status st = tb_plugin_registry_load(reg, err);
+    tb_status st = *reg ? TB_OK : tb_plugin_registry_load(reg, err);
     if (st != TB_OK)
         return st;
     /* --precision is one more override, applied last so it wins */

@@ -23,6 +23,8 @@ static const char usage[] =
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
     "  bench FAMILY [--json]                               standard workloads (mass), device limits\n"
+    "  compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double] [--json]\n"
+    "                                                      the same run on several devices: time, differences\n"
     "  kernels build SCENARIO.toml --device SEL -o DIR     prebuilt program binaries (FPGA flow)\n"
     "  version                                             version and build facts\n"
     "\n"
@@ -96,7 +98,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"run", tb_cli_run},         {"check", tb_cli_check},           {"devices", tb_cli_devices},
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
-        {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},
+        {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},       {"compare", tb_cli_compare},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)
