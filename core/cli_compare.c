@@ -7,10 +7,12 @@
  * or /spikes is compared. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,6 +27,7 @@
 static const char usage[] =
     "usage: twinbrain compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double]\n"
     "                         [--precision P] [--set KEY=VALUE]... [--keep DIR] [--json] [--quiet]\n"
+    "       twinbrain compare --files REF.h5 OTHER.h5 [OTHER.h5...] [--json]\n"
     "\n"
     "Runs the scenario once per device (and per precision), with the same seed, and reports per\n"
     "run the program build time (and whether it came from the cache), the run time, steps per\n"
@@ -37,6 +40,7 @@ static const char usage[] =
     "  --precisions LIST    single, double or both: every device runs at each (default: the\n"
     "                       scenario's precision, or --precision)\n"
     "  --keep DIR           keep the output files in DIR as run0.h5, run1.h5, ... (default: removed)\n"
+    "  --files              compare existing output files (from any machine) with the first one\n"
     "  --json               one JSON document on stdout instead of the table\n"
     "  -q, --quiet          no progress lines on stderr\n"
     "Relative differences divide by the first run's magnitude, floored at 1e-6 of the dataset's\n"
@@ -46,7 +50,9 @@ typedef struct cargs {
     const char *scenario, *devices, *precisions, *precision, *keep;
     const char **sets;
     size_t n_sets;
-    bool json, quiet;
+    bool json, quiet, files;
+    const char **paths; /* --files */
+    size_t n_paths;
 } cargs;
 
 /* One run: where, how, how long, and its differences to run 0. */
@@ -82,16 +88,21 @@ static int parse(int argc, char **argv, cargs *a)
             a->keep = argv[++i];
         } else if (strcmp(s, "--json") == 0) {
             a->json = true;
+        } else if (strcmp(s, "--files") == 0) {
+            a->files = true;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             a->quiet = true;
         } else if (s[0] == '-' && s[1]) {
             return tb_cli_usage_error("compare", "unknown option '%s'%s", s, has_next ? "" : " (or it is missing its value)");
-        } else if (!a->scenario) {
-            a->scenario = s;
+        } else if (a->files || !a->scenario) {
+            a->paths[a->n_paths++] = s;
+            a->scenario = a->paths[0];
         } else {
             return tb_cli_usage_error("compare", "one scenario at a time ('%s' and '%s')", a->scenario, s);
         }
     }
+    if (a->files && a->n_paths < 2)
+        return tb_cli_usage_error("compare", "--files needs at least two output files");
     if (!a->scenario)
         return tb_cli_usage_error("compare", "missing the scenario file");
     return -1;
@@ -384,6 +395,8 @@ static int compare(const cargs *a)
     tb_status st = tb_cli_load(a->scenario, a->sets, a->n_sets, a->precision, &reg, &sc, &err);
     if (st == TB_OK && !dir && !(dir = mkdtemp(tmp)))
         st = tb_error_set(&err, TB_ERR_OTHER, "cannot create a scratch folder in /tmp");
+    if (st == TB_OK && a->keep && mkdir(a->keep, 0755) != 0 && errno != EEXIST)
+        st = tb_error_set(&err, TB_ERR_OTHER, "--keep %s: cannot create the folder: %s", a->keep, strerror(errno));
     if (st == TB_OK)
         st = prepare_runs(a, dir, sc, &runs, &n, &err);
     /* the runs reload the scenario at their own precision; `sc` served the defaults */
@@ -409,13 +422,51 @@ static int compare(const cargs *a)
     return rc;
 }
 
+/* --files: the files are the runs; what ran them is in their attributes. */
+static int compare_files(const cargs *a)
+{
+    tb_error err = {0};
+    crun *runs = calloc(a->n_paths, sizeof *runs);
+    tb_status st = runs ? TB_OK : tb_error_set(&err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 1; st == TB_OK && k < a->n_paths; ++k)
+        st = tb_compare_files(a->paths[0], a->paths[k], &runs[k].cmp, &err);
+    if (st == TB_OK && a->json) {
+        tb_buf b = {0};
+        tb_buf_puts(&b, "{\"files\": [");
+        for (size_t k = 0; k < a->n_paths; ++k) {
+            tb_buf_printf(&b, "%s\n  {\"run\": %zu, \"output\": ", k ? "," : "", k);
+            tb_json_string(&b, a->paths[k]);
+            tb_buf_puts(&b, ", ");
+            json_diffs(&b, &runs[k].cmp);
+            tb_buf_puts(&b, "}");
+        }
+        tb_buf_puts(&b, "]}\n");
+        char *s = tb_buf_take(&b);
+        fputs(s ? s : "", stdout);
+        free(s);
+    } else if (st == TB_OK) {
+        for (size_t k = 0; k < a->n_paths; ++k)
+            printf("run %zu: %s\n", k, a->paths[k]);
+        print_diffs(runs, a->n_paths);
+        print_spikes(runs, a->n_paths);
+    }
+    int rc = st == TB_OK ? 0 : tb_cli_fail(&err);
+    for (size_t k = 0; runs && k < a->n_paths; ++k)
+        tb_compare_free(&runs[k].cmp);
+    free(runs);
+    tb_error_clear(&err);
+    return rc;
+}
+
 int tb_cli_compare(int argc, char **argv)
 {
     cargs a = {0};
     a.sets = calloc((size_t)argc + 1, sizeof *a.sets);
-    int rc = a.sets ? parse(argc, argv, &a) : 1;
+    a.paths = calloc((size_t)argc + 1, sizeof *a.paths);
+    int rc = a.sets && a.paths ? parse(argc, argv, &a) : 1;
     if (rc < 0)
-        rc = compare(&a);
+        rc = a.files ? compare_files(&a) : compare(&a);
     free(a.sets);
+    free(a.paths);
     return rc;
 }

@@ -78,7 +78,7 @@ static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err
                             sim->kit->name);
     if (total < sim->n_parts)
         return tb_error_set(err, TB_ERR_SCENARIO,
-                            "%zu devices were chosen but the run has %zu instance%s: each device needs at least "
+                            "%zu devices were chosen but the run has %zu instance%s; each device needs at least "
                             "one (a [sweep] gives a run several instances)",
                             sim->n_parts, total, total == 1 ? "" : "s");
     split_instances(sim->parts, sim->n_parts, total);
