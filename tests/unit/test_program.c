@@ -562,6 +562,64 @@ static const char philox_source[] =
     "        out[4 * i + j] = r.v[j];\n"
     "}\n";
 
+/* The kernels folder: export (NAME.bin, NAME.cl), load prebuilt with
+ * compiling forbidden, a missing binary named, a damaged one refused. */
+static void set_options(fixture *f, const char *kernels, bool no_compile, const char *export_dir)
+{
+    tb_program_options po = {.kernels_dir = kernels, .no_compile = no_compile, .export_dir = export_dir,
+                             .build_hint = "make-it-so"};
+    tb_error err = {0};
+    assert_int_equal(tb_device_set_program_options(f->dev, &po, &err), TB_OK);
+}
+
+static void test_kernels_folder(void **state)
+{
+    fixture *f = *state;
+    char cache[PATH_MAX], kdir[PATH_MAX], path[PATH_MAX + 64];
+    use_cache("kernels-export", cache, sizeof cache);
+    snprintf(kdir, sizeof kdir, "%s/prebuilt", scratch); /* not kernels/: test_kernel_dir uses it */
+    char *source = assemble_saxpy(TB_DOUBLE);
+    tb_error err = {0};
+
+    set_options(f, NULL, false, kdir);
+    tb_program *prog = build(f, source, "", TB_OK, &err);
+    char name[TB_PROGRAM_NAME_MAX];
+    snprintf(name, sizeof name, "%s", tb_program_get_stats(prog)->name);
+    assert_true(strncmp(name, "test_saxpy-", 11) == 0 && strlen(name) == 11 + 16);
+    tb_program_free(prog);
+    assert_int_equal(tu_count_suffix(kdir, ".bin", NULL, 0), 1);
+    assert_int_equal(tu_count_suffix(kdir, ".cl", NULL, 0), 1);
+
+    /* a fresh cache and compiling forbidden: the folder's binary runs */
+    use_cache("kernels-empty", cache, sizeof cache);
+    set_options(f, kdir, true, NULL);
+    prog = build(f, source, "", TB_OK, &err);
+    assert_int_equal(tb_program_get_stats(prog)->origin, TB_PROGRAM_PREBUILT);
+    assert_non_null(strstr(tb_program_get_stats(prog)->binary_path, name));
+    run_saxpy(f, prog, TB_DOUBLE);
+    tb_program_free(prog);
+
+    /* other options make another program: missing, and said so */
+    prog = build(f, source, "-DOTHER=1", TB_ERR_DEVICE, &err);
+    assert_null(prog);
+    const char *msg = tb_error_message(&err);
+    assert_non_null(strstr(msg, "compiling is forbidden"));
+    assert_non_null(strstr(msg, "test saxpy"));
+    assert_non_null(strstr(msg, kdir));
+    assert_non_null(strstr(msg, ".aocx"));
+    assert_non_null(strstr(msg, "make-it-so"));
+
+    /* a damaged binary is refused, not compiled around */
+    set_options(f, kdir, false, NULL);
+    snprintf(path, sizeof path, "%s/%s.bin", kdir, name);
+    rewrite(path, (const unsigned char *)"not a program", 13);
+    prog = build(f, source, "", TB_ERR_DEVICE, &err);
+    assert_non_null(strstr(tb_error_message(&err), "refused the prebuilt binary"));
+    tb_error_clear(&err);
+    set_options(f, NULL, false, NULL);
+    free(source);
+}
+
 static void test_random123(void **state)
 {
     fixture *f = *state;
@@ -657,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_cache_foreign_entry),
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_cache_unwritable),
+        cmocka_unit_test(test_kernels_folder),
         cmocka_unit_test(test_random123),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
