@@ -64,6 +64,16 @@ def load(path, name="tavg"):
 
 
 ENV = two_devices()
+
+# -------------------------------------------------------------------- usage
+for cmd in (["compare"], ["kernels"], ["kernels", "build"], ["bench", "devices"], ["bench", "all"]):
+    check(f"{' '.join(cmd)} --help", f"usage: twinbrain {' '.join(cmd)}" in tb(*cmd, "--help").stdout)
+check("compare without a scenario: exit 2", "missing the scenario file" in tb("compare", want=2).stderr)
+check("kernels build without -o: exit 2", "missing -o DIR" in tb("kernels", "build", SMALL, want=2).stderr)
+check("compare --precisions checks its words", "not single or double" in
+      tb("compare", SMALL, "--devices", "0", "--precisions", "half", want=2, env=ENV).stderr)
+check("run --help lists --profile, --kernels, --no-compile",
+      all(o in tb("run", "--help").stdout for o in ("--profile", "--kernels DIR", "--no-compile")))
 SHORT = ["--set", "simulation.duration=100"]
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -245,6 +255,22 @@ with tempfile.TemporaryDirectory() as tmp:
     check("two devices for one instance: refused", "each device needs at least" in err, err)
     err = tb("run", SMALL, "--device", "1,1", "-o", split, *sweep, env=ENV, want=3).stderr
     check("the same device twice: refused", "both choose device 1" in err, err)
+
+# -------------------------------------------------------------------- benchmarks across backends
+limits = json.loads(tb("bench", "devices", "--devices", "0,1", "--seconds", "0.2", "--json", env=ENV).stdout)["devices"]
+check("bench devices: one entry per device", [d["index"] for d in limits] == [0, 1])
+keys = ("copy_gb_per_s", "triad_gb_per_s", "read_to_host_gb_per_s", "single_gflop_per_s", "double_gflop_per_s",
+        "launch_us")
+check("bench devices: every limit measured and positive", all(d[k] and d[k] > 0 for d in limits for k in keys),
+      str(limits))
+every = json.loads(tb("bench", "all", "--devices", "1", "--seconds", "0.05", "--json", env=ENV).stdout)["devices"]
+work = every[0]["workloads"] if every else []
+check("bench all: the mass family's standard workloads", len(work) == 4
+      and all(w["unit"] == "region-steps/s" and w["value"] > 0 for w in work), str(work))
+copy = every[0]["limits"]["copy_gb_per_s"] if every else 0
+check("bench all: fraction of the copy bandwidth = figure x bytes per unit / bandwidth",
+      all(np.isclose(w["fraction_of_copy_bandwidth"], w["value"] * w["bytes_per_unit"] / (copy * 1e9), rtol=1e-3)
+          for w in work), str(work))
 
 if failures:
     print("FAIL: " + ", ".join(failures))
