@@ -43,8 +43,9 @@ static const char usage[] =
     "  --files              compare existing output files (from any machine) with the first one\n"
     "  --json               one JSON document on stdout instead of the table\n"
     "  -q, --quiet          no progress lines on stderr\n"
-    "Relative differences divide by the first run's magnitude, floored at 1e-6 of the dataset's\n"
-    "largest one. docs/backends.md explains what to expect between devices and precisions.\n";
+    "max/peak: max abs over the largest magnitude of the first run's dataset; max rel: elementwise,\n"
+    "dividing by the first run's magnitude floored at 1e-6 of that largest one (large where values\n"
+    "cross zero). docs/backends.md explains what to expect between devices and precisions.\n";
 
 typedef struct cargs {
     const char *scenario, *devices, *precisions, *precision, *keep;
@@ -183,6 +184,10 @@ static void json_diffs(tb_buf *b, const tb_compare *c)
         json_num(b, d->max_abs);
         tb_buf_puts(b, ", \"max_rel\": ");
         json_num(b, d->max_rel);
+        tb_buf_puts(b, ", \"max_abs_over_peak\": ");
+        json_num(b, d->peak > 0 ? d->max_abs / d->peak : (d->max_abs > 0 ? INFINITY : 0.0));
+        tb_buf_puts(b, ", \"peak\": ");
+        json_num(b, d->peak);
         tb_buf_puts(b, ", \"rms\": ");
         json_num(b, d->rms);
         tb_buf_puts(b, ", \"pearson_r\": ");
@@ -273,8 +278,8 @@ static void num_text(char *buf, size_t cap, double x)
 
 static void print_diffs(const crun *runs, size_t n)
 {
-    printf("\ndifferences to run 0:\n%-4s %-24s %11s %11s %11s %12s\n", "run", "dataset", "max abs", "max rel",
-           "RMS", "Pearson r");
+    printf("\ndifferences to run 0:\n%-4s %-24s %11s %11s %11s %11s %12s\n", "run", "dataset", "max abs",
+           "max/peak", "max rel", "RMS", "Pearson r");
     for (size_t k = 1; k < n; ++k)
         for (size_t i = 0; i < runs[k].cmp.n_diffs; ++i) {
             const tb_diff *d = &runs[k].cmp.diffs[i];
@@ -282,11 +287,12 @@ static void print_diffs(const crun *runs, size_t n)
                 printf("%-4zu %-24s %s\n", k, d->name, d->problem);
                 continue;
             }
-            char ma[24], mr[24], rms[24];
+            char ma[24], mp[24], mr[24], rms[24];
             num_text(ma, sizeof ma, d->max_abs);
+            num_text(mp, sizeof mp, d->peak > 0 ? d->max_abs / d->peak : d->max_abs > 0 ? INFINITY : 0.0);
             num_text(mr, sizeof mr, d->max_rel);
             num_text(rms, sizeof rms, d->rms);
-            printf("%-4zu %-24s %11s %11s %11s %12.9f\n", k, d->name, ma, mr, rms, d->pearson_r);
+            printf("%-4zu %-24s %11s %11s %11s %11s %12.9f\n", k, d->name, ma, mp, mr, rms, d->pearson_r);
         }
 }
 

@@ -217,7 +217,10 @@ static void compare_dataset(const files *f, const char *path, tb_diff *d)
         snprintf(d->problem, sizeof d->problem, "shapes differ: %s here, %s in the reference", tb, ta);
     } else {
         acc ac = {0};
-        if (!pass(a, b, &sa, &ac, true) || !(ac.floor *= REL_FLOOR, pass(a, b, &sa, &ac, false))) {
+        bool ok = pass(a, b, &sa, &ac, true);
+        d->peak = ac.floor;
+        ac.floor *= REL_FLOOR;
+        if (!ok || !pass(a, b, &sa, &ac, false)) {
             snprintf(d->problem, sizeof d->problem, "cannot read the data");
         } else {
             d->elements = sa.elements;

@@ -22,6 +22,7 @@ typedef struct tb_diff {
     char path[256];   /* "/monitors/tavg/data" */
     uint64_t elements;
     double max_abs, max_rel, rms;
+    double peak;      /* max |reference|: max_abs / peak is the normwise relative difference */
     double pearson_r; /* NaN when either side is constant */
     uint64_t nonfinite; /* elements finite on one side only (count as infinite differences) */
     char problem[192]; /* "missing in the other file", "shapes differ: ..."; "" when compared */
