@@ -95,7 +95,30 @@ static void json_device(tb_buf *b, const tb_device_info *d)
     tb_buf_puts(b, "}");
 }
 
-static void json_program(tb_buf *b, const tb_profile_build *p)
+/* The kernels a program's source defines ("__kernel void NAME("), which
+ * v++ compiles one at a time (-k NAME). Read from the exported source, so
+ * it works for devices that could not build it. */
+static void json_kernel_names(tb_buf *b, const char *dir, const char *name)
+{
+    char *path = tb_asprintf("%s/%s.cl", dir, name);
+    char *src = tb_read_file(path, NULL);
+    tb_buf_puts(b, ", \"kernels\": [");
+    int n = 0;
+    for (const char *p = src ? strstr(src, "__kernel void ") : NULL; p; p = strstr(p + 1, "__kernel void ")) {
+        const char *s = p + strlen("__kernel void "), *e = s;
+        while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') || *e == '_')
+            ++e;
+        char *k = tb_strndup(s, (size_t)(e - s));
+        tb_buf_puts(b, n++ ? ", " : "");
+        tb_json_string(b, k);
+        free(k);
+    }
+    tb_buf_puts(b, "]");
+    free(src);
+    free(path);
+}
+
+static void json_program(tb_buf *b, const tb_profile_build *p, const char *dir)
 {
     const char *n = p->stats.name;
     tb_buf_puts(b, "{\"label\": ");
@@ -119,6 +142,7 @@ static void json_program(tb_buf *b, const tb_profile_build *p)
     tb_json_string(b, xcl);
     tb_buf_puts(b, "], \"build_options\": ");
     tb_json_string(b, p->options);
+    json_kernel_names(b, dir, n);
     tb_buf_puts(b, "}");
     free(src);
     free(bin);
@@ -143,7 +167,7 @@ static tb_status write_manifest(const kargs *a, const tb_scenario *sc, const tb_
     const tb_profile_build *builds = tb_profile_builds(prof, &n);
     for (size_t i = 0; i < n; ++i) {
         tb_buf_puts(&b, i ? ",\n    " : "\n    ");
-        json_program(&b, &builds[i]);
+        json_program(&b, &builds[i], a->dir);
     }
     tb_buf_puts(&b, "\n  ],\n  \"run\": ");
     char *run = tb_asprintf("twinbrain run %s --device %d --kernels %s --no-compile", a->scenario, d->index, a->dir);

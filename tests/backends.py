@@ -174,6 +174,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check("kernels build: manifest names the program's binary and source",
           os.path.isfile(os.path.join(kdir, prog["binary"])) and os.path.isfile(os.path.join(kdir, prog["source"]))
           and prog["binary"] == prog["name"] + ".bin" and manifest["device"]["index"] == 1, str(manifest))
+    check("kernels build: the program's kernels are listed (v++ -k NAME)", "tb_mass_run" in prog.get("kernels", []))
     check("kernels build: the accepted vendor binaries are listed",
           prog["accepted_binaries"] == [prog["name"] + e for e in (".bin", ".aocx", ".xclbin")])
     empty = os.path.join(tmp, "empty-cache")
