@@ -210,7 +210,8 @@ static int build(const kargs *a)
     tb_scenario *sc = NULL;
     tb_cli_devs devs = {0};
     tb_sim *sim = NULL;
-    tb_program_options po = {.export_dir = a->dir};
+    char *hint = tb_asprintf("aoc or v++ from the source written to %s (docs/fpga.md)", a->dir);
+    tb_program_options po = {.export_dir = a->dir, .build_hint = hint};
     tb_status st = tb_cli_load(a->scenario, a->sets, a->n_sets, a->precision, &reg, &sc, &err);
     if (st == TB_OK)
         st = tb_cli_devs_open(&devs, a->device ? a->device : sc->device, sc->precision == TB_DOUBLE, &po, true, &err);
@@ -238,6 +239,7 @@ static int build(const kargs *a)
     tb_cli_devs_close(&devs);
     tb_scenario_free(sc);
     tb_plugin_registry_free(reg);
+    free(hint);
     return rc;
 }
 

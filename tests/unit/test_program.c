@@ -620,6 +620,46 @@ static void test_kernels_folder(void **state)
     free(source);
 }
 
+/* An FPGA board's driver has no online compiler: exporting writes the
+ * source for the vendor's compiler and says the binary is missing; with
+ * the binary in the kernels folder the program loads. The PoCL device
+ * stands in, opened with its compiler marked absent. */
+static void test_no_compiler_device(void **state)
+{
+    fixture *f = *state;
+    char cache[PATH_MAX], kdir[PATH_MAX], src_dir[PATH_MAX];
+    use_cache("no-compiler", cache, sizeof cache);
+    snprintf(kdir, sizeof kdir, "%s/board-binaries", scratch);
+    snprintf(src_dir, sizeof src_dir, "%s/board-sources", scratch);
+    char *source = assemble_saxpy(TB_SINGLE);
+    tb_error err = {0};
+    set_options(f, NULL, false, kdir); /* the real device makes the "vendor" binary */
+    tb_program *prog = build(f, source, "", TB_OK, &err);
+    tb_program_free(prog);
+
+    use_cache("no-compiler-board", cache, sizeof cache); /* nothing cached for the board */
+    tb_device_info info = *tb_device_get_info(f->dev);
+    info.compiler_available = false;
+    tb_device *board = NULL;
+    assert_int_equal(tb_device_open(&info, &board, &err), TB_OK);
+    tb_program_options po = {.export_dir = src_dir};
+    assert_int_equal(tb_device_set_program_options(board, &po, &err), TB_OK);
+    assert_int_equal(tb_program_build(board, source, "", "test saxpy", &prog, &err), TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "no online OpenCL C compiler"));
+    assert_int_equal(tu_count_suffix(src_dir, ".cl", NULL, 0), 1);
+    assert_int_equal(tu_count_suffix(src_dir, ".bin", NULL, 0), 0);
+
+    po = (tb_program_options){.kernels_dir = kdir};
+    assert_int_equal(tb_device_set_program_options(board, &po, &err), TB_OK);
+    assert_int_equal(tb_program_build(board, source, "", "test saxpy", &prog, &err), TB_OK);
+    assert_int_equal(tb_program_get_stats(prog)->origin, TB_PROGRAM_PREBUILT);
+    tb_program_free(prog);
+    tb_device_close(board);
+    set_options(f, NULL, false, NULL);
+    tb_error_clear(&err);
+    free(source);
+}
+
 static void test_random123(void **state)
 {
     fixture *f = *state;
@@ -716,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_cache_unwritable),
         cmocka_unit_test(test_kernels_folder),
+        cmocka_unit_test(test_no_compiler_device),
         cmocka_unit_test(test_random123),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
