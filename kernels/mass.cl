@@ -14,7 +14,8 @@
  * Two decompositions, chosen by the host (TB_INSTANCE_MAJOR):
  *   region-parallel: one work-group runs one instance for a whole chunk of
  *     steps, its work-items sharing the regions, a barrier between steps;
- *     state [NV][B][N], history ring [H][NC][B][N]. Best for few instances.
+ *     state [NV][B][N], history ring [B][H][NC][N]: each instance's ring is
+ *     one block, which stays in a CPU core's cache. Best for CPUs.
  *   instance-parallel: one work-item runs one instance (all its regions);
  *     state [NV][N][B], history [H][NC][N][B], so neighbouring work-items
  *     touch neighbouring memory and every one follows the same edges and
@@ -28,7 +29,7 @@
 #define TB_HX(slot, k, b, j) ((((long)(slot) * TB_NC + (k)) * N + (j)) * B + (b))
 #else
 #define TB_IX(v, b, n) (((long)(v) * B + (b)) * N + (n))
-#define TB_HX(slot, k, b, j) ((((long)(slot) * TB_NC + (k)) * B + (b)) * N + (j))
+#define TB_HX(slot, k, b, j) ((((long)(b) * H + (slot)) * TB_NC + (k)) * N + (j))
 #endif
 
 #define TB_EULER 0
