@@ -393,12 +393,12 @@ static tb_status build(mass *m, tb_error *err)
         m->wg = want < kwg ? want : kwg;
         m->global = (m->Bp + m->wg - 1) / m->wg * m->wg;
     } else {
-        /* one work-group per instance; GPUs like whole warps, CPUs do not care */
-        size_t want = m->N;
+        /* split work-groups per instance; GPUs like whole warps, CPUs do not care */
+        size_t want = (m->N + m->split - 1) / m->split;
         if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
             want = (want + 31) / 32 * 32;
         m->wg = want < kwg ? want : kwg;
-        m->global = m->Bp * m->wg;
+        m->global = m->Bp * m->split * m->wg;
     }
     return TB_OK;
 }
@@ -443,7 +443,7 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_run, a++, sizeof N, &N);
     rc |= clSetKernelArg(m->k_run, a++, sizeof Bout, &Bout);
     m->arg_step0 = a;
-    a += 2; /* step0, nsteps */
+    a += 3; /* step0, nsteps, first */
     if (m->realsz == sizeof(double)) {
         double dt = m->sc->dt;
         rc |= clSetKernelArg(m->k_run, a++, sizeof dt, &dt);
@@ -515,12 +515,27 @@ static void set_lanes(mass *m, size_t lanes)
     m->Bp = (m->B + lanes - 1) / lanes * lanes;
 }
 
+/* Fewer instances than compute units leave cores idle: then each
+ * instance's regions are shared by several work-groups, one launch per step
+ * (about 2 us on PoCL, against tens of us of work per step from about 64
+ * regions on). */
+#define SPLIT_FROM_REGIONS 64
+
 static void choose_layout(mass *m)
 {
     const char *env = getenv("TWINBRAIN_MASS_LAYOUT");
-    bool cpu = tb_device_get_info(m->dev)->type == TB_DEVICE_CPU;
+    const tb_device_info *d = tb_device_get_info(m->dev);
+    bool cpu = d->type == TB_DEVICE_CPU;
     m->instance_major = env ? strcmp(env, "instances") == 0 : !cpu && m->B >= INSTANCE_MAJOR_FROM;
     set_lanes(m, (env ? strcmp(env, "lanes") == 0 : cpu && m->B >= LANES) ? LANES : 1);
+    m->split = 1;
+    /* measured on a loaded 2-core machine the split run was slower (each
+     * step waits for the busier core); opt-in until measured idle */
+    bool split_ok = env && strcmp(env, "split") == 0;
+    if (split_ok && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
+        m->split = d->compute_units / m->B;
+    if (env && strcmp(env, "split") == 0 && m->split < 2)
+        m->split = 2;
 }
 
 static tb_status build(mass *m, tb_error *err);
@@ -603,31 +618,44 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
 /* ------------------------------------------------------------ running */
 
 
+/* Enqueue the chunk: one launch, or one per step when work-groups share an
+ * instance (the launch boundary is then the barrier between steps). */
+static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_error *err)
+{
+    cl_long s0 = (cl_long)step0;
+    cl_int per = m->split > 1 ? 1 : (cl_int)n;
+    cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
+    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof per, &per);
+    for (size_t i = 0; i < m->n_mon; ++i)
+        if (m->mon[i].kernel_slot >= 0)
+            rc |= clSetKernelArg(m->k_run, m->arg_step0 + 5 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
+                                 &m->mon[i].out[buf]);
+    if (rc != CL_SUCCESS)
+        return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
+    size_t global = m->global, local = m->wg;
+    for (cl_int first = 0; first < (cl_int)n; first += per) {
+        rc = clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return tb_mass_cl_fail(err, rc, "launching the step kernel");
+    }
+    return TB_OK;
+}
+
 static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
 {
     int buf = m->next_buf;
     m->next_buf ^= 1;
-    cl_long s0 = (cl_long)step0;
-    cl_int ns = (cl_int)n;
-    cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
-    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof ns, &ns);
-    for (size_t i = 0; i < m->n_mon; ++i)
-        if (m->mon[i].kernel_slot >= 0)
-            rc |= clSetKernelArg(m->k_run, m->arg_step0 + 4 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
-                                 &m->mon[i].out[buf]);
-    if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
-    cl_command_queue q = tb_device_queue(m->dev);
-    size_t global = m->global, local = m->wg;
-    rc = clEnqueueNDRangeKernel(q, m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "launching the step kernel");
-    tb_status st = tb_mass_after_chunk(m, buf, step0, n, err);
+    tb_status st = enqueue_steps(m, step0, n, buf, err);
+    if (st == TB_OK)
+        st = tb_mass_after_chunk(m, buf, step0, n, err);
     if (st != TB_OK)
         return st;
+    cl_command_queue q = tb_device_queue(m->dev);
     cl_event done = NULL;
-    rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->N * m->realsz, m->state_host[buf], 0,
-                             NULL, &done);
+    cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->N * m->realsz, m->state_host[buf],
+                                    0, NULL, &done);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "reading the state");
     clFlush(q);

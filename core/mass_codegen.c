@@ -194,7 +194,7 @@ static void gen_stimulus(const mass *m, tb_buf *b)
  * functions then act on all lanes at once. Memory stays tb_scalar. */
 static void gen_lanes(const mass *m, tb_buf *b)
 {
-    tb_buf_printf(b, "#define TB_LANES %zu\ntypedef real tb_scalar;\n", m->lanes);
+    tb_buf_printf(b, "#define TB_LANES %zu\n#define TB_SPLIT %zu\ntypedef real tb_scalar;\n", m->lanes, m->split);
     tb_buf_puts(b, "#define TB_CAT_(a, b) a##b\n#define TB_CAT(a, b) TB_CAT_(a, b)\n");
     if (m->lanes > 1) {
         tb_buf_printf(b, "typedef %s%zu tb_vector;\n#define real tb_vector\n",

@@ -82,6 +82,7 @@ typedef struct mass {
     bool instance_major;  /* one work-item per instance, instances innermost in memory */
     size_t lanes;         /* instances per work-item as vector lanes (1: none) */
     size_t Bp;            /* instances allocated: B rounded up to whole lanes */
+    size_t split;         /* work-groups sharing one instance's regions (launch per step when > 1) */
     uint64_t kmax;
     cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou, stim_w, stim_series;
     size_t *stim_offset;  /* where each stimulus's series starts in stim_series */

@@ -19,7 +19,9 @@
  *   region-parallel (default): one work-group runs one instance for a whole
  *     chunk of steps, its work-items sharing the regions, a barrier between
  *     steps; state [NV][B][N], history ring [B][H][NC][N]: each instance's
- *     ring is one block, which stays in a core's cache.
+ *     ring is one block, which stays in a core's cache. With TB_SPLIT > 1
+ *     an instance's regions are shared by that many work-groups (so a
+ *     single run uses every core) and the host launches once per step.
  *   instance lanes (TB_LANES > 1, CPUs with sweeps): one work-item runs
  *     TB_LANES instances at once as the lanes of vector types, so the
  *     model's arithmetic, its exp and sin, and the gathers from the history
@@ -235,6 +237,13 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
     const int b = get_global_id(0), n0 = 0, nstep = 1;                                                         \
     if (b >= B) /* padding of the last work-group */                                                           \
         return;
+#elif TB_SPLIT > 1
+/* an instance's regions over TB_SPLIT work-groups; the host launches once
+ * per step, the launch boundary ordering the steps */
+#define TB_WORK_ITEM                                                                                           \
+    const int b = get_group_id(0) / TB_SPLIT;                                                                  \
+    const int n0 = (get_group_id(0) % TB_SPLIT) * get_local_size(0) + get_local_id(0);                         \
+    const int nstep = TB_SPLIT * get_local_size(0);
 #else
 #define TB_WORK_ITEM const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
 #endif
@@ -272,10 +281,12 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
                           __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
                           __global const tb_scalar *pinst, __global const ulong *seeds, __global tb_scalar *ou,
                           __global const tb_scalar *stim_w, __global const tb_scalar *stim_series, int H, int B,
-                          int N, int Bout, long step0, int nsteps, tb_scalar dt TB_MONITOR_ARGS)
+                          int N, int Bout, long step0, int nsteps, int first, tb_scalar dt TB_MONITOR_ARGS)
 {
     TB_WORK_ITEM
-    for (int s = 0; s < nsteps; ++s) {
+    /* steps step0 + first .. + nsteps; monitors count samples from step0,
+     * the start of the chunk (a chunk may take several launches) */
+    for (int s = first; s < first + nsteps; ++s) {
         const long t = step0 + s;
         const tb_scalar tm = (tb_scalar)t * dt;
         for (int n = n0; n < N; n += nstep) {
@@ -296,7 +307,7 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
                 TB_ST(h[k], hist + TB_HX(slot, k, b, n));
             tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, Bout, N, n, dt);
         }
-#if !TB_INSTANCE_MAJOR && TB_LANES == 1
+#if !TB_INSTANCE_MAJOR && TB_LANES == 1 && TB_SPLIT == 1
         /* the next step reads what every region of this instance wrote */
         barrier(CLK_GLOBAL_MEM_FENCE);
 #endif
