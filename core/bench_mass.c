@@ -372,20 +372,22 @@ int tb_bench_mass(int argc, char **argv)
 
 /* ------------------------------------------------------------ bench all */
 
-/* Bytes the step kernel reads and writes per region-step if nothing stayed
- * in cache: per edge the delayed history value of each coupled variable,
- * the column, the delay and the weight; per region the state read and
- * written and the history slot written. An upper bound of the traffic:
- * caches hold much of it (the connectivity is shared by a sweep's
- * instances), so the fraction of the copy bandwidth says how far a
- * workload is from being limited by memory, not that it is. */
+/* Bytes the step kernel must move per region-step when no instance's
+ * history stays in cache: per edge the delayed value of each coupled
+ * variable; per region the state read and written and the history slot
+ * written; and the connectivity (column, delay, weight per edge), which
+ * all instances of a sweep share, once per step for all of them. Caches
+ * hold part of the history too (the recent slots), so the fraction of the
+ * copy bandwidth says how close a workload comes to being limited by
+ * memory, not that it is. */
 static double mass_bytes_per_region_step(const tb_plugin_registry *reg, const result *r, size_t realsz)
 {
     const tb_plugin *p = tb_plugin_find(reg, TB_PLUGIN_MASS, r->model);
     double nv = p && p->mass ? (double)p->mass->n_vars : 1.0;
     double nc = p && p->mass ? (double)p->mass->n_coupled : 1.0;
-    double per_edge = nc * (double)realsz + 2.0 * sizeof(int) + (double)realsz;
-    return (double)r->edges / (double)r->regions * per_edge + 2.0 * nv * (double)realsz + nc * (double)realsz;
+    double degree = (double)r->edges / (double)r->regions;
+    double csr = degree * (2.0 * sizeof(int) + (double)realsz) / (double)r->instances;
+    return degree * nc * (double)realsz + csr + 2.0 * nv * (double)realsz + nc * (double)realsz;
 }
 
 tb_status tb_bench_mass_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
