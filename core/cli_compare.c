@@ -94,7 +94,8 @@ static int parse(int argc, char **argv, cargs *a)
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             a->quiet = true;
         } else if (s[0] == '-' && s[1]) {
-            return tb_cli_usage_error("compare", "unknown option '%s'%s", s, has_next ? "" : " (or it is missing its value)");
+            return tb_cli_usage_error("compare", "unknown option '%s'%s", s,
+                                      has_next ? "" : " (or it is missing its value)");
         } else if (a->files || !a->scenario) {
             a->paths[a->n_paths++] = s;
             a->scenario = a->paths[0];

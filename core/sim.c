@@ -438,7 +438,9 @@ void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
             s->build_seconds += tb_program_get_stats(p)->build_seconds;
             s->program_from_cache &= tb_program_get_stats(p)->from_cache;
             tb_program_origin o = tb_program_get_stats(p)->origin;
-            if (k == 0 || o == TB_PROGRAM_COMPILED || (o == TB_PROGRAM_PREBUILT && s->program_origin == TB_PROGRAM_CACHED))
+            bool outranks = o == TB_PROGRAM_COMPILED ||
+                            (o == TB_PROGRAM_PREBUILT && s->program_origin == TB_PROGRAM_CACHED);
+            if (k == 0 || outranks)
                 s->program_origin = o;
         }
         s->instances += sim->kit->instances(impl);
