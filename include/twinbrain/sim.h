@@ -68,13 +68,13 @@ typedef struct tb_sim_summary {
     double wall_seconds;
     double build_seconds;   /* program build or cache load */
     int program_from_cache;
-    tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
     size_t regions;
     size_t instances;
     size_t monitors;
     uint64_t samples;       /* rows written over all monitors */
     const double *scores;   /* [instances] fit to an empirical FC, or NULL */
     const char *score_monitor;
+    tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
 } tb_sim_summary;
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s);
 
