@@ -95,6 +95,67 @@ static tb_status bind_params(mass *m, tb_error *err)
 
 /* CSR rows per target (row = target, column = source: the TVB convention),
  * keeping only non-zero weights; delays rounded to whole steps as TVB does. */
+/* Rows of 8 regions as slices: slice q of a block holds the q-th edge of
+ * each of its rows (lane l = row 8 blk + l), padded with weightless edges
+ * to the block's longest row, so that 8 rows advance together. */
+static void to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
+                      int **sptr, int **scol, int **sdel, double **sw, size_t *slices)
+{
+    size_t L = m->lanes, blocks = m->Np / L, total = 0;
+    *sptr = malloc((blocks + 1) * sizeof **sptr);
+    for (size_t k = 0; k < blocks; ++k) {
+        int longest = 0;
+        for (size_t l = 0; l < L; ++l) {
+            size_t i = k * L + l;
+            int len = i < m->N ? row_ptr[i + 1] - row_ptr[i] : 0;
+            longest = len > longest ? len : longest;
+        }
+        (*sptr)[k] = (int)total;
+        total += (size_t)longest;
+    }
+    (*sptr)[blocks] = (int)total;
+    *slices = total;
+    *scol = calloc((total ? total : 1) * L, sizeof **scol);
+    *sdel = calloc((total ? total : 1) * L, sizeof **sdel);
+    *sw = calloc((total ? total : 1) * L, sizeof **sw);
+    for (size_t k = 0; k < blocks; ++k)
+        for (size_t l = 0; l < L; ++l) {
+            size_t i = k * L + l;
+            int len = i < m->N ? row_ptr[i + 1] - row_ptr[i] : 0;
+            for (int q = 0; q < (*sptr)[k + 1] - (*sptr)[k]; ++q) {
+                size_t at = ((size_t)(*sptr)[k] + (size_t)q) * L + l;
+                /* padding reads the row's own region: a finite value, weight 0 */
+                (*scol)[at] = q < len ? col[row_ptr[i] + q] : (int)(i < m->N ? i : 0);
+                (*sdel)[at] = q < len ? delay[row_ptr[i] + q] : 0;
+                (*sw)[at] = q < len ? w[row_ptr[i] + q] : 0.0;
+            }
+        }
+}
+
+static void release_mem(cl_mem *b)
+{
+    if (*b)
+        clReleaseMemObject(*b);
+    *b = NULL;
+}
+
+static tb_status upload_rows(mass *m, const int *row_ptr, size_t rows, const int *col, const int *delay,
+                             const double *w, size_t entries, tb_error *err)
+{
+    release_mem(&m->row_ptr), release_mem(&m->col), release_mem(&m->delay), release_mem(&m->weight);
+    size_t n = entries ? entries : 1;
+    void *wr = tb_mass_to_real(w, n, m->realsz);
+    m->row_ptr = tb_device_alloc(m->dev, (rows + 1) * sizeof(int), row_ptr, "connectome rows", err);
+    m->col = m->row_ptr ? tb_device_alloc(m->dev, n * sizeof(int), col, "connectome columns", err) : NULL;
+    m->delay = m->col ? tb_device_alloc(m->dev, n * sizeof(int), delay, "connectome delays", err) : NULL;
+    m->weight = m->delay && wr ? tb_device_alloc(m->dev, n * m->realsz, wr, "connectome weights", err) : NULL;
+    free(wr);
+    return m->weight ? TB_OK : err && err->status ? err->status : TB_ERR_OTHER;
+}
+
+/* CSR rows per target (row = target, column = source: the TVB convention),
+ * keeping only non-zero weights; delays rounded to whole steps as TVB does.
+ * With region lanes the rows go to the device as slices of 8. */
 static tb_status upload_connectivity(mass *m, tb_error *err)
 {
     size_t N = m->N, nnz = 0;
@@ -131,15 +192,16 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
     /* +2: the step writing slot t+1 must not overwrite the oldest slot that
      * other regions still read in the same step. */
     m->H = (int)maxd + 2;
-    void *wr = tb_mass_to_real(w, nnz, m->realsz);
-    m->row_ptr = tb_device_alloc(m->dev, (N + 1) * sizeof(int), row_ptr, "connectome rows", err);
-    m->col = m->row_ptr ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * sizeof(int), col, "connectome columns", err) : NULL;
-    m->delay = m->col ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * sizeof(int), delay, "connectome delays", err) : NULL;
-    m->weight = m->delay && wr ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * m->realsz, wr, "connectome weights", err)
-                               : NULL;
-    if (!m->weight)
-        st = err && err->status ? err->status : TB_ERR_OTHER;
-    free(wr);
+    if (m->region_lanes) {
+        int *sptr, *scol, *sdel;
+        double *sw;
+        size_t slices;
+        to_sliced(m, row_ptr, col, delay, w, &sptr, &scol, &sdel, &sw, &slices);
+        st = upload_rows(m, sptr, m->Np / m->lanes, scol, sdel, sw, slices * m->lanes, err);
+        free(sptr), free(scol), free(sdel), free(sw);
+    } else {
+        st = upload_rows(m, row_ptr, N, col, delay, w, nnz, err);
+    }
 done:
     free(row_ptr);
     free(col);
@@ -150,7 +212,7 @@ done:
 
 static tb_status upload_params(mass *m, tb_error *err)
 {
-    size_t n_sc = m->n_scalar + 1, n_rg = m->n_region * m->N + 1, n_in = m->n_inst * m->Bp + 1;
+    size_t n_sc = m->n_scalar + 1, n_rg = m->n_region * m->Np + 1, n_in = m->n_inst * m->Bp + 1;
     double *sc = calloc(n_sc, sizeof *sc);
     double *rg = calloc(n_rg, sizeof *rg);
     double *in = calloc(n_in, sizeof *in);
@@ -162,15 +224,17 @@ static tb_status upload_params(mass *m, tb_error *err)
     }
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
-        double *dst = s->mode == P_REGION ? rg + s->index * m->N : s->mode == P_INSTANCE ? in + s->index * m->Bp
-                                                                                          : sc + s->index;
-        size_t len = s->mode == P_REGION ? m->N : s->mode == P_INSTANCE ? m->Bp : 1;
+        double *dst = s->mode == P_REGION ? rg + s->index * m->Np : s->mode == P_INSTANCE ? in + s->index * m->Bp
+                                                                                           : sc + s->index;
+        size_t len = s->mode == P_REGION ? m->Np : s->mode == P_INSTANCE ? m->Bp : 1;
         const double *src = s->mode == P_REGION     ? s->value->values
                             : s->mode == P_INSTANCE ? s->swept + m->first
                                                     : &s->value->scalar;
-        /* lanes past the last instance repeat it, so they compute finite values */
+        /* lanes past the last instance or region repeat it, so they compute
+         * finite values */
+        size_t real_len = s->mode == P_REGION ? m->N : m->B;
         for (size_t k = 0; k < len; ++k) {
-            double x = src[s->mode == P_INSTANCE && k >= m->B ? m->B - 1 : k];
+            double x = src[s->mode != P_SCALAR && k >= real_len ? real_len - 1 : k];
             dst[k] = s->nsig ? sqrt(2.0 * x) : x;
         }
     }
@@ -212,17 +276,20 @@ static double draw_initial(const mass *m, const tb_scenario_value *iv, size_t b,
 
 static tb_status upload_state(mass *m, tb_error *err)
 {
-    size_t n = m->NV * m->Bp * m->N;
+    size_t n = m->NV * m->Bp * m->Np;
     double *x = malloc(n * sizeof *x);
     if (!x)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t v = 0; v < m->NV; ++v) {
         const tb_scenario_value *iv = &m->sc->initial[v];
         for (size_t b = 0; b < m->Bp; ++b)
-            for (size_t i = 0; i < m->N; ++i)
-                x[tb_mass_ix(m, v, b, i)] = iv->random    ? draw_initial(m, iv, b < m->B ? b : m->B - 1, i, v)
-                                               : iv->is_array ? iv->values[i]
-                                                              : iv->scalar;
+            for (size_t n_ = 0; n_ < m->Np; ++n_) {
+                /* padding lanes start as the last instance and region */
+                size_t bb = b < m->B ? b : m->B - 1, i = n_ < m->N ? n_ : m->N - 1;
+                x[tb_mass_ix(m, v, b, n_)] = iv->random    ? draw_initial(m, iv, bb, i, v)
+                                             : iv->is_array ? iv->values[i]
+                                                            : iv->scalar;
+            }
     }
     void *xr = tb_mass_to_real(x, n, m->realsz);
     free(x);
@@ -232,7 +299,7 @@ static tb_status upload_state(mass *m, tb_error *err)
     m->state_host[1] = malloc(n * m->realsz);
     size_t ou_n = m->sc->noise == TB_NOISE_OU ? n : 1;
     m->ou = tb_device_alloc(m->dev, ou_n * m->realsz, NULL, "coloured-noise state", err);
-    size_t hist_bytes = (size_t)m->H * m->NC * m->Bp * m->N * m->realsz;
+    size_t hist_bytes = (size_t)m->H * m->NC * m->Bp * m->Np * m->realsz;
     m->hist = m->state && m->ou ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
     if (!m->hist || !m->state_host[0] || !m->state_host[1])
         return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -291,12 +358,12 @@ static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *i
     m->stim_per_region[k] = rank == 2;
     m->stim_len[k] = dims[0];
     m->stim_offset[k] = *total;
-    size_t add = rank == 2 ? dims[0] * m->N : dims[0];
+    size_t add = rank == 2 ? dims[0] * m->Np : dims[0];
     *all = realloc(*all, (*total + add + 1) * sizeof **all);
     memset(*all + *total, 0, add * sizeof **all);
     for (size_t t = 0; t < dims[0]; ++t)
         for (size_t j = 0; j < (rank == 2 ? listed : 1); ++j)
-            (*all)[*total + (rank == 2 ? t * m->N + (size_t)idx[j] : t)] = d[t * dims[1] + j];
+            (*all)[*total + (rank == 2 ? t * m->Np + (size_t)idx[j] : t)] = d[t * dims[1] + j];
     *total += add;
     free(d);
     return TB_OK;
@@ -307,7 +374,8 @@ static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *i
 static tb_status upload_stimuli(mass *m, tb_error *err)
 {
     size_t S = m->sc->n_stimuli, total = 0;
-    double *w = calloc(S * m->N + 1, sizeof *w), *series = calloc(1, sizeof *series);
+    double *w = calloc(S * m->Np + 1, sizeof *w), *series = calloc(1, sizeof *series);
+    free(m->stim_offset), free(m->stim_len), free(m->stim_per_region);
     m->stim_offset = calloc(S + 1, sizeof *m->stim_offset);
     m->stim_len = calloc(S + 1, sizeof *m->stim_len);
     m->stim_per_region = calloc(S + 1, sizeof *m->stim_per_region);
@@ -326,15 +394,16 @@ static tb_status upload_stimuli(mass *m, tb_error *err)
             if (s->weights)
                 tb_toml_as_double(s->weights->u.arr.items[i], &f);
             if (st == TB_OK)
-                w[k * m->N + (size_t)idx[i]] = f;
+                w[k * m->Np + (size_t)idx[i]] = f;
         }
         if (st == TB_OK && s->kind == TB_STIM_SERIES)
             st = stimulus_series(m, k, listed, idx, &series, &total, err);
         free(idx);
     }
     if (st == TB_OK) {
-        void *wr = tb_mass_to_real(w, S * m->N + 1, m->realsz), *sr = tb_mass_to_real(series, total + 1, m->realsz);
-        m->stim_w = wr ? tb_device_alloc(m->dev, (S * m->N + 1) * m->realsz, wr, "stimulus weights", err) : NULL;
+        void *wr = tb_mass_to_real(w, S * m->Np + 1, m->realsz), *sr = tb_mass_to_real(series, total + 1, m->realsz);
+        release_mem(&m->stim_w), release_mem(&m->stim_series);
+        m->stim_w = wr ? tb_device_alloc(m->dev, (S * m->Np + 1) * m->realsz, wr, "stimulus weights", err) : NULL;
         m->stim_series = m->stim_w && sr ? tb_device_alloc(m->dev, (total + 1) * m->realsz, sr, "stimulus series", err)
                                          : NULL;
         if (!m->stim_series)
@@ -385,10 +454,15 @@ static tb_status build(mass *m, tb_error *err)
                              NULL);
     if (kwg == 0)
         kwg = 1;
-    if (m->lanes > 1) {
+    if (m->lanes > 1 && !m->region_lanes) {
         /* a work-item per block of lanes; each its own work-group */
         m->wg = 1;
         m->global = m->Bp / m->lanes;
+    } else if (m->region_lanes) {
+        /* a work-group per instance, a work-item per 8 regions */
+        size_t want = m->Np / m->lanes;
+        m->wg = want < kwg ? want : kwg;
+        m->global = m->Bp * m->wg;
     } else if (m->instance_major) {
         /* a block of instances per work-group: SIMD lanes or a GPU warp */
         size_t want = tb_device_get_info(m->dev)->type == TB_DEVICE_CPU ? 16 : 64;
@@ -407,7 +481,7 @@ static tb_status build(mass *m, tb_error *err)
 
 static tb_status init_history(mass *m, tb_error *err)
 {
-    cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->N;
+    cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->Np;
     cl_int rc = 0;
     rc |= clSetKernelArg(m->k_init, 0, sizeof(cl_mem), &m->state);
     rc |= clSetKernelArg(m->k_init, 1, sizeof(cl_mem), &m->hist);
@@ -439,7 +513,7 @@ static tb_status init_history(mass *m, tb_error *err)
  * nsteps, monitor outputs) follow at m->arg_step0. */
 static tb_status set_fixed_args(mass *m, tb_error *err)
 {
-    cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->N, Bout = (cl_int)m->B;
+    cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->Np, Bout = (cl_int)m->B, Nout = (cl_int)m->N;
     cl_int rc = 0;
     cl_uint a = 0;
     cl_mem bufs[] = {m->state, m->hist,  m->row_ptr, m->col,    m->weight, m->delay,      m->pscalar,
@@ -450,6 +524,7 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_run, a++, sizeof B, &B);
     rc |= clSetKernelArg(m->k_run, a++, sizeof N, &N);
     rc |= clSetKernelArg(m->k_run, a++, sizeof Bout, &Bout);
+    rc |= clSetKernelArg(m->k_run, a++, sizeof Nout, &Nout);
     m->arg_step0 = a;
     a += 3; /* step0, nsteps, first */
     if (m->realsz == sizeof(double)) {
@@ -517,16 +592,18 @@ static tb_status mass_check(const tb_scenario *sc, tb_error *err)
 #define INSTANCE_MAJOR_FROM 16
 #define LANES 8
 
-static void set_lanes(mass *m, size_t lanes)
+static void set_lanes(mass *m, size_t lanes, bool regions)
 {
     m->lanes = lanes;
-    m->Bp = (m->B + lanes - 1) / lanes * lanes;
+    m->region_lanes = lanes > 1 && regions;
+    m->Bp = m->region_lanes ? m->B : (m->B + lanes - 1) / lanes * lanes;
+    m->Np = m->region_lanes ? (m->N + lanes - 1) / lanes * lanes : m->N;
 }
 
 /* Fewer instances than compute units leave cores idle: then each
- * instance's regions are shared by several work-groups, one launch per step
- * (about 2 us on PoCL, against tens of us of work per step from about 64
- * regions on). */
+ * instance's regions may be shared by several work-groups, one launch per
+ * step (about 2 us on PoCL, against tens of us of work per step from about
+ * 64 regions on). */
 #define SPLIT_FROM_REGIONS 64
 
 static void choose_layout(mass *m)
@@ -534,32 +611,50 @@ static void choose_layout(mass *m)
     const char *env = getenv("TWINBRAIN_MASS_LAYOUT");
     const tb_device_info *d = tb_device_get_info(m->dev);
     bool cpu = d->type == TB_DEVICE_CPU;
-    m->instance_major = env ? strcmp(env, "instances") == 0 : !cpu && m->B >= INSTANCE_MAJOR_FROM;
-    set_lanes(m, (env ? strcmp(env, "lanes") == 0 : cpu && m->B >= LANES) ? LANES : 1);
+    bool is = env && strcmp(env, "instances") == 0, lanes = env && strcmp(env, "lanes") == 0;
+    bool rlanes = env && strcmp(env, "rlanes") == 0, split = env && strcmp(env, "split") == 0;
+    m->instance_major = env ? is : !cpu && m->B >= INSTANCE_MAJOR_FROM;
+    if (env ? lanes : cpu && m->B >= LANES)
+        set_lanes(m, LANES, false);
+    else if (env ? rlanes : cpu && m->N >= LANES)
+        set_lanes(m, LANES, true);
+    else
+        set_lanes(m, 1, false);
     m->split = 1;
     /* measured on a loaded 2-core machine the split run was slower (each
      * step waits for the busier core); opt-in until measured idle */
-    bool split_ok = env && strcmp(env, "split") == 0;
-    if (split_ok && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
+    if (split && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
         m->split = d->compute_units / m->B;
-    if (env && strcmp(env, "split") == 0 && m->split < 2)
+    if (split && m->split < 2)
         m->split = 2;
 }
 
 static tb_status build(mass *m, tb_error *err);
 
-/* A model whose code branches on its state (`if (x < 0)`) cannot run on
- * vector lanes: build it again for one instance per work-group. Writing
- * such branches with ?: lets them vectorise (docs/plugins.md). */
+static tb_status upload_stimuli(mass *m, tb_error *err);
+
+/* The program and what its code depends on: the connectivity (CSR, or
+ * slices with region lanes) and the stimuli's layout. A model whose code
+ * branches on its state (`if (x < 0)`) cannot run on vector lanes: it is
+ * built again for one instance per work-group, one region per work-item.
+ * Writing such branches with ?: lets them vectorise (docs/plugins.md). */
 static tb_status build_with_fallback(mass *m, tb_error *err)
 {
-    tb_status st = build(m, err);
+    tb_status st = upload_connectivity(m, err);
+    if (st == TB_OK)
+        st = upload_stimuli(m, err);
+    if (st == TB_OK)
+        st = build(m, err);
     if (st == TB_ERR_DEVICE && m->lanes > 1 && !m->prog) {
         if (getenv("TWINBRAIN_DEBUG_LANES"))
             fprintf(stderr, "twinbrain: no vector lanes for this model: %s\n", tb_error_message(err));
         tb_error_clear(err);
-        set_lanes(m, 1);
-        st = build(m, err);
+        set_lanes(m, 1, false);
+        st = upload_connectivity(m, err);
+        if (st == TB_OK)
+            st = upload_stimuli(m, err);
+        if (st == TB_OK)
+            st = build(m, err);
     }
     return st;
 }
@@ -597,8 +692,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     tb_mass_plan_monitors(m);
     /* the program first: the layout of every buffer depends on it */
-    if ((st = bind_params(m, err)) != TB_OK || (st = upload_connectivity(m, err)) != TB_OK ||
-        (st = upload_stimuli(m, err)) != TB_OK || (st = build_with_fallback(m, err)) != TB_OK ||
+    if ((st = bind_params(m, err)) != TB_OK || (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
         (st = init_history(m, err)) != TB_OK)
@@ -679,7 +773,7 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
         return st;
     cl_command_queue q = tb_device_queue(m->dev);
     cl_event done = NULL;
-    cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->N * m->realsz, m->state_host[buf],
+    cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->Np * m->realsz, m->state_host[buf],
                                     0, NULL, &done);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "reading the state");

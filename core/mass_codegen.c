@@ -22,9 +22,9 @@ static void gen_params(const mass *m, tb_buf *b)
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
         if (s->mode == P_REGION)
-            tb_buf_printf(b, "    p->%s = pregion[%zu * (long)N + n];\n", s->code_name, s->index);
+            tb_buf_printf(b, "    p->%s = TB_LD_REGION(pregion + %zu * (long)N + n);\n", s->code_name, s->index);
         else if (s->mode == P_INSTANCE)
-            tb_buf_printf(b, "    p->%s = TB_LD(pinst + %zu * (long)B + b);\n", s->code_name, s->index);
+            tb_buf_printf(b, "    p->%s = TB_LD_INSTANCE(pinst + %zu * (long)B + b);\n", s->code_name, s->index);
         else
             tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
     }
@@ -50,7 +50,7 @@ static void gen_dfun(const mass *m, tb_buf *b)
         tb_buf_printf(b, "%s\n", md->helpers);
     /* tb_-prefixed names keep the generated code clear of the plugin's */
     tb_buf_puts(b, "inline void tb_dfun(const tb_params *tb_p, const real *tb_x, real *tb_dx,\n"
-                   "                    const real *coupling, tb_scalar t, int region, int n_regions)\n{\n");
+                   "                    const real *coupling, tb_scalar t, TB_REGION_T region, int n_regions)\n{\n");
     gen_unpack(m, b, false);
     for (size_t v = 0; v < md->n_vars; ++v)
         tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
@@ -146,28 +146,35 @@ static void gen_waveform(const mass *m, size_t k, tb_buf *b)
     const tb_scenario_stimulus *s = &m->sc->stimuli[k];
     switch (s->kind) {
     case TB_STIM_PULSE_TRAIN:
-        tb_buf_printf(b, "            v = fmod(tt, (tb_scalar)%.17g) < (tb_scalar)%.17g ? (tb_scalar)1 : (tb_scalar)0;\n", s->period,
-                      s->width);
+        tb_buf_printf(b, "            const real v = fmod(tt, (tb_scalar)%.17g) < (tb_scalar)%.17g ? (tb_scalar)1 : "
+                         "(tb_scalar)0;\n",
+                      s->period, s->width);
         break;
     case TB_STIM_SINUSOID:
-        tb_buf_printf(b, "            v = sin((tb_scalar)%.17g * tt + (tb_scalar)%.17g);\n", 2.0 * M_PI * s->frequency / 1000.0,
-                      s->phase);
+        tb_buf_printf(b, "            const real v = sin((tb_scalar)%.17g * tt + (tb_scalar)%.17g);\n",
+                      2.0 * M_PI * s->frequency / 1000.0, s->phase);
         break;
     case TB_STIM_GAUSSIAN:
-        tb_buf_printf(b, "            const tb_scalar u = (t - (tb_scalar)%.17g) / (tb_scalar)%.17g;\n", s->center, s->sigma);
-        tb_buf_puts(b, "            v = exp((tb_scalar)-0.5 * u * u);\n");
+        tb_buf_printf(b, "            const tb_scalar u = (t - (tb_scalar)%.17g) / (tb_scalar)%.17g;\n", s->center,
+                      s->sigma);
+        tb_buf_puts(b, "            const real v = exp((tb_scalar)-0.5 * u * u);\n");
         break;
     case TB_STIM_SERIES:
         /* +1e-6: t / period may fall a rounding error short of a whole sample */
-        tb_buf_printf(b, "            const long i = (long)floor(tt / (tb_scalar)%.17g + (tb_scalar)1e-6);\n", s->period);
-        tb_buf_printf(b, "            v = i < %zu ? series[%zu + i%s] : (tb_scalar)0;\n", m->stim_len[k], m->stim_offset[k],
-                      m->stim_per_region[k] ? " * N + n" : "");
+        tb_buf_printf(b, "            const long i = (long)floor(tt / (tb_scalar)%.17g + (tb_scalar)1e-6);\n",
+                      s->period);
+        if (m->stim_per_region[k])
+            tb_buf_printf(b, "            const real v = i < %zu ? TB_LD_REGION(series + %zu + i * N + n) : (real)0;\n",
+                          m->stim_len[k], m->stim_offset[k]);
+        else
+            tb_buf_printf(b, "            const real v = i < %zu ? series[%zu + i] : (tb_scalar)0;\n", m->stim_len[k],
+                          m->stim_offset[k]);
         break;
     }
 }
 
 /* tb_stimulus(): each stimulus's value at the start of the step, weighted
- * by region, added to its variable's forcing. */
+ * by region (0 where it does not apply), added to its variable's forcing. */
 static void gen_stimulus(const mass *m, tb_buf *b)
 {
     tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->sc->n_stimuli);
@@ -175,16 +182,16 @@ static void gen_stimulus(const mass *m, tb_buf *b)
                    "                        __global const tb_scalar *series, real *force)\n{\n");
     for (size_t k = 0; k < m->sc->n_stimuli; ++k) {
         const tb_scenario_stimulus *s = &m->sc->stimuli[k];
-        tb_buf_printf(b, "    {\n        const tb_scalar wk = w[%zu * (long)N + n];\n", k);
-        tb_buf_printf(b, "        if (wk != (tb_scalar)0 && t >= (tb_scalar)%.17g", s->onset);
+        tb_buf_printf(b, "    if (t >= (tb_scalar)%.17g", s->onset);
         if (isfinite(s->stop))
             tb_buf_printf(b, " && t < (tb_scalar)%.17g", s->stop);
         if (s->kind == TB_STIM_PULSE_TRAIN && s->count >= 0)
             tb_buf_printf(b, " && t - (tb_scalar)%.17g < (tb_scalar)%.17g", s->onset, (double)s->count * s->period);
-        tb_buf_printf(b, ") {\n            const real tt = t - (tb_scalar)%.17g;\n            real v;\n", s->onset);
+        tb_buf_printf(b, ") {\n            const tb_scalar tt = t - (tb_scalar)%.17g;\n", s->onset);
         gen_waveform(m, k, b);
-        tb_buf_printf(b, "            force[%zu] += (tb_scalar)%.17g * wk * v;\n        }\n    }\n", s->variable,
-                      s->amplitude);
+        tb_buf_printf(b,
+                      "            force[%zu] += (tb_scalar)%.17g * TB_LD_REGION(w + %zu * (long)N + n) * v;\n    }\n",
+                      s->variable, s->amplitude, k);
     }
     tb_buf_puts(b, "}\n\n");
 }
@@ -194,16 +201,26 @@ static void gen_stimulus(const mass *m, tb_buf *b)
  * functions then act on all lanes at once. Memory stays tb_scalar. */
 static void gen_lanes(const mass *m, tb_buf *b)
 {
-    tb_buf_printf(b, "#define TB_LANES %zu\n#define TB_SPLIT %zu\ntypedef real tb_scalar;\n", m->lanes, m->split);
+    tb_buf_printf(b, "#define TB_LANES %zu\n#define TB_REGION_LANES %d\n#define TB_SPLIT %zu\ntypedef real tb_scalar;\n",
+                  m->lanes, m->region_lanes ? 1 : 0, m->split);
     tb_buf_puts(b, "#define TB_CAT_(a, b) a##b\n#define TB_CAT(a, b) TB_CAT_(a, b)\n");
     if (m->lanes > 1) {
         tb_buf_printf(b, "typedef %s%zu tb_vector;\n#define real tb_vector\n",
                       m->realsz == sizeof(double) ? "double" : "float", m->lanes);
         tb_buf_puts(b, "#define TB_LD(p) TB_CAT(vload, TB_LANES)(0, (p))\n"
-                       "#define TB_ST(v, p) TB_CAT(vstore, TB_LANES)((v), 0, (p))\n\n");
+                       "#define TB_ST(v, p) TB_CAT(vstore, TB_LANES)((v), 0, (p))\n");
     } else {
-        tb_buf_puts(b, "#define TB_LD(p) (*(p))\n#define TB_ST(v, p) (*(p) = (v))\n\n");
+        tb_buf_puts(b, "#define TB_LD(p) (*(p))\n#define TB_ST(v, p) (*(p) = (v))\n");
     }
+    /* a per-region value is a vector over region lanes and the same on
+     * every instance lane; a per-instance value the other way round */
+    if (m->lanes > 1 && m->region_lanes)
+        tb_buf_puts(b, "#define TB_LD_REGION(p) TB_LD(p)\n#define TB_LD_INSTANCE(p) (*(p))\n"
+                       "#define TB_REGION_T TB_CAT(int, TB_LANES)\n\n");
+    else if (m->lanes > 1)
+        tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) TB_LD(p)\n#define TB_REGION_T int\n\n");
+    else
+        tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) (*(p))\n#define TB_REGION_T int\n\n");
 }
 
 static const char *method_macro(const char *method)

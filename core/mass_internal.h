@@ -81,7 +81,9 @@ typedef struct mass {
     size_t wg;            /* work-group size */
     size_t global;        /* work-items launched */
     bool instance_major;  /* one work-item per instance, instances innermost in memory */
-    size_t lanes;         /* instances per work-item as vector lanes (1: none) */
+    size_t lanes;         /* instances (or regions) per work-item as vector lanes (1: none) */
+    bool region_lanes;    /* the lanes are regions of one instance */
+    size_t Np;            /* regions on the device: N, rounded up to whole lanes with region lanes */
     size_t Bp;            /* instances allocated: B rounded up to whole lanes */
     size_t split;         /* work-groups sharing one instance's regions (launch per step when > 1) */
     uint64_t kmax;
@@ -132,9 +134,9 @@ static inline uint64_t tb_mass_samples_in(uint64_t step0, uint64_t n, uint64_t p
 /* Index of (variable, instance, region) in the state, as the kernels lay it out. */
 static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t n)
 {
-    if (m->lanes > 1)
+    if (m->lanes > 1 && !m->region_lanes)
         return ((b / m->lanes * m->NV + v) * m->N + n) * m->lanes + b % m->lanes;
-    return m->instance_major ? (v * m->N + n) * m->Bp + b : (v * m->Bp + b) * m->N + n;
+    return m->instance_major ? (v * m->N + n) * m->Bp + b : (v * m->Bp + b) * m->Np + n;
 }
 
 /* mass_codegen.c */

@@ -124,7 +124,7 @@ static cl_mem alloc_zeroed(mass *m, size_t n, const char *what, tb_error *err)
  * value is repeated across the lanes of a block). */
 static cl_mem alloc_acc(mass *m, monitor_rt *r, tb_error *err)
 {
-    size_t n = m->Bp * m->N * acc_per_region(r);
+    size_t n = m->Bp * m->Np * acc_per_region(r);
     if (r->spec->kind != TB_MONITOR_BOLD)
         return alloc_zeroed(m, n, "monitor accumulator", err);
     double *x = malloc(n * sizeof *x);
@@ -199,10 +199,14 @@ tb_status tb_mass_monitor_kernels(mass *m, tb_error *err)
 
 /* The accumulator of monitor i for this region: acc_per_region values, each
  * TB_LANES wide (with lanes the instances of a block sit side by side). */
-static void gen_acc(const monitor_rt *r, size_t i, tb_buf *b)
+static void gen_acc(const mass *m, const monitor_rt *r, size_t i, tb_buf *b)
 {
-    tb_buf_printf(b, "        __global tb_scalar *a = macc%zu + ((long)(b / TB_LANES) * N + n) * %zu * TB_LANES;\n", i,
-                  acc_per_region(r));
+    if (m->region_lanes) /* a block of 8 regions of one instance */
+        tb_buf_printf(b, "        __global tb_scalar *a = macc%zu + ((long)b * (N / TB_LANES) + n / TB_LANES) * %zu * TB_LANES;\n",
+                      i, acc_per_region(r));
+    else /* a block of instances (TB_LANES of them, or 1) at one region */
+        tb_buf_printf(b, "        __global tb_scalar *a = macc%zu + ((long)(b / TB_LANES) * N + n) * %zu * TB_LANES;\n", i,
+                      acc_per_region(r));
 }
 
 #define ACC "(a + %zu * TB_LANES)"
@@ -237,7 +241,7 @@ static void gen_bold(const monitor_rt *r, tb_buf *b)
 
 /* A sample of one value per variable, written for each instance (lane) of
  * the block that exists, in the file's layout [S][B][N][V]. */
-static void gen_sample(const monitor_rt *r, size_t i, tb_buf *b, bool avg)
+static void gen_sample(const mass *m, const monitor_rt *r, size_t i, tb_buf *b, bool avg)
 {
     const tb_bold_params *p = &r->spec->bold;
     unsigned long long P = (unsigned long long)r->period;
@@ -259,10 +263,16 @@ static void gen_sample(const monitor_rt *r, size_t i, tb_buf *b, bool avg)
         } else {
             tb_buf_printf(b, "            TB_ST(x[%zu], lane);\n", r->spec->variables[k]);
         }
-        tb_buf_printf(b,
-                      "            for (int l = 0; l < TB_LANES && b + l < B; ++l)\n"
-                      "                mout%zu[((s * B + b + l) * (long)N + n) * %zu + %zu] = lane[l];\n",
-                      i, r->nv, k);
+        if (m->region_lanes) /* lanes are regions; the padding regions are not written */
+            tb_buf_printf(b,
+                          "            for (int l = 0; l < TB_LANES && n + l < Nout; ++l)\n"
+                          "                mout%zu[((s * B + b) * (long)Nout + n + l) * %zu + %zu] = lane[l];\n",
+                          i, r->nv, k);
+        else
+            tb_buf_printf(b,
+                          "            for (int l = 0; l < TB_LANES && b + l < B; ++l)\n"
+                          "                mout%zu[((s * B + b + l) * (long)Nout + n) * %zu + %zu] = lane[l];\n",
+                          i, r->nv, k);
     }
     tb_buf_puts(b, "        }\n");
 }
@@ -284,8 +294,8 @@ void tb_mass_gen_monitors(const mass *m, tb_buf *b)
     for (size_t i = 0; i < m->n_mon; ++i)
         if (in_kernel(&m->mon[i]))
             tb_buf_printf(b, "__global tb_scalar *macc%zu, __global tb_scalar *mout%zu, ", i, i);
-    tb_buf_puts(b, "const real *x, long tn, long step0,\n                        int b, int B, int N, int n, "
-                   "tb_scalar dt)\n{\n");
+    tb_buf_puts(b, "const real *x, long tn, long step0,\n                        int b, int B, int N, int Nout, "
+                   "int n, tb_scalar dt)\n{\n");
     for (size_t i = 0; i < m->n_mon; ++i) {
         const monitor_rt *r = &m->mon[i];
         tb_monitor_kind kind = r->spec->kind;
@@ -295,13 +305,13 @@ void tb_mass_gen_monitors(const mass *m, tb_buf *b)
         tb_buf_printf(b, "    { /* monitor '%s': %s every %llu steps */\n", r->spec->name, tb_monitor_kind_name(kind),
                       (unsigned long long)r->period);
         if (kind == TB_MONITOR_BOLD || avg)
-            gen_acc(r, i, b);
+            gen_acc(m, r, i, b);
         if (kind == TB_MONITOR_BOLD)
             gen_bold(r, b);
         else if (avg)
             for (size_t k = 0; k < r->nv; ++k)
                 tb_buf_printf(b, "        TB_ST(TB_LD(" ACC ") + x[%zu], " ACC ");\n", k, r->spec->variables[k], k);
-        gen_sample(r, i, b, avg);
+        gen_sample(m, r, i, b, avg);
         tb_buf_puts(b, "    }\n");
     }
     tb_buf_puts(b, "}\n\n");

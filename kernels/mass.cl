@@ -27,6 +27,12 @@
  *     model's arithmetic, its exp and sin, and the gathers from the history
  *     are SIMD instructions; instances are blocked by lanes:
  *     state [B/L][NV][N][L], history [B/L][H][NC][N][L].
+ *   region lanes (TB_LANES > 1 and TB_REGION_LANES, CPUs with few
+ *     instances): as region-parallel, but a work-item runs 8 consecutive
+ *     regions as the lanes of vector types; the connectivity is then sliced
+ *     ELL (rows padded to the longest of each block of 8 rows, stored lane
+ *     by lane) so that the 8 rows advance together, one vector of weights
+ *     and 8 history loads per slice; N counts regions padded to lanes.
  *   instance-parallel (TB_INSTANCE_MAJOR, GPUs with sweeps): one work-item
  *     per instance, instances innermost in memory (state [NV][N][B],
  *     history [H][NC][N][B]), so the threads of a warp read neighbouring
@@ -35,7 +41,11 @@
  * other; b is the first instance a work-item handles. Connectivity is CSR
  * rows per target region. */
 
-#if TB_LANES > 1
+#if TB_LANES > 1 && TB_REGION_LANES
+#define TB_IX(v, b, n) (((long)(v) * B + (b)) * N + (n))
+#define TB_HX(slot, k, b, j) ((((long)(b) * H + (slot)) * TB_NC + (k)) * N + (j))
+#define TB_REGION_OF(n) ((n) + (int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif TB_LANES > 1
 #define TB_BLK(b) ((long)(b) / TB_LANES)
 #define TB_IX(v, b, n) (((TB_BLK(b) * TB_NV + (v)) * N + (n)) * TB_LANES)
 #define TB_HX(slot, k, b, j) ((((TB_BLK(b) * H + (slot)) * TB_NC + (k)) * N + (j)) * TB_LANES)
@@ -45,6 +55,10 @@
 #else
 #define TB_IX(v, b, n) (((long)(v) * B + (b)) * N + (n))
 #define TB_HX(slot, k, b, j) ((((long)(b) * H + (slot)) * TB_NC + (k)) * N + (j))
+#endif
+
+#ifndef TB_REGION_OF
+#define TB_REGION_OF(n) (n)
 #endif
 
 #define TB_EULER 0
@@ -72,9 +86,27 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
     real sum[TB_NC];
     for (int k = 0; k < TB_NC; ++k)
         sum[k] = (real)0;
-    const int end = row_ptr[n + 1];
     /* delays are below H, so one conditional add replaces a division per edge */
     const int now = (int)tb_slot(t, H);
+#if TB_LANES > 1 && TB_REGION_LANES
+    /* sliced ELL: slice q holds one edge of each of the block's 8 rows */
+    const int blk = n / TB_LANES;
+    for (int q = row_ptr[blk]; q < row_ptr[blk + 1]; ++q) {
+        __global const int *cq = col + (long)q * TB_LANES;
+        __global const int *dq = delay + (long)q * TB_LANES;
+        const real w = TB_LD(weight + (long)q * TB_LANES);
+        tb_scalar hv[TB_NC][TB_LANES];
+        for (int l = 0; l < TB_LANES; ++l) {
+            int slot = now - dq[l];
+            slot += slot < 0 ? H : 0;
+            for (int k = 0; k < TB_NC; ++k)
+                hv[k][l] = hist[TB_HX(slot, k, b, cq[l])];
+        }
+        for (int k = 0; k < TB_NC; ++k)
+            sum[k] += w * tb_pre(p, TB_LD(hv[k]), xi[k]);
+    }
+#else
+    const int end = row_ptr[n + 1];
     for (int e = row_ptr[n]; e < end; ++e) {
         const int j = col[e];
         const tb_scalar w = weight[e];
@@ -83,6 +115,7 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
         for (int k = 0; k < TB_NC; ++k)
             sum[k] += w * tb_pre(p, TB_LD(hist + TB_HX(slot, k, b, j)), xi[k]);
     }
+#endif
     tb_post_all(p, sum, xi, c, N);
 }
 
@@ -97,7 +130,7 @@ inline void tb_axpy(real *out, const real *x, tb_scalar a, const real *k)
 inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, const real *force, tb_scalar t, int n,
                  int N)
 {
-    tb_dfun(p, x, k, c, t, n, N);
+    tb_dfun(p, x, k, c, t, TB_REGION_OF(n), N);
 #if TB_FORCING
     for (int v = 0; v < TB_NV; ++v)
         k[v] += force[v];
@@ -169,7 +202,17 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
  * lanes, each lane draws with its instance's seed). */
 inline void tb_normals(__global const ulong *seeds, int b, long t, int n, real *z)
 {
-#if TB_LANES > 1
+#if TB_LANES > 1 && TB_REGION_LANES
+    tb_scalar zs[TB_NV + 1][TB_LANES];
+    for (int l = 0; l < TB_LANES; ++l)
+        for (int v = 0; v < TB_NV; v += 2) {
+            real2 r = tb_normal2(seeds[b], TB_RNG_NOISE, (ulong)t, (uint)((n + l) * TB_NV + v));
+            zs[v][l] = r.x;
+            zs[v + 1][l] = r.y;
+        }
+    for (int v = 0; v < TB_NV; ++v)
+        z[v] = TB_LD(zs[v]);
+#elif TB_LANES > 1
     tb_scalar zs[TB_NV + 1][TB_LANES];
     for (int l = 0; l < TB_LANES; ++l)
         for (int v = 0; v < TB_NV; v += 2) {
@@ -227,7 +270,10 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
 }
 
 /* Which instances and regions this work-item handles. */
-#if TB_LANES > 1
+#if TB_LANES > 1 && TB_REGION_LANES
+#define TB_WORK_ITEM                                                                                           \
+    const int b = get_group_id(0), n0 = get_local_id(0) * TB_LANES, nstep = get_local_size(0) * TB_LANES;
+#elif TB_LANES > 1
 #define TB_WORK_ITEM                                                                                           \
     const int b = (int)get_global_id(0) * TB_LANES, n0 = 0, nstep = 1;                                         \
     if (b >= B)                                                                                                \
@@ -281,7 +327,8 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
                           __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
                           __global const tb_scalar *pinst, __global const ulong *seeds, __global tb_scalar *ou,
                           __global const tb_scalar *stim_w, __global const tb_scalar *stim_series, int H, int B,
-                          int N, int Bout, long step0, int nsteps, int first, tb_scalar dt TB_MONITOR_ARGS)
+                          int N, int Bout, int Nout, long step0, int nsteps, int first,
+                          tb_scalar dt TB_MONITOR_ARGS)
 {
     TB_WORK_ITEM
     /* steps step0 + first .. + nsteps; monitors count samples from step0,
@@ -305,9 +352,9 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
             const long slot = tb_slot(t + 1, H);
             for (int k = 0; k < TB_NC; ++k)
                 TB_ST(h[k], hist + TB_HX(slot, k, b, n));
-            tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, Bout, N, n, dt);
+            tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, Bout, N, Nout, n, dt);
         }
-#if !TB_INSTANCE_MAJOR && TB_LANES == 1 && TB_SPLIT == 1
+#if !TB_INSTANCE_MAJOR && (TB_LANES == 1 || TB_REGION_LANES) && TB_SPLIT == 1
         /* the next step reads what every region of this instance wrote */
         barrier(CLK_GLOBAL_MEM_FENCE);
 #endif
