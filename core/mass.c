@@ -459,10 +459,10 @@ static tb_status build(mass *m, tb_error *err)
         m->wg = 1;
         m->global = m->Bp / m->lanes;
     } else if (m->region_lanes) {
-        /* a work-group per instance, a work-item per 8 regions */
-        size_t want = m->Np / m->lanes;
+        /* split work-groups per instance, a work-item per 8 regions */
+        size_t want = (m->Np / m->lanes + m->split - 1) / m->split;
         m->wg = want < kwg ? want : kwg;
-        m->global = m->Bp * m->wg;
+        m->global = m->Bp * m->split * m->wg;
     } else if (m->instance_major) {
         /* a block of instances per work-group: SIMD lanes or a GPU warp */
         size_t want = tb_device_get_info(m->dev)->type == TB_DEVICE_CPU ? 16 : 64;
@@ -614,18 +614,19 @@ static void choose_layout(mass *m)
     bool is = env && strcmp(env, "instances") == 0, lanes = env && strcmp(env, "lanes") == 0;
     bool rlanes = env && strcmp(env, "rlanes") == 0, split = env && strcmp(env, "split") == 0;
     m->instance_major = env ? is : !cpu && m->B >= INSTANCE_MAJOR_FROM;
+    bool rsplit = env && strcmp(env, "rsplit") == 0;
     if (env ? lanes : cpu && m->B >= LANES)
         set_lanes(m, LANES, false);
-    else if (env ? rlanes : cpu && m->N >= LANES)
+    else if (env ? rlanes || rsplit : cpu && m->N >= LANES)
         set_lanes(m, LANES, true);
     else
         set_lanes(m, 1, false);
     m->split = 1;
     /* measured on a loaded 2-core machine the split run was slower (each
      * step waits for the busier core); opt-in until measured idle */
-    if (split && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
+    if ((split || rsplit) && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
         m->split = d->compute_units / m->B;
-    if (split && m->split < 2)
+    if ((split || rsplit) && m->split < 2)
         m->split = 2;
 }
 

@@ -271,8 +271,11 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
 
 /* Which instances and regions this work-item handles. */
 #if TB_LANES > 1 && TB_REGION_LANES
+/* TB_SPLIT work-groups share an instance's blocks of 8 regions */
 #define TB_WORK_ITEM                                                                                           \
-    const int b = get_group_id(0), n0 = get_local_id(0) * TB_LANES, nstep = get_local_size(0) * TB_LANES;
+    const int b = get_group_id(0) / TB_SPLIT;                                                                  \
+    const int n0 = ((get_group_id(0) % TB_SPLIT) * get_local_size(0) + get_local_id(0)) * TB_LANES;            \
+    const int nstep = TB_SPLIT * get_local_size(0) * TB_LANES;
 #elif TB_LANES > 1
 #define TB_WORK_ITEM                                                                                           \
     const int b = (int)get_global_id(0) * TB_LANES, n0 = 0, nstep = 1;                                         \
