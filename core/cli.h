@@ -13,6 +13,16 @@ int tb_cli_check(int argc, char **argv);
 int tb_cli_devices(int argc, char **argv);
 int tb_cli_plugins(int argc, char **argv);
 int tb_cli_connectome(int argc, char **argv);
+int tb_cli_spikes(int argc, char **argv);
+int tb_cli_bench(int argc, char **argv);
+
+/* Spiking scenarios in `check` and `run` (cli_spikes.c). */
+struct tb_scenario;
+struct tb_sim_summary;
+struct tb_device_info;
+void tb_cli_spiking_check_line(const char *path, const struct tb_scenario *sc);
+void tb_cli_spiking_summary(const struct tb_scenario *sc, const struct tb_sim_summary *s,
+                            const struct tb_device_info *d, const char *out);
 
 /* Print an error the way the command line does: scenario errors
  * ("FILE:LINE:COL: ...") as they are, others after "twinbrain: error: ".

@@ -145,6 +145,10 @@ static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *d
     tb_sim_summary s;
     tb_sim_get_summary(sim, &s);
     const tb_device_info *d = tb_device_get_info(dev);
+    if (sc->kind == TB_SCENARIO_SPIKING) {
+        tb_cli_spiking_summary(sc, &s, d, out);
+        return;
+    }
     char inst[64] = "";
     if (s.instances > 1)
         snprintf(inst, sizeof inst, " x %zu instances", s.instances);
@@ -234,6 +238,8 @@ static int check(run_args *a)
         char *text = tb_scenario_format(sc);
         fputs(text, stdout);
         free(text);
+    } else if (sc->kind == TB_SCENARIO_SPIKING) {
+        tb_cli_spiking_check_line(a->scenario, sc);
     } else {
         printf("%s: ok (mass model %s, %llu steps of %g ms, %zu monitor%s)\n", a->scenario, sc->model->name,
                (unsigned long long)sc->steps, sc->dt, sc->n_monitors, sc->n_monitors == 1 ? "" : "s");

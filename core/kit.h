@@ -11,6 +11,7 @@
 #include "twinbrain/output.h"
 #include "twinbrain/program.h"
 #include "twinbrain/scenario.h"
+#include "twinbrain/sim.h"
 
 typedef struct tb_kit {
     const char *name;
@@ -28,9 +29,12 @@ typedef struct tb_kit {
     size_t (*regions)(void *impl);
     size_t (*instances)(void *impl);
     uint64_t (*samples)(void *impl);
+    /* Optional: kit-specific figures for the summary (NULL: none). */
+    void (*summary)(void *impl, tb_sim_summary *s);
     void (*destroy)(void *impl);
 } tb_kit;
 
 extern const tb_kit tb_mass_kit;
+extern const tb_kit tb_spiking_kit;
 
 #endif

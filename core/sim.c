@@ -27,9 +27,14 @@ struct tb_sim {
     double wall_seconds;
 };
 
+static const tb_kit *kit_of(const tb_scenario *sc)
+{
+    return sc->kind == TB_SCENARIO_SPIKING ? &tb_spiking_kit : &tb_mass_kit;
+}
+
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
 {
-    return tb_mass_kit.check(sc, err);
+    return kit_of(sc)->check(sc, err);
 }
 
 tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err)
@@ -40,7 +45,7 @@ tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     sim->sc = sc;
     sim->dev = dev;
-    sim->kit = &tb_mass_kit;
+    sim->kit = kit_of(sc);
     tb_status st = sim->kit->create(sc, dev, &sim->impl, err);
     if (st != TB_OK) {
         tb_sim_free(sim);
@@ -82,8 +87,8 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
                             d->driver_version,
                             tb_precision_name(sim->sc->precision),
                             created,
-                            sim->sc->model->name,
-                            sim->sc->model->version ? sim->sc->model->version : "",
+                            sim->sc->model ? sim->sc->model->name : "spiking network",
+                            sim->sc->model && sim->sc->model->version ? sim->sc->model->version : "",
                             sim->sc->path};
     tb_status st = TB_OK;
     for (size_t i = 0; st == TB_OK && i < sizeof names / sizeof names[0]; ++i)
@@ -213,6 +218,8 @@ void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
     s->instances = sim->kit->instances(sim->impl);
     s->monitors = sim->sc->n_monitors;
     s->samples = sim->kit->samples(sim->impl);
+    if (sim->kit->summary)
+        sim->kit->summary(sim->impl, s);
 }
 
 const char *tb_sim_source(const tb_sim *sim)

@@ -21,6 +21,8 @@ static const char usage[] =
     "  devices [--json]                                    every OpenCL platform and device\n"
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
+    "  spikes stats OUT.h5 [--warmup MS] [--json]          spike statistics per population\n"
+    "  bench spiking [--json] [--quick]                    standard workloads: speed and memory\n"
     "  version                                             version and build facts\n"
     "\n"
     "'twinbrain COMMAND --help' describes one command. Exit status: 0 success, 2 usage or\n"
@@ -93,6 +95,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"run", tb_cli_run},         {"check", tb_cli_check},           {"devices", tb_cli_devices},
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
+        {"spikes", tb_cli_spikes},   {"bench", tb_cli_bench},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -57,6 +57,14 @@ typedef struct tb_sim_summary {
     size_t instances;
     size_t monitors;
     uint64_t samples;       /* rows written over all monitors */
+    /* spiking networks (zero otherwise) */
+    uint64_t synapses;
+    uint64_t spikes;          /* spikes written */
+    uint64_t synaptic_events; /* deliveries caused by the written spikes */
+    double network_seconds;   /* connectivity generated on the device */
+    double setup_seconds;     /* everything before the first step, build included */
+    uint64_t device_bytes;    /* device buffers the run holds */
+    int partitions;
 } tb_sim_summary;
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s);
 

@@ -1,0 +1,280 @@
+/* Connectivity generated on the device (core/spiking_connect.c).
+ *
+ * A projection is generated row by row, one work-item per row: a row is a
+ * target (all_to_all, one_to_one, pairwise_bernoulli, fixed_indegree), a
+ * source (fixed_outdegree) or a block of TB_BLOCK synapses
+ * (fixed_total_number, from_file). Every draw is keyed by
+ *   seed; stream = TB_RNG_CONNECT | purpose << 8 (| attempt << 16),
+ *   step = projection << 40 | row, element = the draw's index in the row,
+ * so the network is a function of the seed alone: the same on every device,
+ * whatever the number of work-items, partitions or passes.
+ *
+ * Two passes run the same generation. Count: the synapses of each bucket
+ * (partition of the target, source, delay) are counted. Fill: with the
+ * counts turned into bucket offsets by the host, each synapse is written
+ * into its bucket (target and port, weight as float). Buckets are then
+ * sorted, so their content does not depend on the order of the writes. */
+
+#define TB_RULE_ALL_TO_ALL 0
+#define TB_RULE_ONE_TO_ONE 1
+#define TB_RULE_PAIRWISE_BERNOULLI 2
+#define TB_RULE_FIXED_INDEGREE 3
+#define TB_RULE_FIXED_OUTDEGREE 4
+#define TB_RULE_FIXED_TOTAL_NUMBER 5
+#define TB_RULE_FROM_FILE 6
+
+/* Synapses per row of fixed_total_number and from_file: part of the
+ * definition of the network (it keys the draws), do not change lightly. */
+#define TB_BLOCK 256
+
+#define TB_PURPOSE_INDEX (0u << 8)
+#define TB_PURPOSE_WEIGHT (1u << 8)
+#define TB_PURPOSE_DELAY (2u << 8)
+#define TB_PURPOSE_UNIFORM (3u << 8)
+
+/* Integer descriptor entries (idesc) and real ones (rdesc). */
+enum { I_RULE, I_SRC_LO, I_NS, I_TGT_LO, I_NT, I_N, I_AUTAPSES, I_MULTAPSES, I_PORT, I_WKIND, I_DKIND, I_PROJ,
+       I_SAME, I_ROWS };
+enum { R_P, R_WA, R_WB, R_WLO, R_WHI, R_DA, R_DB, R_DLO, R_DHI, R_DT };
+
+#define TB_WBANK_ARGS                                                                                       \
+    __global uint2 *tb_bank0, __global uint2 *tb_bank1, __global uint2 *tb_bank2, __global uint2 *tb_bank3, \
+        __global uint2 *tb_bank4, __global uint2 *tb_bank5, __global uint2 *tb_bank6, __global uint2 *tb_bank7
+#define TB_WBANK_SELECT(b)                                                                                  \
+    ((b) == 0 ? tb_bank0 : (b) == 1 ? tb_bank1 : (b) == 2 ? tb_bank2 : (b) == 3 ? tb_bank3 : (b) == 4 ? tb_bank4 \
+     : (b) == 5 ? tb_bank5 : (b) == 6 ? tb_bank6 : tb_bank7)
+
+typedef struct tb_conn {
+    int mode; /* 0: count, 1: fill */
+    ulong seed;
+    ulong step; /* projection << 40 | row */
+    long src_lo, tgt_lo;
+    int port, wkind, dkind;
+    real wa, wb, wlo, whi, da, db, dlo, dhi, dt;
+    int P, dmin, ND;
+    long Ns;
+} tb_conn;
+
+inline int tb_partition_of(__global const long *part, int P, long n)
+{
+    int lo = 0, hi = P;
+    while (hi - lo > 1) {
+        const int mid = (lo + hi) / 2;
+        if (part[mid] <= n)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* One synapse (source s, target t, indices within their groups; j its
+ * draw index in the row). A weight or delay of a file is given (have = 1). */
+inline void tb_emit(const tb_conn *c, long s, long t, uint j, int have, float wgiven, int dgiven,
+                    __global uint *counts, __global int *range, __global const long *part,
+                    __global const int *pbank, __global const ulong *pbase, TB_WBANK_ARGS)
+{
+    long d;
+    if (have) {
+        d = dgiven;
+    } else {
+        const real dms = tb_draw(c->dkind, c->da, c->db, c->dlo, c->dhi, c->seed, TB_RNG_CONNECT | TB_PURPOSE_DELAY,
+                                 c->step, j);
+        d = (long)round(dms / c->dt);
+    }
+    d = d < 1 ? 1 : d;
+    if (d < c->dmin || d >= c->dmin + c->ND) {
+        /* outside the range the host guessed: it widens it and starts over */
+        const int di = d > 0x7fffffffL ? 0x7fffffff : (int)d;
+        atomic_min(&range[0], di);
+        atomic_max(&range[1], di);
+        return;
+    }
+    const long gt = c->tgt_lo + t;
+    const int p = tb_partition_of(part, c->P, gt);
+    const ulong b = (ulong)p * (ulong)(c->Ns * c->ND + 1) + (ulong)(c->src_lo + s) * (ulong)c->ND + (ulong)(d - c->dmin);
+    if (c->mode == 0) {
+        atomic_inc(&counts[b]);
+        return;
+    }
+    const float w = have ? wgiven
+                         : (float)tb_draw(c->wkind, c->wa, c->wb, c->wlo, c->whi, c->seed,
+                                          TB_RNG_CONNECT | TB_PURPOSE_WEIGHT, c->step, j);
+    const uint pos = atomic_inc(&counts[b]);
+    __global uint2 *bank = TB_WBANK_SELECT(pbank[p]) + pbase[p];
+    bank[pos] = (uint2)(((uint)c->port << 30) | (uint)(gt - part[p]), as_uint(w));
+}
+
+#define TB_EMIT(s, t, j) tb_emit(&c, (s), (t), (j), 0, 0.0f, 0, counts, range, part, pbank, pbase, TB_WBANKS)
+#define TB_WBANKS tb_bank0, tb_bank1, tb_bank2, tb_bank3, tb_bank4, tb_bank5, tb_bank6, tb_bank7
+
+inline uint tb_word(ulong seed, uint stream, ulong step, uint k)
+{
+    const uint4 r = tb_rng_bits(seed, stream, step, k >> 2);
+    const uint q = k & 3u;
+    return q == 0 ? r.s0 : q == 1 ? r.s1 : q == 2 ? r.s2 : r.s3;
+}
+
+__kernel void tb_connect(__global const long *idesc, __global const real *rdesc, int mode, long row0,
+                         __global uint *counts, __global int *range, __global const long *part, int P, long Ns,
+                         int dmin, int ND, __global const int *pbank, __global const ulong *pbase, ulong seed,
+                         __global const uint *fsrc, __global const uint *ftgt, __global const float *fw,
+                         __global const int *fd, TB_WBANK_ARGS)
+{
+    const long r = row0 + get_global_id(0);
+    if (r >= idesc[I_ROWS])
+        return;
+    tb_conn c;
+    c.mode = mode;
+    c.seed = seed;
+    c.step = ((ulong)idesc[I_PROJ] << 40) | (ulong)r;
+    c.src_lo = idesc[I_SRC_LO];
+    c.tgt_lo = idesc[I_TGT_LO];
+    c.port = (int)idesc[I_PORT];
+    c.wkind = (int)idesc[I_WKIND];
+    c.dkind = (int)idesc[I_DKIND];
+    c.wa = rdesc[R_WA], c.wb = rdesc[R_WB], c.wlo = rdesc[R_WLO], c.whi = rdesc[R_WHI];
+    c.da = rdesc[R_DA], c.db = rdesc[R_DB], c.dlo = rdesc[R_DLO], c.dhi = rdesc[R_DHI];
+    c.dt = rdesc[R_DT];
+    c.P = P, c.dmin = dmin, c.ND = ND, c.Ns = Ns;
+    const int rule = (int)idesc[I_RULE];
+    const long ns = idesc[I_NS], nt = idesc[I_NT], K = idesc[I_N];
+    /* a neuron may not meet itself when the rule excludes autapses */
+    const int excl = !idesc[I_AUTAPSES] && idesc[I_SAME];
+    if (rule == TB_RULE_ALL_TO_ALL) {
+        for (long s = 0; s < ns; ++s)
+            if (!(excl && s == r))
+                TB_EMIT(s, r, (uint)s);
+    } else if (rule == TB_RULE_ONE_TO_ONE) {
+        TB_EMIT(r, r, 0u);
+    } else if (rule == TB_RULE_PAIRWISE_BERNOULLI) {
+        const real p = rdesc[R_P];
+        if (p >= (real)1) {
+            for (long s = 0; s < ns; ++s)
+                if (!(excl && s == r))
+                    TB_EMIT(s, r, (uint)s);
+        } else if (p > (real)0) {
+            /* geometric gaps between chosen sources: one uniform per synapse */
+            const real lq = log1p(-p);
+            long s = -1;
+            for (uint j = 0;; ++j) {
+                const real gap = floor(log(tb_uniform2(seed, TB_RNG_CONNECT | TB_PURPOSE_UNIFORM, c.step, j).x) / lq);
+                if (gap >= (real)(ns - s))
+                    break;
+                s += 1 + (long)gap;
+                if (s >= ns)
+                    break;
+                if (!(excl && s == r))
+                    TB_EMIT(s, r, (uint)s);
+            }
+        }
+    } else if (rule == TB_RULE_FIXED_INDEGREE || rule == TB_RULE_FIXED_OUTDEGREE) {
+        /* drawing the other end of K synapses of this row */
+        const int in = rule == TB_RULE_FIXED_INDEGREE;
+        const long M = (in ? ns : nt) - (excl ? 1 : 0);
+        if (idesc[I_MULTAPSES]) {
+            for (long k = 0; k < K; ++k) {
+                long o = tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, (uint)k), (uint)M);
+                if (excl && o >= r)
+                    ++o;
+                if (in)
+                    TB_EMIT(o, r, (uint)k);
+                else
+                    TB_EMIT(r, o, (uint)k);
+            }
+        } else {
+            /* selection sampling (Knuth's algorithm S): K distinct, in order */
+            long need = K;
+            for (long m = 0; m < M && need > 0; ++m) {
+                const real u = tb_uniform2(seed, TB_RNG_CONNECT | TB_PURPOSE_UNIFORM, c.step, (uint)m).x;
+                if (u * (real)(M - m) >= (real)need)
+                    continue;
+                --need;
+                const long o = excl && m >= r ? m + 1 : m;
+                if (in)
+                    TB_EMIT(o, r, (uint)m);
+                else
+                    TB_EMIT(r, o, (uint)m);
+            }
+        }
+    } else if (rule == TB_RULE_FIXED_TOTAL_NUMBER) {
+        const long k1 = min(K, (r + 1) * TB_BLOCK);
+        for (long k = r * TB_BLOCK; k < k1; ++k) {
+            const uint j = (uint)(k - r * TB_BLOCK);
+            uint att = 0;
+            uint4 w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, j);
+            long t = tb_below(w.s0, (uint)nt), s = tb_below(w.s1, (uint)ns);
+            while (excl && s == t && ++att < 1000u) {
+                w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX | (att << 16), c.step, j);
+                t = tb_below(w.s0, (uint)nt);
+                s = tb_below(w.s1, (uint)ns);
+            }
+            TB_EMIT(s, t, j);
+        }
+    } else if (rule == TB_RULE_FROM_FILE) {
+        const long k1 = min(K, (r + 1) * TB_BLOCK);
+        for (long k = r * TB_BLOCK; k < k1; ++k)
+            tb_emit(&c, fsrc[k], ftgt[k], (uint)(k - r * TB_BLOCK), 1, fw[k], fd[k], counts, range, part, pbank,
+                    pbase, TB_WBANKS);
+    }
+}
+
+inline ulong tb_key(uint2 x)
+{
+    return ((ulong)x.x << 32) | (ulong)x.y;
+}
+
+inline void tb_sift(__global uint2 *a, long root, long n)
+{
+    for (;;) {
+        long child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && tb_key(a[child + 1]) > tb_key(a[child]))
+            ++child;
+        if (tb_key(a[root]) >= tb_key(a[child]))
+            return;
+        const uint2 t = a[root];
+        a[root] = a[child];
+        a[child] = t;
+        root = child;
+    }
+}
+
+/* Each bucket sorted by (port, target, weight bits): insertion sort for the
+ * usual few entries, heapsort for large ones. */
+__kernel void tb_sort_buckets(__global const uint *boff, long nb, int P, ulong first, __global const int *pbank,
+                              __global const ulong *pbase, TB_WBANK_ARGS)
+{
+    const ulong g = first + get_global_id(0);
+    if (g >= (ulong)P * (ulong)nb)
+        return;
+    const int p = (int)(g / (ulong)nb);
+    const ulong b = (ulong)p * (ulong)(nb + 1) + g % (ulong)nb;
+    const uint a = boff[b], e = boff[b + 1];
+    const long n = (long)e - (long)a;
+    if (n < 2)
+        return;
+    __global uint2 *x = TB_WBANK_SELECT(pbank[p]) + pbase[p] + a;
+    if (n <= 32) {
+        for (long i = 1; i < n; ++i) {
+            const uint2 v = x[i];
+            const ulong kv = tb_key(v);
+            long j = i - 1;
+            while (j >= 0 && tb_key(x[j]) > kv) {
+                x[j + 1] = x[j];
+                --j;
+            }
+            x[j + 1] = v;
+        }
+        return;
+    }
+    for (long i = n / 2 - 1; i >= 0; --i)
+        tb_sift(x, i, n);
+    for (long end = n - 1; end > 0; --end) {
+        const uint2 t = x[0];
+        x[0] = x[end];
+        x[end] = t;
+        tb_sift(x, 0, end);
+    }
+}
