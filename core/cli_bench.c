@@ -1,14 +1,41 @@
-/* twinbrain bench: standard workloads (filled in below). */
+/* twinbrain bench FAMILY ...: standard workloads, one table or JSON per
+ * family. Each family lives in its own file (bench_mass.c, ...). */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "bench.h"
 #include "cli.h"
+
+static const struct family {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} families[] = {
+    {"mass", tb_bench_mass, "neural-mass models with delays and BOLD: region-steps/s against a C loop"},
+    {"spiking", tb_bench_spiking, "COBA and the cortical microcircuit: real-time factor, events/s, build time, memory"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: twinbrain bench FAMILY [options] [--json]\n\nfamilies:\n");
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; ++i)
+        fprintf(f, "  %-10s %s\n", families[i].name, families[i].what);
+    fprintf(f, "\n'twinbrain bench FAMILY --help' lists a family's options. Figures and the commands\n"
+               "that produced them: docs/performance.md.\n");
+}
 
 int tb_cli_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "twinbrain bench: not yet\n");
-    return 1;
+    if (argc < 2 || tb_cli_is_help(argv[1])) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; ++i)
+        if (strcmp(argv[1], families[i].name) == 0)
+            return families[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "twinbrain bench: unknown family '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
 }

@@ -1,6 +1,7 @@
 /* twinbrain run / check: scenario -> simulation -> device -> output. */
 #include "config.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,37 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL);
 }
 
+/* The instances whose FC fits the empirical one best, with their values. */
+static void best_fits(const tb_scenario *sc, const tb_sim_summary *s)
+{
+    size_t n = s->instances, show = 0;
+    size_t order[5];
+    /* keep the five best (NaN, a flat FC, never counts as better) */
+    for (size_t b = 0; b < n; ++b) {
+        if (isnan(s->scores[b]))
+            continue;
+        size_t k = show < 5 ? show++ : 5;
+        while (k > 0 && s->scores[order[k - 1]] < s->scores[b]) {
+            if (k < 5)
+                order[k] = order[k - 1];
+            --k;
+        }
+        if (k < 5)
+            order[k] = b;
+    }
+    printf("  fit      Pearson r of the FC ('%s') with the empirical one%s\n", s->score_monitor,
+           n > 1 ? ", best instances:" : ":");
+    for (size_t k = 0; k < show; ++k) {
+        size_t b = order[k];
+        printf("           r = %-8.4f", s->scores[b]);
+        if (n > 1)
+            printf(" instance %zu:", b);
+        for (size_t j = 0; j < sc->sweep.n_keys; ++j)
+            printf(" %s=%g", sc->sweep.keys[j].path, sc->sweep.keys[j].values[b]);
+        printf("\n");
+    }
+}
+
 static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *dev, const char *out)
 {
     tb_sim_summary s;
@@ -160,9 +192,16 @@ static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *d
     printf("  run      %.2f s wall, %.3g steps/s, %.3g region-steps/s\n", s.wall_seconds,
            s.wall_seconds > 0 ? (double)s.steps / s.wall_seconds : 0.0,
            s.wall_seconds > 0 ? (double)s.steps * (double)s.regions * (double)s.instances / s.wall_seconds : 0.0);
-    for (size_t i = 0; i < sc->n_monitors; ++i)
-        printf("  monitor  %s: %s every %g ms\n", sc->monitors[i].name, tb_monitor_kind_name(sc->monitors[i].kind),
-               sc->monitors[i].period);
+    for (size_t i = 0; i < sc->n_monitors; ++i) {
+        const tb_scenario_monitor *m = &sc->monitors[i];
+        if (m->kind == TB_MONITOR_FC)
+            printf("  monitor  %s: fc of '%s' over (%g, %g] ms\n", m->name, sc->monitors[m->source].name, m->start,
+                   m->end);
+        else
+            printf("  monitor  %s: %s every %g ms\n", m->name, tb_monitor_kind_name(m->kind), m->period);
+    }
+    if (s.scores)
+        best_fits(sc, &s);
     printf("  output   %s\n", out);
 }
 

@@ -29,6 +29,9 @@ typedef struct tb_kit {
     size_t (*regions)(void *impl);
     size_t (*instances)(void *impl);
     uint64_t (*samples)(void *impl);
+    /* Fit scores per instance after the run (an fc monitor with an
+     * empirical FC), or NULL; *name names the monitor. */
+    const double *(*scores)(void *impl, const char **name);
     /* Optional: kit-specific figures for the summary (NULL: none). */
     void (*summary)(void *impl, tb_sim_summary *s);
     void (*destroy)(void *impl);

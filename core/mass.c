@@ -13,104 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coupling.h"
 #include "kit.h"
+#include "mass_internal.h"
+#include "h5read.h"
+#include "rng.h"
 #include "sweep.h"
-#include "twinbrain/connectome.h"
-#include "twinbrain/mass.h"
-#include "util.h"
-
-/* Monitor output kept per chunk on the device, at most this many bytes per
- * buffer (two buffers per monitor: one filling while the other drains). */
-#define CHUNK_BYTES_MAX (64u << 20)
-#define CHUNK_STEPS_MAX 4096u
-
-typedef struct monitor_rt {
-    const tb_scenario_monitor *spec;
-    uint64_t period;    /* in steps */
-    size_t nv;
-    size_t max_samples; /* per chunk */
-    cl_mem acc;
-    cl_mem out[2];
-    void *host[2];
-    tb_dataset *data;
-    tb_dataset *time;
-} monitor_rt;
-
-/* One launched chunk whose results are still on their way back. */
-typedef struct pending {
-    bool active;
-    int buf;
-    uint64_t step0, n;
-    cl_event done;
-} pending;
-
-/* Where a parameter's value lives on the device: one scalar, one per
- * region (an array in the scenario), or one per instance (swept). */
-typedef enum param_mode { P_SCALAR, P_REGION, P_INSTANCE } param_mode;
-
-typedef struct param_slot {
-    const char *code_name;   /* "mu", "cp_a", "tb_sigma_y1" */
-    const tb_scenario_value *value;
-    const double *swept;     /* [B] when swept */
-    param_mode mode;
-    size_t index;            /* in pscalar, or row of pregion or pinst */
-    bool nsig;               /* values are TVB's nsig: the device gets sqrt(2 nsig) */
-} param_slot;
-
-typedef struct mass {
-    const tb_scenario *sc;
-    const tb_mass_model *model;
-    const tb_coupling_def *coupling;
-    tb_device *dev;
-    tb_connectome *con;
-    size_t N, B, NV, NC, NCV;
-    int H;
-    size_t realsz;
-    param_slot *params;
-    size_t n_params, n_scalar, n_region, n_inst;
-    char *source;
-    tb_program *prog;
-    cl_kernel k_run, k_init;
-    size_t wg;
-    uint64_t kmax;
-    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou;
-    tb_scenario_value ou_tau; /* the OU time constant, as a parameter slot */
-    cl_uint arg_step0; /* index of the first per-chunk kernel argument */
-    void *state_host[2]; /* state at the end of a chunk, one per pending buffer */
-    monitor_rt *mon;
-    size_t n_mon;
-    pending pend;
-    int next_buf;
-    uint64_t samples;
-} mass;
-
-/* ------------------------------------------------------------ helpers */
-
-static tb_status cl_fail(tb_error *err, cl_int rc, const char *what)
-{
-    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
-}
-
-/* Host doubles to device reals. */
-static void *to_real(const double *x, size_t n, size_t realsz)
-{
-    void *out = malloc(n ? n * realsz : realsz);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; ++i) {
-        if (realsz == sizeof(double))
-            ((double *)out)[i] = x[i];
-        else
-            ((float *)out)[i] = (float)x[i];
-    }
-    return out;
-}
-
-static double real_at(const void *buf, size_t i, size_t realsz)
-{
-    return realsz == sizeof(double) ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
-}
 
 static tb_status check_region_array(const mass *m, const tb_scenario_value *v, const char *section, tb_error *err)
 {
@@ -127,197 +34,15 @@ static tb_status check_region_array(const mass *m, const tb_scenario_value *v, c
 
 /* ------------------------------------------------------------ code generation */
 
-static void gen_params(mass *m, tb_buf *b)
-{
-    tb_buf_puts(b, "typedef struct tb_params {\n");
-    for (size_t i = 0; i < m->n_params; ++i)
-        tb_buf_printf(b, "    real %s;\n", m->params[i].code_name);
-    if (m->n_params == 0)
-        tb_buf_puts(b, "    real unused;\n");
-    tb_buf_puts(b, "} tb_params;\n\n"
-                   "inline void tb_load_params(tb_params *p, __global const real *pscalar,\n"
-                   "                           __global const real *pregion, __global const real *pinst,\n"
-                   "                           int b, int n, int B, int N)\n{\n");
-    for (size_t i = 0; i < m->n_params; ++i) {
-        const param_slot *s = &m->params[i];
-        if (s->mode == P_REGION)
-            tb_buf_printf(b, "    p->%s = pregion[%zu * (long)N + n];\n", s->code_name, s->index);
-        else if (s->mode == P_INSTANCE)
-            tb_buf_printf(b, "    p->%s = pinst[%zu * (long)B + b];\n", s->code_name, s->index);
-        else
-            tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
-    }
-    if (m->n_params == 0)
-        tb_buf_puts(b, "    p->unused = 0;\n");
-    tb_buf_puts(b, "}\n\n");
-}
 
-/* Unpack the parameters of one group ("cp_" for coupling) into locals. */
-static void gen_unpack(const mass *m, tb_buf *b, bool coupling)
-{
-    for (size_t i = 0; i < m->n_params; ++i) {
-        bool is_cp = strncmp(m->params[i].code_name, "cp_", 3) == 0;
-        if (is_cp == coupling)
-            tb_buf_printf(b, "    const real %s = tb_p->%s;\n", m->params[i].code_name, m->params[i].code_name);
-    }
-}
 
-static void gen_dfun(const mass *m, tb_buf *b)
-{
-    const tb_mass_model *md = m->model;
-    if (md->helpers)
-        tb_buf_printf(b, "%s\n", md->helpers);
-    /* tb_-prefixed names keep the generated code clear of the plugin's */
-    tb_buf_puts(b, "inline void tb_dfun(const tb_params *tb_p, const real *tb_x, real *tb_dx,\n"
-                   "                    const real *coupling, real t, int region, int n_regions)\n{\n");
-    gen_unpack(m, b, false);
-    for (size_t v = 0; v < md->n_vars; ++v)
-        tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
-    for (size_t v = 0; v < md->n_vars; ++v)
-        tb_buf_printf(b, "    real d%s;\n", md->vars[v].name);
-    tb_buf_printf(b, "    {\n%s\n    }\n", md->dfun);
-    for (size_t v = 0; v < md->n_vars; ++v)
-        tb_buf_printf(b, "    tb_dx[%zu] = d%s;\n", v, md->vars[v].name);
-    tb_buf_puts(b, "}\n\n");
-}
 
-static size_t var_index(const tb_mass_model *md, const char *name)
-{
-    for (size_t v = 0; v < md->n_vars; ++v)
-        if (strcmp(md->vars[v].name, name) == 0)
-            return v;
-    return 0; /* the plugin loader checked every coupled name */
-}
 
-static void gen_coupling(const mass *m, tb_buf *b)
-{
-    const tb_mass_model *md = m->model;
-    const tb_coupling_def *cd = m->coupling;
-    const char *pre = md->coupling_pre ? md->coupling_pre : cd->pre;
-    const char *post = md->coupling_post ? md->coupling_post : cd->post;
-    tb_buf_puts(b, "inline void tb_hist_values_raw(const real *x, real *xi)\n{\n");
-    for (size_t k = 0; k < m->NC; ++k) {
-        if (k < m->NCV)
-            tb_buf_printf(b, "    xi[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
-        else
-            tb_buf_printf(b, "    xi[%zu] = (real)0;\n", k);
-    }
-    tb_buf_puts(b, "}\n\ninline void tb_hist_values(const tb_params *tb_p, const real *x, real *h)\n{\n");
-    gen_unpack(m, b, true);
-    tb_buf_printf(b, "    real cv[%zu];\n", m->NCV);
-    for (size_t k = 0; k < m->NCV; ++k)
-        tb_buf_printf(b, "    cv[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
-    /* A per-channel hist expression names its channel `k`. */
-    if (cd->hist && !md->coupling_pre && cd->channels == 0)
-        tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k)\n        h[k] = %s;\n", m->NC, cd->hist);
-    for (size_t k = 0; k < m->NC && !(cd->hist && !md->coupling_pre && cd->channels == 0); ++k) {
-        if (cd->hist && !md->coupling_pre)
-            tb_buf_printf(b, "    h[%zu] = %s;\n", k, cd->hist);
-        else
-            tb_buf_printf(b, "    h[%zu] = cv[%zu];\n", k, k);
-    }
-    tb_buf_puts(b, "}\n\ninline real tb_pre(const tb_params *tb_p, real h, real xi)\n{\n");
-    gen_unpack(m, b, true);
-    tb_buf_printf(b, "    return %s;\n}\n\n", pre);
-    tb_buf_puts(b, "inline real tb_post(const tb_params *tb_p, real sum, int n_regions)\n{\n");
-    gen_unpack(m, b, true);
-    tb_buf_printf(b, "    return %s;\n}\n\n", post);
-}
 
-static void gen_clamp(const mass *m, tb_buf *b)
-{
-    tb_buf_puts(b, "inline void tb_clamp(real *x)\n{\n");
-    for (size_t v = 0; v < m->NV; ++v) {
-        const tb_mass_var *var = &m->model->vars[v];
-        if (isfinite(var->bound_lo))
-            tb_buf_printf(b, "    x[%zu] = fmax(x[%zu], (real)%.17g);\n", v, v, var->bound_lo);
-        if (isfinite(var->bound_hi))
-            tb_buf_printf(b, "    x[%zu] = fmin(x[%zu], (real)%.17g);\n", v, v, var->bound_hi);
-    }
-    tb_buf_puts(b, "}\n\n");
-}
 
-static void gen_monitors(const mass *m, tb_buf *b)
-{
-    tb_buf_puts(b, "#define TB_MONITOR_ARGS");
-    for (size_t i = 0; i < m->n_mon; ++i)
-        tb_buf_printf(b, " , __global real *macc%zu, __global real *mout%zu", i, i);
-    tb_buf_puts(b, "\n#define TB_MONITOR_PASS ");
-    for (size_t i = 0; i < m->n_mon; ++i)
-        tb_buf_printf(b, "%smacc%zu, mout%zu", i ? ", " : "", i, i);
-    tb_buf_puts(b, "\n\ninline void tb_monitors(");
-    for (size_t i = 0; i < m->n_mon; ++i)
-        tb_buf_printf(b, "__global real *macc%zu, __global real *mout%zu, ", i, i);
-    tb_buf_puts(b, "const real *x, long tn, long step0,\n                        int b, int B, int N, int n)\n{\n");
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        const monitor_rt *r = &m->mon[i];
-        const tb_scenario_monitor *s = r->spec;
-        bool avg = s->kind == TB_MONITOR_TEMPORAL_AVERAGE && r->period > 1;
-        tb_buf_printf(b, "    { /* monitor '%s': %s every %llu steps */\n", s->name, tb_monitor_kind_name(s->kind),
-                      (unsigned long long)r->period);
-        if (avg) {
-            tb_buf_printf(b, "        __global real *a = macc%zu + ((long)b * N + n) * %zu;\n", i, r->nv);
-            for (size_t k = 0; k < r->nv; ++k)
-                tb_buf_printf(b, "        a[%zu] += x[%zu];\n", k, s->variables[k]);
-        }
-        tb_buf_printf(b, "        if (tn %% %llu == 0) {\n", (unsigned long long)r->period);
-        tb_buf_printf(b, "            const long s = tn / %llu - 1 - step0 / %llu;\n", (unsigned long long)r->period,
-                      (unsigned long long)r->period);
-        tb_buf_printf(b, "            __global real *o = mout%zu + ((s * B + b) * (long)N + n) * %zu;\n", i, r->nv);
-        for (size_t k = 0; k < r->nv; ++k) {
-            if (avg)
-                tb_buf_printf(b, "            o[%zu] = a[%zu] / (real)%llu; a[%zu] = (real)0;\n", k, k,
-                              (unsigned long long)r->period, k);
-            else
-                tb_buf_printf(b, "            o[%zu] = x[%zu];\n", k, s->variables[k]);
-        }
-        tb_buf_puts(b, "        }\n    }\n");
-    }
-    tb_buf_puts(b, "}\n\n");
-}
 
-static void gen_noise(const mass *m, tb_buf *b)
-{
-    static const char *const kinds[] = {"TB_NOISE_NONE", "TB_NOISE_ADDITIVE", "TB_NOISE_MULTIPLICATIVE",
-                                        "TB_NOISE_OU"};
-    tb_buf_printf(b, "#define TB_NOISE %s\n\n", kinds[m->sc->noise]);
-    tb_buf_puts(b, "inline void tb_noise_g(const tb_params *tb_p, const real *x, real *g)\n{\n");
-    for (size_t v = 0; v < m->NV; ++v) {
-        bool on = m->sc->noise && m->sc->noise_sigma[v].name;
-        if (!on)
-            tb_buf_printf(b, "    g[%zu] = (real)0;\n", v);
-        else if (m->sc->noise == TB_NOISE_MULTIPLICATIVE)
-            tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s * x[%zu];\n", v, m->model->vars[v].name, v);
-        else
-            tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s;\n", v, m->model->vars[v].name);
-    }
-    tb_buf_puts(b, "}\n\n");
-}
 
-static const char *method_macro(const char *method)
-{
-    if (strcmp(method, "euler") == 0)
-        return "TB_EULER";
-    if (strcmp(method, "rk4") == 0)
-        return "TB_RK4";
-    return "TB_HEUN";
-}
 
-static char *generate(mass *m)
-{
-    tb_buf b = {0};
-    tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->sc->model->name,
-                  m->sc->model->version ? m->sc->model->version : "", m->coupling->name, m->sc->method);
-    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n\n", m->NV, m->NC,
-                  method_macro(m->sc->method));
-    gen_params(m, &b);
-    gen_dfun(m, &b);
-    gen_coupling(m, &b);
-    gen_clamp(m, &b);
-    gen_noise(m, &b);
-    gen_monitors(m, &b);
-    return tb_buf_take(&b);
-}
 
 /* ------------------------------------------------------------ setup */
 
@@ -405,7 +130,7 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
     /* +2: the step writing slot t+1 must not overwrite the oldest slot that
      * other regions still read in the same step. */
     m->H = (int)maxd + 2;
-    void *wr = to_real(w, nnz, m->realsz);
+    void *wr = tb_mass_to_real(w, nnz, m->realsz);
     m->row_ptr = tb_device_alloc(m->dev, (N + 1) * sizeof(int), row_ptr, "connectome rows", err);
     m->col = m->row_ptr ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * sizeof(int), col, "connectome columns", err) : NULL;
     m->delay = m->col ? tb_device_alloc(m->dev, (nnz ? nnz : 1) * sizeof(int), delay, "connectome delays", err) : NULL;
@@ -449,7 +174,7 @@ static tb_status upload_params(mass *m, tb_error *err)
     const double *swept_seed = tb_sweep_values(&m->sc->sweep, "simulation.seed");
     for (size_t b = 0; b < m->B; ++b)
         seeds[b] = swept_seed ? (cl_ulong)swept_seed[b] : (cl_ulong)m->sc->seed;
-    void *scr = to_real(sc, n_sc, m->realsz), *rgr = to_real(rg, n_rg, m->realsz), *inr = to_real(in, n_in, m->realsz);
+    void *scr = tb_mass_to_real(sc, n_sc, m->realsz), *rgr = tb_mass_to_real(rg, n_rg, m->realsz), *inr = tb_mass_to_real(in, n_in, m->realsz);
     if (scr && rgr && inr) {
         m->pscalar = tb_device_alloc(m->dev, n_sc * m->realsz, scr, "scalar parameters", err);
         m->pregion = m->pscalar ? tb_device_alloc(m->dev, n_rg * m->realsz, rgr, "per-region parameters", err) : NULL;
@@ -469,6 +194,17 @@ done:
     return st;
 }
 
+/* Uniform in [lo, hi], keyed by the instance's seed and counted by region
+ * and variable like the noise, so it does not depend on the batch. */
+static double draw_initial(const mass *m, const tb_scenario_value *iv, size_t b, size_t n, size_t v)
+{
+    const double *swept = tb_sweep_values(&m->sc->sweep, "simulation.seed");
+    uint64_t seed = swept ? (uint64_t)swept[b] : m->sc->seed;
+    double u[2];
+    tb_rng_uniform2(seed, TB_RNG_INITIAL, 0, (uint32_t)(n * m->NV + v), u);
+    return iv->lo + (iv->hi - iv->lo) * u[0];
+}
+
 static tb_status upload_state(mass *m, tb_error *err)
 {
     size_t n = m->NV * m->B * m->N;
@@ -479,9 +215,11 @@ static tb_status upload_state(mass *m, tb_error *err)
         const tb_scenario_value *iv = &m->sc->initial[v];
         for (size_t b = 0; b < m->B; ++b)
             for (size_t i = 0; i < m->N; ++i)
-                x[(v * m->B + b) * m->N + i] = iv->is_array ? iv->values[i] : iv->scalar;
+                x[tb_mass_ix(m, v, b, i)] = iv->random    ? draw_initial(m, iv, b, i, v)
+                                               : iv->is_array ? iv->values[i]
+                                                              : iv->scalar;
     }
-    void *xr = to_real(x, n, m->realsz);
+    void *xr = tb_mass_to_real(x, n, m->realsz);
     free(x);
     m->state = tb_device_alloc(m->dev, n * m->realsz, xr, "model state", err);
     free(xr);
@@ -496,60 +234,125 @@ static tb_status upload_state(mass *m, tb_error *err)
     return TB_OK;
 }
 
-static void plan_monitors(mass *m)
-{
-    size_t row_bytes = 0; /* bytes per step across monitors, averaged */
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        monitor_rt *r = &m->mon[i];
-        r->spec = &m->sc->monitors[i];
-        r->period = (uint64_t)llround(r->spec->period / m->sc->dt);
-        r->nv = r->spec->n_variables;
-        row_bytes += (m->B * m->N * r->nv * m->realsz + r->period - 1) / r->period;
-    }
-    uint64_t k = CHUNK_STEPS_MAX;
-    if (row_bytes && k * row_bytes > CHUNK_BYTES_MAX)
-        k = CHUNK_BYTES_MAX / row_bytes;
-    m->kmax = k < 1 ? 1 : k;
-    if (m->kmax > m->sc->steps)
-        m->kmax = m->sc->steps ? m->sc->steps : 1;
-    for (size_t i = 0; i < m->n_mon; ++i)
-        m->mon[i].max_samples = m->kmax / m->mon[i].period + 1;
-}
 
-static tb_status alloc_monitors(mass *m, tb_error *err)
+
+/* A region of a stimulus: a label (with a suggestion when unknown) or an
+ * index; -1 after reporting. */
+static long region_of(const mass *m, const tb_scenario_stimulus *s, size_t i, tb_error *err)
 {
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        monitor_rt *r = &m->mon[i];
-        size_t acc = m->B * m->N * r->nv * m->realsz;
-        size_t out = r->max_samples * acc;
-        void *zero = calloc(1, acc);
-        r->acc = tb_device_alloc(m->dev, acc, zero, "monitor accumulator", err);
-        free(zero);
-        if (!r->acc)
-            return err ? err->status : TB_ERR_DEVICE;
-        for (int k = 0; k < 2; ++k) {
-            r->out[k] = tb_device_alloc(m->dev, out, NULL, "monitor output", err);
-            r->host[k] = malloc(out);
-            if (!r->out[k] || !r->host[k])
-                return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    const tb_toml_value *r = s->regions->u.arr.items[i];
+    char *w = tb_scenario_where(m->sc, r->pos);
+    long idx = -1;
+    if (r->type == TB_TOML_INTEGER) {
+        if (r->u.i >= 0 && (uint64_t)r->u.i < m->N)
+            idx = (long)r->u.i;
+        else
+            tb_error_set(err, TB_ERR_SCENARIO, "%sstimulus regions: index %lld is outside 0..%zu", w,
+                         (long long)r->u.i, m->N - 1);
+    } else {
+        for (size_t n = 0; n < m->N && idx < 0; ++n)
+            if (strcmp(m->con->labels[n], r->u.s.ptr) == 0)
+                idx = (long)n;
+        if (idx < 0) {
+            size_t best = 0, bd = (size_t)-1;
+            for (size_t n = 0; n < m->N; ++n) {
+                size_t d = tb_levenshtein(r->u.s.ptr, m->con->labels[n]);
+                if (d < bd)
+                    bd = d, best = n;
+            }
+            tb_error_set(err, TB_ERR_SCENARIO, "%sstimulus regions: the connectome has no region '%s'; did you mean "
+                         "'%s'?", w, r->u.s.ptr, m->con->labels[best]);
         }
     }
+    free(w);
+    return idx;
+}
+
+static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *idx, double **all, size_t *total,
+                                 tb_error *err)
+{
+    const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    double *d = NULL;
+    size_t dims[2];
+    int rank;
+    tb_status st = tb_h5_read_doubles(s->file, s->dataset, &d, dims, &rank, err);
+    if (st == TB_OK && rank == 2 && dims[1] != listed)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is [%zu, %zu]; a [T, regions] series needs one column per "
+                          "region listed (%zu)", s->file, s->dataset, dims[0], dims[1], listed);
+    if (st != TB_OK) {
+        free(d);
+        return st;
+    }
+    m->stim_per_region[k] = rank == 2;
+    m->stim_len[k] = dims[0];
+    m->stim_offset[k] = *total;
+    size_t add = rank == 2 ? dims[0] * m->N : dims[0];
+    *all = realloc(*all, (*total + add + 1) * sizeof **all);
+    memset(*all + *total, 0, add * sizeof **all);
+    for (size_t t = 0; t < dims[0]; ++t)
+        for (size_t j = 0; j < (rank == 2 ? listed : 1); ++j)
+            (*all)[*total + (rank == 2 ? t * m->N + (size_t)idx[j] : t)] = d[t * dims[1] + j];
+    *total += add;
+    free(d);
     return TB_OK;
+}
+
+/* Stimuli: a weight per stimulus and region ([S][N], 0 where it does not
+ * apply) and the series samples, all on the device. */
+static tb_status upload_stimuli(mass *m, tb_error *err)
+{
+    size_t S = m->sc->n_stimuli, total = 0;
+    double *w = calloc(S * m->N + 1, sizeof *w), *series = calloc(1, sizeof *series);
+    m->stim_offset = calloc(S + 1, sizeof *m->stim_offset);
+    m->stim_len = calloc(S + 1, sizeof *m->stim_len);
+    m->stim_per_region = calloc(S + 1, sizeof *m->stim_per_region);
+    tb_status st = w && series && m->stim_offset && m->stim_len && m->stim_per_region
+                       ? TB_OK
+                       : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 0; st == TB_OK && k < S; ++k) {
+        const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+        size_t listed = s->regions ? s->regions->u.arr.n : m->N;
+        long *idx = calloc(listed + 1, sizeof *idx);
+        for (size_t i = 0; st == TB_OK && i < listed; ++i) {
+            idx[i] = s->regions ? region_of(m, s, i, err) : (long)i;
+            if (idx[i] < 0)
+                st = TB_ERR_SCENARIO;
+            double f = 1.0;
+            if (s->weights)
+                tb_toml_as_double(s->weights->u.arr.items[i], &f);
+            if (st == TB_OK)
+                w[k * m->N + (size_t)idx[i]] = f;
+        }
+        if (st == TB_OK && s->kind == TB_STIM_SERIES)
+            st = stimulus_series(m, k, listed, idx, &series, &total, err);
+        free(idx);
+    }
+    if (st == TB_OK) {
+        void *wr = tb_mass_to_real(w, S * m->N + 1, m->realsz), *sr = tb_mass_to_real(series, total + 1, m->realsz);
+        m->stim_w = wr ? tb_device_alloc(m->dev, (S * m->N + 1) * m->realsz, wr, "stimulus weights", err) : NULL;
+        m->stim_series = m->stim_w && sr ? tb_device_alloc(m->dev, (total + 1) * m->realsz, sr, "stimulus series", err)
+                                         : NULL;
+        if (!m->stim_series)
+            st = err && err->status ? err->status : TB_ERR_OTHER;
+        free(wr);
+        free(sr);
+    }
+    free(w);
+    free(series);
+    return st;
 }
 
 static tb_status build(mass *m, tb_error *err)
 {
-    m->source = generate(m);
-    const tb_program_part parts[] = {
-        {NULL, m->source, "generated glue"},
-        {"rng.cl", NULL, "kernels/rng.cl"},
-        {"mass.cl", NULL, "kernels/mass.cl"},
-    };
-    /* the random-number library only when something draws */
-    const tb_program_part with_rng[] = {parts[0], parts[1], parts[2]};
-    const tb_program_part without[] = {parts[0], parts[2]};
-    char *src = m->sc->noise ? tb_program_assemble(m->sc->precision, with_rng, 3, err)
-                             : tb_program_assemble(m->sc->precision, without, 2, err);
+    m->source = tb_mass_generate(m);
+    tb_program_part parts[4];
+    size_t n = 0;
+    parts[n++] = (tb_program_part){NULL, m->source, "generated glue"};
+    if (m->sc->noise) /* the random-number library only when something draws */
+        parts[n++] = (tb_program_part){"rng.cl", NULL, "kernels/rng.cl"};
+    parts[n++] = (tb_program_part){"mass.cl", NULL, "kernels/mass.cl"};
+    parts[n++] = (tb_program_part){"monitors.cl", NULL, "kernels/monitors.cl"};
+    char *src = tb_program_assemble(m->sc->precision, parts, n, err);
     if (!src)
         return err ? err->status : TB_ERR_INPUT;
     free(m->source);
@@ -563,16 +366,26 @@ static tb_status build(mass *m, tb_error *err)
     m->k_init = m->k_run ? tb_program_kernel(m->prog, "tb_mass_init_history", err) : NULL;
     if (!m->k_init)
         return err ? err->status : TB_ERR_DEVICE;
+    if ((st = tb_mass_monitor_kernels(m, err)) != TB_OK)
+        return st;
     size_t kwg = 0;
     clGetKernelWorkGroupInfo(m->k_run, tb_device_get_info(m->dev)->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg,
                              NULL);
     if (kwg == 0)
         kwg = 1;
-    /* One work-group per instance; GPUs like whole warps, CPUs do not care. */
-    size_t want = m->N;
-    if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
-        want = (want + 31) / 32 * 32;
-    m->wg = want < kwg ? want : kwg;
+    if (m->instance_major) {
+        /* a block of instances per work-group: SIMD lanes or a GPU warp */
+        size_t want = tb_device_get_info(m->dev)->type == TB_DEVICE_CPU ? 16 : 64;
+        m->wg = want < kwg ? want : kwg;
+        m->global = (m->B + m->wg - 1) / m->wg * m->wg;
+    } else {
+        /* one work-group per instance; GPUs like whole warps, CPUs do not care */
+        size_t want = m->N;
+        if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
+            want = (want + 31) / 32 * 32;
+        m->wg = want < kwg ? want : kwg;
+        m->global = m->B * m->wg;
+    }
     return TB_OK;
 }
 
@@ -591,13 +404,13 @@ static tb_status init_history(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_init, 8, sizeof B, &B);
     rc |= clSetKernelArg(m->k_init, 9, sizeof N, &N);
     if (rc != CL_SUCCESS)
-        return cl_fail(err, rc, "setting the history kernel's arguments");
-    size_t global = m->B * m->wg, local = m->wg;
+        return tb_mass_cl_fail(err, rc, "setting the history kernel's arguments");
+    size_t global = m->global, local = m->wg;
     rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_init, 1, NULL, &global, &local, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return cl_fail(err, rc, "launching the history kernel");
+        return tb_mass_cl_fail(err, rc, "launching the history kernel");
     rc = clFinish(tb_device_queue(m->dev));
-    return rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "filling the delay history");
+    return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "filling the delay history");
 }
 
 /* Arguments that stay for the whole run; the per-chunk ones (step0,
@@ -607,8 +420,8 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
     cl_int rc = 0;
     cl_uint a = 0;
-    cl_mem bufs[] = {m->state,   m->hist,    m->row_ptr, m->col,   m->weight, m->delay,
-                     m->pscalar, m->pregion, m->pinst,   m->seeds, m->ou};
+    cl_mem bufs[] = {m->state, m->hist,  m->row_ptr, m->col,    m->weight, m->delay,      m->pscalar,
+                     m->pregion, m->pinst, m->seeds,  m->ou, m->stim_w, m->stim_series};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         rc |= clSetKernelArg(m->k_run, a++, sizeof(cl_mem), &bufs[i]);
     rc |= clSetKernelArg(m->k_run, a++, sizeof H, &H);
@@ -623,9 +436,10 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
         float dt = (float)m->sc->dt;
         rc |= clSetKernelArg(m->k_run, a++, sizeof dt, &dt);
     }
-    for (size_t i = 0; i < m->n_mon; ++i, a += 2)
-        rc |= clSetKernelArg(m->k_run, a, sizeof(cl_mem), &m->mon[i].acc);
-    return rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "setting the step kernel's arguments");
+    for (size_t i = 0; i < m->n_mon; ++i)
+        if (m->mon[i].kernel_slot >= 0)
+            rc |= clSetKernelArg(m->k_run, a + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem), &m->mon[i].acc);
+    return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "setting the step kernel's arguments");
 }
 
 static void mass_destroy(void *impl);
@@ -668,6 +482,21 @@ static tb_status mass_check(const tb_scenario *sc, tb_error *err)
     return st;
 }
 
+/* Sweeps run one instance per work-item (see kernels/mass.cl); few
+ * instances share out the regions instead. TWINBRAIN_MASS_LAYOUT=regions
+ * or instances forces one, for tests and tuning. */
+#define INSTANCE_MAJOR_FROM 16
+
+static bool choose_layout(size_t B)
+{
+    const char *env = getenv("TWINBRAIN_MASS_LAYOUT");
+    if (env && strcmp(env, "instances") == 0)
+        return true;
+    if (env && strcmp(env, "regions") == 0)
+        return false;
+    return B >= INSTANCE_MAJOR_FROM;
+}
+
 static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
 {
     mass *m = calloc(1, sizeof *m);
@@ -685,6 +514,7 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     if (st != TB_OK)
         return st;
     m->B = sc->sweep.n_instances;
+    m->instance_major = choose_layout(m->B);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
     m->NC = m->coupling->channels ? (size_t)m->coupling->channels : m->NCV;
@@ -692,10 +522,11 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     m->mon = calloc(m->n_mon ? m->n_mon : 1, sizeof *m->mon);
     if (!m->mon)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    plan_monitors(m);
+    tb_mass_plan_monitors(m);
     if ((st = bind_params(m, err)) != TB_OK || (st = upload_connectivity(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
-        (st = alloc_monitors(m, err)) != TB_OK || (st = build(m, err)) != TB_OK ||
+        (st = upload_stimuli(m, err)) != TB_OK ||
+        (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = build(m, err)) != TB_OK ||
         (st = set_fixed_args(m, err)) != TB_OK || (st = init_history(m, err)) != TB_OK)
         return st;
     return TB_OK;
@@ -706,7 +537,6 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
 static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
 {
     mass *m = impl;
-    tb_dtype dt = m->realsz == sizeof(double) ? TB_F64 : TB_F32;
     tb_status st = tb_output_write_strings(out, "/connectome/region_labels", (const char *const *)m->con->labels,
                                            m->N, err);
     if (st == TB_OK)
@@ -720,52 +550,13 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
         st = tb_output_write_array(out, path, TB_F64, 1, dims, key->values, err);
         free(path);
     }
-    for (size_t i = 0; st == TB_OK && i < m->n_mon; ++i) {
-        monitor_rt *r = &m->mon[i];
-        char *grp = tb_asprintf("/monitors/%s", r->spec->name);
-        char *data = tb_asprintf("%s/data", grp);
-        char *time = tb_asprintf("%s/time", grp);
-        uint64_t dims[3] = {m->B, m->N, r->nv};
-        const char **vars = calloc(r->nv + 1, sizeof *vars);
-        const char **units = calloc(r->nv + 1, sizeof *units);
-        for (size_t k = 0; k < r->nv; ++k) {
-            vars[k] = m->model->vars[r->spec->variables[k]].name;
-            units[k] = m->model->vars[r->spec->variables[k]].unit ? m->model->vars[r->spec->variables[k]].unit : "";
-        }
-        st = tb_output_dataset_create(out, data, dt, 4, dims, r->max_samples, &r->data, err);
-        if (st == TB_OK)
-            st = tb_output_dataset_create(out, time, TB_F64, 1, NULL, 4096, &r->time, err);
-        if (st == TB_OK)
-            st = tb_output_attr_string(out, data, "kind", tb_monitor_kind_name(r->spec->kind), err);
-        if (st == TB_OK)
-            st = tb_output_attr_double(out, data, "period_ms", r->spec->period, err);
-        if (st == TB_OK)
-            st = tb_output_attr_strings(out, data, "variables", vars, r->nv, err);
-        if (st == TB_OK)
-            st = tb_output_attr_strings(out, data, "units", units, r->nv, err);
-        if (st == TB_OK)
-            st = tb_output_attr_string(out, time, "units", "ms", err);
-        if (st == TB_OK)
-            st = tb_output_attr_string(out, data, "time_convention",
-                                       r->spec->kind == TB_MONITOR_TEMPORAL_AVERAGE
-                                           ? "time[k] is the end of the averaging window (t - period, t]"
-                                           : "time[k] is the time of the sampled state",
-                                       err);
-        free(vars);
-        free(units);
-        free(grp);
-        free(data);
-        free(time);
-    }
+    if (st == TB_OK)
+        st = tb_mass_declare_monitors(m, out, err);
     return st;
 }
 
 /* ------------------------------------------------------------ running */
 
-static uint64_t samples_in(uint64_t step0, uint64_t n, uint64_t period)
-{
-    return (step0 + n) / period - step0 / period;
-}
 
 static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
 {
@@ -776,73 +567,45 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
     cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
     rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof ns, &ns);
     for (size_t i = 0; i < m->n_mon; ++i)
-        rc |= clSetKernelArg(m->k_run, (cl_uint)(m->arg_step0 + 4 + 2 * i), sizeof(cl_mem), &m->mon[i].out[buf]);
+        if (m->mon[i].kernel_slot >= 0)
+            rc |= clSetKernelArg(m->k_run, m->arg_step0 + 4 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
+                                 &m->mon[i].out[buf]);
     if (rc != CL_SUCCESS)
-        return cl_fail(err, rc, "setting the step kernel's chunk arguments");
+        return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
     cl_command_queue q = tb_device_queue(m->dev);
-    size_t global = m->B * m->wg, local = m->wg;
+    size_t global = m->global, local = m->wg;
     rc = clEnqueueNDRangeKernel(q, m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return cl_fail(err, rc, "launching the step kernel");
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        monitor_rt *r = &m->mon[i];
-        uint64_t s = samples_in(step0, n, r->period);
-        if (s == 0)
-            continue;
-        size_t bytes = s * m->B * m->N * r->nv * m->realsz;
-        rc = clEnqueueReadBuffer(q, r->out[buf], CL_FALSE, 0, bytes, r->host[buf], 0, NULL, NULL);
-        if (rc != CL_SUCCESS)
-            return cl_fail(err, rc, "reading monitor output");
-    }
+        return tb_mass_cl_fail(err, rc, "launching the step kernel");
+    tb_status st = tb_mass_after_chunk(m, buf, step0, n, err);
+    if (st != TB_OK)
+        return st;
     cl_event done = NULL;
     rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->B * m->N * m->realsz, m->state_host[buf], 0,
                              NULL, &done);
     if (rc != CL_SUCCESS)
-        return cl_fail(err, rc, "reading the state");
+        return tb_mass_cl_fail(err, rc, "reading the state");
     clFlush(q);
     m->pend = (pending){true, buf, step0, n, done};
     return TB_OK;
 }
 
-/* Time of the first sample of the chunk in which any monitor holds a
- * non-finite value (the state is only checked at chunk ends). */
-static double first_bad_sample(const mass *m, const pending *p, const char **which)
-{
-    double best = INFINITY;
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        const monitor_rt *r = &m->mon[i];
-        uint64_t s = samples_in(p->step0, p->n, r->period);
-        size_t row = m->B * m->N * r->nv;
-        for (uint64_t k = 0; k < s; ++k) {
-            size_t j = 0;
-            while (j < row && isfinite(real_at(r->host[p->buf], k * row + j, m->realsz)))
-                ++j;
-            if (j == row)
-                continue;
-            double t = (double)((p->step0 / r->period + 1 + k) * r->period) * m->sc->dt;
-            if (t < best) {
-                best = t;
-                *which = r->spec->name;
-            }
-            break;
-        }
-    }
-    return best;
-}
 
 static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
 {
     size_t total = m->NV * m->B * m->N;
     for (size_t i = 0; i < total; ++i) {
-        double x = real_at(m->state_host[p->buf], i, m->realsz);
+        double x = tb_mass_real_at(m->state_host[p->buf], i, m->realsz);
         if (isfinite(x))
             continue;
         size_t v = i / (m->B * m->N), b = (i / m->N) % m->B, n = i % m->N;
+        if (m->instance_major)
+            b = i % m->B, n = (i / m->B) % m->N;
         char inst[64] = "", seen[160] = "";
         if (m->B > 1)
             snprintf(inst, sizeof inst, " of instance %zu", b);
         const char *mon = NULL;
-        double tbad = first_bad_sample(m, p, &mon);
+        double tbad = tb_mass_first_bad_sample(m, p, &mon);
         if (mon)
             snprintf(seen, sizeof seen, "; monitor '%s' first shows a non-finite value at t = %g ms", mon, tbad);
         double t0 = (double)p->step0 * m->sc->dt, t1 = (double)(p->step0 + p->n) * m->sc->dt;
@@ -866,33 +629,24 @@ static tb_status drain(mass *m, tb_error *err)
     cl_int rc = clWaitForEvents(1, &p.done);
     clReleaseEvent(p.done);
     if (rc != CL_SUCCESS)
-        return cl_fail(err, rc, "running the step kernel");
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        monitor_rt *r = &m->mon[i];
-        uint64_t s = samples_in(p.step0, p.n, r->period);
-        if (s == 0)
-            continue;
-        double *times = malloc(s * sizeof *times);
-        uint64_t first = p.step0 / r->period + 1;
-        for (uint64_t k = 0; times && k < s; ++k)
-            times[k] = (double)((first + k) * r->period) * m->sc->dt;
-        tb_status st = times ? tb_output_dataset_append(r->data, r->host[p.buf], s, err)
-                             : tb_error_set(err, TB_ERR_OTHER, "out of memory");
-        if (st == TB_OK)
-            st = tb_output_dataset_append(r->time, times, s, err);
-        free(times);
-        if (st != TB_OK)
-            return st;
-        m->samples += s;
-    }
+        return tb_mass_cl_fail(err, rc, "running the step kernel");
+    tb_status st = tb_mass_append_monitors(m, &p, err);
+    if (st != TB_OK)
+        return st;
     return report_divergence(m, &p, err);
 }
 
 static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
     mass *m = impl;
-    if (n == 0) /* the driver's way of saying "the run is over": drain */
-        return drain(m, err);
+    if (n == 0) { /* the driver's way of saying "the run is over" */
+        tb_status st = drain(m, err);
+        if (st == TB_OK && !m->finished) {
+            m->finished = true;
+            st = tb_mass_finish_monitors(m, err);
+        }
+        return st;
+    }
     pending before = m->pend;
     m->pend.active = false;
     tb_status st = launch(m, step0, n, err);
@@ -918,6 +672,17 @@ static size_t mass_regions(void *impl) { return ((mass *)impl)->N; }
 static size_t mass_instances(void *impl) { return ((mass *)impl)->B; }
 static uint64_t mass_samples(void *impl) { return ((mass *)impl)->samples; }
 
+static const double *mass_scores(void *impl, const char **name)
+{
+    mass *m = impl;
+    for (size_t i = 0; i < m->n_mon; ++i)
+        if (m->mon[i].score) {
+            *name = m->mon[i].spec->name;
+            return m->mon[i].score;
+        }
+    return NULL;
+}
+
 static void release(cl_mem *m)
 {
     if (*m)
@@ -934,16 +699,9 @@ static void mass_destroy(void *impl)
         clWaitForEvents(1, &m->pend.done);
         clReleaseEvent(m->pend.done);
     }
-    for (size_t i = 0; i < m->n_mon; ++i) {
-        release(&m->mon[i].acc);
-        for (int k = 0; k < 2; ++k) {
-            release(&m->mon[i].out[k]);
-            free(m->mon[i].host[k]);
-        }
-    }
-    free(m->mon);
+    tb_mass_free_monitors(m);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
-                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds, &m->ou};
+                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds, &m->ou, &m->stim_w, &m->stim_series};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         release(bufs[i]);
     if (m->k_run)
@@ -955,6 +713,9 @@ static void mass_destroy(void *impl)
         free((char *)m->params[i].code_name);
     free(m->params);
     free(m->source);
+    free(m->stim_offset);
+    free(m->stim_len);
+    free(m->stim_per_region);
     free(m->state_host[0]);
     free(m->state_host[1]);
     tb_connectome_free(m->con);
@@ -973,5 +734,6 @@ const tb_kit tb_mass_kit = {
     .regions = mass_regions,
     .instances = mass_instances,
     .samples = mass_samples,
+    .scores = mass_scores,
     .destroy = mass_destroy,
 };

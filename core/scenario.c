@@ -14,8 +14,10 @@
 
 #include "coupling.h"
 #include "declared_model.h"
+#include "scenario_monitor.h"
 #include "schema.h"
 #include "spiking_scenario.h"
+#include "stimulus.h"
 #include "sweep.h"
 #include "twinbrain/mass.h"
 #include "twinbrain/scenario.h"
@@ -25,7 +27,6 @@
 
 static const char *const precisions[] = {"single", "double", NULL};
 static const char *const methods[] = {"euler", "heun", "rk4", NULL};
-static const char *const monitor_kinds[] = {"raw", "subsample", "temporal_average", NULL};
 
 static const tb_key_spec top_keys[] = {
     {"simulation", KT_TABLE, true, .doc = "time, step, seed, precision and device"},
@@ -37,6 +38,7 @@ static const tb_key_spec top_keys[] = {
     {"monitor", KT_TABLES, .doc = "what is recorded, as [[monitor]] tables"},
     {"output", KT_TABLE, .doc = "where results go"},
     {"sweep", KT_TABLE, .doc = "parameter sweep: every combination of the listed values is one instance"},
+    {"stimulus", KT_TABLES, .doc = "time-varying inputs into chosen regions and variables, as [[stimulus]] tables"},
 };
 
 static const tb_key_spec simulation_keys[] = {
@@ -96,14 +98,6 @@ static const tb_key_spec noise_keys[] = {
      .doc = "correlation time of ou noise in ms"},
 };
 
-static const tb_key_spec monitor_keys[] = {
-    {"name", KT_STRING, true, .doc = "dataset name under /monitors/"},
-    {"kind", KT_STRING, false, .def_s = "temporal_average", .has_def = true, .choices = monitor_kinds,
-     .doc = "raw (every step), subsample (every period) or temporal_average (mean over each period)"},
-    {"period", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true,
-     .doc = "sampling period in ms, a multiple of dt; default dt for raw, 1.0 otherwise"},
-    {"variables", KT_STRINGS, .doc = "state variables recorded; default all"},
-};
 
 static const tb_key_spec output_keys[] = {
     {"file", KT_STRING, .doc = "output HDF5 file, relative to the scenario's folder; default "
@@ -266,126 +260,66 @@ static void check_noise(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *no
     free(names);
 }
 
+/* An initial value: a number, one per region, "random" (uniform in the
+ * variable's declared range) or { uniform = [lo, hi] }. */
+static void initial_value(tb_schema_checker *c, const tb_mass_var *var, const char *full, const tb_toml_value *v,
+                          tb_scenario_value *out)
+{
+    const char *s = tb_toml_as_string(v);
+    const tb_toml_value *u = v->type == TB_TOML_TABLE ? tb_toml_get(v, "uniform") : NULL;
+    out->name = tb_strdup(var->name);
+    out->pos = v->pos;
+    if (s && strcmp(s, "random") == 0) {
+        out->random = true;
+        out->lo = var->range_lo;
+        out->hi = var->range_hi;
+    } else if (u && v->u.tab.n == 1 && u->type == TB_TOML_ARRAY && u->u.arr.n == 2 &&
+               tb_toml_as_double(u->u.arr.items[0], &out->lo) && tb_toml_as_double(u->u.arr.items[1], &out->hi) &&
+               out->lo <= out->hi) {
+        out->random = true;
+    } else if (!s && v->type != TB_TOML_TABLE && tb_schema_numbers(c, v, full, var->bound_lo, var->bound_hi, false)) {
+        free(out->name);
+        tb_schema_value_from(out, var->name, v);
+        return;
+    } else {
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos,
+                         "%s must be a number, an array of one per region, \"random\" (uniform in [%g, %g]) or "
+                         "{ uniform = [low, high] }",
+                         full, var->range_lo, var->range_hi);
+    }
+    if (out->random && (out->lo < var->bound_lo || out->hi > var->bound_hi))
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s: the range [%g, %g] leaves the bounds [%g, %g] of %s", full,
+                         out->lo, out->hi, var->bound_lo, var->bound_hi, var->name);
+}
+
+/* [initial]: by variable name; the key "*" sets every variable not named. */
 static void check_initial(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *init)
 {
     const tb_mass_model *m = sc->model->mass;
-    const char **names = calloc(m->n_vars + 1, sizeof *names);
+    const char **names = calloc(m->n_vars + 2, sizeof *names);
     for (size_t i = 0; i < m->n_vars; ++i)
         names[i] = m->vars[i].name;
+    names[m->n_vars] = "*";
     for (size_t i = 0; i < init->u.tab.n; ++i) {
         const tb_toml_kv *kv = &init->u.tab.items[i];
         size_t k = 0;
-        while (k < m->n_vars && strcmp(names[k], kv->key) != 0)
+        while (k <= m->n_vars && strcmp(names[k], kv->key) != 0)
             ++k;
-        if (k == m->n_vars) {
-            tb_schema_unknown(c, kv->pos, kv->key, "[initial] (state variables of the model)", names, m->n_vars);
-            continue;
-        }
-        char *full = tb_schema_join("initial", kv->key);
-        if (!tb_schema_numbers(c, kv->value, full, m->vars[k].bound_lo, m->vars[k].bound_hi, false))
-            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s must be a number or an array of numbers, not %s", full,
-                   tb_toml_type_name(kv->value->type));
-        free(full);
+        if (k > m->n_vars)
+            tb_schema_unknown(c, kv->pos, kv->key, "[initial] (state variables of the model, or \"*\")", names,
+                              m->n_vars + 1);
     }
+    const tb_toml_value *star = tb_toml_get(init, "*");
     sc->initial = calloc(m->n_vars, sizeof *sc->initial);
     for (size_t k = 0; k < m->n_vars; ++k) {
         const tb_toml_value *v = tb_toml_get(init, names[k]);
-        if (!v)
+        char *full = tb_schema_join("initial", v || !star ? names[k] : "\"*\"");
+        if (!v && !star)
             v = tb_toml_table_set(init, names[k], tb_toml_new_float(m->vars[k].initial))->value;
-        tb_schema_value_from(&sc->initial[k], names[k], v);
+        initial_value(c, &m->vars[k], full, v ? v : star, &sc->initial[k]);
+        free(full);
     }
     free(names);
-}
-
-static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t idx, tb_scenario_monitor *out)
-{
-    char *prefix = tb_asprintf("monitor[%zu]", idx);
-    tb_schema_table(c, t, monitor_keys, N_(monitor_keys), prefix);
-    out->pos = t->pos;
-    out->name = tb_schema_get_s(t, "name");
-    const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
-    out->kind = kind && strcmp(kind, "raw") == 0         ? TB_MONITOR_RAW
-                : kind && strcmp(kind, "subsample") == 0 ? TB_MONITOR_SUBSAMPLE
-                                                         : TB_MONITOR_TEMPORAL_AVERAGE;
-    if (out->name && !tb_is_identifier(out->name))
-        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
-               "%s.name '%s' must be a plain name (letters, digits, '_')", prefix, out->name);
-    const tb_toml_value *pv = tb_toml_get(t, "period");
-    if (!pv)
-        pv = tb_toml_table_set(t, "period", tb_toml_new_float(out->kind == TB_MONITOR_RAW ? sc->dt : 1.0))->value;
-    tb_toml_as_double(pv, &out->period);
-    if (out->kind == TB_MONITOR_RAW && fabs(out->period - sc->dt) > 1e-12 * sc->dt)
-        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos, "%s.period of a raw monitor must equal simulation.dt (%g), got %g",
-               prefix, sc->dt, out->period);
-    else if (out->period > 0 && sc->dt > 0 && !tb_schema_multiple_of_dt(out->period, sc->dt))
-        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos, "%s.period (%g ms) must be a whole multiple of simulation.dt (%g ms)",
-               prefix, out->period, sc->dt);
-    if (!sc->model) {
-        free(prefix);
-        return;
-    }
-    const tb_mass_model *m = sc->model->mass;
-    const tb_toml_value *vars = tb_toml_get(t, "variables");
-    if (!vars) {
-        tb_toml_value *arr = tb_toml_new_array();
-        for (size_t v = 0; v < m->n_vars; ++v)
-            tb_toml_array_push(arr, tb_toml_new_string(m->vars[v].name));
-        vars = tb_toml_table_set(t, "variables", arr)->value;
-    }
-    if (vars->type != TB_TOML_ARRAY) {
-        free(prefix);
-        return;
-    }
-    out->variables = calloc(vars->u.arr.n + 1, sizeof *out->variables);
-    const char **names = calloc(m->n_vars + 1, sizeof *names);
-    for (size_t v = 0; v < m->n_vars; ++v)
-        names[v] = m->vars[v].name;
-    if (vars->u.arr.n == 0)
-        tb_schema_report(c, TB_ERR_SCENARIO, vars->pos, "%s.variables is empty", prefix);
-    for (size_t i = 0; i < vars->u.arr.n; ++i) {
-        const char *s = tb_toml_as_string(vars->u.arr.items[i]);
-        size_t v = 0;
-        while (s && v < m->n_vars && strcmp(names[v], s) != 0)
-            ++v;
-        if (!s)
-            continue;
-        if (v == m->n_vars) {
-            const char *sug = tb_schema_closest(s, names, m->n_vars);
-            tb_schema_report(c, TB_ERR_SCENARIO, vars->u.arr.items[i]->pos,
-                   "%s.variables: '%s' is not a state variable of %s%s%s%s", prefix, s, sc->model->name,
-                   sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
-            continue;
-        }
-        out->variables[out->n_variables++] = v;
-    }
-    free(names);
-    free(prefix);
-}
-
-static void check_monitors(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *root)
-{
-    tb_toml_value *arr = (tb_toml_value *)tb_toml_get(root, "monitor");
-    if (!arr) {
-        /* No monitor asked: record the temporal average of every variable at
-         * 1 ms, so a run always leaves something to look at. */
-        tb_toml_value *t = tb_toml_new_table();
-        tb_toml_table_set(t, "name", tb_toml_new_string("tavg"));
-        arr = tb_toml_table_set(root, "monitor", tb_toml_new_array())->value;
-        tb_toml_array_push(arr, t);
-    }
-    if (arr->type != TB_TOML_ARRAY)
-        return;
-    sc->monitors = calloc(arr->u.arr.n + 1, sizeof *sc->monitors);
-    for (size_t i = 0; i < arr->u.arr.n; ++i) {
-        if (arr->u.arr.items[i]->type != TB_TOML_TABLE)
-            continue;
-        tb_scenario_monitor *m = &sc->monitors[sc->n_monitors++];
-        check_monitor(c, sc, arr->u.arr.items[i], i, m);
-        for (size_t j = 0; m->name && j + 1 < sc->n_monitors; ++j)
-            if (sc->monitors[j].name && strcmp(sc->monitors[j].name, m->name) == 0)
-                tb_schema_report(c, TB_ERR_SCENARIO, m->pos, "monitor[%zu].name '%s' is already used by monitor[%zu]", i,
-                       m->name, j);
-    }
 }
 
 static void check_simulation(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sim)
@@ -518,7 +452,9 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
         check_noise(c, sc, (tb_toml_value *)noise);
     if (sc->model && (t = tb_schema_ensure_table(root, "initial")))
         check_initial(c, sc, t);
-    check_monitors(c, sc, root);
+    tb_scenario_check_monitors(c, sc, root);
+    if (sc->model)
+        tb_stimulus_check(c, sc, (tb_toml_value *)tb_toml_get(root, "stimulus"));
     tb_sweep_check(c, sc, (tb_toml_value *)tb_toml_get(root, "sweep"));
     if ((t = tb_schema_ensure_table(root, "output"))) {
         tb_schema_table(c, t, output_keys, N_(output_keys), "output");
@@ -582,12 +518,9 @@ void tb_scenario_free(tb_scenario *sc)
     free_values(sc->coupling_params, sc->n_coupling_params);
     free_values(sc->initial, sc->model && sc->initial ? sc->model->mass->n_vars : 0);
     free_values(sc->noise_sigma, sc->model && sc->noise_sigma ? sc->model->mass->n_vars : 0);
-    for (size_t i = 0; i < sc->n_monitors; ++i) {
-        free(sc->monitors[i].name);
-        free(sc->monitors[i].variables);
-    }
-    free(sc->monitors);
+    tb_scenario_free_monitors(sc);
     tb_sweep_free(&sc->sweep);
+    tb_stimulus_free(sc);
     tb_declared_model_free(sc->declared);
     tb_spiking_scenario_free(sc->spiking);
     tb_toml_free(sc->doc);
@@ -611,16 +544,6 @@ char *tb_scenario_where(const tb_scenario *sc, tb_toml_pos pos)
     return tb_schema_where(sc->path, pos);
 }
 
-const char *tb_monitor_kind_name(tb_monitor_kind k)
-{
-    switch (k) {
-    case TB_MONITOR_RAW: return "raw";
-    case TB_MONITOR_SUBSAMPLE: return "subsample";
-    case TB_MONITOR_TEMPORAL_AVERAGE: return "temporal_average";
-    }
-    return "?";
-}
-
 char *tb_scenario_keys(void)
 {
     tb_buf b = {0};
@@ -631,7 +554,8 @@ char *tb_scenario_keys(void)
     tb_schema_list_keys(&b, "coupling", coupling_keys, N_(coupling_keys));
     tb_schema_list_keys(&b, "integrator", integrator_keys, N_(integrator_keys));
     tb_schema_list_keys(&b, "integrator.noise", noise_keys, N_(noise_keys));
-    tb_schema_list_keys(&b, "monitor", monitor_keys, N_(monitor_keys));
+    tb_schema_list_keys(&b, "monitor", tb_monitor_keys, tb_n_monitor_keys);
+    tb_schema_list_keys(&b, "stimulus", tb_stimulus_keys, tb_n_stimulus_keys);
     tb_schema_list_keys(&b, "output", output_keys, N_(output_keys));
     tb_spiking_list_keys(&b);
     return tb_buf_take(&b);

@@ -79,6 +79,7 @@ const char *tb_schema_type_word(tb_key_type t)
     case KT_TABLES: return "an array of tables ([[...]])";
     case KT_STRINGS: return "an array of strings";
     case KT_NUMBERS: return "a number or an array of numbers";
+    case KT_ARRAY: return "an array";
     case KT_BOOL: return "true or false";
     case KT_ANY: return "a value";
     }
@@ -180,6 +181,9 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
         ok = v->type == TB_TOML_BOOL;
         break;
     case KT_ANY:
+        break;
+    case KT_ARRAY:
+        ok = v->type == TB_TOML_ARRAY;
         break;
     }
     if (!ok) {

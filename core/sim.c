@@ -218,6 +218,7 @@ void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
     s->instances = sim->kit->instances(sim->impl);
     s->monitors = sim->sc->n_monitors;
     s->samples = sim->kit->samples(sim->impl);
+    s->scores = sim->kit->scores ? sim->kit->scores(sim->impl, &s->score_monitor) : NULL;
     if (sim->kit->summary)
         sim->kit->summary(sim->impl, s);
 }

@@ -12,7 +12,7 @@ libtwinbrain_la_SOURCES += \
 	core/scenario_spiking.c core/spiking_scenario.h \
 	core/spiking_declared.c core/spiking_declared.h
 
-twinbrain_SOURCES += core/cli_spikes.c core/cli_bench.c
+twinbrain_SOURCES += core/cli_spikes.c core/bench_spiking.c
 
 dist_kernel_DATA += \
 	kernels/spiking.cl \

@@ -22,7 +22,7 @@ static const char usage[] =
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
     "  spikes stats OUT.h5 [--warmup MS] [--json]          spike statistics per population\n"
-    "  bench spiking [--json] [--quick]                    standard workloads: speed and memory\n"
+    "  bench FAMILY [--json]                               standard workloads (mass, spiking)\n"
     "  version                                             version and build facts\n"
     "\n"
     "'twinbrain COMMAND --help' describes one command. Exit status: 0 success, 2 usage or\n"

@@ -24,7 +24,8 @@ typedef enum tb_scenario_kind {
     TB_SCENARIO_SPIKING = 2 /* populations of spiking neurons: a document with [[population]] */
 } tb_scenario_kind;
 
-/* A parameter or initial value: one number, or one per region. */
+/* A parameter or initial value: one number, or one per region; initial
+ * values may also be drawn uniformly in [lo, hi] (seeded, per region). */
 typedef struct tb_scenario_value {
     char *name;
     bool is_array;
@@ -32,6 +33,8 @@ typedef struct tb_scenario_value {
     double *values;
     size_t n;
     tb_toml_pos pos;
+    bool random;
+    double lo, hi;
 } tb_scenario_value;
 
 typedef enum tb_noise_kind {
@@ -44,8 +47,16 @@ typedef enum tb_noise_kind {
 typedef enum tb_monitor_kind {
     TB_MONITOR_RAW,
     TB_MONITOR_SUBSAMPLE,
-    TB_MONITOR_TEMPORAL_AVERAGE
+    TB_MONITOR_TEMPORAL_AVERAGE,
+    TB_MONITOR_BOLD, /* Balloon-Windkessel haemodynamics of each variable */
+    TB_MONITOR_EEG,  /* a gain matrix applied to one variable's temporal average */
+    TB_MONITOR_FC    /* functional connectivity of another monitor over a window */
 } tb_monitor_kind;
+
+/* Balloon-Windkessel constants, rates in 1/s and times in s. */
+typedef struct tb_bold_params {
+    double kappa, gamma, tau, alpha, E0, V0, k1, k2, k3, scale;
+} tb_bold_params;
 const char *tb_monitor_kind_name(tb_monitor_kind k);
 
 typedef struct tb_scenario_monitor {
@@ -55,6 +66,14 @@ typedef struct tb_scenario_monitor {
     size_t *variables;    /* indices into the model's state variables */
     size_t n_variables;
     tb_toml_pos pos;
+    tb_bold_params bold;  /* bold */
+    char *gain_file;      /* eeg: HDF5 file (resolved) and dataset [E, N] */
+    char *gain_dataset;
+    size_t source;        /* fc: index of the monitor it correlates */
+    size_t source_variable; /* fc: index into that monitor's variables */
+    double start, end;    /* fc: window in ms, (start, end] */
+    char *empirical_file; /* fc: empirical FC to score against (resolved), or NULL */
+    char *empirical_dataset;
 } tb_scenario_monitor;
 
 /* A swept key and its value for every instance. */
@@ -73,6 +92,30 @@ typedef struct tb_sweep {
     tb_sweep_key *keys;
     size_t n_keys;
 } tb_sweep;
+
+typedef enum tb_stimulus_kind {
+    TB_STIM_PULSE_TRAIN,
+    TB_STIM_SINUSOID,
+    TB_STIM_GAUSSIAN,
+    TB_STIM_SERIES
+} tb_stimulus_kind;
+
+/* [[stimulus]]: amplitude x waveform(t) x weight of the region, added to
+ * d<variable>/dt, evaluated at the start of each step. */
+typedef struct tb_scenario_stimulus {
+    tb_stimulus_kind kind;
+    size_t variable;
+    double amplitude;
+    double onset, stop;        /* ms; active for onset <= t < stop */
+    double period, width;      /* pulse_train (ms); series: sample spacing */
+    int64_t count;             /* pulse_train: number of pulses, -1 for no limit */
+    double frequency, phase;   /* sinusoid: Hz, radians */
+    double center, sigma;      /* gaussian: ms */
+    char *file, *dataset;      /* series: HDF5 [T] or [T, regions listed] */
+    const tb_toml_value *regions; /* names or indices (resolved against the connectome), NULL for all */
+    const tb_toml_value *weights; /* one per listed region, or NULL */
+    tb_toml_pos pos;
+} tb_scenario_stimulus;
 
 typedef struct tb_scenario {
     char *path;          /* as given */
@@ -117,6 +160,10 @@ typedef struct tb_scenario {
     /* [[monitor]] */
     tb_scenario_monitor *monitors;
     size_t n_monitors;
+
+    /* [[stimulus]] */
+    tb_scenario_stimulus *stimuli;
+    size_t n_stimuli;
 
     /* [sweep] */
     tb_sweep sweep;

@@ -57,6 +57,8 @@ typedef struct tb_sim_summary {
     size_t instances;
     size_t monitors;
     uint64_t samples;       /* rows written over all monitors */
+    const double *scores;   /* [instances] fit to an empirical FC, or NULL */
+    const char *score_monitor;
     /* spiking networks (zero otherwise) */
     uint64_t synapses;
     uint64_t spikes;          /* spikes written */

@@ -1,0 +1,370 @@
+/* twinbrain bench mass: region-steps per second of neural-mass models with
+ * delays and BOLD, single runs and sweeps, single and double precision,
+ * against the plain C loop of bench_baseline.c run in the same invocation
+ * (ratios hold on a noisy machine; seconds do not). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "twinbrain/connectome.h"
+#include "twinbrain/device.h"
+#include "twinbrain/plugin.h"
+#include "twinbrain/scenario.h"
+#include "twinbrain/sim.h"
+#include "util.h"
+
+#define DT 0.1
+#define SPEED 3.0
+
+static const char usage[] =
+    "usage: twinbrain bench mass [--models M,...] [--regions N,...] [--instances B,...]\n"
+    "                            [--precision single,double] [--device SEL] [--seconds S] [--json]\n"
+    "\n"
+    "Region-steps per second (regions x steps x instances / wall seconds) of neural-mass models\n"
+    "on synthetic connectomes (twinbrain connectome generate, seed 1) with delays at 3 mm/ms,\n"
+    "Heun at dt = 0.1 ms and a BOLD monitor, next to a plain single-threaded C loop of the same\n"
+    "model measured in the same invocation. Sweeps vary one parameter over the instances.\n"
+    "Defaults: --models jansen_rit,wong_wang_ei --regions 68,246,998 --instances 1,1024\n"
+    "--precision single,double --seconds 1.5. Figures: docs/performance.md.\n";
+
+typedef struct list {
+    char *items[16];
+    size_t n;
+} list;
+
+static void split(list *l, const char *s)
+{
+    l->n = 0;
+    char *copy = tb_strdup(s), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && l->n < 16; tok = strtok_r(NULL, ",", &save))
+        l->items[l->n++] = tb_strdup(tok);
+    free(copy);
+}
+
+static void list_free(list *l)
+{
+    for (size_t i = 0; i < l->n; ++i)
+        free(l->items[i]);
+    l->n = 0;
+}
+
+typedef struct opts {
+    list models, regions, instances, precisions;
+    const char *device;
+    double seconds;
+    bool json;
+} opts;
+
+typedef struct result {
+    const char *model;
+    long regions, instances, edges;
+    const char *precision;
+    uint64_t steps;
+    double engine, baseline; /* region-steps per second (baseline: per instance, single thread) */
+    double build;
+    char note[160];
+} result;
+
+static tb_status make_net(const char *dir, long n, char **path, tb_bench_net *net, long *edges, tb_error *err)
+{
+    tb_connectome_recipe r;
+    tb_connectome_recipe_defaults(&r);
+    r.n = (size_t)n;
+    r.seed = 1;
+    tb_connectome *c = NULL;
+    tb_status st = tb_connectome_generate(&r, &c, err);
+    *path = tb_asprintf("%s/connectome_%ld.h5", dir, n);
+    if (st == TB_OK)
+        st = tb_connectome_write(c, *path, err);
+    if (st != TB_OK) {
+        tb_connectome_free(c);
+        return st;
+    }
+    net->n = (int)n;
+    net->row_ptr = malloc(((size_t)n + 1) * sizeof(int));
+    size_t nnz = tb_connectome_edges(c);
+    net->col = malloc(nnz * sizeof(int));
+    net->delay = malloc(nnz * sizeof(int));
+    net->w = malloc(nnz * sizeof(double));
+    long e = 0, maxd = 0;
+    for (long i = 0; i < n; ++i) {
+        net->row_ptr[i] = (int)e;
+        for (long j = 0; j < n; ++j) {
+            double w = c->weights[i * n + j];
+            if (w == 0)
+                continue;
+            long d = lrint(c->tract_lengths[i * n + j] / SPEED / DT);
+            net->col[e] = (int)j, net->w[e] = w, net->delay[e] = (int)d;
+            maxd = d > maxd ? d : maxd;
+            ++e;
+        }
+    }
+    net->row_ptr[n] = (int)e;
+    net->horizon = (int)maxd + 2;
+    *edges = e;
+    tb_connectome_free(c);
+    return TB_OK;
+}
+
+static void net_free(tb_bench_net *net)
+{
+    free(net->row_ptr);
+    free(net->col);
+    free(net->delay);
+    free(net->w);
+}
+
+static char *scenario_text(const char *model, const char *connectome, long instances, const char *precision,
+                           uint64_t steps)
+{
+    tb_buf b = {0};
+    tb_buf_printf(&b, "[simulation]\nduration = %.17g\ndt = %g\nprecision = \"%s\"\n", (double)steps * DT, DT,
+                  precision);
+    tb_buf_printf(&b, "[connectome]\nfile = \"%s\"\nspeed = %g\n", connectome, SPEED);
+    tb_buf_printf(&b, "[model]\nplugin = \"%s\"\n", model);
+    tb_buf_puts(&b, "[integrator]\nmethod = \"heun\"\n");
+    tb_buf_puts(&b, "[[monitor]]\nname = \"bold\"\nkind = \"bold\"\nperiod = 720.0\n");
+    if (instances > 1) {
+        bool jr = strcmp(model, "jansen_rit") == 0;
+        tb_buf_printf(&b, "[sweep]\n\"model.parameters.%s\" = { linspace = [%s, %ld] }\n", jr ? "mu" : "G",
+                      jr ? "0.1, 0.3" : "1.5, 2.5", instances);
+    }
+    return tb_buf_take(&b);
+}
+
+/* One engine run of `steps` steps; wall seconds of the run itself (the
+ * program comes from the cache after the first). */
+static tb_status engine_run(const char *dir, const tb_plugin_registry *reg, tb_device *dev, const result *r,
+                            const char *connectome, uint64_t steps, double *wall, double *build, tb_error *err)
+{
+    char *path = tb_asprintf("%s/bench.toml", dir), *out = tb_asprintf("%s/bench.h5", dir);
+    char *text = scenario_text(r->model, connectome, r->instances, r->precision, steps);
+    FILE *f = fopen(path, "w");
+    tb_status st = f ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "%s: cannot write", path);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    tb_scenario *sc = NULL;
+    tb_sim *sim = NULL;
+    if (st == TB_OK)
+        st = tb_scenario_load(path, NULL, 0, reg, &sc, err);
+    if (st == TB_OK)
+        st = tb_sim_create(sc, dev, &sim, err);
+    if (st == TB_OK)
+        st = tb_sim_run(sim, out, NULL, err);
+    if (st == TB_OK) {
+        tb_sim_summary s;
+        tb_sim_get_summary(sim, &s);
+        *wall = s.wall_seconds;
+        *build = s.build_seconds;
+    }
+    tb_sim_free(sim);
+    tb_scenario_free(sc);
+    unlink(out);
+    free(path);
+    free(out);
+    free(text);
+    return st;
+}
+
+static void measure(const opts *o, const char *dir, const tb_plugin_registry *reg, tb_device *dev, result *r,
+                    const char *connectome, const tb_bench_net *net)
+{
+    tb_error err = {0};
+    double wall = 0, build = 0;
+    uint64_t probe = (uint64_t)fmax(50.0, 2e5 / ((double)r->regions * (double)r->instances));
+    tb_status st = engine_run(dir, reg, dev, r, connectome, probe, &wall, &build, &err);
+    if (st == TB_OK) {
+        double rate = (double)probe / fmax(wall, 1e-6);
+        r->steps = (uint64_t)fmax(50.0, rate * o->seconds);
+        st = engine_run(dir, reg, dev, r, connectome, r->steps, &wall, &r->build, &err);
+        r->build = build; /* the first build; the measured run loads from the cache */
+    }
+    if (st != TB_OK) {
+        snprintf(r->note, sizeof r->note, "skipped: %.140s", tb_error_message(&err));
+        char *nl = strchr(r->note, '\n');
+        if (nl)
+            *nl = '\0';
+        tb_error_clear(&err);
+        return;
+    }
+    r->engine = (double)r->regions * (double)r->steps * (double)r->instances / wall;
+    /* the baseline does one instance: its rate per instance-step is what it
+     * would sustain on any number of instances, one after another */
+    uint64_t bsteps = 64;
+    double t0 = tb_now(), chk = 0;
+    while (tb_now() - t0 < o->seconds / 8)
+        chk += tb_bench_baseline(net, r->model, strcmp(r->precision, "single") == 0, bsteps, DT), bsteps *= 2;
+    double t1 = tb_now();
+    chk += tb_bench_baseline(net, r->model, strcmp(r->precision, "single") == 0, bsteps, DT);
+    double bw = tb_now() - t1;
+    r->baseline = (double)r->regions * (double)bsteps / bw;
+    if (!isfinite(chk))
+        snprintf(r->note, sizeof r->note, "baseline diverged");
+}
+
+static void print_table(const result *rs, size_t n, const tb_device_info *d)
+{
+    printf("device: %s (%s), %u compute units\n", d->name, d->platform_name, d->compute_units);
+    printf("%-14s %7s %9s %6s %9s %8s %13s %13s %7s  %s\n", "model", "regions", "instances", "edges", "precision",
+           "steps", "engine rs/s", "baseline rs/s", "ratio", "");
+    for (size_t i = 0; i < n; ++i) {
+        const result *r = &rs[i];
+        if (r->engine == 0) {
+            printf("%-14s %7ld %9ld %6ld %9s  %s\n", r->model, r->regions, r->instances, r->edges, r->precision,
+                   r->note);
+            continue;
+        }
+        printf("%-14s %7ld %9ld %6ld %9s %8llu %13.3g %13.3g %6.1fx  %s\n", r->model, r->regions, r->instances,
+               r->edges, r->precision, (unsigned long long)r->steps, r->engine, r->baseline, r->engine / r->baseline,
+               r->note);
+    }
+    printf("rs/s: region-steps per second (regions x steps x instances / wall s); the baseline is one thread\n"
+           "of plain C, per instance. Targets on 2 CPU cores: single instance at 246 regions >= 3x,\n"
+           "1024-instance sweep >= 10x.\n");
+}
+
+static void print_json(const result *rs, size_t n, const tb_device_info *d)
+{
+    tb_buf b = {0};
+    tb_buf_puts(&b, "{\"device\": ");
+    tb_json_string(&b, d->name);
+    tb_buf_puts(&b, ", \"platform\": ");
+    tb_json_string(&b, d->platform_name);
+    tb_buf_puts(&b, ", \"results\": [");
+    for (size_t i = 0; i < n; ++i) {
+        const result *r = &rs[i];
+        tb_buf_printf(&b, "%s\n  {\"model\": ", i ? "," : "");
+        tb_json_string(&b, r->model);
+        tb_buf_printf(&b, ", \"regions\": %ld, \"instances\": %ld, \"edges\": %ld, \"precision\": ", r->regions,
+                      r->instances, r->edges);
+        tb_json_string(&b, r->precision);
+        tb_buf_printf(&b,
+                      ", \"steps\": %llu, \"engine_region_steps_per_s\": %.6g, "
+                      "\"baseline_region_steps_per_s\": %.6g, \"ratio\": %.4g, \"build_s\": %.3g, \"note\": ",
+                      (unsigned long long)r->steps, r->engine, r->baseline,
+                      r->baseline > 0 ? r->engine / r->baseline : 0.0, r->build);
+        tb_json_string(&b, r->note);
+        tb_buf_puts(&b, "}");
+    }
+    tb_buf_puts(&b, "]}\n");
+    char *s = tb_buf_take(&b);
+    fputs(s, stdout);
+    free(s);
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    split(&o->models, "jansen_rit,wong_wang_ei");
+    split(&o->regions, "68,246,998");
+    split(&o->instances, "1,1024");
+    split(&o->precisions, "single,double");
+    o->seconds = 1.5;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        list *l = strcmp(a, "--models") == 0      ? &o->models
+                  : strcmp(a, "--regions") == 0   ? &o->regions
+                  : strcmp(a, "--instances") == 0 ? &o->instances
+                  : strcmp(a, "--precision") == 0 ? &o->precisions
+                                                  : NULL;
+        if (tb_cli_is_help(a)) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (l && v) {
+            list_free(l);
+            split(l, v), ++i;
+        } else if (strcmp(a, "--device") == 0 && v) {
+            o->device = v, ++i;
+        } else if (strcmp(a, "--seconds") == 0 && v && atof(v) > 0) {
+            o->seconds = atof(v), ++i;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else {
+            return tb_cli_usage_error("bench mass", "unknown or incomplete option '%s'", a);
+        }
+    }
+    return -1;
+}
+
+static int run(const opts *o)
+{
+    tb_error err = {0};
+    tb_plugin_registry *reg = NULL;
+    tb_device_info *devs = NULL;
+    size_t ndev = 0, chosen = 0;
+    tb_device *dev = NULL;
+    bool dbl = false;
+    for (size_t i = 0; i < o->precisions.n; ++i)
+        dbl |= strcmp(o->precisions.items[i], "double") == 0;
+    tb_status st = tb_plugin_registry_load(&reg, &err);
+    if (st == TB_OK)
+        st = tb_device_list(&devs, &ndev, &err);
+    if (st == TB_OK)
+        st = tb_device_select(devs, ndev, o->device, dbl, &chosen, &err);
+    if (st == TB_OK)
+        st = tb_device_open(&devs[chosen], &dev, &err);
+    char dir[] = "/tmp/twinbrain-bench.XXXXXX";
+    if (st == TB_OK && !mkdtemp(dir))
+        st = tb_error_set(&err, TB_ERR_OTHER, "cannot create a scratch folder in /tmp");
+    size_t cap = o->models.n * o->regions.n * o->instances.n * o->precisions.n, n = 0;
+    result *rs = calloc(cap ? cap : 1, sizeof *rs);
+    for (size_t ri = 0; st == TB_OK && ri < o->regions.n; ++ri) {
+        long N = atol(o->regions.items[ri]);
+        char *con = NULL;
+        tb_bench_net net = {0};
+        long edges = 0;
+        st = make_net(dir, N, &con, &net, &edges, &err);
+        for (size_t mi = 0; st == TB_OK && mi < o->models.n; ++mi)
+            for (size_t bi = 0; bi < o->instances.n; ++bi)
+                for (size_t pi = 0; pi < o->precisions.n; ++pi) {
+                    result *r = &rs[n++];
+                    *r = (result){.model = o->models.items[mi], .regions = N,
+                                  .instances = atol(o->instances.items[bi]), .edges = edges,
+                                  .precision = o->precisions.items[pi]};
+                    measure(o, dir, reg, dev, r, con, &net);
+                    if (!o->json)
+                        fprintf(stderr, "  %s %ld regions x %ld, %s: %.3g region-steps/s (baseline %.3g)\n",
+                                r->model, N, r->instances, r->precision, r->engine, r->baseline);
+                }
+        if (con)
+            unlink(con);
+        free(con);
+        net_free(&net);
+    }
+    if (st == TB_OK)
+        rmdir(dir);
+    int rc = 0;
+    if (st != TB_OK) {
+        rc = tb_cli_fail(&err);
+    } else if (o->json) {
+        print_json(rs, n, tb_device_get_info(dev));
+    } else {
+        print_table(rs, n, tb_device_get_info(dev));
+    }
+    free(rs);
+    tb_error_clear(&err);
+    tb_device_close(dev);
+    tb_device_list_free(devs);
+    tb_plugin_registry_free(reg);
+    return rc;
+}
+
+int tb_bench_mass(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse(argc, argv, &o);
+    if (rc < 0)
+        rc = run(&o);
+    list_free(&o.models);
+    list_free(&o.regions);
+    list_free(&o.instances);
+    list_free(&o.precisions);
+    return rc;
+}

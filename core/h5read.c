@@ -1,0 +1,96 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5read.h"
+#include "h5util.h"
+#include "util.h"
+
+tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **data, size_t dims[2], int *rank,
+                             tb_error *err)
+{
+    *data = NULL;
+    if (!tb_file_exists(path))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: no such file", path);
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status st = TB_OK;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, dataset, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    hsize_t hd[2] = {1, 1};
+    int r = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    if (f < 0)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: not an HDF5 file (or not readable)", path);
+    else if (d < 0)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: no dataset %s", path, dataset);
+    else if (r != 1 && r != 2)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s has rank %d; expected 1 or 2", path, dataset, r);
+    else if (H5Tget_class(t) != H5T_INTEGER && H5Tget_class(t) != H5T_FLOAT)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is not numeric", path, dataset);
+    if (st == TB_OK) {
+        H5Sget_simple_extent_dims(s, hd, NULL);
+        size_t n = (size_t)hd[0] * (r == 2 ? (size_t)hd[1] : 1);
+        *data = malloc((n ? n : 1) * sizeof **data);
+        if (!*data)
+            st = tb_error_set(err, TB_ERR_OTHER, "out of memory reading %s:%s", path, dataset);
+        else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0)
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s: %s", path, dataset, tb_h5_reason_take().text);
+        for (size_t i = 0; st == TB_OK && i < n; ++i)
+            if (!isfinite((*data)[i]))
+                st = tb_error_set(err, TB_ERR_INPUT, "%s: %s holds a non-finite value at flat index %zu", path,
+                                  dataset, i);
+        if (st != TB_OK) {
+            free(*data);
+            *data = NULL;
+        }
+    }
+    dims[0] = (size_t)hd[0];
+    dims[1] = r == 2 ? (size_t)hd[1] : 1;
+    *rank = r;
+    if (t >= 0)
+        H5Tclose(t);
+    if (s >= 0)
+        H5Sclose(s);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    tb_h5_quiet_end(q);
+    return st;
+}
+
+char **tb_h5_read_labels(const char *path, const char *dataset, size_t n)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    char **out = NULL;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 && H5Lexists(f, dataset, H5P_DEFAULT) > 0 ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
+    hid_t s = d >= 0 ? H5Dget_space(d) : -1;
+    hsize_t len = 0;
+    if (s >= 0 && H5Sget_simple_extent_ndims(s) == 1 && H5Sget_simple_extent_dims(s, &len, NULL) == 1 && len == n) {
+        hid_t mt = tb_h5_utf8_type();
+        char **raw = calloc(n ? n : 1, sizeof *raw);
+        if (mt >= 0 && raw && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) >= 0) {
+            out = calloc(n + 1, sizeof *out);
+            for (size_t i = 0; out && i < n; ++i)
+                out[i] = tb_strdup(raw[i] ? raw[i] : "");
+            tb_h5_reclaim(mt, s, raw);
+        }
+        free(raw);
+        if (mt >= 0)
+            H5Tclose(mt);
+    }
+    if (s >= 0)
+        H5Sclose(s);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    tb_h5_quiet_end(q);
+    return out;
+}

@@ -1,0 +1,18 @@
+/* Reading a numeric array from any HDF5 file (internal): gain matrices,
+ * empirical FC, stimulus series. */
+#ifndef TWINBRAIN_H5READ_H
+#define TWINBRAIN_H5READ_H
+
+#include <stddef.h>
+
+#include "twinbrain/error.h"
+
+/* A dataset of rank 1 or 2 and any numeric type, as doubles. dims[1] is 1
+ * for rank 1. Every problem is TB_ERR_INPUT naming the file and dataset. */
+tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **data, size_t dims[2], int *rank,
+                             tb_error *err);
+
+/* An optional 1-D string dataset ([n] labels); NULL when absent. */
+char **tb_h5_read_labels(const char *path, const char *dataset, size_t n);
+
+#endif

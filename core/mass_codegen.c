@@ -1,0 +1,213 @@
+/* The neural-mass kit's code generation: the OpenCL glue between a
+ * model's snippet and kernels/mass.cl (parameters, derivative, coupling,
+ * bounds, noise; monitors are in mass_monitor.c). */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mass_internal.h"
+
+static void gen_params(const mass *m, tb_buf *b)
+{
+    tb_buf_puts(b, "typedef struct tb_params {\n");
+    for (size_t i = 0; i < m->n_params; ++i)
+        tb_buf_printf(b, "    real %s;\n", m->params[i].code_name);
+    if (m->n_params == 0)
+        tb_buf_puts(b, "    real unused;\n");
+    tb_buf_puts(b, "} tb_params;\n\n"
+                   "inline void tb_load_params(tb_params *p, __global const real *pscalar,\n"
+                   "                           __global const real *pregion, __global const real *pinst,\n"
+                   "                           int b, int n, int B, int N)\n{\n");
+    for (size_t i = 0; i < m->n_params; ++i) {
+        const param_slot *s = &m->params[i];
+        if (s->mode == P_REGION)
+            tb_buf_printf(b, "    p->%s = pregion[%zu * (long)N + n];\n", s->code_name, s->index);
+        else if (s->mode == P_INSTANCE)
+            tb_buf_printf(b, "    p->%s = pinst[%zu * (long)B + b];\n", s->code_name, s->index);
+        else
+            tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
+    }
+    if (m->n_params == 0)
+        tb_buf_puts(b, "    p->unused = 0;\n");
+    tb_buf_puts(b, "}\n\n");
+}
+
+/* Unpack the parameters of one group ("cp_" for coupling) into locals. */
+static void gen_unpack(const mass *m, tb_buf *b, bool coupling)
+{
+    for (size_t i = 0; i < m->n_params; ++i) {
+        bool is_cp = strncmp(m->params[i].code_name, "cp_", 3) == 0;
+        if (is_cp == coupling)
+            tb_buf_printf(b, "    const real %s = tb_p->%s;\n", m->params[i].code_name, m->params[i].code_name);
+    }
+}
+
+static void gen_dfun(const mass *m, tb_buf *b)
+{
+    const tb_mass_model *md = m->model;
+    if (md->helpers)
+        tb_buf_printf(b, "%s\n", md->helpers);
+    /* tb_-prefixed names keep the generated code clear of the plugin's */
+    tb_buf_puts(b, "inline void tb_dfun(const tb_params *tb_p, const real *tb_x, real *tb_dx,\n"
+                   "                    const real *coupling, real t, int region, int n_regions)\n{\n");
+    gen_unpack(m, b, false);
+    for (size_t v = 0; v < md->n_vars; ++v)
+        tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
+    for (size_t v = 0; v < md->n_vars; ++v)
+        tb_buf_printf(b, "    real d%s;\n", md->vars[v].name);
+    tb_buf_printf(b, "    {\n%s\n    }\n", md->dfun);
+    for (size_t v = 0; v < md->n_vars; ++v)
+        tb_buf_printf(b, "    tb_dx[%zu] = d%s;\n", v, md->vars[v].name);
+    tb_buf_puts(b, "}\n\n");
+}
+
+static size_t var_index(const tb_mass_model *md, const char *name)
+{
+    for (size_t v = 0; v < md->n_vars; ++v)
+        if (strcmp(md->vars[v].name, name) == 0)
+            return v;
+    return 0; /* the plugin loader checked every coupled name */
+}
+
+static void gen_coupling(const mass *m, tb_buf *b)
+{
+    const tb_mass_model *md = m->model;
+    const tb_coupling_def *cd = m->coupling;
+    const char *pre = md->coupling_pre ? md->coupling_pre : cd->pre;
+    const char *post = md->coupling_post ? md->coupling_post : cd->post;
+    tb_buf_puts(b, "inline void tb_hist_values_raw(const real *x, real *xi)\n{\n");
+    for (size_t k = 0; k < m->NC; ++k) {
+        if (k < m->NCV)
+            tb_buf_printf(b, "    xi[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
+        else
+            tb_buf_printf(b, "    xi[%zu] = (real)0;\n", k);
+    }
+    tb_buf_puts(b, "}\n\ninline void tb_hist_values(const tb_params *tb_p, const real *x, real *h)\n{\n");
+    gen_unpack(m, b, true);
+    tb_buf_printf(b, "    real cv[%zu];\n", m->NCV);
+    for (size_t k = 0; k < m->NCV; ++k)
+        tb_buf_printf(b, "    cv[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
+    /* A per-channel hist expression names its channel `k`. */
+    if (cd->hist && !md->coupling_pre && cd->channels == 0)
+        tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k)\n        h[k] = %s;\n", m->NC, cd->hist);
+    for (size_t k = 0; k < m->NC && !(cd->hist && !md->coupling_pre && cd->channels == 0); ++k) {
+        if (cd->hist && !md->coupling_pre)
+            tb_buf_printf(b, "    h[%zu] = %s;\n", k, cd->hist);
+        else
+            tb_buf_printf(b, "    h[%zu] = cv[%zu];\n", k, k);
+    }
+    tb_buf_puts(b, "}\n\ninline real tb_pre(const tb_params *tb_p, real h, real xi)\n{\n");
+    gen_unpack(m, b, true);
+    tb_buf_printf(b, "    return %s;\n}\n\n", pre);
+    tb_buf_puts(b, "inline real tb_post(const tb_params *tb_p, real sum, int n_regions)\n{\n");
+    gen_unpack(m, b, true);
+    tb_buf_printf(b, "    return %s;\n}\n\n", post);
+}
+
+static void gen_clamp(const mass *m, tb_buf *b)
+{
+    tb_buf_puts(b, "inline void tb_clamp(real *x)\n{\n");
+    for (size_t v = 0; v < m->NV; ++v) {
+        const tb_mass_var *var = &m->model->vars[v];
+        if (isfinite(var->bound_lo))
+            tb_buf_printf(b, "    x[%zu] = fmax(x[%zu], (real)%.17g);\n", v, v, var->bound_lo);
+        if (isfinite(var->bound_hi))
+            tb_buf_printf(b, "    x[%zu] = fmin(x[%zu], (real)%.17g);\n", v, v, var->bound_hi);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
+
+static void gen_noise(const mass *m, tb_buf *b)
+{
+    static const char *const kinds[] = {"TB_NOISE_NONE", "TB_NOISE_ADDITIVE", "TB_NOISE_MULTIPLICATIVE",
+                                        "TB_NOISE_OU"};
+    tb_buf_printf(b, "#define TB_NOISE %s\n\n", kinds[m->sc->noise]);
+    tb_buf_puts(b, "inline void tb_noise_g(const tb_params *tb_p, const real *x, real *g)\n{\n");
+    for (size_t v = 0; v < m->NV; ++v) {
+        bool on = m->sc->noise && m->sc->noise_sigma[v].name;
+        if (!on)
+            tb_buf_printf(b, "    g[%zu] = (real)0;\n", v);
+        else if (m->sc->noise == TB_NOISE_MULTIPLICATIVE)
+            tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s * x[%zu];\n", v, m->model->vars[v].name, v);
+        else
+            tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s;\n", v, m->model->vars[v].name);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
+static void gen_waveform(const mass *m, size_t k, tb_buf *b)
+{
+    const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    switch (s->kind) {
+    case TB_STIM_PULSE_TRAIN:
+        tb_buf_printf(b, "            v = fmod(tt, (real)%.17g) < (real)%.17g ? (real)1 : (real)0;\n", s->period,
+                      s->width);
+        break;
+    case TB_STIM_SINUSOID:
+        tb_buf_printf(b, "            v = sin((real)%.17g * tt + (real)%.17g);\n", 2.0 * M_PI * s->frequency / 1000.0,
+                      s->phase);
+        break;
+    case TB_STIM_GAUSSIAN:
+        tb_buf_printf(b, "            const real u = (t - (real)%.17g) / (real)%.17g;\n", s->center, s->sigma);
+        tb_buf_puts(b, "            v = exp((real)-0.5 * u * u);\n");
+        break;
+    case TB_STIM_SERIES:
+        /* +1e-6: t / period may fall a rounding error short of a whole sample */
+        tb_buf_printf(b, "            const long i = (long)floor(tt / (real)%.17g + (real)1e-6);\n", s->period);
+        tb_buf_printf(b, "            v = i < %zu ? series[%zu + i%s] : (real)0;\n", m->stim_len[k], m->stim_offset[k],
+                      m->stim_per_region[k] ? " * N + n" : "");
+        break;
+    }
+}
+
+/* tb_stimulus(): each stimulus's value at the start of the step, weighted
+ * by region, added to its variable's forcing. */
+static void gen_stimulus(const mass *m, tb_buf *b)
+{
+    tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->sc->n_stimuli);
+    tb_buf_puts(b, "inline void tb_stimulus(real t, int n, int N, __global const real *w,\n"
+                   "                        __global const real *series, real *force)\n{\n");
+    for (size_t k = 0; k < m->sc->n_stimuli; ++k) {
+        const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+        tb_buf_printf(b, "    {\n        const real wk = w[%zu * (long)N + n];\n", k);
+        tb_buf_printf(b, "        if (wk != (real)0 && t >= (real)%.17g", s->onset);
+        if (isfinite(s->stop))
+            tb_buf_printf(b, " && t < (real)%.17g", s->stop);
+        if (s->kind == TB_STIM_PULSE_TRAIN && s->count >= 0)
+            tb_buf_printf(b, " && t - (real)%.17g < (real)%.17g", s->onset, (double)s->count * s->period);
+        tb_buf_printf(b, ") {\n            const real tt = t - (real)%.17g;\n            real v;\n", s->onset);
+        gen_waveform(m, k, b);
+        tb_buf_printf(b, "            force[%zu] += (real)%.17g * wk * v;\n        }\n    }\n", s->variable,
+                      s->amplitude);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
+static const char *method_macro(const char *method)
+{
+    if (strcmp(method, "euler") == 0)
+        return "TB_EULER";
+    if (strcmp(method, "rk4") == 0)
+        return "TB_RK4";
+    return "TB_HEUN";
+}
+
+char *tb_mass_generate(const mass *m)
+{
+    tb_buf b = {0};
+    tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->sc->model->name,
+                  m->sc->model->version ? m->sc->model->version : "", m->coupling->name, m->sc->method);
+    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n\n",
+                  m->NV, m->NC, method_macro(m->sc->method), m->instance_major ? 1 : 0);
+    gen_params(m, &b);
+    gen_dfun(m, &b);
+    gen_coupling(m, &b);
+    gen_clamp(m, &b);
+    gen_noise(m, &b);
+    gen_stimulus(m, &b);
+    tb_mass_gen_monitors(m, &b);
+    return tb_buf_take(&b);
+}
+

@@ -1,0 +1,149 @@
+/* The neural-mass kit's shared state (internal to mass*.c). */
+#ifndef TWINBRAIN_MASS_INTERNAL_H
+#define TWINBRAIN_MASS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "coupling.h"
+#include "twinbrain/connectome.h"
+#include "twinbrain/device.h"
+#include "twinbrain/mass.h"
+#include "twinbrain/output.h"
+#include "twinbrain/program.h"
+#include "twinbrain/scenario.h"
+#include "util.h"
+
+/* Monitor output kept per chunk on the device, at most this many bytes per
+ * buffer (two buffers per monitor: one filling while the other drains). */
+#define CHUNK_BYTES_MAX (64u << 20)
+#define CHUNK_STEPS_MAX 4096u
+
+typedef struct monitor_rt {
+    const tb_scenario_monitor *spec;
+    uint64_t period;    /* in steps */
+    size_t nv;          /* values per region and sample */
+    size_t width;       /* values per instance and sample in the file: N nv, or sensors (eeg), N N (fc) */
+    size_t max_samples; /* per chunk */
+    int kernel_slot;    /* position among the step kernel's monitor arguments; -1 for fc */
+    cl_mem acc;         /* running sums, or the balloon states of bold */
+    cl_mem out[2];      /* region samples of a chunk (double-buffered) */
+    void *host[2];      /* what is read back */
+    /* eeg */
+    cl_mem gain, proj[2];
+    size_t sensors;
+    char **sensor_labels;
+    /* fc */
+    cl_mem fc_sum, fc_prod, fc;
+    uint64_t fc_count;
+    double *empirical;  /* [N N] or NULL */
+    double *score;      /* [B] after the run, or NULL */
+    tb_dataset *data, *time, *score_ds;
+} monitor_rt;
+
+/* One launched chunk whose results are still on their way back. */
+typedef struct pending {
+    bool active;
+    int buf;
+    uint64_t step0, n;
+    cl_event done;
+} pending;
+
+/* Where a parameter's value lives on the device: one scalar, one per
+ * region (an array in the scenario), or one per instance (swept). */
+typedef enum param_mode { P_SCALAR, P_REGION, P_INSTANCE } param_mode;
+
+typedef struct param_slot {
+    const char *code_name; /* "mu", "cp_a", "tb_sigma_y1" */
+    const tb_scenario_value *value;
+    const double *swept; /* [B] when swept */
+    param_mode mode;
+    size_t index; /* in pscalar, or row of pregion or pinst */
+    bool nsig;    /* values are TVB's nsig: the device gets sqrt(2 nsig) */
+} param_slot;
+
+typedef struct mass {
+    const tb_scenario *sc;
+    const tb_mass_model *model;
+    const tb_coupling_def *coupling;
+    tb_device *dev;
+    tb_connectome *con;
+    size_t N, B, NV, NC, NCV;
+    int H;
+    size_t realsz;
+    param_slot *params;
+    size_t n_params, n_scalar, n_region, n_inst;
+    char *source;
+    tb_program *prog;
+    cl_kernel k_run, k_init, k_eeg, k_fc_acc, k_fc_fin;
+    size_t wg;            /* work-group size */
+    size_t global;        /* work-items launched */
+    bool instance_major;  /* one work-item per instance, instances innermost in memory */
+    uint64_t kmax;
+    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou, stim_w, stim_series;
+    size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
+    size_t *stim_len;     /* its samples */
+    bool *stim_per_region; /* [T, regions] series, expanded to [T, N] */
+    tb_scenario_value ou_tau; /* the OU time constant, as a parameter slot */
+    cl_uint arg_step0;        /* index of the first per-chunk kernel argument */
+    void *state_host[2];      /* state at the end of a chunk, one per pending buffer */
+    monitor_rt *mon;
+    size_t n_mon;
+    pending pend;
+    int next_buf;
+    uint64_t samples;
+    bool finished;
+} mass;
+
+static inline tb_status tb_mass_cl_fail(tb_error *err, cl_int rc, const char *what)
+{
+    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
+}
+
+/* Host doubles to device reals (malloc'd). */
+static inline void *tb_mass_to_real(const double *x, size_t n, size_t realsz)
+{
+    void *out = malloc(n ? n * realsz : realsz);
+    for (size_t i = 0; out && i < n; ++i) {
+        if (realsz == sizeof(double))
+            ((double *)out)[i] = x[i];
+        else
+            ((float *)out)[i] = (float)x[i];
+    }
+    return out;
+}
+
+static inline double tb_mass_real_at(const void *buf, size_t i, size_t realsz)
+{
+    return realsz == sizeof(double) ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
+}
+
+/* Samples a monitor of this period completes in steps [step0, step0 + n). */
+static inline uint64_t tb_mass_samples_in(uint64_t step0, uint64_t n, uint64_t period)
+{
+    return (step0 + n) / period - step0 / period;
+}
+
+/* Index of (variable, instance, region) in the state, as the kernels lay it out. */
+static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t n)
+{
+    return m->instance_major ? (v * m->N + n) * m->B + b : (v * m->B + b) * m->N + n;
+}
+
+/* mass_codegen.c */
+char *tb_mass_generate(const mass *m);
+
+/* mass_monitor.c */
+void tb_mass_plan_monitors(mass *m);
+tb_status tb_mass_alloc_monitors(mass *m, tb_error *err);
+tb_status tb_mass_monitor_kernels(mass *m, tb_error *err);
+void tb_mass_gen_monitors(const mass *m, tb_buf *b);
+tb_status tb_mass_declare_monitors(mass *m, tb_output *out, tb_error *err);
+tb_status tb_mass_after_chunk(mass *m, int buf, uint64_t step0, uint64_t n, tb_error *err);
+tb_status tb_mass_append_monitors(mass *m, const pending *p, tb_error *err);
+tb_status tb_mass_finish_monitors(mass *m, tb_error *err);
+double tb_mass_first_bad_sample(const mass *m, const pending *p, const char **which);
+void tb_mass_free_monitors(mass *m);
+
+#endif

@@ -1,0 +1,162 @@
+/* [[stimulus]]: pulse trains, sinusoids, Gaussian pulses and series read
+ * from HDF5, added to a variable's derivative in chosen regions. The same
+ * hook serves stimulation perturbations. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stimulus.h"
+#include "twinbrain/mass.h"
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const kinds[] = {"pulse_train", "sinusoid", "gaussian", "series", NULL};
+
+const tb_key_spec tb_stimulus_keys[] = {
+    {"variable", KT_STRING, true, .doc = "the state variable whose derivative receives the input"},
+    {"kind", KT_STRING, true, .choices = kinds, .doc = "pulse_train, sinusoid, gaussian or series"},
+    {"amplitude", KT_FLOAT, false, 1.0, .has_def = true, .min = -INFINITY, .max = INFINITY,
+     .doc = "scale of the waveform, in units of the variable per ms"},
+    {"regions", KT_ARRAY, .doc = "region labels or 0-based indices; default all"},
+    {"weights", KT_NUMBERS, .min = -INFINITY, .max = INFINITY, .doc = "one factor per listed region (default 1)"},
+    {"onset", KT_FLOAT, false, 0.0, .has_def = true, .min = 0, .max = INFINITY,
+     .doc = "ms; the input is zero before it"},
+    {"stop", KT_FLOAT, false, .min = 0, .max = INFINITY, .doc = "ms; the input is zero from it on (default never)"},
+    {"period", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true,
+     .doc = "pulse_train: time between pulse starts (ms); series: time between samples (ms)"},
+    {"width", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true, .doc = "pulse_train: pulse length (ms)"},
+    {"count", KT_INT, false, .min = 1, .max = 9.2e18, .doc = "pulse_train: number of pulses (default unlimited)"},
+    {"frequency", KT_FLOAT, false, .min = 0, .max = INFINITY, .doc = "sinusoid: Hz"},
+    {"phase", KT_FLOAT, false, 0.0, .min = -INFINITY, .max = INFINITY, .doc = "sinusoid: radians at onset"},
+    {"center", KT_FLOAT, false, .min = -INFINITY, .max = INFINITY, .doc = "gaussian: time of the peak (ms)"},
+    {"sigma", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true, .doc = "gaussian: width (ms)"},
+    {"file", KT_STRING, .doc = "series: HDF5 file, relative to the scenario's folder"},
+    {"dataset", KT_STRING, .doc = "series: dataset [T] (every listed region) or [T, listed regions]; default "
+                                  "/stimulus"},
+};
+const size_t tb_n_stimulus_keys = N_(tb_stimulus_keys);
+
+/* Which keys each kind needs (n: needed, o: optional); others are refused. */
+static const struct {
+    const char *key;
+    char need[4]; /* pulse_train, sinusoid, gaussian, series */
+} per_kind[] = {
+    {"period", "n--n"}, {"width", "n---"},  {"count", "o---"},   {"frequency", "-n--"}, {"phase", "-o--"},
+    {"center", "--n-"}, {"sigma", "--n-"}, {"file", "---n"},    {"dataset", "---o"},
+};
+
+static double num(const tb_toml_value *t, const char *key, double def)
+{
+    double x = def;
+    tb_toml_as_double(tb_toml_get(t, key), &x);
+    return x;
+}
+
+static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t idx, tb_scenario_stimulus *s)
+{
+    char *prefix = tb_asprintf("stimulus[%zu]", idx);
+    tb_schema_table(c, t, tb_stimulus_keys, tb_n_stimulus_keys, prefix);
+    const tb_toml_value *regions = tb_toml_get(t, "regions");
+    s->pos = t->pos;
+    const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
+    size_t k = 0;
+    while (kind && kinds[k] && strcmp(kinds[k], kind) != 0)
+        ++k;
+    s->kind = (tb_stimulus_kind)(kinds[k] ? k : 0);
+    for (size_t i = 0; kind && kinds[k] && i < N_(per_kind); ++i) {
+        const tb_toml_kv *kv = tb_toml_get_kv(t, per_kind[i].key);
+        char need = per_kind[i].need[k];
+        if (need == 'n' && !kv)
+            tb_schema_report(c, TB_ERR_SCENARIO, t->pos, "%s: a %s needs %s", prefix, kind, per_kind[i].key);
+        if (need == '-' && kv)
+            tb_schema_report(c, TB_ERR_SCENARIO, kv->pos, "%s.%s does not apply to a %s", prefix, per_kind[i].key,
+                             kind);
+    }
+    s->amplitude = num(t, "amplitude", 1.0);
+    s->onset = num(t, "onset", 0.0);
+    s->stop = num(t, "stop", INFINITY);
+    s->period = num(t, "period", 0.0);
+    s->width = num(t, "width", 0.0);
+    int64_t count = -1;
+    tb_toml_as_int(tb_toml_get(t, "count"), &count);
+    s->count = count;
+    s->frequency = num(t, "frequency", 0.0);
+    s->phase = num(t, "phase", 0.0);
+    s->center = num(t, "center", 0.0);
+    s->sigma = num(t, "sigma", 1.0);
+    if (s->kind == TB_STIM_PULSE_TRAIN && s->width > s->period && s->period > 0)
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "width")->pos,
+                         "%s.width (%g ms) is longer than its period (%g ms)", prefix, s->width, s->period);
+    if (s->stop <= s->onset)
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "stop")->pos, "%s.stop must come after onset", prefix);
+    const tb_toml_value *fv = tb_toml_get(t, "file");
+    if (tb_toml_as_string(fv)) {
+        s->file = tb_path_join(sc->dir, tb_toml_as_string(fv));
+        if (!tb_file_exists(s->file))
+            tb_schema_report(c, TB_ERR_INPUT, fv->pos, "%s.file: no such file '%s' (looked for %s)", prefix,
+                             tb_toml_as_string(fv), s->file);
+    }
+    const char *ds = tb_toml_as_string(tb_toml_get(t, "dataset"));
+    s->dataset = tb_strdup(ds ? ds : "/stimulus");
+    if (regions && (regions->type != TB_TOML_ARRAY || regions->u.arr.n == 0))
+        tb_schema_report(c, TB_ERR_SCENARIO, regions->pos, "%s.regions must list region labels or indices", prefix);
+    for (size_t i = 0; regions && regions->type == TB_TOML_ARRAY && i < regions->u.arr.n; ++i) {
+        const tb_toml_value *r = regions->u.arr.items[i];
+        if (r->type != TB_TOML_STRING && r->type != TB_TOML_INTEGER)
+            tb_schema_report(c, TB_ERR_SCENARIO, r->pos, "%s.regions[%zu] must be a label or an index", prefix, i);
+    }
+    s->regions = regions;
+    s->weights = tb_toml_get(t, "weights");
+    size_t nr = regions && regions->type == TB_TOML_ARRAY ? regions->u.arr.n : 0;
+    if (s->weights && (s->weights->type != TB_TOML_ARRAY || s->weights->u.arr.n != nr))
+        tb_schema_report(c, TB_ERR_SCENARIO, s->weights->pos,
+                         "%s.weights must give one number per region listed in regions (%zu)", prefix, nr);
+    const char *var = tb_toml_as_string(tb_toml_get(t, "variable"));
+    if (var && sc->model) {
+        const tb_mass_model *m = sc->model->mass;
+        const char **names = calloc(m->n_vars + 1, sizeof *names);
+        size_t v = 0;
+        for (size_t i = 0; i < m->n_vars; ++i)
+            names[i] = m->vars[i].name;
+        while (v < m->n_vars && strcmp(names[v], var) != 0)
+            ++v;
+        if (v == m->n_vars) {
+            const char *sug = tb_schema_closest(var, names, m->n_vars);
+            tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "variable")->pos,
+                             "%s.variable: '%s' is not a state variable of %s%s%s%s", prefix, var, sc->model->name,
+                             sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
+        }
+        s->variable = v < m->n_vars ? v : 0;
+        free(names);
+    }
+    free(prefix);
+}
+
+void tb_stimulus_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *arr)
+{
+    if (!arr)
+        return;
+    if (arr->type != TB_TOML_ARRAY) {
+        tb_schema_report(c, TB_ERR_SCENARIO, arr->pos, "stimulus must be an array of tables: write [[stimulus]]");
+        return;
+    }
+    sc->stimuli = calloc(arr->u.arr.n + 1, sizeof *sc->stimuli);
+    for (size_t i = 0; i < arr->u.arr.n; ++i) {
+        if (arr->u.arr.items[i]->type != TB_TOML_TABLE) {
+            tb_schema_report(c, TB_ERR_SCENARIO, arr->u.arr.items[i]->pos, "stimulus[%zu] must be a table", i);
+            continue;
+        }
+        check_one(c, sc, arr->u.arr.items[i], i, &sc->stimuli[sc->n_stimuli++]);
+    }
+}
+
+void tb_stimulus_free(tb_scenario *sc)
+{
+    for (size_t i = 0; i < sc->n_stimuli; ++i) {
+        free(sc->stimuli[i].file);
+        free(sc->stimuli[i].dataset);
+    }
+    free(sc->stimuli);
+}
