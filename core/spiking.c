@@ -17,6 +17,10 @@
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Argument positions of tb_spk_step (kernels/spiking.cl's TB_STEP_PARAMS,
+ * then the step count and the delivery switch). */
+enum { ARG_REC = 15, ARG_T0 = 29, ARG_SEED = 31 };
+
 /* ------------------------------------------------------------ helpers */
 
 tb_status spk_cl_fail(tb_error *err, cl_int rc, const char *what)
@@ -302,8 +306,8 @@ static tb_status build_program(spk *k, tb_error *err)
     tb_status st = tb_program_build(k->dev, k->source, "", "spiking network", &k->prog, err);
     if (st != TB_OK)
         return st;
-    if (!(k->k_deliver = kernel(k, "tb_spk_deliver", err)) || !(k->k_compact = kernel(k, "tb_spk_compact", err)) ||
-        !(k->k_sample = kernel(k, "tb_spk_sample", err)) || !(k->k_check = kernel(k, "tb_spk_check", err)))
+    if (!(k->k_step = kernel(k, "tb_spk_step", err)) || !(k->k_sample = kernel(k, "tb_spk_sample", err)) ||
+        !(k->k_check = kernel(k, "tb_spk_check", err)))
         return err ? err->status : TB_ERR_DEVICE;
     for (size_t i = 0; i < k->n_pops; ++i) {
         spk_pop *p = &k->pops[i];
@@ -311,17 +315,21 @@ static tb_status build_program(spk *k, tb_error *err)
         snprintf(name, sizeof name, "tb_init_%zu", i);
         if (!(p->k_init = kernel(k, name, err)))
             return err ? err->status : TB_ERR_DEVICE;
-        snprintf(name, sizeof name, "tb_update_%zu", i);
-        if (!(p->k_update = kernel(k, name, err)))
-            return err ? err->status : TB_ERR_DEVICE;
         snprintf(name, sizeof name, "tb_prepare_%zu", i);
         if (p->model->m->n_consts && !(p->k_prepare = kernel(k, name, err)))
             return err ? err->status : TB_ERR_DEVICE;
     }
     size_t kwg = 0;
-    clGetKernelWorkGroupInfo(k->pops[0].k_update, tb_device_get_info(k->dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
+    clGetKernelWorkGroupInfo(k->pops[0].k_init, tb_device_get_info(k->dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
                              sizeof kwg, &kwg, NULL);
     k->wg = kwg == 0 ? 1 : kwg < 256 ? kwg : 256;
+    /* a partition's work-group: on a CPU one work-item runs the partition
+     * as plain loops (a wider group only adds barrier bookkeeping); other
+     * devices share the neuron loop among 64 */
+    kwg = 0;
+    clGetKernelWorkGroupInfo(k->k_step, tb_device_get_info(k->dev)->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg,
+                             NULL);
+    k->step_wg = tb_device_get_info(k->dev)->type == TB_DEVICE_CPU ? 1 : kwg < 64 ? (kwg ? kwg : 1) : 64;
     return TB_OK;
 }
 
@@ -408,25 +416,6 @@ static tb_status init_neurons(spk *k, tb_error *err)
     return st != TB_OK ? st : rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "initialising the neurons");
 }
 
-static tb_status update_args(spk *k, tb_error *err)
-{
-    cl_ulong seed = k->sc->seed;
-    cl_long N = (cl_long)k->N;
-    for (size_t i = 0; i < k->n_pops; ++i) {
-        cl_kernel kn = k->pops[i].k_update;
-        cl_mem bufs[] = {k->state, k->refr, k->in, k->flags, k->pv_buf, k->cv_buf, k->lay_buf};
-        cl_int rc = CL_SUCCESS;
-        for (cl_uint a = 0; a < N_(bufs); ++a)
-            rc |= clSetKernelArg(kn, a, sizeof(cl_mem), &bufs[a]);
-        rc |= clSetKernelArg(kn, 8, sizeof seed, &seed);
-        rc |= arg_real(kn, 9, k, k->sc->dt);
-        rc |= clSetKernelArg(kn, 10, sizeof N, &N);
-        if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "setting the update kernel's arguments");
-    }
-    return TB_OK;
-}
-
 /* The spike history and the step kernels' fixed arguments. */
 static tb_status step_buffers(spk *k, tb_error *err)
 {
@@ -448,35 +437,30 @@ static tb_status step_buffers(spk *k, tb_error *err)
     }
     if (!k->ext_ptr_buf)
         return err && err->status ? err->status : oom(err);
-    cl_int H = k->H, dmin = k->dmin, ND = k->ND, P = k->P;
-    cl_long Ns = (cl_long)k->Ns, N = (cl_long)k->N;
+    cl_mem bufs[] = {k->state,    k->refr,         k->in,           k->flags,       k->pv_buf,       k->cv_buf,
+                     k->lay_buf,  k->hist,         k->hist_cnt,     k->boff,        k->part_buf,     k->pbank_buf,
+                     k->pbase_buf, k->recorded_buf, k->pop_of_buf,  k->rec[0],      k->rec_cnt[0],   k->rec_base_buf,
+                     k->pop_cnt[0], k->ext_ids_buf, k->ext_ptr_buf};
     cl_int rc = CL_SUCCESS;
-    cl_mem dbufs[] = {k->in, k->hist, k->hist_cnt, k->boff, k->part_buf, k->pbank_buf, k->pbase_buf};
-    for (cl_uint a = 0; a < N_(dbufs); ++a)
-        rc |= clSetKernelArg(k->k_deliver, a, sizeof(cl_mem), &dbufs[a]);
-    for (cl_uint b = 0; b < SPK_MAX_BANKS; ++b)
-        rc |= clSetKernelArg(k->k_deliver, 7 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
-    cl_uint a = 7 + SPK_MAX_BANKS + 1; /* after t */
-    rc |= clSetKernelArg(k->k_deliver, a++, sizeof H, &H);
-    rc |= clSetKernelArg(k->k_deliver, a++, sizeof dmin, &dmin);
-    rc |= clSetKernelArg(k->k_deliver, a++, sizeof ND, &ND);
-    rc |= clSetKernelArg(k->k_deliver, a++, sizeof Ns, &Ns);
-    rc |= clSetKernelArg(k->k_deliver, a++, sizeof N, &N);
-    rc |= clSetKernelArg(k->k_deliver, a++, sizeof P, &P);
-    cl_mem cbufs[] = {k->flags, k->hist, k->hist_cnt, k->part_buf, k->recorded_buf, k->pop_of_buf};
-    for (cl_uint i = 0; i < N_(cbufs); ++i)
-        rc |= clSetKernelArg(k->k_compact, i, sizeof(cl_mem), &cbufs[i]);
-    rc |= clSetKernelArg(k->k_compact, 8, sizeof(cl_mem), &k->rec_base_buf);
-    cl_int n_pops = (cl_int)k->n_pops;
-    rc |= clSetKernelArg(k->k_compact, 10, sizeof n_pops, &n_pops);
-    rc |= clSetKernelArg(k->k_compact, 11, sizeof(cl_mem), &k->ext_ids_buf);
-    rc |= clSetKernelArg(k->k_compact, 12, sizeof(cl_mem), &k->ext_ptr_buf);
-    rc |= clSetKernelArg(k->k_compact, 15, sizeof H, &H);
-    rc |= clSetKernelArg(k->k_compact, 16, sizeof Ns, &Ns);
-    rc |= clSetKernelArg(k->k_compact, 17, sizeof P, &P);
-    if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "setting the step kernels' arguments");
-    return update_args(k, err);
+    cl_uint a = 0;
+    for (; a < N_(bufs); ++a)
+        rc |= clSetKernelArg(k->k_step, a, sizeof(cl_mem), &bufs[a]);
+    for (int b = 0; b < SPK_MAX_BANKS; ++b, ++a)
+        rc |= clSetKernelArg(k->k_step, a, sizeof(cl_mem), &k->bank[b < k->n_banks ? b : 0]);
+    cl_ulong seed = k->sc->seed;
+    cl_int H = k->H, dmin = k->dmin, ND = k->ND, P = k->P, npops = (cl_int)k->n_pops, on = k->n_syn > 0;
+    cl_long Ns = (cl_long)k->Ns, N = (cl_long)k->N;
+    rc |= clSetKernelArg(k->k_step, ARG_SEED, sizeof seed, &seed);
+    rc |= arg_real(k->k_step, ARG_SEED + 1, k, k->sc->dt);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 2, sizeof H, &H);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 3, sizeof dmin, &dmin);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 4, sizeof ND, &ND);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 5, sizeof Ns, &Ns);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 6, sizeof N, &N);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 7, sizeof P, &P);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 8, sizeof npops, &npops);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 10, sizeof on, &on);
+    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "setting the step kernel's arguments");
 }
 
 /* ------------------------------------------------------------ kit: check, create */
@@ -524,50 +508,68 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
 
 /* ------------------------------------------------------------ running */
 
-static tb_status enqueue_step(spk *k, uint64_t t, uint64_t step0, int buf, uint64_t *rows, tb_error *err)
+/* Steps [t, t + n) in one launch (n is at most the shortest delay). */
+static tb_status enqueue_steps(spk *k, uint64_t t, uint64_t n, uint64_t step0, int buf, tb_error *err)
 {
-    cl_command_queue q = tb_device_queue(k->dev);
     cl_long tl = (cl_long)t, t0 = (cl_long)step0;
-    cl_int rc = CL_SUCCESS;
-    if (k->n_syn) {
-        rc = clSetKernelArg(k->k_deliver, 7 + SPK_MAX_BANKS, sizeof tl, &tl);
-        size_t global = (size_t)k->P, local = 1;
-        rc |= clEnqueueNDRangeKernel(q, k->k_deliver, 1, NULL, &global, &local, 0, NULL, NULL);
-        if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "launching the spike delivery");
-    }
-    for (size_t i = 0; i < k->n_pops; ++i) {
-        rc = clSetKernelArg(k->pops[i].k_update, 7, sizeof tl, &tl);
-        size_t global = (k->pops[i].n + k->wg - 1) / k->wg * k->wg;
-        rc |= clEnqueueNDRangeKernel(q, k->pops[i].k_update, 1, NULL, &global, &k->wg, 0, NULL, NULL);
-        if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "launching a neuron update");
-    }
-    rc = clSetKernelArg(k->k_compact, 6, sizeof(cl_mem), &k->rec[buf]);
-    rc |= clSetKernelArg(k->k_compact, 7, sizeof(cl_mem), &k->rec_cnt[buf]);
-    rc |= clSetKernelArg(k->k_compact, 9, sizeof(cl_mem), &k->pop_cnt[buf]);
-    rc |= clSetKernelArg(k->k_compact, 13, sizeof tl, &tl);
-    rc |= clSetKernelArg(k->k_compact, 14, sizeof t0, &t0);
-    size_t groups = (size_t)k->P + (k->n_ext ? 1 : 0), local = 1;
-    rc |= clEnqueueNDRangeKernel(q, k->k_compact, 1, NULL, &groups, &local, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "launching the spike compaction");
+    cl_int steps = (cl_int)n;
+    cl_int rc = clSetKernelArg(k->k_step, ARG_REC, sizeof(cl_mem), &k->rec[buf]);
+    rc |= clSetKernelArg(k->k_step, ARG_REC + 1, sizeof(cl_mem), &k->rec_cnt[buf]);
+    rc |= clSetKernelArg(k->k_step, ARG_REC + 3, sizeof(cl_mem), &k->pop_cnt[buf]);
+    rc |= clSetKernelArg(k->k_step, ARG_T0, sizeof t0, &t0);
+    rc |= clSetKernelArg(k->k_step, ARG_T0 + 1, sizeof tl, &tl);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 9, sizeof steps, &steps);
+    size_t groups = (size_t)k->P + (k->n_ext ? 1 : 0), local = k->step_wg, global = groups * local;
+    rc |= clEnqueueNDRangeKernel(tb_device_queue(k->dev), k->k_step, 1, NULL, &global, &local, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "launching the network's steps");
+}
+
+static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf, tb_error *err)
+{
+    cl_uint r = (cl_uint)row, count = (cl_uint)sr->count;
+    cl_int rc = clSetKernelArg(k->k_sample, 0, sizeof(cl_mem), &k->state);
+    rc |= clSetKernelArg(k->k_sample, 1, sizeof(cl_mem), &sr->idx);
+    rc |= clSetKernelArg(k->k_sample, 2, sizeof(cl_mem), &sr->out[buf]);
+    rc |= clSetKernelArg(k->k_sample, 3, sizeof count, &count);
+    rc |= clSetKernelArg(k->k_sample, 4, sizeof r, &r);
+    size_t global = (sr->count + 63) / 64 * 64, local = 64;
+    rc |= clEnqueueNDRangeKernel(tb_device_queue(k->dev), k->k_sample, 1, NULL, &global, &local, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "launching a state sample");
+}
+
+/* Launches of at most the shortest delay (the whole chunk when nothing is
+ * connected), cut where a state record samples. */
+static uint64_t launch_len(const spk *k, uint64_t t, uint64_t end)
+{
+    uint64_t n = end - t;
+    if (k->n_syn && n > (uint64_t)k->dmin)
+        n = (uint64_t)k->dmin;
     for (size_t r = 0; r < k->n_srec; ++r) {
-        spk_state_rec *sr = &k->srec[r];
-        if ((t + 1) % sr->period != 0)
-            continue;
-        cl_uint row = (cl_uint)rows[r]++, count = (cl_uint)sr->count;
-        rc = clSetKernelArg(k->k_sample, 0, sizeof(cl_mem), &k->state);
-        rc |= clSetKernelArg(k->k_sample, 1, sizeof(cl_mem), &sr->idx);
-        rc |= clSetKernelArg(k->k_sample, 2, sizeof(cl_mem), &sr->out[buf]);
-        rc |= clSetKernelArg(k->k_sample, 3, sizeof count, &count);
-        rc |= clSetKernelArg(k->k_sample, 4, sizeof row, &row);
-        size_t global = (sr->count + 63) / 64 * 64, l64 = 64;
-        rc |= clEnqueueNDRangeKernel(q, k->k_sample, 1, NULL, &global, &l64, 0, NULL, NULL);
-        if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "launching a state sample");
+        uint64_t next = ((t + 1) / k->srec[r].period + ((t + 1) % k->srec[r].period != 0)) * k->srec[r].period;
+        if (next >= t + 1 && next - t < n)
+            n = next - t; /* the sample after step next - 1 */
     }
-    return TB_OK;
+    return n ? n : 1;
+}
+
+static tb_status enqueue_range(spk *k, uint64_t step0, uint64_t n, int buf, tb_error *err)
+{
+    uint64_t rows[64] = {0};
+    uint64_t *rowp = k->n_srec <= 64 ? rows : calloc(k->n_srec, sizeof *rowp);
+    if (!rowp)
+        return oom(err);
+    tb_status st = TB_OK;
+    for (uint64_t t = step0; st == TB_OK && t < step0 + n;) {
+        uint64_t len = launch_len(k, t, step0 + n);
+        st = enqueue_steps(k, t, len, step0, buf, err);
+        t += len;
+        for (size_t r = 0; st == TB_OK && r < k->n_srec; ++r)
+            if (t % k->srec[r].period == 0)
+                st = enqueue_sample(k, &k->srec[r], rowp[r]++, buf, err);
+    }
+    if (rowp != rows)
+        free(rowp);
+    return st;
 }
 
 static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err)
@@ -584,15 +586,7 @@ static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err
                               NULL);
     if (rc != CL_SUCCESS)
         return spk_cl_fail(err, rc, "clearing the chunk's counters");
-    uint64_t rows[64] = {0};
-    uint64_t *rowp = k->n_srec <= 64 ? rows : calloc(k->n_srec, sizeof *rowp);
-    if (!rowp)
-        return oom(err);
-    tb_status st = TB_OK;
-    for (uint64_t t = step0; st == TB_OK && t < step0 + n; ++t)
-        st = enqueue_step(k, t, step0, buf, rowp, err);
-    if (rowp != rows)
-        free(rowp);
+    tb_status st = enqueue_range(k, step0, n, buf, err);
     if (st != TB_OK)
         return st;
     /* the state is checked once per chunk, on the device: a NaN anywhere
@@ -696,13 +690,13 @@ static void spiking_destroy(void *impl)
         spk_release(bufs[i]);
     for (int b = 0; b < SPK_MAX_BANKS; ++b)
         spk_release(&k->bank[b]);
-    cl_kernel kns[] = {k->k_deliver, k->k_compact, k->k_sample, k->k_check};
+    cl_kernel kns[] = {k->k_step, k->k_sample, k->k_check};
     for (size_t i = 0; i < N_(kns); ++i)
         if (kns[i])
             clReleaseKernel(kns[i]);
     for (size_t i = 0; k->pops && i < k->n_pops; ++i) {
         spk_pop *p = &k->pops[i];
-        cl_kernel pk[] = {p->k_init, p->k_prepare, p->k_update};
+        cl_kernel pk[] = {p->k_init, p->k_prepare};
         for (size_t j = 0; j < N_(pk); ++j)
             if (pk[j])
                 clReleaseKernel(pk[j]);

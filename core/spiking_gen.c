@@ -167,13 +167,8 @@ static void gen_update(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
 {
     const tb_spk_model *md = p->model;
     const tb_spiking_model *m = md->m;
-    tb_buf_printf(b,
-                  "__kernel void tb_update_%zu(__global real *tb_state, __global int *tb_refr, __global real *tb_in,\n"
-                  "                          __global uchar *tb_flags, __global const real *tb_pv,\n"
-                  "                          __global const real *tb_cv, __global const long *tb_lay, long tb_step,\n"
-                  "                          ulong tb_seed, real dt, long tb_N)\n{\n",
-                  idx);
-    gen_head(b, p);
+    tb_buf_printf(b, "inline void tb_update_%zu(long tb_i, TB_STEP_PARAMS)\n{\n", idx);
+    tb_buf_printf(b, "    const long tb_n = tb_lay[%zu];\n", p->lay + LAY_N);
     tb_buf_printf(b, "    const long tb_gn = tb_lay[%zu] + tb_i;\n", p->lay + LAY_LO);
     tb_buf_puts(b, "    const real t = (real)tb_step * dt;\n    (void)t;\n");
     gen_params(b, p);
@@ -206,6 +201,42 @@ static void gen_update(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
     tb_buf_puts(b, "    tb_flags[tb_gn] = tb_spike;\n}\n\n");
 }
 
+/* One launch: `steps` steps (at most the shortest delay, so no spike of
+ * this launch is due in it). Work-group p owns partition p; work-group P,
+ * when there are spike files, copies their spikes into the history. */
+static void gen_step(tb_buf *b, const spk *k)
+{
+    tb_buf_puts(b, "__kernel void tb_spk_step(TB_STEP_PARAMS, int tb_steps, int tb_deliver_on)\n{\n"
+                   "    const int tb_p = get_group_id(0), tb_lid = get_local_id(0), tb_L = get_local_size(0);\n"
+                   "    const long tb_first = tb_step;\n"
+                   "    for (int tb_s = 0; tb_s < tb_steps; ++tb_s) {\n"
+                   "        tb_step = tb_first + tb_s;\n"
+                   "        if (tb_p == tb_P) {\n"
+                   "            if (tb_lid == 0)\n"
+                   "                tb_ext_copy(TB_STEP_ARGS);\n"
+                   "            continue;\n"
+                   "        }\n"
+                   "        if (tb_lid == 0 && tb_deliver_on)\n"
+                   "            tb_deliver(tb_p, TB_STEP_ARGS);\n"
+                   "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
+                   "        const long tb_lo = tb_part[tb_p], tb_hi = tb_part[tb_p + 1];\n");
+    for (size_t i = 0; i < k->n_pops; ++i) {
+        const spk_pop *p = &k->pops[i];
+        tb_buf_printf(b,
+                      "        { /* population '%s' */\n"
+                      "            const long a = max(tb_lo, tb_lay[%zu]), e = min(tb_hi, tb_lay[%zu] + tb_lay[%zu]);\n"
+                      "            for (long n = a + tb_lid; n < e; n += tb_L)\n"
+                      "                tb_update_%zu(n - tb_lay[%zu], TB_STEP_ARGS);\n"
+                      "        }\n",
+                      p->spec->name, p->lay + LAY_LO, p->lay + LAY_LO, p->lay + LAY_N, i, p->lay + LAY_LO);
+    }
+    tb_buf_puts(b, "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
+                   "        if (tb_lid == 0)\n"
+                   "            tb_compact(tb_p, TB_STEP_ARGS);\n"
+                   "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
+                   "    }\n}\n\n");
+}
+
 static void gen_helpers(tb_buf *b, const spk *k)
 {
     for (size_t i = 0; i < k->n_pops; ++i) {
@@ -230,5 +261,6 @@ char *spk_generate(const spk *k)
         gen_prepare(&b, p, i);
         gen_update(&b, k, p, i);
     }
+    gen_step(&b, k);
     return tb_buf_take(&b);
 }

@@ -45,7 +45,7 @@ typedef struct spk_pop {
     bool consts_per_neuron;
     spk_input_use *inputs;
     size_t n_inputs;
-    cl_kernel k_init, k_prepare, k_update;
+    cl_kernel k_init, k_prepare;
 } spk_pop;
 
 /* Where each entry of a population block lies (see spk_layout_plan). */
@@ -158,8 +158,8 @@ typedef struct spk {
     /* program */
     char *source;
     tb_program *prog;
-    cl_kernel k_deliver, k_compact, k_sample, k_check;
-    size_t wg;
+    cl_kernel k_step, k_sample, k_check;
+    size_t wg, step_wg;
 
     spk_pending pend;
     int next_buf;

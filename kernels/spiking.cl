@@ -1,14 +1,16 @@
 /* The spiking kit's step kernels (the per-population update kernels are
  * generated around each model's snippets: core/spiking_gen.c).
  *
- * One step t, in queue order:
- *   tb_spk_deliver   input of step t: for every delay d, the spikes emitted
- *                    at t - d, through their (source, delay) synapse bucket
- *                    of each partition, summed into in[port][neuron];
- *   tb_update_<pop>  each neuron: inputs, model update, threshold, reset;
- *                    writes a spike flag;
- *   tb_spk_compact   the flags of step t become the spike list of step t
- *                    (neuron order), recorded spikes and population counts.
+ * One launch of the generated tb_spk_step runs up to the shortest delay
+ * of steps (no spike can reach another partition sooner); work-group p
+ * owns partition p and, in each step t:
+ *   tb_deliver      sums into in[port][neuron] the synapses of the spikes
+ *                   emitted at t - d, for every delay d;
+ *   tb_update_<k>   each neuron: inputs, model update, threshold, reset;
+ *                   writes a spike flag;
+ *   tb_compact      turns the flags into the spike list of step t (neuron
+ *                   order), the recorded spikes and population counts.
+ * Work-group P (when there are spike files) copies their spikes of t.
  *
  * Partitions are contiguous ranges of target neurons; a partition's
  * synapses are stored by (source, delay) bucket, each bucket sorted by
@@ -67,79 +69,92 @@ inline uint tb_poisson(real lambda, ulong seed, uint stream, ulong step, uint el
     return (uint)lambda;
 }
 
-/* part[p] = first neuron of partition p (part[P] = number of neurons),
- * pbank[p] / pbase[p] = where its synapses start; boff has Ns * ND + 1
- * bucket offsets per partition; the history has H slots of Ns source ids
- * with P + 1 lists each (the partitions', then the spike files'). */
-__kernel void tb_spk_deliver(__global real *in, __global const uint *hist, __global const uint *hist_cnt,
-                             __global const uint *boff, __global const long *part, __global const int *pbank,
-                             __global const ulong *pbase, TB_BANK_ARGS, long t, int H, int dmin, int ND, long Ns,
-                             long N, int P)
+/* The arguments every step function takes, so generated code and the
+ * library agree on them. */
+#define TB_STEP_PARAMS                                                                                     \
+    __global real *tb_state, __global int *tb_refr, __global real *tb_in, __global uchar *tb_flags,         \
+        __global const real *tb_pv, __global const real *tb_cv, __global const long *tb_lay,                \
+        __global uint *tb_hist, __global uint *tb_hist_cnt, __global const uint *tb_boff,                   \
+        __global const long *tb_part, __global const int *tb_pbank, __global const ulong *tb_pbase,         \
+        __global const uchar *tb_recorded, __global const ushort *tb_pop_of, __global uint2 *tb_rec,        \
+        __global uint *tb_rec_cnt, __global const ulong *tb_rec_base, __global uint *tb_pop_cnt,            \
+        __global const uint *tb_ext_ids, __global const uint *tb_ext_ptr, TB_BANK_ARGS, long tb_t0,        \
+        long tb_step, ulong tb_seed, real dt, int tb_H, int tb_dmin, int tb_ND, long tb_Ns, long tb_N,      \
+        int tb_P, int tb_npops
+#define TB_STEP_ARGS                                                                                       \
+    tb_state, tb_refr, tb_in, tb_flags, tb_pv, tb_cv, tb_lay, tb_hist, tb_hist_cnt, tb_boff, tb_part,       \
+        tb_pbank, tb_pbase, tb_recorded, tb_pop_of, tb_rec, tb_rec_cnt, tb_rec_base, tb_pop_cnt,            \
+        tb_ext_ids, tb_ext_ptr, tb_bank0, tb_bank1, tb_bank2, tb_bank3, tb_bank4, tb_bank5, tb_bank6,        \
+        tb_bank7, tb_t0, tb_step, tb_seed, dt, tb_H, tb_dmin, tb_ND, tb_Ns, tb_N, tb_P, tb_npops
+
+/* The input of step t into partition p's neurons: for every delay d, the
+ * spikes emitted at t - d, through their (source, d) bucket. tb_part[q] is
+ * the first neuron of partition q (tb_part[P] the number of neurons);
+ * tb_boff has Ns x ND + 1 bucket offsets per partition; the history has
+ * H slots of Ns source ids holding P + 1 lists (the partitions', then the
+ * spike files'). */
+inline void tb_deliver(int p, TB_STEP_PARAMS)
 {
-    const int p = get_group_id(0);
-    if (get_local_id(0) != 0)
-        return;
-    __global const uint2 *syn = TB_BANK_SELECT(pbank[p]) + pbase[p];
-    __global const uint *off = boff + (ulong)p * (ulong)(Ns * ND + 1);
-    const long lo = part[p];
-    for (int j = 0; j < ND; ++j) {
-        const long te = t - dmin - j;
+    __global const uint2 *syn = TB_BANK_SELECT(tb_pbank[p]) + tb_pbase[p];
+    __global const uint *off = tb_boff + (ulong)p * (ulong)(tb_Ns * tb_ND + 1);
+    __global real *in = tb_in + tb_part[p];
+    for (int j = 0; j < tb_ND; ++j) {
+        const long te = tb_step - tb_dmin - j;
         if (te < 0)
             break;
-        const long slot = te % H;
-        __global const uint *ids = hist + slot * Ns;
-        __global const uint *cnt = hist_cnt + slot * (P + 1);
-        for (int q = 0; q <= P; ++q) {
+        const long slot = te % tb_H;
+        __global const uint *ids = tb_hist + slot * tb_Ns;
+        __global const uint *cnt = tb_hist_cnt + slot * (tb_P + 1);
+        for (int q = 0; q <= tb_P; ++q) {
             const uint c = cnt[q];
-            __global const uint *list = ids + (q < P ? part[q] : part[P]);
+            __global const uint *list = ids + tb_part[q < tb_P ? q : tb_P];
             for (uint k = 0; k < c; ++k) {
-                const ulong b = (ulong)list[k] * (ulong)ND + (ulong)j;
+                const ulong b = (ulong)list[k] * (ulong)tb_ND + (ulong)j;
                 const uint e = off[b + 1];
                 for (uint x = off[b]; x < e; ++x) {
                     const uint2 y = syn[x];
-                    in[(long)(y.x >> TB_PORT_SHIFT) * N + lo + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
+                    in[(long)(y.x >> TB_PORT_SHIFT) * tb_N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
                 }
             }
         }
     }
 }
 
-/* Work-group q < P lists the spikes of partition q in neuron order, records
- * those of neurons whose recorded bit 0 is set (step within the chunk,
- * neuron) and counts per population those whose bit 1 is set; work-group P copies the spike-file spikes of step t. */
-__kernel void tb_spk_compact(__global const uchar *flags, __global uint *hist, __global uint *hist_cnt,
-                             __global const long *part, __global const uchar *recorded, __global const ushort *pop_of,
-                             __global uint2 *rec, __global uint *rec_cnt, __global const ulong *rec_base,
-                             __global uint *pop_cnt, int n_pops, __global const uint *ext_ids,
-                             __global const uint *ext_ptr, long t, long t0, int H, long Ns, int P)
+/* The spikes of partition q in step t, in neuron order, into the history;
+ * those of neurons whose recorded bit 0 is set into the chunk's record
+ * (step within the chunk, neuron); per population counts of those whose
+ * bit 1 is set. */
+inline void tb_compact(int q, TB_STEP_PARAMS)
 {
-    const int q = get_group_id(0);
-    if (get_local_id(0) != 0)
-        return;
-    const long slot = t % H;
-    __global uint *ids = hist + slot * Ns;
-    if (q == P) {
-        const uint a = ext_ptr[t], e = ext_ptr[t + 1];
-        for (uint k = a; k < e; ++k)
-            ids[part[P] + (k - a)] = ext_ids[k];
-        hist_cnt[slot * (P + 1) + P] = e - a;
-        return;
-    }
-    const long lo = part[q], hi = part[q + 1];
-    __global uint *counts = pop_cnt + (t - t0) * n_pops;
-    uint c = 0, r = rec_cnt[q];
+    const long slot = tb_step % tb_H;
+    __global uint *ids = tb_hist + slot * tb_Ns;
+    const long lo = tb_part[q], hi = tb_part[q + 1];
+    __global uint *counts = tb_pop_cnt + (tb_step - tb_t0) * tb_npops;
+    __global uint2 *rec = tb_rec + tb_rec_base[q];
+    uint c = 0, r = tb_rec_cnt[q];
     for (long n = lo; n < hi; ++n) {
-        if (!flags[n])
+        if (!tb_flags[n])
             continue;
         ids[lo + c++] = (uint)n;
-        const uchar what = recorded[n];
+        const uchar what = tb_recorded[n];
         if (what & 1u)
-            rec[rec_base[q] + r++] = (uint2)((uint)(t - t0), (uint)n);
+            rec[r++] = (uint2)((uint)(tb_step - tb_t0), (uint)n);
         if (what & 2u)
-            atomic_inc(&counts[pop_of[n]]);
+            atomic_inc(&counts[tb_pop_of[n]]);
     }
-    rec_cnt[q] = r;
-    hist_cnt[slot * (P + 1) + q] = c;
+    tb_rec_cnt[q] = r;
+    tb_hist_cnt[slot * (tb_P + 1) + q] = c;
+}
+
+/* The spike-file spikes of step t as list P of its history slot. */
+inline void tb_ext_copy(TB_STEP_PARAMS)
+{
+    const long slot = tb_step % tb_H;
+    __global uint *ids = tb_hist + slot * tb_Ns + tb_part[tb_P];
+    const uint a = tb_ext_ptr[tb_step], e = tb_ext_ptr[tb_step + 1];
+    for (uint k = a; k < e; ++k)
+        ids[k - a] = tb_ext_ids[k];
+    tb_hist_cnt[slot * (tb_P + 1) + tb_P] = e - a;
 }
 
 /* One row of a state record: out[row][k] = state[idx[k]]. */
