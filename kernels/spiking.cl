@@ -19,6 +19,12 @@
  * A synapse is 8 bytes: .x = port << 30 | target - first neuron of the
  * partition, .y = the weight as float bits. */
 
+/* No fused multiply-adds: a compiler that fuses rounds differently from
+ * one that does not, and a spiking network turns such differences into
+ * other spikes. With contraction off, every device and the numpy
+ * references of the tests round alike. */
+#pragma OPENCL FP_CONTRACT OFF
+
 /* Synapses live in up to 8 device buffers (banks; core/spiking_kit.h's
  * SPK_MAX_BANKS), because devices cap the size of one buffer. */
 #define TB_BANK_ARGS                                                                                        \

@@ -1,0 +1,6 @@
+# Tests of the spiking kit: an automake fragment included from
+# tests/Makefile.inc (paths relative to the top directory).
+SPIKING_TESTS = \
+	tests/spiking-neurons.py
+TESTS += $(SPIKING_TESTS)
+EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk
