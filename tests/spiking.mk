@@ -1,6 +1,7 @@
 # Tests of the spiking kit: an automake fragment included from
 # tests/Makefile.inc (paths relative to the top directory).
 SPIKING_TESTS = \
-	tests/spiking-neurons.py
+	tests/spiking-neurons.py \
+	tests/spiking-connect.py
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk
