@@ -158,9 +158,11 @@ static void delay_guess(const spk *k, const tb_spk_projection *pr, const spk_fil
 
 typedef struct conn_rt {
     tb_program *prog;
-    cl_kernel k_connect, k_sort;
+    cl_kernel k_connect, k_sort, k_counts;
     size_t realsz;
-    cl_mem counts, range, idesc, rdesc, fsrc, ftgt, fw, fd;
+    cl_mem counts, range, idesc, rdesc, fptr, ftgt, fw, fd;
+    cl_mem rowcnt;     /* fixed_total_number: synapses per source, all projections */
+    uint64_t *rowoff;  /* per projection: its first entry in rowcnt */
     uint32_t *host_counts;
     size_t n_counts;
     spk_file_edges *files; /* per projection */
@@ -172,8 +174,11 @@ static void conn_free(conn_rt *c, size_t n_projs)
         clReleaseKernel(c->k_connect);
     if (c->k_sort)
         clReleaseKernel(c->k_sort);
+    if (c->k_counts)
+        clReleaseKernel(c->k_counts);
+    free(c->rowoff);
     tb_program_free(c->prog);
-    cl_mem *bufs[] = {&c->counts, &c->range, &c->idesc, &c->rdesc, &c->fsrc, &c->ftgt, &c->fw, &c->fd};
+    cl_mem *bufs[] = {&c->counts, &c->range, &c->idesc, &c->rdesc, &c->fptr, &c->ftgt, &c->fw, &c->fd, &c->rowcnt};
     for (size_t i = 0; i < N_(bufs); ++i)
         spk_release(bufs[i]);
     for (size_t i = 0; c->files && i < n_projs; ++i)
@@ -202,7 +207,8 @@ static tb_status conn_build(spk *k, conn_rt *c, tb_error *err)
         return st;
     c->k_connect = tb_program_kernel(c->prog, "tb_connect", err);
     c->k_sort = c->k_connect ? tb_program_kernel(c->prog, "tb_sort_buckets", err) : NULL;
-    return c->k_sort ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    c->k_counts = c->k_sort ? tb_program_kernel(c->prog, "tb_source_counts", err) : NULL;
+    return c->k_counts ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
 static void real_put(const conn_rt *c, void *buf, size_t i, double x)
@@ -213,19 +219,48 @@ static void real_put(const conn_rt *c, void *buf, size_t i, double x)
         ((float *)buf)[i] = (float)x;
 }
 
-static uint64_t rows_of(const spk *k, const tb_spk_projection *pr, const spk_file_edges *fe)
+/* Rows are sources, but for fixed_indegree (targets). */
+static uint64_t rows_of(const spk *k, const tb_spk_projection *pr)
 {
-    switch (pr->rule) {
-    case TB_RULE_FIXED_OUTDEGREE: return source_size(k, pr);
-    case TB_RULE_FIXED_TOTAL_NUMBER: return (pr->n + BLOCK - 1) / BLOCK;
-    case TB_RULE_FROM_FILE: return (fe->n + BLOCK - 1) / BLOCK;
-    default: return k->pops[pr->target].n;
-    }
+    return pr->rule == TB_RULE_FIXED_INDEGREE ? k->pops[pr->target].n : source_size(k, pr);
 }
 
 static int dist_code(tb_dist_kind kind)
 {
     return kind == TB_DIST_NORMAL ? 1 : kind == TB_DIST_UNIFORM ? 2 : kind == TB_DIST_LOGNORMAL ? 3 : 0;
+}
+
+/* A connection file's entries as rows of sources: sorted by source (stably,
+ * so the file's order is kept within a source), with row pointers;
+ * transient buffers, not counted in the run's device memory. */
+static tb_status file_rows(spk *k, conn_rt *c, const tb_spk_projection *pr, const spk_file_edges *fe, tb_error *err)
+{
+    uint64_t ns = source_size(k, pr), n = pr->rule == TB_RULE_FROM_FILE ? fe->n : 0;
+    uint32_t *ptr = calloc(ns + 2, sizeof *ptr), *tgt = malloc((n + 1) * 4);
+    float *w = malloc((n + 1) * 4);
+    int32_t *d = malloc((n + 1) * 4);
+    if (!ptr || !tgt || !w || !d) {
+        free(ptr), free(tgt), free(w), free(d);
+        return oom(err);
+    }
+    for (uint64_t i = 0; i < n; ++i)
+        ptr[fe->source[i] + 1]++;
+    for (uint64_t s = 0; s < ns; ++s)
+        ptr[s + 1] += ptr[s];
+    uint32_t *at = malloc((ns + 1) * 4);
+    for (uint64_t s = 0; at && s <= ns; ++s)
+        at[s] = ptr[s];
+    for (uint64_t i = 0; at && i < n; ++i) {
+        uint32_t j = at[fe->source[i]]++;
+        tgt[j] = fe->target[i], w[j] = fe->weight[i], d[j] = fe->delay[i];
+    }
+    free(at);
+    c->fptr = tb_device_alloc(k->dev, (ns + 1) * 4, ptr, "connection file rows", err);
+    c->ftgt = c->fptr ? tb_device_alloc(k->dev, (n + 1) * 4, tgt, "connection file targets", err) : NULL;
+    c->fw = c->ftgt ? tb_device_alloc(k->dev, (n + 1) * 4, w, "connection file weights", err) : NULL;
+    c->fd = c->fw ? tb_device_alloc(k->dev, (n + 1) * 4, d, "connection file delays", err) : NULL;
+    free(ptr), free(tgt), free(w), free(d);
+    return c->fd ? TB_OK : err && err->status ? err->status : TB_ERR_DEVICE;
 }
 
 /* The projection's descriptor and its file arrays on the device. */
@@ -246,7 +281,7 @@ static tb_status conn_describe(spk *k, conn_rt *c, size_t i, tb_error *err)
                       dist_code(pr->delay.kind),
                       (cl_long)i,
                       same_pop(pr),
-                      (cl_long)rows_of(k, pr, fe)};
+                      (cl_long)rows_of(k, pr)};
     double rd[10] = {pr->p,        pr->weight.a, pr->weight.b, pr->weight.lo, pr->weight.hi,
                      pr->delay.a,  pr->delay.b,  pr->delay.lo, pr->delay.hi,  k->sc->dt};
     char rbuf[10 * sizeof(double)];
@@ -257,24 +292,11 @@ static tb_status conn_describe(spk *k, conn_rt *c, size_t i, tb_error *err)
     rc |= clEnqueueWriteBuffer(q, c->rdesc, CL_TRUE, 0, 10 * c->realsz, rbuf, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
         return spk_cl_fail(err, rc, "uploading a projection");
-    spk_release(&c->fsrc);
+    spk_release(&c->fptr);
     spk_release(&c->ftgt);
     spk_release(&c->fw);
     spk_release(&c->fd);
-    uint64_t n = pr->rule == TB_RULE_FROM_FILE ? fe->n : 0;
-    uint32_t none = 0;
-    /* transient: not counted in the run's device memory */
-    c->fsrc = tb_device_alloc(k->dev, n ? n * 4 : 4, n ? (void *)fe->source : &none, "connection file sources", err);
-    c->ftgt = c->fsrc ? tb_device_alloc(k->dev, n ? n * 4 : 4, n ? (void *)fe->target : &none, "connection file "
-                                                                                                "targets", err)
-                      : NULL;
-    c->fw = c->ftgt ? tb_device_alloc(k->dev, n ? n * 4 : 4, n ? (void *)fe->weight : &none, "connection file weights",
-                                      err)
-                    : NULL;
-    c->fd = c->fw ? tb_device_alloc(k->dev, n ? n * 4 : 4, n ? (void *)fe->delay : &none, "connection file delays",
-                                    err)
-                  : NULL;
-    return c->fd ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    return file_rows(k, c, pr, fe, err);
 }
 
 static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *err)
@@ -299,14 +321,17 @@ static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *e
     rc |= clSetKernelArg(kn, 11, sizeof(cl_mem), &k->pbank_buf);
     rc |= clSetKernelArg(kn, 12, sizeof(cl_mem), &k->pbase_buf);
     rc |= clSetKernelArg(kn, 13, sizeof seed, &seed);
-    cl_mem files[] = {c->fsrc, c->ftgt, c->fw, c->fd};
+    cl_long rowoff = (cl_long)c->rowoff[i];
+    rc |= clSetKernelArg(kn, 14, sizeof(cl_mem), &c->rowcnt);
+    rc |= clSetKernelArg(kn, 15, sizeof rowoff, &rowoff);
+    cl_mem files[] = {c->fptr, c->ftgt, c->fw, c->fd};
     for (cl_uint a = 0; a < 4; ++a)
-        rc |= clSetKernelArg(kn, 14 + a, sizeof(cl_mem), &files[a]);
+        rc |= clSetKernelArg(kn, 16 + a, sizeof(cl_mem), &files[a]);
     for (cl_uint b = 0; b < SPK_MAX_BANKS; ++b)
-        rc |= clSetKernelArg(kn, 18 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
+        rc |= clSetKernelArg(kn, 20 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
     if (rc != CL_SUCCESS)
         return spk_cl_fail(err, rc, "setting the connectivity kernel's arguments");
-    uint64_t rows = rows_of(k, &k->ss->projs[i], &c->files[i]);
+    uint64_t rows = rows_of(k, &k->ss->projs[i]);
     for (uint64_t r0 = 0; r0 < rows; r0 += ROWS_PER_LAUNCH) {
         cl_long row0 = (cl_long)r0;
         size_t n = rows - r0 < ROWS_PER_LAUNCH ? (size_t)(rows - r0) : ROWS_PER_LAUNCH, local = 16;
@@ -343,6 +368,34 @@ static tb_status alloc_counts(spk *k, conn_rt *c, tb_error *err)
     return c->counts ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
+/* fixed_total_number: the synapses of each source (all projections). */
+static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
+{
+    cl_command_queue q = tb_device_queue(k->dev);
+    cl_uint zero = 0;
+    size_t bytes = (size_t)c->rowoff[k->ss->n_projs] * sizeof zero;
+    cl_int rc = bytes ? clEnqueueFillBuffer(q, c->rowcnt, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) : CL_SUCCESS;
+    tb_status st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "clearing the source counts");
+    for (size_t i = 0; st == TB_OK && i < k->ss->n_projs; ++i) {
+        const tb_spk_projection *pr = &k->ss->projs[i];
+        if (pr->rule != TB_RULE_FIXED_TOTAL_NUMBER || pr->n == 0)
+            continue;
+        if ((st = conn_describe(k, c, i, err)) != TB_OK)
+            break;
+        cl_ulong seed = k->sc->seed;
+        cl_long off = (cl_long)c->rowoff[i];
+        rc = clSetKernelArg(c->k_counts, 0, sizeof(cl_mem), &c->idesc);
+        rc |= clSetKernelArg(c->k_counts, 1, sizeof seed, &seed);
+        rc |= clSetKernelArg(c->k_counts, 2, sizeof(cl_mem), &c->rowcnt);
+        rc |= clSetKernelArg(c->k_counts, 3, sizeof off, &off);
+        size_t blocks = (size_t)((pr->n + BLOCK - 1) / BLOCK), local = 16;
+        size_t global = (blocks + local - 1) / local * local;
+        rc |= clEnqueueNDRangeKernel(q, c->k_counts, 1, NULL, &global, &local, 0, NULL, NULL);
+        st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "drawing the sources of synapses");
+    }
+    return st;
+}
+
 /* Count every projection; widen the delay range and count again when a
  * delay fell outside the guess. */
 static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
@@ -354,6 +407,8 @@ static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
                                          NULL);
         if (st == TB_OK && rc != CL_SUCCESS)
             st = spk_cl_fail(err, rc, "resetting the delay range");
+        if (st == TB_OK)
+            st = source_counts(k, c, err);
         for (size_t i = 0; st == TB_OK && i < k->ss->n_projs; ++i)
             st = conn_launch(k, c, i, 0, err);
         if (st != TB_OK)
@@ -484,7 +539,24 @@ static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
     k->boff = c->counts;
     k->device_bytes += c->n_counts * 4;
     c->counts = NULL;
-    return sort_pass(k, c, err);
+    /* rows of targets wrote into shared buckets in no fixed order */
+    bool shared = false;
+    for (size_t i = 0; i < k->ss->n_projs; ++i)
+        shared |= k->ss->projs[i].rule == TB_RULE_FIXED_INDEGREE;
+    return shared ? sort_pass(k, c, err) : TB_OK;
+}
+
+static tb_status alloc_rowcnt(spk *k, conn_rt *c, tb_error *err)
+{
+    c->rowoff = calloc(k->ss->n_projs + 1, sizeof *c->rowoff);
+    if (!c->rowoff)
+        return oom(err);
+    for (size_t i = 0; i < k->ss->n_projs; ++i) {
+        const tb_spk_projection *pr = &k->ss->projs[i];
+        c->rowoff[i + 1] = c->rowoff[i] + (pr->rule == TB_RULE_FIXED_TOTAL_NUMBER ? source_size(k, pr) : 0);
+    }
+    c->rowcnt = tb_device_alloc(k->dev, (c->rowoff[k->ss->n_projs] + 1) * 4, NULL, "synapses per source", err);
+    return c->rowcnt ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
 static tb_status read_files(spk *k, conn_rt *c, tb_error *err)
@@ -544,6 +616,8 @@ tb_status spk_connect(spk *k, tb_error *err)
     }
     if (st == TB_OK)
         st = conn_build(k, &c, err);
+    if (st == TB_OK)
+        st = alloc_rowcnt(k, &c, err);
     int32_t range0[2] = {0, 0};
     if (st == TB_OK) {
         c.range = tb_device_alloc(k->dev, sizeof range0, range0, "delay range", err);

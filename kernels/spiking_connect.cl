@@ -1,9 +1,8 @@
 /* Connectivity generated on the device (core/spiking_connect.c).
  *
- * A projection is generated row by row, one work-item per row: a row is a
- * target (all_to_all, one_to_one, pairwise_bernoulli, fixed_indegree), a
- * source (fixed_outdegree) or a block of TB_BLOCK synapses
- * (fixed_total_number, from_file). Every draw is keyed by
+ * A projection is generated row by row, one work-item per row. A row is a
+ * source for every rule but fixed_indegree, whose rows are targets. Every
+ * draw is keyed by
  *   seed; stream = TB_RNG_CONNECT | purpose << 8 (| attempt << 16),
  *   step = projection << 40 | row, element = the draw's index in the row,
  * so the network is a function of the seed alone: the same on every device,
@@ -12,8 +11,17 @@
  * Two passes run the same generation. Count: the synapses of each bucket
  * (partition of the target, source, delay) are counted. Fill: with the
  * counts turned into bucket offsets by the host, each synapse is written
- * into its bucket (target and port, weight as float). Buckets are then
- * sorted, so their content does not depend on the order of the writes. */
+ * into its bucket (target and port, weight as float). A source row owns
+ * its buckets, so it counts and writes them without atomics, near each
+ * other in memory, and in the order it generates them, which makes their
+ * content deterministic. Target rows (fixed_indegree) share buckets: they
+ * use atomics and the buckets are sorted afterwards.
+ *
+ * fixed_total_number first draws the source of each of its n synapses
+ * (tb_source_counts; the counts per source are multinomial, as if each
+ * synapse drew its pair), then each source row draws its synapses'
+ * targets. from_file rows are the file's entries of a source, sorted by
+ * source on the host. */
 
 #define TB_RULE_ALL_TO_ALL 0
 #define TB_RULE_ONE_TO_ONE 1
@@ -23,14 +31,15 @@
 #define TB_RULE_FIXED_TOTAL_NUMBER 5
 #define TB_RULE_FROM_FILE 6
 
-/* Synapses per row of fixed_total_number and from_file: part of the
- * definition of the network (it keys the draws), do not change lightly. */
+/* Sources drawn per work-item by tb_source_counts: part of the definition
+ * of the network (it keys the draws), do not change lightly. */
 #define TB_BLOCK 256
 
 #define TB_PURPOSE_INDEX (0u << 8)
 #define TB_PURPOSE_WEIGHT (1u << 8)
 #define TB_PURPOSE_DELAY (2u << 8)
 #define TB_PURPOSE_UNIFORM (3u << 8)
+#define TB_PURPOSE_SOURCE (4u << 8)
 
 /* Integer descriptor entries (idesc) and real ones (rdesc). */
 enum { I_RULE, I_SRC_LO, I_NS, I_TGT_LO, I_NT, I_N, I_AUTAPSES, I_MULTAPSES, I_PORT, I_WKIND, I_DKIND, I_PROJ,
@@ -45,7 +54,8 @@ enum { R_P, R_WA, R_WB, R_WLO, R_WHI, R_DA, R_DB, R_DLO, R_DHI, R_DT };
      : (b) == 5 ? tb_bank5 : (b) == 6 ? tb_bank6 : tb_bank7)
 
 typedef struct tb_conn {
-    int mode; /* 0: count, 1: fill */
+    int mode;   /* 0: count, 1: fill */
+    int shared; /* buckets shared between rows: atomics */
     ulong seed;
     ulong step; /* projection << 40 | row */
     long src_lo, tgt_lo;
@@ -94,13 +104,16 @@ inline void tb_emit(const tb_conn *c, long s, long t, uint j, int have, float wg
     const int p = tb_partition_of(part, c->P, gt);
     const ulong b = (ulong)p * (ulong)(c->Ns * c->ND + 1) + (ulong)(c->src_lo + s) * (ulong)c->ND + (ulong)(d - c->dmin);
     if (c->mode == 0) {
-        atomic_inc(&counts[b]);
+        if (c->shared)
+            atomic_inc(&counts[b]);
+        else
+            counts[b] += 1;
         return;
     }
     const float w = have ? wgiven
                          : (float)tb_draw(c->wkind, c->wa, c->wb, c->wlo, c->whi, c->seed,
                                           TB_RNG_CONNECT | TB_PURPOSE_WEIGHT, c->step, j);
-    const uint pos = atomic_inc(&counts[b]);
+    const uint pos = c->shared ? atomic_inc(&counts[b]) : counts[b]++;
     __global uint2 *bank = TB_WBANK_SELECT(pbank[p]) + pbase[p];
     bank[pos] = (uint2)(((uint)c->port << 30) | (uint)(gt - part[p]), as_uint(w));
 }
@@ -115,11 +128,53 @@ inline uint tb_word(ulong seed, uint stream, ulong step, uint k)
     return q == 0 ? r.s0 : q == 1 ? r.s1 : q == 2 ? r.s2 : r.s3;
 }
 
+/* fixed_total_number: how many of the projection's n synapses leave each
+ * source (a histogram of n uniform draws: multinomial counts). */
+__kernel void tb_source_counts(__global const long *idesc, ulong seed, __global uint *rowcnt, long rowoff)
+{
+    const long r = get_global_id(0);
+    const long n = idesc[I_N], ns = idesc[I_NS];
+    if (r * TB_BLOCK >= n)
+        return;
+    const ulong step = ((ulong)idesc[I_PROJ] << 40) | (ulong)r;
+    const long k1 = min(n, (r + 1) * TB_BLOCK);
+    for (long k = r * TB_BLOCK; k < k1; ++k)
+        atomic_inc(&rowcnt[rowoff + tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_SOURCE, step, (uint)(k - r * TB_BLOCK)),
+                                    (uint)ns)]);
+}
+
+/* The other end of K synapses of row r, drawn from M candidates (the
+ * row's own index skipped when excl): with multapses each independently,
+ * without them K distinct ones in order (Knuth's selection sampling). */
+#define TB_DRAW_OTHER_END(EMIT)                                                                             \
+    do {                                                                                                    \
+        if (idesc[I_MULTAPSES]) {                                                                           \
+            for (long k = 0; k < K; ++k) {                                                                  \
+                long o = tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, (uint)k), (uint)M); \
+                if (excl && o >= r)                                                                         \
+                    ++o;                                                                                    \
+                EMIT(o, (uint)k);                                                                           \
+            }                                                                                               \
+        } else {                                                                                            \
+            long need = K;                                                                                  \
+            for (long m = 0; m < M && need > 0; ++m) {                                                      \
+                const real u = tb_uniform2(seed, TB_RNG_CONNECT | TB_PURPOSE_UNIFORM, c.step, (uint)m).x;  \
+                if (u * (real)(M - m) >= (real)need)                                                        \
+                    continue;                                                                               \
+                --need;                                                                                     \
+                EMIT(excl && m >= r ? m + 1 : m, (uint)m);                                                  \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
+#define TB_EMIT_OUT(t, j) TB_EMIT(r, (t), (j))
+#define TB_EMIT_IN(s, j) TB_EMIT((s), r, (j))
+
 __kernel void tb_connect(__global const long *idesc, __global const real *rdesc, int mode, long row0,
                          __global uint *counts, __global int *range, __global const long *part, int P, long Ns,
                          int dmin, int ND, __global const int *pbank, __global const ulong *pbase, ulong seed,
-                         __global const uint *fsrc, __global const uint *ftgt, __global const float *fw,
-                         __global const int *fd, TB_WBANK_ARGS)
+                         __global const uint *rowcnt, long rowoff, __global const uint *fptr, __global const uint *ftgt,
+                         __global const float *fw, __global const int *fd, TB_WBANK_ARGS)
 {
     const long r = row0 + get_global_id(0);
     if (r >= idesc[I_ROWS])
@@ -138,84 +193,55 @@ __kernel void tb_connect(__global const long *idesc, __global const real *rdesc,
     c.dt = rdesc[R_DT];
     c.P = P, c.dmin = dmin, c.ND = ND, c.Ns = Ns;
     const int rule = (int)idesc[I_RULE];
+    c.shared = rule == TB_RULE_FIXED_INDEGREE;
     const long ns = idesc[I_NS], nt = idesc[I_NT], K = idesc[I_N];
     /* a neuron may not meet itself when the rule excludes autapses */
     const int excl = !idesc[I_AUTAPSES] && idesc[I_SAME];
     if (rule == TB_RULE_ALL_TO_ALL) {
-        for (long s = 0; s < ns; ++s)
-            if (!(excl && s == r))
-                TB_EMIT(s, r, (uint)s);
+        for (long t = 0; t < nt; ++t)
+            if (!(excl && t == r))
+                TB_EMIT(r, t, (uint)t);
     } else if (rule == TB_RULE_ONE_TO_ONE) {
         TB_EMIT(r, r, 0u);
     } else if (rule == TB_RULE_PAIRWISE_BERNOULLI) {
         const real p = rdesc[R_P];
         if (p >= (real)1) {
-            for (long s = 0; s < ns; ++s)
-                if (!(excl && s == r))
-                    TB_EMIT(s, r, (uint)s);
+            for (long t = 0; t < nt; ++t)
+                if (!(excl && t == r))
+                    TB_EMIT(r, t, (uint)t);
         } else if (p > (real)0) {
-            /* geometric gaps between chosen sources: one uniform per synapse */
+            /* geometric gaps between chosen targets: one uniform per synapse */
             const real lq = log1p(-p);
-            long s = -1;
+            long t = -1;
             for (uint j = 0;; ++j) {
                 const real gap = floor(log(tb_uniform2(seed, TB_RNG_CONNECT | TB_PURPOSE_UNIFORM, c.step, j).x) / lq);
-                if (gap >= (real)(ns - s))
+                if (gap >= (real)(nt - t))
                     break;
-                s += 1 + (long)gap;
-                if (s >= ns)
+                t += 1 + (long)gap;
+                if (t >= nt)
                     break;
-                if (!(excl && s == r))
-                    TB_EMIT(s, r, (uint)s);
+                if (!(excl && t == r))
+                    TB_EMIT(r, t, (uint)t);
             }
         }
-    } else if (rule == TB_RULE_FIXED_INDEGREE || rule == TB_RULE_FIXED_OUTDEGREE) {
-        /* drawing the other end of K synapses of this row */
-        const int in = rule == TB_RULE_FIXED_INDEGREE;
-        const long M = (in ? ns : nt) - (excl ? 1 : 0);
-        if (idesc[I_MULTAPSES]) {
-            for (long k = 0; k < K; ++k) {
-                long o = tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, (uint)k), (uint)M);
-                if (excl && o >= r)
-                    ++o;
-                if (in)
-                    TB_EMIT(o, r, (uint)k);
-                else
-                    TB_EMIT(r, o, (uint)k);
-            }
-        } else {
-            /* selection sampling (Knuth's algorithm S): K distinct, in order */
-            long need = K;
-            for (long m = 0; m < M && need > 0; ++m) {
-                const real u = tb_uniform2(seed, TB_RNG_CONNECT | TB_PURPOSE_UNIFORM, c.step, (uint)m).x;
-                if (u * (real)(M - m) >= (real)need)
-                    continue;
-                --need;
-                const long o = excl && m >= r ? m + 1 : m;
-                if (in)
-                    TB_EMIT(o, r, (uint)m);
-                else
-                    TB_EMIT(r, o, (uint)m);
-            }
-        }
+    } else if (rule == TB_RULE_FIXED_OUTDEGREE) {
+        const long M = nt - (excl ? 1 : 0);
+        TB_DRAW_OTHER_END(TB_EMIT_OUT);
+    } else if (rule == TB_RULE_FIXED_INDEGREE) {
+        const long M = ns - (excl ? 1 : 0);
+        TB_DRAW_OTHER_END(TB_EMIT_IN);
     } else if (rule == TB_RULE_FIXED_TOTAL_NUMBER) {
-        const long k1 = min(K, (r + 1) * TB_BLOCK);
-        for (long k = r * TB_BLOCK; k < k1; ++k) {
-            const uint j = (uint)(k - r * TB_BLOCK);
-            uint att = 0;
-            uint4 w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, j);
-            long t = tb_below(w.s0, (uint)nt), s = tb_below(w.s1, (uint)ns);
-            while (excl && s == t && ++att < 1000u) {
-                w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX | (att << 16), c.step, j);
-                t = tb_below(w.s0, (uint)nt);
-                s = tb_below(w.s1, (uint)ns);
-            }
-            TB_EMIT(s, t, j);
+        const uint m = rowcnt[rowoff + r];
+        const long M = nt - (excl ? 1 : 0);
+        for (uint j = 0; j < m; ++j) {
+            long t = tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, j), (uint)M);
+            if (excl && t >= r)
+                ++t;
+            TB_EMIT(r, t, j);
         }
     } else if (rule == TB_RULE_FROM_FILE) {
-        const long k1 = min(K, (r + 1) * TB_BLOCK);
-        for (long k = r * TB_BLOCK; k < k1; ++k)
-            tb_emit(&c, fsrc[k], ftgt[k], (uint)(k - r * TB_BLOCK), 1, fw[k], fd[k], counts, range, part, pbank,
-                    pbase, TB_WBANKS);
+        for (uint k = fptr[r]; k < fptr[r + 1]; ++k)
+            tb_emit(&c, r, ftgt[k], k - fptr[r], 1, fw[k], fd[k], counts, range, part, pbank, pbase, TB_WBANKS);
     }
 }
 
