@@ -63,7 +63,20 @@ typedef struct tb_conn {
     real wa, wb, wlo, whi, da, db, dlo, dhi, dt;
     int P, dmin, ND;
     long Ns;
+    /* The first uniforms of delays and weights come two to a Philox block
+     * (synapses 2i and 2i + 1 of a row share block i): cached here. */
+    uint dkey, wkey;
+    real2 du, wu;
 } tb_conn;
+
+inline real tb_pair_uniform(uint *key, real2 *val, ulong seed, uint stream, ulong step, uint j)
+{
+    if (*key != j >> 1) {
+        *key = j >> 1;
+        *val = tb_uniform2(seed, stream, step, j >> 1);
+    }
+    return (j & 1u) ? val->y : val->x;
+}
 
 inline int tb_partition_of(__global const long *part, int P, long n)
 {
@@ -79,8 +92,9 @@ inline int tb_partition_of(__global const long *part, int P, long n)
 }
 
 /* One synapse (source s, target t, indices within their groups; j its
- * draw index in the row). A weight or delay of a file is given (have = 1). */
-inline void tb_emit(const tb_conn *c, long s, long t, uint j, int have, float wgiven, int dgiven,
+ * draw index in the row). A weight or delay of a file is given (have = 1).
+ * Delays are rounded half up to steps, at least one. */
+inline void tb_emit(tb_conn *c, long s, long t, uint j, int have, float wgiven, int dgiven,
                     __global uint *counts, __global int *range, __global const long *part,
                     __global const int *pbank, __global const ulong *pbase, TB_WBANK_ARGS)
 {
@@ -88,9 +102,10 @@ inline void tb_emit(const tb_conn *c, long s, long t, uint j, int have, float wg
     if (have) {
         d = dgiven;
     } else {
-        const real dms = tb_draw(c->dkind, c->da, c->db, c->dlo, c->dhi, c->seed, TB_RNG_CONNECT | TB_PURPOSE_DELAY,
-                                 c->step, j);
-        d = (long)round(dms / c->dt);
+        const uint st = TB_RNG_CONNECT | TB_PURPOSE_DELAY;
+        const real u = c->dkind == TB_DIST_CONST ? (real)0 : tb_pair_uniform(&c->dkey, &c->du, c->seed, st, c->step, j);
+        const real dms = tb_draw_from(c->dkind, c->da, c->db, c->dlo, c->dhi, u, c->seed, st, c->step, j);
+        d = (long)floor(dms / c->dt + (real)0.5);
     }
     d = d < 1 ? 1 : d;
     if (d < c->dmin || d >= c->dmin + c->ND) {
@@ -110,9 +125,12 @@ inline void tb_emit(const tb_conn *c, long s, long t, uint j, int have, float wg
             counts[b] += 1;
         return;
     }
-    const float w = have ? wgiven
-                         : (float)tb_draw(c->wkind, c->wa, c->wb, c->wlo, c->whi, c->seed,
-                                          TB_RNG_CONNECT | TB_PURPOSE_WEIGHT, c->step, j);
+    float w = wgiven;
+    if (!have) {
+        const uint st = TB_RNG_CONNECT | TB_PURPOSE_WEIGHT;
+        const real u = c->wkind == TB_DIST_CONST ? (real)0 : tb_pair_uniform(&c->wkey, &c->wu, c->seed, st, c->step, j);
+        w = (float)tb_draw_from(c->wkind, c->wa, c->wb, c->wlo, c->whi, u, c->seed, st, c->step, j);
+    }
     const uint pos = c->shared ? atomic_inc(&counts[b]) : counts[b]++;
     __global uint2 *bank = TB_WBANK_SELECT(pbank[p]) + pbase[p];
     bank[pos] = (uint2)(((uint)c->port << 30) | (uint)(gt - part[p]), as_uint(w));
@@ -137,10 +155,13 @@ __kernel void tb_source_counts(__global const long *idesc, ulong seed, __global 
     if (r * TB_BLOCK >= n)
         return;
     const ulong step = ((ulong)idesc[I_PROJ] << 40) | (ulong)r;
-    const long k1 = min(n, (r + 1) * TB_BLOCK);
-    for (long k = r * TB_BLOCK; k < k1; ++k)
-        atomic_inc(&rowcnt[rowoff + tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_SOURCE, step, (uint)(k - r * TB_BLOCK)),
-                                    (uint)ns)]);
+    const long k0 = r * TB_BLOCK, k1 = min(n, (r + 1) * TB_BLOCK);
+    for (long k = k0; k < k1; k += 4) {
+        const uint4 w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_SOURCE, step, (uint)(k - k0) >> 2);
+        const uint word[4] = {w.s0, w.s1, w.s2, w.s3};
+        for (long q = 0; q < 4 && k + q < k1; ++q)
+            atomic_inc(&rowcnt[rowoff + tb_below(word[q], (uint)ns)]);
+    }
 }
 
 /* The other end of K synapses of row r, drawn from M candidates (the
@@ -192,6 +213,7 @@ __kernel void tb_connect(__global const long *idesc, __global const real *rdesc,
     c.da = rdesc[R_DA], c.db = rdesc[R_DB], c.dlo = rdesc[R_DLO], c.dhi = rdesc[R_DHI];
     c.dt = rdesc[R_DT];
     c.P = P, c.dmin = dmin, c.ND = ND, c.Ns = Ns;
+    c.dkey = c.wkey = 0xffffffffu;
     const int rule = (int)idesc[I_RULE];
     c.shared = rule == TB_RULE_FIXED_INDEGREE;
     const long ns = idesc[I_NS], nt = idesc[I_NT], K = idesc[I_N];
@@ -233,8 +255,12 @@ __kernel void tb_connect(__global const long *idesc, __global const real *rdesc,
     } else if (rule == TB_RULE_FIXED_TOTAL_NUMBER) {
         const uint m = rowcnt[rowoff + r];
         const long M = nt - (excl ? 1 : 0);
+        uint4 w4 = (uint4)(0);
         for (uint j = 0; j < m; ++j) {
-            long t = tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, j), (uint)M);
+            if ((j & 3u) == 0)
+                w4 = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, j >> 2);
+            const uint q = j & 3u;
+            long t = tb_below(q == 0 ? w4.s0 : q == 1 ? w4.s1 : q == 2 ? w4.s2 : w4.s3, (uint)M);
             if (excl && t >= r)
                 ++t;
             TB_EMIT(r, t, j);

@@ -62,20 +62,32 @@ inline real tb_normal_quantile(real p)
  * that, the documentation says it. */
 #define TB_REDRAW_MAX 1000u
 
-inline real tb_draw(int kind, real a, real b, real lo, real hi, ulong seed, uint stream, ulong step, uint element)
+/* A value of distribution `kind` whose first uniform is u0; redraws (for
+ * bounded distributions) use (stream | attempt << 16, step, element). */
+inline real tb_draw_from(int kind, real a, real b, real lo, real hi, real u0, ulong seed, uint stream, ulong step,
+                         uint element)
 {
     if (kind == TB_DIST_CONST)
         return a;
     if (kind == TB_DIST_UNIFORM)
-        return a + (b - a) * tb_uniform2(seed, stream, step, element).x;
-    real x = a;
+        return a + (b - a) * u0;
+    real x = a, u = u0;
     for (uint k = 0; k < TB_REDRAW_MAX; ++k) {
-        const real z = tb_normal_quantile(tb_uniform2(seed, stream | (k << 16), step, element).x);
+        if (k)
+            u = tb_uniform2(seed, stream | (k << 16), step, element).x;
+        const real z = tb_normal_quantile(u);
         x = kind == TB_DIST_NORMAL ? a + b * z : exp(a + b * z);
         if (x >= lo && x <= hi)
             return x;
     }
     return clamp(x, lo, hi);
+}
+
+inline real tb_draw(int kind, real a, real b, real lo, real hi, ulong seed, uint stream, ulong step, uint element)
+{
+    if (kind == TB_DIST_CONST)
+        return a;
+    return tb_draw_from(kind, a, b, lo, hi, tb_uniform2(seed, stream, step, element).x, seed, stream, step, element);
 }
 
 /* An integer uniform in [0, n) from one 32-bit word (Lemire's multiply-
