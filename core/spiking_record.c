@@ -211,9 +211,10 @@ static tb_status declare_spikes(spk *k, tb_output *out, const tb_spk_record *r, 
         const char *name = k->pops[p].spec->name;
         char *grp = tb_asprintf("/spikes/%s", name);
         char *ts = tb_asprintf("%s/timestamps", grp), *ids = tb_asprintf("%s/node_ids", grp);
-        st = tb_output_dataset_create(out, ts, TB_F64, 1, NULL, 0, &k->spk_time[p], err);
+        /* small chunks: a partly filled chunk is compressed again at every flush */
+        st = tb_output_dataset_create(out, ts, TB_F64, 1, NULL, 8192, &k->spk_time[p], err);
         if (st == TB_OK)
-            st = tb_output_dataset_create(out, ids, TB_U64, 1, NULL, 0, &k->spk_node[p], err);
+            st = tb_output_dataset_create(out, ids, TB_U64, 1, NULL, 8192, &k->spk_node[p], err);
         if (st == TB_OK)
             st = attr_units(out, ts, "ms", err);
         if (st == TB_OK)

@@ -2,6 +2,7 @@
 # tests/Makefile.inc (paths relative to the top directory).
 SPIKING_TESTS = \
 	tests/spiking-neurons.py \
-	tests/spiking-connect.py
+	tests/spiking-connect.py \
+	tests/spiking-stats.py
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk

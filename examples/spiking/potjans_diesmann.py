@@ -9,6 +9,10 @@ weights from a mean PSP of 0.15 mV, relative sd 0.1, sign kept by
 redrawing; delays normal with relative sd 0.5, redrawn below one step).
 
     python3 examples/spiking/potjans_diesmann.py    # rewrites both files
+    python3 examples/spiking/potjans_diesmann.py --scale 0.1 --dc OUT.toml
+        # a smaller network: N x scale neurons, the same in-degrees (synapse
+        # counts K x scale), the same drive; for quick tests, not for
+        # validation (the full scale is the model)
 
 Plain Python, no dependencies: the files are committed, this script says
 where each number comes from."""
@@ -57,7 +61,7 @@ def synapse_count(c, npre, npost):
     return int(round(math.log(1.0 - c) / math.log((prod - 1.0) / prod)))
 
 
-def write(path, dc):
+def write(path, dc, scale=1.0):
     w = psc_from_psp(PSP, NEURON["C_m"], NEURON["tau_m"], NEURON["tau_syn_ex"])
     lines = [
         "# Potjans & Diesmann (2014) cortical microcircuit, full scale: 77,169 iaf_psc_exp neurons in",
@@ -84,14 +88,14 @@ def write(path, dc):
             "[[population]]",
             f'name = "{p}"',
             'model = "iaf_psc_exp"',
-            f"size = {N[i]}",
+            f"size = {max(1, round(N[i] * scale))}",
             f"parameters = {{ {ps} }}",
             f'initial = {{ V_m = {{ dist = "normal", mean = {V0[0]}, std = {V0[1]} }} }}',
             "",
         ]
     for t in range(8):
         for s in range(8):
-            k = synapse_count(C[t][s], N[s], N[t])
+            k = round(synapse_count(C[t][s], N[s], N[t]) * scale)
             if k == 0:
                 continue
             exc = POPS[s].endswith("E")
@@ -126,6 +130,15 @@ def write(path, dc):
         f.write("\n".join(lines))
 
 
-here = os.path.dirname(os.path.abspath(__file__))
-write(os.path.join(here, "potjans_diesmann.toml"), dc=False)
-write(os.path.join(here, "potjans_diesmann_dc.toml"), dc=True)
+if __name__ == "__main__":
+    import sys
+
+    args = sys.argv[1:]
+    if "--scale" in args:
+        i = args.index("--scale")
+        scale = float(args[i + 1])
+        write(args[-1], dc="--dc" in args, scale=scale)
+    else:
+        here = os.path.dirname(os.path.abspath(__file__))
+        write(os.path.join(here, "potjans_diesmann.toml"), dc=False)
+        write(os.path.join(here, "potjans_diesmann_dc.toml"), dc=True)
