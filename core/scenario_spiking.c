@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,8 +218,11 @@ static bool parse_dist(tb_schema_checker *c, tb_toml_value *v, const char *full,
         tb_schema_table(c, v, uniform_keys, N_(uniform_keys), full);
     else if (k == 2)
         tb_schema_table(c, v, lognormal_keys, N_(lognormal_keys), full);
+    else if (!d)
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s needs 'dist' (normal, uniform or lognormal) or 'expr'", full);
     else
-        tb_schema_table(c, v, normal_keys, 1, full); /* reports the missing or bad 'dist' */
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(v, "dist")->pos,
+                         "%s.dist must be one of normal, uniform, lognormal (got \"%s\")", full, d);
     if (c->n != before || k > 2)
         return false;
     out->kind = k == 0 ? TB_DIST_NORMAL : k == 1 ? TB_DIST_UNIFORM : TB_DIST_LOGNORMAL;
@@ -268,11 +272,15 @@ static void check_in_range(tb_schema_checker *c, const tb_dist *d, const tb_para
         else
             tb_schema_report(c, TB_ERR_SCENARIO, d->pos, "%s must be <= %g (got %g)", full, pi->max, d->a);
     } else if (below || above) {
+        char range[96];
+        if (pi->min == TB_POSITIVE)
+            snprintf(range, sizeof range, "> 0%s", isinf(pi->max) ? "" : " and <= max");
+        else
+            snprintf(range, sizeof range, "[%g, %g]", pi->min, pi->max);
         tb_schema_report(c, TB_ERR_SCENARIO, d->pos,
-                         "%s: this distribution can draw values outside the allowed range of %s (%s%g, %g]; "
-                         "bound it with min and max",
-                         full, pi->name, pi->min == TB_POSITIVE ? "0" : "", pi->min == TB_POSITIVE ? 0.0 : pi->min,
-                         pi->max);
+                         "%s: this distribution can draw values outside the allowed range of %s (%s); bound it "
+                         "with min and max",
+                         full, pi->name, range);
     }
 }
 
