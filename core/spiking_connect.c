@@ -655,7 +655,11 @@ tb_status spk_connect(spk *k, tb_error *err)
         st = alloc_banks(k, err);
     if (st == TB_OK)
         st = fill_pass(k, &c, err);
-    k->H = k->dmin + k->ND; /* a spike is needed until t + the longest delay */
+    /* A spike is needed until t + the longest delay. Within a launch of
+     * dmin steps, a partition may write step t0 + dmin - 1 while another,
+     * behind it, still reads step t0 - dmin - ND + 1: all of those must
+     * hold distinct slots. */
+    k->H = 2 * k->dmin + k->ND;
     bool keep = false;
     for (size_t i = 0; i < k->ss->n_records; ++i)
         keep |= k->ss->records[i].kind == TB_RECORD_CONNECTIONS;

@@ -4,6 +4,7 @@ SPIKING_TESTS = \
 	tests/spiking-neurons.py \
 	tests/spiking-connect.py \
 	tests/spiking-stats.py \
-	tests/spiking-errors.sh
+	tests/spiking-errors.sh \
+	tests/spiking-output.py
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk
