@@ -35,7 +35,9 @@ plugins_aeif_cond_exp_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_aeif_cond_exp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 
 spikingexampledir = $(exampledir)/spiking
-dist_spikingexample_DATA =
+dist_spikingexample_DATA = examples/spiking/coba.toml examples/spiking/cuba.toml \
+	examples/spiking/izhikevich.toml examples/spiking/potjans_diesmann.toml \
+	examples/spiking/potjans_diesmann_dc.toml examples/spiking/potjans_diesmann.py
 
 dist_doc_DATA += docs/spiking.md
 EXTRA_DIST += core/spiking.mk

@@ -5,6 +5,7 @@ SPIKING_TESTS = \
 	tests/spiking-connect.py \
 	tests/spiking-stats.py \
 	tests/spiking-errors.sh \
-	tests/spiking-output.py
+	tests/spiking-output.py \
+	tests/spiking-examples.sh
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk
