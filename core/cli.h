@@ -21,6 +21,10 @@ struct tb_scenario;
 struct tb_sim_summary;
 struct tb_device_info;
 void tb_cli_spiking_check_line(const char *path, const struct tb_scenario *sc);
+struct tb_plugin;
+struct tb_buf;
+void tb_cli_spiking_plugin_text(const struct tb_plugin *p);
+void tb_cli_spiking_plugin_json(struct tb_buf *b, const struct tb_plugin *p);
 void tb_cli_spiking_summary(const struct tb_scenario *sc, const struct tb_sim_summary *s,
                             const struct tb_device_info *d, const char *out);
 

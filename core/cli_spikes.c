@@ -12,6 +12,7 @@
 #include "spiking_scenario.h"
 #include "twinbrain/device.h"
 #include "twinbrain/sim.h"
+#include "twinbrain/spiking.h"
 #include "util.h"
 
 void tb_cli_spiking_check_line(const char *path, const tb_scenario *sc)
@@ -24,6 +25,54 @@ void tb_cli_spiking_check_line(const char *path, const tb_scenario *sc)
            "%g ms)\n",
            path, s->n_pops, s->n_pops == 1 ? "" : "s", (unsigned long long)n, s->n_projs, s->n_projs == 1 ? "" : "s",
            s->n_inputs, s->n_inputs == 1 ? "" : "s", (unsigned long long)sc->steps, sc->dt);
+}
+
+/* `twinbrain plugins NAME` for a spiking plugin: what its snippets see. */
+void tb_cli_spiking_plugin_text(const tb_plugin *p)
+{
+    const tb_spiking_model *m = p->spiking;
+    printf("state variables\n");
+    for (size_t v = 0; v < m->n_vars; ++v)
+        printf("  %-10s initial %-10g %-6s %s\n", m->vars[v].name, m->vars[v].initial,
+               m->vars[v].unit ? m->vars[v].unit : "", m->vars[v].doc ? m->vars[v].doc : "");
+    printf("\nsynaptic ports (projection.synapse; the snippet sees in_<port>)\n");
+    for (size_t k = 0; k < m->n_ports; ++k)
+        printf("  %-10s weights in %-4s %s\n", m->ports[k].name, m->ports[k].unit ? m->ports[k].unit : "",
+               m->ports[k].doc ? m->ports[k].doc : "");
+    char *reset = tb_strdup(*m->reset ? m->reset : "(none)");
+    for (char *c = reset; c && *c; ++c)
+        if (*c == '\n')
+            *c = ' ';
+    printf("\nthreshold  %s\nreset      %s\nrefractory %s\nI_ext      %s\n\n", m->threshold, reset ? reset : "",
+           m->refractory ? m->refractory : "(none)",
+           m->current_unit ? (*m->current_unit ? m->current_unit : "(unit of the model)")
+                           : "(takes no current input)");
+    free(reset);
+}
+
+void tb_cli_spiking_plugin_json(tb_buf *b, const tb_plugin *p)
+{
+    const tb_spiking_model *m = p->spiking;
+    tb_buf_puts(b, ", \"state_variables\": [");
+    for (size_t v = 0; v < m->n_vars; ++v) {
+        tb_buf_puts(b, v ? ", " : "");
+        tb_json_string(b, m->vars[v].name);
+    }
+    tb_buf_puts(b, "], \"ports\": [");
+    for (size_t k = 0; k < m->n_ports; ++k) {
+        tb_buf_puts(b, k ? ", {\"name\": " : "{\"name\": ");
+        tb_json_string(b, m->ports[k].name);
+        tb_buf_puts(b, ", \"unit\": ");
+        tb_json_string(b, m->ports[k].unit ? m->ports[k].unit : "");
+        tb_buf_puts(b, "}");
+    }
+    tb_buf_puts(b, "], \"threshold\": ");
+    tb_json_string(b, m->threshold);
+    tb_buf_puts(b, ", \"refractory\": ");
+    if (m->refractory)
+        tb_json_string(b, m->refractory);
+    else
+        tb_buf_puts(b, "null");
 }
 
 void tb_cli_spiking_summary(const tb_scenario *sc, const tb_sim_summary *s, const tb_device_info *d, const char *out)

@@ -7,6 +7,8 @@ EX="$TB_SRCDIR/examples/spiking"
 for f in coba cuba izhikevich potjans_diesmann potjans_diesmann_dc; do
     expect 0 "ok (spiking network" -- "$TWINBRAIN" check "$EX/$f.toml"
 done
+expect 0 "synaptic ports" -- "$TWINBRAIN" plugins iaf_cond_exp
+expect 0 "\"ports\": [{\"name\": \"ex\", \"unit\": \"pA\"}" -- "$TWINBRAIN" plugins --json iaf_psc_exp
 for f in coba cuba izhikevich; do
     expect 0 "spikes written" -- "$TWINBRAIN" run "$EX/$f.toml" -o "$TMP/$f.h5" --set simulation.duration=100
     expect 0 "rate Hz" -- "$TWINBRAIN" spikes stats "$TMP/$f.h5" --warmup 20
