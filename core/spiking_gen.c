@@ -167,7 +167,8 @@ static void gen_update(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
 {
     const tb_spk_model *md = p->model;
     const tb_spiking_model *m = md->m;
-    tb_buf_printf(b, "inline void tb_update_%zu(long tb_i, TB_STEP_PARAMS)\n{\n", idx);
+    tb_buf_printf(b, "__attribute__((always_inline)) inline void tb_update_%zu(long tb_i, TB_UPD_PARAMS)\n{\n",
+                  idx);
     tb_buf_printf(b, "    const long tb_n = tb_lay[%zu];\n", p->lay + LAY_N);
     tb_buf_printf(b, "    const long tb_gn = tb_lay[%zu] + tb_i;\n", p->lay + LAY_LO);
     tb_buf_puts(b, "    const real t = (real)tb_step * dt;\n    (void)t;\n");
@@ -226,7 +227,7 @@ static void gen_step(tb_buf *b, const spk *k)
                       "        { /* population '%s' */\n"
                       "            const long a = max(tb_lo, tb_lay[%zu]), e = min(tb_hi, tb_lay[%zu] + tb_lay[%zu]);\n"
                       "            for (long n = a + tb_lid; n < e; n += tb_L)\n"
-                      "                tb_update_%zu(n - tb_lay[%zu], TB_STEP_ARGS);\n"
+                      "                tb_update_%zu(n - tb_lay[%zu], TB_UPD_ARGS);\n"
                       "        }\n",
                       p->spec->name, p->lay + LAY_LO, p->lay + LAY_LO, p->lay + LAY_N, i, p->lay + LAY_LO);
     }

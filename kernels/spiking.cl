@@ -28,9 +28,9 @@
 /* Synapses live in up to 8 device buffers (banks; core/spiking_kit.h's
  * SPK_MAX_BANKS), because devices cap the size of one buffer. */
 #define TB_BANK_ARGS                                                                                        \
-    __global const uint2 *tb_bank0, __global const uint2 *tb_bank1, __global const uint2 *tb_bank2,        \
-        __global const uint2 *tb_bank3, __global const uint2 *tb_bank4, __global const uint2 *tb_bank5,    \
-        __global const uint2 *tb_bank6, __global const uint2 *tb_bank7
+    __global const uint2 *restrict tb_bank0, __global const uint2 *restrict tb_bank1, __global const uint2 *restrict tb_bank2,        \
+        __global const uint2 *restrict tb_bank3, __global const uint2 *restrict tb_bank4, __global const uint2 *restrict tb_bank5,    \
+        __global const uint2 *restrict tb_bank6, __global const uint2 *restrict tb_bank7
 #define TB_BANK_SELECT(b)                                                                                   \
     ((b) == 0 ? tb_bank0 : (b) == 1 ? tb_bank1 : (b) == 2 ? tb_bank2 : (b) == 3 ? tb_bank3 : (b) == 4 ? tb_bank4 \
      : (b) == 5 ? tb_bank5 : (b) == 6 ? tb_bank6 : tb_bank7)
@@ -78,13 +78,13 @@ inline uint tb_poisson(real lambda, ulong seed, uint stream, ulong step, uint el
 /* The arguments every step function takes, so generated code and the
  * library agree on them. */
 #define TB_STEP_PARAMS                                                                                     \
-    __global real *tb_state, __global int *tb_refr, __global real *tb_in, __global uchar *tb_flags,         \
-        __global const real *tb_pv, __global const real *tb_cv, __global const long *tb_lay,                \
-        __global uint *tb_hist, __global uint *tb_hist_cnt, __global const uint *tb_boff,                   \
-        __global const long *tb_part, __global const int *tb_pbank, __global const ulong *tb_pbase,         \
-        __global const uchar *tb_recorded, __global const ushort *tb_pop_of, __global uint2 *tb_rec,        \
-        __global uint *tb_rec_cnt, __global const ulong *tb_rec_base, __global uint *tb_pop_cnt,            \
-        __global const uint *tb_ext_ids, __global const uint *tb_ext_ptr, TB_BANK_ARGS, long tb_t0,        \
+    __global real *restrict tb_state, __global int *restrict tb_refr, __global real *restrict tb_in, __global uchar *restrict tb_flags,         \
+        __global const real *restrict tb_pv, __global const real *restrict tb_cv, __global const long *restrict tb_lay,                \
+        __global uint *restrict tb_hist, __global uint *restrict tb_hist_cnt, __global const uint *restrict tb_boff,                   \
+        __global const long *restrict tb_part, __global const int *restrict tb_pbank, __global const ulong *restrict tb_pbase,         \
+        __global const uchar *restrict tb_recorded, __global const ushort *restrict tb_pop_of, __global uint2 *restrict tb_rec,        \
+        __global uint *restrict tb_rec_cnt, __global const ulong *restrict tb_rec_base, __global uint *restrict tb_pop_cnt,            \
+        __global const uint *restrict tb_ext_ids, __global const uint *restrict tb_ext_ptr, TB_BANK_ARGS, long tb_t0,        \
         long tb_step, ulong tb_seed, real dt, int tb_H, int tb_dmin, int tb_ND, long tb_Ns, long tb_N,      \
         int tb_P, int tb_npops
 #define TB_STEP_ARGS                                                                                       \
@@ -92,6 +92,15 @@ inline uint tb_poisson(real lambda, ulong seed, uint stream, ulong step, uint el
         tb_pbank, tb_pbase, tb_recorded, tb_pop_of, tb_rec, tb_rec_cnt, tb_rec_base, tb_pop_cnt,            \
         tb_ext_ids, tb_ext_ptr, tb_bank0, tb_bank1, tb_bank2, tb_bank3, tb_bank4, tb_bank5, tb_bank6,        \
         tb_bank7, tb_t0, tb_step, tb_seed, dt, tb_H, tb_dmin, tb_ND, tb_Ns, tb_N, tb_P, tb_npops
+
+/* What a population's update function takes: fewer arguments than a step
+ * function, so that a call (when the compiler does not inline it) stays
+ * cheap. */
+#define TB_UPD_PARAMS                                                                                      \
+    __global real *restrict tb_state, __global int *restrict tb_refr, __global real *restrict tb_in, __global uchar *restrict tb_flags,         \
+        __global const real *restrict tb_pv, __global const real *restrict tb_cv, __global const long *restrict tb_lay, long tb_step,  \
+        ulong tb_seed, real dt, long tb_N
+#define TB_UPD_ARGS tb_state, tb_refr, tb_in, tb_flags, tb_pv, tb_cv, tb_lay, tb_step, tb_seed, dt, tb_N
 
 /* The input of step t into partition p's neurons: for every delay d, the
  * spikes emitted at t - d, through their (source, d) bucket. tb_part[q] is
