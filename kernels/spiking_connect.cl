@@ -191,11 +191,11 @@ __kernel void tb_source_counts(__global const long *idesc, ulong seed, __global 
 #define TB_EMIT_OUT(t, j) TB_EMIT(r, (t), (j))
 #define TB_EMIT_IN(s, j) TB_EMIT((s), r, (j))
 
-__kernel void tb_connect(__global const long *idesc, __global const real *rdesc, int mode, long row0,
-                         __global uint *counts, __global int *range, __global const long *part, int P, long Ns,
-                         int dmin, int ND, __global const int *pbank, __global const ulong *pbase, ulong seed,
-                         __global const uint *rowcnt, long rowoff, __global const uint *fptr, __global const uint *ftgt,
-                         __global const float *fw, __global const int *fd, TB_WBANK_ARGS)
+__kernel void tb_connect(__global const long *restrict idesc, __global const real *restrict rdesc, int mode, long row0,
+                         __global uint *restrict counts, __global int *restrict range, __global const long *restrict part, int P, long Ns,
+                         int dmin, int ND, __global const int *restrict pbank, __global const ulong *restrict pbase, ulong seed,
+                         __global const uint *restrict rowcnt, long rowoff, __global const uint *restrict fptr, __global const uint *restrict ftgt,
+                         __global const float *restrict fw, __global const int *restrict fd, TB_WBANK_ARGS)
 {
     const long r = row0 + get_global_id(0);
     if (r >= idesc[I_ROWS])
