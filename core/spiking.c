@@ -103,13 +103,14 @@ static int64_t step_at(double ms, double dt)
     return c < 0 ? 0 : (int64_t)c;
 }
 
-static void input_values(const spk *k, const tb_spk_input *in, double v[2])
+static void input_values(const spk *k, const tb_spk_input *in, double v[3])
 {
-    v[0] = v[1] = 0;
+    v[0] = v[1] = v[2] = 0;
     switch (in->kind) {
     case TB_INPUT_POISSON:
         v[0] = in->rate * (double)in->indegree * k->sc->dt * 1e-3; /* events per step */
         v[1] = in->weight;
+        v[2] = exp(-v[0]);
         break;
     case TB_INPUT_DC: v[0] = in->amplitude, v[1] = 0; break;
     case TB_INPUT_NOISE: v[0] = in->mean, v[1] = in->std; break;
@@ -139,12 +140,12 @@ static tb_status layout_pop(spk *k, spk_pop *p, size_t idx)
         k->lay[spk_lay_var(p, v)] = (int64_t)pv_dist(k, &p->spec->initial[v]);
     for (size_t u = 0; u < p->n_inputs; ++u) {
         const tb_spk_input *in = &k->ss->inputs[p->inputs[u].input];
-        double v[2];
+        double v[3];
         input_values(k, in, v);
         size_t at = spk_lay_input(p, u);
         k->lay[at] = step_at(in->start, k->sc->dt);
         k->lay[at + 1] = step_at(in->stop, k->sc->dt);
-        k->lay[at + 2] = (int64_t)pv_add(k, v, 2);
+        k->lay[at + 2] = (int64_t)pv_add(k, v, 3);
     }
     return TB_OK;
 }

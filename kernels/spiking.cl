@@ -38,15 +38,17 @@
 #define TB_PORT_SHIFT 30
 #define TB_TARGET_MASK 0x3fffffffu
 
-/* Poisson counts: inversion for small means (one uniform), Hormann's PTRS
- * transformed rejection above (two uniforms an attempt). */
-inline uint tb_poisson(real lambda, ulong seed, uint stream, ulong step, uint element)
+/* Poisson counts: inversion for small means (one uniform; exp_neg_lambda
+ * = exp(-lambda) comes precomputed, it is the same for every neuron and
+ * step), Hormann's PTRS transformed rejection above (two uniforms an
+ * attempt). */
+inline uint tb_poisson(real lambda, real exp_neg_lambda, ulong seed, uint stream, ulong step, uint element)
 {
     if (!(lambda > (real)0))
         return 0;
     if (lambda < (real)10) {
         const real u = tb_uniform2(seed, stream, step, element).x;
-        real p = exp(-lambda), F = p;
+        real p = exp_neg_lambda, F = p;
         uint k = 0;
         while (u > F && k < 1000u) {
             ++k;
