@@ -110,11 +110,36 @@ inline uint tb_poisson(real lambda, real exp_neg_lambda, ulong seed, uint stream
  * tb_boff has Ns x ND + 1 bucket offsets per partition; the history has
  * H slots of Ns source ids holding P + 1 lists (the partitions', then the
  * spike files'). */
+/* Each bucket is a short run (tens of synapses) somewhere in a large
+ * array, so each would start with a cache miss on its offsets and another
+ * on its synapses. Delivery therefore goes in batches: first the offsets
+ * of up to TB_BATCH buckets (independent loads the processor overlaps),
+ * prefetching their synapses; then their synapses. Clang (PoCL, most
+ * drivers) has the prefetch builtin; elsewhere it is a no-op. */
+#if defined(__clang__)
+#define TB_PREFETCH(p) __builtin_prefetch((p))
+#else
+#define TB_PREFETCH(p) ((void)0)
+#endif
+#define TB_BATCH 64
+
+inline void tb_deliver_batch(__global const uint2 *restrict syn, __global real *restrict in, long N,
+                             const uint2 *seg, int n)
+{
+    for (int i = 0; i < n; ++i)
+        for (uint x = seg[i].x; x < seg[i].y; ++x) {
+            const uint2 y = syn[x];
+            in[(long)(y.x >> TB_PORT_SHIFT) * N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
+        }
+}
+
 inline void tb_deliver(int p, TB_STEP_PARAMS)
 {
     __global const uint2 *syn = TB_BANK_SELECT(tb_pbank[p]) + tb_pbase[p];
     __global const uint *off = tb_boff + (ulong)p * (ulong)(tb_Ns * tb_ND + 1);
     __global real *in = tb_in + tb_part[p];
+    uint2 seg[TB_BATCH];
+    int n = 0;
     for (int j = 0; j < tb_ND; ++j) {
         const long te = tb_step - tb_dmin - j;
         if (te < 0)
@@ -127,14 +152,20 @@ inline void tb_deliver(int p, TB_STEP_PARAMS)
             __global const uint *list = ids + tb_part[q < tb_P ? q : tb_P];
             for (uint k = 0; k < c; ++k) {
                 const ulong b = (ulong)list[k] * (ulong)tb_ND + (ulong)j;
-                const uint e = off[b + 1];
-                for (uint x = off[b]; x < e; ++x) {
-                    const uint2 y = syn[x];
-                    in[(long)(y.x >> TB_PORT_SHIFT) * tb_N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
+                const uint a = off[b], e = off[b + 1];
+                if (a == e)
+                    continue;
+                for (uint x = a; x < e; x += 8) /* a 64-byte line holds 8 synapses */
+                    TB_PREFETCH(syn + x);
+                seg[n++] = (uint2)(a, e);
+                if (n == TB_BATCH) {
+                    tb_deliver_batch(syn, in, tb_N, seg, n);
+                    n = 0;
                 }
             }
         }
     }
+    tb_deliver_batch(syn, in, tb_N, seg, n);
 }
 
 /* The spikes of partition q in step t, in neuron order, into the history;
