@@ -9,3 +9,11 @@ SPIKING_TESTS = \
 	tests/spiking-examples.sh
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_spiking
+TESTS += tests/unit/test_spiking
+tests_unit_test_spiking_SOURCES = tests/unit/test_spiking.c
+tests_unit_test_spiking_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_spiking_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm
+endif
