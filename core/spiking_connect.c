@@ -163,6 +163,10 @@ typedef struct conn_rt {
     cl_mem counts, range, idesc, rdesc, fptr, ftgt, fw, fd;
     cl_mem rowcnt;     /* fixed_total_number: synapses per source, all projections */
     uint64_t *rowoff;  /* per projection: its first entry in rowcnt */
+    cl_mem rowstart;   /* per source: its first synapse (exclusive sums of rowcnt) */
+    cl_mem cache;      /* delays from the count pass to the fill pass */
+    uint64_t *cbase;   /* per projection: its first cache entry; UINT64_MAX: not cached */
+    int cache_wide;
     uint32_t *host_counts;
     size_t n_counts;
     spk_file_edges *files; /* per projection */
@@ -177,8 +181,10 @@ static void conn_free(conn_rt *c, size_t n_projs)
     if (c->k_counts)
         clReleaseKernel(c->k_counts);
     free(c->rowoff);
+    free(c->cbase);
     tb_program_free(c->prog);
-    cl_mem *bufs[] = {&c->counts, &c->range, &c->idesc, &c->rdesc, &c->fptr, &c->ftgt, &c->fw, &c->fd, &c->rowcnt};
+    cl_mem *bufs[] = {&c->counts, &c->range, &c->idesc, &c->rdesc, &c->fptr,     &c->ftgt,
+                      &c->fw,     &c->fd,    &c->rowcnt, &c->rowstart, &c->cache};
     for (size_t i = 0; i < N_(bufs); ++i)
         spk_release(bufs[i]);
     for (size_t i = 0; c->files && i < n_projs; ++i)
@@ -322,13 +328,19 @@ static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *e
     rc |= clSetKernelArg(kn, 12, sizeof(cl_mem), &k->pbase_buf);
     rc |= clSetKernelArg(kn, 13, sizeof seed, &seed);
     cl_long rowoff = (cl_long)c->rowoff[i];
+    cl_ulong cbase = c->cbase[i];
+    cl_int wide = c->cache_wide;
     rc |= clSetKernelArg(kn, 14, sizeof(cl_mem), &c->rowcnt);
     rc |= clSetKernelArg(kn, 15, sizeof rowoff, &rowoff);
+    rc |= clSetKernelArg(kn, 16, sizeof(cl_mem), &c->rowstart);
+    rc |= clSetKernelArg(kn, 17, sizeof(cl_mem), &c->cache);
+    rc |= clSetKernelArg(kn, 18, sizeof cbase, &cbase);
+    rc |= clSetKernelArg(kn, 19, sizeof wide, &wide);
     cl_mem files[] = {c->fptr, c->ftgt, c->fw, c->fd};
     for (cl_uint a = 0; a < 4; ++a)
-        rc |= clSetKernelArg(kn, 16 + a, sizeof(cl_mem), &files[a]);
+        rc |= clSetKernelArg(kn, 20 + a, sizeof(cl_mem), &files[a]);
     for (cl_uint b = 0; b < SPK_MAX_BANKS; ++b)
-        rc |= clSetKernelArg(kn, 20 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
+        rc |= clSetKernelArg(kn, 24 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
     if (rc != CL_SUCCESS)
         return spk_cl_fail(err, rc, "setting the connectivity kernel's arguments");
     uint64_t rows = rows_of(k, &k->ss->projs[i]);
@@ -368,6 +380,32 @@ static tb_status alloc_counts(spk *k, conn_rt *c, tb_error *err)
     return c->counts ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
+/* Each source's first synapse within its projection: the numbering the
+ * delay cache uses for fixed_total_number. */
+static tb_status row_starts(spk *k, conn_rt *c, tb_error *err)
+{
+    size_t n = (size_t)c->rowoff[k->ss->n_projs];
+    uint32_t *cnt = malloc((n + 1) * sizeof *cnt);
+    cl_ulong *start = malloc((n + 1) * sizeof *start);
+    cl_command_queue q = tb_device_queue(k->dev);
+    cl_int rc = cnt && start && n ? clEnqueueReadBuffer(q, c->rowcnt, CL_TRUE, 0, n * 4, cnt, 0, NULL, NULL)
+                                  : CL_SUCCESS;
+    for (size_t i = 0; rc == CL_SUCCESS && cnt && start && i < k->ss->n_projs; ++i) {
+        cl_ulong at = 0;
+        for (uint64_t r = c->rowoff[i]; r < c->rowoff[i + 1]; ++r) {
+            start[r] = at;
+            at += cnt[r];
+        }
+    }
+    if (rc == CL_SUCCESS && cnt && start && n)
+        rc = clEnqueueWriteBuffer(q, c->rowstart, CL_TRUE, 0, n * sizeof *start, start, 0, NULL, NULL);
+    free(cnt);
+    free(start);
+    if (!cnt || !start)
+        return oom(err);
+    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "numbering the synapses");
+}
+
 /* fixed_total_number: the synapses of each source (all projections). */
 static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
 {
@@ -393,8 +431,10 @@ static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
         rc |= clEnqueueNDRangeKernel(q, c->k_counts, 1, NULL, &global, &local, 0, NULL, NULL);
         st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "drawing the sources of synapses");
     }
-    return st;
+    return st == TB_OK ? row_starts(k, c, err) : st;
 }
+
+static tb_status plan_cache(spk *k, conn_rt *c, tb_error *err);
 
 /* Count every projection; widen the delay range and count again when a
  * delay fell outside the guess. */
@@ -402,6 +442,8 @@ static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
 {
     for (int attempt = 0; attempt < 3; ++attempt) {
         tb_status st = alloc_counts(k, c, err);
+        if (st == TB_OK)
+            st = plan_cache(k, c, err);
         cl_int range[2] = {0x7fffffff, -1};
         cl_int rc = clEnqueueWriteBuffer(tb_device_queue(k->dev), c->range, CL_TRUE, 0, sizeof range, range, 0, NULL,
                                          NULL);
@@ -556,7 +598,53 @@ static tb_status alloc_rowcnt(spk *k, conn_rt *c, tb_error *err)
         c->rowoff[i + 1] = c->rowoff[i] + (pr->rule == TB_RULE_FIXED_TOTAL_NUMBER ? source_size(k, pr) : 0);
     }
     c->rowcnt = tb_device_alloc(k->dev, (c->rowoff[k->ss->n_projs] + 1) * 4, NULL, "synapses per source", err);
-    return c->rowcnt ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    c->rowstart = c->rowcnt ? tb_device_alloc(k->dev, (c->rowoff[k->ss->n_projs] + 1) * 8, NULL,
+                                              "first synapse of each source", err)
+                            : NULL;
+    return c->rowstart ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+}
+
+/* Synapses of a projection the delay cache numbers (0: not cached; from
+ * files give their delays, Bernoulli rows do not know their length). */
+static uint64_t cached_synapses(const spk *k, const tb_spk_projection *pr)
+{
+    uint64_t ns = source_size(k, pr), nt = k->pops[pr->target].n;
+    if (pr->delay.kind == TB_DIST_CONST)
+        return 0; /* nothing to draw */
+    switch (pr->rule) {
+    case TB_RULE_ALL_TO_ALL: return ns * nt;
+    case TB_RULE_ONE_TO_ONE: return ns;
+    case TB_RULE_FIXED_OUTDEGREE: return ns * pr->n;
+    case TB_RULE_FIXED_INDEGREE: return nt * pr->n;
+    case TB_RULE_FIXED_TOTAL_NUMBER: return pr->n;
+    default: return 0;
+    }
+}
+
+/* The delay cache for the current delay range: one or two bytes a
+ * synapse, as long as it stays within one device buffer and 1 GiB. */
+static tb_status plan_cache(spk *k, conn_rt *c, tb_error *err)
+{
+    spk_release(&c->cache);
+    free(c->cbase);
+    c->cbase = malloc((k->ss->n_projs + 1) * sizeof *c->cbase);
+    if (!c->cbase)
+        return oom(err);
+    c->cache_wide = k->ND > 256;
+    uint64_t at = 0, elem = c->cache_wide ? 2 : 1;
+    for (size_t i = 0; i < k->ss->n_projs; ++i) {
+        uint64_t n = cached_synapses(k, &k->ss->projs[i]);
+        c->cbase[i] = n ? at : UINT64_MAX;
+        at += n;
+    }
+    uint64_t cap = tb_device_get_info(k->dev)->max_alloc_bytes;
+    if (at == 0 || k->ND > 65536 || at * elem > cap || at * elem > ((uint64_t)1 << 30)) {
+        for (size_t i = 0; i < k->ss->n_projs; ++i)
+            c->cbase[i] = UINT64_MAX;
+        at = 0;
+    }
+    c->cache = tb_device_alloc(k->dev, at ? at * elem : 16, NULL, "delay cache", err);
+    return c->cache ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
 static tb_status read_files(spk *k, conn_rt *c, tb_error *err)

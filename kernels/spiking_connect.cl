@@ -67,6 +67,11 @@ typedef struct tb_conn {
      * (synapses 2i and 2i + 1 of a row share block i): cached here. */
     uint dkey, wkey;
     real2 du, wu;
+    /* The count pass keeps each synapse's delay (in steps from dmin) for
+     * the fill pass, where the rule numbers its synapses (slot): one draw
+     * fewer per synapse. cache == 0 when the projection is not cached. */
+    __global uchar *cache;
+    int cache_wide; /* 2-byte entries (more than 256 delays) */
 } tb_conn;
 
 inline real tb_pair_uniform(uint *key, real2 *val, ulong seed, uint stream, ulong step, uint j)
@@ -94,13 +99,15 @@ inline int tb_partition_of(__global const long *part, int P, long n)
 /* One synapse (source s, target t, indices within their groups; j its
  * draw index in the row). A weight or delay of a file is given (have = 1).
  * Delays are rounded half up to steps, at least one. */
-inline void tb_emit(tb_conn *c, long s, long t, uint j, int have, float wgiven, int dgiven,
+inline void tb_emit(tb_conn *c, long s, long t, uint j, ulong slot, int have, float wgiven, int dgiven,
                     __global uint *counts, __global int *range, __global const long *part,
                     __global const int *pbank, __global const ulong *pbase, TB_WBANK_ARGS)
 {
     long d;
     if (have) {
         d = dgiven;
+    } else if (c->cache && c->mode == 1) {
+        d = c->dmin + (c->cache_wide ? (long)((__global ushort *)c->cache)[slot] : (long)c->cache[slot]);
     } else {
         const uint st = TB_RNG_CONNECT | TB_PURPOSE_DELAY;
         const real u = c->dkind == TB_DIST_CONST ? (real)0 : tb_pair_uniform(&c->dkey, &c->du, c->seed, st, c->step, j);
@@ -114,6 +121,12 @@ inline void tb_emit(tb_conn *c, long s, long t, uint j, int have, float wgiven, 
         atomic_min(&range[0], di);
         atomic_max(&range[1], di);
         return;
+    }
+    if (c->cache && c->mode == 0) {
+        if (c->cache_wide)
+            ((__global ushort *)c->cache)[slot] = (ushort)(d - c->dmin);
+        else
+            c->cache[slot] = (uchar)(d - c->dmin);
     }
     const long gt = c->tgt_lo + t;
     const int p = tb_partition_of(part, c->P, gt);
@@ -136,7 +149,8 @@ inline void tb_emit(tb_conn *c, long s, long t, uint j, int have, float wgiven, 
     bank[pos] = (uint2)(((uint)c->port << 30) | (uint)(gt - part[p]), as_uint(w));
 }
 
-#define TB_EMIT(s, t, j) tb_emit(&c, (s), (t), (j), 0, 0.0f, 0, counts, range, part, pbank, pbase, TB_WBANKS)
+#define TB_EMIT(s, t, j, slot) \
+    tb_emit(&c, (s), (t), (j), (slot), 0, 0.0f, 0, counts, range, part, pbank, pbase, TB_WBANKS)
 #define TB_WBANKS tb_bank0, tb_bank1, tb_bank2, tb_bank3, tb_bank4, tb_bank5, tb_bank6, tb_bank7
 
 inline uint tb_word(ulong seed, uint stream, ulong step, uint k)
@@ -174,7 +188,7 @@ __kernel void tb_source_counts(__global const long *idesc, ulong seed, __global 
                 long o = tb_below(tb_word(seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c.step, (uint)k), (uint)M); \
                 if (excl && o >= r)                                                                         \
                     ++o;                                                                                    \
-                EMIT(o, (uint)k);                                                                           \
+                EMIT(o, (uint)k, (ulong)r * (ulong)K + (ulong)k);                                          \
             }                                                                                               \
         } else {                                                                                            \
             long need = K;                                                                                  \
@@ -183,18 +197,20 @@ __kernel void tb_source_counts(__global const long *idesc, ulong seed, __global 
                 if (u * (real)(M - m) >= (real)need)                                                        \
                     continue;                                                                               \
                 --need;                                                                                     \
-                EMIT(excl && m >= r ? m + 1 : m, (uint)m);                                                  \
+                EMIT(excl && m >= r ? m + 1 : m, (uint)m, (ulong)r * (ulong)K + (ulong)(K - need - 1));    \
             }                                                                                               \
         }                                                                                                   \
     } while (0)
 
-#define TB_EMIT_OUT(t, j) TB_EMIT(r, (t), (j))
-#define TB_EMIT_IN(s, j) TB_EMIT((s), r, (j))
+#define TB_EMIT_OUT(t, j, slot) TB_EMIT(r, (t), (j), (slot))
+#define TB_EMIT_IN(s, j, slot) TB_EMIT((s), r, (j), (slot))
 
 __kernel void tb_connect(__global const long *restrict idesc, __global const real *restrict rdesc, int mode, long row0,
                          __global uint *restrict counts, __global int *restrict range, __global const long *restrict part, int P, long Ns,
                          int dmin, int ND, __global const int *restrict pbank, __global const ulong *restrict pbase, ulong seed,
-                         __global const uint *restrict rowcnt, long rowoff, __global const uint *restrict fptr, __global const uint *restrict ftgt,
+                         __global const uint *restrict rowcnt, long rowoff, __global const ulong *restrict rowstart,
+                         __global uchar *restrict cache, ulong cache_base, int cache_wide,
+                         __global const uint *restrict fptr, __global const uint *restrict ftgt,
                          __global const float *restrict fw, __global const int *restrict fd, TB_WBANK_ARGS)
 {
     const long r = row0 + get_global_id(0);
@@ -214,6 +230,8 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
     c.dt = rdesc[R_DT];
     c.P = P, c.dmin = dmin, c.ND = ND, c.Ns = Ns;
     c.dkey = c.wkey = 0xffffffffu;
+    c.cache_wide = cache_wide;
+    c.cache = cache_base == 0xfffffffffffffffful ? 0 : cache + cache_base * (cache_wide ? 2 : 1);
     const int rule = (int)idesc[I_RULE];
     c.shared = rule == TB_RULE_FIXED_INDEGREE;
     const long ns = idesc[I_NS], nt = idesc[I_NT], K = idesc[I_N];
@@ -222,15 +240,15 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
     if (rule == TB_RULE_ALL_TO_ALL) {
         for (long t = 0; t < nt; ++t)
             if (!(excl && t == r))
-                TB_EMIT(r, t, (uint)t);
+                TB_EMIT(r, t, (uint)t, (ulong)r * (ulong)nt + (ulong)t);
     } else if (rule == TB_RULE_ONE_TO_ONE) {
-        TB_EMIT(r, r, 0u);
+        TB_EMIT(r, r, 0u, (ulong)r);
     } else if (rule == TB_RULE_PAIRWISE_BERNOULLI) {
         const real p = rdesc[R_P];
         if (p >= (real)1) {
             for (long t = 0; t < nt; ++t)
                 if (!(excl && t == r))
-                    TB_EMIT(r, t, (uint)t);
+                    TB_EMIT(r, t, (uint)t, 0ul);
         } else if (p > (real)0) {
             /* geometric gaps between chosen targets: one uniform per synapse */
             const real lq = log1p(-p);
@@ -243,7 +261,7 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
                 if (t >= nt)
                     break;
                 if (!(excl && t == r))
-                    TB_EMIT(r, t, (uint)t);
+                    TB_EMIT(r, t, (uint)t, 0ul);
             }
         }
     } else if (rule == TB_RULE_FIXED_OUTDEGREE) {
@@ -263,11 +281,11 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
             long t = tb_below(q == 0 ? w4.s0 : q == 1 ? w4.s1 : q == 2 ? w4.s2 : w4.s3, (uint)M);
             if (excl && t >= r)
                 ++t;
-            TB_EMIT(r, t, j);
+            TB_EMIT(r, t, j, (ulong)rowstart[rowoff + r] + j);
         }
     } else if (rule == TB_RULE_FROM_FILE) {
         for (uint k = fptr[r]; k < fptr[r + 1]; ++k)
-            tb_emit(&c, r, ftgt[k], k - fptr[r], 1, fw[k], fd[k], counts, range, part, pbank, pbase, TB_WBANKS);
+            tb_emit(&c, r, ftgt[k], k - fptr[r], 0ul, 1, fw[k], fd[k], counts, range, part, pbank, pbase, TB_WBANKS);
     }
 }
 
