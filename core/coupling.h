@@ -8,7 +8,9 @@
  *           coupled variables cv[0..]; NULL stores cv[k] itself;
  *   pre   - from the delayed history value h and the target's own value xi;
  *   post  - from the weighted sum `sum`.
- * Parameters appear in the expressions as cp_<name>. */
+ * Parameters appear in the expressions as cp_<name>. A function whose
+ * channels combine after summation gives `post_all` instead: statements
+ * that set c[k] from all the sums sum[] and the target's own values xi[]. */
 #ifndef TWINBRAIN_COUPLING_H
 #define TWINBRAIN_COUPLING_H
 
@@ -25,6 +27,8 @@ typedef struct tb_coupling_def {
     const char *hist;
     const char *pre;
     const char *post;
+    const char *post_all;
+    size_t coupled; /* coupled variables it needs exactly (0: any number) */
 } tb_coupling_def;
 
 const tb_coupling_def *tb_coupling_find(const char *name);

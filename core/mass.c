@@ -149,11 +149,11 @@ done:
 
 static tb_status upload_params(mass *m, tb_error *err)
 {
-    size_t n_sc = m->n_scalar + 1, n_rg = m->n_region * m->N + 1, n_in = m->n_inst * m->B + 1;
+    size_t n_sc = m->n_scalar + 1, n_rg = m->n_region * m->N + 1, n_in = m->n_inst * m->Bp + 1;
     double *sc = calloc(n_sc, sizeof *sc);
     double *rg = calloc(n_rg, sizeof *rg);
     double *in = calloc(n_in, sizeof *in);
-    cl_ulong *seeds = calloc(m->B, sizeof *seeds);
+    cl_ulong *seeds = calloc(m->Bp, sizeof *seeds);
     tb_status st = TB_OK;
     if (!sc || !rg || !in || !seeds) {
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -161,25 +161,28 @@ static tb_status upload_params(mass *m, tb_error *err)
     }
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
-        double *dst = s->mode == P_REGION ? rg + s->index * m->N : s->mode == P_INSTANCE ? in + s->index * m->B
+        double *dst = s->mode == P_REGION ? rg + s->index * m->N : s->mode == P_INSTANCE ? in + s->index * m->Bp
                                                                                           : sc + s->index;
-        size_t len = s->mode == P_REGION ? m->N : s->mode == P_INSTANCE ? m->B : 1;
+        size_t len = s->mode == P_REGION ? m->N : s->mode == P_INSTANCE ? m->Bp : 1;
         const double *src = s->mode == P_REGION ? s->value->values : s->mode == P_INSTANCE ? s->swept
                                                                                            : &s->value->scalar;
-        for (size_t k = 0; k < len; ++k)
-            dst[k] = s->nsig ? sqrt(2.0 * src[k]) : src[k];
+        /* lanes past the last instance repeat it, so they compute finite values */
+        for (size_t k = 0; k < len; ++k) {
+            double x = src[s->mode == P_INSTANCE && k >= m->B ? m->B - 1 : k];
+            dst[k] = s->nsig ? sqrt(2.0 * x) : x;
+        }
     }
     /* An instance's draws depend on its seed alone, so it can be rerun by
      * itself; sweep simulation.seed for independent noise per instance. */
     const double *swept_seed = tb_sweep_values(&m->sc->sweep, "simulation.seed");
-    for (size_t b = 0; b < m->B; ++b)
-        seeds[b] = swept_seed ? (cl_ulong)swept_seed[b] : (cl_ulong)m->sc->seed;
+    for (size_t b = 0; b < m->Bp; ++b)
+        seeds[b] = swept_seed ? (cl_ulong)swept_seed[b < m->B ? b : m->B - 1] : (cl_ulong)m->sc->seed;
     void *scr = tb_mass_to_real(sc, n_sc, m->realsz), *rgr = tb_mass_to_real(rg, n_rg, m->realsz), *inr = tb_mass_to_real(in, n_in, m->realsz);
     if (scr && rgr && inr) {
         m->pscalar = tb_device_alloc(m->dev, n_sc * m->realsz, scr, "scalar parameters", err);
         m->pregion = m->pscalar ? tb_device_alloc(m->dev, n_rg * m->realsz, rgr, "per-region parameters", err) : NULL;
         m->pinst = m->pregion ? tb_device_alloc(m->dev, n_in * m->realsz, inr, "swept parameters", err) : NULL;
-        m->seeds = m->pinst ? tb_device_alloc(m->dev, m->B * sizeof *seeds, seeds, "instance seeds", err) : NULL;
+        m->seeds = m->pinst ? tb_device_alloc(m->dev, m->Bp * sizeof *seeds, seeds, "instance seeds", err) : NULL;
     }
     if (!m->seeds)
         st = err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -207,15 +210,15 @@ static double draw_initial(const mass *m, const tb_scenario_value *iv, size_t b,
 
 static tb_status upload_state(mass *m, tb_error *err)
 {
-    size_t n = m->NV * m->B * m->N;
+    size_t n = m->NV * m->Bp * m->N;
     double *x = malloc(n * sizeof *x);
     if (!x)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t v = 0; v < m->NV; ++v) {
         const tb_scenario_value *iv = &m->sc->initial[v];
-        for (size_t b = 0; b < m->B; ++b)
+        for (size_t b = 0; b < m->Bp; ++b)
             for (size_t i = 0; i < m->N; ++i)
-                x[tb_mass_ix(m, v, b, i)] = iv->random    ? draw_initial(m, iv, b, i, v)
+                x[tb_mass_ix(m, v, b, i)] = iv->random    ? draw_initial(m, iv, b < m->B ? b : m->B - 1, i, v)
                                                : iv->is_array ? iv->values[i]
                                                               : iv->scalar;
     }
@@ -227,7 +230,7 @@ static tb_status upload_state(mass *m, tb_error *err)
     m->state_host[1] = malloc(n * m->realsz);
     size_t ou_n = m->sc->noise == TB_NOISE_OU ? n : 1;
     m->ou = tb_device_alloc(m->dev, ou_n * m->realsz, NULL, "coloured-noise state", err);
-    size_t hist_bytes = (size_t)m->H * m->NC * m->B * m->N * m->realsz;
+    size_t hist_bytes = (size_t)m->H * m->NC * m->Bp * m->N * m->realsz;
     m->hist = m->state && m->ou ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
     if (!m->hist || !m->state_host[0] || !m->state_host[1])
         return err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -344,21 +347,28 @@ static tb_status upload_stimuli(mass *m, tb_error *err)
 
 static tb_status build(mass *m, tb_error *err)
 {
+    free(m->source);
     m->source = tb_mass_generate(m);
     tb_program_part parts[4];
     size_t n = 0;
-    parts[n++] = (tb_program_part){NULL, m->source, "generated glue"};
+    /* what must stay scalar comes before the glue, which may turn `real`
+     * into a vector of lanes */
     if (m->sc->noise) /* the random-number library only when something draws */
         parts[n++] = (tb_program_part){"rng.cl", NULL, "kernels/rng.cl"};
-    parts[n++] = (tb_program_part){"mass.cl", NULL, "kernels/mass.cl"};
     parts[n++] = (tb_program_part){"monitors.cl", NULL, "kernels/monitors.cl"};
+    parts[n++] = (tb_program_part){NULL, m->source, "generated glue"};
+    parts[n++] = (tb_program_part){"mass.cl", NULL, "kernels/mass.cl"};
     char *src = tb_program_assemble(m->sc->precision, parts, n, err);
     if (!src)
         return err ? err->status : TB_ERR_INPUT;
     free(m->source);
     m->source = src;
     char *label = tb_asprintf("model '%s'", m->sc->model->name);
-    tb_status st = tb_program_build(m->dev, m->source, "", label, &m->prog, err);
+    /* in single precision a literal such as 2.0 is a float, as the model
+     * author meant: no silent promotion to double (which vector lanes
+     * would refuse) */
+    const char *options = m->realsz == sizeof(float) ? "-cl-single-precision-constant" : "";
+    tb_status st = tb_program_build(m->dev, m->source, options, label, &m->prog, err);
     free(label);
     if (st != TB_OK)
         return st;
@@ -373,25 +383,29 @@ static tb_status build(mass *m, tb_error *err)
                              NULL);
     if (kwg == 0)
         kwg = 1;
-    if (m->instance_major) {
+    if (m->lanes > 1) {
+        /* a work-item per block of lanes; each its own work-group */
+        m->wg = 1;
+        m->global = m->Bp / m->lanes;
+    } else if (m->instance_major) {
         /* a block of instances per work-group: SIMD lanes or a GPU warp */
         size_t want = tb_device_get_info(m->dev)->type == TB_DEVICE_CPU ? 16 : 64;
         m->wg = want < kwg ? want : kwg;
-        m->global = (m->B + m->wg - 1) / m->wg * m->wg;
+        m->global = (m->Bp + m->wg - 1) / m->wg * m->wg;
     } else {
-        /* one work-group per instance; GPUs like whole warps, CPUs do not care */
-        size_t want = m->N;
+        /* split work-groups per instance; GPUs like whole warps, CPUs do not care */
+        size_t want = (m->N + m->split - 1) / m->split;
         if (tb_device_get_info(m->dev)->type != TB_DEVICE_CPU)
             want = (want + 31) / 32 * 32;
         m->wg = want < kwg ? want : kwg;
-        m->global = m->B * m->wg;
+        m->global = m->Bp * m->split * m->wg;
     }
     return TB_OK;
 }
 
 static tb_status init_history(mass *m, tb_error *err)
 {
-    cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
+    cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->N;
     cl_int rc = 0;
     rc |= clSetKernelArg(m->k_init, 0, sizeof(cl_mem), &m->state);
     rc |= clSetKernelArg(m->k_init, 1, sizeof(cl_mem), &m->hist);
@@ -417,7 +431,7 @@ static tb_status init_history(mass *m, tb_error *err)
  * nsteps, monitor outputs) follow at m->arg_step0. */
 static tb_status set_fixed_args(mass *m, tb_error *err)
 {
-    cl_int H = m->H, B = (cl_int)m->B, N = (cl_int)m->N;
+    cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->N, Bout = (cl_int)m->B;
     cl_int rc = 0;
     cl_uint a = 0;
     cl_mem bufs[] = {m->state, m->hist,  m->row_ptr, m->col,    m->weight, m->delay,      m->pscalar,
@@ -427,8 +441,9 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_run, a++, sizeof H, &H);
     rc |= clSetKernelArg(m->k_run, a++, sizeof B, &B);
     rc |= clSetKernelArg(m->k_run, a++, sizeof N, &N);
+    rc |= clSetKernelArg(m->k_run, a++, sizeof Bout, &Bout);
     m->arg_step0 = a;
-    a += 2; /* step0, nsteps */
+    a += 3; /* step0, nsteps, first */
     if (m->realsz == sizeof(double)) {
         double dt = m->sc->dt;
         rc |= clSetKernelArg(m->k_run, a++, sizeof dt, &dt);
@@ -482,19 +497,63 @@ static tb_status mass_check(const tb_scenario *sc, tb_error *err)
     return st;
 }
 
-/* Sweeps run one instance per work-item (see kernels/mass.cl); few
- * instances share out the regions instead. TWINBRAIN_MASS_LAYOUT=regions
- * or instances forces one, for tests and tuning. */
+/* The decomposition (kernels/mass.cl). On CPUs, sweeps of 8 instances or
+ * more run 8 instances per work-item as vector lanes, so the model's
+ * arithmetic and the history gathers are SIMD (measured on PoCL: several
+ * times the scalar rate); fewer instances share out the regions of each
+ * instance in a work-group. On GPUs, sweeps run one instance per
+ * work-item with instances innermost in memory, for coalesced reads (on a
+ * CPU that layout misses the cache on every edge: 4x slower).
+ * TWINBRAIN_MASS_LAYOUT=regions, instances or lanes forces one, for tests
+ * and tuning. */
 #define INSTANCE_MAJOR_FROM 16
+#define LANES 8
 
-static bool choose_layout(size_t B)
+static void set_lanes(mass *m, size_t lanes)
+{
+    m->lanes = lanes;
+    m->Bp = (m->B + lanes - 1) / lanes * lanes;
+}
+
+/* Fewer instances than compute units leave cores idle: then each
+ * instance's regions are shared by several work-groups, one launch per step
+ * (about 2 us on PoCL, against tens of us of work per step from about 64
+ * regions on). */
+#define SPLIT_FROM_REGIONS 64
+
+static void choose_layout(mass *m)
 {
     const char *env = getenv("TWINBRAIN_MASS_LAYOUT");
-    if (env && strcmp(env, "instances") == 0)
-        return true;
-    if (env && strcmp(env, "regions") == 0)
-        return false;
-    return B >= INSTANCE_MAJOR_FROM;
+    const tb_device_info *d = tb_device_get_info(m->dev);
+    bool cpu = d->type == TB_DEVICE_CPU;
+    m->instance_major = env ? strcmp(env, "instances") == 0 : !cpu && m->B >= INSTANCE_MAJOR_FROM;
+    set_lanes(m, (env ? strcmp(env, "lanes") == 0 : cpu && m->B >= LANES) ? LANES : 1);
+    m->split = 1;
+    /* measured on a loaded 2-core machine the split run was slower (each
+     * step waits for the busier core); opt-in until measured idle */
+    bool split_ok = env && strcmp(env, "split") == 0;
+    if (split_ok && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
+        m->split = d->compute_units / m->B;
+    if (env && strcmp(env, "split") == 0 && m->split < 2)
+        m->split = 2;
+}
+
+static tb_status build(mass *m, tb_error *err);
+
+/* A model whose code branches on its state (`if (x < 0)`) cannot run on
+ * vector lanes: build it again for one instance per work-group. Writing
+ * such branches with ?: lets them vectorise (docs/plugins.md). */
+static tb_status build_with_fallback(mass *m, tb_error *err)
+{
+    tb_status st = build(m, err);
+    if (st == TB_ERR_DEVICE && m->lanes > 1 && !m->prog) {
+        if (getenv("TWINBRAIN_DEBUG_LANES"))
+            fprintf(stderr, "twinbrain: no vector lanes for this model: %s\n", tb_error_message(err));
+        tb_error_clear(err);
+        set_lanes(m, 1);
+        st = build(m, err);
+    }
+    return st;
 }
 
 static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
@@ -514,7 +573,7 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     if (st != TB_OK)
         return st;
     m->B = sc->sweep.n_instances;
-    m->instance_major = choose_layout(m->B);
+    choose_layout(m);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
     m->NC = m->coupling->channels ? (size_t)m->coupling->channels : m->NCV;
@@ -523,11 +582,12 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     if (!m->mon)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     tb_mass_plan_monitors(m);
+    /* the program first: the layout of every buffer depends on it */
     if ((st = bind_params(m, err)) != TB_OK || (st = upload_connectivity(m, err)) != TB_OK ||
+        (st = upload_stimuli(m, err)) != TB_OK || (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
-        (st = upload_stimuli(m, err)) != TB_OK ||
-        (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = build(m, err)) != TB_OK ||
-        (st = set_fixed_args(m, err)) != TB_OK || (st = init_history(m, err)) != TB_OK)
+        (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
+        (st = init_history(m, err)) != TB_OK)
         return st;
     return TB_OK;
 }
@@ -558,31 +618,44 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
 /* ------------------------------------------------------------ running */
 
 
+/* Enqueue the chunk: one launch, or one per step when work-groups share an
+ * instance (the launch boundary is then the barrier between steps). */
+static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_error *err)
+{
+    cl_long s0 = (cl_long)step0;
+    cl_int per = m->split > 1 ? 1 : (cl_int)n;
+    cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
+    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof per, &per);
+    for (size_t i = 0; i < m->n_mon; ++i)
+        if (m->mon[i].kernel_slot >= 0)
+            rc |= clSetKernelArg(m->k_run, m->arg_step0 + 5 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
+                                 &m->mon[i].out[buf]);
+    if (rc != CL_SUCCESS)
+        return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
+    size_t global = m->global, local = m->wg;
+    for (cl_int first = 0; first < (cl_int)n; first += per) {
+        rc = clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return tb_mass_cl_fail(err, rc, "launching the step kernel");
+    }
+    return TB_OK;
+}
+
 static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
 {
     int buf = m->next_buf;
     m->next_buf ^= 1;
-    cl_long s0 = (cl_long)step0;
-    cl_int ns = (cl_int)n;
-    cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
-    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof ns, &ns);
-    for (size_t i = 0; i < m->n_mon; ++i)
-        if (m->mon[i].kernel_slot >= 0)
-            rc |= clSetKernelArg(m->k_run, m->arg_step0 + 4 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
-                                 &m->mon[i].out[buf]);
-    if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
-    cl_command_queue q = tb_device_queue(m->dev);
-    size_t global = m->global, local = m->wg;
-    rc = clEnqueueNDRangeKernel(q, m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "launching the step kernel");
-    tb_status st = tb_mass_after_chunk(m, buf, step0, n, err);
+    tb_status st = enqueue_steps(m, step0, n, buf, err);
+    if (st == TB_OK)
+        st = tb_mass_after_chunk(m, buf, step0, n, err);
     if (st != TB_OK)
         return st;
+    cl_command_queue q = tb_device_queue(m->dev);
     cl_event done = NULL;
-    rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->B * m->N * m->realsz, m->state_host[buf], 0,
-                             NULL, &done);
+    cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->N * m->realsz, m->state_host[buf],
+                                    0, NULL, &done);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "reading the state");
     clFlush(q);
@@ -591,16 +664,25 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
 }
 
 
+/* The first non-finite state value of the real instances (not the lanes
+ * that pad the last block), in (variable, instance, region) order. */
+static bool first_bad(const mass *m, const pending *p, size_t *v, size_t *b, size_t *n, double *x)
+{
+    for (*v = 0; *v < m->NV; ++*v)
+        for (*b = 0; *b < m->B; ++*b)
+            for (*n = 0; *n < m->N; ++*n) {
+                *x = tb_mass_real_at(m->state_host[p->buf], tb_mass_ix(m, *v, *b, *n), m->realsz);
+                if (!isfinite(*x))
+                    return true;
+            }
+    return false;
+}
+
 static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
 {
-    size_t total = m->NV * m->B * m->N;
-    for (size_t i = 0; i < total; ++i) {
-        double x = tb_mass_real_at(m->state_host[p->buf], i, m->realsz);
-        if (isfinite(x))
-            continue;
-        size_t v = i / (m->B * m->N), b = (i / m->N) % m->B, n = i % m->N;
-        if (m->instance_major)
-            b = i % m->B, n = (i / m->B) % m->N;
+    size_t v, b, n;
+    double x;
+    if (first_bad(m, p, &v, &b, &n, &x)) {
         char inst[64] = "", seen[160] = "";
         if (m->B > 1)
             snprintf(inst, sizeof inst, " of instance %zu", b);

@@ -16,15 +16,15 @@ static void gen_params(const mass *m, tb_buf *b)
     if (m->n_params == 0)
         tb_buf_puts(b, "    real unused;\n");
     tb_buf_puts(b, "} tb_params;\n\n"
-                   "inline void tb_load_params(tb_params *p, __global const real *pscalar,\n"
-                   "                           __global const real *pregion, __global const real *pinst,\n"
+                   "inline void tb_load_params(tb_params *p, __global const tb_scalar *pscalar,\n"
+                   "                           __global const tb_scalar *pregion, __global const tb_scalar *pinst,\n"
                    "                           int b, int n, int B, int N)\n{\n");
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
         if (s->mode == P_REGION)
             tb_buf_printf(b, "    p->%s = pregion[%zu * (long)N + n];\n", s->code_name, s->index);
         else if (s->mode == P_INSTANCE)
-            tb_buf_printf(b, "    p->%s = pinst[%zu * (long)B + b];\n", s->code_name, s->index);
+            tb_buf_printf(b, "    p->%s = TB_LD(pinst + %zu * (long)B + b);\n", s->code_name, s->index);
         else
             tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
     }
@@ -50,7 +50,7 @@ static void gen_dfun(const mass *m, tb_buf *b)
         tb_buf_printf(b, "%s\n", md->helpers);
     /* tb_-prefixed names keep the generated code clear of the plugin's */
     tb_buf_puts(b, "inline void tb_dfun(const tb_params *tb_p, const real *tb_x, real *tb_dx,\n"
-                   "                    const real *coupling, real t, int region, int n_regions)\n{\n");
+                   "                    const real *coupling, tb_scalar t, int region, int n_regions)\n{\n");
     gen_unpack(m, b, false);
     for (size_t v = 0; v < md->n_vars; ++v)
         tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
@@ -88,21 +88,25 @@ static void gen_coupling(const mass *m, tb_buf *b)
     tb_buf_printf(b, "    real cv[%zu];\n", m->NCV);
     for (size_t k = 0; k < m->NCV; ++k)
         tb_buf_printf(b, "    cv[%zu] = x[%zu];\n", k, var_index(md, md->coupled[k]));
-    /* A per-channel hist expression names its channel `k`. */
-    if (cd->hist && !md->coupling_pre && cd->channels == 0)
+    /* a hist expression may name its channel `k` */
+    if (cd->hist && !md->coupling_pre)
         tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k)\n        h[k] = %s;\n", m->NC, cd->hist);
-    for (size_t k = 0; k < m->NC && !(cd->hist && !md->coupling_pre && cd->channels == 0); ++k) {
-        if (cd->hist && !md->coupling_pre)
-            tb_buf_printf(b, "    h[%zu] = %s;\n", k, cd->hist);
-        else
+    else
+        for (size_t k = 0; k < m->NC; ++k)
             tb_buf_printf(b, "    h[%zu] = cv[%zu];\n", k, k);
-    }
     tb_buf_puts(b, "}\n\ninline real tb_pre(const tb_params *tb_p, real h, real xi)\n{\n");
     gen_unpack(m, b, true);
     tb_buf_printf(b, "    return %s;\n}\n\n", pre);
-    tb_buf_puts(b, "inline real tb_post(const tb_params *tb_p, real sum, int n_regions)\n{\n");
+    tb_buf_puts(b, "inline void tb_post_all(const tb_params *tb_p, const real *sums, const real *xi, real *c,\n"
+                   "                        int n_regions)\n{\n");
     gen_unpack(m, b, true);
-    tb_buf_printf(b, "    return %s;\n}\n\n", post);
+    if (cd->post_all && !md->coupling_post)
+        tb_buf_printf(b, "    %s\n", cd->post_all);
+    else
+        tb_buf_printf(b, "    for (int k = 0; k < %zu; ++k) {\n        const real sum = sums[k];\n"
+                         "        c[k] = %s;\n    }\n",
+                      m->NC, post);
+    tb_buf_puts(b, "}\n\n");
 }
 
 static void gen_clamp(const mass *m, tb_buf *b)
@@ -142,21 +146,21 @@ static void gen_waveform(const mass *m, size_t k, tb_buf *b)
     const tb_scenario_stimulus *s = &m->sc->stimuli[k];
     switch (s->kind) {
     case TB_STIM_PULSE_TRAIN:
-        tb_buf_printf(b, "            v = fmod(tt, (real)%.17g) < (real)%.17g ? (real)1 : (real)0;\n", s->period,
+        tb_buf_printf(b, "            v = fmod(tt, (tb_scalar)%.17g) < (tb_scalar)%.17g ? (tb_scalar)1 : (tb_scalar)0;\n", s->period,
                       s->width);
         break;
     case TB_STIM_SINUSOID:
-        tb_buf_printf(b, "            v = sin((real)%.17g * tt + (real)%.17g);\n", 2.0 * M_PI * s->frequency / 1000.0,
+        tb_buf_printf(b, "            v = sin((tb_scalar)%.17g * tt + (tb_scalar)%.17g);\n", 2.0 * M_PI * s->frequency / 1000.0,
                       s->phase);
         break;
     case TB_STIM_GAUSSIAN:
-        tb_buf_printf(b, "            const real u = (t - (real)%.17g) / (real)%.17g;\n", s->center, s->sigma);
-        tb_buf_puts(b, "            v = exp((real)-0.5 * u * u);\n");
+        tb_buf_printf(b, "            const tb_scalar u = (t - (tb_scalar)%.17g) / (tb_scalar)%.17g;\n", s->center, s->sigma);
+        tb_buf_puts(b, "            v = exp((tb_scalar)-0.5 * u * u);\n");
         break;
     case TB_STIM_SERIES:
         /* +1e-6: t / period may fall a rounding error short of a whole sample */
-        tb_buf_printf(b, "            const long i = (long)floor(tt / (real)%.17g + (real)1e-6);\n", s->period);
-        tb_buf_printf(b, "            v = i < %zu ? series[%zu + i%s] : (real)0;\n", m->stim_len[k], m->stim_offset[k],
+        tb_buf_printf(b, "            const long i = (long)floor(tt / (tb_scalar)%.17g + (tb_scalar)1e-6);\n", s->period);
+        tb_buf_printf(b, "            v = i < %zu ? series[%zu + i%s] : (tb_scalar)0;\n", m->stim_len[k], m->stim_offset[k],
                       m->stim_per_region[k] ? " * N + n" : "");
         break;
     }
@@ -167,22 +171,39 @@ static void gen_waveform(const mass *m, size_t k, tb_buf *b)
 static void gen_stimulus(const mass *m, tb_buf *b)
 {
     tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->sc->n_stimuli);
-    tb_buf_puts(b, "inline void tb_stimulus(real t, int n, int N, __global const real *w,\n"
-                   "                        __global const real *series, real *force)\n{\n");
+    tb_buf_puts(b, "inline void tb_stimulus(tb_scalar t, int n, int N, __global const tb_scalar *w,\n"
+                   "                        __global const tb_scalar *series, real *force)\n{\n");
     for (size_t k = 0; k < m->sc->n_stimuli; ++k) {
         const tb_scenario_stimulus *s = &m->sc->stimuli[k];
-        tb_buf_printf(b, "    {\n        const real wk = w[%zu * (long)N + n];\n", k);
-        tb_buf_printf(b, "        if (wk != (real)0 && t >= (real)%.17g", s->onset);
+        tb_buf_printf(b, "    {\n        const tb_scalar wk = w[%zu * (long)N + n];\n", k);
+        tb_buf_printf(b, "        if (wk != (tb_scalar)0 && t >= (tb_scalar)%.17g", s->onset);
         if (isfinite(s->stop))
-            tb_buf_printf(b, " && t < (real)%.17g", s->stop);
+            tb_buf_printf(b, " && t < (tb_scalar)%.17g", s->stop);
         if (s->kind == TB_STIM_PULSE_TRAIN && s->count >= 0)
-            tb_buf_printf(b, " && t - (real)%.17g < (real)%.17g", s->onset, (double)s->count * s->period);
-        tb_buf_printf(b, ") {\n            const real tt = t - (real)%.17g;\n            real v;\n", s->onset);
+            tb_buf_printf(b, " && t - (tb_scalar)%.17g < (tb_scalar)%.17g", s->onset, (double)s->count * s->period);
+        tb_buf_printf(b, ") {\n            const real tt = t - (tb_scalar)%.17g;\n            real v;\n", s->onset);
         gen_waveform(m, k, b);
-        tb_buf_printf(b, "            force[%zu] += (real)%.17g * wk * v;\n        }\n    }\n", s->variable,
+        tb_buf_printf(b, "            force[%zu] += (tb_scalar)%.17g * wk * v;\n        }\n    }\n", s->variable,
                       s->amplitude);
     }
     tb_buf_puts(b, "}\n\n");
+}
+
+/* With lanes, `real` becomes a vector of instances for everything that
+ * follows, the model's own code included: arithmetic and OpenCL's math
+ * functions then act on all lanes at once. Memory stays tb_scalar. */
+static void gen_lanes(const mass *m, tb_buf *b)
+{
+    tb_buf_printf(b, "#define TB_LANES %zu\n#define TB_SPLIT %zu\ntypedef real tb_scalar;\n", m->lanes, m->split);
+    tb_buf_puts(b, "#define TB_CAT_(a, b) a##b\n#define TB_CAT(a, b) TB_CAT_(a, b)\n");
+    if (m->lanes > 1) {
+        tb_buf_printf(b, "typedef %s%zu tb_vector;\n#define real tb_vector\n",
+                      m->realsz == sizeof(double) ? "double" : "float", m->lanes);
+        tb_buf_puts(b, "#define TB_LD(p) TB_CAT(vload, TB_LANES)(0, (p))\n"
+                       "#define TB_ST(v, p) TB_CAT(vstore, TB_LANES)((v), 0, (p))\n\n");
+    } else {
+        tb_buf_puts(b, "#define TB_LD(p) (*(p))\n#define TB_ST(v, p) (*(p) = (v))\n\n");
+    }
 }
 
 static const char *method_macro(const char *method)
@@ -199,8 +220,9 @@ char *tb_mass_generate(const mass *m)
     tb_buf b = {0};
     tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->sc->model->name,
                   m->sc->model->version ? m->sc->model->version : "", m->coupling->name, m->sc->method);
-    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n\n",
+    tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n",
                   m->NV, m->NC, method_macro(m->sc->method), m->instance_major ? 1 : 0);
+    gen_lanes(m, &b);
     gen_params(m, &b);
     gen_dfun(m, &b);
     gen_coupling(m, &b);

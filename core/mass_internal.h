@@ -80,6 +80,9 @@ typedef struct mass {
     size_t wg;            /* work-group size */
     size_t global;        /* work-items launched */
     bool instance_major;  /* one work-item per instance, instances innermost in memory */
+    size_t lanes;         /* instances per work-item as vector lanes (1: none) */
+    size_t Bp;            /* instances allocated: B rounded up to whole lanes */
+    size_t split;         /* work-groups sharing one instance's regions (launch per step when > 1) */
     uint64_t kmax;
     cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou, stim_w, stim_series;
     size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
@@ -128,7 +131,9 @@ static inline uint64_t tb_mass_samples_in(uint64_t step0, uint64_t n, uint64_t p
 /* Index of (variable, instance, region) in the state, as the kernels lay it out. */
 static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t n)
 {
-    return m->instance_major ? (v * m->N + n) * m->B + b : (v * m->B + b) * m->N + n;
+    if (m->lanes > 1)
+        return ((b / m->lanes * m->NV + v) * m->N + n) * m->lanes + b % m->lanes;
+    return m->instance_major ? (v * m->N + n) * m->Bp + b : (v * m->Bp + b) * m->N + n;
 }
 
 /* mass_codegen.c */

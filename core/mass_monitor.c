@@ -105,15 +105,16 @@ static cl_mem alloc_zeroed(mass *m, size_t n, const char *what, tb_error *err)
     return b;
 }
 
-/* Balloon states start at rest: s = 0, f = v = q = 1. */
+/* Balloon states start at rest: s = 0, f = v = q = 1 (with lanes each
+ * value is repeated across the lanes of a block). */
 static cl_mem alloc_acc(mass *m, monitor_rt *r, tb_error *err)
 {
-    size_t n = m->B * m->N * acc_per_region(r);
+    size_t n = m->Bp * m->N * acc_per_region(r);
     if (r->spec->kind != TB_MONITOR_BOLD)
         return alloc_zeroed(m, n, "monitor accumulator", err);
     double *x = malloc(n * sizeof *x);
     for (size_t i = 0; x && i < n; ++i)
-        x[i] = i % 4 == 0 ? 0.0 : 1.0;
+        x[i] = (i / m->lanes) % 4 == 0 ? 0.0 : 1.0;
     void *xr = x ? tb_mass_to_real(x, n, m->realsz) : NULL;
     cl_mem b = xr ? tb_device_alloc(m->dev, n * m->realsz, xr, "BOLD state", err) : NULL;
     free(x);
@@ -181,61 +182,85 @@ tb_status tb_mass_monitor_kernels(mass *m, tb_error *err)
 
 /* ------------------------------------------------------------ code */
 
-static void gen_bold(const monitor_rt *r, size_t i, tb_buf *b)
+/* The accumulator of monitor i for this region: acc_per_region values, each
+ * TB_LANES wide (with lanes the instances of a block sit side by side). */
+static void gen_acc(const monitor_rt *r, size_t i, tb_buf *b)
+{
+    tb_buf_printf(b, "        __global tb_scalar *a = macc%zu + ((long)(b / TB_LANES) * N + n) * %zu * TB_LANES;\n", i,
+                  acc_per_region(r));
+}
+
+#define ACC "(a + %zu * TB_LANES)"
+
+static void gen_bold(const monitor_rt *r, tb_buf *b)
 {
     const tb_bold_params *p = &r->spec->bold;
-    tb_buf_printf(b, "        __global real *a = macc%zu + ((long)b * N + n) * %zu;\n", i, 4 * r->nv);
-    tb_buf_puts(b, "        const real h = dt * (real)0.001; /* the balloon's constants are in seconds */\n");
+    tb_buf_puts(b, "        const tb_scalar h = dt * (tb_scalar)0.001; /* the balloon's constants are in seconds */\n");
     for (size_t k = 0; k < r->nv; ++k) {
-        tb_buf_printf(b, "        {\n            const real z = (real)%.17g * x[%zu];\n", p->scale,
+        tb_buf_printf(b, "        {\n            const real z = (tb_scalar)%.17g * x[%zu];\n", p->scale,
                       r->spec->variables[k]);
-        tb_buf_printf(b, "            const real s = a[%zu], f = a[%zu], v = a[%zu], q = a[%zu];\n", 4 * k,
-                      4 * k + 1, 4 * k + 2, 4 * k + 3);
+        tb_buf_printf(b,
+                      "            const real s = TB_LD(" ACC "), f = TB_LD(" ACC "), v = TB_LD(" ACC "), "
+                      "q = TB_LD(" ACC ");\n",
+                      4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3);
         /* pow(x, y) as exp(y log x): the constant base's log is folded in,
          * and exp and log cost a fraction of a general pow */
-        tb_buf_printf(b, "            const real iv = exp(log(v) * (real)%.17g);\n", 1.0 / p->alpha);
+        tb_buf_printf(b, "            const real iv = exp(log(v) * (tb_scalar)%.17g);\n", 1.0 / p->alpha);
         tb_buf_printf(b,
-                      "            const real dq = (f * ((real)1 - exp((real)%.17g / f)) / (real)%.17g"
-                      " - iv * q / v) / (real)%.17g;\n",
+                      "            const real dq = (f * ((tb_scalar)1 - exp((tb_scalar)%.17g / f)) / (tb_scalar)%.17g"
+                      " - iv * q / v) / (tb_scalar)%.17g;\n",
                       log(1.0 - p->E0), p->E0, p->tau);
-        tb_buf_printf(b, "            a[%zu] = s + h * (z - (real)%.17g * s - (real)%.17g * (f - (real)1));\n", 4 * k,
-                      p->kappa, p->gamma);
-        tb_buf_printf(b, "            a[%zu] = f + h * s;\n", 4 * k + 1);
-        tb_buf_printf(b, "            a[%zu] = v + h * (f - iv) / (real)%.17g;\n", 4 * k + 2, p->tau);
-        tb_buf_printf(b, "            a[%zu] = q + h * dq;\n        }\n", 4 * k + 3);
+        tb_buf_printf(b,
+                      "            TB_ST(s + h * (z - (tb_scalar)%.17g * s - (tb_scalar)%.17g * (f - (tb_scalar)1)), "
+                      ACC ");\n",
+                      p->kappa, p->gamma, 4 * k);
+        tb_buf_printf(b, "            TB_ST(f + h * s, " ACC ");\n", 4 * k + 1);
+        tb_buf_printf(b, "            TB_ST(v + h * (f - iv) / (tb_scalar)%.17g, " ACC ");\n", p->tau, 4 * k + 2);
+        tb_buf_printf(b, "            TB_ST(q + h * dq, " ACC ");\n        }\n", 4 * k + 3);
     }
 }
 
+/* A sample of one value per variable, written for each instance (lane) of
+ * the block that exists, in the file's layout [S][B][N][V]. */
 static void gen_sample(const monitor_rt *r, size_t i, tb_buf *b, bool avg)
 {
     const tb_bold_params *p = &r->spec->bold;
-    tb_buf_printf(b, "        if (tn %% %llu == 0) {\n", (unsigned long long)r->period);
-    tb_buf_printf(b, "            const long s = tn / %llu - 1 - step0 / %llu;\n", (unsigned long long)r->period,
-                  (unsigned long long)r->period);
-    tb_buf_printf(b, "            __global real *o = mout%zu + ((s * B + b) * (long)N + n) * %zu;\n", i, r->nv);
+    unsigned long long P = (unsigned long long)r->period;
+    tb_buf_printf(b, "        if (tn %% %llu == 0) {\n", P);
+    tb_buf_printf(b, "            const long s = tn / %llu - 1 - step0 / %llu;\n", P, P);
+    tb_buf_puts(b, "            tb_scalar lane[TB_LANES];\n");
     for (size_t k = 0; k < r->nv; ++k) {
-        if (r->spec->kind == TB_MONITOR_BOLD)
+        if (r->spec->kind == TB_MONITOR_BOLD) {
+            tb_buf_printf(b, "            {\n                const real v = TB_LD(" ACC "), q = TB_LD(" ACC ");\n",
+                          4 * k + 2, 4 * k + 3);
             tb_buf_printf(b,
-                          "            o[%zu] = (real)%.17g * ((real)%.17g * ((real)1 - a[%zu]) + (real)%.17g * "
-                          "((real)1 - a[%zu] / a[%zu]) + (real)%.17g * ((real)1 - a[%zu]));\n",
-                          k, p->V0, p->k1, 4 * k + 3, p->k2, 4 * k + 3, 4 * k + 2, p->k3, 4 * k + 2);
-        else if (avg)
-            tb_buf_printf(b, "            o[%zu] = a[%zu] / (real)%llu; a[%zu] = (real)0;\n", k, k,
-                          (unsigned long long)r->period, k);
-        else
-            tb_buf_printf(b, "            o[%zu] = x[%zu];\n", k, r->spec->variables[k]);
+                          "                TB_ST((tb_scalar)%.17g * ((tb_scalar)%.17g * ((tb_scalar)1 - q) + "
+                          "(tb_scalar)%.17g * ((tb_scalar)1 - q / v) + (tb_scalar)%.17g * ((tb_scalar)1 - v)), lane);\n"
+                          "            }\n",
+                          p->V0, p->k1, p->k2, p->k3);
+        } else if (avg) {
+            tb_buf_printf(b, "            TB_ST(TB_LD(" ACC ") / (tb_scalar)%llu, lane);\n", k, P);
+            tb_buf_printf(b, "            TB_ST((real)0, " ACC ");\n", k);
+        } else {
+            tb_buf_printf(b, "            TB_ST(x[%zu], lane);\n", r->spec->variables[k]);
+        }
+        tb_buf_printf(b,
+                      "            for (int l = 0; l < TB_LANES && b + l < B; ++l)\n"
+                      "                mout%zu[((s * B + b + l) * (long)N + n) * %zu + %zu] = lane[l];\n",
+                      i, r->nv, k);
     }
     tb_buf_puts(b, "        }\n");
 }
 
 /* tb_monitors(): what the step kernel does for each monitor after a step
- * (x is the new state, tn the number of steps done). */
+ * (x is the new state, tn the number of steps done, B the instances in the
+ * file). */
 void tb_mass_gen_monitors(const mass *m, tb_buf *b)
 {
     tb_buf_puts(b, "#define TB_MONITOR_ARGS");
     for (size_t i = 0; i < m->n_mon; ++i)
         if (in_kernel(&m->mon[i]))
-            tb_buf_printf(b, " , __global real *macc%zu, __global real *mout%zu", i, i);
+            tb_buf_printf(b, " , __global tb_scalar *macc%zu, __global tb_scalar *mout%zu", i, i);
     tb_buf_puts(b, "\n#define TB_MONITOR_PASS ");
     for (size_t i = 0; i < m->n_mon; ++i)
         if (in_kernel(&m->mon[i]))
@@ -243,8 +268,9 @@ void tb_mass_gen_monitors(const mass *m, tb_buf *b)
     tb_buf_puts(b, "\n\ninline void tb_monitors(");
     for (size_t i = 0; i < m->n_mon; ++i)
         if (in_kernel(&m->mon[i]))
-            tb_buf_printf(b, "__global real *macc%zu, __global real *mout%zu, ", i, i);
-    tb_buf_puts(b, "const real *x, long tn, long step0,\n                        int b, int B, int N, int n, real dt)\n{\n");
+            tb_buf_printf(b, "__global tb_scalar *macc%zu, __global tb_scalar *mout%zu, ", i, i);
+    tb_buf_puts(b, "const real *x, long tn, long step0,\n                        int b, int B, int N, int n, "
+                   "tb_scalar dt)\n{\n");
     for (size_t i = 0; i < m->n_mon; ++i) {
         const monitor_rt *r = &m->mon[i];
         tb_monitor_kind kind = r->spec->kind;
@@ -253,13 +279,13 @@ void tb_mass_gen_monitors(const mass *m, tb_buf *b)
         bool avg = (kind == TB_MONITOR_TEMPORAL_AVERAGE || kind == TB_MONITOR_EEG) && r->period > 1;
         tb_buf_printf(b, "    { /* monitor '%s': %s every %llu steps */\n", r->spec->name, tb_monitor_kind_name(kind),
                       (unsigned long long)r->period);
-        if (kind == TB_MONITOR_BOLD) {
-            gen_bold(r, i, b);
-        } else if (avg) {
-            tb_buf_printf(b, "        __global real *a = macc%zu + ((long)b * N + n) * %zu;\n", i, r->nv);
+        if (kind == TB_MONITOR_BOLD || avg)
+            gen_acc(r, i, b);
+        if (kind == TB_MONITOR_BOLD)
+            gen_bold(r, b);
+        else if (avg)
             for (size_t k = 0; k < r->nv; ++k)
-                tb_buf_printf(b, "        a[%zu] += x[%zu];\n", k, r->spec->variables[k]);
-        }
+                tb_buf_printf(b, "        TB_ST(TB_LD(" ACC ") + x[%zu], " ACC ");\n", k, r->spec->variables[k], k);
         gen_sample(r, i, b, avg);
         tb_buf_puts(b, "    }\n");
     }

@@ -2,33 +2,49 @@
  *
  * Expects, from the code the core generates for a scenario:
  *   TB_NV, TB_NC, TB_METHOD          state variables, coupling channels, integrator
+ *   TB_LANES, TB_INSTANCE_MAJOR      the decomposition (below)
+ *   tb_scalar                        float or double; `real` is tb_scalar, or a
+ *                                    vector of TB_LANES of them
+ *   TB_LD(p), TB_ST(v, p)            load/store a `real` from tb_scalar memory
  *   tb_params, tb_load_params()      parameter values of one region
  *   tb_dfun()                        the model's derivative
- *   tb_hist_values(), tb_pre(), tb_post()   the coupling function
+ *   tb_hist_values(), tb_pre(), tb_post_all()   the coupling function
  *   tb_clamp()                       the variables' bounds
  *   TB_NOISE, tb_noise_g()           the noise kind and its amplitude g(x)
- *                                    (then kernels/rng.cl precedes this file)
+ *                                    (then kernels/rng.cl precedes the glue)
  *   TB_N_STIM, tb_stimulus()         time-varying inputs added to derivatives
  *   TB_MONITOR_ARGS, TB_MONITOR_PASS, tb_monitors()   the monitors
  *
- * Two decompositions, chosen by the host (TB_INSTANCE_MAJOR):
- *   region-parallel: one work-group runs one instance for a whole chunk of
- *     steps, its work-items sharing the regions, a barrier between steps;
- *     state [NV][B][N], history ring [H][NC][B][N]. Best for few instances.
- *   instance-parallel: one work-item runs one instance (all its regions);
- *     state [NV][N][B], history [H][NC][N][B], so neighbouring work-items
- *     touch neighbouring memory and every one follows the same edges and
- *     delays: the SIMD lanes of a CPU or the threads of a GPU warp work in
- *     lockstep, without gathers and without barriers. Best for sweeps.
- * Either way a chunk is one launch, and instances never wait for each
- * other. Connectivity is CSR rows per target region. */
+ * Three decompositions, chosen by the host:
+ *   region-parallel (default): one work-group runs one instance for a whole
+ *     chunk of steps, its work-items sharing the regions, a barrier between
+ *     steps; state [NV][B][N], history ring [B][H][NC][N]: each instance's
+ *     ring is one block, which stays in a core's cache. With TB_SPLIT > 1
+ *     an instance's regions are shared by that many work-groups (so a
+ *     single run uses every core) and the host launches once per step.
+ *   instance lanes (TB_LANES > 1, CPUs with sweeps): one work-item runs
+ *     TB_LANES instances at once as the lanes of vector types, so the
+ *     model's arithmetic, its exp and sin, and the gathers from the history
+ *     are SIMD instructions; instances are blocked by lanes:
+ *     state [B/L][NV][N][L], history [B/L][H][NC][N][L].
+ *   instance-parallel (TB_INSTANCE_MAJOR, GPUs with sweeps): one work-item
+ *     per instance, instances innermost in memory (state [NV][N][B],
+ *     history [H][NC][N][B]), so the threads of a warp read neighbouring
+ *     memory and follow the same edges and delays in lockstep.
+ * In every case a chunk is one launch and instances never wait for each
+ * other; b is the first instance a work-item handles. Connectivity is CSR
+ * rows per target region. */
 
-#if TB_INSTANCE_MAJOR
+#if TB_LANES > 1
+#define TB_BLK(b) ((long)(b) / TB_LANES)
+#define TB_IX(v, b, n) (((TB_BLK(b) * TB_NV + (v)) * N + (n)) * TB_LANES)
+#define TB_HX(slot, k, b, j) ((((TB_BLK(b) * H + (slot)) * TB_NC + (k)) * N + (j)) * TB_LANES)
+#elif TB_INSTANCE_MAJOR
 #define TB_IX(v, b, n) (((long)(v) * N + (n)) * B + (b))
 #define TB_HX(slot, k, b, j) ((((long)(slot) * TB_NC + (k)) * N + (j)) * B + (b))
 #else
 #define TB_IX(v, b, n) (((long)(v) * B + (b)) * N + (n))
-#define TB_HX(slot, k, b, j) ((((long)(slot) * TB_NC + (k)) * B + (b)) * N + (j))
+#define TB_HX(slot, k, b, j) ((((long)(b) * H + (slot)) * TB_NC + (k)) * N + (j))
 #endif
 
 #define TB_EULER 0
@@ -49,8 +65,8 @@ inline long tb_slot(long t, int H)
 }
 
 /* c_i = post(sum_j w_ij pre(h_j(t - d_ij), x_i)), coupling held for the step. */
-inline void tb_coupling(const tb_params *p, __global const real *hist, __global const int *row_ptr,
-                        __global const int *col, __global const real *weight, __global const int *delay,
+inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __global const int *row_ptr,
+                        __global const int *col, __global const tb_scalar *weight, __global const int *delay,
                         const real *xi, real *c, long t, int H, int b, int B, int N, int n)
 {
     real sum[TB_NC];
@@ -61,17 +77,16 @@ inline void tb_coupling(const tb_params *p, __global const real *hist, __global 
     const int now = (int)tb_slot(t, H);
     for (int e = row_ptr[n]; e < end; ++e) {
         const int j = col[e];
-        const real w = weight[e];
+        const tb_scalar w = weight[e];
         int slot = now - delay[e];
         slot += slot < 0 ? H : 0;
         for (int k = 0; k < TB_NC; ++k)
-            sum[k] += w * tb_pre(p, hist[TB_HX(slot, k, b, j)], xi[k]);
+            sum[k] += w * tb_pre(p, TB_LD(hist + TB_HX(slot, k, b, j)), xi[k]);
     }
-    for (int k = 0; k < TB_NC; ++k)
-        c[k] = tb_post(p, sum[k], N);
+    tb_post_all(p, sum, xi, c, N);
 }
 
-inline void tb_axpy(real *out, const real *x, real a, const real *k)
+inline void tb_axpy(real *out, const real *x, tb_scalar a, const real *k)
 {
     for (int v = 0; v < TB_NV; ++v)
         out[v] = x[v] + a * k[v];
@@ -79,7 +94,7 @@ inline void tb_axpy(real *out, const real *x, real a, const real *k)
 
 /* The derivative plus a forcing held over the step (stimuli and the
  * Ornstein-Uhlenbeck input; none without either). */
-inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, const real *force, real t, int n,
+inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, const real *force, tb_scalar t, int n,
                  int N)
 {
     tb_dfun(p, x, k, c, t, n, N);
@@ -96,8 +111,8 @@ inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, cons
  * increment in predictor and corrector (Stratonovich for multiplicative
  * noise), as TVB does. `force` (stimuli, coloured noise) is held over the
  * step. */
-inline void tb_integrate(const tb_params *p, const real *x, const real *c, real *xn, real t, real dt, int n, int N,
-                         const real *dw, const real *force)
+inline void tb_integrate(const tb_params *p, const real *x, const real *c, real *xn, tb_scalar t, tb_scalar dt,
+                         int n, int N, const real *dw, const real *force)
 {
     real k1[TB_NV];
     tb_f(p, x, k1, c, force, t, n, N);
@@ -121,16 +136,16 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
     tb_clamp(xt);
     tb_f(p, xt, k2, c, force, t + dt, n, N);
     for (int v = 0; v < TB_NV; ++v)
-        xn[v] = x[v] + (real)0.5 * dt * (k1[v] + k2[v]);
+        xn[v] = x[v] + (tb_scalar)0.5 * dt * (k1[v] + k2[v]);
 #if TB_WHITE_NOISE
     real g2[TB_NV];
     tb_noise_g(p, xt, g2);
     for (int v = 0; v < TB_NV; ++v)
-        xn[v] += (real)0.5 * (g1[v] + g2[v]) * dw[v];
+        xn[v] += (tb_scalar)0.5 * (g1[v] + g2[v]) * dw[v];
 #endif
 #elif TB_METHOD == TB_RK4
     real xt[TB_NV], k2[TB_NV], k3[TB_NV], k4[TB_NV];
-    const real h2 = (real)0.5 * dt;
+    const tb_scalar h2 = (tb_scalar)0.5 * dt;
     tb_axpy(xt, x, h2, k1);
     tb_clamp(xt);
     tb_f(p, xt, k2, c, force, t + h2, n, N);
@@ -141,7 +156,7 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
     tb_clamp(xt);
     tb_f(p, xt, k4, c, force, t + dt, n, N);
     for (int v = 0; v < TB_NV; ++v)
-        xn[v] = x[v] + dt / (real)6 * (k1[v] + (real)2 * k2[v] + (real)2 * k3[v] + k4[v]);
+        xn[v] = x[v] + dt / (tb_scalar)6 * (k1[v] + (tb_scalar)2 * k2[v] + (tb_scalar)2 * k3[v] + k4[v]);
 #else
 #error "unknown TB_METHOD"
 #endif
@@ -150,31 +165,44 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
 
 #if TB_NOISE != TB_NOISE_NONE
 /* Standard normals for (step, region, variable), independent of the
- * instance's place in the batch: the instance's own seed keys them. */
-inline void tb_normals(ulong seed, long t, int n, real *z)
+ * instance's place in the batch: each instance's own seed keys them (with
+ * lanes, each lane draws with its instance's seed). */
+inline void tb_normals(__global const ulong *seeds, int b, long t, int n, real *z)
 {
+#if TB_LANES > 1
+    tb_scalar zs[TB_NV + 1][TB_LANES];
+    for (int l = 0; l < TB_LANES; ++l)
+        for (int v = 0; v < TB_NV; v += 2) {
+            real2 r = tb_normal2(seeds[b + l], TB_RNG_NOISE, (ulong)t, (uint)(n * TB_NV + v));
+            zs[v][l] = r.x;
+            zs[v + 1][l] = r.y;
+        }
+    for (int v = 0; v < TB_NV; ++v)
+        z[v] = TB_LD(zs[v]);
+#else
     for (int v = 0; v < TB_NV; v += 2) {
-        real2 r = tb_normal2(seed, TB_RNG_NOISE, (ulong)t, (uint)(n * TB_NV + v));
+        real2 r = tb_normal2(seeds[b], TB_RNG_NOISE, (ulong)t, (uint)(n * TB_NV + v));
         z[v] = r.x;
         if (v + 1 < TB_NV)
             z[v + 1] = r.y;
     }
+#endif
 }
 #endif
 
 /* This step's noise input: Wiener increments dw, or the OU forcing (whose
  * next value is written back: eta' = eta e^(-dt/tau) + g sqrt((1 - e^(-2dt/tau)) / (2 tau)) z,
  * the exact update of an OU process with intensity D = g^2 / 2). */
-inline void tb_noise_step(const tb_params *p, __global real *ou, ulong seed, long t, real dt, int b, int B, int N,
-                          int n, real *dw, real *force)
+inline void tb_noise_step(const tb_params *p, __global tb_scalar *ou, __global const ulong *seeds, long t,
+                          tb_scalar dt, int b, int B, int N, int n, real *dw, real *force)
 {
     for (int v = 0; v < TB_NV; ++v)
         dw[v] = force[v] = (real)0;
 #if TB_NOISE != TB_NOISE_NONE
     real z[TB_NV];
-    tb_normals(seed, t, n, z);
+    tb_normals(seeds, b, t, n, z);
 #if TB_WHITE_NOISE
-    const real sq = sqrt(dt);
+    const tb_scalar sq = sqrt(dt);
     for (int v = 0; v < TB_NV; ++v)
         dw[v] = sq * z[v];
 #else
@@ -183,37 +211,52 @@ inline void tb_noise_step(const tb_params *p, __global real *ou, ulong seed, lon
     const real e = exp(-dt / p->tb_ou_tau);
     const real s = sqrt(((real)1 - e * e) / ((real)2 * p->tb_ou_tau));
     for (int v = 0; v < TB_NV; ++v) {
-        const long i = TB_IX(v, b, n);
-        force[v] = ou[i];
-        ou[i] = ou[i] * e + g[v] * s * z[v];
+        __global tb_scalar *o = ou + TB_IX(v, b, n);
+        const real now = TB_LD(o);
+        force[v] = now;
+        TB_ST(now * e + g[v] * s * z[v], o);
     }
 #endif
 #endif
 }
 
-inline void tb_load_state(__global const real *state, real *x, int b, int B, int N, int n)
+inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B, int N, int n)
 {
     for (int v = 0; v < TB_NV; ++v)
-        x[v] = state[TB_IX(v, b, n)];
+        x[v] = TB_LD(state + TB_IX(v, b, n));
 }
 
-/* Fill every history slot with the initial state: the past before t = 0
- * equals the initial condition. */
+/* Which instances and regions this work-item handles. */
+#if TB_LANES > 1
+#define TB_WORK_ITEM                                                                                           \
+    const int b = (int)get_global_id(0) * TB_LANES, n0 = 0, nstep = 1;                                         \
+    if (b >= B)                                                                                                \
+        return;
+#elif TB_INSTANCE_MAJOR
+#define TB_WORK_ITEM                                                                                           \
+    const int b = get_global_id(0), n0 = 0, nstep = 1;                                                         \
+    if (b >= B) /* padding of the last work-group */                                                           \
+        return;
+#elif TB_SPLIT > 1
+/* an instance's regions over TB_SPLIT work-groups; the host launches once
+ * per step, the launch boundary ordering the steps */
+#define TB_WORK_ITEM                                                                                           \
+    const int b = get_group_id(0) / TB_SPLIT;                                                                  \
+    const int n0 = (get_group_id(0) % TB_SPLIT) * get_local_size(0) + get_local_id(0);                         \
+    const int nstep = TB_SPLIT * get_local_size(0);
+#else
+#define TB_WORK_ITEM const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
+#endif
+
 /* Fill every history slot with the initial state: the past before t = 0
  * equals the initial condition. Coloured noise starts from its stationary
  * distribution (drawn at step 2^64 - 1, which no step reaches). */
-__kernel void tb_mass_init_history(__global const real *state, __global real *hist,
-                                   __global const real *pscalar, __global const real *pregion,
-                                   __global const real *pinst, __global const ulong *seeds, __global real *ou,
-                                   int H, int B, int N)
+__kernel void tb_mass_init_history(__global const tb_scalar *state, __global tb_scalar *hist,
+                                   __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
+                                   __global const tb_scalar *pinst, __global const ulong *seeds,
+                                   __global tb_scalar *ou, int H, int B, int N)
 {
-#if TB_INSTANCE_MAJOR
-    const int b = get_global_id(0), n0 = 0, nstep = 1;
-    if (b >= B)
-        return;
-#else
-    const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
-#endif
+    TB_WORK_ITEM
     for (int n = n0; n < N; n += nstep) {
         tb_params p;
         tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
@@ -222,34 +265,30 @@ __kernel void tb_mass_init_history(__global const real *state, __global real *hi
         tb_hist_values(&p, x, h);
         for (int s = 0; s < H; ++s)
             for (int k = 0; k < TB_NC; ++k)
-                hist[TB_HX(s, k, b, n)] = h[k];
+                TB_ST(h[k], hist + TB_HX(s, k, b, n));
 #if TB_NOISE == TB_NOISE_OU
         real z[TB_NV], g[TB_NV];
-        tb_normals(seeds[b], -1, n, z);
+        tb_normals(seeds, b, -1, n, z);
         tb_noise_g(&p, (const real *)0, g);
         for (int v = 0; v < TB_NV; ++v)
-            ou[TB_IX(v, b, n)] = g[v] * sqrt((real)1 / ((real)2 * p.tb_ou_tau)) * z[v];
+            TB_ST(g[v] * sqrt((real)1 / ((real)2 * p.tb_ou_tau)) * z[v], ou + TB_IX(v, b, n));
 #endif
     }
 }
 
-__kernel void tb_mass_run(__global real *state, __global real *hist, __global const int *row_ptr,
-                          __global const int *col, __global const real *weight, __global const int *delay,
-                          __global const real *pscalar, __global const real *pregion,
-                          __global const real *pinst, __global const ulong *seeds, __global real *ou,
-                          __global const real *stim_w, __global const real *stim_series, int H, int B, int N,
-                          long step0, int nsteps, real dt TB_MONITOR_ARGS)
+__kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, __global const int *row_ptr,
+                          __global const int *col, __global const tb_scalar *weight, __global const int *delay,
+                          __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
+                          __global const tb_scalar *pinst, __global const ulong *seeds, __global tb_scalar *ou,
+                          __global const tb_scalar *stim_w, __global const tb_scalar *stim_series, int H, int B,
+                          int N, int Bout, long step0, int nsteps, int first, tb_scalar dt TB_MONITOR_ARGS)
 {
-#if TB_INSTANCE_MAJOR
-    const int b = get_global_id(0), n0 = 0, nstep = 1;
-    if (b >= B) /* padding of the last work-group */
-        return;
-#else
-    const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
-#endif
-    const ulong seed = seeds[b];
-    for (int s = 0; s < nsteps; ++s) {
+    TB_WORK_ITEM
+    /* steps step0 + first .. + nsteps; monitors count samples from step0,
+     * the start of the chunk (a chunk may take several launches) */
+    for (int s = first; s < first + nsteps; ++s) {
         const long t = step0 + s;
+        const tb_scalar tm = (tb_scalar)t * dt;
         for (int n = n0; n < N; n += nstep) {
             tb_params p;
             tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
@@ -257,18 +296,18 @@ __kernel void tb_mass_run(__global real *state, __global real *hist, __global co
             tb_load_state(state, x, b, B, N, n);
             tb_hist_values_raw(x, xi);
             tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n);
-            tb_noise_step(&p, ou, seed, t, dt, b, B, N, n, dw, force);
-            tb_stimulus((real)t * dt, n, N, stim_w, stim_series, force);
-            tb_integrate(&p, x, c, xn, (real)t * dt, dt, n, N, dw, force);
+            tb_noise_step(&p, ou, seeds, t, dt, b, B, N, n, dw, force);
+            tb_stimulus(tm, n, N, stim_w, stim_series, force);
+            tb_integrate(&p, x, c, xn, tm, dt, n, N, dw, force);
             for (int v = 0; v < TB_NV; ++v)
-                state[TB_IX(v, b, n)] = xn[v];
+                TB_ST(xn[v], state + TB_IX(v, b, n));
             tb_hist_values(&p, xn, h);
             const long slot = tb_slot(t + 1, H);
             for (int k = 0; k < TB_NC; ++k)
-                hist[TB_HX(slot, k, b, n)] = h[k];
-            tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, B, N, n, dt);
+                TB_ST(h[k], hist + TB_HX(slot, k, b, n));
+            tb_monitors(TB_MONITOR_PASS xn, t + 1, step0, b, Bout, N, n, dt);
         }
-#if !TB_INSTANCE_MAJOR
+#if !TB_INSTANCE_MAJOR && TB_LANES == 1 && TB_SPLIT == 1
         /* the next step reads what every region of this instance wrote */
         barrier(CLK_GLOBAL_MEM_FENCE);
 #endif

@@ -26,7 +26,7 @@ DT = 0.1
 failures = []
 
 
-def check(name, ok, detail):
+def check(name, ok, detail=""):
     print(("ok: " if ok else "FAIL: ") + name + ": " + detail)
     if not ok:
         failures.append(name)
@@ -120,43 +120,59 @@ with tempfile.TemporaryDirectory() as tmp:
     check("OU starts stationary", within(eta[0].var(), var, var * math.sqrt(2.0 / eta.shape[1]), k=8),
           f"variance of the first sample over regions {eta[0].var():.4g}")
 
-    # Reproducibility of a stochastic sweep (Jansen-Rit, noise on y4).
+    # Reproducibility of a stochastic sweep (Jansen-Rit, noise on y4). Six
+    # instances run one per work-group; eight or more run on vector lanes
+    # (docs/scenario.md): each decomposition is exact against itself, and
+    # the two agree to rounding.
     base = os.path.join(os.environ["TB_SRCDIR"], "examples", "jansen_rit.toml")
     common = ["--set", "simulation.duration=100", "--set", "integrator.noise.sigma={y4 = 0.5}",
               "--set", "monitor=[{name = \"m\", kind = \"subsample\", period = 0.5, variables = [\"y0\", \"y4\"]}]"]
-    sweep = ["--set", "sweep={\"coupling.parameters.a\" = [0.5, 1.5], \"simulation.seed\" = [3, 4, 5]}"]
-    batched = os.path.join(tmp, "batched.h5")
-    ref.run_twinbrain(base, batched, *common, *sweep)
-    with h5py.File(batched, "r") as f:
-        B = f["monitors/m/data"]
-        all_b = np.array(B)
-        a = f["sweep/coupling.parameters.a"][:]
-        seeds = f["sweep/simulation.seed"][:]
-    check("sweep instance count", all_b.shape[1] == 6, str(all_b.shape))
-    check("instances differ (independent seeds)", np.abs(all_b[:, 0] - all_b[:, 1]).max() > 1e-3, "")
-    alone = os.path.join(tmp, "alone.h5")
-    ref.run_twinbrain(base, alone, *common, "--set", "sweep={}", "--set", f"coupling.parameters.a={a[4]}",
-                      "--set", f"simulation.seed={int(seeds[4])}")
-    d = np.abs(load(alone)[:, 0] - all_b[:, 4]).max()
-    check("an instance of the sweep equals the same run alone", d == 0.0, f"max difference {d:.3g}")
-    env = dict(os.environ, TWINBRAIN_CHUNK_STEPS="7")
-    chunked = os.path.join(tmp, "chunked.h5")
-    subprocess.run([TB, "run", base, "-o", chunked, "-q", *common, *sweep], env=env, check=True)
-    d = np.abs(load(chunked) - all_b).max()
-    check("chunks of 7 steps give the same run", d == 0.0, f"max difference {d:.3g}")
-    two = dict(os.environ, POCL_DEVICES="pthread basic")
-    probe = subprocess.run([TB, "devices"], env=two, capture_output=True, text=True).stdout
-    if "basic" not in probe:
-        two["POCL_DEVICES"] = "cpu cpu-minimal"
-    runs = []
-    for dev in ("0", "1"):
-        out = os.path.join(tmp, f"dev{dev}.h5")
-        subprocess.run([TB, "run", base, "-o", out, "-q", "--device", dev, *common, *sweep], env=two, check=True)
-        runs.append(load(out))
-    d = np.abs(runs[0] - runs[1]).max()
-    scale = np.abs(runs[0]).max()
-    check("the other PoCL driver gives the same draws (rounding only)", d <= 1e-12 * scale,
-          f"max difference {d:.3g} (relative {d / scale:.3g})")
+    lanes = dict(os.environ, TWINBRAIN_MASS_LAYOUT="lanes")
+    for seeds, mode in (("[3, 4, 5]", "work-groups"), ("[3, 4, 5, 6]", "lanes")):
+        sweep = ["--set", f'sweep={{"coupling.parameters.a" = [0.5, 1.5], "simulation.seed" = {seeds}}}']
+        batched = os.path.join(tmp, f"batched_{mode}.h5")
+        ref.run_twinbrain(base, batched, *common, *sweep)
+        with h5py.File(batched, "r") as f:
+            all_b = np.array(f["monitors/m/data"])
+            a = f["sweep/coupling.parameters.a"][:]
+            seeds_b = f["sweep/simulation.seed"][:]
+        nb = all_b.shape[1]
+        check(f"{mode}: sweep instance count", nb == (6 if mode == "work-groups" else 8), str(all_b.shape))
+        check(f"{mode}: instances differ (independent seeds)", np.abs(all_b[:, 0] - all_b[:, 1]).max() > 1e-3)
+        k = 4
+        alone = ["--set", "sweep={}", "--set", f"coupling.parameters.a={a[k]}", "--set",
+                 f"simulation.seed={int(seeds_b[k])}"]
+        out = os.path.join(tmp, f"alone_{mode}.h5")
+        subprocess.run([TB, "run", base, "-o", out, "-q", *common, *alone], check=True,
+                       env=lanes if mode == "lanes" else os.environ)
+        d = np.abs(load(out)[:, 0] - all_b[:, k]).max()
+        check(f"{mode}: an instance of the sweep equals the same run alone (same decomposition)", d == 0.0,
+              f"max difference {d:.3g}")
+        if mode == "lanes":
+            out = os.path.join(tmp, "alone_default.h5")
+            ref.run_twinbrain(base, out, *common, *alone)
+            d = np.abs(load(out)[:, 0] - all_b[:, k]).max()
+            scale = np.abs(all_b[:, k]).max()
+            check("lanes against one work-group per instance: rounding only", d <= 1e-9 * scale,
+                  f"max difference {d:.3g} (relative {d / scale:.3g})")
+        env = dict(os.environ, TWINBRAIN_CHUNK_STEPS="7")
+        chunked = os.path.join(tmp, f"chunked_{mode}.h5")
+        subprocess.run([TB, "run", base, "-o", chunked, "-q", *common, *sweep], env=env, check=True)
+        d = np.abs(load(chunked) - all_b).max()
+        check(f"{mode}: chunks of 7 steps give the same run", d == 0.0, f"max difference {d:.3g}")
+        two = dict(os.environ, POCL_DEVICES="pthread basic")
+        probe = subprocess.run([TB, "devices"], env=two, capture_output=True, text=True).stdout
+        if "basic" not in probe:
+            two["POCL_DEVICES"] = "cpu cpu-minimal"
+        runs = []
+        for dev in ("0", "1"):
+            out = os.path.join(tmp, f"dev{dev}_{mode}.h5")
+            subprocess.run([TB, "run", base, "-o", out, "-q", "--device", dev, *common, *sweep], env=two, check=True)
+            runs.append(load(out))
+        d = np.abs(runs[0] - runs[1]).max()
+        scale = np.abs(runs[0]).max()
+        check(f"{mode}: the other PoCL driver gives the same draws (rounding only)", d <= 1e-12 * scale,
+              f"max difference {d:.3g} (relative {d / scale:.3g})")
 
 if failures:
     print("FAIL: " + ", ".join(failures))

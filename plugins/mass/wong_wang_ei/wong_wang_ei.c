@@ -47,10 +47,10 @@ static const char *const coupled[] = {"S_e"};
 static const char helpers[] =
     "inline real wong_wang_ei_rate(real u, real d)\n"
     "{\n"
+    "    /* selected, not branched: the same code runs on vector lanes */\n"
     "    const real z = d * u;\n"
-    "    if (fabs(z) < (real)1e-6)\n"
-    "        return ((real)1 + (real)0.5 * z) / d;\n"
-    "    return u / -expm1(-z);\n"
+    "    const real near0 = ((real)1 + (real)0.5 * z) / d;\n"
+    "    return fabs(z) < (real)1e-6 ? near0 : u / -expm1(-z);\n"
     "}\n";
 
 static const char dfun[] =
