@@ -126,11 +126,6 @@ static const tb_key_spec expr_keys[] = {
             "population's expressions), i (index in the population) and dt"},
 };
 
-const char *tb_spk_rule_name(tb_spk_rule r)
-{
-    return rules[r];
-}
-
 int64_t tb_spk_delay_steps(double ms, double dt)
 {
     double q = round(ms / dt);

@@ -55,11 +55,6 @@ void *spk_to_real(const spk *k, const double *x, size_t n)
     return out;
 }
 
-char *spk_where(const spk *k, tb_toml_pos pos)
-{
-    return tb_scenario_where(k->sc, pos);
-}
-
 static tb_status oom(tb_error *err)
 {
     return tb_error_set(err, TB_ERR_OTHER, "out of memory");

@@ -171,8 +171,6 @@ cl_mem spk_alloc(spk *k, size_t bytes, const void *host, const char *what, tb_er
 void spk_release(cl_mem *m);
 /* Host doubles as device reals (malloc'd). */
 void *spk_to_real(const spk *k, const double *x, size_t n);
-/* A position in the scenario as "FILE:LINE:COL: " (malloc'd). */
-char *spk_where(const spk *k, tb_toml_pos pos);
 
 /* spiking_gen.c: the source of the step program (generated glue only). */
 char *spk_generate(const spk *k);

@@ -57,7 +57,6 @@ typedef enum tb_spk_rule {
     TB_RULE_FIXED_TOTAL_NUMBER,
     TB_RULE_FROM_FILE
 } tb_spk_rule;
-const char *tb_spk_rule_name(tb_spk_rule r);
 
 /* A source of spikes: a population, or a spike_file input (index into
  * inputs) whose node ids act as neurons. */
