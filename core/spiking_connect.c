@@ -158,7 +158,9 @@ static void delay_guess(const spk *k, const tb_spk_projection *pr, const spk_fil
 
 typedef struct conn_rt {
     tb_program *prog;
-    cl_kernel k_connect, k_sort, k_counts;
+    cl_kernel k_connect, k_sort, k_counts, k_sum;
+    cl_mem scratch; /* per work-item source histograms */
+    int G;
     size_t realsz;
     cl_mem counts, range, idesc, rdesc, fptr, ftgt, fw, fd;
     cl_mem rowcnt;     /* fixed_total_number: synapses per source, all projections */
@@ -180,11 +182,13 @@ static void conn_free(conn_rt *c, size_t n_projs)
         clReleaseKernel(c->k_sort);
     if (c->k_counts)
         clReleaseKernel(c->k_counts);
+    if (c->k_sum)
+        clReleaseKernel(c->k_sum);
     free(c->rowoff);
     free(c->cbase);
     tb_program_free(c->prog);
     cl_mem *bufs[] = {&c->counts, &c->range, &c->idesc, &c->rdesc, &c->fptr,     &c->ftgt,
-                      &c->fw,     &c->fd,    &c->rowcnt, &c->rowstart, &c->cache};
+                      &c->fw,     &c->fd,    &c->rowcnt, &c->rowstart, &c->cache, &c->scratch};
     for (size_t i = 0; i < N_(bufs); ++i)
         spk_release(bufs[i]);
     for (size_t i = 0; c->files && i < n_projs; ++i)
@@ -214,7 +218,8 @@ static tb_status conn_build(spk *k, conn_rt *c, tb_error *err)
     c->k_connect = tb_program_kernel(c->prog, "tb_connect", err);
     c->k_sort = c->k_connect ? tb_program_kernel(c->prog, "tb_sort_buckets", err) : NULL;
     c->k_counts = c->k_sort ? tb_program_kernel(c->prog, "tb_source_counts", err) : NULL;
-    return c->k_counts ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    c->k_sum = c->k_counts ? tb_program_kernel(c->prog, "tb_source_sum", err) : NULL;
+    return c->k_sum ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
 static void real_put(const conn_rt *c, void *buf, size_t i, double x)
@@ -411,24 +416,32 @@ static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
 {
     cl_command_queue q = tb_device_queue(k->dev);
     cl_uint zero = 0;
-    size_t bytes = (size_t)c->rowoff[k->ss->n_projs] * sizeof zero;
-    cl_int rc = bytes ? clEnqueueFillBuffer(q, c->rowcnt, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) : CL_SUCCESS;
-    tb_status st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "clearing the source counts");
+    cl_int rc = CL_SUCCESS;
+    tb_status st = TB_OK;
     for (size_t i = 0; st == TB_OK && i < k->ss->n_projs; ++i) {
         const tb_spk_projection *pr = &k->ss->projs[i];
-        if (pr->rule != TB_RULE_FIXED_TOTAL_NUMBER || pr->n == 0)
+        if (pr->rule != TB_RULE_FIXED_TOTAL_NUMBER)
             continue;
         if ((st = conn_describe(k, c, i, err)) != TB_OK)
             break;
         cl_ulong seed = k->sc->seed;
         cl_long off = (cl_long)c->rowoff[i];
-        rc = clSetKernelArg(c->k_counts, 0, sizeof(cl_mem), &c->idesc);
+        cl_int G = c->G;
+        uint64_t ns = source_size(k, pr);
+        rc = clEnqueueFillBuffer(q, c->scratch, &zero, sizeof zero, 0, (size_t)G * ns * sizeof zero, 0, NULL, NULL);
+        rc |= clSetKernelArg(c->k_counts, 0, sizeof(cl_mem), &c->idesc);
         rc |= clSetKernelArg(c->k_counts, 1, sizeof seed, &seed);
-        rc |= clSetKernelArg(c->k_counts, 2, sizeof(cl_mem), &c->rowcnt);
-        rc |= clSetKernelArg(c->k_counts, 3, sizeof off, &off);
-        size_t blocks = (size_t)((pr->n + BLOCK - 1) / BLOCK), local = 16;
-        size_t global = (blocks + local - 1) / local * local;
-        rc |= clEnqueueNDRangeKernel(q, c->k_counts, 1, NULL, &global, &local, 0, NULL, NULL);
+        rc |= clSetKernelArg(c->k_counts, 2, sizeof(cl_mem), &c->scratch);
+        rc |= clSetKernelArg(c->k_counts, 3, sizeof G, &G);
+        size_t one = 1, groups = (size_t)G;
+        rc |= clEnqueueNDRangeKernel(q, c->k_counts, 1, NULL, &groups, &one, 0, NULL, NULL);
+        rc |= clSetKernelArg(c->k_sum, 0, sizeof(cl_mem), &c->idesc);
+        rc |= clSetKernelArg(c->k_sum, 1, sizeof(cl_mem), &c->scratch);
+        rc |= clSetKernelArg(c->k_sum, 2, sizeof G, &G);
+        rc |= clSetKernelArg(c->k_sum, 3, sizeof(cl_mem), &c->rowcnt);
+        rc |= clSetKernelArg(c->k_sum, 4, sizeof off, &off);
+        size_t local = 64, global = (ns + local - 1) / local * local;
+        rc |= clEnqueueNDRangeKernel(q, c->k_sum, 1, NULL, &global, &local, 0, NULL, NULL);
         st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "drawing the sources of synapses");
     }
     return st == TB_OK ? row_starts(k, c, err) : st;
@@ -601,7 +614,16 @@ static tb_status alloc_rowcnt(spk *k, conn_rt *c, tb_error *err)
     c->rowstart = c->rowcnt ? tb_device_alloc(k->dev, (c->rowoff[k->ss->n_projs] + 1) * 8, NULL,
                                               "first synapse of each source", err)
                             : NULL;
-    return c->rowstart ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    /* a few histograms per compute unit, so that the work balances */
+    uint64_t ns_max = 1;
+    for (size_t i = 0; i < k->ss->n_projs; ++i)
+        if (k->ss->projs[i].rule == TB_RULE_FIXED_TOTAL_NUMBER && source_size(k, &k->ss->projs[i]) > ns_max)
+            ns_max = source_size(k, &k->ss->projs[i]);
+    c->G = 4 * (int)tb_device_get_info(k->dev)->compute_units;
+    c->G = c->G < 1 ? 1 : c->G > 256 ? 256 : c->G;
+    c->scratch = c->rowstart ? tb_device_alloc(k->dev, (size_t)c->G * ns_max * 4, NULL, "source histograms", err)
+                             : NULL;
+    return c->scratch ? TB_OK : err ? err->status : TB_ERR_DEVICE;
 }
 
 /* Synapses of a projection the delay cache numbers (0: not cached; from

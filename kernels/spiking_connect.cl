@@ -161,21 +161,39 @@ inline uint tb_word(ulong seed, uint stream, ulong step, uint k)
 }
 
 /* fixed_total_number: how many of the projection's n synapses leave each
- * source (a histogram of n uniform draws: multinomial counts). */
-__kernel void tb_source_counts(__global const long *idesc, ulong seed, __global uint *rowcnt, long rowoff)
+ * source (a histogram of n uniform draws: multinomial counts). Work-item g
+ * of G draws the blocks g, g + G, ... and counts into its own row of
+ * `scratch` (no atomics: they would make two cores fight over the same
+ * cache lines); tb_source_sum adds the rows. */
+__kernel void tb_source_counts(__global const long *restrict idesc, ulong seed, __global uint *restrict scratch, int G)
 {
-    const long r = get_global_id(0);
-    const long n = idesc[I_N], ns = idesc[I_NS];
-    if (r * TB_BLOCK >= n)
+    const int g = get_global_id(0);
+    if (g >= G)
         return;
-    const ulong step = ((ulong)idesc[I_PROJ] << 40) | (ulong)r;
-    const long k0 = r * TB_BLOCK, k1 = min(n, (r + 1) * TB_BLOCK);
-    for (long k = k0; k < k1; k += 4) {
-        const uint4 w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_SOURCE, step, (uint)(k - k0) >> 2);
-        const uint word[4] = {w.s0, w.s1, w.s2, w.s3};
-        for (long q = 0; q < 4 && k + q < k1; ++q)
-            atomic_inc(&rowcnt[rowoff + tb_below(word[q], (uint)ns)]);
+    const long n = idesc[I_N], ns = idesc[I_NS];
+    __global uint *h = scratch + (long)g * ns;
+    for (long r = g; r * TB_BLOCK < n; r += G) {
+        const ulong step = ((ulong)idesc[I_PROJ] << 40) | (ulong)r;
+        const long k0 = r * TB_BLOCK, k1 = min(n, (r + 1) * TB_BLOCK);
+        for (long k = k0; k < k1; k += 4) {
+            const uint4 w = tb_rng_bits(seed, TB_RNG_CONNECT | TB_PURPOSE_SOURCE, step, (uint)(k - k0) >> 2);
+            const uint word[4] = {w.s0, w.s1, w.s2, w.s3};
+            for (long q = 0; q < 4 && k + q < k1; ++q)
+                h[tb_below(word[q], (uint)ns)] += 1;
+        }
     }
+}
+
+__kernel void tb_source_sum(__global const long *restrict idesc, __global const uint *restrict scratch, int G,
+                            __global uint *restrict rowcnt, long rowoff)
+{
+    const long s = get_global_id(0), ns = idesc[I_NS];
+    if (s >= ns)
+        return;
+    uint sum = 0;
+    for (int g = 0; g < G; ++g)
+        sum += scratch[(long)g * ns + s];
+    rowcnt[rowoff + s] = sum;
 }
 
 /* The other end of K synapses of row r, drawn from M candidates (the
