@@ -39,5 +39,5 @@ dist_spikingexample_DATA = examples/spiking/coba.toml examples/spiking/cuba.toml
 	examples/spiking/izhikevich.toml examples/spiking/potjans_diesmann.toml \
 	examples/spiking/potjans_diesmann_dc.toml examples/spiking/potjans_diesmann.py
 
-dist_doc_DATA += docs/spiking.md
+dist_doc_DATA += docs/spiking.md docs/validation.md
 EXTRA_DIST += core/spiking.mk

@@ -8,7 +8,7 @@ SPIKING_TESTS = \
 	tests/spiking-output.py \
 	tests/spiking-examples.sh
 TESTS += $(SPIKING_TESTS)
-EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk
+EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk tests/validation/microcircuit.py
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_spiking
