@@ -130,6 +130,15 @@ expect 2 "neuron_model[0].name 'iaf_psc_exp' is the name of a plugin; choose ano
 expect 2 "neuron_model[0]: refractory names 't_r', which is not a parameter" -- "$TWINBRAIN" check "$TMP/declared.toml" \
     --set 'neuron_model=[{name="lif", state={V=0.0}, update="V = V;", threshold="V > 1.0", refractory="t_r"}]'
 
+# a model that blows up: exit 5, naming the variable, neuron and population
+expect 5 "the simulation diverged: V of neuron 0 of population 'E' is not finite" -- "$TWINBRAIN" run "$TMP/declared.toml" \
+    -o "$TMP/diverged.h5" --set 'neuron_model=[{name="lif", state={V=1.0}, update="V = V * 1e30;", threshold="V < 0.0"}]'
+check "the diverged run's output says so" sh -c "command -v h5dump >/dev/null || exit 0; h5dump -a /status '$TMP/diverged.h5' | grep -q 'simulation diverged'"
+
+# the resolved scenario runs as it is printed
+"$TWINBRAIN" check "$B" --print > "$TMP/resolved.toml"
+expect 0 "ok (spiking network" -- "$TWINBRAIN" check "$TMP/resolved.toml"
+
 expect 2 "missing the output file" -- "$TWINBRAIN" spikes stats
 expect 4 "no /spikes group" -- "$TWINBRAIN" spikes stats "$TB_SRCDIR/examples/data/synthetic_246.h5"
 finish
