@@ -114,9 +114,10 @@ inline uint tb_poisson(real lambda, real exp_neg_lambda, ulong seed, uint stream
  * array, so each would start with a cache miss on its offsets and another
  * on its synapses. Delivery therefore goes in batches: first the offsets
  * of up to TB_BATCH buckets (independent loads the processor overlaps),
- * prefetching their synapses; then their synapses. Clang (PoCL, most
- * drivers) has the prefetch builtin; elsewhere it is a no-op. */
-#if defined(__clang__)
+ * prefetching their synapses; then their synapses. The prefetch is
+ * clang's builtin, used where clang compiles for a CPU (PoCL); elsewhere
+ * (GPU compilers need not know it) it is a no-op. */
+#if defined(__clang__) && (defined(__x86_64__) || defined(__aarch64__))
 #define TB_PREFETCH(p) __builtin_prefetch((p))
 #else
 #define TB_PREFETCH(p) ((void)0)
