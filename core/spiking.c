@@ -98,19 +98,36 @@ static int64_t step_at(double ms, double dt)
     return c < 0 ? 0 : (int64_t)c;
 }
 
-static void input_values(const spk *k, const tb_spk_input *in, double v[3])
+/* Entries of a Poisson input's cumulative-distribution table (means
+ * below 10): up to where the tail is below 1e-16. */
+#define POISSON_TABLE_MAX 64
+
+/* The values an input's code reads: poisson {mean per step, weight, table
+ * length, table...}, dc {amplitude}, noise {mean, std}. */
+static size_t input_values(const spk *k, const tb_spk_input *in, double *v)
 {
     v[0] = v[1] = v[2] = 0;
     switch (in->kind) {
-    case TB_INPUT_POISSON:
-        v[0] = in->rate * (double)in->indegree * k->sc->dt * 1e-3; /* events per step */
-        v[1] = in->weight;
-        v[2] = exp(-v[0]);
-        break;
-    case TB_INPUT_DC: v[0] = in->amplitude, v[1] = 0; break;
-    case TB_INPUT_NOISE: v[0] = in->mean, v[1] = in->std; break;
-    case TB_INPUT_SPIKE_FILE: v[0] = v[1] = 0; break;
+    case TB_INPUT_POISSON: {
+        double lambda = in->rate * (double)in->indegree * k->sc->dt * 1e-3; /* events per step */
+        size_t n = 0;
+        v[0] = lambda, v[1] = in->weight;
+        if (lambda > 0 && lambda < 10) {
+            double p = exp(-lambda), F = p;
+            while (n < POISSON_TABLE_MAX && 1.0 - F > 1e-16) {
+                v[3 + n++] = F;
+                p *= lambda / (double)n;
+                F += p;
+            }
+        }
+        v[2] = (double)n;
+        return 3 + n;
     }
+    case TB_INPUT_DC: v[0] = in->amplitude; return 3;
+    case TB_INPUT_NOISE: v[0] = in->mean, v[1] = in->std; return 3;
+    case TB_INPUT_SPIKE_FILE: return 3;
+    }
+    return 3;
 }
 
 static tb_status layout_pop(spk *k, spk_pop *p, size_t idx)
@@ -135,12 +152,12 @@ static tb_status layout_pop(spk *k, spk_pop *p, size_t idx)
         k->lay[spk_lay_var(p, v)] = (int64_t)pv_dist(k, &p->spec->initial[v]);
     for (size_t u = 0; u < p->n_inputs; ++u) {
         const tb_spk_input *in = &k->ss->inputs[p->inputs[u].input];
-        double v[3];
-        input_values(k, in, v);
+        double v[3 + POISSON_TABLE_MAX];
+        size_t nv = input_values(k, in, v);
         size_t at = spk_lay_input(p, u);
         k->lay[at] = step_at(in->start, k->sc->dt);
         k->lay[at + 1] = step_at(in->stop, k->sc->dt);
-        k->lay[at + 2] = (int64_t)pv_add(k, v, 3);
+        k->lay[at + 2] = (int64_t)pv_add(k, v, nv);
     }
     return TB_OK;
 }

@@ -142,7 +142,8 @@ static void gen_inputs(tb_buf *b, const spk *k, const spk_pop *p)
         case TB_INPUT_POISSON: {
             int port = port_index(p->model->m, in->ports[p->inputs[u].slot]);
             tb_buf_printf(b,
-                          "        in_%s += tb_v[1] * (real)tb_poisson(tb_v[0], tb_v[2], tb_seed, TB_RNG_INPUT | %uu, "
+                          "        in_%s += tb_v[1] * (real)tb_poisson(tb_v[0], tb_v + 3, (uint)tb_v[2], tb_seed, "
+                          "TB_RNG_INPUT | %uu, "
                           "(ulong)tb_step, (uint)tb_gn);\n",
                           p->model->m->ports[port].name, stream_input);
             break;

@@ -38,23 +38,21 @@
 #define TB_PORT_SHIFT 30
 #define TB_TARGET_MASK 0x3fffffffu
 
-/* Poisson counts: inversion for small means (one uniform; exp_neg_lambda
- * = exp(-lambda) comes precomputed, it is the same for every neuron and
- * step), Hormann's PTRS transformed rejection above (two uniforms an
- * attempt). */
-inline uint tb_poisson(real lambda, real exp_neg_lambda, ulong seed, uint stream, ulong step, uint element)
+/* Poisson counts. For a mean below 10, inversion of one uniform against
+ * the cumulative distribution, tabulated per input on the host
+ * (cdf[0..n-1]; a count beyond the table, whose probability is below
+ * 1e-16, is cut at n); for larger means Hormann's PTRS transformed
+ * rejection (two uniforms an attempt). */
+inline uint tb_poisson(real lambda, __global const real *cdf, uint n, ulong seed, uint stream, ulong step,
+                       uint element)
 {
     if (!(lambda > (real)0))
         return 0;
     if (lambda < (real)10) {
         const real u = tb_uniform2(seed, stream, step, element).x;
-        real p = exp_neg_lambda, F = p;
         uint k = 0;
-        while (u > F && k < 1000u) {
+        while (k < n && u > cdf[k])
             ++k;
-            p *= lambda / (real)k;
-            F += p;
-        }
         return k;
     }
     const real slam = sqrt(lambda), loglam = log(lambda);
