@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "twinbrain/connectome.h"
 #include "twinbrain/device.h"
+#include "twinbrain/mass.h"
 #include "twinbrain/plugin.h"
 #include "twinbrain/scenario.h"
 #include "twinbrain/sim.h"
@@ -367,4 +368,62 @@ int tb_bench_mass(int argc, char **argv)
     list_free(&o.instances);
     list_free(&o.precisions);
     return rc;
+}
+
+/* ------------------------------------------------------------ bench all */
+
+/* Bytes the step kernel must move per region-step when no instance's
+ * history stays in cache: per edge the delayed value of each coupled
+ * variable; per region the state read and written and the history slot
+ * written; and the connectivity (column, delay, weight per edge), which
+ * all instances of a sweep share, once per step for all of them. Caches
+ * hold part of the history too (the recent slots), so the fraction of the
+ * copy bandwidth says how close a workload comes to being limited by
+ * memory, not that it is. */
+static double mass_bytes_per_region_step(const tb_plugin_registry *reg, const result *r, size_t realsz)
+{
+    const tb_plugin *p = tb_plugin_find(reg, TB_PLUGIN_MASS, r->model);
+    double nv = p && p->mass ? (double)p->mass->n_vars : 1.0;
+    double nc = p && p->mass ? (double)p->mass->n_coupled : 1.0;
+    double degree = (double)r->edges / (double)r->regions;
+    double csr = degree * (2.0 * sizeof(int) + (double)realsz) / (double)r->instances;
+    return degree * nc * (double)realsz + csr + 2.0 * nv * (double)realsz + nc * (double)realsz;
+}
+
+tb_status tb_bench_mass_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
+                                 tb_bench_figure *out, size_t cap, size_t *n, tb_error *err)
+{
+    static const struct { long instances; const char *precision; } set[] = {
+        {1, "single"}, {1, "double"}, {256, "single"}, {256, "double"}};
+    *n = 0;
+    char dir[] = "/tmp/twinbrain-bench.XXXXXX";
+    if (!mkdtemp(dir))
+        return tb_error_set(err, TB_ERR_OTHER, "cannot create a scratch folder in /tmp");
+    opts o = {.seconds = seconds};
+    char *con = NULL;
+    tb_bench_net net = {0};
+    long edges = 0;
+    tb_status st = make_net(dir, 246, &con, &net, &edges, err);
+    bool fp64 = tb_device_get_info(dev)->fp64;
+    for (size_t i = 0; st == TB_OK && i < sizeof set / sizeof set[0] && *n < cap; ++i) {
+        if (strcmp(set[i].precision, "double") == 0 && !fp64)
+            continue;
+        result r = {.model = "jansen_rit", .regions = 246, .instances = set[i].instances, .edges = edges,
+                    .precision = set[i].precision};
+        measure(&o, dir, reg, dev, &r, con, &net);
+        tb_bench_figure *f = &out[(*n)++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->workload, sizeof f->workload, "mass jansen_rit 246 regions x %ld, %s", r.instances, r.precision);
+        f->value = r.engine;
+        f->unit = "region-steps/s";
+        f->bytes_per_unit = mass_bytes_per_region_step(reg, &r, strcmp(r.precision, "double") == 0 ? 8 : 4);
+        f->build_seconds = r.build;
+        snprintf(f->note, sizeof f->note, "%s", r.note);
+    }
+    if (con)
+        unlink(con);
+    free(con);
+    net_free(&net);
+    rmdir(dir);
+    return st;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "profile.h"
 #include "twinbrain/device.h"
 #include "twinbrain/plugin.h"
 #include "twinbrain/scenario.h"
@@ -17,14 +18,21 @@
 
 static const char run_usage[] =
     "usage: twinbrain run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
-    "                     [--set KEY=VALUE]... [--quiet]\n"
+    "                     [--set KEY=VALUE]... [--profile] [--kernels DIR] [--no-compile] [--quiet]\n"
     "\n"
     "Runs a scenario and writes its results to an HDF5 file (docs/formats.md).\n"
     "  -o, --output OUT.h5   output file (default: [output] file, else SCENARIO-NAME.h5 here)\n"
     "  --device SEL          device: auto, cpu, gpu, accelerator, INDEX, P:D or name~TEXT\n"
-    "                        (default: simulation.device, else $TWINBRAIN_DEVICE, else auto)\n"
+    "                        (default: simulation.device, else $TWINBRAIN_DEVICE, else auto);\n"
+    "                        SEL,SEL,... or all: split a sweep's instances across devices\n"
     "  --precision P         single or double (overrides simulation.precision)\n"
     "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
+    "  --profile             print where the time went (program build, device time per kernel\n"
+    "                        and transfer, host time waiting and writing) and store it as /profile\n"
+    "  --kernels DIR         load prebuilt program binaries from DIR (twinbrain kernels build;\n"
+    "                        aoc .aocx, v++ .xclbin); default $TWINBRAIN_KERNELS_DIR\n"
+    "  --no-compile          never compile kernel source (also TWINBRAIN_NO_COMPILE=1): programs come\n"
+    "                        from DIR or the cache, and a missing one is named\n"
     "  -q, --quiet           no progress line and no summary\n"
     "Ctrl-C stops after the current chunk and keeps the output written so far (exit 130).\n";
 
@@ -46,6 +54,9 @@ typedef struct run_args {
     bool quiet;
     bool print;
     bool keys;
+    bool profile;
+    bool no_compile;
+    const char *kernels;
 } run_args;
 
 /* Returns -1 when parsing succeeded, else the exit status. */
@@ -70,6 +81,12 @@ static int parse(const char *cmd, int argc, char **argv, run_args *a, bool is_ru
             a->precision = argv[++i];
             if (strcmp(a->precision, "single") && strcmp(a->precision, "double"))
                 return tb_cli_usage_error(cmd, "--precision must be single or double, not '%s'", a->precision);
+        } else if (is_run && strcmp(s, "--profile") == 0) {
+            a->profile = true;
+        } else if (is_run && strcmp(s, "--no-compile") == 0) {
+            a->no_compile = true;
+        } else if (is_run && strcmp(s, "--kernels") == 0 && has_next) {
+            a->kernels = argv[++i];
         } else if (is_run && (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)) {
             a->quiet = true;
         } else if (!is_run && strcmp(s, "--print") == 0) {
@@ -119,16 +136,31 @@ static char *default_output(const char *scenario)
     return out;
 }
 
-static tb_status open_device(const tb_scenario *sc, const char *sel, tb_device **dev, tb_error *err)
+/* The command that builds the binaries this run needs, for the message
+ * naming a missing one: same scenario, overrides and precision. */
+static char *build_hint(const run_args *a, const char *device, const char *dir)
 {
-    tb_device_info *list = NULL;
-    size_t n = 0, chosen = 0;
-    tb_status st = tb_device_list(&list, &n, err);
-    if (st == TB_OK)
-        st = tb_device_select(list, n, sel ? sel : sc->device, sc->precision == TB_DOUBLE, &chosen, err);
-    if (st == TB_OK)
-        st = tb_device_open(&list[chosen], dev, err);
-    tb_device_list_free(list);
+    tb_buf b = {0};
+    tb_buf_printf(&b, "twinbrain kernels build %s --device %s -o %s", a->scenario, device, dir ? dir : "DIR");
+    if (a->precision)
+        tb_buf_printf(&b, " --precision %s", a->precision);
+    for (size_t i = 0; i < a->n_sets; ++i)
+        tb_buf_printf(&b, " --set '%s'", a->sets[i]);
+    return tb_buf_take(&b);
+}
+
+static tb_status open_devices(const run_args *a, const tb_scenario *sc, tb_cli_devs *d, tb_error *err)
+{
+    const char *sel = a->device ? a->device : sc->device;
+    tb_status st = tb_cli_devs_open(d, sel, sc->precision == TB_DOUBLE, NULL, a->profile, err);
+    for (size_t k = 0; st == TB_OK && k < d->n; ++k) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", tb_device_get_info(d->dev[k])->index);
+        char *hint = build_hint(a, idx, a->kernels);
+        tb_program_options po = {.kernels_dir = a->kernels, .no_compile = a->no_compile, .build_hint = hint};
+        st = tb_device_set_program_options(d->dev[k], &po, err);
+        free(hint);
+    }
     return st;
 }
 
@@ -172,13 +204,13 @@ static void best_fits(const tb_scenario *sc, const tb_sim_summary *s)
     }
 }
 
-static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *dev, const char *out)
+static void summary(const tb_scenario *sc, const tb_sim *sim, const char *out)
 {
     tb_sim_summary s;
     tb_sim_get_summary(sim, &s);
-    const tb_device_info *d = tb_device_get_info(dev);
     if (sc->kind == TB_SCENARIO_SPIKING) {
-        tb_cli_spiking_summary(sc, &s, d, out);
+        size_t first = 0, count = 0;
+        tb_cli_spiking_summary(sc, &s, tb_device_get_info(tb_sim_device(sim, 0, &first, &count)), out);
         return;
     }
     char inst[64] = "";
@@ -187,8 +219,18 @@ static void summary(const tb_scenario *sc, const tb_sim *sim, const tb_device *d
     printf("twinbrain: %s on %zu regions%s, %g ms in %llu steps of %g ms (%s, %s precision)\n", sc->model->name,
            s.regions, inst, sc->duration, (unsigned long long)s.steps, sc->dt, sc->method,
            tb_precision_name(sc->precision));
-    printf("  device   %s (%s)\n", d->name, d->platform_name);
-    printf("  kernels  %.2f s %s\n", s.build_seconds, s.program_from_cache ? "(loaded from cache)" : "(compiled)");
+    for (size_t k = 0; k < tb_sim_devices(sim); ++k) {
+        size_t first = 0, count = 0;
+        const tb_device_info *d = tb_device_get_info(tb_sim_device(sim, k, &first, &count));
+        printf("  device   %s (%s)", d->name, d->platform_name);
+        if (tb_sim_devices(sim) > 1)
+            printf(": instances %zu to %zu", first, first + count - 1);
+        printf("\n");
+    }
+    printf("  kernels  %.2f s %s\n", s.build_seconds,
+           s.program_origin == TB_PROGRAM_CACHED     ? "(loaded from cache)"
+           : s.program_origin == TB_PROGRAM_PREBUILT ? "(loaded prebuilt)"
+                                                     : "(compiled)");
     printf("  run      %.2f s wall, %.3g steps/s, %.3g region-steps/s\n", s.wall_seconds,
            s.wall_seconds > 0 ? (double)s.steps / s.wall_seconds : 0.0,
            s.wall_seconds > 0 ? (double)s.steps * (double)s.regions * (double)s.instances / s.wall_seconds : 0.0);
@@ -210,14 +252,14 @@ static int run(run_args *a)
     tb_error err = {0};
     tb_plugin_registry *reg = NULL;
     tb_scenario *sc = NULL;
-    tb_device *dev = NULL;
+    tb_cli_devs devs = {0};
     tb_sim *sim = NULL;
     char *out = NULL;
     tb_status st = load(a, &reg, &sc, &err);
     if (st == TB_OK)
-        st = open_device(sc, a->device, &dev, &err);
+        st = open_devices(a, sc, &devs, &err);
     if (st == TB_OK)
-        st = tb_sim_create(sc, dev, &sim, &err);
+        st = tb_sim_create_multi(sc, devs.dev, devs.n, &sim, &err);
     if (st == TB_OK) {
         out = a->output ? tb_strdup(a->output) : sc->output_file ? tb_strdup(sc->output_file)
                                                                  : default_output(a->scenario);
@@ -234,13 +276,19 @@ static int run(run_args *a)
         signal(SIGTERM, SIG_DFL);
         tb_progress_line_end(&pl);
         if (st == TB_OK && !a->quiet)
-            summary(sc, sim, dev, out);
+            summary(sc, sim, out);
+        for (size_t k = 0; a->profile && k < devs.n; ++k) {
+            const tb_device_info *d = tb_device_get_info(devs.dev[k]);
+            char *title = tb_asprintf("device %d (%s)", d->index, d->name);
+            tb_profile_print(devs.prof[k], title, stdout);
+            free(title);
+        }
     }
     int rc = st == TB_OK ? 0 : tb_cli_fail(&err);
     tb_error_clear(&err);
     free(out);
     tb_sim_free(sim);
-    tb_device_close(dev);
+    tb_cli_devs_close(&devs);
     tb_scenario_free(sc);
     tb_plugin_registry_free(reg);
     return rc;

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "profile.h"
 #include "twinbrain/device.h"
+#include "twinbrain/program.h"
 
 /* From cl_ext.h (cl_khr_icd): the ICD loader found no vendor driver. Spelled
  * out so this file does not depend on the extension headers. */
@@ -28,6 +30,11 @@ struct tb_device {
     tb_device_info info;
     cl_context context;
     cl_command_queue queue;
+    /* Where programs come from (program.c reads them), and the profile
+     * that records what runs here; both optional. */
+    char *kernels_dir, *export_dir, *build_hint;
+    bool no_compile;
+    tb_profile *profile;
 };
 
 /* ------------------------------------------------------------ strings */
@@ -642,6 +649,9 @@ void tb_device_close(tb_device *dev)
     }
     if (dev->context)
         clReleaseContext(dev->context);
+    free(dev->kernels_dir);
+    free(dev->export_dir);
+    free(dev->build_hint);
     free(dev);
 }
 
@@ -701,4 +711,47 @@ cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const cha
         return NULL;
     }
     return mem;
+}
+
+/* ------------------------------------------------------------ programs, profile */
+
+static bool copy_option(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src ? strdup(src) : NULL;
+    return !src || *dst;
+}
+
+tb_status tb_device_set_program_options(tb_device *dev, const tb_program_options *opt, tb_error *err)
+{
+    dev->no_compile = opt->no_compile;
+    if (!copy_option(&dev->kernels_dir, opt->kernels_dir) || !copy_option(&dev->export_dir, opt->export_dir) ||
+        !copy_option(&dev->build_hint, opt->build_hint))
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    return TB_OK;
+}
+
+static bool env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
+void tb_device_get_program_options(const tb_device *dev, tb_program_options *opt)
+{
+    const char *env_dir = getenv("TWINBRAIN_KERNELS_DIR");
+    opt->kernels_dir = dev->kernels_dir ? dev->kernels_dir : env_dir && env_dir[0] ? env_dir : NULL;
+    opt->no_compile = dev->no_compile || env_flag("TWINBRAIN_NO_COMPILE");
+    opt->export_dir = dev->export_dir;
+    opt->build_hint = dev->build_hint;
+}
+
+void tb_device_set_profile(tb_device *dev, tb_profile *p)
+{
+    dev->profile = p;
+}
+
+tb_profile *tb_device_profile(const tb_device *dev)
+{
+    return dev ? dev->profile : NULL;
 }

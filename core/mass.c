@@ -15,6 +15,7 @@
 
 #include "kit.h"
 #include "mass_internal.h"
+#include "profile.h"
 #include "h5read.h"
 #include "rng.h"
 #include "sweep.h"
@@ -164,8 +165,9 @@ static tb_status upload_params(mass *m, tb_error *err)
         double *dst = s->mode == P_REGION ? rg + s->index * m->N : s->mode == P_INSTANCE ? in + s->index * m->Bp
                                                                                           : sc + s->index;
         size_t len = s->mode == P_REGION ? m->N : s->mode == P_INSTANCE ? m->Bp : 1;
-        const double *src = s->mode == P_REGION ? s->value->values : s->mode == P_INSTANCE ? s->swept
-                                                                                           : &s->value->scalar;
+        const double *src = s->mode == P_REGION     ? s->value->values
+                            : s->mode == P_INSTANCE ? s->swept + m->first
+                                                    : &s->value->scalar;
         /* lanes past the last instance repeat it, so they compute finite values */
         for (size_t k = 0; k < len; ++k) {
             double x = src[s->mode == P_INSTANCE && k >= m->B ? m->B - 1 : k];
@@ -176,7 +178,7 @@ static tb_status upload_params(mass *m, tb_error *err)
      * itself; sweep simulation.seed for independent noise per instance. */
     const double *swept_seed = tb_sweep_values(&m->sc->sweep, "simulation.seed");
     for (size_t b = 0; b < m->Bp; ++b)
-        seeds[b] = swept_seed ? (cl_ulong)swept_seed[b < m->B ? b : m->B - 1] : (cl_ulong)m->sc->seed;
+        seeds[b] = swept_seed ? (cl_ulong)swept_seed[m->first + (b < m->B ? b : m->B - 1)] : (cl_ulong)m->sc->seed;
     void *scr = tb_mass_to_real(sc, n_sc, m->realsz), *rgr = tb_mass_to_real(rg, n_rg, m->realsz), *inr = tb_mass_to_real(in, n_in, m->realsz);
     if (scr && rgr && inr) {
         m->pscalar = tb_device_alloc(m->dev, n_sc * m->realsz, scr, "scalar parameters", err);
@@ -202,7 +204,7 @@ done:
 static double draw_initial(const mass *m, const tb_scenario_value *iv, size_t b, size_t n, size_t v)
 {
     const double *swept = tb_sweep_values(&m->sc->sweep, "simulation.seed");
-    uint64_t seed = swept ? (uint64_t)swept[b] : m->sc->seed;
+    uint64_t seed = swept ? (uint64_t)swept[m->first + b] : m->sc->seed;
     double u[2];
     tb_rng_uniform2(seed, TB_RNG_INITIAL, 0, (uint32_t)(n * m->NV + v), u);
     return iv->lo + (iv->hi - iv->lo) * u[0];
@@ -420,9 +422,15 @@ static tb_status init_history(mass *m, tb_error *err)
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "setting the history kernel's arguments");
     size_t global = m->global, local = m->wg;
-    rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_init, 1, NULL, &global, &local, 0, NULL, NULL);
+    tb_profile *prof = tb_device_profile(m->dev);
+    cl_event ev;
+    rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_init, 1, NULL, &global, &local, 0, NULL,
+                                tb_profile_event_slot(prof, &ev));
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "launching the history kernel");
+    tb_profile_command(prof, "tb_mass_init_history", ev);
+    if (ev)
+        clReleaseEvent(ev);
     rc = clFinish(tb_device_queue(m->dev));
     return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "filling the delay history");
 }
@@ -556,8 +564,12 @@ static tb_status build_with_fallback(mass *m, tb_error *err)
     return st;
 }
 
-static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
+static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
+                                  tb_error *err)
 {
+    if (count == 0 || first + count > sc->sweep.n_instances)
+        return tb_error_set(err, TB_ERR_OTHER, "instances [%zu, %zu) are not part of the %zu of the run", first,
+                            first + count, sc->sweep.n_instances);
     mass *m = calloc(1, sizeof *m);
     if (!m)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -572,7 +584,9 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
         st = check_arrays(m, err);
     if (st != TB_OK)
         return st;
-    m->B = sc->sweep.n_instances;
+    m->first = first;
+    m->B = count;
+    m->B_total = sc->sweep.n_instances;
     choose_layout(m);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
@@ -592,6 +606,11 @@ static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl,
     return TB_OK;
 }
 
+static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
+{
+    return mass_create_part(sc, dev, 0, sc->sweep.n_instances, impl, err);
+}
+
 /* ------------------------------------------------------------ output */
 
 static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
@@ -602,11 +621,11 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
     if (st == TB_OK)
         st = tb_output_attr_string(out, "/connectome", "file", m->sc->connectome_file, err);
     if (st == TB_OK)
-        st = tb_output_attr_int(out, "/", "instances", (int64_t)m->B, err);
+        st = tb_output_attr_int(out, "/", "instances", (int64_t)m->B_total, err);
     for (size_t k = 0; st == TB_OK && k < m->sc->sweep.n_keys; ++k) {
         const tb_sweep_key *key = &m->sc->sweep.keys[k];
         char *path = tb_asprintf("/sweep/%s", key->path);
-        uint64_t dims[1] = {m->B};
+        uint64_t dims[1] = {m->B_total};
         st = tb_output_write_array(out, path, TB_F64, 1, dims, key->values, err);
         free(path);
     }
@@ -633,12 +652,18 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
     size_t global = m->global, local = m->wg;
+    tb_profile *prof = tb_device_profile(m->dev);
     for (cl_int first = 0; first < (cl_int)n; first += per) {
         rc = clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
+        cl_event ev;
         if (rc == CL_SUCCESS)
-            rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL, NULL);
+            rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL,
+                                        tb_profile_event_slot(prof, &ev));
         if (rc != CL_SUCCESS)
             return tb_mass_cl_fail(err, rc, "launching the step kernel");
+        tb_profile_command(prof, "tb_mass_run", ev);
+        if (ev)
+            clReleaseEvent(ev);
     }
     return TB_OK;
 }
@@ -658,6 +683,7 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
                                     0, NULL, &done);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "reading the state");
+    tb_profile_command(tb_device_profile(m->dev), "read state", done);
     clFlush(q);
     m->pend = (pending){true, buf, step0, n, done};
     return TB_OK;
@@ -684,8 +710,8 @@ static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
     double x;
     if (first_bad(m, p, &v, &b, &n, &x)) {
         char inst[64] = "", seen[160] = "";
-        if (m->B > 1)
-            snprintf(inst, sizeof inst, " of instance %zu", b);
+        if (m->B_total > 1)
+            snprintf(inst, sizeof inst, " of instance %zu", m->first + b);
         const char *mon = NULL;
         double tbad = tb_mass_first_bad_sample(m, p, &mon);
         if (mon)
@@ -708,8 +734,10 @@ static tb_status drain(mass *m, tb_error *err)
         return TB_OK;
     pending p = m->pend;
     m->pend.active = false;
+    double t0 = tb_now();
     cl_int rc = clWaitForEvents(1, &p.done);
     clReleaseEvent(p.done);
+    tb_profile_host(tb_device_profile(m->dev), "waiting for chunk results", tb_now() - t0);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "running the step kernel");
     tb_status st = tb_mass_append_monitors(m, &p, err);
@@ -818,4 +846,5 @@ const tb_kit tb_mass_kit = {
     .samples = mass_samples,
     .scores = mass_scores,
     .destroy = mass_destroy,
+    .create_part = mass_create_part,
 };

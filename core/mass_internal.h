@@ -70,6 +70,7 @@ typedef struct mass {
     tb_device *dev;
     tb_connectome *con;
     size_t N, B, NV, NC, NCV;
+    size_t first, B_total; /* this kit runs instances [first, first + B) of B_total (several devices) */
     int H;
     size_t realsz;
     param_slot *params;

@@ -17,6 +17,21 @@
 
 #include "h5read.h"
 #include "mass_internal.h"
+#include "profile.h"
+
+/* Enqueue a 1-D kernel, recording it in the device's profile. */
+static cl_int enqueue(mass *m, cl_kernel k, size_t global, const char *name)
+{
+    tb_profile *prof = tb_device_profile(m->dev);
+    cl_event ev;
+    cl_int rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), k, 1, NULL, &global, NULL, 0, NULL,
+                                       tb_profile_event_slot(prof, &ev));
+    if (rc == CL_SUCCESS)
+        tb_profile_command(prof, name, ev);
+    if (ev)
+        clReleaseEvent(ev);
+    return rc;
+}
 
 static bool in_kernel(const monitor_rt *r)
 {
@@ -402,7 +417,7 @@ static tb_status project_eeg(mass *m, monitor_rt *r, int buf, uint64_t s, tb_err
     rc |= clSetKernelArg(m->k_eeg, 6, sizeof E, &E);
     size_t global = (size_t)S * m->B * r->sensors;
     if (rc == CL_SUCCESS)
-        rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_eeg, 1, NULL, &global, NULL, 0, NULL, NULL);
+        rc = enqueue(m, m->k_eeg, global, "tb_eeg_project");
     return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "projecting the EEG");
 }
 
@@ -436,7 +451,7 @@ static tb_status accumulate_fc(mass *m, monitor_rt *r, int buf, uint64_t step0, 
     rc |= clSetKernelArg(m->k_fc_acc, 8, sizeof(cl_mem), &r->fc_prod);
     size_t global = m->B * m->N;
     if (rc == CL_SUCCESS)
-        rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_fc_acc, 1, NULL, &global, NULL, 0, NULL, NULL);
+        rc = enqueue(m, m->k_fc_acc, global, "tb_fc_accumulate");
     return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "accumulating the FC");
 }
 
@@ -459,10 +474,15 @@ tb_status tb_mass_after_chunk(mass *m, int buf, uint64_t step0, uint64_t n, tb_e
         if (r->spec->kind == TB_MONITOR_EEG && (st = project_eeg(m, r, buf, s, err)) != TB_OK)
             return st;
         cl_mem from = r->spec->kind == TB_MONITOR_EEG ? r->proj[buf] : r->out[buf];
+        tb_profile *prof = tb_device_profile(m->dev);
+        cl_event ev;
         cl_int rc = clEnqueueReadBuffer(q, from, CL_FALSE, 0, s * m->B * r->width * m->realsz, r->host[buf], 0, NULL,
-                                        NULL);
+                                        tb_profile_event_slot(prof, &ev));
         if (rc != CL_SUCCESS)
             return tb_mass_cl_fail(err, rc, "reading monitor output");
+        tb_profile_command(prof, "read monitors", ev);
+        if (ev)
+            clReleaseEvent(ev);
     }
     return TB_OK;
 }
@@ -530,7 +550,7 @@ static tb_status finish_fc(mass *m, monitor_rt *r, tb_error *err)
     rc |= clSetKernelArg(m->k_fc_fin, 5, sizeof(cl_mem), &r->fc);
     size_t global = m->B * m->N * m->N;
     if (rc == CL_SUCCESS)
-        rc = clEnqueueNDRangeKernel(q, m->k_fc_fin, 1, NULL, &global, NULL, 0, NULL, NULL);
+        rc = enqueue(m, m->k_fc_fin, global, "tb_fc_finalize");
     if (rc == CL_SUCCESS)
         rc = clEnqueueReadBuffer(q, r->fc, CL_TRUE, 0, global * m->realsz, r->host[0], 0, NULL, NULL);
     if (rc != CL_SUCCESS)

@@ -24,6 +24,7 @@
 #include "twinbrain/output.h"
 
 #include "h5util.h"
+#include "util.h"
 
 /* A chunk near 1 MiB compresses well and fits HDF5's default chunk cache,
  * so a partly filled chunk stays cached between appends instead of being
@@ -41,6 +42,12 @@ struct tb_dataset {
     hsize_t dims[H5S_MAX_RANK]; /* dims[0] = rows written so far */
     size_t row_bytes;
     char *path;
+    /* In a part of a shared output (tb_output_part): the dataset of the
+     * whole file this one writes into, at instance columns [col0, col0 +
+     * cols) when instance_axis, and the rows this part has written. */
+    tb_dataset *shared;
+    bool instance_axis;
+    uint64_t col0, cols, cursor;
 };
 
 struct tb_output {
@@ -54,6 +61,12 @@ struct tb_output {
     tb_dataset **datasets;
     size_t n_datasets;
     size_t cap_datasets;
+    double busy; /* seconds spent appending and flushing */
+    /* A part (tb_output_part): the whole file, and the instances this
+     * part holds; only the primary part writes what all parts share. */
+    tb_output *base;
+    uint64_t first, count, total;
+    bool primary;
 };
 
 /* ------------------------------------------------------------ HDF5 errors */
@@ -289,6 +302,12 @@ static hid_t make_fapl(void)
     return fapl;
 }
 
+static void output_free(tb_output *o);
+static bool close_handles(tb_output *o);
+static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype type, int rank,
+                                     const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out, tb_error *err);
+static tb_status part_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
+
 static tb_status create_failed(const char *path, tb_error *err)
 {
     char why[512];
@@ -335,9 +354,45 @@ tb_status tb_output_create(const char *path, tb_output **out, tb_error *err)
     return s;
 }
 
+static tb_status output_reopen(const char *path, tb_output **out, tb_error *err)
+{
+    *out = NULL;
+    tb_output *o = calloc(1, sizeof *o);
+    if (o)
+        o->path = strdup(path);
+    if (!o || !o->path) {
+        free(o);
+        return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
+    }
+    hid_t fapl = make_fapl();
+    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (o->file < 0) {
+        tb_status s = fail_at(path, NULL, err, "cannot open the file to add to it");
+        output_free(o);
+        return s;
+    }
+    *out = o;
+    return TB_OK;
+}
+
+tb_status tb_output_reopen(const char *path, tb_output **out, tb_error *err)
+{
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = output_reopen(path, out, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
 const char *tb_output_path(const tb_output *o)
 {
-    return o ? o->path : NULL;
+    return o ? (o->base ? o->base->path : o->path) : NULL;
+}
+
+double tb_output_busy_seconds(const tb_output *o)
+{
+    return o ? (o->base ? o->base->busy : o->busy) : 0.0;
 }
 
 /* ------------------------------------------------------------ attributes */
@@ -407,6 +462,8 @@ static tb_status attr_scalar(tb_output *o, const char *obj, const char *name, hi
 tb_status tb_output_attr_string(tb_output *o, const char *obj, const char *name, const char *value,
                                 tb_error *err)
 {
+    if (o && o->base) /* a part: what all parts share is written once */
+        return o->primary ? tb_output_attr_string(o->base, obj, name, value, err) : TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_strings(o, obj, name, &value, 1, true, err);
     tb_h5_quiet_end(q);
@@ -416,6 +473,8 @@ tb_status tb_output_attr_string(tb_output *o, const char *obj, const char *name,
 tb_status tb_output_attr_strings(tb_output *o, const char *obj, const char *name,
                                  const char *const *values, size_t n, tb_error *err)
 {
+    if (o && o->base) /* a part: what all parts share is written once */
+        return o->primary ? tb_output_attr_strings(o->base, obj, name, values, n, err) : TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_strings(o, obj, name, values, n, false, err);
     tb_h5_quiet_end(q);
@@ -425,6 +484,8 @@ tb_status tb_output_attr_strings(tb_output *o, const char *obj, const char *name
 tb_status tb_output_attr_double(tb_output *o, const char *obj, const char *name, double value,
                                 tb_error *err)
 {
+    if (o && o->base) /* a part: what all parts share is written once */
+        return o->primary ? tb_output_attr_double(o->base, obj, name, value, err) : TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_scalar(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, err);
     tb_h5_quiet_end(q);
@@ -433,6 +494,8 @@ tb_status tb_output_attr_double(tb_output *o, const char *obj, const char *name,
 
 tb_status tb_output_attr_int(tb_output *o, const char *obj, const char *name, int64_t value, tb_error *err)
 {
+    if (o && o->base) /* a part: what all parts share is written once */
+        return o->primary ? tb_output_attr_int(o->base, obj, name, value, err) : TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_scalar(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, err);
     tb_h5_quiet_end(q);
@@ -502,6 +565,8 @@ static tb_status write_array(tb_output *o, const char *path, tb_dtype type, int 
 tb_status tb_output_write_array(tb_output *o, const char *path, tb_dtype type, int rank,
                                 const uint64_t *dims, const void *data, tb_error *err)
 {
+    if (o && o->base) /* a part: what all parts share is written once */
+        return o->primary ? tb_output_write_array(o->base, path, type, rank, dims, data, err) : TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = write_array(o, path, type, rank, dims, data, err);
     tb_h5_quiet_end(q);
@@ -532,6 +597,8 @@ static tb_status write_strings(tb_output *o, const char *path, const char *const
 tb_status tb_output_write_strings(tb_output *o, const char *path, const char *const *values, size_t n,
                                   tb_error *err)
 {
+    if (o && o->base) /* a part: what all parts share is written once */
+        return o->primary ? tb_output_write_strings(o->base, path, values, n, err) : TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = write_strings(o, path, values, n, err);
     tb_h5_quiet_end(q);
@@ -669,7 +736,8 @@ tb_status tb_output_dataset_create(tb_output *o, const char *path, tb_dtype type
                                    tb_error *err)
 {
     tb_h5_quiet q = tb_h5_quiet_begin();
-    tb_status s = dataset_create(o, path, type, rank, dims, chunk_rows, ds, err);
+    tb_status s = o && o->base ? part_dataset_create(o, path, type, rank, dims, chunk_rows, ds, err)
+                               : dataset_create(o, path, type, rank, dims, chunk_rows, ds, err);
     tb_h5_quiet_end(q);
     return s;
 }
@@ -726,14 +794,160 @@ static tb_status dataset_append(tb_dataset *ds, const void *data, uint64_t rows,
 tb_status tb_output_dataset_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
 {
     tb_h5_quiet q = tb_h5_quiet_begin();
-    tb_status s = dataset_append(ds, data, rows, err);
+    tb_output *timed = ds ? (ds->owner->base ? ds->owner->base : ds->owner) : NULL;
+    double t0 = tb_now();
+    tb_status s = ds && ds->shared ? part_append(ds, data, rows, err) : dataset_append(ds, data, rows, err);
+    if (timed)
+        timed->busy += tb_now() - t0;
     tb_h5_quiet_end(q);
     return s;
 }
 
 uint64_t tb_output_dataset_rows(const tb_dataset *ds)
 {
-    return ds ? ds->dims[0] : 0;
+    return !ds ? 0 : ds->shared ? ds->cursor : ds->dims[0];
+}
+
+/* ------------------------------------------------------------ parts */
+
+tb_status tb_output_part(tb_output *base, uint64_t first, uint64_t count, uint64_t total, bool primary,
+                         tb_output **out, tb_error *err)
+{
+    *out = NULL;
+    if (!base || base->base || count == 0 || first + count > total)
+        return tb_error_set(err, TB_ERR_OTHER, "output: invalid part [%llu, %llu) of %llu instances",
+                            (unsigned long long)first, (unsigned long long)(first + count),
+                            (unsigned long long)total);
+    tb_output *o = calloc(1, sizeof *o);
+    if (!o || !(o->path = strdup(base->path))) {
+        free(o);
+        return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", base->path);
+    }
+    o->file = H5I_INVALID_HID;
+    o->base = base;
+    o->first = first;
+    o->count = count;
+    o->total = total;
+    o->primary = primary;
+    *out = o;
+    return TB_OK;
+}
+
+void tb_output_part_free(tb_output *part)
+{
+    if (!part || !part->base)
+        return;
+    close_handles(part); /* its datasets hold no HDF5 handles of their own */
+    output_free(part);
+}
+
+static tb_dataset *find_dataset(const tb_output *o, const char *path)
+{
+    for (size_t i = 0; i < o->n_datasets; i++)
+        if (strcmp(o->datasets[i]->path, path) == 0)
+            return o->datasets[i];
+    return NULL;
+}
+
+/* The second axis of a dataset of rank >= 2 whose size is the part's
+ * instance count is the instance axis (the layout of docs/formats.md):
+ * the file's dataset gets the whole run's instances there. */
+static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype type, int rank,
+                                     const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out, tb_error *err)
+{
+    tb_output *base = part->base;
+    bool inst = rank >= 2 && dims && dims[0] == part->count;
+    tb_dataset *whole = find_dataset(base, path);
+    tb_status s = TB_OK;
+    if (!whole) {
+        uint64_t full[H5S_MAX_RANK] = {0};
+        for (int i = 0; i + 1 < rank && i < H5S_MAX_RANK; i++)
+            full[i] = dims[i];
+        if (inst)
+            full[0] = part->total;
+        s = dataset_create(base, path, type, rank, full, chunk_rows, &whole, err);
+    } else if (whole->type != type || whole->rank != rank) {
+        s = fail(base, path, err, "parts of the run declare this dataset differently");
+    }
+    if (s != TB_OK)
+        return s;
+    tb_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds || !(ds->path = strdup(path))) {
+        free(ds);
+        return fail(base, path, err, "out of memory");
+    }
+    ds->owner = part;
+    ds->id = H5I_INVALID_HID;
+    ds->type = type;
+    ds->rank = rank;
+    ds->shared = whole;
+    ds->instance_axis = inst;
+    ds->col0 = inst ? part->first : 0;
+    ds->cols = inst ? part->count : (rank >= 2 ? whole->dims[1] : 1);
+    if ((s = dataset_shape(base, ds, dims, err)) == TB_OK)
+        s = remember_dataset(part, ds, err);
+    if (s != TB_OK) {
+        dataset_free(ds);
+        return s;
+    }
+    *out = ds;
+    return TB_OK;
+}
+
+/* Rows [row0, row0 + rows) x instance columns [col0, col0 + cols) of the
+ * file's dataset, growing it when these rows are the first to arrive. */
+static tb_status write_block(tb_dataset *ds, uint64_t row0, uint64_t rows, uint64_t col0, uint64_t cols,
+                             const void *data, tb_error *err)
+{
+    tb_output *o = ds->owner;
+    tb_status s = check_writable(o, ds->path, err);
+    if (s != TB_OK || rows == 0)
+        return s;
+    if (row0 + rows > ds->dims[0]) {
+        hsize_t grown[H5S_MAX_RANK];
+        memcpy(grown, ds->dims, sizeof grown);
+        grown[0] = row0 + rows;
+        if (H5Dset_extent(ds->id, grown) < 0)
+            return fail(o, ds->path, err, "cannot grow the dataset to %llu rows", (unsigned long long)grown[0]);
+        ds->dims[0] = grown[0];
+    }
+    hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
+    memcpy(count, ds->dims, sizeof count);
+    start[0] = row0;
+    count[0] = rows;
+    if (ds->rank >= 2) {
+        start[1] = col0;
+        count[1] = cols;
+    }
+    hid_t fspace = H5Dget_space(ds->id);
+    hid_t mspace = H5Screate_simple(ds->rank, count, NULL);
+    herr_t r = -1;
+    if (fspace >= 0 && mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+        r = H5Dwrite(ds->id, mem_type(ds->type), mspace, fspace, H5P_DEFAULT, data);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (r < 0 || (o->live ? H5Dflush(ds->id) : H5Fflush(o->file, H5F_SCOPE_LOCAL)) < 0) {
+        s = fail(o, ds->path, err, "cannot write %llu rows at instance %llu", (unsigned long long)rows,
+                 (unsigned long long)col0);
+        mark_broken(o, err);
+    }
+    return s;
+}
+
+/* Rows without an instance axis (sample times) are the same in every
+ * part: the primary writes them. */
+static tb_status part_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
+{
+    if (!data && rows)
+        return fail(ds->owner->base, ds->path, err, "no data (NULL) for %llu rows", (unsigned long long)rows);
+    tb_status s = TB_OK;
+    if (ds->instance_axis || ds->owner->primary)
+        s = write_block(ds->shared, ds->cursor, rows, ds->col0, ds->cols, data, err);
+    if (s == TB_OK)
+        ds->cursor += rows;
+    return s;
 }
 
 /* ------------------------------------------------------------ live, flush */
@@ -751,6 +965,8 @@ static tb_status go_live(tb_output *o, tb_error *err)
 
 tb_status tb_output_go_live(tb_output *o, tb_error *err)
 {
+    if (o && o->base)
+        o = o->base;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = go_live(o, err);
     tb_h5_quiet_end(q);
@@ -771,8 +987,13 @@ static tb_status output_flush(tb_output *o, tb_error *err)
 
 tb_status tb_output_flush(tb_output *o, tb_error *err)
 {
+    if (o && o->base)
+        o = o->base;
     tb_h5_quiet q = tb_h5_quiet_begin();
+    double t0 = tb_now();
     tb_status s = output_flush(o, err);
+    if (o)
+        o->busy += tb_now() - t0;
     tb_h5_quiet_end(q);
     return s;
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profile.h"
 #include "sha256.h"
 #include "twinbrain/program.h"
 
@@ -96,6 +97,11 @@ static void errno_text(int e, char *buf, size_t cap)
 const char *tb_precision_name(tb_precision p)
 {
     return p == TB_DOUBLE ? "double" : "single";
+}
+
+const char *tb_program_origin_name(tb_program_origin o)
+{
+    return o == TB_PROGRAM_CACHED ? "cache" : o == TB_PROGRAM_PREBUILT ? "prebuilt" : "compiled";
 }
 
 /* ------------------------------------------------------------ locations */
@@ -593,31 +599,195 @@ static void cache_store(const cache_entry *entry, cl_program program)
     free(binary);
 }
 
+/* ------------------------------------------------------------ kernels folder */
+
+/* Extensions tried in a kernels folder, in order: what `twinbrain kernels
+ * build` writes, then what Intel's aoc and AMD/Xilinx's v++ produce. */
+static const char *const prebuilt_ext[] = {"bin", "aocx", "xclbin"};
+
+/* LABEL-HASH: the label reduced to [a-z0-9_] (at most 40 characters) so
+ * that it is a portable file name, and a hash of what makes the binary
+ * except the device: the kernels folder itself is per device. */
+static void program_name(const char *label, const char *options, const char *source, char *out)
+{
+    size_t n = 0;
+    bool gap = false;
+    for (const char *p = label; *p && n < 40; p++) {
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (!keep) {
+            gap = n > 0;
+            continue;
+        }
+        if (gap && n < 39)
+            out[n++] = '_';
+        gap = false;
+        out[n++] = c;
+    }
+    if (n == 0)
+        out[n++] = 'p';
+    tb_sha256 s;
+    unsigned char key[TB_SHA256_BYTES];
+    tb_sha256_init(&s);
+    key_field(&s, "twinbrain program v1");
+    key_field(&s, options ? options : "");
+    key_field(&s, source);
+    tb_sha256_final(&s, key);
+    char hex[2 * TB_SHA256_BYTES + 1];
+    tb_sha256_hex(key, hex);
+    snprintf(out + n, TB_PROGRAM_NAME_MAX - n, "-%.16s", hex);
+}
+
+static bool find_prebuilt(const char *dir, const char *name, char *path, size_t cap)
+{
+    for (size_t i = 0; i < sizeof prebuilt_ext / sizeof prebuilt_ext[0]; i++) {
+        if ((size_t)snprintf(path, cap, "%s/%s.%s", dir, name, prebuilt_ext[i]) >= cap)
+            return false;
+        if (access(path, F_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A binary from the kernels folder. Unlike a cache entry it was asked
+ * for explicitly, so a refusal is an error, not a reason to compile. */
+static tb_status load_prebuilt(tb_device *dev, const char *path, const char *options, const char *label,
+                               cl_program *out, tb_error *err)
+{
+    const tb_device_info *info = tb_device_get_info(dev);
+    int e = 0;
+    FILE *f = fopen(path, "rb");
+    unsigned char *bin = NULL;
+    size_t len = 0;
+    if (f) {
+        strbuf sb = {0};
+        char chunk[65536];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+            sb_add(&sb, chunk, got);
+        e = ferror(f) ? EIO : sb.failed ? ENOMEM : 0;
+        fclose(f);
+        bin = (unsigned char *)sb.text;
+        len = sb.len;
+    } else {
+        e = errno;
+    }
+    if (e || len == 0) {
+        char why[256];
+        errno_text(e ? e : EINVAL, why, sizeof why);
+        free(bin);
+        return tb_error_set(err, TB_ERR_DEVICE, "cannot read the prebuilt binary %s for %s: %s", path, label,
+                            e ? why : "empty file");
+    }
+    const unsigned char *b = bin;
+    cl_int status = CL_SUCCESS, rc = CL_SUCCESS;
+    cl_program program = clCreateProgramWithBinary(tb_device_context(dev), 1, &info->id, &len, &b, &status, &rc);
+    free(bin);
+    if (program && rc == CL_SUCCESS && status == CL_SUCCESS)
+        rc = clBuildProgram(program, 1, &info->id, options, NULL, NULL);
+    else if (rc == CL_SUCCESS)
+        rc = status;
+    if (!program || rc != CL_SUCCESS) {
+        if (program)
+            clReleaseProgram(program);
+        return tb_error_set(err, TB_ERR_DEVICE,
+                            "the driver of device %d (%s) refused the prebuilt binary %s for %s: %s (%d); it "
+                            "was built for another device or driver, or from other sources: rebuild it",
+                            info->index, info->name, path, label, tb_cl_error_name(rc), (int)rc);
+    }
+    *out = program;
+    return TB_OK;
+}
+
+static tb_status write_file(const char *path, const void *data, size_t len, tb_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    if (ok)
+        return TB_OK;
+    char why[256];
+    errno_text(errno, why, sizeof why);
+    return tb_error_set(err, TB_ERR_OTHER, "cannot write %s: %s", path, why);
+}
+
+/* NAME.cl always (a vendor's offline compiler starts from it), NAME.bin
+ * when there is a program to take the binary from. */
+static tb_status export_program(const char *dir, const char *name, const char *source, cl_program program,
+                                tb_error *err)
+{
+    char path[PATH_MAX];
+    if (!make_dirs(dir))
+        return tb_error_set(err, TB_ERR_OTHER, "cannot create the kernels folder %s", dir);
+    snprintf(path, sizeof path, "%s/%s.cl", dir, name);
+    tb_status st = write_file(path, source, strlen(source), err);
+    if (st != TB_OK || !program)
+        return st;
+    size_t size = 0;
+    if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0)
+        return tb_error_set(err, TB_ERR_DEVICE, "the driver gives no binary for %s", name);
+    unsigned char *binary = malloc(size);
+    unsigned char *binaries[1] = {binary};
+    if (!binary || clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binaries, binaries, NULL) != CL_SUCCESS) {
+        free(binary);
+        return tb_error_set(err, TB_ERR_DEVICE, "cannot read the binary of %s from the driver", name);
+    }
+    snprintf(path, sizeof path, "%s/%s.bin", dir, name);
+    st = write_file(path, binary, size, err);
+    free(binary);
+    return st;
+}
+
 /* ------------------------------------------------------------ programs */
 
-static tb_status no_compiler(const tb_device_info *info, const char *label,
-                             const cache_entry *entry, bool cached, tb_error *err)
+/* Compiling is not allowed or not possible, and neither the kernels folder
+ * nor the cache had the program: say which file would have been used and
+ * how to make it. */
+static tb_status missing_binary(const tb_device_info *info, const tb_program_options *po, const char *label,
+                                const char *name, tb_error *err)
 {
+    const char *why = !info->compiler_available ? "the device has no online OpenCL C compiler"
+                                                : "compiling is forbidden (TWINBRAIN_NO_COMPILE=1 or --no-compile)";
+    const char *hint = po->build_hint ? po->build_hint : "twinbrain kernels build SCENARIO.toml --device SEL -o DIR";
+    if (po->kernels_dir)
+        return tb_error_set(err, TB_ERR_DEVICE,
+                            "%s and the prebuilt binary of %s for device %d (%s) is missing: expected %s/%s.bin "
+                            "(or %s.aocx from aoc, %s.xclbin from v++); build it with: %s",
+                            why, label, info->index, info->name, po->kernels_dir, name, name, name, hint);
     return tb_error_set(err, TB_ERR_DEVICE,
-                        "device %d (%s) has no online OpenCL C compiler and no usable cached "
-                        "binary of %s was found%s%s%s",
-                        info->index, info->name, label, cached ? " (expected " : "",
-                        cached ? entry->path : "", cached ? ")" : "");
+                        "%s and no cached binary of %s (%s) for device %d (%s) was found; give a folder of "
+                        "prebuilt binaries with --kernels DIR (or TWINBRAIN_KERNELS_DIR), built with: %s",
+                        why, label, name, info->index, info->name, hint);
 }
 
 static tb_status obtain_program(tb_device *dev, const char *source, const char *options,
-                                const char *label, tb_program *prog, tb_error *err)
+                                const char *label, const tb_program_options *po, tb_program *prog,
+                                tb_error *err)
 {
     const tb_device_info *info = tb_device_get_info(dev);
+    char path[PATH_MAX];
+    if (po->kernels_dir && find_prebuilt(po->kernels_dir, prog->stats.name, path, sizeof path)) {
+        tb_status st = load_prebuilt(dev, path, options, label, &prog->handle, err);
+        if (st == TB_OK) {
+            prog->stats.origin = TB_PROGRAM_PREBUILT;
+            size_t n = strlen(path) < sizeof prog->stats.binary_path ? strlen(path)
+                                                                       : sizeof prog->stats.binary_path - 1;
+            memcpy(prog->stats.binary_path, path, n);
+            prog->stats.binary_path[n] = '\0';
+        }
+        return st;
+    }
     cache_entry entry;
     bool cached = cache_locate(info, options, source, &entry);
     prog->handle = cached ? cache_load(dev, &entry, options) : NULL;
     if (prog->handle) {
         prog->stats.from_cache = true;
+        prog->stats.origin = TB_PROGRAM_CACHED;
         return TB_OK;
     }
-    if (!info->compiler_available)
-        return no_compiler(info, label, &entry, cached, err);
+    if (!info->compiler_available || po->no_compile)
+        return missing_binary(info, po, label, prog->stats.name, err);
     tb_status st = build_source(dev, source, options, label, &prog->handle, err);
     if (st == TB_OK && cached)
         cache_store(&entry, prog->handle);
@@ -640,13 +810,34 @@ tb_status tb_program_build(tb_device *dev, const char *source, const char *optio
         return tb_error_set(err, TB_ERR_OTHER, "out of memory building %s", label);
     }
     prog->dev = dev;
-    tb_status st = obtain_program(dev, source, opts, label, prog, err);
+    tb_program_options po;
+    tb_device_get_program_options(dev, &po);
+    program_name(label, options, source, prog->stats.name);
+    tb_status st = obtain_program(dev, source, opts, label, &po, prog, err);
+    prog->stats.build_seconds = now_seconds() - start;
+    /* Export the source even when the build failed for want of a compiler:
+     * it is what a vendor's offline compiler needs. */
+    tb_error xerr = {0};
+    tb_status xst = po.export_dir ? export_program(po.export_dir, prog->stats.name, source, prog->handle, &xerr)
+                                  : TB_OK;
+    if (st == TB_OK && xst != TB_OK) {
+        st = xst;
+        if (err) {
+            tb_error_clear(err);
+            *err = xerr;
+        } else {
+            tb_error_clear(&xerr);
+        }
+    } else {
+        tb_error_clear(&xerr);
+    }
+    if (st == TB_OK || po.export_dir)
+        tb_profile_program(tb_device_profile(dev), label, &prog->stats, opts, st == TB_OK);
     free(opts);
     if (st != TB_OK) {
         tb_program_free(prog);
         return st;
     }
-    prog->stats.build_seconds = now_seconds() - start;
     *out = prog;
     return TB_OK;
 }

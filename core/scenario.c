@@ -50,8 +50,9 @@ static const tb_key_spec simulation_keys[] = {
      .doc = "seed of every random draw (initial values, noise)"},
     {"precision", KT_STRING, false, .def_s = "double", .has_def = true, .choices = precisions,
      .doc = "floating-point precision on the device: single or double"},
-    {"device", KT_STRING, .doc = "device selector (auto, cpu, gpu, accelerator, INDEX, P:D, name~TEXT); "
-                                 "default $TWINBRAIN_DEVICE, else auto"},
+    {"device", KT_STRING_OR_STRINGS,
+     .doc = "device selector (auto, cpu, gpu, accelerator, INDEX, P:D, name~TEXT), all, or an array of "
+            "selectors to split a sweep's instances across devices; default $TWINBRAIN_DEVICE, else auto"},
 };
 
 static const tb_key_spec connectome_keys[] = {
@@ -326,6 +327,18 @@ static void check_initial(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *
     free(names);
 }
 
+/* device = ["cpu", "gpu"] is the selector "cpu,gpu" (several devices). */
+static char *device_selector(const tb_toml_value *v)
+{
+    if (!v || v->type != TB_TOML_ARRAY)
+        return v && v->type == TB_TOML_STRING ? tb_strdup(v->u.s.ptr) : NULL;
+    tb_buf b = {0};
+    for (size_t i = 0; i < v->u.arr.n; ++i)
+        if (v->u.arr.items[i]->type == TB_TOML_STRING)
+            tb_buf_printf(&b, "%s%s", i ? "," : "", v->u.arr.items[i]->u.s.ptr);
+    return tb_buf_take(&b);
+}
+
 static void check_simulation(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sim)
 {
     tb_schema_table(c, sim, simulation_keys, N_(simulation_keys), "simulation");
@@ -336,7 +349,7 @@ static void check_simulation(tb_schema_checker *c, tb_scenario *sc, tb_toml_valu
     sc->seed = (uint64_t)(seed < 0 ? 0 : seed);
     const char *p = tb_toml_as_string(tb_toml_get(sim, "precision"));
     sc->precision = p && strcmp(p, "single") == 0 ? TB_SINGLE : TB_DOUBLE;
-    sc->device = tb_schema_get_s(sim, "device");
+    sc->device = device_selector(tb_toml_get(sim, "device"));
     if (sc->duration > 0 && sc->dt > 0) {
         if (!tb_schema_multiple_of_dt(sc->duration, sc->dt))
             tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(sim, "duration")->pos,
@@ -419,6 +432,7 @@ static void check_spiking_document(tb_schema_checker *c, tb_scenario *sc, const 
 {
     tb_toml_value *root = sc->doc, *t;
     sc->kind = TB_SCENARIO_SPIKING;
+    sc->sweep.n_instances = 1; /* one network per run: spiking has no [sweep] */
     tb_spiking_check_top(c, root);
     if ((t = (tb_toml_value *)tb_toml_get(root, "simulation")) && t->type == TB_TOML_TABLE)
         check_simulation(c, sc, t);

@@ -80,6 +80,7 @@ const char *tb_schema_type_word(tb_key_type t)
     case KT_STRINGS: return "an array of strings";
     case KT_NUMBERS: return "a number or an array of numbers";
     case KT_ARRAY: return "an array";
+    case KT_STRING_OR_STRINGS: return "a string or an array of strings";
     case KT_BOOL: return "true or false";
     case KT_ANY: return "a value";
     }
@@ -184,6 +185,11 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
         break;
     case KT_ARRAY:
         ok = v->type == TB_TOML_ARRAY;
+        break;
+    case KT_STRING_OR_STRINGS:
+        ok = v->type == TB_TOML_STRING || (v->type == TB_TOML_ARRAY && v->u.arr.n > 0);
+        for (size_t i = 0; ok && v->type == TB_TOML_ARRAY && i < v->u.arr.n; ++i)
+            ok = v->u.arr.items[i]->type == TB_TOML_STRING;
         break;
     }
     if (!ok) {

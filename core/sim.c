@@ -1,16 +1,24 @@
 /* The simulation driver: one clock, chunks of steps, the output file's
  * lifecycle. Whatever happens during the run (divergence, interruption, an
  * I/O error), the file is closed with its final attributes so that what
- * was written stays readable and says how far the run got. */
+ * was written stays readable and says how far the run got.
+ *
+ * A run on several devices is one part per device, each a kit instance
+ * for a contiguous range of the sweep's instances, driven in lock step:
+ * every chunk is launched on every device before the host waits for any
+ * (a kit's advance launches chunk k, then drains chunk k - 1), and every
+ * part writes its own instance columns of the same output datasets. */
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kit.h"
+#include "profile.h"
 #include "twinbrain/sim.h"
 #include "util.h"
 
@@ -18,13 +26,22 @@
  * flushing happen often without launch overhead mattering. */
 #define CHUNK_TARGET_SECONDS 0.25
 
+/* One device's share of the run: instances [first, first + count). */
+typedef struct sim_part {
+    tb_device *dev;
+    void *impl;
+    size_t first, count;
+    tb_output *out; /* its part of the output while running (several devices), else NULL */
+} sim_part;
+
 struct tb_sim {
     const tb_scenario *sc;
-    tb_device *dev;
     const tb_kit *kit;
-    void *impl;
+    sim_part *parts;
+    size_t n_parts;
     uint64_t steps_done;
     double wall_seconds;
+    double *scores; /* the parts' scores side by side (several devices) */
 };
 
 static const tb_kit *kit_of(const tb_scenario *sc)
@@ -39,14 +56,66 @@ tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
 
 tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err)
 {
+    return tb_sim_create_multi(sc, &dev, 1, out, err);
+}
+
+/* Contiguous, as even as possible, the first devices taking one more. */
+static void split_instances(sim_part *parts, size_t n, size_t total)
+{
+    size_t first = 0;
+    for (size_t k = 0; k < n; ++k) {
+        parts[k].first = first;
+        parts[k].count = total / n + (k < total % n);
+        first += parts[k].count;
+    }
+}
+
+static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err)
+{
+    const tb_scenario *sc = sim->sc;
+    size_t total = sc->sweep.n_instances;
+    if (sim->n_parts == 1) {
+        sim->parts[0] = (sim_part){.dev = devs[0], .first = 0, .count = total};
+        return sim->kit->create(sc, devs[0], &sim->parts[0].impl, err);
+    }
+    if (!sim->kit->create_part)
+        return tb_error_set(err, TB_ERR_SCENARIO, "%s scenarios run on one device at a time; choose one device",
+                            sim->kit->name);
+    if (total < sim->n_parts)
+        return tb_error_set(err, TB_ERR_SCENARIO,
+                            "%zu devices were chosen but the run has %zu instance%s; each device needs at least "
+                            "one (a [sweep] gives a run several instances)",
+                            sim->n_parts, total, total == 1 ? "" : "s");
+    split_instances(sim->parts, sim->n_parts, total);
+    tb_status st = TB_OK;
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
+        sim_part *p = &sim->parts[k];
+        p->dev = devs[k];
+        st = sim->kit->create_part(sc, p->dev, p->first, p->count, &p->impl, err);
+        if (st != TB_OK)
+            tb_error_prefix(err, "device %d (%s), instances %zu to %zu: ", tb_device_get_info(p->dev)->index,
+                            tb_device_get_info(p->dev)->name, p->first, p->first + p->count - 1);
+    }
+    return st;
+}
+
+tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, size_t n_devs, tb_sim **out,
+                              tb_error *err)
+{
     *out = NULL;
+    if (n_devs == 0)
+        return tb_error_set(err, TB_ERR_DEVICE, "no device to run on");
     tb_sim *sim = calloc(1, sizeof *sim);
-    if (!sim)
+    if (sim)
+        sim->parts = calloc(n_devs, sizeof *sim->parts);
+    if (!sim || !sim->parts) {
+        free(sim);
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    }
     sim->sc = sc;
-    sim->dev = dev;
+    sim->n_parts = n_devs;
     sim->kit = kit_of(sc);
-    tb_status st = sim->kit->create(sc, dev, &sim->impl, err);
+    tb_status st = create_parts(sim, devs, err);
     if (st != TB_OK) {
         tb_sim_free(sim);
         return st;
@@ -59,9 +128,28 @@ void tb_sim_free(tb_sim *sim)
 {
     if (!sim)
         return;
-    if (sim->kit && sim->impl)
-        sim->kit->destroy(sim->impl);
+    for (size_t k = 0; sim->parts && k < sim->n_parts; ++k) {
+        if (sim->kit && sim->parts[k].impl)
+            sim->kit->destroy(sim->parts[k].impl);
+        tb_output_part_free(sim->parts[k].out);
+    }
+    free(sim->parts);
+    free(sim->scores);
     free(sim);
+}
+
+size_t tb_sim_devices(const tb_sim *sim)
+{
+    return sim->n_parts;
+}
+
+const tb_device *tb_sim_device(const tb_sim *sim, size_t k, size_t *first, size_t *count)
+{
+    if (first)
+        *first = sim->parts[k].first;
+    if (count)
+        *count = sim->parts[k].count;
+    return sim->parts[k].dev;
 }
 
 static void utc_now(char *buf, size_t n)
@@ -72,9 +160,43 @@ static void utc_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The devices' names (platforms, drivers) joined with "; " when several ran. */
+static char *joined(const tb_sim *sim, size_t offset)
+{
+    tb_buf b = {0};
+    for (size_t k = 0; k < sim->n_parts; ++k)
+        tb_buf_printf(&b, "%s%s", k ? "; " : "", (const char *)tb_device_get_info(sim->parts[k].dev) + offset);
+    return tb_buf_take(&b);
+}
+
+/* Which instances ran where, when several devices ran (docs/formats.md). */
+static tb_status write_devices(tb_sim *sim, tb_output *out, tb_error *err)
+{
+    tb_status st = TB_OK;
+    for (size_t k = 0; st == TB_OK && sim->n_parts > 1 && k < sim->n_parts; ++k) {
+        const tb_device_info *d = tb_device_get_info(sim->parts[k].dev);
+        char *g = tb_asprintf("/devices/%zu", k);
+        st = tb_output_attr_string(out, g, "device", d->name, err);
+        if (st == TB_OK)
+            st = tb_output_attr_string(out, g, "platform", d->platform_name, err);
+        if (st == TB_OK)
+            st = tb_output_attr_string(out, g, "driver_version", d->driver_version, err);
+        if (st == TB_OK)
+            st = tb_output_attr_int(out, g, "index", d->index, err);
+        if (st == TB_OK)
+            st = tb_output_attr_int(out, g, "first_instance", (int64_t)sim->parts[k].first, err);
+        if (st == TB_OK)
+            st = tb_output_attr_int(out, g, "instances", (int64_t)sim->parts[k].count, err);
+        free(g);
+    }
+    return st;
+}
+
 static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
 {
-    const tb_device_info *d = tb_device_get_info(sim->dev);
+    char *platform = joined(sim, offsetof(tb_device_info, platform_name));
+    char *device = joined(sim, offsetof(tb_device_info, name));
+    char *driver = joined(sim, offsetof(tb_device_info, driver_version));
     char *text = tb_toml_format(sim->sc->doc);
     char created[32];
     utc_now(created, sizeof created);
@@ -82,9 +204,9 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
                            "created_utc", "model", "model_version", "scenario_file"};
     const char *values[] = {PACKAGE_VERSION,
                             text ? text : "",
-                            d->platform_name,
-                            d->name,
-                            d->driver_version,
+                            platform ? platform : "",
+                            device ? device : "",
+                            driver ? driver : "",
                             tb_precision_name(sim->sc->precision),
                             created,
                             sim->sc->model ? sim->sc->model->name : "spiking network",
@@ -94,6 +216,11 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
     for (size_t i = 0; st == TB_OK && i < sizeof names / sizeof names[0]; ++i)
         st = tb_output_attr_string(out, "/", names[i], values[i], err);
     free(text);
+    free(platform);
+    free(device);
+    free(driver);
+    if (st == TB_OK)
+        st = write_devices(sim, out, err);
     if (st == TB_OK)
         st = tb_output_attr_int(out, "/", "seed", (int64_t)sim->sc->seed, err);
     if (st == TB_OK)
@@ -138,9 +265,28 @@ static uint64_t fixed_chunk(uint64_t max)
     return n <= 0 ? 0 : (uint64_t)n > max ? max : (uint64_t)n;
 }
 
+/* Every part advances over the same steps; n = 0 ends the run. */
+static tb_status advance_all(tb_sim *sim, uint64_t step0, uint64_t n, tb_error *err)
+{
+    tb_status st = TB_OK;
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k)
+        st = sim->kit->advance(sim->parts[k].impl, step0, n, err);
+    return st;
+}
+
+static uint64_t max_chunk(const tb_sim *sim)
+{
+    uint64_t max = UINT64_MAX;
+    for (size_t k = 0; k < sim->n_parts; ++k) {
+        uint64_t m = sim->kit->max_chunk(sim->parts[k].impl);
+        max = m < max ? m : max;
+    }
+    return max;
+}
+
 static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, double t0, tb_error *err)
 {
-    uint64_t max = sim->kit->max_chunk(sim->impl);
+    uint64_t max = max_chunk(sim);
     uint64_t fixed = fixed_chunk(max);
     uint64_t chunk = fixed ? fixed : max < 16 ? max : 16;
     uint64_t total = sim->sc->steps;
@@ -149,7 +295,7 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
             break;
         uint64_t n = total - sim->steps_done < chunk ? total - sim->steps_done : chunk;
         double c0 = tb_now();
-        tb_status st = sim->kit->advance(sim->impl, sim->steps_done, n, err);
+        tb_status st = advance_all(sim, sim->steps_done, n, err);
         if (st != TB_OK)
             return st;
         sim->steps_done += n;
@@ -159,10 +305,63 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
             chunk = next_chunk(n, tb_now() - c0, max);
         progress(sim, opt, t0);
     }
-    tb_status st = sim->kit->advance(sim->impl, sim->steps_done, 0, err);
+    tb_status st = advance_all(sim, sim->steps_done, 0, err);
     if (st == TB_OK && opt && opt->stop && *opt->stop && sim->steps_done < total)
         st = tb_error_set(err, TB_ERR_INTERRUPTED, "interrupted at t = %g ms of %g ms; output kept up to there",
                           (double)sim->steps_done * sim->sc->dt, sim->sc->duration);
+    return st;
+}
+
+/* Each part declares its datasets (through its part of the output when
+ * several devices share the file). */
+static tb_status declare_all(tb_sim *sim, tb_output *out, tb_error *err)
+{
+    tb_status st = TB_OK;
+    size_t total = sim->sc->sweep.n_instances;
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
+        sim_part *p = &sim->parts[k];
+        tb_output_part_free(p->out);
+        p->out = NULL;
+        if (sim->n_parts > 1)
+            st = tb_output_part(out, p->first, p->count, total, k == 0, &p->out, err);
+        if (st == TB_OK)
+            st = sim->kit->declare(p->impl, p->out ? p->out : out, err);
+    }
+    return st;
+}
+
+static void free_part_outputs(tb_sim *sim)
+{
+    for (size_t k = 0; k < sim->n_parts; ++k) {
+        tb_output_part_free(sim->parts[k].out);
+        sim->parts[k].out = NULL;
+    }
+}
+
+/* The profiles of the devices that have one: completed, and stored in the
+ * output (best effort: a run's own error matters more). */
+static tb_status store_profiles(tb_sim *sim, const char *path, double write_seconds, tb_error *err)
+{
+    tb_profile **profs = calloc(sim->n_parts, sizeof *profs);
+    const char **names = calloc(sim->n_parts, sizeof *names);
+    bool any = false;
+    tb_status st = profs && names ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
+        profs[k] = tb_device_profile(sim->parts[k].dev);
+        names[k] = tb_device_get_info(sim->parts[k].dev)->name;
+        any |= profs[k] != NULL;
+        st = tb_profile_collect(profs[k], err);
+    }
+    if (st == TB_OK && any) {
+        /* the file is shared: its time goes to the first device that profiles */
+        size_t k = 0;
+        while (!profs[k])
+            ++k;
+        tb_profile_host(profs[k], "writing output (HDF5)", write_seconds);
+        st = tb_profile_store(profs, names, sim->n_parts, path, err);
+    }
+    free(profs);
+    free(names);
     return st;
 }
 
@@ -173,14 +372,17 @@ tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options 
     tb_status st = tb_output_create(output_path, &out, err);
     if (st != TB_OK)
         return st;
-    if ((st = write_provenance(sim, out, err)) == TB_OK && (st = sim->kit->declare(sim->impl, out, err)) == TB_OK)
+    if ((st = write_provenance(sim, out, err)) == TB_OK && (st = declare_all(sim, out, err)) == TB_OK)
         st = tb_output_go_live(out, err);
     if (st != TB_OK) {
+        free_part_outputs(sim);
         tb_output_abort(out);
         return st;
     }
     tb_status run = loop(sim, out, opt, t0, err);
     sim->wall_seconds = tb_now() - t0;
+    double write_seconds = tb_output_busy_seconds(out);
+    free_part_outputs(sim);
     /* The rows reached the file chunk by chunk; now say how far we got. */
     const char *dn[] = {"wall_seconds", "simulated_ms"};
     double dv[] = {sim->wall_seconds, (double)sim->steps_done * sim->sc->dt};
@@ -191,6 +393,10 @@ tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options 
     tb_output_final fin = {dn, dv, 2, in, iv, 2, sn, sv, 1};
     tb_error cerr = {0};
     tb_status closed = tb_output_close(out, &fin, &cerr);
+    if (closed == TB_OK) {
+        tb_error_clear(&cerr);
+        closed = store_profiles(sim, output_path, write_seconds, &cerr);
+    }
     if (run == TB_OK && closed != TB_OK) {
         if (err) {
             tb_error_clear(err);
@@ -204,26 +410,55 @@ tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options 
     return run;
 }
 
+/* The parts' scores side by side, in instance order. */
+static const double *merged_scores(tb_sim *sim, const char **name)
+{
+    if (!sim->kit->scores)
+        return NULL;
+    if (sim->n_parts == 1)
+        return sim->kit->scores(sim->parts[0].impl, name);
+    free(sim->scores);
+    sim->scores = calloc(sim->sc->sweep.n_instances, sizeof *sim->scores);
+    for (size_t k = 0; sim->scores && k < sim->n_parts; ++k) {
+        const double *part = sim->kit->scores(sim->parts[k].impl, name);
+        if (!part) {
+            free(sim->scores);
+            return sim->scores = NULL;
+        }
+        memcpy(sim->scores + sim->parts[k].first, part, sim->parts[k].count * sizeof *part);
+    }
+    return sim->scores;
+}
+
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
 {
     memset(s, 0, sizeof *s);
     s->steps = sim->steps_done;
     s->wall_seconds = sim->wall_seconds;
-    const tb_program *p = sim->kit->program(sim->impl);
-    if (p) {
-        s->build_seconds = tb_program_get_stats(p)->build_seconds;
-        s->program_from_cache = tb_program_get_stats(p)->from_cache;
+    s->program_from_cache = 1;
+    for (size_t k = 0; k < sim->n_parts; ++k) {
+        void *impl = sim->parts[k].impl;
+        const tb_program *p = sim->kit->program(impl);
+        if (p) {
+            s->build_seconds += tb_program_get_stats(p)->build_seconds;
+            s->program_from_cache &= tb_program_get_stats(p)->from_cache;
+            tb_program_origin o = tb_program_get_stats(p)->origin;
+            bool outranks = o == TB_PROGRAM_COMPILED ||
+                            (o == TB_PROGRAM_PREBUILT && s->program_origin == TB_PROGRAM_CACHED);
+            if (k == 0 || outranks)
+                s->program_origin = o;
+        }
+        s->instances += sim->kit->instances(impl);
+        s->samples += sim->kit->samples(impl);
     }
-    s->regions = sim->kit->regions(sim->impl);
-    s->instances = sim->kit->instances(sim->impl);
+    s->regions = sim->kit->regions(sim->parts[0].impl);
     s->monitors = sim->sc->n_monitors;
-    s->samples = sim->kit->samples(sim->impl);
-    s->scores = sim->kit->scores ? sim->kit->scores(sim->impl, &s->score_monitor) : NULL;
+    s->scores = merged_scores((tb_sim *)sim, &s->score_monitor);
     if (sim->kit->summary)
-        sim->kit->summary(sim->impl, s);
+        sim->kit->summary(sim->parts[0].impl, s);
 }
 
 const char *tb_sim_source(const tb_sim *sim)
 {
-    return sim->kit->source(sim->impl);
+    return sim->kit->source(sim->parts[0].impl);
 }

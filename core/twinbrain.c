@@ -16,13 +16,17 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
-    "                    [--set KEY=VALUE]... [--quiet]      run a scenario\n"
+    "                    [--set KEY=VALUE]... [--profile] [--kernels DIR] [--no-compile] [--quiet]\n"
+    "                                                      run a scenario\n"
     "  check SCENARIO.toml [--print] [--set KEY=VALUE]...   validate; --print writes the resolved scenario\n"
     "  devices [--json]                                    every OpenCL platform and device\n"
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
     "  spikes stats OUT.h5 [--warmup MS] [--json]          spike statistics per population\n"
-    "  bench FAMILY [--json]                               standard workloads (mass, spiking)\n"
+    "  bench FAMILY [--json]                               standard workloads (mass, spiking), device limits\n"
+    "  compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double] [--json]\n"
+    "                                                      the same run on several devices: time, differences\n"
+    "  kernels build SCENARIO.toml --device SEL -o DIR     prebuilt program binaries (FPGA flow)\n"
     "  version                                             version and build facts\n"
     "\n"
     "'twinbrain COMMAND --help' describes one command. Exit status: 0 success, 2 usage or\n"
@@ -30,7 +34,7 @@ static const char usage[] =
     "diverged, 130 interrupted, 1 anything else.\n"
     "Environment: TWINBRAIN_DEVICE (default device selector), TWINBRAIN_PLUGIN_PATH (plugin\n"
     "folders searched first), TWINBRAIN_CACHE_DIR (compiled kernels), TWINBRAIN_KERNEL_PATH\n"
-    "(kernel library sources).\n";
+    "(kernel library sources), TWINBRAIN_KERNELS_DIR (prebuilt binaries), TWINBRAIN_NO_COMPILE=1.\n";
 
 bool tb_cli_is_help(const char *arg)
 {
@@ -95,7 +99,8 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"run", tb_cli_run},         {"check", tb_cli_check},           {"devices", tb_cli_devices},
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
-        {"spikes", tb_cli_spikes},   {"bench", tb_cli_bench},
+        {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},       {"compare", tb_cli_compare},
+        {"spikes", tb_cli_spikes},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)

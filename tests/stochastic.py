@@ -148,6 +148,13 @@ with tempfile.TemporaryDirectory() as tmp:
         d = np.abs(load(out)[:, 0] - all_b[:, k]).max()
         check(f"{mode}: an instance of the sweep equals the same run alone (same decomposition)", d == 0.0,
               f"max difference {d:.3g}")
+        if mode == "work-groups":
+            out = os.path.join(tmp, "alone_split.h5")
+            subprocess.run([TB, "run", base, "-o", out, "-q", *common, *alone], check=True,
+                           env=dict(os.environ, TWINBRAIN_MASS_LAYOUT="split"))
+            d = np.abs(load(out)[:, 0] - all_b[:, k]).max()
+            check("an instance split over two work-groups (a launch per step) gives the same run", d == 0.0,
+                  f"max difference {d:.3g}")
         if mode == "lanes":
             out = os.path.join(tmp, "alone_default.h5")
             ref.run_twinbrain(base, out, *common, *alone)

@@ -72,6 +72,14 @@ double tb_device_score(const tb_device_info *d);
 tb_status tb_device_select(const tb_device_info *list, size_t n, const char *selector,
                            bool need_fp64, size_t *chosen, tb_error *err);
 
+/* Several devices for one run (core/multidevice.c): `all` (every device
+ * `auto` could pick, in list order), or selectors separated by commas
+ * ("0,1", "cpu,gpu"), each resolved by tb_device_select(); a device chosen
+ * twice is an error. One selector gives one device. *chosen (malloc'd)
+ * holds indices into `list`. */
+tb_status tb_device_select_many(const tb_device_info *list, size_t n, const char *selector, bool need_fp64,
+                                size_t **chosen, size_t *n_chosen, tb_error *err);
+
 typedef struct tb_device tb_device;
 
 tb_status tb_device_open(const tb_device_info *info, tb_device **out, tb_error *err);

@@ -13,6 +13,7 @@
 #ifndef TWINBRAIN_OUTPUT_H
 #define TWINBRAIN_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,10 @@ typedef enum tb_dtype {
 
 typedef struct tb_output tb_output;
 typedef struct tb_dataset tb_dataset;
+
+/* Open a closed output file again to add objects and attributes (not
+ * live: no SWMR); close it with tb_output_close(o, NULL, err). */
+tb_status tb_output_reopen(const char *path, tb_output **out, tb_error *err);
 
 /* Create (truncate) the file. Missing parent folders are an error
  * (TB_ERR_OTHER naming the path), as is an unwritable location. */
@@ -99,6 +104,26 @@ tb_status tb_output_close(tb_output *o, const tb_output_final *final, tb_error *
 void tb_output_abort(tb_output *o);
 
 const char *tb_output_path(const tb_output *o);
+
+/* Seconds spent so far appending rows and flushing (for profiles). */
+double tb_output_busy_seconds(const tb_output *o);
+
+/* A part of an output shared by several simulations, each running the
+ * instances [first, first + count) of a run of `total` (several devices in
+ * one run). A part is used like the output itself, before and after
+ * tb_output_go_live() on the whole file:
+ *   - an extendible dataset of rank >= 2 whose second axis has `count`
+ *     entries has the instance axis there (the layout of docs/formats.md):
+ *     the file's dataset is created once, with `total` entries on that
+ *     axis, and each part writes its own columns; its rows are counted per
+ *     part (a part appends its rows 0, 1, ... wherever the others are);
+ *   - everything else (attributes, fixed arrays, datasets without an
+ *     instance axis such as sample times) is the same in every part and
+ *     is written by the primary part only.
+ * Free a part before closing the whole file. */
+tb_status tb_output_part(tb_output *whole, uint64_t first, uint64_t count, uint64_t total, bool primary,
+                         tb_output **part, tb_error *err);
+void tb_output_part_free(tb_output *part);
 
 #ifdef __cplusplus
 }

@@ -48,10 +48,54 @@ char *tb_program_assemble(tb_precision precision, const tb_program_part *parts, 
 
 typedef struct tb_program tb_program;
 
+/* Where a built program came from. */
+typedef enum tb_program_origin {
+    TB_PROGRAM_COMPILED = 0, /* compiled from source now */
+    TB_PROGRAM_CACHED = 1,   /* loaded from the on-disk cache */
+    TB_PROGRAM_PREBUILT = 2  /* loaded from a kernels folder (twinbrain kernels build, aoc, v++) */
+} tb_program_origin;
+const char *tb_program_origin_name(tb_program_origin o); /* "compiled", "cache", "prebuilt" */
+
+/* A program's file name stem in a kernels folder: LABEL-HASH, the label
+ * made file-safe and 16 hex digits of a SHA-256 over the build options and
+ * the source. It does not depend on the device, so the same name serves a
+ * vendor's offline compiler. */
+#define TB_PROGRAM_NAME_MAX 80
+
 typedef struct tb_program_stats {
     double build_seconds; /* compile time, or cache-load time on a hit */
     bool from_cache;
+    tb_program_origin origin;
+    char name[TB_PROGRAM_NAME_MAX];
+    char binary_path[1024]; /* the prebuilt binary loaded, when origin is PREBUILT */
 } tb_program_stats;
+
+/* Where programs may come from, per opened device. The defaults come from
+ * the environment: $TWINBRAIN_KERNELS_DIR and $TWINBRAIN_NO_COMPILE=1.
+ *
+ * kernels_dir: a folder of prebuilt binaries, NAME.bin (what `twinbrain
+ *   kernels build` writes), NAME.aocx (Intel's aoc) or NAME.xclbin
+ *   (AMD/Xilinx's v++), NAME as in tb_program_stats.name. A binary found
+ *   there is used before the cache; one the driver refuses is an error.
+ * no_compile: never compile source (also implied by a device without an
+ *   online compiler); a program found neither in kernels_dir nor in the
+ *   cache is then an error that names the missing file.
+ * export_dir: also write each program's binary (NAME.bin) and source
+ *   (NAME.cl) there (`twinbrain kernels build`).
+ * build_hint: the command that builds the missing binaries, quoted in
+ *   that error (the command line knows the scenario; the library does not). */
+typedef struct tb_program_options {
+    const char *kernels_dir;
+    bool no_compile;
+    const char *export_dir;
+    const char *build_hint;
+} tb_program_options;
+
+/* Set a device's program options (copied; NULL fields fall back to the
+ * environment). Call before building programs on the device. */
+tb_status tb_device_set_program_options(tb_device *dev, const tb_program_options *opt, tb_error *err);
+/* The effective options: what was set, else the environment. */
+void tb_device_get_program_options(const tb_device *dev, tb_program_options *opt);
 
 /* Build `source` for the device with `options` (the Random123 include path
  * is added by this function). Uses the on-disk cache

@@ -9,6 +9,7 @@
 #define TWINBRAIN_SIM_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "twinbrain/device.h"
@@ -44,6 +45,20 @@ typedef struct tb_sim_options {
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err);
 
 tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err);
+
+/* Several devices in one run: the sweep's instances are split into
+ * contiguous ranges, as even as possible (the first devices take one more),
+ * one per device in the order given; every instance computes what it
+ * computes run alone on its device, and all write the same output file
+ * (docs/formats.md: /devices says which instances ran where). One device
+ * is tb_sim_create(). A kit that cannot split, or fewer instances than
+ * devices, is TB_ERR_SCENARIO. */
+tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, size_t n_devs, tb_sim **out,
+                              tb_error *err);
+
+/* The devices of a simulation and the instances each runs. */
+size_t tb_sim_devices(const tb_sim *sim);
+const tb_device *tb_sim_device(const tb_sim *sim, size_t k, size_t *first, size_t *count);
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err);
 void tb_sim_free(tb_sim *sim);
 
@@ -67,6 +82,7 @@ typedef struct tb_sim_summary {
     double setup_seconds;     /* everything before the first step, build included */
     uint64_t device_bytes;    /* device buffers the run holds */
     int partitions;
+    tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
 } tb_sim_summary;
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s);
 

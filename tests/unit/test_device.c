@@ -326,6 +326,51 @@ static tb_device_info fake(int index, tb_device_type type, const char *name, uns
     return d;
 }
 
+/* Several devices for one run: `all`, lists, and the fp64 rule per device. */
+static void assert_many(const tb_device_info *list, size_t n, const char *text, bool fp64, const size_t *want,
+                        size_t n_want)
+{
+    size_t *chosen = NULL, got = 0;
+    tb_error err = {0};
+    tb_status st = tb_device_select_many(list, n, text, fp64, &chosen, &got, &err);
+    if (st != TB_OK)
+        fail_msg("select_many(\"%s\"): %s", text, tb_error_message(&err));
+    assert_int_equal(got, n_want);
+    for (size_t i = 0; i < n_want; i++)
+        assert_int_equal(chosen[i], want[i]);
+    free(chosen);
+}
+
+static void test_select_many_synthetic(void **state)
+{
+    (void)state;
+    tb_device_info list[4];
+    list[0] = fake(0, TB_DEVICE_CPU, "CPU", 64, 3000, true);
+    list[1] = fake(1, TB_DEVICE_GPU, "GPU without fp64", 80, 1500, false);
+    list[2] = fake(2, TB_DEVICE_GPU, "GPU", 10, 1000, true);
+    list[3] = fake(3, TB_DEVICE_ACCELERATOR, "FPGA", 8, 300, true);
+    list[3].compiler_available = false;
+    list[3].score = tb_device_score(&list[3]);
+    assert_many(list, 4, "all", false, (size_t[]){0, 1, 2}, 3);
+    assert_many(list, 4, "all", true, (size_t[]){0, 2}, 2);
+    assert_many(list, 4, "auto", false, (size_t[]){1}, 1);
+    assert_many(list, 4, "2,0", true, (size_t[]){2, 0}, 2);
+    assert_many(list, 4, "gpu,cpu", true, (size_t[]){2, 0}, 2);
+    assert_many(list, 4, " 3 ,0", false, (size_t[]){3, 0}, 2); /* explicit: prebuilt binaries may run there */
+
+    size_t *chosen = NULL, n = 0;
+    tb_error err = {0};
+    assert_int_equal(tb_device_select_many(list, 4, "1,2", true, &chosen, &n, &err), TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "device 1 (GPU without fp64) has no fp64 support"));
+    assert_null(chosen);
+    assert_int_equal(tb_device_select_many(list, 4, "gpu,2", true, &chosen, &n, &err), TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "\"gpu\" and \"2\" both choose device 2"));
+    list[0].fp64 = list[2].fp64 = false;
+    assert_int_equal(tb_device_select_many(list, 4, "all", true, &chosen, &n, &err), TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "without fp64 support"));
+    tb_error_clear(&err);
+}
+
 static void test_type_names(void **state)
 {
     (void)state;
@@ -598,6 +643,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_select_synthetic),
+        cmocka_unit_test(test_select_many_synthetic),
         cmocka_unit_test(test_select_empty),
         cmocka_unit_test(test_open_and_alloc),
         cmocka_unit_test(test_open_unavailable),

@@ -399,6 +399,81 @@ static void test_layout_and_values(void **state)
     H5Fclose(file);
 }
 
+/* ------------------------------------------------------------ parts */
+
+/* Two parts of a 5-instance run (instances 0-2 and 3-4) write [T, B, 2]
+ * data, [T] times and a run-wide attribute; the parts append at their own
+ * pace (part 1 is a row ahead for a while), as devices in lock step do. */
+static void test_parts(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL, *p[2] = {NULL, NULL};
+    const uint64_t first[2] = {0, 3}, count[2] = {3, 2};
+    tb_dataset *data[2], *time[2];
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(tb_output_part(o, first[k], count[k], 5, k == 0, &p[k], &e), TB_OK);
+        uint64_t dims[2] = {count[k], 2};
+        assert_int_equal(tb_output_dataset_create(p[k], "/m/data", TB_F64, 3, dims, 4, &data[k], &e), TB_OK);
+        assert_int_equal(tb_output_dataset_create(p[k], "/m/time", TB_F64, 1, NULL, 4, &time[k], &e), TB_OK);
+        assert_int_equal(tb_output_attr_int(p[k], "/", "instances", 5, &e), TB_OK);
+    }
+    assert_int_equal(tb_output_go_live(o, &e), TB_OK);
+    /* value = 100 t + 10 b + v, b the global instance */
+    for (uint64_t t = 0; t < 3; t++)
+        for (int k = 1; k >= 0; k--) {
+            double rows[3 * 2], when = (double)t;
+            for (uint64_t b = 0; b < count[k]; b++)
+                for (int v = 0; v < 2; v++)
+                    rows[b * 2 + v] = 100.0 * (double)t + 10.0 * (double)(first[k] + b) + v;
+            assert_int_equal(tb_output_dataset_append(data[k], rows, 1, &e), TB_OK);
+            assert_int_equal(tb_output_dataset_append(time[k], &when, 1, &e), TB_OK);
+            assert_int_equal(tb_output_dataset_rows(data[k]), t + 1);
+        }
+    assert_true(tb_output_busy_seconds(p[0]) > 0.0);
+    tb_output_part_free(p[0]);
+    tb_output_part_free(p[1]);
+    assert_int_equal(tb_output_close(o, NULL, &e), TB_OK);
+
+    hid_t file = open_plain(f->path);
+    hsize_t dims[3], maxdims[3];
+    assert_int_equal(dataset_dims(file, "/m/data", dims, maxdims), 3);
+    assert_int_equal(dims[0], 3);
+    assert_int_equal(dims[1], 5);
+    assert_int_equal(dims[2], 2);
+    assert_int_equal(dataset_dims(file, "/m/time", dims, maxdims), 1);
+    assert_int_equal(dims[0], 3);
+    assert_int_equal(attr_int(file, "/", "instances"), 5);
+    double got[3 * 5 * 2], times[3];
+    hid_t d = H5Dopen2(file, "/m/data", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0);
+    H5Dclose(d);
+    d = H5Dopen2(file, "/m/time", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, times) >= 0);
+    H5Dclose(d);
+    H5Fclose(file);
+    for (int t = 0; t < 3; t++) {
+        assert_true(times[t] == (double)t);
+        for (int b = 0; b < 5; b++)
+            for (int v = 0; v < 2; v++)
+                assert_true(got[(t * 5 + b) * 2 + v] == 100.0 * t + 10.0 * b + v);
+    }
+}
+
+static void test_part_arguments(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL, *p = NULL;
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    assert_int_equal(tb_output_part(o, 3, 3, 5, true, &p, &e), TB_ERR_OTHER);
+    assert_null(p);
+    assert_int_equal(tb_output_part(o, 0, 0, 5, true, &p, &e), TB_ERR_OTHER);
+    tb_error_clear(&e);
+    tb_output_abort(o);
+}
+
 /* ------------------------------------------------------------ chunking */
 
 static hsize_t chunk_rows_of(const char *path, const char *ds)
@@ -751,6 +826,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_layout_and_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_part_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunk_size_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_rows_and_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_created_after_go_live, setup, teardown),

@@ -562,6 +562,104 @@ static const char philox_source[] =
     "        out[4 * i + j] = r.v[j];\n"
     "}\n";
 
+/* The kernels folder: export (NAME.bin, NAME.cl), load prebuilt with
+ * compiling forbidden, a missing binary named, a damaged one refused. */
+static void set_options(fixture *f, const char *kernels, bool no_compile, const char *export_dir)
+{
+    tb_program_options po = {.kernels_dir = kernels, .no_compile = no_compile, .export_dir = export_dir,
+                             .build_hint = "make-it-so"};
+    tb_error err = {0};
+    assert_int_equal(tb_device_set_program_options(f->dev, &po, &err), TB_OK);
+}
+
+static void test_kernels_folder(void **state)
+{
+    fixture *f = *state;
+    char cache[PATH_MAX], kdir[PATH_MAX], path[PATH_MAX + 64];
+    use_cache("kernels-export", cache, sizeof cache);
+    snprintf(kdir, sizeof kdir, "%s/prebuilt", scratch); /* not kernels/: test_kernel_dir uses it */
+    char *source = assemble_saxpy(TB_DOUBLE);
+    tb_error err = {0};
+
+    set_options(f, NULL, false, kdir);
+    tb_program *prog = build(f, source, "", TB_OK, &err);
+    char name[TB_PROGRAM_NAME_MAX];
+    snprintf(name, sizeof name, "%s", tb_program_get_stats(prog)->name);
+    assert_true(strncmp(name, "test_saxpy-", 11) == 0 && strlen(name) == 11 + 16);
+    tb_program_free(prog);
+    assert_int_equal(tu_count_suffix(kdir, ".bin", NULL, 0), 1);
+    assert_int_equal(tu_count_suffix(kdir, ".cl", NULL, 0), 1);
+
+    /* a fresh cache and compiling forbidden: the folder's binary runs */
+    use_cache("kernels-empty", cache, sizeof cache);
+    set_options(f, kdir, true, NULL);
+    prog = build(f, source, "", TB_OK, &err);
+    assert_int_equal(tb_program_get_stats(prog)->origin, TB_PROGRAM_PREBUILT);
+    assert_non_null(strstr(tb_program_get_stats(prog)->binary_path, name));
+    run_saxpy(f, prog, TB_DOUBLE);
+    tb_program_free(prog);
+
+    /* other options make another program: missing, and said so */
+    prog = build(f, source, "-DOTHER=1", TB_ERR_DEVICE, &err);
+    assert_null(prog);
+    const char *msg = tb_error_message(&err);
+    assert_non_null(strstr(msg, "compiling is forbidden"));
+    assert_non_null(strstr(msg, "test saxpy"));
+    assert_non_null(strstr(msg, kdir));
+    assert_non_null(strstr(msg, ".aocx"));
+    assert_non_null(strstr(msg, "make-it-so"));
+
+    /* a damaged binary is refused, not compiled around */
+    set_options(f, kdir, false, NULL);
+    snprintf(path, sizeof path, "%s/%s.bin", kdir, name);
+    rewrite(path, (const unsigned char *)"not a program", 13);
+    prog = build(f, source, "", TB_ERR_DEVICE, &err);
+    assert_non_null(strstr(tb_error_message(&err), "refused the prebuilt binary"));
+    tb_error_clear(&err);
+    set_options(f, NULL, false, NULL);
+    free(source);
+}
+
+/* An FPGA board's driver has no online compiler: exporting writes the
+ * source for the vendor's compiler and says the binary is missing; with
+ * the binary in the kernels folder the program loads. The PoCL device
+ * stands in, opened with its compiler marked absent. */
+static void test_no_compiler_device(void **state)
+{
+    fixture *f = *state;
+    char cache[PATH_MAX], kdir[PATH_MAX], src_dir[PATH_MAX];
+    use_cache("no-compiler", cache, sizeof cache);
+    snprintf(kdir, sizeof kdir, "%s/board-binaries", scratch);
+    snprintf(src_dir, sizeof src_dir, "%s/board-sources", scratch);
+    char *source = assemble_saxpy(TB_SINGLE);
+    tb_error err = {0};
+    set_options(f, NULL, false, kdir); /* the real device makes the "vendor" binary */
+    tb_program *prog = build(f, source, "", TB_OK, &err);
+    tb_program_free(prog);
+
+    use_cache("no-compiler-board", cache, sizeof cache); /* nothing cached for the board */
+    tb_device_info info = *tb_device_get_info(f->dev);
+    info.compiler_available = false;
+    tb_device *board = NULL;
+    assert_int_equal(tb_device_open(&info, &board, &err), TB_OK);
+    tb_program_options po = {.export_dir = src_dir};
+    assert_int_equal(tb_device_set_program_options(board, &po, &err), TB_OK);
+    assert_int_equal(tb_program_build(board, source, "", "test saxpy", &prog, &err), TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "no online OpenCL C compiler"));
+    assert_int_equal(tu_count_suffix(src_dir, ".cl", NULL, 0), 1);
+    assert_int_equal(tu_count_suffix(src_dir, ".bin", NULL, 0), 0);
+
+    po = (tb_program_options){.kernels_dir = kdir};
+    assert_int_equal(tb_device_set_program_options(board, &po, &err), TB_OK);
+    assert_int_equal(tb_program_build(board, source, "", "test saxpy", &prog, &err), TB_OK);
+    assert_int_equal(tb_program_get_stats(prog)->origin, TB_PROGRAM_PREBUILT);
+    tb_program_free(prog);
+    tb_device_close(board);
+    set_options(f, NULL, false, NULL);
+    tb_error_clear(&err);
+    free(source);
+}
+
 static void test_random123(void **state)
 {
     fixture *f = *state;
@@ -657,6 +755,8 @@ int main(void)
         cmocka_unit_test(test_cache_foreign_entry),
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_cache_unwritable),
+        cmocka_unit_test(test_kernels_folder),
+        cmocka_unit_test(test_no_compiler_device),
         cmocka_unit_test(test_random123),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
