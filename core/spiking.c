@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "spiking_kit.h"
 #include "util.h"
 
@@ -26,6 +27,24 @@ enum { ARG_REC = 15, ARG_T0 = 29, ARG_SEED = 31 };
 tb_status spk_cl_fail(tb_error *err, cl_int rc, const char *what)
 {
     return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
+}
+
+cl_int spk_enqueue(const spk *k, cl_command_queue q, cl_kernel kn, size_t global, size_t local, const char *name)
+{
+    tb_profile *prof = tb_device_profile(k->dev);
+    cl_event ev;
+    cl_int rc = clEnqueueNDRangeKernel(q, kn, 1, NULL, &global, &local, 0, NULL, tb_profile_event_slot(prof, &ev));
+    if (rc == CL_SUCCESS)
+        spk_profile(k, name, prof ? ev : NULL);
+    return rc;
+}
+
+void spk_profile(const spk *k, const char *name, cl_event ev)
+{
+    if (!ev)
+        return;
+    tb_profile_command(tb_device_profile(k->dev), name, ev);
+    clReleaseEvent(ev);
 }
 
 cl_mem spk_alloc(spk *k, size_t bytes, const void *host, const char *what, tb_error *err)
@@ -353,7 +372,7 @@ static tb_status launch(spk *k, cl_kernel kn, size_t items, size_t local, const 
     size_t global = (items + local - 1) / local * local;
     if (global == 0)
         return TB_OK;
-    cl_int rc = clEnqueueNDRangeKernel(tb_device_queue(k->dev), kn, 1, NULL, &global, &local, 0, NULL, NULL);
+    cl_int rc = spk_enqueue(k, tb_device_queue(k->dev), kn, global, local, what);
     return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, what);
 }
 
@@ -533,7 +552,7 @@ static tb_status enqueue_steps(spk *k, uint64_t t, uint64_t n, uint64_t step0, i
     rc |= clSetKernelArg(k->k_step, ARG_T0 + 1, sizeof tl, &tl);
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 9, sizeof steps, &steps);
     size_t groups = (size_t)k->P + (k->n_ext ? 1 : 0), local = k->step_wg, global = groups * local;
-    rc |= clEnqueueNDRangeKernel(tb_device_queue(k->dev), k->k_step, 1, NULL, &global, &local, 0, NULL, NULL);
+    rc |= spk_enqueue(k, tb_device_queue(k->dev), k->k_step, global, local, "tb_spk_step");
     return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "launching the network's steps");
 }
 
@@ -546,7 +565,7 @@ static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf
     rc |= clSetKernelArg(k->k_sample, 3, sizeof count, &count);
     rc |= clSetKernelArg(k->k_sample, 4, sizeof r, &r);
     size_t global = (sr->count + 63) / 64 * 64, local = 64;
-    rc |= clEnqueueNDRangeKernel(tb_device_queue(k->dev), k->k_sample, 1, NULL, &global, &local, 0, NULL, NULL);
+    rc |= spk_enqueue(k, tb_device_queue(k->dev), k->k_sample, global, local, "state sample");
     return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "launching a state sample");
 }
 
@@ -611,7 +630,7 @@ static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err
     rc |= clSetKernelArg(k->k_check, 2, sizeof(cl_mem), &k->bad_buf);
     rc |= clSetKernelArg(k->k_check, 3, sizeof slot, &slot);
     size_t global = (k->n_state + 255) / 256 * 256, local = 256;
-    rc |= clEnqueueNDRangeKernel(q, k->k_check, 1, NULL, &global, &local, 0, NULL, NULL);
+    rc |= spk_enqueue(k, q, k->k_check, global, local, "divergence check");
     cl_event done = NULL;
     rc |= clEnqueueMarkerWithWaitList(q, 0, NULL, &done);
     clFlush(q);
@@ -627,8 +646,10 @@ static tb_status drain(spk *k, tb_error *err)
         return TB_OK;
     spk_pending p = k->pend;
     k->pend.active = false;
+    double t0 = tb_now();
     cl_int rc = clWaitForEvents(1, &p.done);
     clReleaseEvent(p.done);
+    tb_profile_host(tb_device_profile(k->dev), "waiting for chunk results", tb_now() - t0);
     if (rc != CL_SUCCESS)
         return spk_cl_fail(err, rc, "running the network");
     return spk_record_drain(k, &p, err);

@@ -354,7 +354,7 @@ static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *e
         size_t n = rows - r0 < ROWS_PER_LAUNCH ? (size_t)(rows - r0) : ROWS_PER_LAUNCH, local = 16;
         size_t global = (n + local - 1) / local * local;
         rc = clSetKernelArg(kn, 3, sizeof row0, &row0);
-        rc |= clEnqueueNDRangeKernel(tb_device_queue(k->dev), kn, 1, NULL, &global, &local, 0, NULL, NULL);
+        rc |= spk_enqueue(k, tb_device_queue(k->dev), kn, global, local, "connectivity generation");
         if (rc != CL_SUCCESS)
             return spk_cl_fail(err, rc, "generating connectivity");
     }
@@ -434,14 +434,14 @@ static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
         rc |= clSetKernelArg(c->k_counts, 2, sizeof(cl_mem), &c->scratch);
         rc |= clSetKernelArg(c->k_counts, 3, sizeof G, &G);
         size_t one = 1, groups = (size_t)G;
-        rc |= clEnqueueNDRangeKernel(q, c->k_counts, 1, NULL, &groups, &one, 0, NULL, NULL);
+        rc |= spk_enqueue(k, q, c->k_counts, groups, one, "connectivity source counts");
         rc |= clSetKernelArg(c->k_sum, 0, sizeof(cl_mem), &c->idesc);
         rc |= clSetKernelArg(c->k_sum, 1, sizeof(cl_mem), &c->scratch);
         rc |= clSetKernelArg(c->k_sum, 2, sizeof G, &G);
         rc |= clSetKernelArg(c->k_sum, 3, sizeof(cl_mem), &c->rowcnt);
         rc |= clSetKernelArg(c->k_sum, 4, sizeof off, &off);
         size_t local = 64, global = (ns + local - 1) / local * local;
-        rc |= clEnqueueNDRangeKernel(q, c->k_sum, 1, NULL, &global, &local, 0, NULL, NULL);
+        rc |= spk_enqueue(k, q, c->k_sum, global, local, "connectivity source sums");
         st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "drawing the sources of synapses");
     }
     return st == TB_OK ? row_starts(k, c, err) : st;
@@ -568,7 +568,7 @@ static tb_status sort_pass(spk *k, conn_rt *c, tb_error *err)
         size_t n = (size_t)(total - first < per ? total - first : per), local = 64;
         size_t global = (n + local - 1) / local * local;
         rc = clSetKernelArg(kn, 3, sizeof f, &f);
-        rc |= clEnqueueNDRangeKernel(tb_device_queue(k->dev), kn, 1, NULL, &global, &local, 0, NULL, NULL);
+        rc |= spk_enqueue(k, tb_device_queue(k->dev), kn, global, local, "synapse sort");
     }
     if (rc == CL_SUCCESS)
         rc = clFinish(tb_device_queue(k->dev));

@@ -166,6 +166,11 @@ typedef struct spk {
 } spk;
 
 tb_status spk_cl_fail(tb_error *err, cl_int rc, const char *what);
+/* A 1-D launch on queue q, recorded as `name` when the device is being
+ * profiled (twinbrain run --profile). */
+cl_int spk_enqueue(const spk *k, cl_command_queue q, cl_kernel kn, size_t global, size_t local, const char *name);
+/* Record a finished command's event under `name` (releases ev). */
+void spk_profile(const spk *k, const char *name, cl_event ev);
 /* Device buffer, counted in device_bytes. */
 cl_mem spk_alloc(spk *k, size_t bytes, const void *host, const char *what, tb_error *err);
 void spk_release(cl_mem *m);

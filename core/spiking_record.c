@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "spiking_kit.h"
 #include "util.h"
 
@@ -406,7 +407,11 @@ static tb_status read(spk *k, cl_mem buf, size_t off, size_t bytes, void *host, 
 {
     if (bytes == 0)
         return TB_OK;
-    cl_int rc = clEnqueueReadBuffer(k->readq, buf, CL_TRUE, off, bytes, host, 0, NULL, NULL);
+    cl_event ev;
+    cl_int rc = clEnqueueReadBuffer(k->readq, buf, CL_TRUE, off, bytes, host, 0, NULL,
+                                    tb_profile_event_slot(tb_device_profile(k->dev), &ev));
+    if (rc == CL_SUCCESS)
+        spk_profile(k, "read results", tb_device_profile(k->dev) ? ev : NULL);
     return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "reading results back");
 }
 
