@@ -60,5 +60,7 @@ typedef tb_status (*tb_bench_standard_fn)(tb_device *dev, const tb_plugin_regist
                                           tb_bench_figure *out, size_t cap, size_t *n, tb_error *err);
 tb_status tb_bench_mass_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
                                  tb_bench_figure *out, size_t cap, size_t *n, tb_error *err);
+tb_status tb_bench_spiking_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
+                                    tb_bench_figure *out, size_t cap, size_t *n, tb_error *err);
 
 #endif

@@ -46,6 +46,7 @@ typedef struct opts {
     const char *precision;
     const char *device;
     bool quick, json;
+    bool no_baseline; /* bench all: the engine's figure only */
 } opts;
 
 typedef struct result {
@@ -251,11 +252,12 @@ static tb_status engine(const opts *o, const tb_plugin_registry *reg, tb_device 
     return st;
 }
 
-static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r, tb_error *err)
+static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r, double simulated,
+                      tb_error *err)
 {
     char *path = tb_asprintf("%s/coba.toml", o->examples);
     r->name = "COBA (4000 neurons)";
-    r->simulated = o->quick ? 1.0 : 10.0;
+    r->simulated = simulated;
     r->target_rtf = 0.5;
     char dur[64], prec[64];
     snprintf(dur, sizeof dur, "simulation.duration=%g", r->simulated * 1e3);
@@ -263,7 +265,7 @@ static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *d
     const char *sets[] = {dur, prec};
     tb_status st = engine(o, reg, dev, path, sets, 2, r, err);
     free(path);
-    if (st == TB_OK)
+    if (st == TB_OK && !o->no_baseline)
         coba_baseline(o, r);
     return st;
 }
@@ -430,7 +432,7 @@ static int run(const opts *o)
     if (st == TB_OK && (!o->only || strcmp(o->only, "coba") == 0)) {
         if (!o->json)
             fprintf(stderr, "  COBA ...\n");
-        st = coba(o, reg, dev, &rs[n++], &err);
+        st = coba(o, reg, dev, &rs[n++], o->quick ? 1.0 : 10.0, &err);
     }
     if (st == TB_OK && (!o->only || strcmp(o->only, "microcircuit") == 0)) {
         if (!o->json)
@@ -449,6 +451,45 @@ static int run(const opts *o)
     tb_device_list_free(devs);
     tb_plugin_registry_free(reg);
     return rc;
+}
+
+/* For `bench all`: COBA in each precision the device has, as synaptic
+ * events per second. The memory model counts the 8-byte synapse record
+ * each event streams; the ring-buffer accumulation it scatters to is not
+ * counted, so the bandwidth share is a lower bound. About `seconds` of
+ * wall time each at the measured real-time factor of ~0.3. */
+tb_status tb_bench_spiking_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
+                                    tb_bench_figure *out, size_t cap, size_t *n, tb_error *err)
+{
+    static const char *const precisions[] = {"single", "double"};
+    *n = 0;
+    const char *dir = getenv("TWINBRAIN_EXAMPLES") ? getenv("TWINBRAIN_EXAMPLES") : TB_PKGDATADIR "/examples/spiking";
+    char *path = tb_asprintf("%s/coba.toml", dir);
+    bool have = access(path, R_OK) == 0;
+    free(path);
+    if (!have) {
+        fprintf(stderr, "  (spiking: no %s/coba.toml; set TWINBRAIN_EXAMPLES to examples/spiking)\n", dir);
+        return TB_OK;
+    }
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && i < 2 && *n < cap; ++i) {
+        if (strcmp(precisions[i], "double") == 0 && !tb_device_get_info(dev)->fp64)
+            continue;
+        opts o = {.examples = dir, .precision = precisions[i], .quick = true, .no_baseline = true};
+        result r = {0};
+        st = coba(&o, reg, dev, &r, seconds * 3 > 1 ? seconds * 3 : 1, err);
+        if (st != TB_OK)
+            break;
+        tb_bench_figure *f = &out[(*n)++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->workload, sizeof f->workload, "spiking COBA 4000 neurons, %s", precisions[i]);
+        f->value = r.events_per_s;
+        f->unit = "syn. events/s";
+        f->bytes_per_unit = 8;
+        f->build_seconds = r.setup;
+        snprintf(f->note, sizeof f->note, "real-time factor %.3f over %g s simulated", r.rtf, r.simulated);
+    }
+    return st;
 }
 
 int tb_bench_spiking(int argc, char **argv)

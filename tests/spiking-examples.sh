@@ -20,5 +20,19 @@ if have_python; then
         cmp potjans_diesmann_dc.toml '$EX/potjans_diesmann_dc.toml'"
     "$TB_PYTHON" "$EX/potjans_diesmann.py" --scale 0.05 "$TMP/pd5.toml"
     expect 0 "spikes written" -- "$TWINBRAIN" run "$TMP/pd5.toml" -o "$TMP/pd5.h5" --set simulation.duration=50
+    # the benchmark's short form: its figures are consistent with each other
+    "$TWINBRAIN" bench spiking --examples "$EX" --only coba --quick --json >"$TMP/bench.json" 2>/dev/null
+    check "bench spiking --json: COBA's real-time factor, events/s and the C loop's" "$TB_PYTHON" -c "
+import json, sys
+r = json.load(open('$TMP/bench.json'))['results'][0]
+ok = (r['simulated_s'] == 1 and r['neurons'] == 4000 and r['synapses'] > 0 and r['spikes'] > 0
+      and abs(r['real_time_factor'] - r['wall_s'] / r['simulated_s']) < 1e-3 * r['real_time_factor']
+      and r['synaptic_events_per_s'] > 0 and r['baseline_real_time_factor'] > 0 and r['device_gb'] > 0)
+sys.exit(0 if ok else 1)"
+    TWINBRAIN_EXAMPLES="$EX" "$TWINBRAIN" bench all --devices 0 --seconds 0.05 --json >"$TMP/all.json" 2>/dev/null
+    check "bench all: COBA in both precisions among the standard workloads" "$TB_PYTHON" -c "
+import json, sys
+w = [x for x in json.load(open('$TMP/all.json'))['devices'][0]['workloads'] if x['workload'].startswith('spiking')]
+sys.exit(0 if [x['workload'][-6:] for x in w] == ['single', 'double'] and all(x['value'] > 0 for x in w) else 1)"
 fi
 finish
