@@ -29,6 +29,14 @@ ok = (r['simulated_s'] == 1 and r['neurons'] == 4000 and r['synapses'] > 0 and r
       and abs(r['real_time_factor'] - r['wall_s'] / r['simulated_s']) < 1e-3 * r['real_time_factor']
       and r['synaptic_events_per_s'] > 0 and r['baseline_real_time_factor'] > 0 and r['device_gb'] > 0)
 sys.exit(0 if ok else 1)"
+    # twinbrain compare reads the kit's SONATA spikes: both PoCL drivers agree
+    POCL_DEVICES="pthread basic" "$TWINBRAIN" compare "$EX/cuba.toml" --devices 0,1 \
+        --set simulation.duration=50 --json >"$TMP/compare.json" 2>/dev/null
+    check "compare: CUBA's spike trains identical on both drivers" "$TB_PYTHON" -c "
+import json, sys
+s = json.load(open('$TMP/compare.json'))['runs'][1]['spikes']
+sys.exit(0 if [x['population'] for x in s] == ['E', 'I'] and all(
+    x['count'] > 0 and x['count_difference'] == 0 and x['first_divergence_ms'] is None for x in s) else 1)"
     TWINBRAIN_EXAMPLES="$EX" "$TWINBRAIN" bench all --devices 0 --seconds 0.05 --json >"$TMP/all.json" 2>/dev/null
     check "bench all: COBA in both precisions among the standard workloads" "$TB_PYTHON" -c "
 import json, sys
