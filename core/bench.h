@@ -18,6 +18,7 @@ typedef struct tb_bench_net {
 double tb_bench_baseline(const tb_bench_net *net, const char *model, int single, uint64_t steps, double dt);
 
 int tb_bench_mass(int argc, char **argv);
+int tb_bench_spiking(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,5 +60,7 @@ typedef tb_status (*tb_bench_standard_fn)(tb_device *dev, const tb_plugin_regist
                                           tb_bench_figure *out, size_t cap, size_t *n, tb_error *err);
 tb_status tb_bench_mass_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
                                  tb_bench_figure *out, size_t cap, size_t *n, tb_error *err);
+tb_status tb_bench_spiking_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
+                                    tb_bench_figure *out, size_t cap, size_t *n, tb_error *err);
 
 #endif

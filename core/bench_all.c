@@ -20,6 +20,7 @@ static const struct {
     tb_bench_standard_fn run;
 } families[] = {
     {"mass", tb_bench_mass_standard},
+    {"spiking", tb_bench_spiking_standard},
 };
 
 #define MAX_FIGURES 32
@@ -29,9 +30,11 @@ static const char usage[] =
     "\n"
     "On each device: its limits (as `twinbrain bench devices`), then the standard workloads of\n"
     "every family (mass: Jansen-Rit on 246 regions with delays and BOLD, one instance and a\n"
-    "256-instance sweep, single and double precision), each also as a fraction of the\n"
-    "device's measured copy bandwidth where the family models its memory traffic. About S\n"
-    "seconds per measurement (default 1). Default devices: all. Figures: docs/performance.md.\n";
+    "256-instance sweep, single and double precision; spiking: the 4000-neuron COBA network,\n"
+    "single and double precision, from $TWINBRAIN_EXAMPLES or the installed examples), each\n"
+    "also as a fraction of the device's measured copy bandwidth where the family models its\n"
+    "memory traffic. About S seconds per measurement (default 1). Default devices: all.\n"
+    "Figures: docs/performance.md.\n";
 
 typedef struct dev_result {
     const tb_device_info *info;

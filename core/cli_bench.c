@@ -16,6 +16,7 @@ static const struct family {
     {"mass", tb_bench_mass, "neural-mass models with delays and BOLD: region-steps/s against a C loop"},
     {"devices", tb_bench_devices, "each device's limits: memory bandwidth, multiply-add rate, read-back, launch"},
     {"all", tb_bench_all, "every family's standard workloads on each device, as fractions of its limits"},
+    {"spiking", tb_bench_spiking, "COBA and the cortical microcircuit: real-time factor, events/s, build time, memory"},
 };
 
 static void usage(FILE *f)

@@ -163,6 +163,8 @@ static void plugin_detail(const tb_plugin *p, const char *file)
                    m->vars[v].doc ? m->vars[v].doc : "");
         printf("\n");
     }
+    if (p->kind == TB_PLUGIN_SPIKING)
+        tb_cli_spiking_plugin_text(p);
     printf("parameters\n  %-10s %-12s %-8s %-14s %s\n", "name", "default", "unit", "allowed", "meaning");
     for (size_t i = 0; i < p->n_params; ++i) {
         char r[64];
@@ -225,6 +227,8 @@ static void plugin_json(tb_buf *b, const tb_plugin *p, const char *file)
         }
         tb_buf_puts(b, "]");
     }
+    if (p->kind == TB_PLUGIN_SPIKING)
+        tb_cli_spiking_plugin_json(b, p);
     tb_buf_puts(b, "}");
 }
 

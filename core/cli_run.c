@@ -208,6 +208,11 @@ static void summary(const tb_scenario *sc, const tb_sim *sim, const char *out)
 {
     tb_sim_summary s;
     tb_sim_get_summary(sim, &s);
+    if (sc->kind == TB_SCENARIO_SPIKING) {
+        size_t first = 0, count = 0;
+        tb_cli_spiking_summary(sc, &s, tb_device_get_info(tb_sim_device(sim, 0, &first, &count)), out);
+        return;
+    }
     char inst[64] = "";
     if (s.instances > 1)
         snprintf(inst, sizeof inst, " x %zu instances", s.instances);
@@ -320,6 +325,8 @@ static int check(run_args *a)
         char *text = tb_scenario_format(sc);
         fputs(text, stdout);
         free(text);
+    } else if (sc->kind == TB_SCENARIO_SPIKING) {
+        tb_cli_spiking_check_line(a->scenario, sc);
     } else {
         printf("%s: ok (mass model %s, %llu steps of %g ms, %zu monitor%s)\n", a->scenario, sc->model->name,
                (unsigned long long)sc->steps, sc->dt, sc->n_monitors, sc->n_monitors == 1 ? "" : "s");

@@ -27,6 +27,7 @@
 #include "twinbrain/output.h"
 #include "twinbrain/program.h"
 #include "twinbrain/scenario.h"
+#include "twinbrain/sim.h"
 
 typedef struct tb_kit {
     const char *name;
@@ -47,6 +48,8 @@ typedef struct tb_kit {
     /* Fit scores per instance after the run (an fc monitor with an
      * empirical FC), or NULL; *name names the monitor. */
     const double *(*scores)(void *impl, const char **name);
+    /* Optional: kit-specific figures for the summary (NULL: none). */
+    void (*summary)(void *impl, tb_sim_summary *s);
     void (*destroy)(void *impl);
 
     /* Optional entry points: NULL means "not provided".
@@ -66,5 +69,6 @@ typedef struct tb_kit {
 } tb_kit;
 
 extern const tb_kit tb_mass_kit;
+extern const tb_kit tb_spiking_kit;
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "twinbrain/mass.h"
 #include "twinbrain/plugin.h"
+#include "spiking_scenario.h"
 #include "util.h"
 
 typedef struct loaded {
@@ -166,6 +167,7 @@ tb_status tb_plugin_check(const tb_plugin *p, const char *file, tb_error *err)
             return TB_ERR_INPUT;
         return check_mass_names(p, file, err);
     case TB_PLUGIN_SPIKING:
+        return tb_spiking_model_check(p->spiking, p->params, p->n_params, file, err);
     case TB_PLUGIN_TWIN:
     case TB_PLUGIN_PERTURB:
         return tb_error_set(err, TB_ERR_INPUT, "%s: plugin kind '%s' is not supported by this twinbrain yet",

@@ -16,6 +16,7 @@
 #include "declared_model.h"
 #include "scenario_monitor.h"
 #include "schema.h"
+#include "spiking_scenario.h"
 #include "stimulus.h"
 #include "sweep.h"
 #include "twinbrain/mass.h"
@@ -425,9 +426,32 @@ static tb_status apply_override(tb_toml_value *doc, const char *file, const char
 
 /* ------------------------------------------------------------ entry */
 
+/* A document with [[population]] describes spiking neurons: no connectome
+ * or mass model; [simulation] and [output] mean what they mean for mass. */
+static void check_spiking_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg)
+{
+    tb_toml_value *root = sc->doc, *t;
+    sc->kind = TB_SCENARIO_SPIKING;
+    sc->sweep.n_instances = 1; /* one network per run: spiking has no [sweep] */
+    tb_spiking_check_top(c, root);
+    if ((t = (tb_toml_value *)tb_toml_get(root, "simulation")) && t->type == TB_TOML_TABLE)
+        check_simulation(c, sc, t);
+    tb_spiking_check(c, sc, root, reg);
+    if ((t = tb_schema_ensure_table(root, "output"))) {
+        tb_schema_table(c, t, output_keys, N_(output_keys), "output");
+        const char *f = tb_toml_as_string(tb_toml_get(t, "file"));
+        if (f)
+            sc->output_file = tb_path_join(sc->dir, f);
+    }
+}
+
 static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg)
 {
     tb_toml_value *root = sc->doc;
+    if (tb_toml_get(root, "population")) {
+        check_spiking_document(c, sc, reg);
+        return;
+    }
     tb_schema_table(c, root, top_keys, N_(top_keys), "");
     tb_toml_value *t;
     if ((t = (tb_toml_value *)tb_toml_get(root, "simulation")) && t->type == TB_TOML_TABLE)
@@ -516,6 +540,7 @@ void tb_scenario_free(tb_scenario *sc)
     tb_sweep_free(&sc->sweep);
     tb_stimulus_free(sc);
     tb_declared_model_free(sc->declared);
+    tb_spiking_scenario_free(sc->spiking);
     tb_toml_free(sc->doc);
     free(sc->path);
     free(sc->dir);
@@ -550,5 +575,6 @@ char *tb_scenario_keys(void)
     tb_schema_list_keys(&b, "monitor", tb_monitor_keys, tb_n_monitor_keys);
     tb_schema_list_keys(&b, "stimulus", tb_stimulus_keys, tb_n_stimulus_keys);
     tb_schema_list_keys(&b, "output", output_keys, N_(output_keys));
+    tb_spiking_list_keys(&b);
     return tb_buf_take(&b);
 }

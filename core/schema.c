@@ -81,6 +81,8 @@ const char *tb_schema_type_word(tb_key_type t)
     case KT_NUMBERS: return "a number or an array of numbers";
     case KT_ARRAY: return "an array";
     case KT_STRING_OR_STRINGS: return "a string or an array of strings";
+    case KT_BOOL: return "true or false";
+    case KT_ANY: return "a value";
     }
     return "?";
 }
@@ -176,6 +178,11 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
     case KT_NUMBERS:
         ok = tb_schema_numbers(c, v, full, s->min, s->max, s->min_excl);
         break;
+    case KT_BOOL:
+        ok = v->type == TB_TOML_BOOL;
+        break;
+    case KT_ANY:
+        break;
     case KT_ARRAY:
         ok = v->type == TB_TOML_ARRAY;
         break;
@@ -226,6 +233,7 @@ void tb_schema_table(tb_schema_checker *c, tb_toml_value *table, const tb_key_sp
         } else if (s->has_def) {
             tb_toml_value *v = s->type == KT_STRING ? tb_toml_new_string(s->def_s)
                                : s->type == KT_INT  ? tb_toml_new_int((int64_t)s->def)
+                               : s->type == KT_BOOL ? tb_toml_new_bool(s->def != 0.0)
                                                     : tb_toml_new_float(s->def);
             tb_toml_table_set(table, s->name, v);
         }

@@ -26,7 +26,9 @@ typedef enum tb_key_type {
     KT_STRINGS, /* an array of strings */
     KT_NUMBERS, /* a number, or an array of numbers (one per region) */
     KT_ARRAY,   /* an array of anything (the caller checks the elements) */
-    KT_STRING_OR_STRINGS /* a string, or a non-empty array of strings */
+    KT_STRING_OR_STRINGS, /* a string, or a non-empty array of strings */
+    KT_BOOL,    /* true or false */
+    KT_ANY      /* any value: the caller checks it (numbers or distribution tables) */
 } tb_key_type;
 
 typedef struct tb_key_spec {

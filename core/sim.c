@@ -44,9 +44,14 @@ struct tb_sim {
     double *scores; /* the parts' scores side by side (several devices) */
 };
 
+static const tb_kit *kit_of(const tb_scenario *sc)
+{
+    return sc->kind == TB_SCENARIO_SPIKING ? &tb_spiking_kit : &tb_mass_kit;
+}
+
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
 {
-    return tb_mass_kit.check(sc, err);
+    return kit_of(sc)->check(sc, err);
 }
 
 tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err)
@@ -109,7 +114,7 @@ tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, siz
     }
     sim->sc = sc;
     sim->n_parts = n_devs;
-    sim->kit = &tb_mass_kit;
+    sim->kit = kit_of(sc);
     tb_status st = create_parts(sim, devs, err);
     if (st != TB_OK) {
         tb_sim_free(sim);
@@ -204,8 +209,8 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
                             driver ? driver : "",
                             tb_precision_name(sim->sc->precision),
                             created,
-                            sim->sc->model->name,
-                            sim->sc->model->version ? sim->sc->model->version : "",
+                            sim->sc->model ? sim->sc->model->name : "spiking network",
+                            sim->sc->model && sim->sc->model->version ? sim->sc->model->version : "",
                             sim->sc->path};
     tb_status st = TB_OK;
     for (size_t i = 0; st == TB_OK && i < sizeof names / sizeof names[0]; ++i)
@@ -449,6 +454,8 @@ void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
     s->regions = sim->kit->regions(sim->parts[0].impl);
     s->monitors = sim->sc->n_monitors;
     s->scores = merged_scores((tb_sim *)sim, &s->score_monitor);
+    if (sim->kit->summary)
+        sim->kit->summary(sim->parts[0].impl, s);
 }
 
 const char *tb_sim_source(const tb_sim *sim)

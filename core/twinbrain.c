@@ -22,7 +22,8 @@ static const char usage[] =
     "  devices [--json]                                    every OpenCL platform and device\n"
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
-    "  bench FAMILY [--json]                               standard workloads (mass), device limits\n"
+    "  spikes stats OUT.h5 [--warmup MS] [--json]          spike statistics per population\n"
+    "  bench FAMILY [--json]                               standard workloads (mass, spiking), device limits\n"
     "  compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double] [--json]\n"
     "                                                      the same run on several devices: time, differences\n"
     "  kernels build SCENARIO.toml --device SEL -o DIR     prebuilt program binaries (FPGA flow)\n"
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
         {"run", tb_cli_run},         {"check", tb_cli_check},           {"devices", tb_cli_devices},
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
         {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},       {"compare", tb_cli_compare},
+        {"spikes", tb_cli_spikes},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)

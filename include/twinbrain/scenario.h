@@ -20,7 +20,8 @@ extern "C" {
 #endif
 
 typedef enum tb_scenario_kind {
-    TB_SCENARIO_MASS = 1 /* neural-mass models on a connectome */
+    TB_SCENARIO_MASS = 1,   /* neural-mass models on a connectome */
+    TB_SCENARIO_SPIKING = 2 /* populations of spiking neurons: a document with [[population]] */
 } tb_scenario_kind;
 
 /* A parameter or initial value: one number, or one per region; initial
@@ -169,6 +170,10 @@ typedef struct tb_scenario {
 
     /* [output] */
     char *output_file; /* resolved, or NULL when not given */
+
+    /* [[neuron_model]], [[population]], [[projection]], [[input]], [[record]]
+     * of a spiking scenario (owned; internal, see core/spiking_scenario.h) */
+    struct tb_spiking_scenario *spiking;
 } tb_scenario;
 
 /* Load, apply `--set KEY=VALUE` overrides (in order), check and fill in

@@ -74,6 +74,14 @@ typedef struct tb_sim_summary {
     uint64_t samples;       /* rows written over all monitors */
     const double *scores;   /* [instances] fit to an empirical FC, or NULL */
     const char *score_monitor;
+    /* spiking networks (zero otherwise) */
+    uint64_t synapses;
+    uint64_t spikes;          /* spikes written */
+    uint64_t synaptic_events; /* deliveries caused by the written spikes */
+    double network_seconds;   /* connectivity generated on the device */
+    double setup_seconds;     /* everything before the first step, build included */
+    uint64_t device_bytes;    /* device buffers the run holds */
+    int partitions;
     tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
 } tb_sim_summary;
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s);

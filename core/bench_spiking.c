@@ -1,0 +1,500 @@
+/* twinbrain bench spiking: the COBA benchmark (Brette et al. 2007, 10 s)
+ * and the full-scale cortical microcircuit (Potjans & Diesmann 2014, DC
+ * drive, 1 s after a 0.5 s warm-up), as the example scenarios describe
+ * them: real-time factor (wall / simulated), synaptic events per second,
+ * network generation and set-up time, peak memory; COBA also next to a
+ * plain single-threaded C loop of the same network model run in the same
+ * invocation (ratios hold on a shared machine; seconds do not). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "twinbrain/device.h"
+#include "twinbrain/plugin.h"
+#include "twinbrain/scenario.h"
+#include "twinbrain/sim.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: twinbrain bench spiking [--examples DIR] [--only coba|microcircuit] [--quick]\n"
+    "                               [--precision single|double] [--device SEL] [--json]\n"
+    "\n"
+    "Runs examples/spiking/coba.toml for 10 s and examples/spiking/potjans_diesmann_dc.toml for\n"
+    "1.5 s (the first 0.5 s a warm-up) and reports the real-time factor (wall seconds per simulated\n"
+    "second; lower is faster), synaptic events per second (spikes written x their synapses, over\n"
+    "the measured interval), the time to generate the network and to set everything up (kernel\n"
+    "build included), the peak resident memory of the process (on a CPU device it includes the\n"
+    "device buffers) and the device buffers the run holds. COBA also runs as a plain C loop on one\n"
+    "core (same model and statistics, its own random network). Targets (2-core PoCL): COBA\n"
+    "real-time factor <= 0.5; microcircuit <= 10 with the network set up in <= 30 s and <= 4 GB.\n"
+    "  --examples DIR   where coba.toml and potjans_diesmann_dc.toml are (default: the\n"
+    "                   installed examples/spiking)\n"
+    "  --quick          COBA 1 s, microcircuit at 10%% of the neurons (same in-degrees): a smoke\n"
+    "                   test, not the benchmark\n"
+    "Figures and the commands that produced them: docs/performance.md.\n";
+
+typedef struct opts {
+    const char *examples;
+    const char *only;
+    const char *precision;
+    const char *device;
+    bool quick, json;
+    bool no_baseline; /* bench all: the engine's figure only */
+} opts;
+
+typedef struct result {
+    const char *name;
+    double simulated, warmup;  /* s */
+    double wall;               /* s, over the measured interval */
+    double rtf, events_per_s;
+    uint64_t neurons, synapses, spikes;
+    double network, setup;     /* s */
+    uint64_t device_bytes;
+    double rss_gb;             /* peak resident set of the process so far */
+    double target_rtf;
+    /* the C loop */
+    double base_rtf, base_events_per_s;
+    char note[200];
+} result;
+
+static double peak_rss_gb(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return (double)r.ru_maxrss * 1024.0 / 1e9; /* kilobytes on Linux */
+}
+
+/* ------------------------------------------------------------ the C loop */
+
+/* COBA as a single-threaded C program: the same iaf_cond_exp method and
+ * parameters as examples/spiking/coba.toml, pairwise-Bernoulli synapses
+ * (xorshift draws, so a different network of the same statistics) in CSR
+ * rows by source, a two-step delay ring. What a careful C programmer
+ * would write in an afternoon: the yardstick for the engine's overheads. */
+typedef struct xs {
+    uint64_t s;
+} xs;
+
+static double xs_u01(xs *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return ((double)(r->s >> 11) + 0.5) * 0x1.0p-53;
+}
+
+typedef struct coba_net {
+    int n, ne;
+    int *row, *col;
+} coba_net;
+
+static bool coba_build(coba_net *c, int n, int ne, double p, uint64_t seed)
+{
+    xs r = {seed * 2654435761u + 1};
+    size_t cap = (size_t)(n * (double)n * p * 1.2) + 1024, m = 0;
+    c->n = n, c->ne = ne;
+    c->row = malloc((size_t)(n + 1) * sizeof *c->row);
+    c->col = malloc(cap * sizeof *c->col);
+    if (!c->row || !c->col)
+        return false;
+    double lq = log1p(-p);
+    for (int s = 0; s < n; ++s) {
+        c->row[s] = (int)m;
+        for (long t = (long)floor(log(xs_u01(&r)) / lq); t < n; t += 1 + (long)floor(log(xs_u01(&r)) / lq)) {
+            if (t == s)
+                continue;
+            if (m == cap) {
+                int *g = realloc(c->col, 2 * cap * sizeof *g);
+                if (!g)
+                    return false;
+                c->col = g, cap *= 2;
+            }
+            c->col[m++] = (int)t;
+        }
+    }
+    c->row[n] = (int)m;
+    return true;
+}
+
+/* Returns spikes; *events the synaptic events they caused. */
+static uint64_t coba_run(const coba_net *c, long steps, double dt, uint64_t *events)
+{
+    const int n = c->n;
+    const double C = 200, gL = 10, EL = -60, Ee = 0, Ei = -80, Vth = -50, Vr = -60, I = 200;
+    const double te = 5, ti = 10, we = 4, wi = 51;
+    const double Pe = exp(-dt / te), Pi = exp(-dt / ti), Fe = -te / dt * expm1(-dt / te),
+                 Fi = -ti / dt * expm1(-dt / ti);
+    const int ref_steps = (int)floor(5.0 / dt + 0.5);
+    double *V = malloc((size_t)n * sizeof *V), *ge = calloc((size_t)n, sizeof *ge), *gi = calloc((size_t)n, sizeof *gi);
+    double *ring = calloc((size_t)3 * 2 * (size_t)n, sizeof *ring); /* [slot][port][n], delay 2 steps */
+    int *refr = calloc((size_t)n, sizeof *refr), *fired = malloc((size_t)n * sizeof *fired);
+    uint64_t spikes = 0, ev = 0;
+    xs r = {12345};
+    for (int i = 0; V && i < n; ++i)
+        V[i] = -60 + 10 * xs_u01(&r), ge[i] = 40, gi[i] = 200;
+    for (long t = 0; V && ge && gi && ring && refr && fired && t < steps; ++t) {
+        double *in = ring + (size_t)(t % 3) * 2 * (size_t)n;
+        int nf = 0;
+        for (int i = 0; i < n; ++i) {
+            if (refr[i] == 0) {
+                double a = ge[i] * Fe, b = gi[i] * Fi, gt = gL + a + b;
+                double Vinf = (gL * EL + a * Ee + b * Ei + I) / gt;
+                V[i] = Vinf + (V[i] - Vinf) * exp(-dt * gt / C);
+            }
+            ge[i] = Pe * ge[i] + in[i];
+            gi[i] = Pi * gi[i] + in[n + i];
+            in[i] = in[n + i] = 0;
+            int was = refr[i];
+            if (refr[i] > 0)
+                --refr[i];
+            if (!was && V[i] >= Vth) {
+                V[i] = Vr;
+                refr[i] = ref_steps;
+                fired[nf++] = i;
+            }
+        }
+        double *out = ring + (size_t)((t + 2) % 3) * 2 * (size_t)n;
+        for (int k = 0; k < nf; ++k) {
+            int s = fired[k];
+            double w = s < c->ne ? we : wi;
+            double *o = out + (s < c->ne ? 0 : n);
+            for (int e = c->row[s]; e < c->row[s + 1]; ++e)
+                o[c->col[e]] += w;
+            ev += (uint64_t)(c->row[s + 1] - c->row[s]);
+        }
+        spikes += (uint64_t)nf;
+    }
+    free(V), free(ge), free(gi), free(ring), free(refr), free(fired);
+    *events = ev;
+    return spikes;
+}
+
+static void coba_baseline(const opts *o, result *r)
+{
+    coba_net c = {0};
+    double dt = 0.1;
+    long steps = (long)llround(r->simulated * 1e3 / dt);
+    if (!coba_build(&c, 4000, 3200, 0.02, 1)) {
+        snprintf(r->note, sizeof r->note, "C loop: out of memory");
+    } else {
+        uint64_t ev = 0;
+        double t0 = tb_now();
+        coba_run(&c, steps, dt, &ev);
+        double w = tb_now() - t0;
+        r->base_rtf = w / r->simulated;
+        r->base_events_per_s = (double)ev / w;
+    }
+    free(c.row);
+    free(c.col);
+    (void)o;
+}
+
+/* ------------------------------------------------------------ engine runs */
+
+typedef struct watch {
+    double warmup_ms;
+    double wall_at_warmup; /* wall seconds since the run started */
+    uint64_t events_at_warmup;
+    tb_sim *sim;
+} watch;
+
+static void on_progress(const tb_sim_progress *p, void *ctx)
+{
+    watch *w = ctx;
+    if (w->wall_at_warmup < 0 && p->t_ms >= w->warmup_ms) {
+        tb_sim_summary s;
+        tb_sim_get_summary(w->sim, &s);
+        w->wall_at_warmup = p->wall_seconds;
+        w->events_at_warmup = s.synaptic_events;
+    }
+}
+
+static tb_status engine(const opts *o, const tb_plugin_registry *reg, tb_device *dev, const char *scenario,
+                        const char *const *sets, size_t n_sets, result *r, tb_error *err)
+{
+    char dir[] = "/tmp/twinbrain-bench.XXXXXX";
+    if (!mkdtemp(dir))
+        return tb_error_set(err, TB_ERR_OTHER, "cannot create a scratch folder in /tmp");
+    char *out = tb_asprintf("%s/out.h5", dir);
+    tb_scenario *sc = NULL;
+    tb_sim *sim = NULL;
+    tb_status st = tb_scenario_load(scenario, sets, n_sets, reg, &sc, err);
+    if (st == TB_OK)
+        st = tb_sim_create(sc, dev, &sim, err);
+    watch w = {r->warmup * 1e3, r->warmup > 0 ? -1.0 : 0.0, 0, sim};
+    tb_sim_options opt = {.progress = on_progress, .progress_ctx = &w};
+    if (st == TB_OK)
+        st = tb_sim_run(sim, out, &opt, err);
+    if (st == TB_OK) {
+        tb_sim_summary s;
+        tb_sim_get_summary(sim, &s);
+        r->wall = s.wall_seconds - (w.wall_at_warmup > 0 ? w.wall_at_warmup : 0);
+        r->rtf = r->wall / r->simulated;
+        r->events_per_s = (double)(s.synaptic_events - w.events_at_warmup) / r->wall;
+        r->neurons = s.regions, r->synapses = s.synapses, r->spikes = s.spikes;
+        r->network = s.network_seconds, r->setup = s.setup_seconds;
+        r->device_bytes = s.device_bytes;
+        r->rss_gb = peak_rss_gb();
+    }
+    tb_sim_free(sim);
+    tb_scenario_free(sc);
+    unlink(out);
+    rmdir(dir);
+    free(out);
+    (void)o;
+    return st;
+}
+
+static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r, double simulated,
+                      tb_error *err)
+{
+    char *path = tb_asprintf("%s/coba.toml", o->examples);
+    r->name = "COBA (4000 neurons)";
+    r->simulated = simulated;
+    r->target_rtf = 0.5;
+    char dur[64], prec[64];
+    snprintf(dur, sizeof dur, "simulation.duration=%g", r->simulated * 1e3);
+    snprintf(prec, sizeof prec, "simulation.precision=\"%s\"", o->precision);
+    const char *sets[] = {dur, prec};
+    tb_status st = engine(o, reg, dev, path, sets, 2, r, err);
+    free(path);
+    if (st == TB_OK && !o->no_baseline)
+        coba_baseline(o, r);
+    return st;
+}
+
+static tb_status microcircuit(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r,
+                              tb_error *err)
+{
+    char *path = tb_asprintf("%s/potjans_diesmann_dc.toml", o->examples);
+    char *small = NULL;
+    r->name = o->quick ? "microcircuit at 10% (DC)" : "microcircuit (77169 neurons, DC)";
+    r->simulated = 1.0;
+    r->warmup = 0.5;
+    r->target_rtf = 10;
+    if (o->quick) {
+        /* the generator's --scale 0.1 network, written next to the run */
+        small = tb_asprintf("%s/potjans_diesmann.py", o->examples);
+        char dir[] = "/tmp/twinbrain-bench.XXXXXX";
+        char *cmd = mkdtemp(dir) ? tb_asprintf("python3 '%s' --scale 0.1 --dc '%s/pd.toml' 2>/dev/null", small, dir)
+                                 : NULL;
+        free(small);
+        small = cmd && system(cmd) == 0 ? tb_asprintf("%s/pd.toml", dir) : NULL;
+        free(cmd);
+        if (!small) {
+            free(path);
+            return tb_error_set(err, TB_ERR_OTHER, "--quick needs python3 to scale the microcircuit down");
+        }
+    }
+    char prec[64];
+    snprintf(prec, sizeof prec, "simulation.precision=\"%s\"", o->precision);
+    const char *sets[] = {"simulation.duration=1500.0", prec};
+    tb_status st = engine(o, reg, dev, small ? small : path, sets, 2, r, err);
+    if (small) {
+        unlink(small);
+        char *d = tb_path_dirname(small);
+        rmdir(d);
+        free(d);
+    }
+    snprintf(r->note, sizeof r->note, "no C loop at this scale; published figures: docs/performance.md");
+    free(small);
+    free(path);
+    return st;
+}
+
+/* ------------------------------------------------------------ report */
+
+static void print_table(const result *rs, size_t n, const tb_device_info *d, const opts *o)
+{
+    printf("device: %s (%s), %u compute units; %s precision\n", d->name, d->platform_name, d->compute_units,
+           o->precision);
+    printf("%-34s %9s %8s %7s %7s %11s %8s %8s %9s %9s\n", "workload", "simulated", "wall s", "RTF", "target",
+           "events/s", "network", "set-up", "RSS GB", "device GB");
+    for (size_t i = 0; i < n; ++i) {
+        const result *r = &rs[i];
+        printf("%-34s %8.1fs %8.2f %7.3f %7.2g %11.3g %7.1fs %7.1fs %9.2f %9.2f\n", r->name, r->simulated, r->wall,
+               r->rtf, r->target_rtf, r->events_per_s, r->network, r->setup, r->rss_gb,
+               (double)r->device_bytes / 1e9);
+        if (r->base_rtf > 0)
+            printf("%-34s %8.1fs %8.2f %7.3f %7s %11.3g\n", "  the same model, plain C, 1 core", r->simulated,
+                   r->base_rtf * r->simulated, r->base_rtf, "", r->base_events_per_s);
+        printf("  %llu neurons, %llu synapses, %llu spikes%s%s\n", (unsigned long long)r->neurons,
+               (unsigned long long)r->synapses, (unsigned long long)r->spikes, *r->note ? "; " : "", r->note);
+    }
+}
+
+static void json_num(tb_buf *b, const char *key, double x)
+{
+    tb_buf_printf(b, ", \"%s\": ", key);
+    if (isfinite(x))
+        tb_buf_printf(b, "%.6g", x);
+    else
+        tb_buf_puts(b, "null");
+}
+
+static void print_json(const result *rs, size_t n, const tb_device_info *d, const opts *o)
+{
+    tb_buf b = {0};
+    tb_buf_puts(&b, "{\"device\": ");
+    tb_json_string(&b, d->name);
+    tb_buf_puts(&b, ", \"platform\": ");
+    tb_json_string(&b, d->platform_name);
+    tb_buf_printf(&b, ", \"compute_units\": %u, \"precision\": ", d->compute_units);
+    tb_json_string(&b, o->precision);
+    tb_buf_puts(&b, ", \"results\": [");
+    for (size_t i = 0; i < n; ++i) {
+        const result *r = &rs[i];
+        tb_buf_puts(&b, i ? ",\n  {\"workload\": " : "\n  {\"workload\": ");
+        tb_json_string(&b, r->name);
+        json_num(&b, "simulated_s", r->simulated);
+        json_num(&b, "warmup_s", r->warmup);
+        json_num(&b, "wall_s", r->wall);
+        json_num(&b, "real_time_factor", r->rtf);
+        json_num(&b, "target_real_time_factor", r->target_rtf);
+        json_num(&b, "synaptic_events_per_s", r->events_per_s);
+        json_num(&b, "network_s", r->network);
+        json_num(&b, "setup_s", r->setup);
+        json_num(&b, "peak_rss_gb", r->rss_gb);
+        json_num(&b, "device_gb", (double)r->device_bytes / 1e9);
+        json_num(&b, "neurons", (double)r->neurons);
+        json_num(&b, "synapses", (double)r->synapses);
+        json_num(&b, "spikes", (double)r->spikes);
+        if (r->base_rtf > 0) {
+            json_num(&b, "baseline_real_time_factor", r->base_rtf);
+            json_num(&b, "baseline_events_per_s", r->base_events_per_s);
+        }
+        tb_buf_puts(&b, ", \"note\": ");
+        tb_json_string(&b, r->note);
+        tb_buf_puts(&b, "}");
+    }
+    tb_buf_puts(&b, "]}\n");
+    char *s = tb_buf_take(&b);
+    fputs(s ? s : "", stdout);
+    free(s);
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    o->examples = getenv("TWINBRAIN_EXAMPLES") ? getenv("TWINBRAIN_EXAMPLES") : TB_PKGDATADIR "/examples/spiking";
+    o->precision = "double";
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        bool next = i + 1 < argc;
+        if (tb_cli_is_help(a)) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else if (strcmp(a, "--quick") == 0) {
+            o->quick = true;
+        } else if (strcmp(a, "--examples") == 0 && next) {
+            o->examples = argv[++i];
+        } else if (strcmp(a, "--only") == 0 && next) {
+            o->only = argv[++i];
+        } else if (strcmp(a, "--precision") == 0 && next) {
+            o->precision = argv[++i];
+        } else if (strcmp(a, "--device") == 0 && next) {
+            o->device = argv[++i];
+        } else {
+            return tb_cli_usage_error("bench spiking", "unknown argument '%s' (or it is missing its value)", a);
+        }
+    }
+    if (o->only && strcmp(o->only, "coba") && strcmp(o->only, "microcircuit"))
+        return tb_cli_usage_error("bench spiking", "--only takes coba or microcircuit, not '%s'", o->only);
+    if (strcmp(o->precision, "single") && strcmp(o->precision, "double"))
+        return tb_cli_usage_error("bench spiking", "--precision takes single or double");
+    return -1;
+}
+
+static int run(const opts *o)
+{
+    tb_error err = {0};
+    tb_plugin_registry *reg = NULL;
+    tb_device_info *devs = NULL;
+    size_t ndev = 0, chosen = 0, n = 0;
+    tb_device *dev = NULL;
+    result rs[2];
+    memset(rs, 0, sizeof rs);
+    tb_status st = tb_plugin_registry_load(&reg, &err);
+    if (st == TB_OK)
+        st = tb_device_list(&devs, &ndev, &err);
+    if (st == TB_OK)
+        st = tb_device_select(devs, ndev, o->device, strcmp(o->precision, "double") == 0, &chosen, &err);
+    if (st == TB_OK)
+        st = tb_device_open(&devs[chosen], &dev, &err);
+    if (st == TB_OK && (!o->only || strcmp(o->only, "coba") == 0)) {
+        if (!o->json)
+            fprintf(stderr, "  COBA ...\n");
+        st = coba(o, reg, dev, &rs[n++], o->quick ? 1.0 : 10.0, &err);
+    }
+    if (st == TB_OK && (!o->only || strcmp(o->only, "microcircuit") == 0)) {
+        if (!o->json)
+            fprintf(stderr, "  microcircuit (the network takes a while to build) ...\n");
+        st = microcircuit(o, reg, dev, &rs[n++], &err);
+    }
+    int rc = 0;
+    if (st != TB_OK)
+        rc = tb_cli_fail(&err);
+    else if (o->json)
+        print_json(rs, n, tb_device_get_info(dev), o);
+    else
+        print_table(rs, n, tb_device_get_info(dev), o);
+    tb_error_clear(&err);
+    tb_device_close(dev);
+    tb_device_list_free(devs);
+    tb_plugin_registry_free(reg);
+    return rc;
+}
+
+/* For `bench all`: COBA in each precision the device has, as synaptic
+ * events per second. The memory model counts the 8-byte synapse record
+ * each event streams; the ring-buffer accumulation it scatters to is not
+ * counted, so the bandwidth share is a lower bound. About `seconds` of
+ * wall time each at the measured real-time factor of ~0.3. */
+tb_status tb_bench_spiking_standard(tb_device *dev, const tb_plugin_registry *reg, double seconds,
+                                    tb_bench_figure *out, size_t cap, size_t *n, tb_error *err)
+{
+    static const char *const precisions[] = {"single", "double"};
+    *n = 0;
+    const char *dir = getenv("TWINBRAIN_EXAMPLES") ? getenv("TWINBRAIN_EXAMPLES") : TB_PKGDATADIR "/examples/spiking";
+    char *path = tb_asprintf("%s/coba.toml", dir);
+    bool have = access(path, R_OK) == 0;
+    free(path);
+    if (!have) {
+        fprintf(stderr, "  (spiking: no %s/coba.toml; set TWINBRAIN_EXAMPLES to examples/spiking)\n", dir);
+        return TB_OK;
+    }
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && i < 2 && *n < cap; ++i) {
+        if (strcmp(precisions[i], "double") == 0 && !tb_device_get_info(dev)->fp64)
+            continue;
+        opts o = {.examples = dir, .precision = precisions[i], .quick = true, .no_baseline = true};
+        result r = {0};
+        st = coba(&o, reg, dev, &r, seconds * 3 > 1 ? seconds * 3 : 1, err);
+        if (st != TB_OK)
+            break;
+        tb_bench_figure *f = &out[(*n)++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->workload, sizeof f->workload, "spiking COBA 4000 neurons, %s", precisions[i]);
+        f->value = r.events_per_s;
+        f->unit = "syn. events/s";
+        f->bytes_per_unit = 8;
+        f->build_seconds = r.setup;
+        snprintf(f->note, sizeof f->note, "real-time factor %.3f over %g s simulated", r.rtf, r.simulated);
+    }
+    return st;
+}
+
+int tb_bench_spiking(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse(argc, argv, &o);
+    return rc < 0 ? run(&o) : rc;
+}

@@ -1,0 +1,43 @@
+# The spiking kit: an automake fragment included from the top-level
+# Makefile.am (paths relative to the top directory), so the kit's files
+# are listed in one place.
+twinbrain_include_HEADERS += include/twinbrain/spiking.h
+
+libtwinbrain_la_SOURCES += \
+	core/spiking.c core/spiking_kit.h \
+	core/spiking_gen.c \
+	core/spiking_connect.c \
+	core/spiking_record.c \
+	core/spiking_io.c \
+	core/scenario_spiking.c core/spiking_scenario.h \
+	core/spiking_declared.c core/spiking_declared.h
+
+twinbrain_SOURCES += core/cli_spikes.c core/bench_spiking.c
+
+dist_kernel_DATA += \
+	kernels/spiking.cl \
+	kernels/spiking_draw.cl \
+	kernels/spiking_connect.cl
+
+plugin_LTLIBRARIES += plugins/iaf_psc_exp.la plugins/iaf_cond_exp.la plugins/izhikevich.la \
+	plugins/aeif_cond_exp.la
+plugins_iaf_psc_exp_la_SOURCES = plugins/spiking/iaf_psc_exp/iaf_psc_exp.c
+plugins_iaf_psc_exp_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_iaf_psc_exp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_iaf_cond_exp_la_SOURCES = plugins/spiking/iaf_cond_exp/iaf_cond_exp.c
+plugins_iaf_cond_exp_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_iaf_cond_exp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_izhikevich_la_SOURCES = plugins/spiking/izhikevich/izhikevich.c
+plugins_izhikevich_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_izhikevich_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_aeif_cond_exp_la_SOURCES = plugins/spiking/aeif_cond_exp/aeif_cond_exp.c
+plugins_aeif_cond_exp_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_aeif_cond_exp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+spikingexampledir = $(exampledir)/spiking
+dist_spikingexample_DATA = examples/spiking/coba.toml examples/spiking/cuba.toml \
+	examples/spiking/izhikevich.toml examples/spiking/potjans_diesmann.toml \
+	examples/spiking/potjans_diesmann_dc.toml examples/spiking/potjans_diesmann.py
+
+dist_doc_DATA += docs/spiking.md docs/validation.md
+EXTRA_DIST += core/spiking.mk

@@ -1,0 +1,229 @@
+/* The spiking kit's internals, shared by its files:
+ *   spiking.c          lifecycle, neuron buffers, the step loop, the kit table
+ *   spiking_gen.c      OpenCL glue generated around the models' snippets
+ *   spiking_connect.c  partitions, connectivity generated on the device, delays
+ *   spiking_record.c   datasets and what comes back from the device per chunk
+ *   spiking_io.c       spike files and connection files read as inputs
+ *
+ * Neuron indices are global: populations in scenario order, then the
+ * sources of spike_file inputs (which spike but have no state). */
+#ifndef TWINBRAIN_SPIKING_KIT_H
+#define TWINBRAIN_SPIKING_KIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kit.h"
+#include "spiking_scenario.h"
+#include "twinbrain/device.h"
+#include "twinbrain/output.h"
+#include "twinbrain/program.h"
+
+/* Synapse storage is split into at most this many device buffers (banks),
+ * because a device caps each buffer (PoCL: 1 GiB by default). */
+#define SPK_MAX_BANKS 8
+/* A synapse: target (30 bits) and port (2 bits), weight as float bits. */
+#define SPK_SYNAPSE_BYTES 8u
+#define SPK_TARGET_MAX 0x3fffffffu
+
+/* Layout entries of a population block (lay[], longs) before its
+ * per-parameter, per-constant, per-variable and per-input entries. */
+enum { LAY_LO, LAY_N, LAY_STATE, LAY_POP, LAY_HEAD };
+
+typedef struct spk_input_use {
+    size_t input; /* index into the scenario's inputs */
+    size_t slot;  /* which of its targets this population is */
+} spk_input_use;
+
+typedef struct spk_pop {
+    const tb_spk_population *spec;
+    const tb_spk_model *model;
+    uint64_t lo, n;
+    uint64_t state_off; /* in reals */
+    size_t lay;         /* first entry of the block in lay[] */
+    bool *drawn;        /* per parameter: a value per neuron */
+    bool consts_per_neuron;
+    spk_input_use *inputs;
+    size_t n_inputs;
+    cl_kernel k_init, k_prepare;
+} spk_pop;
+
+/* Where each entry of a population block lies (see spk_layout_plan). */
+static inline size_t spk_lay_param(const spk_pop *p, size_t k) { return p->lay + LAY_HEAD + 2 * k; }
+static inline size_t spk_lay_const(const spk_pop *p, size_t j)
+{
+    return p->lay + LAY_HEAD + 2 * p->model->n_params + j;
+}
+static inline size_t spk_lay_var(const spk_pop *p, size_t v)
+{
+    return p->lay + LAY_HEAD + 2 * p->model->n_params + p->model->m->n_consts + v;
+}
+static inline size_t spk_lay_input(const spk_pop *p, size_t u)
+{
+    return p->lay + LAY_HEAD + 2 * p->model->n_params + p->model->m->n_consts + p->model->m->n_vars + 3 * u;
+}
+
+/* One state record: which state entries, sampled every `period` steps. */
+typedef struct spk_state_rec {
+    const tb_spk_record *spec;
+    uint64_t period;
+    size_t count;          /* neurons x variables */
+    uint64_t max_rows;     /* per chunk */
+    cl_mem idx, out[2];
+    void *host[2];
+    tb_dataset *data, *time;
+} spk_state_rec;
+
+typedef struct spk_rate_rec {
+    const tb_spk_record *spec;
+    uint64_t bin;          /* steps */
+    double *acc;           /* spikes so far in the open bin, per population */
+    uint64_t bin_start;
+    tb_dataset *data, *time;
+} spk_rate_rec;
+
+/* A chunk whose results are still on their way back. */
+typedef struct spk_pending {
+    bool active;
+    int buf;
+    uint64_t step0, n;
+    cl_event done;
+} spk_pending;
+
+typedef struct spk {
+    const tb_scenario *sc;
+    const tb_spiking_scenario *ss;
+    tb_device *dev;
+    size_t realsz;
+    cl_command_queue readq; /* read-backs overlap the next chunk's kernels */
+    double create_seconds, connect_seconds;
+    uint64_t device_bytes;
+
+    /* neurons */
+    spk_pop *pops;
+    size_t n_pops;
+    uint64_t N;           /* neurons with state */
+    uint64_t Ns;          /* N + spike-file sources */
+    uint64_t *input_first; /* per input: global id of its first source (spike_file) */
+    uint64_t *input_size;
+    uint64_t n_state;     /* reals of state */
+    int64_t *lay;
+    size_t n_lay;
+    double *pv;           /* parameter values and distribution parameters */
+    size_t n_pv, cap_pv;
+    bool pv_oom;
+    size_t n_cv;          /* constants */
+    cl_mem state, refr, in, flags, pv_buf, cv_buf, lay_buf;
+
+    /* spike-file sources: every spike uploaded once, a list per step */
+    uint32_t *ext_ids;
+    uint32_t *ext_ptr;    /* steps + 1 */
+    uint64_t n_ext;
+    cl_mem ext_ids_buf, ext_ptr_buf;
+
+    /* connectivity */
+    int P;
+    int64_t *part;        /* P + 1 */
+    int *pbank;
+    uint64_t *pbase;
+    uint64_t *psyn;       /* synapses per partition */
+    int n_banks;
+    cl_mem bank[SPK_MAX_BANKS];
+    int dmin, ND, H;      /* delays in steps: [dmin, dmin + ND), history slots */
+    uint64_t n_syn;
+    cl_mem boff, part_buf, pbank_buf, pbase_buf;
+    cl_mem hist, hist_cnt;
+
+    /* recording */
+    uint8_t *recorded;    /* per neuron: bit 0 spikes, bit 1 rates */
+    bool any_spikes, any_rates;
+    cl_mem recorded_buf, pop_of_buf;
+    uint64_t kmax;        /* steps per chunk */
+    uint64_t *rec_base;   /* per partition, in entries */
+    uint64_t rec_cap;     /* entries */
+    cl_mem rec[2], rec_cnt[2], pop_cnt[2], rec_base_buf;
+    cl_mem bad_buf; /* two flags, one per chunk buffer */
+    uint32_t *rec_host[2], *rec_cnt_host[2], *pop_cnt_host[2];
+    spk_state_rec *srec;
+    size_t n_srec;
+    spk_rate_rec *rrec;
+    size_t n_rrec;
+    tb_dataset **spk_time, **spk_node; /* per population; NULL when not recorded */
+    uint64_t spikes_written;
+    uint64_t samples;
+    uint64_t events_estimate; /* synaptic events delivered by recorded spikes */
+    uint32_t *outdeg;         /* per source: synapses it reaches (host copy) */
+    uint32_t *boff_host;      /* bucket offsets, kept for a connections record */
+
+    /* program */
+    char *source;
+    tb_program *prog;
+    cl_kernel k_step, k_sample, k_check;
+    size_t wg, step_wg;
+
+    spk_pending pend;
+    int next_buf;
+} spk;
+
+tb_status spk_cl_fail(tb_error *err, cl_int rc, const char *what);
+/* A 1-D launch on queue q, recorded as `name` when the device is being
+ * profiled (twinbrain run --profile). */
+cl_int spk_enqueue(const spk *k, cl_command_queue q, cl_kernel kn, size_t global, size_t local, const char *name);
+/* Record a finished command's event under `name` (releases ev). */
+void spk_profile(const spk *k, const char *name, cl_event ev);
+/* Device buffer, counted in device_bytes. */
+cl_mem spk_alloc(spk *k, size_t bytes, const void *host, const char *what, tb_error *err);
+void spk_release(cl_mem *m);
+/* Host doubles as device reals (malloc'd). */
+void *spk_to_real(const spk *k, const double *x, size_t n);
+
+/* spiking_gen.c: the source of the step program (generated glue only). */
+char *spk_generate(const spk *k);
+
+/* spiking_connect.c */
+tb_status spk_partition(spk *k, tb_error *err);
+tb_status spk_connect(spk *k, tb_error *err);
+/* The network, for [[record]] kind = "connections": (source, target,
+ * port, delay steps, weight) per synapse of targets in the given
+ * populations, sorted. Arrays malloc'd. */
+typedef struct spk_edges {
+    uint64_t n;
+    uint64_t *source, *target;
+    uint8_t *port;
+    int32_t *delay;
+    float *weight;
+} spk_edges;
+tb_status spk_read_edges(spk *k, const size_t *pops, size_t n_pops, spk_edges *out, tb_error *err);
+void spk_edges_free(spk_edges *e);
+
+/* spiking_io.c */
+typedef struct spk_spike_list {
+    uint64_t n;
+    double *times;  /* ms */
+    uint64_t *ids;
+    uint64_t size;  /* largest id + 1, or the declared size */
+} spk_spike_list;
+tb_status spk_read_spike_input(const tb_scenario *sc, const tb_spk_input *in, spk_spike_list *out, tb_error *err);
+void spk_spike_list_free(spk_spike_list *l);
+typedef struct spk_file_edges {
+    uint64_t n;
+    uint32_t *source, *target;
+    float *weight;
+    int32_t *delay; /* steps */
+} spk_file_edges;
+tb_status spk_read_connection_file(const tb_scenario *sc, const tb_spk_projection *pr, uint64_t n_source,
+                                   uint64_t n_target, spk_file_edges *out, tb_error *err);
+void spk_file_edges_free(spk_file_edges *e);
+/* Everything `twinbrain check` can verify without a device. */
+tb_status spk_check_inputs(const tb_scenario *sc, tb_error *err);
+
+/* spiking_record.c */
+tb_status spk_record_plan(spk *k, tb_error *err);
+tb_status spk_record_declare(spk *k, tb_output *out, tb_error *err);
+
+tb_status spk_record_drain(spk *k, const spk_pending *p, tb_error *err);
+void spk_record_free(spk *k);
+
+extern const tb_kit tb_spiking_kit;
+
+#endif

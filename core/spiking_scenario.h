@@ -1,0 +1,156 @@
+/* The spiking part of a scenario (internal): [[neuron_model]],
+ * [[population]], [[projection]], [[input]] and [[record]] after checking,
+ * with every default resolved. core/scenario_spiking.c builds it;
+ * core/spiking*.c run it. */
+#ifndef TWINBRAIN_SPIKING_SCENARIO_H
+#define TWINBRAIN_SPIKING_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema.h"
+#include "twinbrain/spiking.h"
+
+/* A number drawn per neuron or per synapse. */
+typedef enum tb_dist_kind {
+    TB_DIST_CONST,
+    TB_DIST_NORMAL,    /* a = mean, b = std */
+    TB_DIST_UNIFORM,   /* a = low, b = high */
+    TB_DIST_LOGNORMAL, /* a = mu, b = sigma of the underlying normal */
+    TB_DIST_EXPR       /* an OpenCL expression (population values only) */
+} tb_dist_kind;
+
+typedef struct tb_dist {
+    tb_dist_kind kind;
+    double a, b;
+    double lo, hi; /* drawn again while outside [lo, hi]; -inf/inf when unbounded */
+    char *expr;
+    tb_toml_pos pos;
+} tb_dist;
+
+/* A neuron model: a plugin's, or one declared in the scenario file. */
+typedef struct tb_spk_model {
+    char *name;
+    const char *version;
+    const tb_spiking_model *m;
+    const tb_param_info *params;
+    size_t n_params;
+    struct tb_spk_declared *declared; /* owned when declared in the file */
+} tb_spk_model;
+
+typedef struct tb_spk_population {
+    char *name;
+    size_t model; /* index into models */
+    uint64_t size;
+    tb_dist *params;  /* one per model parameter */
+    tb_dist *initial; /* one per state variable */
+    tb_toml_pos pos;
+} tb_spk_population;
+
+typedef enum tb_spk_rule {
+    TB_RULE_ALL_TO_ALL,
+    TB_RULE_ONE_TO_ONE,
+    TB_RULE_PAIRWISE_BERNOULLI,
+    TB_RULE_FIXED_INDEGREE,
+    TB_RULE_FIXED_OUTDEGREE,
+    TB_RULE_FIXED_TOTAL_NUMBER,
+    TB_RULE_FROM_FILE
+} tb_spk_rule;
+
+/* A source of spikes: a population, or a spike_file input (index into
+ * inputs) whose node ids act as neurons. */
+typedef struct tb_spk_source {
+    bool is_input;
+    size_t index;
+} tb_spk_source;
+
+typedef struct tb_spk_projection {
+    tb_spk_source source;
+    size_t target;  /* population */
+    tb_spk_rule rule;
+    double p;       /* pairwise_bernoulli */
+    uint64_t n;     /* fixed_indegree, fixed_outdegree, fixed_total_number */
+    bool autapses, multapses;
+    char *file;     /* from_file, resolved */
+    int port;       /* of the target's model */
+    tb_dist weight, delay; /* delay in ms */
+    tb_toml_pos pos;
+} tb_spk_projection;
+
+typedef enum tb_spk_input_kind {
+    TB_INPUT_POISSON,
+    TB_INPUT_DC,
+    TB_INPUT_NOISE,
+    TB_INPUT_SPIKE_FILE
+} tb_spk_input_kind;
+
+typedef struct tb_spk_input {
+    char *name;
+    tb_spk_input_kind kind;
+    size_t *targets; /* populations (poisson, dc, noise) */
+    size_t n_targets;
+    int *ports;      /* poisson: port per target */
+    double rate, weight; /* poisson: Hz per generator, weight per event */
+    uint64_t indegree;   /* poisson: independent generators per neuron */
+    double amplitude;    /* dc */
+    double mean, std;    /* noise: a N(mean, std^2) current drawn every step */
+    double start, stop;  /* ms: active for steps starting in [start, stop) */
+    char *file;          /* spike_file, resolved */
+    char *group;         /* spike_file: /spikes/<group>; NULL = the only one */
+    uint64_t size;       /* spike_file: number of sources; 0 = max node id + 1 */
+    tb_toml_pos pos;
+} tb_spk_input;
+
+typedef enum tb_spk_record_kind {
+    TB_RECORD_SPIKES,
+    TB_RECORD_RATES,
+    TB_RECORD_STATE,
+    TB_RECORD_CONNECTIONS
+} tb_spk_record_kind;
+
+typedef struct tb_spk_record {
+    char *name;
+    tb_spk_record_kind kind;
+    size_t *pops;      /* spikes, rates, connections (targets) */
+    size_t n_pops;
+    double period;     /* rates: bin; state: sampling period (ms) */
+    size_t pop;        /* state */
+    uint64_t *neurons; /* state: indices within the population */
+    size_t n_neurons;
+    size_t *vars;      /* state: variables of the model */
+    size_t n_vars;
+    tb_toml_pos pos;
+} tb_spk_record;
+
+typedef struct tb_spiking_scenario {
+    tb_spk_model *models;
+    size_t n_models;
+    tb_spk_population *pops;
+    size_t n_pops;
+    tb_spk_projection *projs;
+    size_t n_projs;
+    tb_spk_input *inputs;
+    size_t n_inputs;
+    tb_spk_record *records;
+    size_t n_records;
+} tb_spiking_scenario;
+
+/* Top-level keys of a spiking scenario (checked by scenario.c's caller). */
+void tb_spiking_check_top(tb_schema_checker *c, tb_toml_value *root);
+/* Check [[neuron_model]], [[population]], [[projection]], [[input]] and
+ * [[record]], fill defaults into the document, and set sc->spiking. */
+void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *root, const tb_plugin_registry *reg);
+void tb_spiking_scenario_free(tb_spiking_scenario *s);
+/* The keys, for tb_scenario_keys(). */
+void tb_spiking_list_keys(tb_buf *b);
+
+/* Check a model table as the plugin loader does (names, snippets, ports);
+ * `what` names it in messages ("FILE" or "neuron_model 'x'"). */
+tb_status tb_spiking_model_check(const tb_spiking_model *m, const tb_param_info *params, size_t n_params,
+                                 const char *what, tb_error *err);
+
+/* The steps of a delay in ms: the nearest step, at least one. */
+int64_t tb_spk_delay_steps(double ms, double dt);
+
+#endif

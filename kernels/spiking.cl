@@ -1,0 +1,223 @@
+/* The spiking kit's step kernels (the per-population update kernels are
+ * generated around each model's snippets: core/spiking_gen.c).
+ *
+ * One launch of the generated tb_spk_step runs up to the shortest delay
+ * of steps (no spike can reach another partition sooner); work-group p
+ * owns partition p and, in each step t:
+ *   tb_deliver      sums into in[port][neuron] the synapses of the spikes
+ *                   emitted at t - d, for every delay d;
+ *   tb_update_<k>   each neuron: inputs, model update, threshold, reset;
+ *                   writes a spike flag;
+ *   tb_compact      turns the flags into the spike list of step t (neuron
+ *                   order), the recorded spikes and population counts.
+ * Work-group P (when there are spike files) copies their spikes of t.
+ *
+ * Partitions are contiguous ranges of target neurons; a partition's
+ * synapses are stored by (source, delay) bucket, each bucket sorted by
+ * target and weight, so the order in which a neuron's inputs are added
+ * does not depend on the number of partitions or on the device.
+ * A synapse is 8 bytes: .x = port << 30 | target - first neuron of the
+ * partition, .y = the weight as float bits. */
+
+/* No fused multiply-adds: a compiler that fuses rounds differently from
+ * one that does not, and a spiking network turns such differences into
+ * other spikes. With contraction off, every device and the numpy
+ * references of the tests round alike. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* Synapses live in up to 8 device buffers (banks; core/spiking_kit.h's
+ * SPK_MAX_BANKS), because devices cap the size of one buffer. */
+#define TB_BANK_ARGS                                                                                        \
+    __global const uint2 *restrict tb_bank0, __global const uint2 *restrict tb_bank1, __global const uint2 *restrict tb_bank2,        \
+        __global const uint2 *restrict tb_bank3, __global const uint2 *restrict tb_bank4, __global const uint2 *restrict tb_bank5,    \
+        __global const uint2 *restrict tb_bank6, __global const uint2 *restrict tb_bank7
+#define TB_BANK_SELECT(b)                                                                                   \
+    ((b) == 0 ? tb_bank0 : (b) == 1 ? tb_bank1 : (b) == 2 ? tb_bank2 : (b) == 3 ? tb_bank3 : (b) == 4 ? tb_bank4 \
+     : (b) == 5 ? tb_bank5 : (b) == 6 ? tb_bank6 : tb_bank7)
+
+#define TB_PORT_SHIFT 30
+#define TB_TARGET_MASK 0x3fffffffu
+
+/* Poisson counts. For a mean below 10, inversion of one uniform against
+ * the cumulative distribution, tabulated per input on the host
+ * (cdf[0..n-1]; a count beyond the table, whose probability is below
+ * 1e-16, is cut at n); for larger means Hormann's PTRS transformed
+ * rejection (two uniforms an attempt). */
+inline uint tb_poisson(real lambda, __global const real *cdf, uint n, ulong seed, uint stream, ulong step,
+                       uint element)
+{
+    if (!(lambda > (real)0))
+        return 0;
+    if (lambda < (real)10) {
+        const real u = tb_uniform2(seed, stream, step, element).x;
+        uint k = 0;
+        while (k < n && u > cdf[k])
+            ++k;
+        return k;
+    }
+    const real slam = sqrt(lambda), loglam = log(lambda);
+    const real b = (real)0.931 + (real)2.53 * slam;
+    const real a = (real)-0.059 + (real)0.02483 * b;
+    const real invalpha = (real)1.1239 + (real)1.1328 / (b - (real)3.4);
+    const real vr = (real)0.9277 - (real)3.6224 / (b - (real)2);
+    for (uint att = 0; att < 4096u; ++att) {
+        const real2 uv = tb_uniform2(seed, stream | (att << 20), step, element);
+        const real u = uv.x - (real)0.5, v = uv.y;
+        const real us = (real)0.5 - fabs(u);
+        const real k = floor(((real)2 * a / us + b) * u + lambda + (real)0.43);
+        if (us >= (real)0.07 && v <= vr)
+            return (uint)k;
+        if (k < (real)0 || (us < (real)0.013 && v > us))
+            continue;
+        if (log(v) + log(invalpha) - log(a / (us * us) + b) <= -lambda + k * loglam - lgamma(k + (real)1))
+            return (uint)k;
+    }
+    return (uint)lambda;
+}
+
+/* The arguments every step function takes, so generated code and the
+ * library agree on them. */
+#define TB_STEP_PARAMS                                                                                     \
+    __global real *restrict tb_state, __global int *restrict tb_refr, __global real *restrict tb_in, __global uchar *restrict tb_flags,         \
+        __global const real *restrict tb_pv, __global const real *restrict tb_cv, __global const long *restrict tb_lay,                \
+        __global uint *restrict tb_hist, __global uint *restrict tb_hist_cnt, __global const uint *restrict tb_boff,                   \
+        __global const long *restrict tb_part, __global const int *restrict tb_pbank, __global const ulong *restrict tb_pbase,         \
+        __global const uchar *restrict tb_recorded, __global const ushort *restrict tb_pop_of, __global uint2 *restrict tb_rec,        \
+        __global uint *restrict tb_rec_cnt, __global const ulong *restrict tb_rec_base, __global uint *restrict tb_pop_cnt,            \
+        __global const uint *restrict tb_ext_ids, __global const uint *restrict tb_ext_ptr, TB_BANK_ARGS, long tb_t0,        \
+        long tb_step, ulong tb_seed, real dt, int tb_H, int tb_dmin, int tb_ND, long tb_Ns, long tb_N,      \
+        int tb_P, int tb_npops
+#define TB_STEP_ARGS                                                                                       \
+    tb_state, tb_refr, tb_in, tb_flags, tb_pv, tb_cv, tb_lay, tb_hist, tb_hist_cnt, tb_boff, tb_part,       \
+        tb_pbank, tb_pbase, tb_recorded, tb_pop_of, tb_rec, tb_rec_cnt, tb_rec_base, tb_pop_cnt,            \
+        tb_ext_ids, tb_ext_ptr, tb_bank0, tb_bank1, tb_bank2, tb_bank3, tb_bank4, tb_bank5, tb_bank6,        \
+        tb_bank7, tb_t0, tb_step, tb_seed, dt, tb_H, tb_dmin, tb_ND, tb_Ns, tb_N, tb_P, tb_npops
+
+/* What a population's update function takes: fewer arguments than a step
+ * function, so that a call (when the compiler does not inline it) stays
+ * cheap. */
+#define TB_UPD_PARAMS                                                                                      \
+    __global real *restrict tb_state, __global int *restrict tb_refr, __global real *restrict tb_in, __global uchar *restrict tb_flags,         \
+        __global const real *restrict tb_pv, __global const real *restrict tb_cv, __global const long *restrict tb_lay, long tb_step,  \
+        ulong tb_seed, real dt, long tb_N
+#define TB_UPD_ARGS tb_state, tb_refr, tb_in, tb_flags, tb_pv, tb_cv, tb_lay, tb_step, tb_seed, dt, tb_N
+
+/* The input of step t into partition p's neurons: for every delay d, the
+ * spikes emitted at t - d, through their (source, d) bucket. tb_part[q] is
+ * the first neuron of partition q (tb_part[P] the number of neurons);
+ * tb_boff has Ns x ND + 1 bucket offsets per partition; the history has
+ * H slots of Ns source ids holding P + 1 lists (the partitions', then the
+ * spike files'). */
+/* Each bucket is a short run (tens of synapses) somewhere in a large
+ * array, so each would start with a cache miss on its offsets and another
+ * on its synapses. Delivery therefore goes in batches: first the offsets
+ * of up to TB_BATCH buckets (independent loads the processor overlaps),
+ * prefetching their synapses; then their synapses. The prefetch is
+ * clang's builtin, used where clang compiles for a CPU (PoCL); elsewhere
+ * (GPU compilers need not know it) it is a no-op. */
+#if defined(__clang__) && (defined(__x86_64__) || defined(__aarch64__))
+#define TB_PREFETCH(p) __builtin_prefetch((p))
+#else
+#define TB_PREFETCH(p) ((void)0)
+#endif
+#define TB_BATCH 64
+
+inline void tb_deliver_batch(__global const uint2 *restrict syn, __global real *restrict in, long N,
+                             const uint2 *seg, int n)
+{
+    for (int i = 0; i < n; ++i)
+        for (uint x = seg[i].x; x < seg[i].y; ++x) {
+            const uint2 y = syn[x];
+            in[(long)(y.x >> TB_PORT_SHIFT) * N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
+        }
+}
+
+inline void tb_deliver(int p, TB_STEP_PARAMS)
+{
+    __global const uint2 *syn = TB_BANK_SELECT(tb_pbank[p]) + tb_pbase[p];
+    __global const uint *off = tb_boff + (ulong)p * (ulong)(tb_Ns * tb_ND + 1);
+    __global real *in = tb_in + tb_part[p];
+    uint2 seg[TB_BATCH];
+    int n = 0;
+    for (int j = 0; j < tb_ND; ++j) {
+        const long te = tb_step - tb_dmin - j;
+        if (te < 0)
+            break;
+        const long slot = te % tb_H;
+        __global const uint *ids = tb_hist + slot * tb_Ns;
+        __global const uint *cnt = tb_hist_cnt + slot * (tb_P + 1);
+        for (int q = 0; q <= tb_P; ++q) {
+            const uint c = cnt[q];
+            __global const uint *list = ids + tb_part[q < tb_P ? q : tb_P];
+            for (uint k = 0; k < c; ++k) {
+                const ulong b = (ulong)list[k] * (ulong)tb_ND + (ulong)j;
+                const uint a = off[b], e = off[b + 1];
+                if (a == e)
+                    continue;
+                for (uint x = a; x < e; x += 8) /* a 64-byte line holds 8 synapses */
+                    TB_PREFETCH(syn + x);
+                seg[n++] = (uint2)(a, e);
+                if (n == TB_BATCH) {
+                    tb_deliver_batch(syn, in, tb_N, seg, n);
+                    n = 0;
+                }
+            }
+        }
+    }
+    tb_deliver_batch(syn, in, tb_N, seg, n);
+}
+
+/* The spikes of partition q in step t, in neuron order, into the history;
+ * those of neurons whose recorded bit 0 is set into the chunk's record
+ * (step within the chunk, neuron); per population counts of those whose
+ * bit 1 is set. */
+inline void tb_compact(int q, TB_STEP_PARAMS)
+{
+    const long slot = tb_step % tb_H;
+    __global uint *ids = tb_hist + slot * tb_Ns;
+    const long lo = tb_part[q], hi = tb_part[q + 1];
+    __global uint *counts = tb_pop_cnt + (tb_step - tb_t0) * tb_npops;
+    __global uint2 *rec = tb_rec + tb_rec_base[q];
+    uint c = 0, r = tb_rec_cnt[q];
+    for (long n = lo; n < hi; ++n) {
+        if (!tb_flags[n])
+            continue;
+        ids[lo + c++] = (uint)n;
+        const uchar what = tb_recorded[n];
+        if (what & 1u)
+            rec[r++] = (uint2)((uint)(tb_step - tb_t0), (uint)n);
+        if (what & 2u)
+            atomic_inc(&counts[tb_pop_of[n]]);
+    }
+    tb_rec_cnt[q] = r;
+    tb_hist_cnt[slot * (tb_P + 1) + q] = c;
+}
+
+/* The spike-file spikes of step t as list P of its history slot. */
+inline void tb_ext_copy(TB_STEP_PARAMS)
+{
+    const long slot = tb_step % tb_H;
+    __global uint *ids = tb_hist + slot * tb_Ns + tb_part[tb_P];
+    const uint a = tb_ext_ptr[tb_step], e = tb_ext_ptr[tb_step + 1];
+    for (uint k = a; k < e; ++k)
+        ids[k - a] = tb_ext_ids[k];
+    tb_hist_cnt[slot * (tb_P + 1) + tb_P] = e - a;
+}
+
+/* One row of a state record: out[row][k] = state[idx[k]]. */
+__kernel void tb_spk_sample(__global const real *state, __global const ulong *idx, __global real *out, uint count,
+                            uint row)
+{
+    const uint k = get_global_id(0);
+    if (k < count)
+        out[(ulong)row * count + k] = state[idx[k]];
+}
+
+/* The lowest index of a non-finite state value into bad[slot] (which
+ * starts at ~0u). */
+__kernel void tb_spk_check(__global const real *state, uint n, __global uint *bad, int slot)
+{
+    const uint i = get_global_id(0);
+    if (i < n && !isfinite(state[i]))
+        atomic_min(&bad[slot], i);
+}

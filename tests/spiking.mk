@@ -1,0 +1,19 @@
+# Tests of the spiking kit: an automake fragment included from
+# tests/Makefile.inc (paths relative to the top directory).
+SPIKING_TESTS = \
+	tests/spiking-neurons.py \
+	tests/spiking-connect.py \
+	tests/spiking-stats.py \
+	tests/spiking-errors.sh \
+	tests/spiking-output.py \
+	tests/spiking-examples.sh
+TESTS += $(SPIKING_TESTS)
+EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk tests/validation/microcircuit.py
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_spiking
+TESTS += tests/unit/test_spiking
+tests_unit_test_spiking_SOURCES = tests/unit/test_spiking.c
+tests_unit_test_spiking_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_spiking_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm
+endif
