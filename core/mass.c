@@ -68,6 +68,7 @@ static tb_status bind_params(mass *m, tb_error *err)
     m->params = calloc(n, sizeof *m->params);
     if (!m->params)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    m->model_params_n = pl->n_params;
     for (size_t i = 0; i < pl->n_params + sc->n_coupling_params; ++i) {
         bool cp = i >= pl->n_params;
         const tb_scenario_value *v = cp ? &sc->coupling_params[i - pl->n_params] : &sc->model_params[i];
@@ -210,6 +211,34 @@ done:
     return st;
 }
 
+/* Per-instance, per-region values (from a model's prepare hook): laid out
+ * [k][Np][Bp] for instance lanes, [k][Bp][Np] otherwise, so that the lanes
+ * of a vector load are neighbours; padding repeats the last instance and
+ * region. */
+static tb_status upload_ir(mass *m, tb_error *err)
+{
+    size_t n = m->n_ir * m->Bp * m->Np + 1;
+    double *v = calloc(n, sizeof *v);
+    if (!v)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    bool inner_b = m->lanes > 1 && !m->region_lanes;
+    for (size_t i = 0; i < m->n_params; ++i) {
+        const param_slot *s = &m->params[i];
+        if (s->mode != P_INSTANCE_REGION)
+            continue;
+        for (size_t b = 0; b < m->Bp; ++b)
+            for (size_t r = 0; r < m->Np; ++r) {
+                double x = s->ir[(b < m->B ? b : m->B - 1) * m->N + (r < m->N ? r : m->N - 1)];
+                v[inner_b ? (s->index * m->Np + r) * m->Bp + b : (s->index * m->Bp + b) * m->Np + r] = x;
+            }
+    }
+    void *vr = tb_mass_to_real(v, n, m->realsz);
+    free(v);
+    m->pir = vr ? tb_device_alloc(m->dev, n * m->realsz, vr, "per-instance, per-region parameters", err) : NULL;
+    free(vr);
+    return m->pir ? TB_OK : err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+}
+
 static tb_status upload_params(mass *m, tb_error *err)
 {
     size_t n_sc = m->n_scalar + 1, n_rg = m->n_region * m->Np + 1, n_in = m->n_inst * m->Bp + 1;
@@ -232,6 +261,8 @@ static tb_status upload_params(mass *m, tb_error *err)
                                                     : &s->value->scalar;
         /* lanes past the last instance or region repeat it, so they compute
          * finite values */
+        if (s->mode == P_INSTANCE_REGION)
+            continue; /* upload_ir() */
         size_t real_len = s->mode == P_REGION ? m->N : m->B;
         for (size_t k = 0; k < len; ++k) {
             double x = src[s->mode != P_SCALAR && k >= real_len ? real_len - 1 : k];
@@ -250,7 +281,9 @@ static tb_status upload_params(mass *m, tb_error *err)
         m->pinst = m->pregion ? tb_device_alloc(m->dev, n_in * m->realsz, inr, "swept parameters", err) : NULL;
         m->seeds = m->pinst ? tb_device_alloc(m->dev, m->Bp * sizeof *seeds, seeds, "instance seeds", err) : NULL;
     }
-    if (!m->seeds)
+    if (m->seeds)
+        st = upload_ir(m, err);
+    else
         st = err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     free(scr);
     free(rgr);
@@ -488,11 +521,12 @@ static tb_status init_history(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_init, 2, sizeof(cl_mem), &m->pscalar);
     rc |= clSetKernelArg(m->k_init, 3, sizeof(cl_mem), &m->pregion);
     rc |= clSetKernelArg(m->k_init, 4, sizeof(cl_mem), &m->pinst);
-    rc |= clSetKernelArg(m->k_init, 5, sizeof(cl_mem), &m->seeds);
-    rc |= clSetKernelArg(m->k_init, 6, sizeof(cl_mem), &m->ou);
-    rc |= clSetKernelArg(m->k_init, 7, sizeof H, &H);
-    rc |= clSetKernelArg(m->k_init, 8, sizeof B, &B);
-    rc |= clSetKernelArg(m->k_init, 9, sizeof N, &N);
+    rc |= clSetKernelArg(m->k_init, 5, sizeof(cl_mem), &m->pir);
+    rc |= clSetKernelArg(m->k_init, 6, sizeof(cl_mem), &m->seeds);
+    rc |= clSetKernelArg(m->k_init, 7, sizeof(cl_mem), &m->ou);
+    rc |= clSetKernelArg(m->k_init, 8, sizeof H, &H);
+    rc |= clSetKernelArg(m->k_init, 9, sizeof B, &B);
+    rc |= clSetKernelArg(m->k_init, 10, sizeof N, &N);
     if (rc != CL_SUCCESS)
         return tb_mass_cl_fail(err, rc, "setting the history kernel's arguments");
     size_t global = m->global, local = m->wg;
@@ -516,8 +550,8 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     cl_int H = m->H, B = (cl_int)m->Bp, N = (cl_int)m->Np, Bout = (cl_int)m->B, Nout = (cl_int)m->N;
     cl_int rc = 0;
     cl_uint a = 0;
-    cl_mem bufs[] = {m->state, m->hist,  m->row_ptr, m->col,    m->weight, m->delay,      m->pscalar,
-                     m->pregion, m->pinst, m->seeds,  m->ou, m->stim_w, m->stim_series};
+    cl_mem bufs[] = {m->state,   m->hist,  m->row_ptr, m->col, m->weight, m->delay,     m->pscalar,
+                     m->pregion, m->pinst, m->pir,     m->seeds, m->ou,  m->stim_w, m->stim_series};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         rc |= clSetKernelArg(m->k_run, a++, sizeof(cl_mem), &bufs[i]);
     rc |= clSetKernelArg(m->k_run, a++, sizeof H, &H);
@@ -634,6 +668,84 @@ static tb_status build(mass *m, tb_error *err);
 
 static tb_status upload_stimuli(mass *m, tb_error *err);
 
+/* ------------------------------------------------------------ prepare hook */
+
+static double slot_value(const mass *m, const param_slot *s, size_t b, size_t n)
+{
+    switch (s->mode) {
+    case P_SCALAR: return s->value->scalar;
+    case P_REGION: return s->value->values[n];
+    case P_INSTANCE: return s->swept[m->first + b];
+    case P_INSTANCE_REGION: return s->ir[b * m->N + n];
+    }
+    return NAN;
+}
+
+static double prep_param(const tb_mass_prepare *ctx, size_t index, size_t b, size_t n)
+{
+    const mass *m = ctx->core;
+    return index < m->model_params_n ? slot_value(m, &m->params[index], b, n) : NAN;
+}
+
+static double prep_coupling_param(const tb_mass_prepare *ctx, const char *name, size_t b)
+{
+    const mass *m = ctx->core;
+    for (size_t i = m->model_params_n; i < m->n_params; ++i)
+        if (strncmp(m->params[i].code_name, "cp_", 3) == 0 && strcmp(m->params[i].code_name + 3, name) == 0)
+            return m->params[i].mode == P_REGION ? NAN : slot_value(m, &m->params[i], b, 0);
+    return NAN;
+}
+
+static tb_status prep_set_param(tb_mass_prepare *ctx, size_t index, const double *values)
+{
+    mass *m = ctx->core;
+    if (index >= m->model_params_n)
+        return tb_error_set(ctx->err, TB_ERR_OTHER, "prepare: no parameter %zu", index);
+    param_slot *s = &m->params[index];
+    double *copy = malloc(m->B * m->N * sizeof *copy);
+    if (!copy)
+        return tb_error_set(ctx->err, TB_ERR_OTHER, "out of memory");
+    memcpy(copy, values, m->B * m->N * sizeof *copy);
+    free(s->ir);
+    s->ir = copy;
+    if (s->mode != P_INSTANCE_REGION) {
+        s->mode = P_INSTANCE_REGION;
+        s->index = m->n_ir++;
+    }
+    return TB_OK;
+}
+
+/* Let the model compute parameters from the others and the connectome
+ * (before the program exists: its code depends on where values live). */
+static tb_status run_prepare(mass *m, tb_error *err)
+{
+    if (!m->model->prepare)
+        return TB_OK;
+    double *strength = calloc(m->N, sizeof *strength);
+    if (!strength)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t i = 0; i < m->N; ++i)
+        for (size_t j = 0; j < m->N; ++j)
+            strength[i] += m->con->weights[i * m->N + j];
+    tb_mass_prepare ctx = {
+        .n_regions = m->N,
+        .n_instances = m->B,
+        .in_strength = strength,
+        .coupling = m->coupling->name,
+        .param = prep_param,
+        .coupling_param = prep_coupling_param,
+        .set_param = prep_set_param,
+        .labels = (const char *const *)m->con->labels,
+        .err = err,
+        .core = m,
+    };
+    tb_status st = m->model->prepare(&ctx);
+    free(strength);
+    if (st != TB_OK)
+        tb_error_prefix(err, "model '%s': ", m->sc->model->name);
+    return st;
+}
+
 /* The program and what its code depends on: the connectivity (CSR, or
  * slices with region lanes) and the stimuli's layout. A model whose code
  * branches on its state (`if (x < 0)`) cannot run on vector lanes: it is
@@ -693,7 +805,8 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     tb_mass_plan_monitors(m);
     /* the program first: the layout of every buffer depends on it */
-    if ((st = bind_params(m, err)) != TB_OK || (st = build_with_fallback(m, err)) != TB_OK ||
+    if ((st = bind_params(m, err)) != TB_OK || (st = run_prepare(m, err)) != TB_OK ||
+        (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
         (st = init_history(m, err)) != TB_OK)
@@ -906,7 +1019,8 @@ static void mass_destroy(void *impl)
     }
     tb_mass_free_monitors(m);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
-                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->seeds, &m->ou, &m->stim_w, &m->stim_series};
+                       &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->pir, &m->seeds, &m->ou, &m->stim_w,
+                       &m->stim_series};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         release(bufs[i]);
     if (m->k_run)
@@ -914,8 +1028,10 @@ static void mass_destroy(void *impl)
     if (m->k_init)
         clReleaseKernel(m->k_init);
     tb_program_free(m->prog);
-    for (size_t i = 0; i < m->n_params; ++i)
+    for (size_t i = 0; i < m->n_params; ++i) {
         free((char *)m->params[i].code_name);
+        free(m->params[i].ir);
+    }
     free(m->params);
     free(m->source);
     free(m->stim_offset);

@@ -18,6 +18,7 @@ static void gen_params(const mass *m, tb_buf *b)
     tb_buf_puts(b, "} tb_params;\n\n"
                    "inline void tb_load_params(tb_params *p, __global const tb_scalar *pscalar,\n"
                    "                           __global const tb_scalar *pregion, __global const tb_scalar *pinst,\n"
+                   "                           __global const tb_scalar *pir,\n"
                    "                           int b, int n, int B, int N)\n{\n");
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
@@ -25,6 +26,10 @@ static void gen_params(const mass *m, tb_buf *b)
             tb_buf_printf(b, "    p->%s = TB_LD_REGION(pregion + %zu * (long)N + n);\n", s->code_name, s->index);
         else if (s->mode == P_INSTANCE)
             tb_buf_printf(b, "    p->%s = TB_LD_INSTANCE(pinst + %zu * (long)B + b);\n", s->code_name, s->index);
+        else if (s->mode == P_INSTANCE_REGION && m->lanes > 1 && !m->region_lanes)
+            tb_buf_printf(b, "    p->%s = TB_LD(pir + (%zu * (long)N + n) * B + b);\n", s->code_name, s->index);
+        else if (s->mode == P_INSTANCE_REGION)
+            tb_buf_printf(b, "    p->%s = TB_LD_REGION(pir + (%zu * (long)B + b) * N + n);\n", s->code_name, s->index);
         else
             tb_buf_printf(b, "    p->%s = pscalar[%zu];\n", s->code_name, s->index);
     }

@@ -52,7 +52,7 @@ typedef struct pending {
 
 /* Where a parameter's value lives on the device: one scalar, one per
  * region (an array in the scenario), or one per instance (swept). */
-typedef enum param_mode { P_SCALAR, P_REGION, P_INSTANCE } param_mode;
+typedef enum param_mode { P_SCALAR, P_REGION, P_INSTANCE, P_INSTANCE_REGION } param_mode;
 
 typedef struct param_slot {
     const char *code_name; /* "mu", "cp_a", "tb_sigma_y1" */
@@ -61,6 +61,7 @@ typedef struct param_slot {
     param_mode mode;
     size_t index; /* in pscalar, or row of pregion or pinst */
     bool nsig;    /* values are TVB's nsig: the device gets sqrt(2 nsig) */
+    double *ir;   /* [B][N] per instance and region (set by the model's prepare hook), owned */
 } param_slot;
 
 typedef struct mass {
@@ -74,7 +75,8 @@ typedef struct mass {
     int H;
     size_t realsz;
     param_slot *params;
-    size_t n_params, n_scalar, n_region, n_inst;
+    size_t n_params, n_scalar, n_region, n_inst, n_ir;
+    size_t model_params_n; /* the first slots are the model's parameters, in the plugin's order */
     char *source;
     tb_program *prog;
     cl_kernel k_run, k_init, k_eeg, k_fc_acc, k_fc_fin;
@@ -87,7 +89,7 @@ typedef struct mass {
     size_t Bp;            /* instances allocated: B rounded up to whole lanes */
     size_t split;         /* work-groups sharing one instance's regions (launch per step when > 1) */
     uint64_t kmax;
-    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, seeds, ou, stim_w, stim_series;
+    cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, pir, seeds, ou, stim_w, stim_series;
     size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
     size_t *stim_len;     /* its samples */
     bool *stim_per_region; /* [T, regions] series, expanded to [T, N] */

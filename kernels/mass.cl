@@ -302,13 +302,14 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
  * distribution (drawn at step 2^64 - 1, which no step reaches). */
 __kernel void tb_mass_init_history(__global const tb_scalar *state, __global tb_scalar *hist,
                                    __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
-                                   __global const tb_scalar *pinst, __global const ulong *seeds,
+                                   __global const tb_scalar *pinst, __global const tb_scalar *pir,
+                                   __global const ulong *seeds,
                                    __global tb_scalar *ou, int H, int B, int N)
 {
     TB_WORK_ITEM
     for (int n = n0; n < N; n += nstep) {
         tb_params p;
-        tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
+        tb_load_params(&p, pscalar, pregion, pinst, pir, b, n, B, N);
         real x[TB_NV], h[TB_NC];
         tb_load_state(state, x, b, B, N, n);
         tb_hist_values(&p, x, h);
@@ -328,7 +329,8 @@ __kernel void tb_mass_init_history(__global const tb_scalar *state, __global tb_
 __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, __global const int *row_ptr,
                           __global const int *col, __global const tb_scalar *weight, __global const int *delay,
                           __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
-                          __global const tb_scalar *pinst, __global const ulong *seeds, __global tb_scalar *ou,
+                          __global const tb_scalar *pinst, __global const tb_scalar *pir,
+                          __global const ulong *seeds, __global tb_scalar *ou,
                           __global const tb_scalar *stim_w, __global const tb_scalar *stim_series, int H, int B,
                           int N, int Bout, int Nout, long step0, int nsteps, int first,
                           tb_scalar dt TB_MONITOR_ARGS)
@@ -341,7 +343,7 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
         const tb_scalar tm = (tb_scalar)t * dt;
         for (int n = n0; n < N; n += nstep) {
             tb_params p;
-            tb_load_params(&p, pscalar, pregion, pinst, b, n, B, N);
+            tb_load_params(&p, pscalar, pregion, pinst, pir, b, n, B, N);
             real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC], dw[TB_NV], force[TB_NV];
             tb_load_state(state, x, b, B, N, n);
             tb_hist_values_raw(x, xi);

@@ -320,7 +320,8 @@ MODELS = {
         coupling="linear",
         defaults=dict(a_e=310.0, b_e=125.0, d_e=0.160, gamma_e=0.641 / 1000, tau_e=100.0, w_p=1.4,
                       J_N=0.15, W_e=1.0, a_i=615.0, b_i=177.0, d_i=0.087, gamma_i=1.0 / 1000,
-                      tau_i=10.0, J_i=1.0, W_i=0.7, I_o=0.382, I_ext=0.0, G=2.0, lamda=0.0)),
+                      tau_i=10.0, J_i=1.0, W_i=0.7, I_o=0.382, I_ext=0.0, G=2.0, lamda=0.0, fic=0.0,
+                      fic_rate=3.0)),
     "hopf": dict(
         variables=["x", "y"], coupled=[0, 1], bounds=None, dfun=_hopf, coupling="difference",
         defaults=dict(a=-0.5, omega=1.0)),

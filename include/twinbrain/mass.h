@@ -38,6 +38,29 @@ typedef struct tb_mass_var {
     const char *doc;
 } tb_mass_var;
 
+/* What an optional `prepare` hook sees: every parameter's value per
+ * instance and region, the connectome's in-strengths, the coupling, and a
+ * way to replace a parameter by values it computes per instance and region
+ * (feedback inhibition control, for example). It runs on the host once per
+ * run, before the device program is built. */
+typedef struct tb_mass_prepare tb_mass_prepare;
+struct tb_mass_prepare {
+    size_t n_regions;
+    size_t n_instances;
+    const double *in_strength; /* [n_regions]: sum_j w_ij, row = target */
+    const char *coupling;      /* the coupling function's name */
+    /* parameter `index` (in the plugin's table) of instance b at region n */
+    double (*param)(const tb_mass_prepare *ctx, size_t index, size_t b, size_t n);
+    /* a coupling-function parameter by name for instance b; NAN if unknown */
+    double (*coupling_param)(const tb_mass_prepare *ctx, const char *name, size_t b);
+    /* replace parameter `index` by values[b * n_regions + n] (copied) */
+    tb_status (*set_param)(tb_mass_prepare *ctx, size_t index, const double *values);
+    /* region labels, for messages */
+    const char *const *labels;
+    tb_error *err;
+    void *core;
+};
+
 typedef struct tb_mass_model {
     size_t n_vars;
     const tb_mass_var *vars;
@@ -51,7 +74,10 @@ typedef struct tb_mass_model {
      * and `xi` (the target's own value); `post` an expression of `sum`. */
     const char *coupling_pre;
     const char *coupling_post;
-    void *reserved[8];
+    /* Optional host-side preparation (NULL: none); returns a status and
+     * sets ctx->err on failure. */
+    tb_status (*prepare)(tb_mass_prepare *ctx);
+    void *reserved[7];
 } tb_mass_model;
 
 #ifdef __cplusplus

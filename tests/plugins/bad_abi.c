@@ -4,7 +4,7 @@
 
 static const tb_mass_var vars[] = {{"x", 0, -1, 1, -INFINITY, INFINITY, "", "state"}};
 static const char *const coupled[] = {"x"};
-static const tb_mass_model model = {1, vars, 1, coupled, "dx = -x;", NULL, NULL, NULL, NULL, {0}};
+static const tb_mass_model model = {1, vars, 1, coupled, "dx = -x;", NULL, NULL, NULL, NULL, NULL, {0}};
 
 static const tb_plugin plugin = {
     TB_PLUGIN_ABI_VERSION + 1, sizeof(tb_plugin), TB_PLUGIN_MASS, "bad_abi", "0", "built for another ABI",
