@@ -73,7 +73,9 @@ static double *expand(tb_schema_checker *c, const tb_toml_value *v, const char *
     double *out = malloc((size_t)cnt * sizeof *out);
     for (int64_t i = 0; i < cnt; ++i) {
         double f = cnt == 1 ? 0.0 : (double)i / (double)(cnt - 1);
-        double x = a + (b - a) * f;
+        /* (b - a) i / (n - 1), in that order: whole numbers stay whole
+         * (a seed axis of linspace = [1, 100, 100] is 1, 2, ..., 100) */
+        double x = cnt == 1 ? a : a + (b - a) * (double)i / (double)(cnt - 1);
         out[i] = form == 0 ? x : form == 1 ? pow(10.0, x) : a * pow(b / a, f);
     }
     if (cnt > 1) /* the ends exactly as written */
