@@ -1,12 +1,9 @@
 /* `twinbrain connectome generate|info|import`, run in-process through
  * tb_cli_connectome with stdout and stderr captured: exit statuses,
  * messages, and that the files it writes hold what they should. */
-/* nftw() to remove the temporary folder is an X/Open extension. */
-#define _XOPEN_SOURCE 700
 #include "config.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +17,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testutil.h"
 
 #include "twinbrain/connectome.h"
 
@@ -45,20 +44,12 @@ static int setup(void **state)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int r = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_remove_tree(f->dir);
     free(f);
-    return r;
+    return 0;
 }
 
 /* ------------------------------------------------------------ running it */

@@ -1,12 +1,9 @@
 /* Connectome files and the synthetic generator: round trips, every error
  * of the reader, the layout as HDF5 sees it, and the generator's promises
  * (deterministic, symmetric, the asked density, the distance rule). */
-/* nftw() to remove the temporary folder is an X/Open extension. */
-#define _XOPEN_SOURCE 700
 #include "config.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <hdf5.h>
 
 #include "twinbrain/connectome.h"
@@ -45,20 +44,12 @@ static int setup(void **state)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int r = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_remove_tree(f->dir);
     free(f);
-    return r;
+    return 0;
 }
 
 static void assert_message_has(const tb_error *e, const char *text)

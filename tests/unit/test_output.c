@@ -1,13 +1,10 @@
 /* The HDF5 output file: layout, types, values, SWMR durability, errors.
  * Everything written through tb_output_* is read back with the plain HDF5
  * C API, so the test checks the file, not the writer's own idea of it. */
-/* nftw() to remove the temporary folder is an X/Open extension. */
-#define _XOPEN_SOURCE 700
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <hdf5.h>
 
 #include "twinbrain/output.h"
@@ -48,14 +47,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
@@ -64,9 +55,9 @@ static int teardown(void **state)
         waitpid(f->writer, NULL, 0);
     }
     chmod(f->dir, 0700);
-    int r = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_remove_tree(f->dir);
     free(f);
-    return r;
+    return 0;
 }
 
 /* ------------------------------------------------------------ readers */
