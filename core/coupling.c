@@ -42,29 +42,29 @@ static const tb_param_info kuramoto_p[] = {
 };
 
 static const tb_coupling_def defs[] = {
-    {"linear", "a * sum_j w_ij x_j + b", linear_p, N_(linear_p), 0, NULL, "h", "cp_a * sum + cp_b", NULL, 0},
-    {"scaling", "a * sum_j w_ij x_j", scaling_p, N_(scaling_p), 0, NULL, "h", "cp_a * sum", NULL, 0},
+    {"linear", "a * sum_j w_ij x_j + b", linear_p, N_(linear_p), 0, NULL, "h", "cp_a * sum + cp_b", NULL, 0, 0},
+    {"scaling", "a * sum_j w_ij x_j", scaling_p, N_(scaling_p), 0, NULL, "h", "cp_a * sum", NULL, 0, 0},
     {"sigmoidal", "cmin + (cmax - cmin) / (1 + exp(-a ((sum - midpoint) / sigma)))", sigmoidal_p,
      N_(sigmoidal_p), 0, NULL, "h",
-     "cp_cmin + (cp_cmax - cp_cmin) / (1.0 + exp(-cp_a * ((sum - cp_midpoint) / cp_sigma)))", NULL, 0},
+     "cp_cmin + (cp_cmax - cp_cmin) / (1.0 + exp(-cp_a * ((sum - cp_midpoint) / cp_sigma)))", NULL, 0, 0},
     {"sigmoidal_jansen_rit",
      "a * sum_j w_ij (cmin + (cmax - cmin) / (1 + exp(r (midpoint - (x_j[0] - x_j[1])))))", sjr_p,
      N_(sjr_p), 1, "cp_cmin + (cp_cmax - cp_cmin) / (1.0 + exp(cp_r * (cp_midpoint - (cv[0] - cv[1]))))", "h",
-     "cp_a * sum", NULL, 0},
+     "cp_a * sum", NULL, 0, 2},
     {"difference", "a * sum_j w_ij (x_j - x_i)", difference_p, N_(difference_p), 0, NULL, "(h - xi)",
-     "cp_a * sum", NULL, 0},
+     "cp_a * sum", NULL, 0, 0},
     /* TVB's HyperbolicTangent: a firing rate from each source's potential
      * (Larter-Breakspear's Q_V with a = QV_max / 2, midpoint = VT, sigma = d_V);
      * no post-summation scaling, as in TVB. The rate depends on the source
      * alone, so it enters the history once per source and step. */
     {"hyperbolic_tangent", "sum_j w_ij a (1 + tanh((b x_j - midpoint) / sigma))", tanh_p, N_(tanh_p), 0,
-     "cp_a * (1.0 + tanh((cp_b * cv[k] - cp_midpoint) / cp_sigma))", "h", "sum", NULL, 0},
+     "cp_a * (1.0 + tanh((cp_b * cv[k] - cp_midpoint) / cp_sigma))", "h", "sum", NULL, 0, 0},
     /* sin(x_j - x_i) = sin x_j cos x_i - cos x_j sin x_i: the history keeps
      * sin and cos of each source's phase (two channels), so an edge costs two
      * multiply-adds instead of a sine. */
     {"kuramoto", "(a / N) * sum_j w_ij sin(x_j - x_i)", kuramoto_p, N_(kuramoto_p), 2,
      "(k == 0 ? sin(cv[0]) : cos(cv[0]))", "h", NULL,
-     "c[0] = cp_a / (real)n_regions * (sums[0] * cos(xi[0]) - sums[1] * sin(xi[0]));\n    c[1] = (real)0;", 1},
+     "c[0] = cp_a / (real)n_regions * (sums[0] * cos(xi[0]) - sums[1] * sin(xi[0]));\n    c[1] = (real)0;", 1, 1},
 };
 
 size_t tb_coupling_count(void) { return N_(defs); }

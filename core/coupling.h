@@ -28,7 +28,8 @@ typedef struct tb_coupling_def {
     const char *pre;
     const char *post;
     const char *post_all;
-    size_t coupled; /* coupled variables it needs exactly (0: any number) */
+    size_t coupled;     /* coupled variables it needs exactly (0: any number) */
+    size_t min_coupled; /* coupled variables it needs at least */
 } tb_coupling_def;
 
 const tb_coupling_def *tb_coupling_find(const char *name);

@@ -193,9 +193,9 @@ static void check_coupling(tb_schema_checker *c, tb_scenario *sc, tb_toml_value 
         free(l);
         return;
     }
-    if (sc->model && def->hist && strstr(def->hist, "cv[1]") && sc->model->mass->n_coupled < 2)
-        tb_schema_report(c, TB_ERR_SCENARIO, fv->pos, "coupling.function '%s' needs two coupled variables; model '%s' has %zu",
-               name, sc->model->name, sc->model->mass->n_coupled);
+    if (sc->model && sc->model->mass->n_coupled < def->min_coupled)
+        tb_schema_report(c, TB_ERR_SCENARIO, fv->pos, "coupling.function '%s' needs %zu coupled variables; model '%s' has %zu",
+               name, def->min_coupled, sc->model->name, sc->model->mass->n_coupled);
     if (sc->model && def->coupled && sc->model->mass->n_coupled != def->coupled)
         tb_schema_report(c, TB_ERR_SCENARIO, fv->pos,
                          "coupling.function '%s' couples exactly %zu variable; model '%s' has %zu", name, def->coupled,
