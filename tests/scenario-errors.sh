@@ -31,6 +31,25 @@ expect 2 "model.parameters.mu has 3 values, but the connectome has 246 regions" 
 expect 2 "monitor[0].variables: 'y9' is not a state variable of jansen_rit; did you mean 'y0'?" -- "$TWINBRAIN" check "$S" --set 'monitor=[{name = "m", variables = ["y9"]}]'
 expect 2 "coupling.function must be one of" -- "$TWINBRAIN" check "$S" --set coupling.function=sigmoid
 expect 2 "expected KEY=VALUE" -- "$TWINBRAIN" check "$S" --set simulation.dt
+expect 2 "coupling.function 'sigmoidal_jansen_rit' needs 2 coupled variables; model 'wong_wang_ei' has 1" -- \
+    "$TWINBRAIN" check "$S" --set model.plugin=wong_wang_ei --set coupling.function=sigmoidal_jansen_rit
+expect 2 "coupling.function 'kuramoto' couples exactly 1 variable; model 'hopf' has 2" -- \
+    "$TWINBRAIN" check "$S" --set model.plugin=hopf --set coupling.function=kuramoto
+expect 2 "integrator.method \"rk4\" has no stochastic form" -- \
+    "$TWINBRAIN" check "$S" --set integrator.method=rk4 --set 'integrator.noise.sigma={y4 = 0.1}'
+expect 2 "sweep: \"connectome.speed\" cannot be swept" -- "$TWINBRAIN" check "$S" --set 'sweep={"connectome.speed" = [1.0, 2.0]}'
+expect 2 "sweep.zip: \"model.parameters.B\" has 3 values but \"model.parameters.A\" has 2" -- \
+    "$TWINBRAIN" check "$S" --set 'sweep={zip = {"model.parameters.A" = [3.0, 3.5], "model.parameters.B" = [20.0, 21.0, 22.0]}}'
+expect 2 "[model] names a plugin and also declares variables or derivatives" -- \
+    "$TWINBRAIN" check "$S" --set 'model.variables=["x"]'
+expect 2 "model.derivatives.y must be an OpenCL expression" -- "$TWINBRAIN" check "$S" \
+    --set 'model={name = "m", variables = ["x", "y"], derivatives = {x = "-x"}}' --set 'monitor=[{name = "m"}]' \
+    --set 'coupling={function = "linear"}'
+expect 3 "kernel build failed" -- "$TWINBRAIN" run "$S" -o "$TMP/declared.h5" \
+    --set 'model={name = "m", variables = ["x"], derivatives = {x = "-x +* 2"}}' --set 'monitor=[{name = "m"}]' \
+    --set 'coupling={function = "linear"}'
+expect 2 "initial.y0 must be a number, an array of one per region, \"random\"" -- "$TWINBRAIN" check "$S" \
+    --set 'initial={y0 = "nonsense"}'
 
 printf '[simulation]\nduration = 10.0\n[connectome]\nfile = "nowhere/missing.h5"\n[model]\nplugin = "jansen_rit"\n' | write missing
 expect 4 "missing.toml:4:8: connectome.file: no such file 'nowhere/missing.h5'" -- "$TWINBRAIN" run "$TMP/missing.toml"
