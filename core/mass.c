@@ -163,6 +163,11 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
     const tb_connectome *c = m->con;
     for (size_t i = 0; i < N * N; ++i)
         nnz += c->weights[i] != 0.0;
+    /* from half the pairs on, source indices cost more than the zeros */
+    m->dense = m->sc->storage == TB_STORAGE_DENSE ||
+               (m->sc->storage == TB_STORAGE_AUTO && (double)nnz >= 0.5 * (double)N * (double)N);
+    if (m->dense)
+        nnz = N * N;
     int *row_ptr = malloc((N + 1) * sizeof *row_ptr);
     int *col = malloc((nnz ? nnz : 1) * sizeof *col);
     int *delay = malloc((nnz ? nnz : 1) * sizeof *delay);
@@ -178,10 +183,11 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
         row_ptr[i] = (int)e;
         for (size_t j = 0; j < N; ++j) {
             double wij = c->weights[i * N + j];
-            if (wij == 0.0)
+            if (wij == 0.0 && !m->dense)
                 continue;
-            /* TVB's rule: rint(length / speed / dt), ties to even */
-            long d = lrint(c->tract_lengths[i * N + j] / m->sc->speed / m->sc->dt);
+            /* TVB's rule: rint(length / speed / dt), ties to even; a pair
+             * without weight (dense storage) reads the newest slot */
+            long d = wij == 0.0 ? 0 : lrint(c->tract_lengths[i * N + j] / m->sc->speed / m->sc->dt);
             col[e] = (int)j;
             w[e] = wij;
             delay[e] = (int)d;

@@ -206,8 +206,10 @@ static void gen_stimulus(const mass *m, tb_buf *b)
  * functions then act on all lanes at once. Memory stays tb_scalar. */
 static void gen_lanes(const mass *m, tb_buf *b)
 {
-    tb_buf_printf(b, "#define TB_LANES %zu\n#define TB_REGION_LANES %d\n#define TB_SPLIT %zu\ntypedef real tb_scalar;\n",
-                  m->lanes, m->region_lanes ? 1 : 0, m->split);
+    tb_buf_printf(b,
+                  "#define TB_LANES %zu\n#define TB_REGION_LANES %d\n#define TB_SPLIT %zu\n#define TB_DENSE %d\n"
+                  "typedef real tb_scalar;\n",
+                  m->lanes, m->region_lanes ? 1 : 0, m->split, m->dense ? 1 : 0);
     tb_buf_puts(b, "#define TB_CAT_(a, b) a##b\n#define TB_CAT(a, b) TB_CAT_(a, b)\n");
     if (m->lanes > 1) {
         tb_buf_printf(b, "typedef %s%zu tb_vector;\n#define real tb_vector\n",

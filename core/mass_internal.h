@@ -85,6 +85,7 @@ typedef struct mass {
     bool instance_major;  /* one work-item per instance, instances innermost in memory */
     size_t lanes;         /* instances (or regions) per work-item as vector lanes (1: none) */
     bool region_lanes;    /* the lanes are regions of one instance */
+    bool dense;           /* weights stored for every pair, without source indices */
     size_t Np;            /* regions on the device: N, rounded up to whole lanes with region lanes */
     size_t Bp;            /* instances allocated: B rounded up to whole lanes */
     size_t split;         /* work-groups sharing one instance's regions (launch per step when > 1) */

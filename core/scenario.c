@@ -55,10 +55,15 @@ static const tb_key_spec simulation_keys[] = {
             "selectors to split a sweep's instances across devices; default $TWINBRAIN_DEVICE, else auto"},
 };
 
+static const char *const storages[] = {"auto", "sparse", "dense", NULL};
+
 static const tb_key_spec connectome_keys[] = {
     {"file", KT_STRING, true, .doc = "HDF5 connectome (docs/formats.md), relative to the scenario's folder"},
     {"speed", KT_FLOAT, false, 3.0, .has_def = true, .min = 0, .max = INFINITY, .min_excl = true,
      .doc = "conduction speed in mm/ms; delay = tract length / speed, rounded to steps"},
+    {"storage", KT_STRING, false, .def_s = "auto", .has_def = true, .choices = storages,
+     .doc = "how the device stores the weights: sparse (non-zero edges with their sources), dense (every "
+            "pair, no source indices) or auto (dense from a density of 0.5 on)"},
 };
 
 static const tb_key_spec model_keys[] = {
@@ -364,6 +369,10 @@ static void check_connectome(tb_schema_checker *c, tb_scenario *sc, tb_toml_valu
 {
     tb_schema_table(c, t, connectome_keys, N_(connectome_keys), "connectome");
     sc->speed = tb_schema_get_f(t, "speed");
+    const char *storage = tb_toml_as_string(tb_toml_get(t, "storage"));
+    sc->storage = storage && strcmp(storage, "dense") == 0    ? TB_STORAGE_DENSE
+                  : storage && strcmp(storage, "sparse") == 0 ? TB_STORAGE_SPARSE
+                                                              : TB_STORAGE_AUTO;
     const tb_toml_value *fv = tb_toml_get(t, "file");
     const char *file = tb_toml_as_string(fv);
     if (!file)

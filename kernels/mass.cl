@@ -39,7 +39,8 @@
  *     memory and follow the same edges and delays in lockstep.
  * In every case a chunk is one launch and instances never wait for each
  * other; b is the first instance a work-item handles. Connectivity is CSR
- * rows per target region. */
+ * rows per target region, or with TB_DENSE every pair (zero weights
+ * included) without source indices, for dense connectomes. */
 
 #if TB_LANES > 1 && TB_REGION_LANES
 #define TB_IX(v, b, n) (((long)(v) * B + (b)) * N + (n))
@@ -99,8 +100,10 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
         for (int l = 0; l < TB_LANES; ++l) {
             int slot = now - dq[l];
             slot += slot < 0 ? H : 0;
+            /* dense storage: slice q of a block is source q, for every lane */
+            const int j = TB_DENSE ? q - row_ptr[blk] : cq[l];
             for (int k = 0; k < TB_NC; ++k)
-                hv[k][l] = hist[TB_HX(slot, k, b, cq[l])];
+                hv[k][l] = hist[TB_HX(slot, k, b, j)];
         }
         for (int k = 0; k < TB_NC; ++k)
             sum[k] += w * tb_pre(p, TB_LD(hv[k]), xi[k]);
@@ -108,7 +111,8 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
 #else
     const int end = row_ptr[n + 1];
     for (int e = row_ptr[n]; e < end; ++e) {
-        const int j = col[e];
+        /* dense storage: a row is every source in order, no index to read */
+        const int j = TB_DENSE ? e - row_ptr[n] : col[e];
         const tb_scalar w = weight[e];
         int slot = now - delay[e];
         slot += slot < 0 ? H : 0;

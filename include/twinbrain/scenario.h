@@ -135,6 +135,7 @@ typedef struct tb_scenario {
     char *connectome_file; /* resolved */
     tb_toml_pos connectome_pos;
     double speed;          /* mm/ms */
+    enum { TB_STORAGE_AUTO, TB_STORAGE_SPARSE, TB_STORAGE_DENSE } storage;
 
     /* [model] */
     const tb_plugin *model;          /* a loaded plugin, or the declared model below */
