@@ -157,10 +157,14 @@ static void plugin_detail(const tb_plugin *p, const char *file)
         for (size_t k = 0; k < m->n_coupled; ++k)
             printf(" %s", m->coupled[k]);
         printf("; default coupling: %s)\n", m->default_coupling ? m->default_coupling : "linear");
-        for (size_t v = 0; v < m->n_vars; ++v)
-            printf("  %-10s initial %-8g range [%g, %g]  %-6s %s\n", m->vars[v].name, m->vars[v].initial,
-                   m->vars[v].range_lo, m->vars[v].range_hi, m->vars[v].unit ? m->vars[v].unit : "",
+        for (size_t v = 0; v < m->n_vars; ++v) {
+            char bounds[64] = "";
+            if (isfinite(m->vars[v].bound_lo) || isfinite(m->vars[v].bound_hi))
+                snprintf(bounds, sizeof bounds, " bounds [%g, %g]", m->vars[v].bound_lo, m->vars[v].bound_hi);
+            printf("  %-10s initial %-8g random in [%g, %g]%s  %-6s %s\n", m->vars[v].name, m->vars[v].initial,
+                   m->vars[v].range_lo, m->vars[v].range_hi, bounds, m->vars[v].unit ? m->vars[v].unit : "",
                    m->vars[v].doc ? m->vars[v].doc : "");
+        }
         printf("\n");
     }
     if (p->kind == TB_PLUGIN_SPIKING)
@@ -217,8 +221,22 @@ static void plugin_json(tb_buf *b, const tb_plugin *p, const char *file)
     if (p->kind == TB_PLUGIN_MASS) {
         tb_buf_puts(b, ", \"state_variables\": [");
         for (size_t v = 0; v < p->mass->n_vars; ++v) {
-            tb_buf_puts(b, v ? ", " : "");
-            tb_json_string(b, p->mass->vars[v].name);
+            const tb_mass_var *var = &p->mass->vars[v];
+            tb_buf_puts(b, v ? ", {\"name\": " : "{\"name\": ");
+            tb_json_string(b, var->name);
+            tb_buf_puts(b, ", \"initial\": ");
+            json_number(b, var->initial);
+            tb_buf_puts(b, ", \"range\": [");
+            json_number(b, var->range_lo);
+            tb_buf_puts(b, ", ");
+            json_number(b, var->range_hi);
+            tb_buf_puts(b, "], \"bounds\": [");
+            json_number(b, var->bound_lo);
+            tb_buf_puts(b, ", ");
+            json_number(b, var->bound_hi);
+            tb_buf_puts(b, "], \"unit\": ");
+            tb_json_string(b, var->unit);
+            tb_buf_puts(b, "}");
         }
         tb_buf_puts(b, "], \"coupled\": [");
         for (size_t k = 0; k < p->mass->n_coupled; ++k) {

@@ -89,8 +89,15 @@ def check_declaration(name, listed, failures):
     for k, v in m["defaults"].items():
         if k in got and got[k] != v:
             failures.append(f"{name}: default {k} = {got[k]}, reference (TVB) {v}")
-    if listed["state_variables"] != m["variables"]:
-        failures.append(f"{name}: state variables {listed['state_variables']} != {m['variables']}")
+    names = [v["name"] for v in listed["state_variables"]]
+    if names != m["variables"]:
+        failures.append(f"{name}: state variables {names} != {m['variables']}")
+    # bounds as listed (JSON null for an open end) against the reference's clamps
+    want_bounds = [b if b is not None else (None, None)
+                   for b in (m["bounds"] or [None] * len(names))]
+    got_bounds = [tuple(v["bounds"]) for v in listed["state_variables"]]
+    if [tuple(None if x is None or not np.isfinite(x) else x for x in b) for b in want_bounds] != got_bounds:
+        failures.append(f"{name}: bounds {got_bounds} != reference {want_bounds}")
     want_cv = [m["variables"][i] for i in m["coupled"]]
     if listed["coupled"] != want_cv:
         failures.append(f"{name}: coupled {listed['coupled']} != {want_cv}")
@@ -109,7 +116,7 @@ def check_docs(name, listed, failures):
     for p in listed["parameters"]:
         if f"| `{p['name']}` | {p['default']:g} |" not in section:
             failures.append(f"docs/models.md, {name}: no table row for parameter {p['name']} = {p['default']:g}")
-    for v in listed["state_variables"]:
+    for v in (x["name"] for x in listed["state_variables"]):
         if f"| `{v}` |" not in section:
             failures.append(f"docs/models.md, {name}: no table row for state variable {v}")
 
