@@ -91,22 +91,23 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
     const int now = (int)tb_slot(t, H);
 #if TB_LANES > 1 && TB_REGION_LANES
     /* sliced ELL: slice q holds one edge of each of the block's 8 rows */
-    const int blk = n / TB_LANES;
-    for (int q = row_ptr[blk]; q < row_ptr[blk + 1]; ++q) {
-        __global const int *cq = col + (long)q * TB_LANES;
-        __global const int *dq = delay + (long)q * TB_LANES;
+    const int blk = n / TB_LANES, q0 = row_ptr[blk];
+    __global const tb_scalar *hb = hist + TB_HX(0, 0, b, 0);
+    for (int q = q0; q < row_ptr[blk + 1]; ++q) {
+        /* the 8 lanes' addresses in vector arithmetic: done per lane in
+         * scalar code, they cost more than the loads themselves */
+        int8 slot = (int8)now - vload8(0, delay + (long)q * TB_LANES);
+        slot += select((int8)0, (int8)H, slot < 0);
+        /* dense storage: slice q of a block is source q, for every lane */
+        const int8 j = TB_DENSE ? (int8)(q - q0) : vload8(0, col + (long)q * TB_LANES);
+        const long8 ix = convert_long8(slot) * ((long)TB_NC * N) + convert_long8(j);
         const real w = TB_LD(weight + (long)q * TB_LANES);
-        tb_scalar hv[TB_NC][TB_LANES];
-        for (int l = 0; l < TB_LANES; ++l) {
-            int slot = now - dq[l];
-            slot += slot < 0 ? H : 0;
-            /* dense storage: slice q of a block is source q, for every lane */
-            const int j = TB_DENSE ? q - row_ptr[blk] : cq[l];
-            for (int k = 0; k < TB_NC; ++k)
-                hv[k][l] = hist[TB_HX(slot, k, b, j)];
+        for (int k = 0; k < TB_NC; ++k) {
+            __global const tb_scalar *hk = hb + (long)k * N;
+            const real h = (real)(hk[ix.s0], hk[ix.s1], hk[ix.s2], hk[ix.s3], hk[ix.s4], hk[ix.s5], hk[ix.s6],
+                                  hk[ix.s7]);
+            sum[k] += w * tb_pre(p, h, xi[k]);
         }
-        for (int k = 0; k < TB_NC; ++k)
-            sum[k] += w * tb_pre(p, TB_LD(hv[k]), xi[k]);
     }
 #else
     const int end = row_ptr[n + 1];
