@@ -111,9 +111,28 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
     }
 #else
     const int end = row_ptr[n + 1];
-    for (int e = row_ptr[n]; e < end; ++e) {
+    const int e0 = row_ptr[n];
+    int e = e0;
+#if TB_LANES > 1
+    /* instance lanes: 8 edges' addresses at a time in vector arithmetic,
+     * summed in the same order as one at a time */
+    __global const tb_scalar *hb = hist + TB_HX(0, 0, b, 0);
+    for (; e + 8 <= end; e += 8) {
+        int8 slot = (int8)now - vload8(0, delay + e);
+        slot += select((int8)0, (int8)H, slot < 0);
+        const int8 j = TB_DENSE ? (int8)(e - e0) + (int8)(0, 1, 2, 3, 4, 5, 6, 7) : vload8(0, col + e);
+        const long8 ix = (convert_long8(slot) * ((long)TB_NC * N) + convert_long8(j)) * TB_LANES;
+#define TB_EDGE(c, i)                                                                                              \
+    for (int k = 0; k < TB_NC; ++k)                                                                                \
+        sum[k] += weight[e + i] * tb_pre(p, TB_LD(hb + ix.c + (long)k * N * TB_LANES), xi[k]);
+        TB_EDGE(s0, 0) TB_EDGE(s1, 1) TB_EDGE(s2, 2) TB_EDGE(s3, 3)
+        TB_EDGE(s4, 4) TB_EDGE(s5, 5) TB_EDGE(s6, 6) TB_EDGE(s7, 7)
+#undef TB_EDGE
+    }
+#endif
+    for (; e < end; ++e) {
         /* dense storage: a row is every source in order, no index to read */
-        const int j = TB_DENSE ? e - row_ptr[n] : col[e];
+        const int j = TB_DENSE ? e - e0 : col[e];
         const tb_scalar w = weight[e];
         int slot = now - delay[e];
         slot += slot < 0 ? H : 0;
