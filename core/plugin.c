@@ -14,7 +14,7 @@
 
 #include "twinbrain/mass.h"
 #include "twinbrain/plugin.h"
-#include "spiking_scenario.h"
+#include "spiking/spiking_scenario.h"
 #include "util.h"
 
 typedef struct loaded {

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coupling.h"
-#include "declared_model.h"
-#include "scenario_monitor.h"
+#include "mass/coupling.h"
+#include "mass/declared_model.h"
+#include "mass/scenario_monitor.h"
 #include "schema.h"
-#include "spiking_scenario.h"
-#include "stimulus.h"
-#include "sweep.h"
+#include "spiking/spiking_scenario.h"
+#include "mass/stimulus.h"
+#include "mass/sweep.h"
 #include "twinbrain/mass.h"
 #include "twinbrain/scenario.h"
 #include "util.h"

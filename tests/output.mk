@@ -20,8 +20,8 @@ tests_unit_test_connectome_LDADD = libtwinbrain.la $(HDF5_LIBS) $(CMOCKA_LIBS) -
 
 # The command's code is in the twinbrain program, not the library, so the
 # test compiles it in.
-tests_unit_test_cli_connectome_SOURCES = tests/unit/test_cli_connectome.c core/cli_connectome.c
-tests_unit_test_cli_connectome_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core $(HDF5_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_cli_connectome_SOURCES = tests/unit/test_cli_connectome.c core/cli/cli_connectome.c
+tests_unit_test_cli_connectome_CPPFLAGS = $(AM_CPPFLAGS) $(HDF5_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_cli_connectome_LDADD = libtwinbrain.la $(HDF5_LIBS) $(CMOCKA_LIBS) -lm
 endif
 

@@ -14,6 +14,6 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_spiking
 TESTS += tests/unit/test_spiking
 tests_unit_test_spiking_SOURCES = tests/unit/test_spiking.c
-tests_unit_test_spiking_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_spiking_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_spiking_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm
 endif

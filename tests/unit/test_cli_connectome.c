@@ -22,7 +22,7 @@
 
 #include "twinbrain/connectome.h"
 
-#include "cli.h"
+#include "cli/cli.h"
 
 typedef struct fixture {
     char dir[64];

@@ -16,7 +16,7 @@
 
 #include <Random123/philox.h>
 
-#include "../../core/sha256.h"
+#include "sha256.h"
 #include "testutil.h"
 #include "twinbrain/program.h"
 

@@ -1,5 +1,5 @@
 /* Unit tests of what the plugin loader checks in a spiking model's table
- * (core/spiking_declared.c via tb_plugin_check), and of delay rounding. */
+ * (core/spiking/spiking_declared.c via tb_plugin_check), and of delay rounding. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "spiking_scenario.h"
+#include "spiking/spiking_scenario.h"
 #include "twinbrain/plugin.h"
 #include "twinbrain/spiking.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "h5util.h"
 #include "spiking_scenario.h"
 #include "twinbrain/device.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "twinbrain/connectome.h"
 #include "twinbrain/device.h"
 #include "twinbrain/mass.h"

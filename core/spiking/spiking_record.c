@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "profile.h"
-#include "spiking_kit.h"
+#include "spiking_internal.h"
 #include "util.h"
 
 #define RECORD_BUDGET ((uint64_t)8 << 20) /* spike entries (8 bytes each) per chunk buffer */

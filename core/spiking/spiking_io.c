@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "h5util.h"
-#include "spiking_kit.h"
+#include "spiking_internal.h"
 #include "util.h"
 
 typedef struct h5in {

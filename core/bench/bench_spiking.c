@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "twinbrain/device.h"
 #include "twinbrain/plugin.h"
 #include "twinbrain/scenario.h"

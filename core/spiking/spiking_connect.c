@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spiking_kit.h"
+#include "spiking_internal.h"
 #include "util.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))

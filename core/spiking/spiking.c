@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "profile.h"
-#include "spiking_kit.h"
+#include "spiking_internal.h"
 #include "util.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))

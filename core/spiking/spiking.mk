@@ -4,15 +4,15 @@
 twinbrain_include_HEADERS += include/twinbrain/spiking.h
 
 libtwinbrain_la_SOURCES += \
-	core/spiking.c core/spiking_kit.h \
-	core/spiking_gen.c \
-	core/spiking_connect.c \
-	core/spiking_record.c \
-	core/spiking_io.c \
-	core/scenario_spiking.c core/spiking_scenario.h \
-	core/spiking_declared.c core/spiking_declared.h
+	core/spiking/spiking.c core/spiking/spiking_internal.h \
+	core/spiking/spiking_gen.c \
+	core/spiking/spiking_connect.c \
+	core/spiking/spiking_record.c \
+	core/spiking/spiking_io.c \
+	core/spiking/spiking_scenario.c core/spiking/spiking_scenario.h \
+	core/spiking/spiking_declared.c core/spiking/spiking_declared.h
 
-twinbrain_SOURCES += core/cli_spikes.c core/bench_spiking.c
+twinbrain_SOURCES += core/spiking/cli_spikes.c core/bench/bench_spiking.c
 
 dist_kernel_DATA += \
 	kernels/spiking.cl \
@@ -40,4 +40,4 @@ dist_spikingexample_DATA = examples/spiking/coba.toml examples/spiking/cuba.toml
 	examples/spiking/potjans_diesmann_dc.toml examples/spiking/potjans_diesmann.py
 
 dist_doc_DATA += docs/spiking.md docs/validation.md
-EXTRA_DIST += core/spiking.mk
+EXTRA_DIST += core/spiking/spiking.mk

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "twinbrain/device.h"
 #include "twinbrain/program.h"
 #include "util.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spiking_kit.h"
+#include "spiking_internal.h"
 #include "util.h"
 
 static const char *dist_macro(tb_dist_kind k)

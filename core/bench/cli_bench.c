@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "cli.h"
+#include "cli/cli.h"
 
 static const struct family {
     const char *name;

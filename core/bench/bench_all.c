@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "twinbrain/device.h"
 #include "twinbrain/plugin.h"
 #include "util.h"
