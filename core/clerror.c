@@ -123,3 +123,8 @@ const char *tb_cl_error_name(cl_int code)
             return names[i].name;
     return "CL_UNKNOWN_ERROR";
 }
+
+tb_status tb_cl_fail(tb_error *err, cl_int rc, const char *what)
+{
+    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
+}

@@ -1,74 +1,146 @@
-/* The interface between the simulation driver (sim.c) and a kit that
- * knows one kind of model (mass.c; later spiking, twin). The driver owns
- * the output file's lifecycle, the chunk loop, progress and interruption;
- * a kit owns its device buffers and program and its own datasets.
+/* The kit boundary: what the foundation (scenario loading, the plugin
+ * loader, the simulation driver, the command line) knows of a kind of
+ * model. A kit (core/mass/, core/spiking/, ...) fills one tb_kit table and
+ * names itself in its build fragment (`TB_KITS += NAME`); the foundation
+ * reaches it only through this table, so adding a kind is a folder, a
+ * table and a line in the build (docs/architecture.md, "Adding a kit").
  *
- * What every kit provides, and how the cross-backend tools use it:
- *   - `twinbrain compare` runs the scenario once per device through
- *     create/declare/advance and compares the output files, so a kit only
- *     has to write its results where docs/formats.md says (/monitors/<name>/
- *     data, /spikes/<population>/timestamps and node_ids, /twin/...);
- *   - profiling (`twinbrain run --profile`, core/profile.h): programs are
- *     recorded by tb_program_build() itself; a kit records each command it
- *     enqueues by passing tb_profile_event_slot(prof, &ev) as the event
- *     argument and then calling tb_profile_command(prof, "what", ev), with
- *     prof = tb_device_profile(dev) (NULL when not profiling: both calls do
- *     nothing then), and may record host sections with tb_profile_host();
+ * A table has four groups of entries:
+ *   - identity and scenario: the top-level sections the kit owns (how a
+ *     document selects it), their check, the keys for documentation;
+ *   - plugins: the plugin kind it runs and the check of that kind's table;
+ *   - text: the lines of `check`, `run`'s summary and `plugins NAME`;
+ *   - run: create, declare, advance, ... driven by core/sim.c.
+ * NULL means "not provided" for every optional entry (marked so).
+ *
+ * How the cross-backend tools use a kit:
+ *   - `twinbrain compare` runs the scenario once per device and compares
+ *     the output files, so a kit only has to write its results where
+ *     docs/formats.md says (/monitors/<name>/data, /spikes/<population>/...);
+ *   - profiling: programs are recorded by tb_program_build() itself; a kit
+ *     records each command it enqueues by passing
+ *     tb_profile_event_slot(prof, &ev) as the event argument and then
+ *     calling tb_profile_command(prof, "what", ev), with
+ *     prof = tb_device_profile(dev) (NULL when not profiling);
  *   - offline binaries (`twinbrain kernels build`, --kernels DIR) need
- *     nothing from a kit as long as it builds its programs with
- *     tb_program_build() and a stable label;
+ *     nothing from a kit that builds its programs with tb_program_build()
+ *     and a stable label;
  *   - several devices in one run need create_part (below). */
 #ifndef TWINBRAIN_KIT_H
 #define TWINBRAIN_KIT_H
 
 #include <stdint.h>
 
+#include "schema.h"
 #include "twinbrain/device.h"
 #include "twinbrain/output.h"
+#include "twinbrain/plugin.h"
 #include "twinbrain/program.h"
 #include "twinbrain/scenario.h"
 #include "twinbrain/sim.h"
+#include "util.h"
 
 typedef struct tb_kit {
-    const char *name;
+    /* ---- identity and scenario */
+    const char *name;    /* simulation.kind = "NAME" */
+    const char *summary; /* one line: what the kit runs */
+    /* The top-level tables it owns, with their types and docs. A document
+     * without simulation.kind selects the kit whose sections it uses. */
+    const tb_key_spec *sections;
+    size_t n_sections;
+    /* What units the kit simulates, in summaries ("regions", "neurons"). */
+    const char *unit_noun;
+    /* Check the kit's sections of sc->doc, fill in defaults, and set
+     * sc->kit_data and sc->n_instances. Errors go to the checker; after
+     * an error, nothing it names may be read. */
+    void (*check_scenario)(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg);
+    void (*free_scenario)(void *kit_data);
+    /* Every key of its sections, as tb_schema_list_keys writes them. */
+    void (*list_keys)(tb_buf *b);
+
+    /* ---- plugins: the kind it runs (NULL: it loads no plugins) */
+    const char *plugin_kind;
+    /* Check a descriptor of this kind after the foundation checked the
+     * common fields: its kind table's version and size first. */
+    tb_status (*check_plugin)(const tb_plugin *p, const char *file, tb_error *err);
+
+    /* ---- text */
+    /* The model a scenario runs, for the output's provenance attributes
+     * "model" and "model_version" (version "" when none). */
+    void (*model_of)(const tb_scenario *sc, const char **name, const char **version);
+    /* What `check` says after "FILE: ok (": no newline. */
+    void (*check_text)(const tb_scenario *sc, tb_buf *b);
+    /* `twinbrain plugins NAME` after the common lines, and --json members
+     * (", \"key\": value" pairs), for a plugin of this kind. Optional. */
+    void (*plugin_text)(const tb_plugin *p, tb_buf *b);
+    void (*plugin_json)(const tb_plugin *p, tb_buf *b);
+    /* `run`'s summary up to the output line, which the driver adds
+     * (tb_sim_summary_text); tb_sim_summary_devices() and
+     * tb_sim_summary_kernels() write the usual device and kernel lines. */
+    void (*summary_text)(const tb_sim *sim, const tb_scenario *sc, const tb_sim_summary *s, tb_buf *b);
+
+    /* ---- run */
     /* Check the scenario's inputs without a device (twinbrain check). */
     tb_status (*check)(const tb_scenario *sc, tb_error *err);
     tb_status (*create)(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err);
     /* Create datasets and write fixed arrays (before the file goes live). */
     tb_status (*declare)(void *impl, tb_output *out, tb_error *err);
-    /* Advance steps [step0, step0 + n), append rows to the datasets. */
+    /* Advance steps [step0, step0 + n), append rows to the datasets;
+     * n = 0 drains what is still in flight (the run's end). */
     tb_status (*advance)(void *impl, uint64_t step0, uint64_t n, tb_error *err);
-    /* Suggested steps per chunk and the largest the kit allows. */
+    /* The largest chunk of steps the kit allows. */
     uint64_t (*max_chunk)(void *impl);
     const tb_program *(*program)(void *impl);
-    const char *(*source)(void *impl);
-    size_t (*regions)(void *impl);
+    size_t (*units)(void *impl);
     size_t (*instances)(void *impl);
     uint64_t (*samples)(void *impl);
-    /* Fit scores per instance after the run (an fc monitor with an
-     * empirical FC), or NULL; *name names the monitor. */
+    /* Optional: fit scores per instance after the run, or NULL; *name
+     * names what was scored. */
     const double *(*scores)(void *impl, const char **name);
-    /* Optional: kit-specific figures for the summary (NULL: none). */
-    void (*summary)(void *impl, tb_sim_summary *s);
+    /* Optional: kit-specific figures of the part (at most
+     * TB_SIM_MAX_FIGURES), added up over the parts of a run. */
+    size_t (*figures)(void *impl, tb_sim_figure *out);
     void (*destroy)(void *impl);
-
-    /* Optional entry points: NULL means "not provided".
-     *
-     * create_part: like create, for the instances [first, first + count)
-     * of the scenario's sweep only (several devices in one run). Each
-     * instance must compute exactly what it computes in a whole run: its
-     * parameters, seed and random draws are those of its global index.
-     * declare then receives a part of the output (tb_output_part): the
-     * kit declares its datasets with `count` instances on the instance axis
-     * (the second axis of every dataset of rank >= 2) and writes run-wide
-     * facts (attributes, /sweep arrays) for all sc->sweep.n_instances
-     * instances; regions, instances, samples and scores count the part.
-     * Without it a scenario of this kit runs on one device at a time. */
+    /* Optional: like create, for the instances [first, first + count) of
+     * the run only (several devices in one run). Each instance must
+     * compute exactly what it computes in a whole run: its parameters,
+     * seed and random draws are those of its global index. declare then
+     * receives a part of the output (tb_output_part): the kit declares
+     * its datasets with `count` instances on the instance axis (the
+     * second axis of every dataset of rank >= 2) and writes run-wide facts
+     * for all sc->n_instances instances; units, instances, samples and
+     * scores count the part. Without it a scenario of this kit runs on one
+     * device at a time. */
     tb_status (*create_part)(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
                              tb_error *err);
 } tb_kit;
 
-extern const tb_kit tb_mass_kit;
-extern const tb_kit tb_spiking_kit;
+/* ------------------------------------------------------------ registry
+ *
+ * The kits built into the library (from the build's TB_KITS list, in that
+ * order) and any registered since. The list is process-wide, like
+ * libltdl's initialisation: register extra kits before loading scenarios
+ * or plugins from several threads. */
+size_t tb_kit_count(void);
+const tb_kit *tb_kit_at(size_t i);
+const tb_kit *tb_kit_find(const char *name);
+/* The kit that runs plugins of this kind, or NULL. */
+const tb_kit *tb_kit_for_plugin_kind(const char *kind);
+/* Add a kit (a test's stand-in, an embedding program's own kind). Fails
+ * when the table lacks a required entry or its name or a section is
+ * already taken. */
+tb_status tb_kit_register(const tb_kit *kit, tb_error *err);
+/* Every kit's name joined with ", " (for messages). Malloc'd. */
+char *tb_kit_names(void);
+
+/* The common lines of a summary (core/sim.c): one "device" line per device
+ * (with its instances when several ran), and the "kernels" line. */
+void tb_sim_summary_devices(const tb_sim *sim, tb_buf *b);
+void tb_sim_summary_kernels(const tb_sim_summary *s, tb_buf *b);
+
+/* `twinbrain plugins NAME` text and --json object of any plugin: the
+ * common part and its kit's (core/plugin.c). */
+void tb_plugin_describe(const tb_plugin *p, const char *file, tb_buf *b);
+void tb_plugin_describe_json(const tb_plugin *p, const char *file, tb_buf *b);
 
 #endif

@@ -7,14 +7,15 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <math.h>
+#include <stddef.h>
 #include <ltdl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "twinbrain/mass.h"
+#include "kit.h"
 #include "twinbrain/plugin.h"
-#include "spiking/spiking_scenario.h"
 #include "util.h"
 
 typedef struct loaded {
@@ -37,92 +38,77 @@ struct tb_plugin_registry {
     size_t n_paths;
 };
 
-const char *tb_plugin_kind_name(tb_plugin_kind kind)
+const char *tb_param_type_name(tb_param_type t)
 {
-    switch (kind) {
-    case TB_PLUGIN_MASS: return "mass";
-    case TB_PLUGIN_SPIKING: return "spiking";
-    case TB_PLUGIN_TWIN: return "twin";
-    case TB_PLUGIN_PERTURB: return "perturb";
+    switch (t) {
+    case TB_PARAM_REAL: return "real";
+    case TB_PARAM_INT: return "integer";
+    case TB_PARAM_STRING: return "string";
+    case TB_PARAM_PATH: return "path";
+    case TB_PARAM_REALS: return "array of reals";
+    case TB_PARAM_STRINGS: return "array of strings";
     }
     return "unknown";
 }
 
-static bool grow(void **items, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return true;
-    size_t c = *cap ? *cap * 2 : 8;
-    void *p = realloc(*items, c * size);
-    if (!p)
-        return false;
-    *items = p;
-    *cap = c;
-    return true;
-}
-
 static void add_failure(tb_plugin_registry *reg, const char *stem, const char *file, const char *why)
 {
-    if (!grow((void **)&reg->fails, &reg->cap_fails, reg->n_fails, sizeof *reg->fails))
+    if (!tb_grow((void **)&reg->fails, &reg->cap_fails, reg->n_fails, sizeof *reg->fails))
         return;
     failure *f = &reg->fails[reg->n_fails++];
     f->stem = tb_strdup(stem);
     f->text = tb_asprintf("%s: %s", file, why);
 }
 
-/* Names the generated code gives the dfun snippet (plus tb_ and cp_ prefixes). */
-static const char *const reserved[] = {"coupling", "t", "region", "n_regions", "real"};
-
-static tb_status check_mass(const tb_mass_model *m, const char *file, tb_error *err)
+static bool is_number_type(tb_param_type t)
 {
-    if (m->n_vars == 0 || !m->vars)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: mass model declares no state variables", file);
-    for (size_t i = 0; i < m->n_vars; ++i) {
-        if (!tb_is_identifier(m->vars[i].name))
-            return tb_error_set(err, TB_ERR_INPUT, "%s: state variable %zu has no valid name", file, i);
-        for (size_t j = 0; j < i; ++j)
-            if (strcmp(m->vars[i].name, m->vars[j].name) == 0)
-                return tb_error_set(err, TB_ERR_INPUT, "%s: state variable '%s' declared twice", file,
-                                    m->vars[i].name);
+    return t == TB_PARAM_REAL || t == TB_PARAM_INT || t == TB_PARAM_REALS;
+}
+
+static tb_status check_param(const tb_param_info *q, size_t i, const char *file, tb_error *err)
+{
+    if (!tb_is_identifier(q->name))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: parameter %zu has no valid name", file, i);
+    if ((unsigned)q->type > TB_PARAM_STRINGS)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: parameter '%s' has unknown type %d", file, q->name,
+                            (int)q->type);
+    if (is_number_type(q->type) && !(q->min <= q->value && q->value <= q->max))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: default of parameter '%s' (%g) lies outside [%g, %g]", file,
+                            q->name, q->value, q->min, q->max);
+    if (q->type == TB_PARAM_INT && q->value != floor(q->value))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: integer parameter '%s' has default %g", file, q->name,
+                            q->value);
+    if (q->choices && q->type != TB_PARAM_STRING)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: parameter '%s' lists choices but is not a string", file,
+                            q->name);
+    if (q->type == TB_PARAM_STRING && q->choices && q->value_s) {
+        size_t k = 0;
+        while (q->choices[k] && strcmp(q->choices[k], q->value_s) != 0)
+            ++k;
+        if (!q->choices[k])
+            return tb_error_set(err, TB_ERR_INPUT, "%s: default of parameter '%s' (\"%s\") is not one of its choices",
+                                file, q->name, q->value_s);
     }
-    if (m->n_coupled == 0 || !m->coupled)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: mass model declares no coupled variable", file);
-    for (size_t k = 0; k < m->n_coupled; ++k) {
-        size_t v = 0;
-        while (v < m->n_vars && (!m->coupled[k] || strcmp(m->coupled[k], m->vars[v].name) != 0))
-            ++v;
-        if (v == m->n_vars)
-            return tb_error_set(err, TB_ERR_INPUT, "%s: coupled variable '%s' is not a state variable",
-                                file, m->coupled[k] ? m->coupled[k] : "(null)");
-    }
-    for (size_t i = 0; i < m->n_vars; ++i)
-        for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; ++r)
-            if (strcmp(m->vars[i].name, reserved[r]) == 0 || strncmp(m->vars[i].name, "tb_", 3) == 0)
-                return tb_error_set(err, TB_ERR_INPUT, "%s: state variable name '%s' is reserved", file,
-                                    m->vars[i].name);
-    if (!m->dfun || !*m->dfun)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: mass model has no dfun snippet", file);
-    for (size_t i = 0; i < sizeof m->reserved / sizeof m->reserved[0]; ++i)
-        if (m->reserved[i])
-            return tb_error_set(err, TB_ERR_INPUT, "%s: reserved fields of the mass table must be NULL", file);
     return TB_OK;
 }
 
-/* The dfun snippet sees parameters, variables and d<variable> side by
- * side, so none of those names may coincide. */
-static tb_status check_mass_names(const tb_plugin *p, const char *file, tb_error *err)
+/* What every descriptor must hold, whatever its kind. */
+static tb_status check_common(const tb_plugin *p, const char *file, tb_error *err)
 {
-    const tb_mass_model *m = p->mass;
-    for (size_t i = 0; i < p->n_params; ++i) {
-        const char *q = p->params[i].name;
-        for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; ++r)
-            if (strcmp(q, reserved[r]) == 0 || strncmp(q, "tb_", 3) == 0 || strncmp(q, "cp_", 3) == 0)
-                return tb_error_set(err, TB_ERR_INPUT, "%s: parameter name '%s' is reserved", file, q);
-        for (size_t v = 0; v < m->n_vars; ++v)
-            if (strcmp(q, m->vars[v].name) == 0 || (q[0] == 'd' && strcmp(q + 1, m->vars[v].name) == 0))
-                return tb_error_set(err, TB_ERR_INPUT, "%s: parameter '%s' clashes with state variable '%s'", file,
-                                    q, m->vars[v].name);
-    }
+    if (!tb_is_identifier(p->name))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: plugin name '%s' is not an identifier", file,
+                            p->name ? p->name : "(null)");
+    if (p->n_params && !p->params)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: n_params is %zu but params is NULL", file, p->n_params);
+    for (size_t i = 0; i < p->n_params; ++i)
+        if (check_param(&p->params[i], i, file, err) != TB_OK)
+            return TB_ERR_INPUT;
+    if (tb_names_unique(p->params, p->n_params, sizeof *p->params, offsetof(tb_param_info, name), "parameter",
+                        file, err) != TB_OK)
+        return TB_ERR_INPUT;
+    for (size_t i = 0; i < sizeof p->reserved / sizeof p->reserved[0]; ++i)
+        if (p->reserved[i])
+            return tb_error_set(err, TB_ERR_INPUT, "%s: reserved descriptor fields must be NULL", file);
     return TB_OK;
 }
 
@@ -140,40 +126,22 @@ tb_status tb_plugin_check(const tb_plugin *p, const char *file, tb_error *err)
                             "%s: descriptor size %u differs from this twinbrain's %zu (ABI %u); "
                             "rebuild the plugin",
                             file, (unsigned)p->struct_size, sizeof(tb_plugin), TB_PLUGIN_ABI_VERSION);
-    if (!tb_is_identifier(p->name))
-        return tb_error_set(err, TB_ERR_INPUT, "%s: plugin name '%s' is not an identifier", file,
-                            p->name ? p->name : "(null)");
-    if (p->n_params && !p->params)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: n_params is %zu but params is NULL", file, p->n_params);
-    for (size_t i = 0; i < p->n_params; ++i) {
-        const tb_param_info *q = &p->params[i];
-        if (!tb_is_identifier(q->name))
-            return tb_error_set(err, TB_ERR_INPUT, "%s: parameter %zu has no valid name", file, i);
-        if (!(q->min <= q->value && q->value <= q->max))
-            return tb_error_set(err, TB_ERR_INPUT, "%s: default of parameter '%s' (%g) lies outside [%g, %g]",
-                                file, q->name, q->value, q->min, q->max);
-        for (size_t j = 0; j < i; ++j)
-            if (strcmp(q->name, p->params[j].name) == 0)
-                return tb_error_set(err, TB_ERR_INPUT, "%s: parameter '%s' declared twice", file, q->name);
+    if (check_common(p, file, err) != TB_OK)
+        return TB_ERR_INPUT;
+    if (!p->kind || !*p->kind)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: the descriptor names no kind", file);
+    const tb_kit *kit = tb_kit_for_plugin_kind(p->kind);
+    if (!kit) {
+        char *names = tb_kit_names();
+        tb_status st = tb_error_set(err, TB_ERR_INPUT,
+                                    "%s: plugin kind '%s' has no kit in this twinbrain (%s; kits: %s)", file,
+                                    p->kind, PACKAGE_VERSION, names ? names : "none");
+        free(names);
+        return st;
     }
-    for (size_t i = 0; i < sizeof p->reserved / sizeof p->reserved[0]; ++i)
-        if (p->reserved[i])
-            return tb_error_set(err, TB_ERR_INPUT, "%s: reserved descriptor fields must be NULL", file);
-    switch (p->kind) {
-    case TB_PLUGIN_MASS:
-        if (!p->mass)
-            return tb_error_set(err, TB_ERR_INPUT, "%s: a mass plugin needs its mass table", file);
-        if (check_mass(p->mass, file, err) != TB_OK)
-            return TB_ERR_INPUT;
-        return check_mass_names(p, file, err);
-    case TB_PLUGIN_SPIKING:
-        return tb_spiking_model_check(p->spiking, p->params, p->n_params, file, err);
-    case TB_PLUGIN_TWIN:
-    case TB_PLUGIN_PERTURB:
-        return tb_error_set(err, TB_ERR_INPUT, "%s: plugin kind '%s' is not supported by this twinbrain yet",
-                            file, tb_plugin_kind_name(p->kind));
-    }
-    return tb_error_set(err, TB_ERR_INPUT, "%s: unknown plugin kind %d", file, (int)p->kind);
+    if (!p->table)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: a %s plugin needs its table (.table)", file, p->kind);
+    return kit->check_plugin(p, file, err);
 }
 
 static bool have_name(const tb_plugin_registry *reg, const char *name)
@@ -184,7 +152,7 @@ static bool have_name(const tb_plugin_registry *reg, const char *name)
     return false;
 }
 
-typedef const tb_plugin *(*entry_fn)(void);
+typedef const tb_plugin *(*entry_fn)(const tb_core_services *core);
 
 static void load_one(tb_plugin_registry *reg, const char *dir, const char *stem, const char *ext)
 {
@@ -203,7 +171,7 @@ static void load_one(tb_plugin_registry *reg, const char *dir, const char *stem,
         lt_dlclose(h);
         goto done;
     }
-    const tb_plugin *p = entry();
+    const tb_plugin *p = entry(tb_core_services_get());
     tb_error e = {0};
     if (tb_plugin_check(p, file, &e) != TB_OK) {
         /* the message already starts with the file name */
@@ -214,7 +182,7 @@ static void load_one(tb_plugin_registry *reg, const char *dir, const char *stem,
         goto done;
     }
     if (have_name(reg, p->name) ||
-        !grow((void **)&reg->items, &reg->cap, reg->n, sizeof *reg->items)) {
+        !tb_grow((void **)&reg->items, &reg->cap, reg->n, sizeof *reg->items)) {
         lt_dlclose(h); /* an earlier folder on the path wins */
         goto done;
     }
@@ -244,7 +212,7 @@ static void load_dir(tb_plugin_registry *reg, const char *dir)
     while ((ent = readdir(d))) {
         if (!tb_str_ends_with(ent->d_name, ".la") && !tb_str_ends_with(ent->d_name, ".so"))
             continue;
-        if (!grow((void **)&names, &cap, n, sizeof *names))
+        if (!tb_grow((void **)&names, &cap, n, sizeof *names))
             break;
         names[n++] = tb_strdup(ent->d_name);
     }
@@ -332,11 +300,11 @@ const char *tb_plugin_failure_stem(const tb_plugin_registry *reg, size_t i) { re
 size_t tb_plugin_path_count(const tb_plugin_registry *reg) { return reg->n_paths; }
 const char *tb_plugin_path_at(const tb_plugin_registry *reg, size_t i) { return reg->paths[i]; }
 
-const tb_plugin *tb_plugin_find(const tb_plugin_registry *reg, tb_plugin_kind kind, const char *name)
+const tb_plugin *tb_plugin_find(const tb_plugin_registry *reg, const char *kind, const char *name)
 {
     for (size_t i = 0; i < reg->n; ++i) {
         const tb_plugin *p = reg->items[i].desc;
-        if ((kind == 0 || p->kind == kind) && strcmp(p->name, name) == 0)
+        if ((!kind || strcmp(p->kind, kind) == 0) && strcmp(p->name, name) == 0)
             return p;
     }
     return NULL;
@@ -350,10 +318,100 @@ const char *tb_plugin_file_of(const tb_plugin_registry *reg, const tb_plugin *p)
     return NULL;
 }
 
-int tb_plugin_param_index(const tb_plugin *p, const char *name)
+/* ------------------------------------------------------------ describe */
+
+static void range_text(char *buf, size_t n, double lo, double hi)
 {
-    for (size_t i = 0; i < p->n_params; ++i)
-        if (strcmp(p->params[i].name, name) == 0)
-            return (int)i;
-    return -1;
+    if (isinf(lo) && isinf(hi))
+        snprintf(buf, n, "any");
+    else if (lo == TB_POSITIVE && isinf(hi))
+        snprintf(buf, n, "> 0");
+    else if (lo == TB_POSITIVE)
+        snprintf(buf, n, "(0, %g]", hi);
+    else if (isinf(hi))
+        snprintf(buf, n, ">= %g", lo);
+    else if (isinf(lo))
+        snprintf(buf, n, "<= %g", hi);
+    else
+        snprintf(buf, n, "[%g, %g]", lo, hi);
+}
+
+/* A parameter's default as the listing shows it. */
+static void default_text(char *buf, size_t n, const tb_param_info *q)
+{
+    if (q->type == TB_PARAM_STRING || q->type == TB_PARAM_PATH || q->type == TB_PARAM_STRINGS)
+        snprintf(buf, n, "%s", q->value_s ? q->value_s : "(required)");
+    else
+        snprintf(buf, n, "%g", q->value);
+}
+
+void tb_plugin_describe(const tb_plugin *p, const char *file, tb_buf *b)
+{
+    tb_buf_printf(b, "%s %s (%s plugin)\n  %s\n  file: %s\n\n", p->name, p->version ? p->version : "", p->kind,
+                  p->summary ? p->summary : "", file);
+    if (p->doc)
+        tb_buf_printf(b, "%s\n\n", p->doc);
+    const tb_kit *kit = tb_kit_for_plugin_kind(p->kind);
+    if (kit && kit->plugin_text)
+        kit->plugin_text(p, b);
+    tb_buf_printf(b, "parameters\n  %-10s %-12s %-8s %-14s %s\n", "name", "default", "unit", "allowed", "meaning");
+    for (size_t i = 0; i < p->n_params; ++i) {
+        const tb_param_info *q = &p->params[i];
+        char r[64], d[64];
+        range_text(r, sizeof r, q->min, q->max);
+        default_text(d, sizeof d, q);
+        if (q->type != TB_PARAM_REAL)
+            snprintf(r, sizeof r, "%s", tb_param_type_name(q->type));
+        tb_buf_printf(b, "  %-10s %-12s %-8s %-14s %s\n", q->name, d, q->unit ? q->unit : "", r, q->doc ? q->doc : "");
+    }
+}
+
+static void json_number(tb_buf *b, double x)
+{
+    if (isfinite(x))
+        tb_buf_printf(b, "%.17g", x);
+    else
+        tb_buf_puts(b, "null");
+}
+
+static void param_json(const tb_param_info *q, tb_buf *b)
+{
+    tb_buf_puts(b, "{\"name\": ");
+    tb_json_string(b, q->name);
+    tb_buf_puts(b, ", \"type\": ");
+    tb_json_string(b, tb_param_type_name(q->type));
+    tb_buf_puts(b, ", \"default\": ");
+    if (q->type == TB_PARAM_STRING || q->type == TB_PARAM_PATH || q->type == TB_PARAM_STRINGS)
+        q->value_s ? tb_json_string(b, q->value_s) : tb_buf_puts(b, "null");
+    else
+        json_number(b, q->value);
+    tb_buf_puts(b, ", \"unit\": ");
+    tb_json_string(b, q->unit);
+    tb_buf_puts(b, ", \"min\": ");
+    json_number(b, q->min);
+    tb_buf_puts(b, ", \"max\": ");
+    json_number(b, q->max);
+    tb_buf_puts(b, ", \"doc\": ");
+    tb_json_string(b, q->doc);
+    tb_buf_puts(b, "}");
+}
+
+void tb_plugin_describe_json(const tb_plugin *p, const char *file, tb_buf *b)
+{
+    const char *keys[] = {"name", "kind", "version", "summary", "file", "doc"};
+    const char *vals[] = {p->name, p->kind, p->version, p->summary, file, p->doc};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) {
+        tb_buf_printf(b, "%s\"%s\": ", i ? ", " : "{", keys[i]);
+        tb_json_string(b, vals[i]);
+    }
+    tb_buf_puts(b, ", \"parameters\": [");
+    for (size_t i = 0; i < p->n_params; ++i) {
+        tb_buf_puts(b, i ? ", " : "");
+        param_json(&p->params[i], b);
+    }
+    tb_buf_puts(b, "]");
+    const tb_kit *kit = tb_kit_for_plugin_kind(p->kind);
+    if (kit && kit->plugin_json)
+        kit->plugin_json(p, b);
+    tb_buf_puts(b, "}");
 }

@@ -44,14 +44,9 @@ struct tb_sim {
     double *scores; /* the parts' scores side by side (several devices) */
 };
 
-static const tb_kit *kit_of(const tb_scenario *sc)
-{
-    return sc->kind == TB_SCENARIO_SPIKING ? &tb_spiking_kit : &tb_mass_kit;
-}
-
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
 {
-    return kit_of(sc)->check(sc, err);
+    return sc->kit->check(sc, err);
 }
 
 tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err)
@@ -73,7 +68,7 @@ static void split_instances(sim_part *parts, size_t n, size_t total)
 static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err)
 {
     const tb_scenario *sc = sim->sc;
-    size_t total = sc->sweep.n_instances;
+    size_t total = sc->n_instances;
     if (sim->n_parts == 1) {
         sim->parts[0] = (sim_part){.dev = devs[0], .first = 0, .count = total};
         return sim->kit->create(sc, devs[0], &sim->parts[0].impl, err);
@@ -114,7 +109,7 @@ tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, siz
     }
     sim->sc = sc;
     sim->n_parts = n_devs;
-    sim->kit = kit_of(sc);
+    sim->kit = sc->kit;
     tb_status st = create_parts(sim, devs, err);
     if (st != TB_OK) {
         tb_sim_free(sim);
@@ -200,6 +195,8 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
     char *text = tb_toml_format(sim->sc->doc);
     char created[32];
     utc_now(created, sizeof created);
+    const char *model = "", *model_version = "";
+    sim->kit->model_of(sim->sc, &model, &model_version);
     const char *names[] = {"twinbrain_version", "scenario", "platform", "device", "driver_version", "precision",
                            "created_utc", "model", "model_version", "scenario_file"};
     const char *values[] = {PACKAGE_VERSION,
@@ -209,8 +206,8 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
                             driver ? driver : "",
                             tb_precision_name(sim->sc->precision),
                             created,
-                            sim->sc->model ? sim->sc->model->name : "spiking network",
-                            sim->sc->model && sim->sc->model->version ? sim->sc->model->version : "",
+                            model,
+                            model_version,
                             sim->sc->path};
     tb_status st = TB_OK;
     for (size_t i = 0; st == TB_OK && i < sizeof names / sizeof names[0]; ++i)
@@ -317,7 +314,7 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
 static tb_status declare_all(tb_sim *sim, tb_output *out, tb_error *err)
 {
     tb_status st = TB_OK;
-    size_t total = sim->sc->sweep.n_instances;
+    size_t total = sim->sc->n_instances;
     for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
         sim_part *p = &sim->parts[k];
         tb_output_part_free(p->out);
@@ -418,7 +415,7 @@ static const double *merged_scores(tb_sim *sim, const char **name)
     if (sim->n_parts == 1)
         return sim->kit->scores(sim->parts[0].impl, name);
     free(sim->scores);
-    sim->scores = calloc(sim->sc->sweep.n_instances, sizeof *sim->scores);
+    sim->scores = calloc(sim->sc->n_instances, sizeof *sim->scores);
     for (size_t k = 0; sim->scores && k < sim->n_parts; ++k) {
         const double *part = sim->kit->scores(sim->parts[k].impl, name);
         if (!part) {
@@ -430,6 +427,33 @@ static const double *merged_scores(tb_sim *sim, const char **name)
     return sim->scores;
 }
 
+/* The parts' figures added up, by name. */
+static void add_figures(tb_sim_summary *s, const tb_sim_figure *f, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        size_t k = 0;
+        while (k < s->n_figures && strcmp(s->figures[k].name, f[i].name) != 0)
+            ++k;
+        if (k == s->n_figures && k < TB_SIM_MAX_FIGURES)
+            s->figures[s->n_figures++] = (tb_sim_figure){f[i].name, 0};
+        if (k < s->n_figures)
+            s->figures[k].value += f[i].value;
+    }
+}
+
+static void add_program(tb_sim_summary *s, const tb_program *p, bool first)
+{
+    if (!p)
+        return;
+    const tb_program_stats *st = tb_program_get_stats(p);
+    s->build_seconds += st->build_seconds;
+    s->program_from_cache &= st->from_cache;
+    bool outranks = st->origin == TB_PROGRAM_COMPILED ||
+                    (st->origin == TB_PROGRAM_PREBUILT && s->program_origin == TB_PROGRAM_CACHED);
+    if (first || outranks)
+        s->program_origin = st->origin;
+}
+
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -438,27 +462,52 @@ void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
     s->program_from_cache = 1;
     for (size_t k = 0; k < sim->n_parts; ++k) {
         void *impl = sim->parts[k].impl;
-        const tb_program *p = sim->kit->program(impl);
-        if (p) {
-            s->build_seconds += tb_program_get_stats(p)->build_seconds;
-            s->program_from_cache &= tb_program_get_stats(p)->from_cache;
-            tb_program_origin o = tb_program_get_stats(p)->origin;
-            bool outranks = o == TB_PROGRAM_COMPILED ||
-                            (o == TB_PROGRAM_PREBUILT && s->program_origin == TB_PROGRAM_CACHED);
-            if (k == 0 || outranks)
-                s->program_origin = o;
-        }
+        add_program(s, sim->kit->program(impl), k == 0);
         s->instances += sim->kit->instances(impl);
         s->samples += sim->kit->samples(impl);
+        tb_sim_figure f[TB_SIM_MAX_FIGURES];
+        if (sim->kit->figures)
+            add_figures(s, f, sim->kit->figures(impl, f));
     }
-    s->regions = sim->kit->regions(sim->parts[0].impl);
-    s->monitors = sim->sc->n_monitors;
+    s->units = sim->kit->units(sim->parts[0].impl);
+    s->unit_noun = sim->kit->unit_noun;
     s->scores = merged_scores((tb_sim *)sim, &s->score_monitor);
-    if (sim->kit->summary)
-        sim->kit->summary(sim->parts[0].impl, s);
 }
 
-const char *tb_sim_source(const tb_sim *sim)
+double tb_sim_summary_figure(const tb_sim_summary *s, const char *name)
 {
-    return sim->kit->source(sim->parts[0].impl);
+    for (size_t k = 0; k < s->n_figures; ++k)
+        if (strcmp(s->figures[k].name, name) == 0)
+            return s->figures[k].value;
+    return NAN;
+}
+
+void tb_sim_summary_devices(const tb_sim *sim, tb_buf *b)
+{
+    for (size_t k = 0; k < sim->n_parts; ++k) {
+        const sim_part *p = &sim->parts[k];
+        const tb_device_info *d = tb_device_get_info(p->dev);
+        tb_buf_printf(b, "  device   %s (%s)", d->name, d->platform_name);
+        if (sim->n_parts > 1)
+            tb_buf_printf(b, ": instances %zu to %zu", p->first, p->first + p->count - 1);
+        tb_buf_puts(b, "\n");
+    }
+}
+
+void tb_sim_summary_kernels(const tb_sim_summary *s, tb_buf *b)
+{
+    tb_buf_printf(b, "  kernels  %.2f s %s\n", s->build_seconds,
+                  s->program_origin == TB_PROGRAM_CACHED     ? "(loaded from cache)"
+                  : s->program_origin == TB_PROGRAM_PREBUILT ? "(loaded prebuilt)"
+                                                             : "(compiled)");
+}
+
+char *tb_sim_summary_text(const tb_sim *sim, const char *output_path)
+{
+    tb_sim_summary s;
+    tb_sim_get_summary(sim, &s);
+    tb_buf b = {0};
+    sim->kit->summary_text(sim, sim->sc, &s, &b);
+    tb_buf_printf(&b, "  output   %s\n", output_path);
+    return tb_buf_take(&b);
 }

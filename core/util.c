@@ -240,3 +240,43 @@ void tb_json_string(tb_buf *b, const char *s)
     }
     tb_buf_puts(b, "\"");
 }
+
+bool tb_grow(void **items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 8;
+    if (c <= n)
+        c = n + 1;
+    void *p = realloc(*items, c * size);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = c;
+    return true;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+tb_status tb_names_unique(const void *records, size_t n, size_t size, size_t offset, const char *kind,
+                          const char *file, tb_error *err)
+{
+    if (n < 2)
+        return TB_OK;
+    const char **names = malloc(n * sizeof *names);
+    if (!names)
+        return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory checking %zu %s names", file, n, kind);
+    for (size_t i = 0; i < n; ++i)
+        memcpy(&names[i], (const char *)records + i * size + offset, sizeof *names);
+    qsort(names, n, sizeof *names, by_name);
+    tb_status st = TB_OK;
+    for (size_t i = 1; st == TB_OK && i < n; ++i)
+        if (names[i] && names[i - 1] && strcmp(names[i], names[i - 1]) == 0)
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: %s '%s' declared twice", file, kind, names[i]);
+    free(names);
+    return st;
+}

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "twinbrain/error.h"
+
 char *tb_strdup(const char *s);
 char *tb_strndup(const char *s, size_t n);
 char *tb_asprintf(const char *fmt, ...)
@@ -14,6 +16,16 @@ char *tb_asprintf(const char *fmt, ...)
 #endif
     ;
 bool tb_is_identifier(const char *s);
+
+/* Make room for item n of a growable array (*cap doubles); false when out
+ * of memory, the array untouched. */
+bool tb_grow(void **items, size_t *cap, size_t n, size_t size);
+
+/* TB_ERR_INPUT "FILE: KIND 'x' declared twice" for the first name that
+ * repeats among n records of `size` bytes whose name (a const char *) sits
+ * at `offset`; sorted, so a table of a million names is checked at once. */
+tb_status tb_names_unique(const void *records, size_t n, size_t size, size_t offset, const char *kind,
+                          const char *file, tb_error *err);
 bool tb_str_ends_with(const char *s, const char *suffix);
 /* Join dir and name with one '/'; an absolute name is returned as is. */
 char *tb_path_join(const char *dir, const char *name);

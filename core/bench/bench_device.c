@@ -39,11 +39,6 @@ typedef struct peak_ctx {
     double seconds;
 } peak_ctx;
 
-static tb_status cl_fail(tb_error *err, cl_int rc, const char *what)
-{
-    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
-}
-
 static tb_status build(peak_ctx *c, tb_precision p, tb_program **prog, tb_error *err)
 {
     tb_program_part part = {"peak.cl", NULL, "kernels/peak.cl"};
@@ -75,7 +70,7 @@ static tb_status best_launch(peak_ctx *c, cl_kernel k, size_t global, double bud
         if (ev)
             clReleaseEvent(ev);
         if (rc != CL_SUCCESS)
-            return cl_fail(err, rc, "timing a peak kernel");
+            return tb_cl_fail(err, rc, "timing a peak kernel");
         double s = (double)(b - a) * 1e-9;
         if (s > 0 && s < *best)
             *best = s;
@@ -116,7 +111,7 @@ static tb_status bandwidth(peak_ctx *c, tb_program *prog, tb_peak *out, tb_error
         rc |= clSetKernelArg(triad, 0, sizeof a, &a) | clSetKernelArg(triad, 1, sizeof b, &b);
         rc |= clSetKernelArg(triad, 2, sizeof d, &d) | clSetKernelArg(triad, 3, sizeof s, &s);
         rc |= clFinish(c->q);
-        st = rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "preparing the stream buffers");
+        st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "preparing the stream buffers");
     }
     double tc = 0, tt = 0;
     if (st == TB_OK)
@@ -134,7 +129,7 @@ static tb_status bandwidth(peak_ctx *c, tb_program *prog, tb_peak *out, tb_error
             double h = tb_now() - h0;
             if (ev)
                 clReleaseEvent(ev);
-            st = rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "reading a buffer back");
+            st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "reading a buffer back");
             best = h < best ? h : best;
         }
         /* wall time on the host: what a read-back of monitor rows costs */
@@ -170,7 +165,7 @@ static tb_status mad_rate(peak_ctx *c, tb_program *prog, tb_precision p, double 
     cl_int rc = clSetKernelArg(k, 0, sizeof out, &out);
     rc |= clSetKernelArg(k, 1, real, p == TB_DOUBLE ? (void *)&a64 : (void *)&a32);
     rc |= clSetKernelArg(k, 2, real, p == TB_DOUBLE ? (void *)&b64 : (void *)&b32);
-    tb_status st = rc == CL_SUCCESS ? TB_OK : cl_fail(err, rc, "setting the multiply-add kernel's arguments");
+    tb_status st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "setting the multiply-add kernel's arguments");
     double t = 0;
     if (st == TB_OK)
         st = best_launch(c, k, global, c->seconds / 6, &t, err);
@@ -199,7 +194,7 @@ static tb_status launch_time(peak_ctx *c, tb_program *prog, double *us, tb_error
         best = t < best ? t : best;
     }
     if (st == TB_OK && rc != CL_SUCCESS)
-        st = cl_fail(err, rc, "launching an empty kernel");
+        st = tb_cl_fail(err, rc, "launching an empty kernel");
     *us = best * 1e6;
     if (k)
         clReleaseKernel(k);

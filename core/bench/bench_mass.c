@@ -382,9 +382,9 @@ int tb_bench_mass(int argc, char **argv)
  * memory, not that it is. */
 static double mass_bytes_per_region_step(const tb_plugin_registry *reg, const result *r, size_t realsz)
 {
-    const tb_plugin *p = tb_plugin_find(reg, TB_PLUGIN_MASS, r->model);
-    double nv = p && p->mass ? (double)p->mass->n_vars : 1.0;
-    double nc = p && p->mass ? (double)p->mass->n_coupled : 1.0;
+    const tb_plugin *p = tb_plugin_find(reg, TB_MASS_KIND, r->model);
+    double nv = p ? (double)tb_mass_of(p)->n_vars : 1.0;
+    double nc = p ? (double)tb_mass_of(p)->n_coupled : 1.0;
     double degree = (double)r->edges / (double)r->regions;
     double csr = degree * (2.0 * sizeof(int) + (double)realsz) / (double)r->instances;
     return degree * nc * (double)realsz + csr + 2.0 * nv * (double)realsz + nc * (double)realsz;

@@ -212,7 +212,7 @@ static void on_progress(const tb_sim_progress *p, void *ctx)
         tb_sim_summary s;
         tb_sim_get_summary(w->sim, &s);
         w->wall_at_warmup = p->wall_seconds;
-        w->events_at_warmup = s.synaptic_events;
+        w->events_at_warmup = (uint64_t)tb_sim_summary_figure(&s, "synaptic_events");
     }
 }
 
@@ -237,10 +237,13 @@ static tb_status engine(const opts *o, const tb_plugin_registry *reg, tb_device 
         tb_sim_get_summary(sim, &s);
         r->wall = s.wall_seconds - (w.wall_at_warmup > 0 ? w.wall_at_warmup : 0);
         r->rtf = r->wall / r->simulated;
-        r->events_per_s = (double)(s.synaptic_events - w.events_at_warmup) / r->wall;
-        r->neurons = s.regions, r->synapses = s.synapses, r->spikes = s.spikes;
-        r->network = s.network_seconds, r->setup = s.setup_seconds;
-        r->device_bytes = s.device_bytes;
+        r->events_per_s = (tb_sim_summary_figure(&s, "synaptic_events") - (double)w.events_at_warmup) / r->wall;
+        r->neurons = s.units;
+        r->synapses = (uint64_t)tb_sim_summary_figure(&s, "synapses");
+        r->spikes = (uint64_t)tb_sim_summary_figure(&s, "spikes");
+        r->network = tb_sim_summary_figure(&s, "network_seconds");
+        r->setup = tb_sim_summary_figure(&s, "setup_seconds");
+        r->device_bytes = (uint64_t)tb_sim_summary_figure(&s, "device_bytes");
         r->rss_gb = peak_rss_gb();
     }
     tb_sim_free(sim);

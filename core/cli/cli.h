@@ -50,18 +50,6 @@ tb_status tb_cli_load(const char *path, const char *const *sets, size_t n_sets, 
 int tb_cli_common_option(const char *cmd, int argc, char **argv, int *i, const char **sets, size_t *n_sets,
                          const char **precision);
 
-/* Spiking scenarios in `check` and `run` (cli_spikes.c). */
-struct tb_scenario;
-struct tb_sim_summary;
-struct tb_device_info;
-void tb_cli_spiking_check_line(const char *path, const struct tb_scenario *sc);
-struct tb_plugin;
-struct tb_buf;
-void tb_cli_spiking_plugin_text(const struct tb_plugin *p);
-void tb_cli_spiking_plugin_json(struct tb_buf *b, const struct tb_plugin *p);
-void tb_cli_spiking_summary(const struct tb_scenario *sc, const struct tb_sim_summary *s,
-                            const struct tb_device_info *d, const char *out);
-
 /* Print an error the way the command line does: scenario errors
  * ("FILE:LINE:COL: ...") as they are, others after "twinbrain: error: ".
  * Returns the exit status for it. */

@@ -232,7 +232,7 @@ static void print_json(const cargs *a, const tb_scenario *sc, const crun *runs, 
     tb_buf_puts(&b, "{\"scenario\": ");
     tb_json_string(&b, a->scenario);
     tb_buf_printf(&b, ", \"steps\": %llu, \"dt_ms\": %.17g, \"seed\": %llu, \"instances\": %zu, \"runs\": [",
-                  (unsigned long long)sc->steps, sc->dt, (unsigned long long)sc->seed, sc->sweep.n_instances);
+                  (unsigned long long)sc->steps, sc->dt, (unsigned long long)sc->seed, sc->n_instances);
     for (size_t k = 0; k < n; ++k) {
         const crun *r = &runs[k];
         tb_buf_printf(&b, "%s\n  {\"run\": %zu, \"selector\": ", k ? "," : "", k);
@@ -324,8 +324,8 @@ static void print_spikes(const crun *runs, size_t n)
 static void print_table(const cargs *a, const tb_scenario *sc, const crun *runs, size_t n)
 {
     printf("twinbrain compare: %s, %llu steps of %g ms, seed %llu, %zu instance%s\n\n", a->scenario,
-           (unsigned long long)sc->steps, sc->dt, (unsigned long long)sc->seed, sc->sweep.n_instances,
-           sc->sweep.n_instances == 1 ? "" : "s");
+           (unsigned long long)sc->steps, sc->dt, (unsigned long long)sc->seed, sc->n_instances,
+           sc->n_instances == 1 ? "" : "s");
     printf("%-4s %-44s %-9s %9s %-9s %9s %11s %9s\n", "run", "device", "precision", "build s", "program", "run s",
            "steps/s", "device s");
     for (size_t k = 0; k < n; ++k) {

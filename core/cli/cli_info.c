@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "twinbrain/device.h"
-#include "twinbrain/mass.h"
+#include "kit.h"
 #include "twinbrain/plugin.h"
 #include "util.h"
 
@@ -129,127 +129,6 @@ int tb_cli_devices(int argc, char **argv)
 
 /* ------------------------------------------------------------ plugins */
 
-static void range_text(char *buf, size_t n, double lo, double hi)
-{
-    if (isinf(lo) && isinf(hi))
-        snprintf(buf, n, "any");
-    else if (lo == TB_POSITIVE && isinf(hi))
-        snprintf(buf, n, "> 0");
-    else if (lo == TB_POSITIVE)
-        snprintf(buf, n, "(0, %g]", hi);
-    else if (isinf(hi))
-        snprintf(buf, n, ">= %g", lo);
-    else if (isinf(lo))
-        snprintf(buf, n, "<= %g", hi);
-    else
-        snprintf(buf, n, "[%g, %g]", lo, hi);
-}
-
-static void plugin_detail(const tb_plugin *p, const char *file)
-{
-    printf("%s %s (%s plugin)\n  %s\n  file: %s\n\n", p->name, p->version ? p->version : "",
-           tb_plugin_kind_name(p->kind), p->summary ? p->summary : "", file);
-    if (p->doc)
-        printf("%s\n\n", p->doc);
-    if (p->kind == TB_PLUGIN_MASS) {
-        const tb_mass_model *m = p->mass;
-        printf("state variables (coupled:");
-        for (size_t k = 0; k < m->n_coupled; ++k)
-            printf(" %s", m->coupled[k]);
-        printf("; default coupling: %s)\n", m->default_coupling ? m->default_coupling : "linear");
-        for (size_t v = 0; v < m->n_vars; ++v) {
-            char bounds[64] = "";
-            if (isfinite(m->vars[v].bound_lo) || isfinite(m->vars[v].bound_hi))
-                snprintf(bounds, sizeof bounds, " bounds [%g, %g]", m->vars[v].bound_lo, m->vars[v].bound_hi);
-            printf("  %-10s initial %-8g random in [%g, %g]%s  %-6s %s\n", m->vars[v].name, m->vars[v].initial,
-                   m->vars[v].range_lo, m->vars[v].range_hi, bounds, m->vars[v].unit ? m->vars[v].unit : "",
-                   m->vars[v].doc ? m->vars[v].doc : "");
-        }
-        printf("\n");
-    }
-    if (p->kind == TB_PLUGIN_SPIKING)
-        tb_cli_spiking_plugin_text(p);
-    printf("parameters\n  %-10s %-12s %-8s %-14s %s\n", "name", "default", "unit", "allowed", "meaning");
-    for (size_t i = 0; i < p->n_params; ++i) {
-        char r[64];
-        range_text(r, sizeof r, p->params[i].min, p->params[i].max);
-        printf("  %-10s %-12g %-8s %-14s %s\n", p->params[i].name, p->params[i].value,
-               p->params[i].unit ? p->params[i].unit : "", r, p->params[i].doc ? p->params[i].doc : "");
-    }
-}
-
-static void json_number(tb_buf *b, double x)
-{
-    if (isfinite(x))
-        tb_buf_printf(b, "%.17g", x);
-    else
-        tb_buf_puts(b, "null");
-}
-
-static void plugin_json(tb_buf *b, const tb_plugin *p, const char *file)
-{
-    tb_buf_puts(b, "{\"name\": ");
-    tb_json_string(b, p->name);
-    tb_buf_puts(b, ", \"kind\": ");
-    tb_json_string(b, tb_plugin_kind_name(p->kind));
-    tb_buf_puts(b, ", \"version\": ");
-    tb_json_string(b, p->version);
-    tb_buf_puts(b, ", \"summary\": ");
-    tb_json_string(b, p->summary);
-    tb_buf_puts(b, ", \"file\": ");
-    tb_json_string(b, file);
-    tb_buf_puts(b, ", \"doc\": ");
-    tb_json_string(b, p->doc);
-    tb_buf_puts(b, ", \"parameters\": [");
-    for (size_t i = 0; i < p->n_params; ++i) {
-        const tb_param_info *q = &p->params[i];
-        tb_buf_puts(b, i ? ", {\"name\": " : "{\"name\": ");
-        tb_json_string(b, q->name);
-        tb_buf_puts(b, ", \"default\": ");
-        json_number(b, q->value);
-        tb_buf_puts(b, ", \"unit\": ");
-        tb_json_string(b, q->unit);
-        tb_buf_puts(b, ", \"min\": ");
-        json_number(b, q->min);
-        tb_buf_puts(b, ", \"max\": ");
-        json_number(b, q->max);
-        tb_buf_puts(b, ", \"doc\": ");
-        tb_json_string(b, q->doc);
-        tb_buf_puts(b, "}");
-    }
-    tb_buf_puts(b, "]");
-    if (p->kind == TB_PLUGIN_MASS) {
-        tb_buf_puts(b, ", \"state_variables\": [");
-        for (size_t v = 0; v < p->mass->n_vars; ++v) {
-            const tb_mass_var *var = &p->mass->vars[v];
-            tb_buf_puts(b, v ? ", {\"name\": " : "{\"name\": ");
-            tb_json_string(b, var->name);
-            tb_buf_puts(b, ", \"initial\": ");
-            json_number(b, var->initial);
-            tb_buf_puts(b, ", \"range\": [");
-            json_number(b, var->range_lo);
-            tb_buf_puts(b, ", ");
-            json_number(b, var->range_hi);
-            tb_buf_puts(b, "], \"bounds\": [");
-            json_number(b, var->bound_lo);
-            tb_buf_puts(b, ", ");
-            json_number(b, var->bound_hi);
-            tb_buf_puts(b, "], \"unit\": ");
-            tb_json_string(b, var->unit);
-            tb_buf_puts(b, "}");
-        }
-        tb_buf_puts(b, "], \"coupled\": [");
-        for (size_t k = 0; k < p->mass->n_coupled; ++k) {
-            tb_buf_puts(b, k ? ", " : "");
-            tb_json_string(b, p->mass->coupled[k]);
-        }
-        tb_buf_puts(b, "]");
-    }
-    if (p->kind == TB_PLUGIN_SPIKING)
-        tb_cli_spiking_plugin_json(b, p);
-    tb_buf_puts(b, "}");
-}
-
 static int plugins_json(const tb_plugin_registry *reg, const char *name)
 {
     tb_buf b = {0};
@@ -260,7 +139,7 @@ static int plugins_json(const tb_plugin_registry *reg, const char *name)
         if (name && strcmp(name, p->name))
             continue;
         tb_buf_puts(&b, shown++ ? ",\n  " : "\n  ");
-        plugin_json(&b, p, tb_plugin_file_at(reg, i));
+        tb_plugin_describe_json(p, tb_plugin_file_at(reg, i), &b);
     }
     tb_buf_puts(&b, "],\n \"failures\": [");
     for (size_t i = 0; i < tb_plugin_failure_count(reg); ++i) {
@@ -283,7 +162,7 @@ static void plugins_text(const tb_plugin_registry *reg)
 {
     for (size_t i = 0; i < tb_plugin_count(reg); ++i) {
         const tb_plugin *p = tb_plugin_at(reg, i);
-        printf("%-22s %-8s %-6s %s\n", p->name, tb_plugin_kind_name(p->kind), p->version ? p->version : "",
+        printf("%-22s %-8s %-6s %s\n", p->name, p->kind, p->version ? p->version : "",
                p->summary ? p->summary : "");
     }
     if (tb_plugin_count(reg) == 0)
@@ -326,9 +205,13 @@ int tb_cli_plugins(int argc, char **argv)
     if (json) {
         rc = plugins_json(reg, name);
     } else if (name) {
-        const tb_plugin *p = tb_plugin_find(reg, 0, name);
+        const tb_plugin *p = tb_plugin_find(reg, NULL, name);
         if (p) {
-            plugin_detail(p, tb_plugin_file_of(reg, p));
+            tb_buf b = {0};
+            tb_plugin_describe(p, tb_plugin_file_of(reg, p), &b);
+            char *text = tb_buf_take(&b);
+            fputs(text ? text : "", stdout);
+            free(text);
         } else {
             fprintf(stderr, "twinbrain plugins: no plugin named '%s'\n", name);
             for (size_t i = 0; i < tb_plugin_failure_count(reg); ++i)

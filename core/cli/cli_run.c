@@ -173,80 +173,6 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL);
 }
 
-/* The instances whose FC fits the empirical one best, with their values. */
-static void best_fits(const tb_scenario *sc, const tb_sim_summary *s)
-{
-    size_t n = s->instances, show = 0;
-    size_t order[5];
-    /* keep the five best (NaN, a flat FC, never counts as better) */
-    for (size_t b = 0; b < n; ++b) {
-        if (isnan(s->scores[b]))
-            continue;
-        size_t k = show < 5 ? show++ : 5;
-        while (k > 0 && s->scores[order[k - 1]] < s->scores[b]) {
-            if (k < 5)
-                order[k] = order[k - 1];
-            --k;
-        }
-        if (k < 5)
-            order[k] = b;
-    }
-    printf("  fit      Pearson r of the FC ('%s') with the empirical one%s\n", s->score_monitor,
-           n > 1 ? ", best instances:" : ":");
-    for (size_t k = 0; k < show; ++k) {
-        size_t b = order[k];
-        printf("           r = %-8.4f", s->scores[b]);
-        if (n > 1)
-            printf(" instance %zu:", b);
-        for (size_t j = 0; j < sc->sweep.n_keys; ++j)
-            printf(" %s=%g", sc->sweep.keys[j].path, sc->sweep.keys[j].values[b]);
-        printf("\n");
-    }
-}
-
-static void summary(const tb_scenario *sc, const tb_sim *sim, const char *out)
-{
-    tb_sim_summary s;
-    tb_sim_get_summary(sim, &s);
-    if (sc->kind == TB_SCENARIO_SPIKING) {
-        size_t first = 0, count = 0;
-        tb_cli_spiking_summary(sc, &s, tb_device_get_info(tb_sim_device(sim, 0, &first, &count)), out);
-        return;
-    }
-    char inst[64] = "";
-    if (s.instances > 1)
-        snprintf(inst, sizeof inst, " x %zu instances", s.instances);
-    printf("twinbrain: %s on %zu regions%s, %g ms in %llu steps of %g ms (%s, %s precision)\n", sc->model->name,
-           s.regions, inst, sc->duration, (unsigned long long)s.steps, sc->dt, sc->method,
-           tb_precision_name(sc->precision));
-    for (size_t k = 0; k < tb_sim_devices(sim); ++k) {
-        size_t first = 0, count = 0;
-        const tb_device_info *d = tb_device_get_info(tb_sim_device(sim, k, &first, &count));
-        printf("  device   %s (%s)", d->name, d->platform_name);
-        if (tb_sim_devices(sim) > 1)
-            printf(": instances %zu to %zu", first, first + count - 1);
-        printf("\n");
-    }
-    printf("  kernels  %.2f s %s\n", s.build_seconds,
-           s.program_origin == TB_PROGRAM_CACHED     ? "(loaded from cache)"
-           : s.program_origin == TB_PROGRAM_PREBUILT ? "(loaded prebuilt)"
-                                                     : "(compiled)");
-    printf("  run      %.2f s wall, %.3g steps/s, %.3g region-steps/s\n", s.wall_seconds,
-           s.wall_seconds > 0 ? (double)s.steps / s.wall_seconds : 0.0,
-           s.wall_seconds > 0 ? (double)s.steps * (double)s.regions * (double)s.instances / s.wall_seconds : 0.0);
-    for (size_t i = 0; i < sc->n_monitors; ++i) {
-        const tb_scenario_monitor *m = &sc->monitors[i];
-        if (m->kind == TB_MONITOR_FC)
-            printf("  monitor  %s: fc of '%s' over (%g, %g] ms\n", m->name, sc->monitors[m->source].name, m->start,
-                   m->end);
-        else
-            printf("  monitor  %s: %s every %g ms\n", m->name, tb_monitor_kind_name(m->kind), m->period);
-    }
-    if (s.scores)
-        best_fits(sc, &s);
-    printf("  output   %s\n", out);
-}
-
 static int run(run_args *a)
 {
     tb_error err = {0};
@@ -275,8 +201,11 @@ static int run(run_args *a)
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         tb_progress_line_end(&pl);
-        if (st == TB_OK && !a->quiet)
-            summary(sc, sim, out);
+        if (st == TB_OK && !a->quiet) {
+            char *text = tb_sim_summary_text(sim, out);
+            fputs(text ? text : "", stdout);
+            free(text);
+        }
         for (size_t k = 0; a->profile && k < devs.n; ++k) {
             const tb_device_info *d = tb_device_get_info(devs.dev[k]);
             char *title = tb_asprintf("device %d (%s)", d->index, d->name);
@@ -325,11 +254,10 @@ static int check(run_args *a)
         char *text = tb_scenario_format(sc);
         fputs(text, stdout);
         free(text);
-    } else if (sc->kind == TB_SCENARIO_SPIKING) {
-        tb_cli_spiking_check_line(a->scenario, sc);
     } else {
-        printf("%s: ok (mass model %s, %llu steps of %g ms, %zu monitor%s)\n", a->scenario, sc->model->name,
-               (unsigned long long)sc->steps, sc->dt, sc->n_monitors, sc->n_monitors == 1 ? "" : "s");
+        char *what = tb_scenario_describe(sc);
+        printf("%s: ok %s\n", a->scenario, what ? what : "");
+        free(what);
     }
     tb_error_clear(&err);
     tb_scenario_free(sc);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "declared_model.h"
+#include "mass_internal.h"
 #include "twinbrain/mass.h"
 
 struct tb_declared_model {
@@ -18,13 +19,9 @@ struct tb_declared_model {
     char *name;
 };
 
-static const char *const reserved[] = {"coupling", "t", "region", "n_regions", "real"};
-
 static bool name_ok(tb_schema_checker *c, const char *what, const char *s, tb_toml_pos pos)
 {
-    bool bad = !tb_is_identifier(s) || strncmp(s, "tb_", 3) == 0 || strncmp(s, "cp_", 3) == 0;
-    for (size_t r = 0; !bad && r < sizeof reserved / sizeof reserved[0]; ++r)
-        bad = strcmp(s, reserved[r]) == 0;
+    bool bad = !tb_is_identifier(s) || tb_mass_name_reserved(s);
     if (bad)
         tb_schema_report(c, TB_ERR_SCENARIO, pos,
                          "%s '%s' must be an identifier other than coupling, t, region, n_regions, real "
@@ -189,6 +186,17 @@ static bool read_params(tb_schema_checker *c, const tb_toml_value *model, tb_dec
     return ok;
 }
 
+/* What the loader checks of a plugin, a declared model passes too. */
+static bool checked(tb_schema_checker *c, const tb_toml_value *model, tb_declared_model *d)
+{
+    tb_error e = {0};
+    bool ok = tb_plugin_check(&d->plugin, "[model]", &e) == TB_OK;
+    if (!ok)
+        tb_schema_report(c, TB_ERR_SCENARIO, model->pos, "declared model: %s", tb_error_message(&e));
+    tb_error_clear(&e);
+    return ok;
+}
+
 void tb_declared_model_free(tb_declared_model *d)
 {
     if (!d)
@@ -213,18 +221,19 @@ const tb_plugin *tb_declared_model_build(tb_schema_checker *c, const tb_toml_val
     *out = d;
     const char *name = tb_toml_as_string(tb_toml_get(model, "name"));
     d->name = tb_strdup(name ? name : "declared");
+    d->mass.head = (tb_kind_header)TB_MASS_TABLE_HEADER;
     d->mass.default_coupling = "linear";
     d->mass.helpers = tb_toml_as_string(tb_toml_get(model, "helpers"));
     d->plugin = (tb_plugin){TB_PLUGIN_HEADER,
-                            .kind = TB_PLUGIN_MASS,
+                            .kind = TB_MASS_KIND,
                             .name = d->name,
                             .version = "scenario",
                             .summary = "a model declared in the scenario file",
-                            .mass = &d->mass};
+                            .table = &d->mass};
     bool ok = read_vars(c, model, d) && known_vars(c, d, tb_toml_get(model, "ranges"), "ranges") &&
               known_vars(c, d, tb_toml_get(model, "bounds"), "bounds");
     ok = ok && read_coupled(c, model, d);
     ok = ok && read_derivatives(c, model, d);
     ok = ok && read_params(c, model, d);
-    return ok ? &d->plugin : NULL;
+    return ok && checked(c, model, d) ? &d->plugin : NULL;
 }

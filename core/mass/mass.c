@@ -8,12 +8,15 @@
  * which variables are monitored, the method) shapes the source. */
 #include "config.h"
 
+#include "mass_scenario.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kit.h"
+#include "twinbrain/sim.h"
 #include "mass_internal.h"
 #include "profile.h"
 #include "h5read.h"
@@ -52,7 +55,7 @@ static void add_slot(mass *m, const char *code_name, const tb_scenario_value *v,
     param_slot *s = &m->params[m->n_params++];
     s->code_name = tb_strdup(code_name);
     s->value = v;
-    s->swept = sweep_path ? tb_sweep_values(&m->sc->sweep, sweep_path) : NULL;
+    s->swept = sweep_path ? tb_sweep_values(&m->ms->sweep, sweep_path) : NULL;
     s->mode = s->swept ? P_INSTANCE : v->is_array ? P_REGION : P_SCALAR;
     s->index = s->mode == P_INSTANCE ? m->n_inst++ : s->mode == P_REGION ? m->n_region++ : m->n_scalar++;
     s->nsig = nsig;
@@ -62,33 +65,33 @@ static void add_slot(mass *m, const char *code_name, const tb_scenario_value *v,
  * then the noise amplitudes (tb_sigma_<variable>) and the OU time. */
 static tb_status bind_params(mass *m, tb_error *err)
 {
-    const tb_scenario *sc = m->sc;
-    const tb_plugin *pl = sc->model;
-    size_t n = pl->n_params + sc->n_coupling_params + m->NV + 1;
+    const tb_mass_scenario *ms = m->ms;
+    const tb_plugin *pl = ms->model;
+    size_t n = pl->n_params + ms->n_coupling_params + m->NV + 1;
     m->params = calloc(n, sizeof *m->params);
     if (!m->params)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     m->model_params_n = pl->n_params;
-    for (size_t i = 0; i < pl->n_params + sc->n_coupling_params; ++i) {
+    for (size_t i = 0; i < pl->n_params + ms->n_coupling_params; ++i) {
         bool cp = i >= pl->n_params;
-        const tb_scenario_value *v = cp ? &sc->coupling_params[i - pl->n_params] : &sc->model_params[i];
+        const tb_scenario_value *v = cp ? &ms->coupling_params[i - pl->n_params] : &ms->model_params[i];
         char *code = cp ? tb_asprintf("cp_%s", v->name) : tb_strdup(v->name);
         char *path = tb_asprintf("%s.parameters.%s", cp ? "coupling" : "model", v->name);
         add_slot(m, code, v, path, false);
         free(code);
         free(path);
     }
-    for (size_t v = 0; sc->noise && v < m->NV; ++v) {
-        if (!sc->noise_sigma[v].name)
+    for (size_t v = 0; ms->noise && v < m->NV; ++v) {
+        if (!ms->noise_sigma[v].name)
             continue;
         char *code = tb_asprintf("tb_sigma_%s", m->model->vars[v].name);
-        char *path = tb_asprintf("integrator.noise.%s.%s", sc->noise_nsig ? "nsig" : "sigma", m->model->vars[v].name);
-        add_slot(m, code, &sc->noise_sigma[v], path, sc->noise_nsig);
+        char *path = tb_asprintf("integrator.noise.%s.%s", ms->noise_nsig ? "nsig" : "sigma", m->model->vars[v].name);
+        add_slot(m, code, &ms->noise_sigma[v], path, ms->noise_nsig);
         free(code);
         free(path);
     }
-    if (sc->noise == TB_NOISE_OU) {
-        m->ou_tau = (tb_scenario_value){.name = "tb_ou_tau", .scalar = sc->noise_tau};
+    if (ms->noise == TB_NOISE_OU) {
+        m->ou_tau = (tb_scenario_value){.name = "tb_ou_tau", .scalar = ms->noise_tau};
         add_slot(m, "tb_ou_tau", &m->ou_tau, NULL, false);
     }
     return TB_OK;
@@ -164,8 +167,8 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
     for (size_t i = 0; i < N * N; ++i)
         nnz += c->weights[i] != 0.0;
     /* from half the pairs on, source indices cost more than the zeros */
-    m->dense = m->sc->storage == TB_STORAGE_DENSE ||
-               (m->sc->storage == TB_STORAGE_AUTO && (double)nnz >= 0.5 * (double)N * (double)N);
+    m->dense = m->ms->storage == TB_STORAGE_DENSE ||
+               (m->ms->storage == TB_STORAGE_AUTO && (double)nnz >= 0.5 * (double)N * (double)N);
     if (m->dense)
         nnz = N * N;
     int *row_ptr = malloc((N + 1) * sizeof *row_ptr);
@@ -187,7 +190,7 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
                 continue;
             /* TVB's rule: rint(length / speed / dt), ties to even; a pair
              * without weight (dense storage) reads the newest slot */
-            long d = wij == 0.0 ? 0 : lrint(c->tract_lengths[i * N + j] / m->sc->speed / m->sc->dt);
+            long d = wij == 0.0 ? 0 : lrint(c->tract_lengths[i * N + j] / m->ms->speed / m->sc->dt);
             col[e] = (int)j;
             w[e] = wij;
             delay[e] = (int)d;
@@ -277,7 +280,7 @@ static tb_status upload_params(mass *m, tb_error *err)
     }
     /* An instance's draws depend on its seed alone, so it can be rerun by
      * itself; sweep simulation.seed for independent noise per instance. */
-    const double *swept_seed = tb_sweep_values(&m->sc->sweep, "simulation.seed");
+    const double *swept_seed = tb_sweep_values(&m->ms->sweep, "simulation.seed");
     for (size_t b = 0; b < m->Bp; ++b)
         seeds[b] = swept_seed ? (cl_ulong)swept_seed[m->first + (b < m->B ? b : m->B - 1)] : (cl_ulong)m->sc->seed;
     void *scr = tb_mass_to_real(sc, n_sc, m->realsz), *rgr = tb_mass_to_real(rg, n_rg, m->realsz), *inr = tb_mass_to_real(in, n_in, m->realsz);
@@ -306,7 +309,7 @@ done:
  * and variable like the noise, so it does not depend on the batch. */
 static double draw_initial(const mass *m, const tb_scenario_value *iv, size_t b, size_t n, size_t v)
 {
-    const double *swept = tb_sweep_values(&m->sc->sweep, "simulation.seed");
+    const double *swept = tb_sweep_values(&m->ms->sweep, "simulation.seed");
     uint64_t seed = swept ? (uint64_t)swept[m->first + b] : m->sc->seed;
     double u[2];
     tb_rng_uniform2(seed, TB_RNG_INITIAL, 0, (uint32_t)(n * m->NV + v), u);
@@ -320,7 +323,7 @@ static tb_status upload_state(mass *m, tb_error *err)
     if (!x)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t v = 0; v < m->NV; ++v) {
-        const tb_scenario_value *iv = &m->sc->initial[v];
+        const tb_scenario_value *iv = &m->ms->initial[v];
         for (size_t b = 0; b < m->Bp; ++b)
             for (size_t n_ = 0; n_ < m->Np; ++n_) {
                 /* padding lanes start as the last instance and region */
@@ -336,7 +339,7 @@ static tb_status upload_state(mass *m, tb_error *err)
     free(xr);
     m->state_host[0] = malloc(n * m->realsz);
     m->state_host[1] = malloc(n * m->realsz);
-    size_t ou_n = m->sc->noise == TB_NOISE_OU ? n : 1;
+    size_t ou_n = m->ms->noise == TB_NOISE_OU ? n : 1;
     m->ou = tb_device_alloc(m->dev, ou_n * m->realsz, NULL, "coloured-noise state", err);
     size_t hist_bytes = (size_t)m->H * m->NC * m->Bp * m->Np * m->realsz;
     m->hist = m->state && m->ou ? tb_device_alloc(m->dev, hist_bytes, NULL, "delay history", err) : NULL;
@@ -382,7 +385,7 @@ static long region_of(const mass *m, const tb_scenario_stimulus *s, size_t i, tb
 static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *idx, double **all, size_t *total,
                                  tb_error *err)
 {
-    const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    const tb_scenario_stimulus *s = &m->ms->stimuli[k];
     double *d = NULL;
     size_t dims[2];
     int rank;
@@ -412,7 +415,7 @@ static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *i
  * apply) and the series samples, all on the device. */
 static tb_status upload_stimuli(mass *m, tb_error *err)
 {
-    size_t S = m->sc->n_stimuli, total = 0;
+    size_t S = m->ms->n_stimuli, total = 0;
     double *w = calloc(S * m->Np + 1, sizeof *w), *series = calloc(1, sizeof *series);
     free(m->stim_offset), free(m->stim_len), free(m->stim_per_region);
     m->stim_offset = calloc(S + 1, sizeof *m->stim_offset);
@@ -422,7 +425,7 @@ static tb_status upload_stimuli(mass *m, tb_error *err)
                        ? TB_OK
                        : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t k = 0; st == TB_OK && k < S; ++k) {
-        const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+        const tb_scenario_stimulus *s = &m->ms->stimuli[k];
         size_t listed = s->regions ? s->regions->u.arr.n : m->N;
         long *idx = calloc(listed + 1, sizeof *idx);
         for (size_t i = 0; st == TB_OK && i < listed; ++i) {
@@ -463,7 +466,7 @@ static tb_status build(mass *m, tb_error *err)
     size_t n = 0;
     /* what must stay scalar comes before the glue, which may turn `real`
      * into a vector of lanes */
-    if (m->sc->noise) /* the random-number library only when something draws */
+    if (m->ms->noise) /* the random-number library only when something draws */
         parts[n++] = (tb_program_part){"rng.cl", NULL, "kernels/rng.cl"};
     parts[n++] = (tb_program_part){"monitors.cl", NULL, "kernels/monitors.cl"};
     parts[n++] = (tb_program_part){NULL, m->source, "generated glue"};
@@ -473,7 +476,7 @@ static tb_status build(mass *m, tb_error *err)
         return err ? err->status : TB_ERR_INPUT;
     free(m->source);
     m->source = src;
-    char *label = tb_asprintf("model '%s'", m->sc->model->name);
+    char *label = tb_asprintf("model '%s'", m->ms->model->name);
     /* in single precision a literal such as 2.0 is a float, as the model
      * author meant: no silent promotion to double (which vector lanes
      * would refuse) */
@@ -534,19 +537,19 @@ static tb_status init_history(mass *m, tb_error *err)
     rc |= clSetKernelArg(m->k_init, 9, sizeof B, &B);
     rc |= clSetKernelArg(m->k_init, 10, sizeof N, &N);
     if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "setting the history kernel's arguments");
+        return tb_cl_fail(err, rc, "setting the history kernel's arguments");
     size_t global = m->global, local = m->wg;
     tb_profile *prof = tb_device_profile(m->dev);
     cl_event ev;
     rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_init, 1, NULL, &global, &local, 0, NULL,
                                 tb_profile_event_slot(prof, &ev));
     if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "launching the history kernel");
+        return tb_cl_fail(err, rc, "launching the history kernel");
     tb_profile_command(prof, "tb_mass_init_history", ev);
     if (ev)
         clReleaseEvent(ev);
     rc = clFinish(tb_device_queue(m->dev));
-    return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "filling the delay history");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "filling the delay history");
 }
 
 /* Arguments that stay for the whole run; the per-chunk ones (step0,
@@ -577,16 +580,16 @@ static tb_status set_fixed_args(mass *m, tb_error *err)
     for (size_t i = 0; i < m->n_mon; ++i)
         if (m->mon[i].kernel_slot >= 0)
             rc |= clSetKernelArg(m->k_run, a + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem), &m->mon[i].acc);
-    return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "setting the step kernel's arguments");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "setting the step kernel's arguments");
 }
 
 static void mass_destroy(void *impl);
 
 static tb_status read_connectome(mass *m, tb_error *err)
 {
-    tb_status st = tb_connectome_read(m->sc->connectome_file, &m->con, err);
+    tb_status st = tb_connectome_read(m->ms->connectome_file, &m->con, err);
     if (st != TB_OK) {
-        char *w = tb_scenario_where(m->sc, m->sc->connectome_pos);
+        char *w = tb_scenario_where(m->sc, m->ms->connectome_pos);
         tb_error_prefix(err, "%sconnectome.file: ", w);
         free(w);
         return st;
@@ -599,20 +602,20 @@ static tb_status read_connectome(mass *m, tb_error *err)
  * device work so `twinbrain check` reports it too. */
 static tb_status check_arrays(const mass *m, tb_error *err)
 {
-    const tb_scenario *sc = m->sc;
+    const tb_mass_scenario *ms = m->ms;
     tb_status st = TB_OK;
-    for (size_t i = 0; st == TB_OK && i < sc->model->n_params; ++i)
-        st = check_region_array(m, &sc->model_params[i], "model.parameters", err);
-    for (size_t i = 0; st == TB_OK && i < sc->n_coupling_params; ++i)
-        st = check_region_array(m, &sc->coupling_params[i], "coupling.parameters", err);
-    for (size_t i = 0; st == TB_OK && i < sc->model->mass->n_vars; ++i)
-        st = check_region_array(m, &sc->initial[i], "initial", err);
+    for (size_t i = 0; st == TB_OK && i < ms->model->n_params; ++i)
+        st = check_region_array(m, &ms->model_params[i], "model.parameters", err);
+    for (size_t i = 0; st == TB_OK && i < ms->n_coupling_params; ++i)
+        st = check_region_array(m, &ms->coupling_params[i], "coupling.parameters", err);
+    for (size_t i = 0; st == TB_OK && i < ms->mass->n_vars; ++i)
+        st = check_region_array(m, &ms->initial[i], "initial", err);
     return st;
 }
 
 static tb_status mass_check(const tb_scenario *sc, tb_error *err)
 {
-    mass m = {.sc = sc};
+    mass m = {.sc = sc, .ms = tb_mass_scenario_of(sc)};
     tb_status st = read_connectome(&m, err);
     if (st == TB_OK)
         st = check_arrays(&m, err);
@@ -748,7 +751,7 @@ static tb_status run_prepare(mass *m, tb_error *err)
     tb_status st = m->model->prepare(&ctx);
     free(strength);
     if (st != TB_OK)
-        tb_error_prefix(err, "model '%s': ", m->sc->model->name);
+        tb_error_prefix(err, "model '%s': ", m->ms->model->name);
     return st;
 }
 
@@ -781,17 +784,19 @@ static tb_status build_with_fallback(mass *m, tb_error *err)
 static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
                                   tb_error *err)
 {
-    if (count == 0 || first + count > sc->sweep.n_instances)
+    const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
+    if (count == 0 || first + count > ms->sweep.n_instances)
         return tb_error_set(err, TB_ERR_OTHER, "instances [%zu, %zu) are not part of the %zu of the run", first,
-                            first + count, sc->sweep.n_instances);
+                            first + count, ms->sweep.n_instances);
     mass *m = calloc(1, sizeof *m);
     if (!m)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     *impl = m;
     m->sc = sc;
+    m->ms = tb_mass_scenario_of(sc);
     m->dev = dev;
-    m->model = sc->model->mass;
-    m->coupling = tb_coupling_find(sc->coupling);
+    m->model = ms->mass;
+    m->coupling = tb_coupling_find(ms->coupling);
     m->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
     tb_status st = read_connectome(m, err);
     if (st == TB_OK)
@@ -800,12 +805,12 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
         return st;
     m->first = first;
     m->B = count;
-    m->B_total = sc->sweep.n_instances;
+    m->B_total = ms->sweep.n_instances;
     choose_layout(m);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
     m->NC = m->coupling->channels ? (size_t)m->coupling->channels : m->NCV;
-    m->n_mon = sc->n_monitors;
+    m->n_mon = ms->n_monitors;
     m->mon = calloc(m->n_mon ? m->n_mon : 1, sizeof *m->mon);
     if (!m->mon)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -822,7 +827,8 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
 
 static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
 {
-    return mass_create_part(sc, dev, 0, sc->sweep.n_instances, impl, err);
+    const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
+    return mass_create_part(sc, dev, 0, ms->sweep.n_instances, impl, err);
 }
 
 /* ------------------------------------------------------------ output */
@@ -833,11 +839,11 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
     tb_status st = tb_output_write_strings(out, "/connectome/region_labels", (const char *const *)m->con->labels,
                                            m->N, err);
     if (st == TB_OK)
-        st = tb_output_attr_string(out, "/connectome", "file", m->sc->connectome_file, err);
+        st = tb_output_attr_string(out, "/connectome", "file", m->ms->connectome_file, err);
     if (st == TB_OK)
         st = tb_output_attr_int(out, "/", "instances", (int64_t)m->B_total, err);
-    for (size_t k = 0; st == TB_OK && k < m->sc->sweep.n_keys; ++k) {
-        const tb_sweep_key *key = &m->sc->sweep.keys[k];
+    for (size_t k = 0; st == TB_OK && k < m->ms->sweep.n_keys; ++k) {
+        const tb_sweep_key *key = &m->ms->sweep.keys[k];
         char *path = tb_asprintf("/sweep/%s", key->path);
         uint64_t dims[1] = {m->B_total};
         st = tb_output_write_array(out, path, TB_F64, 1, dims, key->values, err);
@@ -864,7 +870,7 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
             rc |= clSetKernelArg(m->k_run, m->arg_step0 + 5 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
                                  &m->mon[i].out[buf]);
     if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "setting the step kernel's chunk arguments");
+        return tb_cl_fail(err, rc, "setting the step kernel's chunk arguments");
     size_t global = m->global, local = m->wg;
     tb_profile *prof = tb_device_profile(m->dev);
     for (cl_int first = 0; first < (cl_int)n; first += per) {
@@ -874,7 +880,7 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
             rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL,
                                         tb_profile_event_slot(prof, &ev));
         if (rc != CL_SUCCESS)
-            return tb_mass_cl_fail(err, rc, "launching the step kernel");
+            return tb_cl_fail(err, rc, "launching the step kernel");
         tb_profile_command(prof, "tb_mass_run", ev);
         if (ev)
             clReleaseEvent(ev);
@@ -896,7 +902,7 @@ static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
     cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->Np * m->realsz, m->state_host[buf],
                                     0, NULL, &done);
     if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "reading the state");
+        return tb_cl_fail(err, rc, "reading the state");
     tb_profile_command(tb_device_profile(m->dev), "read state", done);
     clFlush(q);
     m->pend = (pending){true, buf, step0, n, done};
@@ -953,7 +959,7 @@ static tb_status drain(mass *m, tb_error *err)
     clReleaseEvent(p.done);
     tb_profile_host(tb_device_profile(m->dev), "waiting for chunk results", tb_now() - t0);
     if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "running the step kernel");
+        return tb_cl_fail(err, rc, "running the step kernel");
     tb_status st = tb_mass_append_monitors(m, &p, err);
     if (st != TB_OK)
         return st;
@@ -991,7 +997,6 @@ static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *
 
 static uint64_t mass_max_chunk(void *impl) { return ((mass *)impl)->kmax; }
 static const tb_program *mass_program(void *impl) { return ((mass *)impl)->prog; }
-static const char *mass_source(void *impl) { return ((mass *)impl)->source; }
 static size_t mass_regions(void *impl) { return ((mass *)impl)->N; }
 static size_t mass_instances(void *impl) { return ((mass *)impl)->B; }
 static uint64_t mass_samples(void *impl) { return ((mass *)impl)->samples; }
@@ -1051,14 +1056,27 @@ static void mass_destroy(void *impl)
 
 const tb_kit tb_mass_kit = {
     .name = "mass",
+    .summary = "neural-mass models on a structural connectome with conduction delays",
+    .sections = tb_mass_sections,
+    .n_sections = TB_MASS_N_SECTIONS,
+    .unit_noun = "regions",
+    .check_scenario = tb_mass_check_scenario,
+    .free_scenario = tb_mass_free_scenario,
+    .list_keys = tb_mass_list_keys,
+    .plugin_kind = TB_MASS_KIND,
+    .check_plugin = tb_mass_check_plugin,
+    .model_of = tb_mass_model_of,
+    .check_text = tb_mass_check_text,
+    .plugin_text = tb_mass_plugin_text,
+    .plugin_json = tb_mass_plugin_json,
+    .summary_text = tb_mass_summary_text,
     .check = mass_check,
     .create = mass_create,
     .declare = mass_declare,
     .advance = mass_advance,
     .max_chunk = mass_max_chunk,
     .program = mass_program,
-    .source = mass_source,
-    .regions = mass_regions,
+    .units = mass_regions,
     .instances = mass_instances,
     .samples = mass_samples,
     .scores = mass_scores,

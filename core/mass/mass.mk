@@ -1,11 +1,15 @@
 # The neural-mass kit: an automake fragment included from the top-level
 # Makefile.am (paths relative to the top directory), so the kit's files
 # are listed in one place.
+TB_KITS += mass
 twinbrain_include_HEADERS += include/twinbrain/mass.h
 
 libtwinbrain_la_SOURCES += \
 	core/mass/mass.c core/mass/mass_internal.h \
 	core/mass/mass_codegen.c \
+	core/mass/mass_plugin.c \
+	core/mass/mass_text.c \
+	core/mass/mass_scenario.c core/mass/mass_scenario.h \
 	core/mass/mass_monitor.c \
 	core/mass/scenario_monitor.c core/mass/scenario_monitor.h \
 	core/mass/stimulus.c core/mass/stimulus.h \

@@ -132,13 +132,13 @@ static void gen_noise(const mass *m, tb_buf *b)
 {
     static const char *const kinds[] = {"TB_NOISE_NONE", "TB_NOISE_ADDITIVE", "TB_NOISE_MULTIPLICATIVE",
                                         "TB_NOISE_OU"};
-    tb_buf_printf(b, "#define TB_NOISE %s\n\n", kinds[m->sc->noise]);
+    tb_buf_printf(b, "#define TB_NOISE %s\n\n", kinds[m->ms->noise]);
     tb_buf_puts(b, "inline void tb_noise_g(const tb_params *tb_p, const real *x, real *g)\n{\n");
     for (size_t v = 0; v < m->NV; ++v) {
-        bool on = m->sc->noise && m->sc->noise_sigma[v].name;
+        bool on = m->ms->noise && m->ms->noise_sigma[v].name;
         if (!on)
             tb_buf_printf(b, "    g[%zu] = (real)0;\n", v);
-        else if (m->sc->noise == TB_NOISE_MULTIPLICATIVE)
+        else if (m->ms->noise == TB_NOISE_MULTIPLICATIVE)
             tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s * x[%zu];\n", v, m->model->vars[v].name, v);
         else
             tb_buf_printf(b, "    g[%zu] = tb_p->tb_sigma_%s;\n", v, m->model->vars[v].name);
@@ -148,7 +148,7 @@ static void gen_noise(const mass *m, tb_buf *b)
 
 static void gen_waveform(const mass *m, size_t k, tb_buf *b)
 {
-    const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    const tb_scenario_stimulus *s = &m->ms->stimuli[k];
     switch (s->kind) {
     case TB_STIM_PULSE_TRAIN:
         tb_buf_printf(b, "            const real v = fmod(tt, (tb_scalar)%.17g) < (tb_scalar)%.17g ? (tb_scalar)1 : "
@@ -182,11 +182,11 @@ static void gen_waveform(const mass *m, size_t k, tb_buf *b)
  * by region (0 where it does not apply), added to its variable's forcing. */
 static void gen_stimulus(const mass *m, tb_buf *b)
 {
-    tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->sc->n_stimuli);
+    tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->ms->n_stimuli);
     tb_buf_puts(b, "inline void tb_stimulus(tb_scalar t, int n, int N, __global const tb_scalar *w,\n"
                    "                        __global const tb_scalar *series, real *force)\n{\n");
-    for (size_t k = 0; k < m->sc->n_stimuli; ++k) {
-        const tb_scenario_stimulus *s = &m->sc->stimuli[k];
+    for (size_t k = 0; k < m->ms->n_stimuli; ++k) {
+        const tb_scenario_stimulus *s = &m->ms->stimuli[k];
         tb_buf_printf(b, "    if (t >= (tb_scalar)%.17g", s->onset);
         if (isfinite(s->stop))
             tb_buf_printf(b, " && t < (tb_scalar)%.17g", s->stop);
@@ -242,10 +242,10 @@ static const char *method_macro(const char *method)
 char *tb_mass_generate(const mass *m)
 {
     tb_buf b = {0};
-    tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->sc->model->name,
-                  m->sc->model->version ? m->sc->model->version : "", m->coupling->name, m->sc->method);
+    tb_buf_printf(&b, "/* generated for model '%s' (%s), coupling '%s', method %s */\n", m->ms->model->name,
+                  m->ms->model->version ? m->ms->model->version : "", m->coupling->name, m->ms->method);
     tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n",
-                  m->NV, m->NC, method_macro(m->sc->method), m->instance_major ? 1 : 0);
+                  m->NV, m->NC, method_macro(m->ms->method), m->instance_major ? 1 : 0);
     gen_lanes(m, &b);
     gen_params(m, &b);
     gen_dfun(m, &b);

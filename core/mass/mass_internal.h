@@ -13,6 +13,7 @@
 #include "twinbrain/output.h"
 #include "twinbrain/program.h"
 #include "twinbrain/scenario.h"
+#include "mass_scenario.h"
 #include "util.h"
 
 /* Monitor output kept per chunk on the device, at most this many bytes per
@@ -66,6 +67,7 @@ typedef struct param_slot {
 
 typedef struct mass {
     const tb_scenario *sc;
+    const tb_mass_scenario *ms; /* the kit's sections of it */
     const tb_mass_model *model;
     const tb_coupling_def *coupling;
     tb_device *dev;
@@ -105,10 +107,20 @@ typedef struct mass {
     bool finished;
 } mass;
 
-static inline tb_status tb_mass_cl_fail(tb_error *err, cl_int rc, const char *what)
-{
-    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
-}
+/* The kit's plugin check (mass_plugin.c), and the names the generated code
+ * reserves, for plugins and declared models alike. */
+tb_status tb_mass_check_plugin(const tb_plugin *p, const char *file, tb_error *err);
+bool tb_mass_name_reserved(const char *s);
+
+/* The kit's text (mass_text.c). */
+struct tb_sim;
+struct tb_sim_summary;
+void tb_mass_model_of(const tb_scenario *sc, const char **name, const char **version);
+void tb_mass_check_text(const tb_scenario *sc, tb_buf *b);
+void tb_mass_summary_text(const struct tb_sim *sim, const tb_scenario *sc, const struct tb_sim_summary *s,
+                          tb_buf *b);
+void tb_mass_plugin_text(const tb_plugin *p, tb_buf *b);
+void tb_mass_plugin_json(const tb_plugin *p, tb_buf *b);
 
 /* Host doubles to device reals (malloc'd). */
 static inline void *tb_mass_to_real(const double *x, size_t n, size_t realsz)

@@ -50,7 +50,7 @@ void tb_mass_plan_monitors(mass *m)
     int slot = 0;
     for (size_t i = 0; i < m->n_mon; ++i) {
         monitor_rt *r = &m->mon[i];
-        r->spec = &m->sc->monitors[i];
+        r->spec = &m->ms->monitors[i];
         r->period = (uint64_t)llround(r->spec->period / m->sc->dt);
         if (r->period == 0)
             r->period = 1;
@@ -348,7 +348,7 @@ static tb_status declare_one(mass *m, monitor_rt *r, tb_output *out, tb_error *e
         dims[2] = m->N;
     size_t nv = s->kind == TB_MONITOR_FC ? 1 : s->n_variables;
     const char **vars = calloc(nv + 1, sizeof *vars), **units = calloc(nv + 1, sizeof *units);
-    const tb_scenario_monitor *src = s->kind == TB_MONITOR_FC ? &m->sc->monitors[s->source] : s;
+    const tb_scenario_monitor *src = s->kind == TB_MONITOR_FC ? &m->ms->monitors[s->source] : s;
     for (size_t k = 0; k < nv; ++k) {
         const tb_mass_var *v = &m->model->vars[src->variables[s->kind == TB_MONITOR_FC ? s->source_variable : k]];
         vars[k] = v->name;
@@ -379,7 +379,7 @@ static tb_status declare_one(mass *m, monitor_rt *r, tb_output *out, tb_error *e
         }
     }
     if (st == TB_OK && s->kind == TB_MONITOR_FC) {
-        st = tb_output_attr_string(out, data, "source", m->sc->monitors[s->source].name, err);
+        st = tb_output_attr_string(out, data, "source", m->ms->monitors[s->source].name, err);
         if (st == TB_OK)
             st = tb_output_attr_double(out, data, "window_start_ms", s->start, err);
         if (st == TB_OK)
@@ -428,7 +428,7 @@ static tb_status project_eeg(mass *m, monitor_rt *r, int buf, uint64_t s, tb_err
     size_t global = (size_t)S * m->B * r->sensors;
     if (rc == CL_SUCCESS)
         rc = enqueue(m, m->k_eeg, global, "tb_eeg_project");
-    return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "projecting the EEG");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "projecting the EEG");
 }
 
 /* The samples of the source in this chunk whose time lies in (start, end]. */
@@ -462,7 +462,7 @@ static tb_status accumulate_fc(mass *m, monitor_rt *r, int buf, uint64_t step0, 
     size_t global = m->B * m->N;
     if (rc == CL_SUCCESS)
         rc = enqueue(m, m->k_fc_acc, global, "tb_fc_accumulate");
-    return rc == CL_SUCCESS ? TB_OK : tb_mass_cl_fail(err, rc, "accumulating the FC");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "accumulating the FC");
 }
 
 /* Queue what follows the step kernel of a chunk, then the reads of
@@ -489,7 +489,7 @@ tb_status tb_mass_after_chunk(mass *m, int buf, uint64_t step0, uint64_t n, tb_e
         cl_int rc = clEnqueueReadBuffer(q, from, CL_FALSE, 0, s * m->B * r->width * m->realsz, r->host[buf], 0, NULL,
                                         tb_profile_event_slot(prof, &ev));
         if (rc != CL_SUCCESS)
-            return tb_mass_cl_fail(err, rc, "reading monitor output");
+            return tb_cl_fail(err, rc, "reading monitor output");
         tb_profile_command(prof, "read monitors", ev);
         if (ev)
             clReleaseEvent(ev);
@@ -564,7 +564,7 @@ static tb_status finish_fc(mass *m, monitor_rt *r, tb_error *err)
     if (rc == CL_SUCCESS)
         rc = clEnqueueReadBuffer(q, r->fc, CL_TRUE, 0, global * m->realsz, r->host[0], 0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return tb_mass_cl_fail(err, rc, "computing the FC");
+        return tb_cl_fail(err, rc, "computing the FC");
     double t = r->spec->end;
     tb_status st = tb_output_dataset_append(r->data, r->host[0], 1, err);
     if (st == TB_OK)

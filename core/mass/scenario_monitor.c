@@ -2,6 +2,8 @@
  * Kinds: raw, subsample, temporal_average, bold, eeg, fc. */
 #include "config.h"
 
+#include "mass_scenario.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +127,8 @@ static size_t var_index(const tb_mass_model *m, const char *s)
 static void check_variables(tb_schema_checker *c, const tb_scenario *sc, tb_toml_value *t, const char *prefix,
                             tb_scenario_monitor *out)
 {
-    const tb_mass_model *m = sc->model->mass;
+    const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
+    const tb_mass_model *m = ms->mass;
     const tb_toml_value *vars = tb_toml_get(t, "variables");
     if (!vars) {
         /* bold and eeg follow the first coupled variable: the one that
@@ -155,7 +158,7 @@ static void check_variables(tb_schema_checker *c, const tb_scenario *sc, tb_toml
         if (v == m->n_vars) {
             const char *sug = tb_schema_closest(s, names, m->n_vars);
             tb_schema_report(c, TB_ERR_SCENARIO, vars->u.arr.items[i]->pos,
-                             "%s.variables: '%s' is not a state variable of %s%s%s%s", prefix, s, sc->model->name,
+                             "%s.variables: '%s' is not a state variable of %s%s%s%s", prefix, s, ms->model->name,
                              sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
             continue;
         }
@@ -207,6 +210,7 @@ static char *resolve_file(tb_schema_checker *c, const tb_scenario *sc, const tb_
 static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t idx,
                           tb_scenario_monitor *out)
 {
+    tb_mass_scenario *ms = tb_mass_scenario_of(sc);
     char *prefix = tb_asprintf("monitor[%zu]", idx);
     tb_schema_table(c, t, tb_monitor_keys, tb_n_monitor_keys, prefix);
     out->pos = t->pos;
@@ -237,7 +241,7 @@ static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *
                              "%s: an fc monitor needs source = \"NAME\" (the monitor whose samples it correlates)",
                              prefix);
     }
-    if (sc->model && out->kind != TB_MONITOR_FC)
+    if (ms->model && out->kind != TB_MONITOR_FC)
         check_variables(c, sc, t, prefix, out);
     if (out->kind == TB_MONITOR_BOLD)
         check_bold(c, t, prefix, out);
@@ -247,21 +251,22 @@ static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *
 /* fc refers to another monitor by name, in any order. */
 static void resolve_sources(tb_schema_checker *c, tb_scenario *sc, const tb_toml_value *arr)
 {
-    for (size_t i = 0; i < sc->n_monitors; ++i) {
-        tb_scenario_monitor *m = &sc->monitors[i];
+    tb_mass_scenario *ms = tb_mass_scenario_of(sc);
+    for (size_t i = 0; i < ms->n_monitors; ++i) {
+        tb_scenario_monitor *m = &ms->monitors[i];
         const tb_toml_value *t = arr->u.arr.items[i];
         const tb_toml_value *sv = tb_toml_get(t, "source");
         const char *src = tb_toml_as_string(sv);
         if (m->kind != TB_MONITOR_FC || !src)
             continue;
         size_t j = 0;
-        while (j < sc->n_monitors && !(sc->monitors[j].name && strcmp(sc->monitors[j].name, src) == 0))
+        while (j < ms->n_monitors && !(ms->monitors[j].name && strcmp(ms->monitors[j].name, src) == 0))
             ++j;
-        if (j == sc->n_monitors || j == i) {
+        if (j == ms->n_monitors || j == i) {
             tb_schema_report(c, TB_ERR_SCENARIO, sv->pos, "monitor[%zu].source: no other monitor named '%s'", i, src);
             continue;
         }
-        const tb_scenario_monitor *s = &sc->monitors[j];
+        const tb_scenario_monitor *s = &ms->monitors[j];
         if (s->kind == TB_MONITOR_FC || s->kind == TB_MONITOR_EEG) {
             tb_schema_report(c, TB_ERR_SCENARIO, sv->pos,
                              "monitor[%zu].source: '%s' is an %s monitor; fc correlates regions (raw, subsample, "
@@ -276,7 +281,7 @@ static void resolve_sources(tb_schema_checker *c, tb_scenario *sc, const tb_toml
         m->source_variable = 0;
         if (var) {
             size_t k = 0;
-            while (k < s->n_variables && strcmp(sc->model->mass->vars[s->variables[k]].name, var) != 0)
+            while (k < s->n_variables && strcmp(ms->mass->vars[s->variables[k]].name, var) != 0)
                 ++k;
             if (k == s->n_variables)
                 tb_schema_report(c, TB_ERR_SCENARIO, vv->pos, "monitor[%zu].variable: '%s' is not recorded by '%s'",
@@ -292,6 +297,7 @@ static void resolve_sources(tb_schema_checker *c, tb_scenario *sc, const tb_toml
 
 void tb_scenario_check_monitors(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *root)
 {
+    tb_mass_scenario *ms = tb_mass_scenario_of(sc);
     tb_toml_value *arr = (tb_toml_value *)tb_toml_get(root, "monitor");
     if (!arr) {
         /* No monitor asked: record the temporal average of every variable at
@@ -303,25 +309,25 @@ void tb_scenario_check_monitors(tb_schema_checker *c, tb_scenario *sc, tb_toml_v
     }
     if (arr->type != TB_TOML_ARRAY)
         return;
-    sc->monitors = calloc(arr->u.arr.n + 1, sizeof *sc->monitors);
+    ms->monitors = calloc(arr->u.arr.n + 1, sizeof *ms->monitors);
     for (size_t i = 0; i < arr->u.arr.n; ++i) {
         if (arr->u.arr.items[i]->type != TB_TOML_TABLE)
             return;
-        tb_scenario_monitor *m = &sc->monitors[sc->n_monitors++];
+        tb_scenario_monitor *m = &ms->monitors[ms->n_monitors++];
         check_monitor(c, sc, arr->u.arr.items[i], i, m);
-        for (size_t j = 0; m->name && j + 1 < sc->n_monitors; ++j)
-            if (sc->monitors[j].name && strcmp(sc->monitors[j].name, m->name) == 0)
+        for (size_t j = 0; m->name && j + 1 < ms->n_monitors; ++j)
+            if (ms->monitors[j].name && strcmp(ms->monitors[j].name, m->name) == 0)
                 tb_schema_report(c, TB_ERR_SCENARIO, m->pos, "monitor[%zu].name '%s' is already used by monitor[%zu]",
                                  i, m->name, j);
     }
-    if (sc->model)
+    if (ms->model)
         resolve_sources(c, sc, arr);
 }
 
-void tb_scenario_free_monitors(tb_scenario *sc)
+void tb_scenario_free_monitors(tb_mass_scenario *ms)
 {
-    for (size_t i = 0; i < sc->n_monitors; ++i) {
-        tb_scenario_monitor *m = &sc->monitors[i];
+    for (size_t i = 0; i < ms->n_monitors; ++i) {
+        tb_scenario_monitor *m = &ms->monitors[i];
         free(m->name);
         free(m->variables);
         free(m->gain_file);
@@ -329,5 +335,5 @@ void tb_scenario_free_monitors(tb_scenario *sc)
         free(m->empirical_file);
         free(m->empirical_dataset);
     }
-    free(sc->monitors);
+    free(ms->monitors);
 }

@@ -3,6 +3,8 @@
  * hook serves stimulation perturbations. */
 #include "config.h"
 
+#include "mass_scenario.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,7 @@ static double num(const tb_toml_value *t, const char *key, double def)
 
 static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t idx, tb_scenario_stimulus *s)
 {
+    tb_mass_scenario *ms = tb_mass_scenario_of(sc);
     char *prefix = tb_asprintf("stimulus[%zu]", idx);
     tb_schema_table(c, t, tb_stimulus_keys, tb_n_stimulus_keys, prefix);
     const tb_toml_value *regions = tb_toml_get(t, "regions");
@@ -114,8 +117,8 @@ static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, s
         tb_schema_report(c, TB_ERR_SCENARIO, s->weights->pos,
                          "%s.weights must give one number per region listed in regions (%zu)", prefix, nr);
     const char *var = tb_toml_as_string(tb_toml_get(t, "variable"));
-    if (var && sc->model) {
-        const tb_mass_model *m = sc->model->mass;
+    if (var && ms->model) {
+        const tb_mass_model *m = ms->mass;
         const char **names = calloc(m->n_vars + 1, sizeof *names);
         size_t v = 0;
         for (size_t i = 0; i < m->n_vars; ++i)
@@ -125,7 +128,7 @@ static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, s
         if (v == m->n_vars) {
             const char *sug = tb_schema_closest(var, names, m->n_vars);
             tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "variable")->pos,
-                             "%s.variable: '%s' is not a state variable of %s%s%s%s", prefix, var, sc->model->name,
+                             "%s.variable: '%s' is not a state variable of %s%s%s%s", prefix, var, ms->model->name,
                              sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
         }
         s->variable = v < m->n_vars ? v : 0;
@@ -136,27 +139,28 @@ static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, s
 
 void tb_stimulus_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *arr)
 {
+    tb_mass_scenario *ms = tb_mass_scenario_of(sc);
     if (!arr)
         return;
     if (arr->type != TB_TOML_ARRAY) {
         tb_schema_report(c, TB_ERR_SCENARIO, arr->pos, "stimulus must be an array of tables: write [[stimulus]]");
         return;
     }
-    sc->stimuli = calloc(arr->u.arr.n + 1, sizeof *sc->stimuli);
+    ms->stimuli = calloc(arr->u.arr.n + 1, sizeof *ms->stimuli);
     for (size_t i = 0; i < arr->u.arr.n; ++i) {
         if (arr->u.arr.items[i]->type != TB_TOML_TABLE) {
             tb_schema_report(c, TB_ERR_SCENARIO, arr->u.arr.items[i]->pos, "stimulus[%zu] must be a table", i);
             continue;
         }
-        check_one(c, sc, arr->u.arr.items[i], i, &sc->stimuli[sc->n_stimuli++]);
+        check_one(c, sc, arr->u.arr.items[i], i, &ms->stimuli[ms->n_stimuli++]);
     }
 }
 
-void tb_stimulus_free(tb_scenario *sc)
+void tb_stimulus_free(tb_mass_scenario *ms)
 {
-    for (size_t i = 0; i < sc->n_stimuli; ++i) {
-        free(sc->stimuli[i].file);
-        free(sc->stimuli[i].dataset);
+    for (size_t i = 0; i < ms->n_stimuli; ++i) {
+        free(ms->stimuli[i].file);
+        free(ms->stimuli[i].dataset);
     }
-    free(sc->stimuli);
+    free(ms->stimuli);
 }

@@ -12,6 +12,8 @@
  * batch runs it. */
 #include "config.h"
 
+#include "mass_scenario.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,7 @@ static double *expand(tb_schema_checker *c, const tb_toml_value *v, const char *
 static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *path, tb_toml_pos pos, double *min,
                       double *max, bool *integer)
 {
+    const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
     *integer = false;
     if (strcmp(path, "simulation.seed") == 0) {
         *min = 0;
@@ -96,10 +99,10 @@ static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *p
         return true;
     }
     bool sig = strncmp(path, "integrator.noise.sigma.", 23) == 0, nsig = strncmp(path, "integrator.noise.nsig.", 22) == 0;
-    if ((sig || nsig) && sc->noise && sc->noise_sigma && sc->noise_nsig == nsig) {
+    if ((sig || nsig) && ms->noise && ms->noise_sigma && ms->noise_nsig == nsig) {
         const char *var = path + (sig ? 23 : 22);
-        for (size_t v = 0; v < sc->model->mass->n_vars; ++v)
-            if (sc->noise_sigma[v].name && strcmp(sc->noise_sigma[v].name, var) == 0) {
+        for (size_t v = 0; v < ms->mass->n_vars; ++v)
+            if (ms->noise_sigma[v].name && strcmp(ms->noise_sigma[v].name, var) == 0) {
                 *min = 0;
                 *max = INFINITY;
                 return true;
@@ -108,12 +111,12 @@ static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *p
     const tb_param_info *params = NULL;
     size_t n = 0;
     const char *name = NULL;
-    if (strncmp(path, "model.parameters.", 17) == 0 && sc->model) {
-        params = sc->model->params;
-        n = sc->model->n_params;
+    if (strncmp(path, "model.parameters.", 17) == 0 && ms->model) {
+        params = ms->model->params;
+        n = ms->model->n_params;
         name = path + 17;
-    } else if (strncmp(path, "coupling.parameters.", 20) == 0 && sc->coupling) {
-        const tb_coupling_def *d = tb_coupling_find(sc->coupling);
+    } else if (strncmp(path, "coupling.parameters.", 20) == 0 && ms->coupling) {
+        const tb_coupling_def *d = tb_coupling_find(ms->coupling);
         params = d->params;
         n = d->n_params;
         name = path + 20;
@@ -160,7 +163,8 @@ static void add_axis_key(tb_schema_checker *c, const tb_scenario *sc, axis_key *
 
 void tb_sweep_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sweep)
 {
-    tb_sweep *s = &sc->sweep;
+    tb_mass_scenario *ms = tb_mass_scenario_of(sc);
+    tb_sweep *s = &ms->sweep;
     s->n_instances = 1;
     if (!sweep)
         return;

@@ -1,5 +1,4 @@
-/* twinbrain spikes ...: analysis of spike output; and the spiking lines of
- * `run`'s summary and `check`'s verdict. */
+/* twinbrain spikes ...: analysis of spike output. */
 #include "config.h"
 
 #include <math.h>
@@ -14,83 +13,6 @@
 #include "twinbrain/sim.h"
 #include "twinbrain/spiking.h"
 #include "util.h"
-
-void tb_cli_spiking_check_line(const char *path, const tb_scenario *sc)
-{
-    const tb_spiking_scenario *s = sc->spiking;
-    uint64_t n = 0;
-    for (size_t i = 0; i < s->n_pops; ++i)
-        n += s->pops[i].size;
-    printf("%s: ok (spiking network: %zu population%s, %llu neurons, %zu projection%s, %zu input%s; %llu steps of "
-           "%g ms)\n",
-           path, s->n_pops, s->n_pops == 1 ? "" : "s", (unsigned long long)n, s->n_projs, s->n_projs == 1 ? "" : "s",
-           s->n_inputs, s->n_inputs == 1 ? "" : "s", (unsigned long long)sc->steps, sc->dt);
-}
-
-/* `twinbrain plugins NAME` for a spiking plugin: what its snippets see. */
-void tb_cli_spiking_plugin_text(const tb_plugin *p)
-{
-    const tb_spiking_model *m = p->spiking;
-    printf("state variables\n");
-    for (size_t v = 0; v < m->n_vars; ++v)
-        printf("  %-10s initial %-10g %-6s %s\n", m->vars[v].name, m->vars[v].initial,
-               m->vars[v].unit ? m->vars[v].unit : "", m->vars[v].doc ? m->vars[v].doc : "");
-    printf("\nsynaptic ports (projection.synapse; the snippet sees in_<port>)\n");
-    for (size_t k = 0; k < m->n_ports; ++k)
-        printf("  %-10s weights in %-4s %s\n", m->ports[k].name, m->ports[k].unit ? m->ports[k].unit : "",
-               m->ports[k].doc ? m->ports[k].doc : "");
-    char *reset = tb_strdup(*m->reset ? m->reset : "(none)");
-    for (char *c = reset; c && *c; ++c)
-        if (*c == '\n')
-            *c = ' ';
-    printf("\nthreshold  %s\nreset      %s\nrefractory %s\nI_ext      %s\n\n", m->threshold, reset ? reset : "",
-           m->refractory ? m->refractory : "(none)",
-           m->current_unit ? (*m->current_unit ? m->current_unit : "(unit of the model)")
-                           : "(takes no current input)");
-    free(reset);
-}
-
-void tb_cli_spiking_plugin_json(tb_buf *b, const tb_plugin *p)
-{
-    const tb_spiking_model *m = p->spiking;
-    tb_buf_puts(b, ", \"state_variables\": [");
-    for (size_t v = 0; v < m->n_vars; ++v) {
-        tb_buf_puts(b, v ? ", " : "");
-        tb_json_string(b, m->vars[v].name);
-    }
-    tb_buf_puts(b, "], \"ports\": [");
-    for (size_t k = 0; k < m->n_ports; ++k) {
-        tb_buf_puts(b, k ? ", {\"name\": " : "{\"name\": ");
-        tb_json_string(b, m->ports[k].name);
-        tb_buf_puts(b, ", \"unit\": ");
-        tb_json_string(b, m->ports[k].unit ? m->ports[k].unit : "");
-        tb_buf_puts(b, "}");
-    }
-    tb_buf_puts(b, "], \"threshold\": ");
-    tb_json_string(b, m->threshold);
-    tb_buf_puts(b, ", \"refractory\": ");
-    if (m->refractory)
-        tb_json_string(b, m->refractory);
-    else
-        tb_buf_puts(b, "null");
-}
-
-void tb_cli_spiking_summary(const tb_scenario *sc, const tb_sim_summary *s, const tb_device_info *d, const char *out)
-{
-    const tb_spiking_scenario *ss = sc->spiking;
-    printf("twinbrain: spiking network of %zu neurons in %zu population%s, %llu synapses; %g ms in %llu steps of "
-           "%g ms (%s precision)\n",
-           s->regions, ss->n_pops, ss->n_pops == 1 ? "" : "s", (unsigned long long)s->synapses, sc->duration,
-           (unsigned long long)s->steps, sc->dt, tb_precision_name(sc->precision));
-    printf("  device   %s (%s), %d partition%s, %.1f MiB of buffers\n", d->name, d->platform_name, s->partitions,
-           s->partitions == 1 ? "" : "s", (double)s->device_bytes / 1048576.0);
-    printf("  kernels  %.2f s %s\n", s->build_seconds, s->program_from_cache ? "(loaded from cache)" : "(compiled)");
-    printf("  network  %.2f s to generate; %.2f s set-up in all\n", s->network_seconds, s->setup_seconds);
-    double sim_s = (double)s->steps * sc->dt * 1e-3;
-    printf("  run      %.2f s wall for %g s simulated (real-time factor %.3g), %llu spikes written\n",
-           s->wall_seconds, sim_s, sim_s > 0 ? s->wall_seconds / sim_s : 0.0, (unsigned long long)s->spikes);
-    printf("  output   %s\n", out);
-}
 
 /* ------------------------------------------------------------ spikes stats
  *

@@ -24,11 +24,6 @@ enum { ARG_REC = 15, ARG_T0 = 29, ARG_SEED = 31 };
 
 /* ------------------------------------------------------------ helpers */
 
-tb_status spk_cl_fail(tb_error *err, cl_int rc, const char *what)
-{
-    return tb_error_set(err, TB_ERR_DEVICE, "%s failed: %s (%d)", what, tb_cl_error_name(rc), (int)rc);
-}
-
 cl_int spk_enqueue(const spk *k, cl_command_queue q, cl_kernel kn, size_t global, size_t local, const char *name)
 {
     tb_profile *prof = tb_device_profile(k->dev);
@@ -373,7 +368,7 @@ static tb_status launch(spk *k, cl_kernel kn, size_t items, size_t local, const 
     if (global == 0)
         return TB_OK;
     cl_int rc = spk_enqueue(k, tb_device_queue(k->dev), kn, global, local, what);
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, what);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, what);
 }
 
 /* A real kernel argument in the program's precision. */
@@ -431,7 +426,7 @@ static tb_status init_neurons(spk *k, tb_error *err)
         rc |= clSetKernelArg(p->k_init, 3, sizeof seed, &seed);
         rc |= arg_real(p->k_init, 4, k, k->sc->dt);
         if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "setting the init kernel's arguments");
+            return tb_cl_fail(err, rc, "setting the init kernel's arguments");
         st = launch(k, p->k_init, p->n, k->wg, "drawing the initial state", err);
         if (st != TB_OK || !p->k_prepare)
             continue;
@@ -440,12 +435,12 @@ static tb_status init_neurons(spk *k, tb_error *err)
         rc |= clSetKernelArg(p->k_prepare, 2, sizeof(cl_mem), &k->lay_buf);
         rc |= arg_real(p->k_prepare, 3, k, k->sc->dt);
         if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "setting the prepare kernel's arguments");
+            return tb_cl_fail(err, rc, "setting the prepare kernel's arguments");
         st = launch(k, p->k_prepare, p->consts_per_neuron ? p->n : 1, p->consts_per_neuron ? k->wg : 1,
                     "computing the model constants", err);
     }
     cl_int rc = st == TB_OK ? clFinish(tb_device_queue(k->dev)) : CL_SUCCESS;
-    return st != TB_OK ? st : rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "initialising the neurons");
+    return st != TB_OK ? st : rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "initialising the neurons");
 }
 
 /* The spike history and the step kernels' fixed arguments. */
@@ -492,7 +487,7 @@ static tb_status step_buffers(spk *k, tb_error *err)
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 7, sizeof P, &P);
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 8, sizeof npops, &npops);
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 10, sizeof on, &on);
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "setting the step kernel's arguments");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "setting the step kernel's arguments");
 }
 
 /* ------------------------------------------------------------ kit: check, create */
@@ -512,13 +507,13 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
         return oom(err);
     *impl = k;
     k->sc = sc;
-    k->ss = sc->spiking;
+    k->ss = tb_spiking_scenario_of(sc);
     k->dev = dev;
     k->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
     cl_int rc = CL_SUCCESS;
     k->readq = clCreateCommandQueue(tb_device_context(dev), tb_device_get_info(dev)->id, 0, &rc);
     if (!k->readq)
-        return spk_cl_fail(err, rc, "creating the read-back queue");
+        return tb_cl_fail(err, rc, "creating the read-back queue");
     tb_status st;
     if ((st = spk_check_inputs(sc, err)) != TB_OK || (st = plan_pops(k, err)) != TB_OK ||
         (st = plan_spike_files(k, err)) != TB_OK)
@@ -553,7 +548,7 @@ static tb_status enqueue_steps(spk *k, uint64_t t, uint64_t n, uint64_t step0, i
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 9, sizeof steps, &steps);
     size_t groups = (size_t)k->P + (k->n_ext ? 1 : 0), local = k->step_wg, global = groups * local;
     rc |= spk_enqueue(k, tb_device_queue(k->dev), k->k_step, global, local, "tb_spk_step");
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "launching the network's steps");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "launching the network's steps");
 }
 
 static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf, tb_error *err)
@@ -566,7 +561,7 @@ static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf
     rc |= clSetKernelArg(k->k_sample, 4, sizeof r, &r);
     size_t global = (sr->count + 63) / 64 * 64, local = 64;
     rc |= spk_enqueue(k, tb_device_queue(k->dev), k->k_sample, global, local, "state sample");
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "launching a state sample");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "launching a state sample");
 }
 
 /* Launches of at most the shortest delay (the whole chunk when nothing is
@@ -617,7 +612,7 @@ static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err
     rc |= clEnqueueFillBuffer(q, k->bad_buf, &none, sizeof none, (size_t)buf * sizeof none, sizeof none, 0, NULL,
                               NULL);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "clearing the chunk's counters");
+        return tb_cl_fail(err, rc, "clearing the chunk's counters");
     tb_status st = enqueue_range(k, step0, n, buf, err);
     if (st != TB_OK)
         return st;
@@ -635,7 +630,7 @@ static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err
     rc |= clEnqueueMarkerWithWaitList(q, 0, NULL, &done);
     clFlush(q);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "launching the divergence check");
+        return tb_cl_fail(err, rc, "launching the divergence check");
     k->pend = (spk_pending){true, buf, step0, n, done};
     return TB_OK;
 }
@@ -651,7 +646,7 @@ static tb_status drain(spk *k, tb_error *err)
     clReleaseEvent(p.done);
     tb_profile_host(tb_device_profile(k->dev), "waiting for chunk results", tb_now() - t0);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "running the network");
+        return tb_cl_fail(err, rc, "running the network");
     return spk_record_drain(k, &p, err);
 }
 
@@ -686,21 +681,24 @@ static tb_status spiking_declare(void *impl, tb_output *out, tb_error *err)
 
 static uint64_t spiking_max_chunk(void *impl) { return ((spk *)impl)->kmax; }
 static const tb_program *spiking_program(void *impl) { return ((spk *)impl)->prog; }
-static const char *spiking_source(void *impl) { return ((spk *)impl)->source; }
 static size_t spiking_regions(void *impl) { return (size_t)((spk *)impl)->N; }
 static size_t spiking_instances(void *impl) { return 1; }
 static uint64_t spiking_samples(void *impl) { return ((spk *)impl)->samples; }
 
-static void spiking_summary(void *impl, tb_sim_summary *s)
+static size_t spiking_figures(void *impl, tb_sim_figure *f)
 {
     const spk *k = impl;
-    s->synapses = k->n_syn;
-    s->spikes = k->spikes_written;
-    s->synaptic_events = k->events_estimate;
-    s->network_seconds = k->connect_seconds;
-    s->setup_seconds = k->create_seconds;
-    s->device_bytes = k->device_bytes;
-    s->partitions = k->P;
+    const tb_sim_figure all[] = {
+        {"synapses", (double)k->n_syn},
+        {"spikes", (double)k->spikes_written},
+        {"synaptic_events", (double)k->events_estimate},
+        {"network_seconds", k->connect_seconds},
+        {"setup_seconds", k->create_seconds},
+        {"device_bytes", (double)k->device_bytes},
+        {"partitions", (double)k->P},
+    };
+    memcpy(f, all, sizeof all);
+    return N_(all);
 }
 
 static void spiking_destroy(void *impl)
@@ -756,16 +754,29 @@ static void spiking_destroy(void *impl)
 
 const tb_kit tb_spiking_kit = {
     .name = "spiking",
+    .summary = "networks of spiking point neurons: populations, projections, inputs, recordings",
+    .sections = tb_spiking_sections,
+    .n_sections = TB_SPIKING_N_SECTIONS,
+    .unit_noun = "neurons",
+    .check_scenario = tb_spiking_check,
+    .free_scenario = tb_spiking_free_scenario,
+    .list_keys = tb_spiking_list_keys,
+    .plugin_kind = TB_SPIKING_KIND,
+    .check_plugin = tb_spiking_check_plugin,
+    .model_of = tb_spiking_model_of,
+    .check_text = tb_spiking_check_text,
+    .plugin_text = tb_spiking_plugin_text,
+    .plugin_json = tb_spiking_plugin_json,
+    .summary_text = tb_spiking_summary_text,
     .check = spiking_check,
     .create = spiking_create,
     .declare = spiking_declare,
     .advance = spiking_advance,
     .max_chunk = spiking_max_chunk,
     .program = spiking_program,
-    .source = spiking_source,
-    .regions = spiking_regions,
+    .units = spiking_regions,
     .instances = spiking_instances,
     .samples = spiking_samples,
-    .summary = spiking_summary,
+    .figures = spiking_figures,
     .destroy = spiking_destroy,
 };

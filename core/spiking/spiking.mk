@@ -1,11 +1,13 @@
 # The spiking kit: an automake fragment included from the top-level
 # Makefile.am (paths relative to the top directory), so the kit's files
 # are listed in one place.
+TB_KITS += spiking
 twinbrain_include_HEADERS += include/twinbrain/spiking.h
 
 libtwinbrain_la_SOURCES += \
 	core/spiking/spiking.c core/spiking/spiking_internal.h \
 	core/spiking/spiking_gen.c \
+	core/spiking/spiking_text.c \
 	core/spiking/spiking_connect.c \
 	core/spiking/spiking_record.c \
 	core/spiking/spiking_io.c \

@@ -302,7 +302,7 @@ static tb_status conn_describe(spk *k, conn_rt *c, size_t i, tb_error *err)
     cl_int rc = clEnqueueWriteBuffer(q, c->idesc, CL_TRUE, 0, sizeof id, id, 0, NULL, NULL);
     rc |= clEnqueueWriteBuffer(q, c->rdesc, CL_TRUE, 0, 10 * c->realsz, rbuf, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "uploading a projection");
+        return tb_cl_fail(err, rc, "uploading a projection");
     spk_release(&c->fptr);
     spk_release(&c->ftgt);
     spk_release(&c->fw);
@@ -347,7 +347,7 @@ static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *e
     for (cl_uint b = 0; b < SPK_MAX_BANKS; ++b)
         rc |= clSetKernelArg(kn, 24 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "setting the connectivity kernel's arguments");
+        return tb_cl_fail(err, rc, "setting the connectivity kernel's arguments");
     uint64_t rows = rows_of(k, &k->ss->projs[i]);
     for (uint64_t r0 = 0; r0 < rows; r0 += ROWS_PER_LAUNCH) {
         cl_long row0 = (cl_long)r0;
@@ -356,7 +356,7 @@ static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *e
         rc = clSetKernelArg(kn, 3, sizeof row0, &row0);
         rc |= spk_enqueue(k, tb_device_queue(k->dev), kn, global, local, "connectivity generation");
         if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "generating connectivity");
+            return tb_cl_fail(err, rc, "generating connectivity");
     }
     return TB_OK;
 }
@@ -408,7 +408,7 @@ static tb_status row_starts(spk *k, conn_rt *c, tb_error *err)
     free(start);
     if (!cnt || !start)
         return oom(err);
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "numbering the synapses");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "numbering the synapses");
 }
 
 /* fixed_total_number: the synapses of each source (all projections). */
@@ -442,7 +442,7 @@ static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
         rc |= clSetKernelArg(c->k_sum, 4, sizeof off, &off);
         size_t local = 64, global = (ns + local - 1) / local * local;
         rc |= spk_enqueue(k, q, c->k_sum, global, local, "connectivity source sums");
-        st = rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "drawing the sources of synapses");
+        st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "drawing the sources of synapses");
     }
     return st == TB_OK ? row_starts(k, c, err) : st;
 }
@@ -461,7 +461,7 @@ static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
         cl_int rc = clEnqueueWriteBuffer(tb_device_queue(k->dev), c->range, CL_TRUE, 0, sizeof range, range, 0, NULL,
                                          NULL);
         if (st == TB_OK && rc != CL_SUCCESS)
-            st = spk_cl_fail(err, rc, "resetting the delay range");
+            st = tb_cl_fail(err, rc, "resetting the delay range");
         if (st == TB_OK)
             st = source_counts(k, c, err);
         for (size_t i = 0; st == TB_OK && i < k->ss->n_projs; ++i)
@@ -470,7 +470,7 @@ static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
             return st;
         rc = clEnqueueReadBuffer(tb_device_queue(k->dev), c->range, CL_TRUE, 0, sizeof range, range, 0, NULL, NULL);
         if (rc != CL_SUCCESS)
-            return spk_cl_fail(err, rc, "counting synapses");
+            return tb_cl_fail(err, rc, "counting synapses");
         if (range[1] < 0)
             return TB_OK;
         int lo = range[0] < k->dmin ? range[0] : k->dmin;
@@ -487,7 +487,7 @@ static tb_status offsets(spk *k, conn_rt *c, tb_error *err)
     cl_int rc = clEnqueueReadBuffer(tb_device_queue(k->dev), c->counts, CL_TRUE, 0, c->n_counts * 4, c->host_counts,
                                     0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "reading the synapse counts");
+        return tb_cl_fail(err, rc, "reading the synapse counts");
     size_t L = block_len(k);
     k->psyn = calloc((size_t)k->P, sizeof *k->psyn);
     k->pbank = calloc((size_t)k->P, sizeof *k->pbank);
@@ -572,7 +572,7 @@ static tb_status sort_pass(spk *k, conn_rt *c, tb_error *err)
     }
     if (rc == CL_SUCCESS)
         rc = clFinish(tb_device_queue(k->dev));
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "sorting the synapses");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "sorting the synapses");
 }
 
 static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
@@ -580,7 +580,7 @@ static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
     cl_command_queue q = tb_device_queue(k->dev);
     cl_int rc = clEnqueueWriteBuffer(q, c->counts, CL_TRUE, 0, c->n_counts * 4, c->host_counts, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "uploading the synapse offsets");
+        return tb_cl_fail(err, rc, "uploading the synapse offsets");
     tb_status st = TB_OK;
     for (size_t i = 0; st == TB_OK && i < k->ss->n_projs; ++i)
         st = conn_launch(k, c, i, 1, err);
@@ -590,7 +590,7 @@ static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
      * for delivery */
     rc = clEnqueueWriteBuffer(q, c->counts, CL_TRUE, 0, c->n_counts * 4, c->host_counts, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return spk_cl_fail(err, rc, "uploading the synapse offsets");
+        return tb_cl_fail(err, rc, "uploading the synapse offsets");
     k->boff = c->counts;
     k->device_bytes += c->n_counts * 4;
     c->counts = NULL;
@@ -845,7 +845,7 @@ tb_status spk_read_edges(spk *k, const size_t *pops, size_t n_pops, spk_edges *o
     if (rc != CL_SUCCESS) {
         free(syn);
         free(refs);
-        return spk_cl_fail(err, rc, "reading the synapses back");
+        return tb_cl_fail(err, rc, "reading the synapses back");
     }
     size_t L = block_len(k);
     uint64_t m = 0, base = 0;

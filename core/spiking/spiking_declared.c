@@ -278,7 +278,7 @@ void tb_spiking_declared_add(tb_schema_checker *c, tb_spiking_scenario *s, tb_to
     tb_spk_declared *d = calloc(1, sizeof *d);
     size_t n_params = 0;
     bool ok = d && c->n == before && name;
-    if (ok && (!tb_is_identifier(name) || tb_plugin_find(reg, 0, name))) {
+    if (ok && (!tb_is_identifier(name) || tb_plugin_find(reg, NULL, name))) {
         tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
                          tb_is_identifier(name) ? "%s.name '%s' is the name of a plugin; choose another"
                                                 : "%s.name '%s' must be a plain name (letters, digits, '_')",

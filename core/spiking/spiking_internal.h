@@ -165,7 +165,6 @@ typedef struct spk {
     int next_buf;
 } spk;
 
-tb_status spk_cl_fail(tb_error *err, cl_int rc, const char *what);
 /* A 1-D launch on queue q, recorded as `name` when the device is being
  * profiled (twinbrain run --profile). */
 cl_int spk_enqueue(const spk *k, cl_command_queue q, cl_kernel kn, size_t global, size_t local, const char *name);

@@ -245,7 +245,7 @@ void spk_file_edges_free(spk_file_edges *e)
 
 static tb_status rule_vs_source_size(const tb_scenario *sc, const tb_spk_projection *pr, uint64_t ns, tb_error *err)
 {
-    uint64_t nt = sc->spiking->pops[pr->target].size;
+    uint64_t nt = tb_spiking_scenario_of(sc)->pops[pr->target].size;
     const char *what = NULL;
     if (pr->rule == TB_RULE_ONE_TO_ONE && ns != nt)
         what = "one_to_one needs as many sources as targets";
@@ -265,7 +265,7 @@ static tb_status rule_vs_source_size(const tb_scenario *sc, const tb_spk_project
  * populations they connect: everything but the device. */
 tb_status spk_check_inputs(const tb_scenario *sc, tb_error *err)
 {
-    const tb_spiking_scenario *ss = sc->spiking;
+    const tb_spiking_scenario *ss = tb_spiking_scenario_of(sc);
     uint64_t *sizes = calloc(ss->n_inputs + 1, sizeof *sizes);
     if (!sizes)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");

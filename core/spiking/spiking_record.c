@@ -412,7 +412,7 @@ static tb_status read(spk *k, cl_mem buf, size_t off, size_t bytes, void *host, 
                                     tb_profile_event_slot(tb_device_profile(k->dev), &ev));
     if (rc == CL_SUCCESS)
         spk_profile(k, "read results", tb_device_profile(k->dev) ? ev : NULL);
-    return rc == CL_SUCCESS ? TB_OK : spk_cl_fail(err, rc, "reading results back");
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "reading results back");
 }
 
 static size_t pop_of(const spk *k, uint64_t n)

@@ -20,14 +20,12 @@ static const char *const input_kinds[] = {"poisson", "dc", "noise", "spike_file"
 static const char *const record_kinds[] = {"spikes", "rates", "state", "connections", NULL};
 static const char *const dist_kinds[] = {"normal", "uniform", "lognormal", NULL};
 
-static const tb_key_spec top_keys[] = {
-    {"simulation", KT_TABLE, true, .doc = "time, step, seed, precision and device"},
+const tb_key_spec tb_spiking_sections[TB_SPIKING_N_SECTIONS] = {
     {"neuron_model", KT_TABLES, .doc = "neuron models declared in the file, as [[neuron_model]] tables"},
     {"population", KT_TABLES, true, .doc = "populations of spiking neurons, as [[population]] tables"},
     {"projection", KT_TABLES, .doc = "connections between populations, as [[projection]] tables"},
     {"input", KT_TABLES, .doc = "external drive (Poisson, DC, noise, spike files), as [[input]] tables"},
     {"record", KT_TABLES, .doc = "what is written (spikes, rates, state, connections), as [[record]] tables"},
-    {"output", KT_TABLE, .doc = "where results go"},
 };
 
 static const tb_key_spec population_keys[] = {
@@ -295,10 +293,10 @@ static void model_not_found(tb_schema_checker *c, const tb_spiking_scenario *s, 
                          fail);
         return;
     }
-    const tb_plugin *other = tb_plugin_find(reg, 0, name);
+    const tb_plugin *other = tb_plugin_find(reg, NULL, name);
     if (other) {
         tb_schema_report(c, TB_ERR_SCENARIO, mv->pos, "%s.model: '%s' is a %s plugin, not a spiking neuron model",
-                         prefix, name, tb_plugin_kind_name(other->kind));
+                         prefix, name, other->kind);
         return;
     }
     size_t n = tb_plugin_count(reg) + s->n_models;
@@ -307,7 +305,7 @@ static void model_not_found(tb_schema_checker *c, const tb_spiking_scenario *s, 
     for (size_t i = 0; i < s->n_models; ++i)
         names[m++] = model_name_of(s, i);
     for (size_t i = 0; names && i < tb_plugin_count(reg); ++i)
-        if (tb_plugin_at(reg, i)->kind == TB_PLUGIN_SPIKING)
+        if (strcmp(tb_plugin_at(reg, i)->kind, TB_SPIKING_KIND) == 0)
             names[m++] = tb_plugin_at(reg, i)->name;
     const char *sug = names ? tb_schema_closest(name, names, m) : NULL;
     if (sug)
@@ -332,7 +330,7 @@ static size_t find_model(tb_schema_checker *c, tb_spiking_scenario *s, const tb_
     for (size_t i = 0; i < s->n_models; ++i)
         if (strcmp(s->models[i].name, name) == 0)
             return i;
-    const tb_plugin *p = tb_plugin_find(reg, TB_PLUGIN_SPIKING, name);
+    const tb_plugin *p = tb_plugin_find(reg, TB_SPIKING_KIND, name);
     if (!p) {
         model_not_found(c, s, reg, mv, prefix, name);
         return SIZE_MAX;
@@ -341,7 +339,7 @@ static size_t find_model(tb_schema_checker *c, tb_spiking_scenario *s, const tb_
     if (!grown)
         return SIZE_MAX;
     s->models = grown;
-    s->models[s->n_models] = (tb_spk_model){tb_strdup(p->name), p->version, p->spiking, p->params, p->n_params,
+    s->models[s->n_models] = (tb_spk_model){tb_strdup(p->name), p->version, tb_spiking_of(p), p->params, p->n_params,
                                             NULL};
     return s->n_models++;
 }
@@ -942,22 +940,18 @@ static void check_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_v
 
 /* ------------------------------------------------------------ entry */
 
-void tb_spiking_check_top(tb_schema_checker *c, tb_toml_value *root)
-{
-    tb_schema_table(c, root, top_keys, N_(top_keys), "");
-}
-
 static size_t count_tables(tb_toml_value *arr)
 {
     return arr ? arr->u.arr.n : 0;
 }
 
-void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *root, const tb_plugin_registry *reg)
+void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg)
 {
     tb_spiking_scenario *s = calloc(1, sizeof *s);
     if (!s)
         return;
-    sc->spiking = s;
+    sc->kit_data = s;
+    tb_toml_value *root = sc->doc;
     tb_toml_value *models = tables_of(root, "neuron_model"), *pops = tables_of(root, "population");
     tb_toml_value *projs = tables_of(root, "projection"), *inputs = tables_of(root, "input");
     tb_toml_value *recs = tables_of(root, "record");
@@ -1031,7 +1025,6 @@ void tb_spiking_scenario_free(tb_spiking_scenario *s)
 
 void tb_spiking_list_keys(tb_buf *b)
 {
-    tb_schema_list_keys(b, "", top_keys + 1, 5);
     tb_spiking_declared_list_keys(b);
     tb_schema_list_keys(b, "population", population_keys, N_(population_keys));
     tb_schema_list_keys(b, "projection", projection_keys, N_(projection_keys));
@@ -1042,4 +1035,9 @@ void tb_spiking_list_keys(tb_buf *b)
     tb_schema_list_keys(b, "distribution", uniform_keys + 1, 2);
     tb_schema_list_keys(b, "distribution", lognormal_keys + 1, 2);
     tb_schema_list_keys(b, "distribution", expr_keys, 1);
+}
+
+void tb_spiking_free_scenario(void *kit_data)
+{
+    tb_spiking_scenario_free(kit_data);
 }

@@ -136,12 +136,31 @@ typedef struct tb_spiking_scenario {
     size_t n_records;
 } tb_spiking_scenario;
 
-/* Top-level keys of a spiking scenario (checked by scenario.c's caller). */
-void tb_spiking_check_top(tb_schema_checker *c, tb_toml_value *root);
+/* The top-level sections the kit owns. */
+#define TB_SPIKING_N_SECTIONS 5
+extern const tb_key_spec tb_spiking_sections[TB_SPIKING_N_SECTIONS];
+
+/* The kit's part of a scenario the spiking kit runs. */
+static inline tb_spiking_scenario *tb_spiking_scenario_of(const tb_scenario *sc)
+{
+    return (tb_spiking_scenario *)sc->kit_data;
+}
 /* Check [[neuron_model]], [[population]], [[projection]], [[input]] and
- * [[record]], fill defaults into the document, and set sc->spiking. */
-void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *root, const tb_plugin_registry *reg);
+ * [[record]], fill defaults into the document, and set sc->kit_data. */
+void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg);
 void tb_spiking_scenario_free(tb_spiking_scenario *s);
+void tb_spiking_free_scenario(void *kit_data);
+
+/* The kit table's plugin check and text (spiking_text.c). */
+struct tb_sim;
+struct tb_sim_summary;
+tb_status tb_spiking_check_plugin(const tb_plugin *p, const char *file, tb_error *err);
+void tb_spiking_model_of(const tb_scenario *sc, const char **name, const char **version);
+void tb_spiking_check_text(const tb_scenario *sc, tb_buf *b);
+void tb_spiking_plugin_text(const tb_plugin *p, tb_buf *b);
+void tb_spiking_plugin_json(const tb_plugin *p, tb_buf *b);
+void tb_spiking_summary_text(const struct tb_sim *sim, const tb_scenario *sc, const struct tb_sim_summary *s,
+                             tb_buf *b);
 /* The keys, for tb_scenario_keys(). */
 void tb_spiking_list_keys(tb_buf *b);
 

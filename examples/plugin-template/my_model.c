@@ -40,6 +40,7 @@ static const char dfun[] =
     "dw = (v + a - b * w) / (tau * eps);\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = 2,
     .vars = vars,
     .n_coupled = 1,
@@ -50,7 +51,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER, /* ABI version and descriptor size: the loader checks them first */
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "my_model",
     .version = "1.0",
     .summary = "FitzHugh-Nagumo units coupled through v (plugin template)",
@@ -58,7 +59,7 @@ static const tb_plugin plugin = {
            "FitzHugh R. (1961) Biophys. J. 1:445; Nagumo J. et al. (1962) Proc. IRE 50:2061.",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(my_model)

@@ -20,6 +20,7 @@
 #define TWINBRAIN_MASS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "twinbrain/plugin.h"
 
@@ -61,7 +62,13 @@ struct tb_mass_prepare {
     void *core;
 };
 
+/* The plugin kind of the kit, and the version of its table (bumped when
+ * tb_mass_model changes layout or meaning). */
+#define TB_MASS_KIND "mass"
+#define TB_MASS_TABLE_VERSION 1u
+
 typedef struct tb_mass_model {
+    tb_kind_header head; /* TB_MASS_TABLE_HEADER */
     size_t n_vars;
     const tb_mass_var *vars;
     size_t n_coupled;
@@ -79,6 +86,14 @@ typedef struct tb_mass_model {
     tb_status (*prepare)(tb_mass_prepare *ctx);
     void *reserved[7];
 } tb_mass_model;
+
+#define TB_MASS_TABLE_HEADER {TB_MASS_TABLE_VERSION, (uint32_t)sizeof(tb_mass_model)}
+
+/* A mass plugin's table (the loader has checked its kind and header). */
+static inline const tb_mass_model *tb_mass_of(const tb_plugin *p)
+{
+    return (const tb_mass_model *)p->table;
+}
 
 #ifdef __cplusplus
 }

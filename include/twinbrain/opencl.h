@@ -12,4 +12,9 @@
 #endif
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *tb_cl_error_name(cl_int code);
+
+#include "twinbrain/error.h"
+/* TB_ERR_DEVICE with "WHAT failed: CL_NAME (code)": the one message every
+ * failed OpenCL call gives. */
+tb_status tb_cl_fail(tb_error *err, cl_int rc, const char *what);
 #endif

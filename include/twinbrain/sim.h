@@ -63,32 +63,38 @@ tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options 
 void tb_sim_free(tb_sim *sim);
 
 /* What the run did, for summaries. */
+/* A figure of a finished run that only some kinds of model have
+ * ("synapses", "spikes", "synaptic_events", ...). */
+typedef struct tb_sim_figure {
+    const char *name;
+    double value;
+} tb_sim_figure;
+
+#define TB_SIM_MAX_FIGURES 16
+
 typedef struct tb_sim_summary {
     uint64_t steps;
     double wall_seconds;
     double build_seconds;   /* program build or cache load */
     int program_from_cache;
-    size_t regions;
+    tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
+    size_t units;           /* what the kind simulates: regions, neurons, ... */
+    const char *unit_noun;  /* "regions", "neurons", ... */
     size_t instances;
-    size_t monitors;
     uint64_t samples;       /* rows written over all monitors */
     const double *scores;   /* [instances] fit to an empirical FC, or NULL */
     const char *score_monitor;
-    /* spiking networks (zero otherwise) */
-    uint64_t synapses;
-    uint64_t spikes;          /* spikes written */
-    uint64_t synaptic_events; /* deliveries caused by the written spikes */
-    double network_seconds;   /* connectivity generated on the device */
-    double setup_seconds;     /* everything before the first step, build included */
-    uint64_t device_bytes;    /* device buffers the run holds */
-    int partitions;
-    tb_program_origin program_origin; /* compiled if any program was, else prebuilt if any, else cache */
+    tb_sim_figure figures[TB_SIM_MAX_FIGURES]; /* the kind's own figures (summed over devices) */
+    size_t n_figures;
 } tb_sim_summary;
 void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s);
 
-/* The generated OpenCL source (for `twinbrain check --print-kernel` and
- * for inspection when a plugin's snippet does not compile). */
-const char *tb_sim_source(const tb_sim *sim);
+/* One of the summary's figures by name; NAN when the kind has none such. */
+double tb_sim_summary_figure(const tb_sim_summary *s, const char *name);
+
+/* What `twinbrain run` prints after a run: the kind's lines, then where the
+ * output went. Malloc'd. */
+char *tb_sim_summary_text(const tb_sim *sim, const char *output_path);
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,7 @@
 #define TWINBRAIN_SPIKING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "twinbrain/plugin.h"
 
@@ -57,7 +58,12 @@ typedef struct tb_spiking_port {
     const char *doc;
 } tb_spiking_port;
 
+/* The plugin kind of the kit, and the version of its table. */
+#define TB_SPIKING_KIND "spiking"
+#define TB_SPIKING_TABLE_VERSION 1u
+
 typedef struct tb_spiking_model {
+    tb_kind_header head; /* TB_SPIKING_TABLE_HEADER */
     size_t n_vars;
     const tb_spiking_var *vars;
     size_t n_ports;
@@ -73,6 +79,14 @@ typedef struct tb_spiking_model {
     const char *helpers;       /* optional OpenCL functions; NULL for none */
     void *reserved[8];
 } tb_spiking_model;
+
+#define TB_SPIKING_TABLE_HEADER {TB_SPIKING_TABLE_VERSION, (uint32_t)sizeof(tb_spiking_model)}
+
+/* A spiking plugin's table (the loader has checked its kind and header). */
+static inline const tb_spiking_model *tb_spiking_of(const tb_plugin *p)
+{
+    return (const tb_spiking_model *)p->table;
+}
 
 #ifdef __cplusplus
 }

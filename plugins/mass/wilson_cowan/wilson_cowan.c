@@ -60,6 +60,7 @@ static const char dfun[] =
     "dI = (-I + (k_i - r_i * I) * wilson_cowan_sigm(u_i, a_i, b_i, c_i, shift_sigmoid)) / tau_i;\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -71,7 +72,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "wilson_cowan",
     .version = "1.0",
     .summary = "Wilson-Cowan excitatory and inhibitory populations",
@@ -86,7 +87,7 @@ static const tb_plugin plugin = {
         "models.WilsonCowan).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(wilson_cowan)

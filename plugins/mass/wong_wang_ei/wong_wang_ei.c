@@ -160,6 +160,7 @@ static const char dfun[] =
     "dS_i = -S_i / tau_i + H_i * gamma_i;\n";
 
 static const tb_mass_model model = {
+    .head = TB_MASS_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_coupled = sizeof coupled / sizeof coupled[0],
@@ -172,7 +173,7 @@ static const tb_mass_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_MASS,
+    .kind = TB_MASS_KIND,
     .name = "wong_wang_ei",
     .version = "1.0",
     .summary = "Wong-Wang excitatory and inhibitory populations (Deco 2014)",
@@ -194,7 +195,7 @@ static const tb_plugin plugin = {
         "models.ReducedWongWangExcInh).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .mass = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(wong_wang_ei)

@@ -90,6 +90,7 @@ static const char update[] =
     "g_in = Pin * g_in + in_in;\n";
 
 static const tb_spiking_model model = {
+    .head = TB_SPIKING_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_ports = sizeof ports / sizeof ports[0],
@@ -107,7 +108,7 @@ static const tb_spiking_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_SPIKING,
+    .kind = TB_SPIKING_KIND,
     .name = "aeif_cond_exp",
     .version = "1.0",
     .summary = "adaptive exponential integrate-and-fire, exponential conductances (NEST aeif_cond_exp)",
@@ -126,7 +127,7 @@ static const tb_plugin plugin = {
         "NEST aeif_cond_exp.",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .spiking = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(aeif_cond_exp)

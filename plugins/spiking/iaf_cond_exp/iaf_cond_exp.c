@@ -54,6 +54,7 @@ static const char update[] =
     "g_in = Pin * g_in + in_in;\n";
 
 static const tb_spiking_model model = {
+    .head = TB_SPIKING_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_ports = sizeof ports / sizeof ports[0],
@@ -70,7 +71,7 @@ static const tb_spiking_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_SPIKING,
+    .kind = TB_SPIKING_KIND,
     .name = "iaf_cond_exp",
     .version = "1.0",
     .summary = "leaky integrate-and-fire, exponential synaptic conductances (NEST iaf_cond_exp; COBA)",
@@ -88,7 +89,7 @@ static const tb_plugin plugin = {
         "Reference: NEST iaf_cond_exp (Meffin et al. 2004); COBA benchmark: Brette et al. (2007).",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .spiking = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(iaf_cond_exp)

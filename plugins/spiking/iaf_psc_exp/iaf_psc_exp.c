@@ -59,6 +59,7 @@ static const char update[] =
     "I_syn_in = P11in * I_syn_in + in_in;\n";
 
 static const tb_spiking_model model = {
+    .head = TB_SPIKING_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_ports = sizeof ports / sizeof ports[0],
@@ -76,7 +77,7 @@ static const tb_spiking_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_SPIKING,
+    .kind = TB_SPIKING_KIND,
     .name = "iaf_psc_exp",
     .version = "1.0",
     .summary = "leaky integrate-and-fire, exponential synaptic currents, exact integration (NEST iaf_psc_exp)",
@@ -94,7 +95,7 @@ static const tb_plugin plugin = {
         "References: Rotter S., Diesmann M. (1999) Biol. Cybern. 81:381-402; NEST iaf_psc_exp.",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .spiking = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(iaf_psc_exp)

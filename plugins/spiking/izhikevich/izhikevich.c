@@ -33,6 +33,7 @@ static const char update[] =
     "u += dt * a * (b * v - u);\n";
 
 static const tb_spiking_model model = {
+    .head = TB_SPIKING_TABLE_HEADER,
     .n_vars = sizeof vars / sizeof vars[0],
     .vars = vars,
     .n_ports = sizeof ports / sizeof ports[0],
@@ -45,7 +46,7 @@ static const tb_spiking_model model = {
 
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER,
-    .kind = TB_PLUGIN_SPIKING,
+    .kind = TB_SPIKING_KIND,
     .name = "izhikevich",
     .version = "1.0",
     .summary = "Izhikevich (2003) simple spiking model, the paper's integration scheme",
@@ -61,7 +62,7 @@ static const tb_plugin plugin = {
         "Reference: Izhikevich E.M. (2003) IEEE Trans. Neural Netw. 14:1569-1572.",
     .params = params,
     .n_params = sizeof params / sizeof params[0],
-    .spiking = &model,
+    .table = &model,
 };
 
 TB_PLUGIN_EXPORT(izhikevich)
