@@ -14,7 +14,7 @@ expect 2 "usage: twinbrain COMMAND" -- "$TWINBRAIN"
 expect 2 "unknown option '--bogus'" -- "$TWINBRAIN" run "$S" --bogus
 expect 2 "missing the scenario file" -- "$TWINBRAIN" run
 expect 2 "--precision must be single or double" -- "$TWINBRAIN" run "$S" --precision half
-expect 0 "plugin ABI 1" -- "$TWINBRAIN" version
+expect 0 "plugin ABI 2" -- "$TWINBRAIN" version
 
 # Two PoCL drivers, named as PoCL 3.x does (4.x: cpu, cpu-minimal).
 POCL_DEVICES="pthread basic" "$TWINBRAIN" devices > "$TMP/devices.txt" 2>&1

@@ -62,9 +62,9 @@ expect 4 "not an HDF5 file" -- "$TWINBRAIN" run "$TMP/nothdf5.toml"
 # plugins broken on purpose live in tests/plugins of the build tree
 TWINBRAIN_PLUGIN_PATH="$TB_BUILDDIR/tests/plugins:$TWINBRAIN_PLUGIN_PATH"
 export TWINBRAIN_PLUGIN_PATH
-expect 4 "plugin 'bad_abi' could not be loaded: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugin ABI 2, but this twinbrain" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_abi
+expect 4 "plugin 'bad_abi' could not be loaded: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugin ABI 3, but this twinbrain" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_abi
 expect 0 "jansen_rit" -- "$TWINBRAIN" plugins
-expect 0 "failed to load: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugin ABI 2" -- "$TWINBRAIN" plugins
+expect 0 "failed to load: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugin ABI 3" -- "$TWINBRAIN" plugins
 expect 3 "undefined_identifier_in_bad_kernel" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
 expect 3 "kernel build failed" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
 check "a failed build writes no output file" test ! -e "$TMP/bad_kernel.h5"

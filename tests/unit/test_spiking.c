@@ -21,15 +21,15 @@ static const tb_spiking_port ports[] = {{"ex", "pA", ""}, {"in", "pA", ""}};
 
 static tb_spiking_model good_model(void)
 {
-    tb_spiking_model m = {.n_vars = 1, .vars = vars, .n_ports = 2, .ports = ports, .update = "V = V;",
+    tb_spiking_model m = {.head = TB_SPIKING_TABLE_HEADER, .n_vars = 1, .vars = vars, .n_ports = 2, .ports = ports, .update = "V = V;",
                           .threshold = "V > 1.0", .reset = "V = 0.0;", .refractory = "t_ref", .current_unit = "pA"};
     return m;
 }
 
 static tb_plugin plugin_of(const tb_spiking_model *m)
 {
-    tb_plugin p = {TB_PLUGIN_HEADER, .kind = TB_PLUGIN_SPIKING, .name = "lif", .version = "1", .params = params,
-                   .n_params = 2, .spiking = m};
+    tb_plugin p = {TB_PLUGIN_HEADER, .kind = TB_SPIKING_KIND, .name = "lif", .version = "1", .params = params,
+                   .n_params = 2, .table = m};
     return p;
 }
 
