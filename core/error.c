@@ -62,18 +62,6 @@ tb_status tb_error_prefix(tb_error *err, const char *fmt, ...)
     return err->status;
 }
 
-void tb_error_append(tb_error *err, const char *text)
-{
-    if (!err || !text)
-        return;
-    size_t old = err->message ? strlen(err->message) : 0;
-    char *msg = realloc(err->message, old + strlen(text) + 1);
-    if (!msg)
-        return;
-    memcpy(msg + old, text, strlen(text) + 1);
-    err->message = msg;
-}
-
 const char *tb_error_message(const tb_error *err)
 {
     if (!err || !err->message)

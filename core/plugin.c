@@ -18,6 +18,9 @@
 #include "twinbrain/plugin.h"
 #include "util.h"
 
+/* configure.ac's TB_PLUGIN_ABI (pkg-config's plugin_abi) names the same ABI. */
+_Static_assert(TB_PLUGIN_ABI == TB_PLUGIN_ABI_VERSION, "TB_PLUGIN_ABI in configure.ac must match plugin.h");
+
 typedef struct loaded {
     lt_dlhandle handle;
     const tb_plugin *desc;

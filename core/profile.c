@@ -195,14 +195,6 @@ const tb_profile_build *tb_profile_builds(const tb_profile *p, size_t *n)
     return p ? p->builds : NULL;
 }
 
-double tb_profile_build_seconds(const tb_profile *p)
-{
-    double s = 0;
-    for (size_t i = 0; p && i < p->n_builds; i++)
-        s += p->builds[i].stats.build_seconds;
-    return s;
-}
-
 /* ------------------------------------------------------------ reports */
 
 static const char *kind_word(tb_profile_kind k)
@@ -256,31 +248,6 @@ void tb_profile_print(const tb_profile *p, const char *title, FILE *f)
         }
     fprintf(f, "  (kernel and transfer times are device times from OpenCL events; share is of their sum, "
                "%.4f s)\n", dev);
-}
-
-void tb_profile_json(const tb_profile *p, tb_buf *b)
-{
-    tb_buf_puts(b, "{\"programs\": [");
-    for (size_t i = 0; p && i < p->n_builds; i++) {
-        const tb_profile_build *pb = &p->builds[i];
-        tb_buf_puts(b, i ? ", {\"label\": " : "{\"label\": ");
-        tb_json_string(b, pb->label);
-        tb_buf_puts(b, ", \"name\": ");
-        tb_json_string(b, pb->stats.name);
-        tb_buf_puts(b, ", \"origin\": ");
-        tb_json_string(b, pb->built ? tb_program_origin_name(pb->stats.origin) : "not built");
-        tb_buf_printf(b, ", \"seconds\": %.6g}", pb->stats.build_seconds);
-    }
-    tb_buf_puts(b, "], \"entries\": [");
-    for (size_t i = 0; p && i < p->n_entries; i++) {
-        const tb_profile_entry *e = &p->entries[i];
-        tb_buf_puts(b, i ? ", {\"kind\": " : "{\"kind\": ");
-        tb_json_string(b, kind_word(e->kind));
-        tb_buf_puts(b, ", \"name\": ");
-        tb_json_string(b, e->name);
-        tb_buf_printf(b, ", \"count\": %llu, \"seconds\": %.6g}", (unsigned long long)e->count, e->seconds);
-    }
-    tb_buf_puts(b, "]}");
 }
 
 /* ------------------------------------------------------------ storing */

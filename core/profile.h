@@ -76,12 +76,9 @@ tb_status tb_profile_collect(tb_profile *p, tb_error *err);
 /* Entries (after collect) and builds, for printing and storing. */
 const tb_profile_entry *tb_profile_entries(const tb_profile *p, size_t *n);
 const tb_profile_build *tb_profile_builds(const tb_profile *p, size_t *n);
-double tb_profile_build_seconds(const tb_profile *p);
 
 /* The human table (after collect). `title` heads it. */
 void tb_profile_print(const tb_profile *p, const char *title, FILE *f);
-/* A JSON object: {"builds": [...], "entries": [...]} */
-void tb_profile_json(const tb_profile *p, tb_buf *b);
 
 /* Append the profiles of a run's devices to the closed output file, as
  * the /profile group of docs/formats.md. devices[k] names device k. */

@@ -34,7 +34,8 @@ static const char usage[] =
     "diverged, 130 interrupted, 1 anything else.\n"
     "Environment: TWINBRAIN_DEVICE (default device selector), TWINBRAIN_PLUGIN_PATH (plugin\n"
     "folders searched first), TWINBRAIN_CACHE_DIR (compiled kernels), TWINBRAIN_KERNEL_PATH\n"
-    "(kernel library sources), TWINBRAIN_KERNELS_DIR (prebuilt binaries), TWINBRAIN_NO_COMPILE=1.\n";
+    "(kernel library sources), TWINBRAIN_KERNELS_DIR (prebuilt binaries), TWINBRAIN_NO_COMPILE=1;\n"
+    "all of them in docs/environment.md.\n";
 
 bool tb_cli_is_help(const char *arg)
 {

@@ -781,6 +781,10 @@ static tb_status build_with_fallback(mass *m, tb_error *err)
     return st;
 }
 
+/* The kit's halves of the chunk pipeline (below). */
+static tb_status launch(void *kit, tb_chunk *c, tb_error *err);
+static tb_status collect(void *kit, const tb_chunk *c, tb_error *err);
+
 static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
                                   tb_error *err)
 {
@@ -794,6 +798,8 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     *impl = m;
     m->sc = sc;
     m->ms = tb_mass_scenario_of(sc);
+    m->pipe = (tb_pipeline){.kit = m, .dev = dev, .what = "running the step kernel", .launch = launch,
+                            .collect = collect};
     m->dev = dev;
     m->model = ms->mass;
     m->coupling = tb_coupling_find(ms->coupling);
@@ -888,31 +894,27 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
     return TB_OK;
 }
 
-static tb_status launch(mass *m, uint64_t step0, uint64_t n, tb_error *err)
+static tb_status launch(void *kit, tb_chunk *c, tb_error *err)
 {
-    int buf = m->next_buf;
-    m->next_buf ^= 1;
-    tb_status st = enqueue_steps(m, step0, n, buf, err);
+    mass *m = kit;
+    tb_status st = enqueue_steps(m, c->step0, c->n, c->buf, err);
     if (st == TB_OK)
-        st = tb_mass_after_chunk(m, buf, step0, n, err);
+        st = tb_mass_after_chunk(m, c->buf, c->step0, c->n, err);
     if (st != TB_OK)
         return st;
     cl_command_queue q = tb_device_queue(m->dev);
-    cl_event done = NULL;
-    cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->Np * m->realsz, m->state_host[buf],
-                                    0, NULL, &done);
+    cl_int rc = clEnqueueReadBuffer(q, m->state, CL_FALSE, 0, m->NV * m->Bp * m->Np * m->realsz,
+                                    m->state_host[c->buf], 0, NULL, &c->done);
     if (rc != CL_SUCCESS)
         return tb_cl_fail(err, rc, "reading the state");
-    tb_profile_command(tb_device_profile(m->dev), "read state", done);
+    tb_profile_command(tb_device_profile(m->dev), "read state", c->done);
     clFlush(q);
-    m->pend = (pending){true, buf, step0, n, done};
     return TB_OK;
 }
 
-
 /* The first non-finite state value of the real instances (not the lanes
  * that pad the last block), in (variable, instance, region) order. */
-static bool first_bad(const mass *m, const pending *p, size_t *v, size_t *b, size_t *n, double *x)
+static bool first_bad(const mass *m, const tb_chunk *p, size_t *v, size_t *b, size_t *n, double *x)
 {
     for (*v = 0; *v < m->NV; ++*v)
         for (*b = 0; *b < m->B; ++*b)
@@ -924,7 +926,7 @@ static bool first_bad(const mass *m, const pending *p, size_t *v, size_t *b, siz
     return false;
 }
 
-static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
+static tb_status report_divergence(mass *m, const tb_chunk *p, tb_error *err)
 {
     size_t v, b, n;
     double x;
@@ -948,51 +950,22 @@ static tb_status report_divergence(mass *m, const pending *p, tb_error *err)
 }
 
 /* Wait for the pending chunk, append its rows, check it for divergence. */
-static tb_status drain(mass *m, tb_error *err)
+static tb_status collect(void *kit, const tb_chunk *c, tb_error *err)
 {
-    if (!m->pend.active)
-        return TB_OK;
-    pending p = m->pend;
-    m->pend.active = false;
-    double t0 = tb_now();
-    cl_int rc = clWaitForEvents(1, &p.done);
-    clReleaseEvent(p.done);
-    tb_profile_host(tb_device_profile(m->dev), "waiting for chunk results", tb_now() - t0);
-    if (rc != CL_SUCCESS)
-        return tb_cl_fail(err, rc, "running the step kernel");
-    tb_status st = tb_mass_append_monitors(m, &p, err);
-    if (st != TB_OK)
-        return st;
-    return report_divergence(m, &p, err);
+    mass *m = kit;
+    tb_status st = tb_mass_append_monitors(m, c, err);
+    return st == TB_OK ? report_divergence(m, c, err) : st;
 }
 
 static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
     mass *m = impl;
-    if (n == 0) { /* the driver's way of saying "the run is over" */
-        tb_status st = drain(m, err);
-        if (st == TB_OK && !m->finished) {
-            m->finished = true;
-            st = tb_mass_finish_monitors(m, err);
-        }
-        return st;
+    tb_status st = tb_pipeline_advance(&m->pipe, step0, n, err);
+    if (st == TB_OK && n == 0 && !m->finished) { /* n = 0: the run is over */
+        m->finished = true;
+        st = tb_mass_finish_monitors(m, err);
     }
-    pending before = m->pend;
-    m->pend.active = false;
-    tb_status st = launch(m, step0, n, err);
-    if (st != TB_OK)
-        return st;
-    pending launched = m->pend;
-    /* the previous chunk drains while this one computes */
-    m->pend = before;
-    st = drain(m, err);
-    if (st != TB_OK) {
-        clWaitForEvents(1, &launched.done);
-        clReleaseEvent(launched.done);
-        return st;
-    }
-    m->pend = launched;
-    return TB_OK;
+    return st;
 }
 
 static uint64_t mass_max_chunk(void *impl) { return ((mass *)impl)->kmax; }
@@ -1024,10 +997,7 @@ static void mass_destroy(void *impl)
     mass *m = impl;
     if (!m)
         return;
-    if (m->pend.active) {
-        clWaitForEvents(1, &m->pend.done);
-        clReleaseEvent(m->pend.done);
-    }
+    tb_pipeline_abandon(&m->pipe);
     tb_mass_free_monitors(m);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
                        &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->pir, &m->seeds, &m->ou, &m->stim_w,

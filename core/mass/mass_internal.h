@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "coupling.h"
+#include "pipeline.h"
 #include "twinbrain/connectome.h"
 #include "twinbrain/device.h"
 #include "twinbrain/mass.h"
@@ -43,13 +44,6 @@ typedef struct monitor_rt {
     tb_dataset *data, *time, *score_ds;
 } monitor_rt;
 
-/* One launched chunk whose results are still on their way back. */
-typedef struct pending {
-    bool active;
-    int buf;
-    uint64_t step0, n;
-    cl_event done;
-} pending;
 
 /* Where a parameter's value lives on the device: one scalar, one per
  * region (an array in the scenario), or one per instance (swept). */
@@ -101,8 +95,7 @@ typedef struct mass {
     void *state_host[2];      /* state at the end of a chunk, one per pending buffer */
     monitor_rt *mon;
     size_t n_mon;
-    pending pend;
-    int next_buf;
+    tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
     uint64_t samples;
     bool finished;
 } mass;
@@ -164,9 +157,9 @@ tb_status tb_mass_monitor_kernels(mass *m, tb_error *err);
 void tb_mass_gen_monitors(const mass *m, tb_buf *b);
 tb_status tb_mass_declare_monitors(mass *m, tb_output *out, tb_error *err);
 tb_status tb_mass_after_chunk(mass *m, int buf, uint64_t step0, uint64_t n, tb_error *err);
-tb_status tb_mass_append_monitors(mass *m, const pending *p, tb_error *err);
+tb_status tb_mass_append_monitors(mass *m, const tb_chunk *p, tb_error *err);
 tb_status tb_mass_finish_monitors(mass *m, tb_error *err);
-double tb_mass_first_bad_sample(const mass *m, const pending *p, const char **which);
+double tb_mass_first_bad_sample(const mass *m, const tb_chunk *p, const char **which);
 void tb_mass_free_monitors(mass *m);
 
 #endif

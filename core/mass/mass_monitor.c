@@ -497,7 +497,7 @@ tb_status tb_mass_after_chunk(mass *m, int buf, uint64_t step0, uint64_t n, tb_e
     return TB_OK;
 }
 
-tb_status tb_mass_append_monitors(mass *m, const pending *p, tb_error *err)
+tb_status tb_mass_append_monitors(mass *m, const tb_chunk *p, tb_error *err)
 {
     for (size_t i = 0; i < m->n_mon; ++i) {
         monitor_rt *r = &m->mon[i];
@@ -590,7 +590,7 @@ tb_status tb_mass_finish_monitors(mass *m, tb_error *err)
 
 /* Time of the first sample of the chunk in which any monitor holds a
  * non-finite value (the state is only checked at chunk ends). */
-double tb_mass_first_bad_sample(const mass *m, const pending *p, const char **which)
+double tb_mass_first_bad_sample(const mass *m, const tb_chunk *p, const char **which)
 {
     double best = INFINITY;
     for (size_t i = 0; i < m->n_mon; ++i) {

@@ -499,6 +499,10 @@ static tb_status spiking_check(const tb_scenario *sc, tb_error *err)
 
 static void spiking_destroy(void *impl);
 
+/* The kit's halves of the chunk pipeline (below). */
+static tb_status launch_chunk(void *kit, tb_chunk *c, tb_error *err);
+static tb_status collect_chunk(void *kit, const tb_chunk *c, tb_error *err);
+
 static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
 {
     double t0 = tb_now();
@@ -509,6 +513,8 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
     k->sc = sc;
     k->ss = tb_spiking_scenario_of(sc);
     k->dev = dev;
+    k->pipe = (tb_pipeline){.kit = k, .dev = dev, .what = "running the network", .launch = launch_chunk,
+                            .collect = collect_chunk};
     k->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
     cl_int rc = CL_SUCCESS;
     k->readq = clCreateCommandQueue(tb_device_context(dev), tb_device_get_info(dev)->id, 0, &rc);
@@ -599,10 +605,10 @@ static tb_status enqueue_range(spk *k, uint64_t step0, uint64_t n, int buf, tb_e
     return st;
 }
 
-static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err)
+static tb_status launch_chunk(void *kit, tb_chunk *c, tb_error *err)
 {
-    int buf = k->next_buf;
-    k->next_buf ^= 1;
+    spk *k = kit;
+    int buf = c->buf;
     cl_command_queue q = tb_device_queue(k->dev);
     cl_uint zero = 0, none = ~0u;
     cl_int rc = clEnqueueFillBuffer(q, k->rec_cnt[buf], &zero, sizeof zero, 0, (size_t)k->P * sizeof zero, 0, NULL,
@@ -613,7 +619,7 @@ static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err
                               NULL);
     if (rc != CL_SUCCESS)
         return tb_cl_fail(err, rc, "clearing the chunk's counters");
-    tb_status st = enqueue_range(k, step0, n, buf, err);
+    tb_status st = enqueue_range(k, c->step0, c->n, buf, err);
     if (st != TB_OK)
         return st;
     /* the state is checked once per chunk, on the device: a NaN anywhere
@@ -626,50 +632,21 @@ static tb_status enqueue_chunk(spk *k, uint64_t step0, uint64_t n, tb_error *err
     rc |= clSetKernelArg(k->k_check, 3, sizeof slot, &slot);
     size_t global = (k->n_state + 255) / 256 * 256, local = 256;
     rc |= spk_enqueue(k, q, k->k_check, global, local, "divergence check");
-    cl_event done = NULL;
-    rc |= clEnqueueMarkerWithWaitList(q, 0, NULL, &done);
+    rc |= clEnqueueMarkerWithWaitList(q, 0, NULL, &c->done);
     clFlush(q);
     if (rc != CL_SUCCESS)
         return tb_cl_fail(err, rc, "launching the divergence check");
-    k->pend = (spk_pending){true, buf, step0, n, done};
     return TB_OK;
 }
 
-static tb_status drain(spk *k, tb_error *err)
+static tb_status collect_chunk(void *kit, const tb_chunk *c, tb_error *err)
 {
-    if (!k->pend.active)
-        return TB_OK;
-    spk_pending p = k->pend;
-    k->pend.active = false;
-    double t0 = tb_now();
-    cl_int rc = clWaitForEvents(1, &p.done);
-    clReleaseEvent(p.done);
-    tb_profile_host(tb_device_profile(k->dev), "waiting for chunk results", tb_now() - t0);
-    if (rc != CL_SUCCESS)
-        return tb_cl_fail(err, rc, "running the network");
-    return spk_record_drain(k, &p, err);
+    return spk_record_drain(kit, c, err);
 }
 
 static tb_status spiking_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
-    spk *k = impl;
-    if (n == 0)
-        return drain(k, err);
-    spk_pending before = k->pend;
-    k->pend.active = false;
-    tb_status st = enqueue_chunk(k, step0, n, err);
-    if (st != TB_OK)
-        return st;
-    spk_pending launched = k->pend;
-    k->pend = before; /* the previous chunk drains while this one runs */
-    st = drain(k, err);
-    if (st != TB_OK) {
-        clWaitForEvents(1, &launched.done);
-        clReleaseEvent(launched.done);
-        return st;
-    }
-    k->pend = launched;
-    return TB_OK;
+    return tb_pipeline_advance(&((spk *)impl)->pipe, step0, n, err);
 }
 
 /* ------------------------------------------------------------ kit table */
@@ -706,10 +683,7 @@ static void spiking_destroy(void *impl)
     spk *k = impl;
     if (!k)
         return;
-    if (k->pend.active) {
-        clWaitForEvents(1, &k->pend.done);
-        clReleaseEvent(k->pend.done);
-    }
+    tb_pipeline_abandon(&k->pipe);
     if (k->readq) {
         clFinish(k->readq);
         clReleaseCommandQueue(k->readq);

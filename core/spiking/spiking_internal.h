@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "kit.h"
+#include "pipeline.h"
 #include "spiking_scenario.h"
 #include "twinbrain/device.h"
 #include "twinbrain/output.h"
@@ -82,13 +83,6 @@ typedef struct spk_rate_rec {
     tb_dataset *data, *time;
 } spk_rate_rec;
 
-/* A chunk whose results are still on their way back. */
-typedef struct spk_pending {
-    bool active;
-    int buf;
-    uint64_t step0, n;
-    cl_event done;
-} spk_pending;
 
 typedef struct spk {
     const tb_scenario *sc;
@@ -161,8 +155,7 @@ typedef struct spk {
     cl_kernel k_step, k_sample, k_check;
     size_t wg, step_wg;
 
-    spk_pending pend;
-    int next_buf;
+    tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
 } spk;
 
 /* A 1-D launch on queue q, recorded as `name` when the device is being
@@ -220,7 +213,7 @@ tb_status spk_check_inputs(const tb_scenario *sc, tb_error *err);
 tb_status spk_record_plan(spk *k, tb_error *err);
 tb_status spk_record_declare(spk *k, tb_output *out, tb_error *err);
 
-tb_status spk_record_drain(spk *k, const spk_pending *p, tb_error *err);
+tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err);
 void spk_record_free(spk *k);
 
 extern const tb_kit tb_spiking_kit;

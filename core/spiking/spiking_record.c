@@ -431,7 +431,7 @@ static size_t pop_of(const spk *k, uint64_t n)
 /* The chunk's spikes by (step, neuron): each partition's entries are in
  * step order and partitions hold increasing neurons, so a stable counting
  * sort by step over the partitions in order is enough. */
-static tb_status write_spikes(spk *k, const spk_pending *p, const uint32_t *cnt, tb_error *err)
+static tb_status write_spikes(spk *k, const tb_chunk *p, const uint32_t *cnt, tb_error *err)
 {
     uint64_t total = 0;
     for (int q = 0; q < k->P; ++q)
@@ -482,7 +482,7 @@ static tb_status write_spikes(spk *k, const spk_pending *p, const uint32_t *cnt,
     return st;
 }
 
-static tb_status write_rates(spk *k, const spk_pending *p, const uint32_t *pc, spk_rate_rec *rr, tb_error *err)
+static tb_status write_rates(spk *k, const tb_chunk *p, const uint32_t *pc, spk_rate_rec *rr, tb_error *err)
 {
     const tb_spk_record *r = rr->spec;
     uint64_t rows_max = p->n / rr->bin + 1;
@@ -515,7 +515,7 @@ static tb_status write_rates(spk *k, const spk_pending *p, const uint32_t *pc, s
     return st;
 }
 
-static tb_status write_state(spk *k, const spk_pending *p, spk_state_rec *sr, int buf, tb_error *err)
+static tb_status write_state(spk *k, const tb_chunk *p, spk_state_rec *sr, int buf, tb_error *err)
 {
     uint64_t first = p->step0 / sr->period, rows = (p->step0 + p->n) / sr->period - first;
     if (rows == 0)
@@ -535,7 +535,7 @@ static tb_status write_state(spk *k, const spk_pending *p, spk_state_rec *sr, in
     return st;
 }
 
-static tb_status diverged(spk *k, const spk_pending *p, uint32_t bad, tb_error *err)
+static tb_status diverged(spk *k, const tb_chunk *p, uint32_t bad, tb_error *err)
 {
     size_t i = 0;
     while (i + 1 < k->n_pops && k->pops[i + 1].state_off <= bad)
@@ -550,7 +550,7 @@ static tb_status diverged(spk *k, const spk_pending *p, uint32_t bad, tb_error *
                         pp->model->m->vars[v].name, (unsigned long long)n, pp->spec->name, t1, t0, t1);
 }
 
-tb_status spk_record_drain(spk *k, const spk_pending *p, tb_error *err)
+tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err)
 {
     int b = p->buf;
     uint32_t *cnt = k->rec_cnt_host[b];

@@ -45,8 +45,6 @@ tb_status tb_error_prefix(tb_error *err, const char *fmt, ...)
 #endif
     ;
 
-/* Append text (for example a build log) after the current message. */
-void tb_error_append(tb_error *err, const char *text);
 
 const char *tb_error_message(const tb_error *err);
 void tb_error_clear(tb_error *err);

@@ -11,6 +11,7 @@
 #include "twinbrain/program.h"
 #include "twinbrain/scenario.h"
 #include "twinbrain/sim.h"
+#include "twinbrain/spiking.h"
 #include "twinbrain/toml.h"
 
 #endif

@@ -97,7 +97,7 @@ static void refuses_incomplete_tables(void **state)
     tb_plugin p = plugin_of(NULL);
     tb_error e = {0};
     assert_int_equal(tb_plugin_check(&p, "lif.so", &e), TB_ERR_INPUT);
-    assert_non_null(strstr(tb_error_message(&e), "needs its spiking table"));
+    assert_non_null(strstr(tb_error_message(&e), "a spiking plugin needs its table"));
     tb_error_clear(&e);
 }
 
