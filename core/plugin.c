@@ -369,14 +369,6 @@ void tb_plugin_describe(const tb_plugin *p, const char *file, tb_buf *b)
     }
 }
 
-static void json_number(tb_buf *b, double x)
-{
-    if (isfinite(x))
-        tb_buf_printf(b, "%.17g", x);
-    else
-        tb_buf_puts(b, "null");
-}
-
 static void param_json(const tb_param_info *q, tb_buf *b)
 {
     tb_buf_puts(b, "{\"name\": ");
@@ -387,13 +379,13 @@ static void param_json(const tb_param_info *q, tb_buf *b)
     if (q->type == TB_PARAM_STRING || q->type == TB_PARAM_PATH || q->type == TB_PARAM_STRINGS)
         q->value_s ? tb_json_string(b, q->value_s) : tb_buf_puts(b, "null");
     else
-        json_number(b, q->value);
+        tb_json_number(b, q->value);
     tb_buf_puts(b, ", \"unit\": ");
     tb_json_string(b, q->unit);
     tb_buf_puts(b, ", \"min\": ");
-    json_number(b, q->min);
+    tb_json_number(b, q->min);
     tb_buf_puts(b, ", \"max\": ");
-    json_number(b, q->max);
+    tb_json_number(b, q->max);
     tb_buf_puts(b, ", \"doc\": ");
     tb_json_string(b, q->doc);
     tb_buf_puts(b, "}");

@@ -281,14 +281,44 @@ void tb_schema_value_from(tb_scenario_value *out, const char *name, const tb_tom
 /* Parameters of a plugin or coupling function: known names only, numbers or
  * per-region arrays within the documented range; every default written
  * into the document so the resolved scenario is complete. */
+/* An integer parameter's values must be whole numbers. */
+static bool whole_numbers(const tb_toml_value *v)
+{
+    double x;
+    if (v->type == TB_TOML_ARRAY) {
+        for (size_t i = 0; i < v->u.arr.n; ++i)
+            if (!whole_numbers(v->u.arr.items[i]))
+                return false;
+        return true;
+    }
+    return tb_toml_as_double(v, &x) && x == floor(x);
+}
+
+/* Checks one given value; false when it cannot be read as the parameter. */
+static bool check_param_value(tb_schema_checker *c, const tb_param_info *q, const tb_toml_value *v,
+                              const char *full)
+{
+    if (!tb_schema_numbers(c, v, full, q->min, q->max, false)) {
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be a number or an array of numbers, not %s", full,
+                         tb_toml_type_name(v->type));
+        return false;
+    }
+    if (q->type == TB_PARAM_INT && !whole_numbers(v)) {
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s is an integer parameter: give whole numbers", full);
+        return false;
+    }
+    return true;
+}
+
 tb_scenario_value *tb_schema_params(tb_schema_checker *c, tb_toml_value *table, const tb_param_info *params, size_t n,
-                                       const char *prefix)
+                                    const char *prefix)
 {
     const char **names = calloc(n + 1, sizeof *names);
-    for (size_t i = 0; i < n; ++i)
+    bool *bad = calloc(n + 1, sizeof *bad);
+    for (size_t i = 0; names && i < n; ++i)
         names[i] = params[i].name;
     char *where_ = tb_asprintf("[%s]", prefix);
-    for (size_t i = 0; i < table->u.tab.n; ++i) {
+    for (size_t i = 0; names && bad && i < table->u.tab.n; ++i) {
         const tb_toml_kv *kv = &table->u.tab.items[i];
         size_t k = 0;
         while (k < n && strcmp(params[k].name, kv->key) != 0)
@@ -298,18 +328,21 @@ tb_scenario_value *tb_schema_params(tb_schema_checker *c, tb_toml_value *table, 
             continue;
         }
         char *full = tb_schema_join(prefix, kv->key);
-        if (!tb_schema_numbers(c, kv->value, full, params[k].min, params[k].max, false))
-            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s must be a number or an array of numbers, not %s",
-                   full, tb_toml_type_name(kv->value->type));
+        bad[k] = !check_param_value(c, &params[k], kv->value, full);
         free(full);
     }
     tb_scenario_value *vals = calloc(n ? n : 1, sizeof *vals);
-    for (size_t k = 0; k < n; ++k) {
+    for (size_t k = 0; vals && bad && k < n; ++k) {
         const tb_toml_value *v = tb_toml_get(table, params[k].name);
         if (!v)
             v = tb_toml_table_set(table, params[k].name, tb_toml_new_float(params[k].value))->value;
-        tb_schema_value_from(&vals[k], params[k].name, v);
+        /* a value reported as wrong is never read: the default stands in */
+        if (bad[k])
+            vals[k] = (tb_scenario_value){.name = tb_strdup(params[k].name), .scalar = params[k].value};
+        else
+            tb_schema_value_from(&vals[k], params[k].name, v);
     }
+    free(bad);
     free(where_);
     free(names);
     return vals;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -279,4 +280,12 @@ tb_status tb_names_unique(const void *records, size_t n, size_t size, size_t off
             st = tb_error_set(err, TB_ERR_INPUT, "%s: %s '%s' declared twice", file, kind, names[i]);
     free(names);
     return st;
+}
+
+void tb_json_number(tb_buf *b, double x)
+{
+    if (isfinite(x))
+        tb_buf_printf(b, "%.17g", x);
+    else
+        tb_buf_puts(b, "null");
 }

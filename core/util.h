@@ -58,3 +58,5 @@ void tb_buf_free(tb_buf *b);
 
 /* Append s as a JSON string literal (quoted, escaped). */
 void tb_json_string(tb_buf *b, const char *s);
+/* A number with all its digits, or null when it is not finite (JSON has no NaN). */
+void tb_json_number(tb_buf *b, double x);

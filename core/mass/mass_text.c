@@ -98,14 +98,6 @@ void tb_mass_plugin_text(const tb_plugin *p, tb_buf *b)
     tb_buf_puts(b, "\n");
 }
 
-static void json_number(tb_buf *b, double x)
-{
-    if (isfinite(x))
-        tb_buf_printf(b, "%.17g", x);
-    else
-        tb_buf_puts(b, "null");
-}
-
 void tb_mass_plugin_json(const tb_plugin *p, tb_buf *b)
 {
     const tb_mass_model *m = tb_mass_of(p);
@@ -115,15 +107,15 @@ void tb_mass_plugin_json(const tb_plugin *p, tb_buf *b)
         tb_buf_puts(b, v ? ", {\"name\": " : "{\"name\": ");
         tb_json_string(b, var->name);
         tb_buf_puts(b, ", \"initial\": ");
-        json_number(b, var->initial);
+        tb_json_number(b, var->initial);
         tb_buf_puts(b, ", \"range\": [");
-        json_number(b, var->range_lo);
+        tb_json_number(b, var->range_lo);
         tb_buf_puts(b, ", ");
-        json_number(b, var->range_hi);
+        tb_json_number(b, var->range_hi);
         tb_buf_puts(b, "], \"bounds\": [");
-        json_number(b, var->bound_lo);
+        tb_json_number(b, var->bound_lo);
         tb_buf_puts(b, ", ");
-        json_number(b, var->bound_hi);
+        tb_json_number(b, var->bound_hi);
         tb_buf_puts(b, "], \"unit\": ");
         tb_json_string(b, var->unit);
         tb_buf_puts(b, "}");

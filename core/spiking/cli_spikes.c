@@ -295,25 +295,17 @@ static void correlations(const pop_spikes *p, const per_neuron *g, const stats_a
     free(pick), free(c), free(mean), free(sd);
 }
 
-static void json_num(tb_buf *b, double x)
-{
-    if (isfinite(x))
-        tb_buf_printf(b, "%.17g", x);
-    else
-        tb_buf_puts(b, "null");
-}
-
 static void print_json(const stats_args *a, double duration, const pop_spikes *pops, const pop_stats *st, size_t n)
 {
     tb_buf b = {0};
     tb_buf_puts(&b, "{\"file\": ");
     tb_json_string(&b, a->file);
     tb_buf_puts(&b, ", \"warmup_ms\": ");
-    json_num(&b, a->warmup);
+    tb_json_number(&b, a->warmup);
     tb_buf_puts(&b, ", \"duration_ms\": ");
-    json_num(&b, duration);
+    tb_json_number(&b, duration);
     tb_buf_puts(&b, ", \"bin_ms\": ");
-    json_num(&b, a->bin);
+    tb_json_number(&b, a->bin);
     tb_buf_puts(&b, ", \"populations\": [");
     for (size_t i = 0; i < n; ++i) {
         const pop_stats *s = &st[i];
@@ -321,18 +313,18 @@ static void print_json(const stats_args *a, double duration, const pop_spikes *p
         tb_json_string(&b, pops[i].name);
         tb_buf_printf(&b, ", \"size\": %llu, \"spikes\": %llu, \"mean_rate_hz\": ", (unsigned long long)pops[i].size,
                       (unsigned long long)s->spikes);
-        json_num(&b, s->mean_rate);
+        tb_json_number(&b, s->mean_rate);
         tb_buf_puts(&b, ", \"rate_quantiles_hz\": {");
         for (int k = 0; k < 7; ++k) {
             tb_buf_printf(&b, "%s\"%g\": ", k ? ", " : "", quantile_levels[k]);
-            json_num(&b, s->q[k]);
+            tb_json_number(&b, s->q[k]);
         }
         tb_buf_puts(&b, "}, \"silent_fraction\": ");
-        json_num(&b, s->silent);
+        tb_json_number(&b, s->silent);
         tb_buf_puts(&b, ", \"cv_isi_mean\": ");
-        json_num(&b, s->cv_mean);
+        tb_json_number(&b, s->cv_mean);
         tb_buf_printf(&b, ", \"cv_isi_neurons\": %llu, \"correlation_mean\": ", (unsigned long long)s->cv_neurons);
-        json_num(&b, s->corr_mean);
+        tb_json_number(&b, s->corr_mean);
         tb_buf_printf(&b, ", \"correlation_pairs\": %llu}", (unsigned long long)s->corr_pairs);
     }
     tb_buf_puts(&b, "]}\n");
