@@ -33,7 +33,11 @@ if have_python; then
         '$TB_PYTHON' -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==2 and all(\"fp64\" in x for x in d)'"
     check "plugins --json is JSON listing jansen_rit" sh -c "'$TWINBRAIN' plugins --json |
         '$TB_PYTHON' -c 'import json,sys; d=json.load(sys.stdin); assert any(p[\"name\"]==\"jansen_rit\" for p in d[\"plugins\"])'"
+    check "plugins --json lists the kits and the plugins' typed parameters" sh -c "'$TWINBRAIN' plugins --json |
+        '$TB_PYTHON' -c 'import json,sys; d=json.load(sys.stdin); k={x[\"name\"]: x[\"plugin_kind\"] for x in d[\"kits\"]}; assert k[\"mass\"]==\"mass\" and k[\"spiking\"]==\"spiking\", k; p=[x for x in d[\"plugins\"] if x[\"name\"]==\"jansen_rit\"][0]; assert p[\"kind\"]==\"mass\" and all(q[\"type\"]==\"real\" for q in p[\"parameters\"])'"
 fi
+expect 0 "kinds of model (simulation.kind):" -- "$TWINBRAIN" plugins
+expect 0 "  spiking  networks of spiking point neurons" -- "$TWINBRAIN" plugins
 expect 0 "mu" -- "$TWINBRAIN" plugins jansen_rit
 expect 0 "Jansen" -- "$TWINBRAIN" plugins jansen_rit
 expect 2 "no plugin named 'nope'" -- "$TWINBRAIN" plugins nope

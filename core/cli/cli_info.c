@@ -151,6 +151,17 @@ static int plugins_json(const tb_plugin_registry *reg, const char *name)
         tb_buf_puts(&b, i ? ", " : "");
         tb_json_string(&b, tb_plugin_path_at(reg, i));
     }
+    tb_buf_puts(&b, "],\n \"kits\": [");
+    for (size_t k = 0; k < tb_kit_count(); ++k) {
+        const tb_kit *kit = tb_kit_at(k);
+        tb_buf_puts(&b, k ? ", {\"name\": " : "{\"name\": ");
+        tb_json_string(&b, kit->name);
+        tb_buf_puts(&b, ", \"plugin_kind\": ");
+        kit->plugin_kind ? tb_json_string(&b, kit->plugin_kind) : tb_buf_puts(&b, "null");
+        tb_buf_puts(&b, ", \"summary\": ");
+        tb_json_string(&b, kit->summary);
+        tb_buf_puts(&b, "}");
+    }
     tb_buf_puts(&b, "]}\n");
     char *s = tb_buf_take(&b);
     fputs(s, stdout);
@@ -172,7 +183,9 @@ static void plugins_text(const tb_plugin_registry *reg)
     printf("searched:");
     for (size_t i = 0; i < tb_plugin_path_count(reg); ++i)
         printf(" %s", tb_plugin_path_at(reg, i));
-    printf("\n");
+    printf("\nkinds of model (simulation.kind):\n");
+    for (size_t k = 0; k < tb_kit_count(); ++k)
+        printf("  %-8s %s\n", tb_kit_at(k)->name, tb_kit_at(k)->summary);
 }
 
 int tb_cli_plugins(int argc, char **argv)
