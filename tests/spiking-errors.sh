@@ -135,6 +135,24 @@ expect 5 "the simulation diverged: V of neuron 0 of population 'E' is not finite
     -o "$TMP/diverged.h5" --set 'neuron_model=[{name="lif", state={V=1.0}, update="V = V * 1e30;", threshold="V < 0.0"}]'
 check "the diverged run's output says so" sh -c "command -v h5dump >/dev/null || exit 0; h5dump -a /status '$TMP/diverged.h5' | grep -q 'simulation diverged'"
 
+# a network that cannot fit is refused at once, with what it needs and what the device has
+cat > "$TMP/huge.toml" <<'EOF2'
+[simulation]
+duration = 1.0
+[[population]]
+name = "a"
+model = "iaf_psc_exp"
+size = 200000
+[[projection]]
+source = "a"
+target = "a"
+rule = "all_to_all"
+weight = 1.0
+delay = 1.0
+EOF2
+expect 3 "the network needs at least 4e+10 synapses (320 GB of synapse buffers)" -- "$TWINBRAIN" run "$TMP/huge.toml" -o "$TMP/huge.h5"
+check "a network that does not fit writes no output file" test ! -e "$TMP/huge.h5"
+
 # the resolved scenario runs as it is printed
 "$TWINBRAIN" check "$B" --print > "$TMP/resolved.toml"
 expect 0 "ok (spiking network" -- "$TWINBRAIN" check "$TMP/resolved.toml"

@@ -700,10 +700,52 @@ static void plan_delays(spk *k, const conn_rt *c)
     k->ND = (int)(hi - lo + 1);
 }
 
+/* The fewest synapses a projection can make (Bernoulli: its mean less six
+ * standard deviations), known before anything is counted. */
+static double least_synapses(const spk *k, const tb_spk_projection *pr)
+{
+    double ns = (double)source_size(k, pr), nt = (double)k->pops[pr->target].n;
+    switch (pr->rule) {
+    case TB_RULE_ALL_TO_ALL: return ns * nt;
+    case TB_RULE_ONE_TO_ONE: return ns;
+    case TB_RULE_FIXED_OUTDEGREE: return ns * (double)pr->n;
+    case TB_RULE_FIXED_INDEGREE: return nt * (double)pr->n;
+    case TB_RULE_FIXED_TOTAL_NUMBER: return (double)pr->n;
+    case TB_RULE_PAIRWISE_BERNOULLI: {
+        double mean = ns * nt * pr->p, sd = sqrt(ns * nt * pr->p * (1 - pr->p));
+        return mean - 6 * sd > 0 ? mean - 6 * sd : 0;
+    }
+    default: return 0; /* from a file: counted when read */
+    }
+}
+
+/* A network that cannot fit is refused before the device spends minutes
+ * counting it: the synapse buckets alone take SPK_SYNAPSE_BYTES each in at
+ * most SPK_MAX_BANKS buffers, within the device's memory. */
+static tb_status check_fits(const spk *k, tb_error *err)
+{
+    const tb_device_info *d = tb_device_get_info(k->dev);
+    double need = 0;
+    for (size_t i = 0; i < k->ss->n_projs; ++i)
+        need += least_synapses(k, &k->ss->projs[i]);
+    double banks = (double)SPK_MAX_BANKS * (double)(d->max_alloc_bytes / SPK_SYNAPSE_BYTES);
+    double memory = (double)d->global_mem_bytes / SPK_SYNAPSE_BYTES;
+    double cap = banks < memory ? banks : memory;
+    if (need <= cap)
+        return TB_OK;
+    return tb_error_set(err, TB_ERR_DEVICE,
+                        "the network needs at least %.4g synapses (%.3g GB of synapse buffers); device '%s' holds at "
+                        "most %.4g (%.3g GB of memory, %d buffers of %.3g GB)",
+                        need, need * SPK_SYNAPSE_BYTES / 1e9, d->name, cap, (double)d->global_mem_bytes / 1e9,
+                        SPK_MAX_BANKS, (double)d->max_alloc_bytes / 1e9);
+}
+
 tb_status spk_connect(spk *k, tb_error *err)
 {
     conn_rt c = {0};
-    tb_status st = read_files(k, &c, err);
+    tb_status st = check_fits(k, err);
+    if (st == TB_OK)
+        st = read_files(k, &c, err);
     if (st == TB_OK)
         plan_delays(k, &c);
     k->part_buf = st == TB_OK ? spk_alloc(k, ((size_t)k->P + 1) * sizeof(cl_long), k->part, "partitions", err) : NULL;
