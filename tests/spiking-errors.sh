@@ -153,6 +153,15 @@ EOF2
 expect 3 "the network needs at least 4e+10 synapses (320 GB of synapse buffers)" -- "$TWINBRAIN" run "$TMP/huge.toml" -o "$TMP/huge.h5"
 check "a network that does not fit writes no output file" test ! -e "$TMP/huge.h5"
 
+# names are checked for reuse in one sorted pass: 100,000 populations check in about a second
+# (pairwise, it took minutes); the bound is generous, the work it catches is quadratic
+"$TB_PYTHON" -c "
+print('[simulation]\nduration = 1.0')
+for i in range(100000):
+    print('[[population]]\nname = \"p%d\"\nmodel = \"iaf_psc_exp\"\nsize = 1' % i)
+print('[[population]]\nname = \"p17\"\nmodel = \"iaf_psc_exp\"\nsize = 1')" > "$TMP/many.toml"
+expect 2 "population[100000].name 'p17' is already used by population[17]" -- timeout 60 "$TWINBRAIN" check "$TMP/many.toml"
+
 # the resolved scenario runs as it is printed
 "$TWINBRAIN" check "$B" --print > "$TMP/resolved.toml"
 expect 0 "ok (spiking network" -- "$TWINBRAIN" check "$TMP/resolved.toml"

@@ -427,10 +427,6 @@ static void check_population(tb_schema_checker *c, tb_spiking_scenario *s, tb_to
     p->model = SIZE_MAX;
     if (is_plain_name(c, t, "name", prefix))
         p->name = tb_schema_get_s(t, "name");
-    for (size_t j = 0; p->name && j + 1 < s->n_pops; ++j)
-        if (s->pops[j].name && strcmp(s->pops[j].name, p->name) == 0)
-            tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
-                             "%s.name '%s' is already used by population[%zu]", prefix, p->name, j);
     p->size = get_u64(t, "size");
     const tb_toml_value *mv = tb_toml_get(t, "model");
     if (mv)
@@ -586,10 +582,6 @@ static void check_input(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenar
     in->pos = t->pos;
     if (is_plain_name(c, t, "name", prefix))
         in->name = tb_schema_get_s(t, "name");
-    for (size_t j = 0; in->name && j + 1 < s->n_inputs; ++j)
-        if (s->inputs[j].name && strcmp(s->inputs[j].name, in->name) == 0)
-            tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
-                             "%s.name '%s' is already used by input[%zu]", prefix, in->name, j);
     size_t k = choice_index(input_kinds, tb_toml_as_string(tb_toml_get(t, "kind")));
     if (k >= 4) {
         free(prefix);
@@ -903,10 +895,6 @@ static void check_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_v
         tb_toml_table_set(t, "name", tb_toml_new_string(record_kinds[k]));
     if (is_plain_name(c, t, "name", prefix))
         r->name = tb_schema_get_s(t, "name");
-    for (size_t j = 0; r->name && j + 1 < s->n_records; ++j)
-        if (s->records[j].name && strcmp(s->records[j].name, r->name) == 0)
-            tb_schema_report(c, TB_ERR_SCENARIO, t->pos, "%s.name '%s' is already used by record[%zu]", prefix,
-                             r->name, j);
     static const char *const state_only[] = {"population", "neurons", "variables", "period"};
     for (size_t i = 0; r->kind != TB_RECORD_STATE && i < N_(state_only); ++i)
         if (tb_toml_get(t, state_only[i]))
@@ -945,6 +933,48 @@ static size_t count_tables(tb_toml_value *arr)
     return arr ? arr->u.arr.n : 0;
 }
 
+typedef struct used_name {
+    const char *name;
+    size_t index;
+} used_name;
+
+static int by_name_then_index(const void *a, const void *b)
+{
+    const used_name *x = a, *y = b;
+    int d = strcmp(x->name, y->name);
+    return d ? d : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Names used twice among the tables of one kind, each later use reported
+ * against the first: one sorted pass, so 40,000 populations check at once. */
+static void report_reused(tb_schema_checker *c, const tb_toml_value *tables, const char *kind,
+                          const char *(*name_of)(const tb_spiking_scenario *, size_t), const tb_spiking_scenario *s,
+                          size_t n)
+{
+    used_name *u = calloc(n + 1, sizeof *u);
+    size_t m = 0;
+    for (size_t i = 0; u && i < n; ++i)
+        if (name_of(s, i))
+            u[m++] = (used_name){name_of(s, i), i};
+    if (u)
+        qsort(u, m, sizeof *u, by_name_then_index);
+    for (size_t i = 1, first = 0; u && i < m; ++i) {
+        if (strcmp(u[i].name, u[first].name) != 0) {
+            first = i;
+            continue;
+        }
+        const tb_toml_value *t = tables->u.arr.items[u[i].index];
+        const tb_toml_value *nv = tb_toml_get(t, "name");
+        tb_schema_report(c, TB_ERR_SCENARIO, nv ? nv->pos : t->pos, "%s[%zu].name '%s' is already used by %s[%zu]",
+                         kind, u[i].index, u[i].name, kind, u[first].index);
+    }
+    free(u);
+}
+
+static const char *pop_name(const tb_spiking_scenario *s, size_t i) { return s->pops[i].name; }
+static const char *input_name(const tb_spiking_scenario *s, size_t i) { return s->inputs[i].name; }
+static const char *record_name(const tb_spiking_scenario *s, size_t i) { return s->records[i].name; }
+
 void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg)
 {
     tb_spiking_scenario *s = calloc(1, sizeof *s);
@@ -965,14 +995,17 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
         return;
     for (size_t i = 0; i < count_tables(pops); ++i)
         check_population(c, s, pops->u.arr.items[i], i, reg);
+    report_reused(c, pops, "population", pop_name, s, s->n_pops);
     if (pops && pops->u.arr.n == 0)
         tb_schema_report(c, TB_ERR_SCENARIO, pops->pos, "population is empty: declare at least one [[population]]");
     for (size_t i = 0; i < count_tables(inputs); ++i)
         check_input(c, sc, s, inputs->u.arr.items[i], i);
+    report_reused(c, inputs, "input", input_name, s, s->n_inputs);
     for (size_t i = 0; i < count_tables(projs); ++i)
         check_projection(c, sc, s, projs->u.arr.items[i], i);
     for (size_t i = 0; i < count_tables(recs); ++i)
         check_record(c, s, recs->u.arr.items[i], i, sc->dt);
+    report_reused(c, recs, "record", record_name, s, s->n_records);
 }
 
 static void free_dists(tb_dist *d, size_t n)
