@@ -34,6 +34,7 @@ COUNTS = [1, 7, 9, 76]
 LAYOUTS = ["regions", "rlanes", "lanes", "instances"]
 SPLIT_LAYOUTS = ["split", "rsplit"]
 STEPS, AVG, TOL, STIM = 60, 4, 1e-9, 0.02
+ERRORS = []  # every comparison's relative error
 
 
 def spread(n):
@@ -202,6 +203,7 @@ def compare(what, got, want):
     if raw.shape != wraw.shape or avg.shape != wavg.shape:
         return f"{what}: shapes {raw.shape}, {avg.shape} != {wraw.shape}, {wavg.shape}"
     err = max(ref.max_rel_err(raw, wraw, axis=-1), ref.max_rel_err(avg, wavg, axis=-1))
+    ERRORS.append(err)
     return None if err <= TOL else f"{what}: relative error {err:.3g} > {TOL}"
 
 
@@ -286,7 +288,7 @@ def main():
                 for fails in pool.map(lambda j: j[0](tmp, j[1], j[2], data[j[1]["name"]]), phase):
                     failures += fails
         print(f"{len(jobs)} case-layout pairs x {len(COUNTS)} region counts {COUNTS}, "
-              f"{len(sweeps)} sweeps x {len(COUNTS)}")
+              f"{len(sweeps)} sweeps x {len(COUNTS)}: largest relative error {max(ERRORS, default=0):.3g}")
     if failures:
         print("FAIL:\n  " + "\n  ".join(failures))
         sys.exit(1)
