@@ -32,7 +32,9 @@
  *     regions as the lanes of vector types; the connectivity is then sliced
  *     ELL (rows padded to the longest of each block of 8 rows, stored lane
  *     by lane) so that the 8 rows advance together, one vector of weights
- *     and 8 history loads per slice; N counts regions padded to lanes.
+ *     and 8 history loads per slice; N counts regions padded to lanes,
+ *     Nout the connectome's regions, the count the model and the coupling
+ *     see as n_regions (Kuramoto's 1/N) in every decomposition.
  *   instance-parallel (TB_INSTANCE_MAJOR, GPUs with sweeps): one work-item
  *     per instance, instances innermost in memory (state [NV][N][B],
  *     history [H][NC][N][B]), so the threads of a warp read neighbouring
@@ -79,10 +81,11 @@ inline long tb_slot(long t, int H)
     return s < 0 ? s + H : s;
 }
 
-/* c_i = post(sum_j w_ij pre(h_j(t - d_ij), x_i)), coupling held for the step. */
+/* c_i = post(sum_j w_ij pre(h_j(t - d_ij), x_i)), coupling held for the step;
+ * N strides the memory, n_regions (the true count) is what post sees. */
 inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __global const int *row_ptr,
                         __global const int *col, __global const tb_scalar *weight, __global const int *delay,
-                        const real *xi, real *c, long t, int H, int b, int B, int N, int n)
+                        const real *xi, real *c, long t, int H, int b, int B, int N, int n, int n_regions)
 {
     real sum[TB_NC];
     for (int k = 0; k < TB_NC; ++k)
@@ -140,7 +143,7 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
             sum[k] += w * tb_pre(p, TB_LD(hist + TB_HX(slot, k, b, j)), xi[k]);
     }
 #endif
-    tb_post_all(p, sum, xi, c, N);
+    tb_post_all(p, sum, xi, c, n_regions);
 }
 
 inline void tb_axpy(real *out, const real *x, tb_scalar a, const real *k)
@@ -152,9 +155,9 @@ inline void tb_axpy(real *out, const real *x, tb_scalar a, const real *k)
 /* The derivative plus a forcing held over the step (stimuli and the
  * Ornstein-Uhlenbeck input; none without either). */
 inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, const real *force, tb_scalar t, int n,
-                 int N)
+                 int n_regions)
 {
-    tb_dfun(p, x, k, c, t, TB_REGION_OF(n), N);
+    tb_dfun(p, x, k, c, t, TB_REGION_OF(n), n_regions);
 #if TB_FORCING
     for (int v = 0; v < TB_NV; ++v)
         k[v] += force[v];
@@ -169,10 +172,10 @@ inline void tb_f(const tb_params *p, const real *x, real *k, const real *c, cons
  * noise), as TVB does. `force` (stimuli, coloured noise) is held over the
  * step. */
 inline void tb_integrate(const tb_params *p, const real *x, const real *c, real *xn, tb_scalar t, tb_scalar dt,
-                         int n, int N, const real *dw, const real *force)
+                         int n, int n_regions, const real *dw, const real *force)
 {
     real k1[TB_NV];
-    tb_f(p, x, k1, c, force, t, n, N);
+    tb_f(p, x, k1, c, force, t, n, n_regions);
 #if TB_WHITE_NOISE
     real g1[TB_NV];
     tb_noise_g(p, x, g1);
@@ -191,7 +194,7 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
         xt[v] += g1[v] * dw[v];
 #endif
     tb_clamp(xt);
-    tb_f(p, xt, k2, c, force, t + dt, n, N);
+    tb_f(p, xt, k2, c, force, t + dt, n, n_regions);
     for (int v = 0; v < TB_NV; ++v)
         xn[v] = x[v] + (tb_scalar)0.5 * dt * (k1[v] + k2[v]);
 #if TB_WHITE_NOISE
@@ -205,13 +208,13 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
     const tb_scalar h2 = (tb_scalar)0.5 * dt;
     tb_axpy(xt, x, h2, k1);
     tb_clamp(xt);
-    tb_f(p, xt, k2, c, force, t + h2, n, N);
+    tb_f(p, xt, k2, c, force, t + h2, n, n_regions);
     tb_axpy(xt, x, h2, k2);
     tb_clamp(xt);
-    tb_f(p, xt, k3, c, force, t + h2, n, N);
+    tb_f(p, xt, k3, c, force, t + h2, n, n_regions);
     tb_axpy(xt, x, dt, k3);
     tb_clamp(xt);
-    tb_f(p, xt, k4, c, force, t + dt, n, N);
+    tb_f(p, xt, k4, c, force, t + dt, n, n_regions);
     for (int v = 0; v < TB_NV; ++v)
         xn[v] = x[v] + dt / (tb_scalar)6 * (k1[v] + (tb_scalar)2 * k2[v] + (tb_scalar)2 * k3[v] + k4[v]);
 #else
@@ -359,6 +362,9 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
                           int N, int Bout, int Nout, long step0, int nsteps, int first,
                           tb_scalar dt TB_MONITOR_ARGS)
 {
+    /* B, N: instances and regions on the device (lanes padded); Bout, Nout:
+     * the run's own, which is all the user sees: the rows written, and
+     * Nout as n_regions for the model and the coupling */
     TB_WORK_ITEM
     /* steps step0 + first .. + nsteps; monitors count samples from step0,
      * the start of the chunk (a chunk may take several launches) */
@@ -371,10 +377,10 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
             real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC], dw[TB_NV], force[TB_NV];
             tb_load_state(state, x, b, B, N, n);
             tb_hist_values_raw(x, xi);
-            tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n);
+            tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n, Nout);
             tb_noise_step(&p, ou, seeds, t, dt, b, B, N, n, dw, force);
             tb_stimulus(tm, n, N, stim_w, stim_series, force);
-            tb_integrate(&p, x, c, xn, tm, dt, n, N, dw, force);
+            tb_integrate(&p, x, c, xn, tm, dt, n, Nout, dw, force);
             for (int v = 0; v < TB_NV; ++v)
                 TB_ST(xn[v], state + TB_IX(v, b, n));
             tb_hist_values(&p, xn, h);
