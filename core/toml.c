@@ -1860,6 +1860,46 @@ tb_toml_kv *tb_toml_table_set(tb_toml_value *table, const char *key, tb_toml_val
     return table_set_len(table, key, key ? strlen(key) : 0, value);
 }
 
+/* A dotted key at the start of text, by the document's own rules, with
+ * the blanks after it: --set and set_path then read keys as a file does. */
+static bool parse_key_at(parser *p, const char *text, keypath *k, tb_error *err)
+{
+    parser_init(p, text, text ? strlen(text) : 0, "key", err);
+    if (!validate_utf8(p) || !parse_key(p, k)) {
+        keypath_free(k);
+        return false;
+    }
+    skip_ws(p);
+    return true;
+}
+
+size_t tb_toml_key_span(const char *text, tb_error *err)
+{
+    parser p;
+    keypath k = {0};
+    if (!parse_key_at(&p, text, &k, err))
+        return 0;
+    keypath_free(&k);
+    return p.pos;
+}
+
+/* The table at part i of k inside t, made when absent. */
+static tb_toml_value *path_table(tb_toml_value *t, const keypath *k, size_t i, const char *path, tb_error *err)
+{
+    tb_toml_kv *kv = table_find(t, k->parts[i].s, k->parts[i].len);
+    if (!kv && !(kv = table_set_len(t, k->parts[i].s, k->parts[i].len, tb_toml_new_table()))) {
+        tb_error_set(err, TB_ERR_OTHER, "cannot set '%s': out of memory", path);
+        return NULL;
+    }
+    if (kv->value->type == TB_TOML_TABLE)
+        return kv->value;
+    char *prefix = keypath_text(k, i + 1);
+    tb_error_set(err, TB_ERR_SCENARIO, "cannot set '%s': '%s' is %s, not a table", path, prefix ? prefix : "",
+                 a_type(kv->value));
+    free(prefix);
+    return NULL;
+}
+
 tb_toml_kv *tb_toml_set_path(tb_toml_value *root, const char *path, tb_toml_value *value,
                              tb_error *err)
 {
@@ -1869,31 +1909,29 @@ tb_toml_kv *tb_toml_set_path(tb_toml_value *root, const char *path, tb_toml_valu
         tb_toml_free(value);
         return NULL;
     }
-    tb_toml_value *t = root;
-    for (const char *seg = path;;) {
-        const char *dot = strchr(seg, '.');
-        size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
-        if (len == 0) {
-            tb_error_set(err, TB_ERR_SCENARIO, "cannot set '%s': empty key part", path);
-            break;
-        }
-        if (!dot)
-            return table_set_len(t, seg, len, value);
-        tb_toml_kv *kv = table_find(t, seg, len);
-        if (!kv && !(kv = table_set_len(t, seg, len, tb_toml_new_table()))) {
-            tb_error_set(err, TB_ERR_OTHER, "cannot set '%s': out of memory", path);
-            break;
-        }
-        if (kv->value->type != TB_TOML_TABLE) {
-            tb_error_set(err, TB_ERR_SCENARIO, "cannot set '%s': '%.*s' is %s, not a table", path,
-                         (int)(dot - path), path, a_type(kv->value));
-            break;
-        }
-        t = kv->value;
-        seg = dot + 1;
+    parser p;
+    keypath k = {0};
+    tb_error perr = {0};
+    bool ok = parse_key_at(&p, path, &k, &perr);
+    if (ok && p.pos < p.len) {
+        char d[32];
+        fail(&p, here(&p), "unexpected %s after the key", describe(&p, d, sizeof d));
+        ok = false;
     }
-    tb_toml_free(value);
-    return NULL;
+    if (!ok)
+        tb_error_set(err, perr.status ? perr.status : TB_ERR_SCENARIO, "cannot set '%s': %s", path,
+                     tb_error_message(&perr));
+    tb_error_clear(&perr);
+    tb_toml_value *t = ok ? root : NULL;
+    for (size_t i = 0; t && i + 1 < k.n; i++)
+        t = path_table(t, &k, i, path, err);
+    tb_toml_kv *kv = NULL;
+    if (t)
+        kv = table_set_len(t, k.parts[k.n - 1].s, k.parts[k.n - 1].len, value);
+    else
+        tb_toml_free(value);
+    keypath_free(&k);
+    return kv;
 }
 
 bool tb_toml_table_remove(tb_toml_value *table, const char *key)
