@@ -68,6 +68,14 @@ expect 0 "failed to load: $TB_BUILDDIR/tests/plugins/bad_abi.la: built for plugi
 expect 3 "undefined_identifier_in_bad_kernel" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
 expect 3 "kernel build failed" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
 check "a failed build writes no output file" test ! -e "$TMP/bad_kernel.h5"
+# A derivative the snippet never assigns (dxy is, dx only in comments) is
+# refused before compiling, naming model and variable; one assigned on a
+# branch only is NaN where unassigned (a diverged run), never garbage.
+expect 3 "model 'no_derivative': the dfun snippet never assigns dx, the derivative of state variable 'x'" -- \
+    "$TWINBRAIN" run "$S" --set model.plugin=no_derivative -o "$TMP/no_derivative.h5"
+check "an unassigned derivative writes no output file" test ! -e "$TMP/no_derivative.h5"
+expect 5 "the simulation diverged: x of region 'L_001' (index 0) is NaN" -- \
+    "$TWINBRAIN" run "$S" --set model.plugin=branch_derivative -o "$TMP/branch_derivative.h5"
 
 expect 3 "" -- "$TWINBRAIN" run "$S" --device 99 -o "$TMP/nodevice.h5"
 expect 3 "no OpenCL device matches selector \"name~no-such-device\"" -- "$TWINBRAIN" run "$S" --device "name~no-such-device" -o "$TMP/nodevice.h5"

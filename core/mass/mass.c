@@ -793,7 +793,9 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     m->model = sc->model->mass;
     m->coupling = tb_coupling_find(sc->coupling);
     m->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
-    tb_status st = read_connectome(m, err);
+    tb_status st = tb_mass_check_dfun(m->model, sc->model->name, err);
+    if (st == TB_OK)
+        st = read_connectome(m, err);
     if (st == TB_OK)
         st = check_arrays(m, err);
     if (st != TB_OK)

@@ -5,7 +5,7 @@ twinbrain_include_HEADERS += include/twinbrain/mass.h
 
 libtwinbrain_la_SOURCES += \
 	core/mass/mass.c core/mass/mass_internal.h \
-	core/mass/mass_codegen.c \
+	core/mass/mass_codegen.c core/mass/snippet.c \
 	core/mass/mass_monitor.c \
 	core/mass/scenario_monitor.c core/mass/scenario_monitor.h \
 	core/mass/stimulus.c core/mass/stimulus.h \

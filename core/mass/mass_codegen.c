@@ -59,8 +59,10 @@ static void gen_dfun(const mass *m, tb_buf *b)
     gen_unpack(m, b, false);
     for (size_t v = 0; v < md->n_vars; ++v)
         tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
+    /* NaN, not garbage, where a branch of the snippet leaves one unset:
+     * the run then stops at the first chunk, naming the variable */
     for (size_t v = 0; v < md->n_vars; ++v)
-        tb_buf_printf(b, "    real d%s;\n", md->vars[v].name);
+        tb_buf_printf(b, "    real d%s = (real)NAN;\n", md->vars[v].name);
     tb_buf_printf(b, "    {\n%s\n    }\n", md->dfun);
     for (size_t v = 0; v < md->n_vars; ++v)
         tb_buf_printf(b, "    tb_dx[%zu] = d%s;\n", v, md->vars[v].name);
