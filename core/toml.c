@@ -23,7 +23,9 @@ enum {
     TF_DEFINED = 1u << 0, /* named by its own [header], or an element of [[...]] */
     TF_INLINE = 1u << 1,  /* an inline table (or inside one): closed for good */
     TF_AOT = 1u << 2,     /* array made by [[header]]: later [[header]]s append */
-    TF_DOTTED = 1u << 3   /* made by a dotted key: dotted keys may extend it, headers may not name it */
+    TF_DOTTED = 1u << 3,  /* made by a dotted key: dotted keys may extend it, headers may not name it */
+    TF_ML = 1u << 4,      /* a string between triple quotes */
+    TF_ML_NEWLINE = 1u << 5 /* ... whose text starts on the next line (the newline after the quotes is not text) */
 };
 
 /* Bounds recursion (and so stack use) on hostile input: nesting of arrays,
@@ -710,13 +712,16 @@ static bool ml_newline(parser *p, sbuf *out)
     return true;
 }
 
-static bool parse_ml_string(parser *p, sbuf *out, char q)
+static bool parse_ml_string(parser *p, sbuf *out, char q, unsigned *flags)
 {
     tb_toml_pos start = here(p);
     const char *kind = q == '"' ? "multi-line string" : "multi-line literal string";
     advance_n(p, 3);
-    if (peek(p) == '\n' || (peek(p) == '\r' && peek_at(p, 1) == '\n'))
+    *flags = TF_ML;
+    if (peek(p) == '\n' || (peek(p) == '\r' && peek_at(p, 1) == '\n')) {
         take_newline(p); /* a newline right after the opening quotes is not content */
+        *flags |= TF_ML_NEWLINE;
+    }
     for (;;) {
         int c = peek(p);
         if (c < 0)
@@ -754,14 +759,17 @@ static tb_toml_value *parse_string_value(parser *p)
     char q = (char)peek(p);
     sbuf b = {0};
     bool ok;
+    unsigned flags = 0;
     if (starts_ml(p, q))
-        ok = parse_ml_string(p, &b, q);
+        ok = parse_ml_string(p, &b, q, &flags);
     else
         ok = q == '"' ? parse_basic_string(p, &b) : parse_literal_string(p, &b);
     tb_toml_value *v = NULL;
     if (ok && !b.oom) {
         v = text_value(TB_TOML_STRING, b.p ? b.p : "", b.n, at);
-        if (!v)
+        if (v)
+            v->flags = flags;
+        else
             fail_oom(p);
     } else if (b.oom) {
         fail_oom(p);
@@ -1726,6 +1734,15 @@ const tb_toml_value *tb_toml_get_path(const tb_toml_value *root, const char *pat
             return v;
         path = dot + 1;
     }
+}
+
+tb_toml_pos tb_toml_text_start(const tb_toml_value *v)
+{
+    if (!v || v->type != TB_TOML_STRING || v->pos.line == 0)
+        return v ? v->pos : (tb_toml_pos){0, 0};
+    if (v->flags & TF_ML_NEWLINE)
+        return (tb_toml_pos){v->pos.line + 1, 1};
+    return (tb_toml_pos){v->pos.line, v->pos.col + (v->flags & TF_ML ? 3 : 1)};
 }
 
 bool tb_toml_as_double(const tb_toml_value *v, double *out)

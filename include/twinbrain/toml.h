@@ -79,6 +79,11 @@ tb_toml_kv *tb_toml_get_kv(const tb_toml_value *table, const char *key);
  * addressed; for [[monitor]] iterate the array. */
 const tb_toml_value *tb_toml_get_path(const tb_toml_value *root, const char *path);
 
+/* Where a string's text starts in the file: after the opening quotes, on
+ * the next line for a """ string that starts with a newline (an escape
+ * in between shifts later columns). A value of another type: its pos. */
+tb_toml_pos tb_toml_text_start(const tb_toml_value *v);
+
 /* Typed readers: true when present with the right type. An integer is
  * accepted where a float is asked for (TOML writes 2000 for 2000.0). */
 bool tb_toml_as_double(const tb_toml_value *v, double *out);
