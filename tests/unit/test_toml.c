@@ -471,6 +471,30 @@ static void test_key_span(void **state)
     tb_error_clear(&err);
 }
 
+/* Where a string's text starts: after its quotes, or on the next line
+ * after """ and a newline; another value: where it is. */
+static void test_text_start(void **state)
+{
+    (void)state;
+    tb_toml_value *root = parse_ok("a = \"x\"\nb =   'y'\nc = \"\"\"\n  z\n\"\"\"\nd = '''w\n'''\ne = 1\n");
+    tb_toml_pos p = tb_toml_text_start(tb_toml_get(root, "a"));
+    assert_int_equal(p.line, 1);
+    assert_int_equal(p.col, 6);
+    p = tb_toml_text_start(tb_toml_get(root, "b"));
+    assert_int_equal(p.line, 2);
+    assert_int_equal(p.col, 8);
+    p = tb_toml_text_start(tb_toml_get(root, "c"));
+    assert_int_equal(p.line, 4);
+    assert_int_equal(p.col, 1);
+    p = tb_toml_text_start(tb_toml_get(root, "d"));
+    assert_int_equal(p.line, 6);
+    assert_int_equal(p.col, 8);
+    p = tb_toml_text_start(tb_toml_get(root, "e"));
+    assert_int_equal(p.line, 8);
+    assert_int_equal(p.col, 5);
+    tb_toml_free(root);
+}
+
 static void test_parse_value(void **state)
 {
     (void)state;
@@ -585,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_set_path),
         cmocka_unit_test(test_set_path_quoted),
         cmocka_unit_test(test_key_span),
+        cmocka_unit_test(test_text_start),
         cmocka_unit_test(test_parse_value),
         cmocka_unit_test(test_typed_readers),
         cmocka_unit_test(test_clone_is_deep),
