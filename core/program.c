@@ -842,6 +842,48 @@ tb_status tb_program_build(tb_device *dev, const char *source, const char *optio
     return TB_OK;
 }
 
+bool tb_program_is_built(tb_device *dev, const char *source, const char *options, const char *label)
+{
+    const tb_device_info *info = tb_device_get_info(dev);
+    tb_program_options po;
+    tb_device_get_program_options(dev, &po);
+    char name[TB_PROGRAM_NAME_MAX], path[PATH_MAX];
+    program_name(label && label[0] ? label : "program", options, source, name);
+    if (po.kernels_dir && find_prebuilt(po.kernels_dir, name, path, sizeof path))
+        return true;
+    char *opts = full_options(options);
+    cache_entry entry;
+    /* the entry is there; whether the driver takes it is the build's business */
+    bool cached = opts && cache_locate(info, opts, source, &entry) && access(entry.path, R_OK) == 0;
+    free(opts);
+    return cached;
+}
+
+tb_status tb_program_check(tb_device *dev, const char *source, const char *options, const char *label,
+                           tb_error *err)
+{
+    const tb_device_info *info = tb_device_get_info(dev);
+    tb_program_options po;
+    tb_device_get_program_options(dev, &po);
+    if (!info->compiler_available || po.no_compile)
+        return TB_OK; /* nothing is compiled here: there is nothing to check */
+    char *opts = full_options(options);
+    size_t len = strlen(source);
+    cl_int rc = CL_SUCCESS;
+    cl_program program = opts ? clCreateProgramWithSource(tb_device_context(dev), 1, &source, &len, &rc) : NULL;
+    if (program)
+        rc = clCompileProgram(program, 1, &info->id, opts, 0, NULL, NULL, NULL, NULL);
+    /* only a compile error is the source's fault; anything else (no memory,
+     * a driver without separate compilation) the real build will meet */
+    tb_status st = program && rc == CL_COMPILE_PROGRAM_FAILURE
+                       ? build_failed(info, program, rc, opts, label && label[0] ? label : "program", err)
+                       : TB_OK;
+    if (program)
+        clReleaseProgram(program);
+    free(opts);
+    return st;
+}
+
 void tb_program_free(tb_program *prog)
 {
     if (!prog)

@@ -94,16 +94,26 @@ static void zero_positions(tb_toml_value *v)
         }
 }
 
-/* --set KEY=VALUE: VALUE is TOML ("0.5", "[1, 2]", "'x'"); a bare word that
+/* --set KEY=VALUE: KEY is a TOML dotted key, whose quoted parts may hold
+ * dots and '=' (sweep."model.parameters.G"), so the key is parsed, not cut
+ * at the first '='. VALUE is TOML ("0.5", "[1, 2]", "'x'"); a bare word that
  * is not valid TOML is taken as a string, so --set model.plugin=jansen_rit
  * works without shell-quoted quotes. */
 static tb_status apply_override(tb_toml_value *doc, const char *file, const char *ov, tb_error *err)
 {
-    const char *eq = strchr(ov, '=');
-    if (!eq || eq == ov)
-        return tb_error_set(err, TB_ERR_SCENARIO, "%s: --set '%s': expected KEY=VALUE (e.g. simulation.dt=0.05)",
-                            file, ov);
-    char *key = tb_strndup(ov, (size_t)(eq - ov));
+    tb_error kerr = {0};
+    size_t n = tb_toml_key_span(ov, &kerr);
+    const char *eq = ov + n;
+    if (n == 0 || *eq != '=') {
+        tb_status st = tb_error_set(err, TB_ERR_SCENARIO,
+                                    "%s: --set '%s': expected KEY=VALUE (e.g. simulation.dt=0.05)%s%s", file, ov,
+                                    kerr.message ? ": " : "", kerr.message ? kerr.message : "");
+        tb_error_clear(&kerr);
+        return st;
+    }
+    while (ov[n - 1] == ' ' || ov[n - 1] == '\t') /* a key ends at a part, not at a blank */
+        --n;
+    char *key = tb_strndup(ov, n);
     tb_error perr = {0};
     tb_toml_value *v = tb_toml_parse_value(eq + 1, "--set", &perr);
     if (!v && eq[1] && !strpbrk(eq + 1, "\"'[]{}=\n"))

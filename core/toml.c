@@ -23,7 +23,9 @@ enum {
     TF_DEFINED = 1u << 0, /* named by its own [header], or an element of [[...]] */
     TF_INLINE = 1u << 1,  /* an inline table (or inside one): closed for good */
     TF_AOT = 1u << 2,     /* array made by [[header]]: later [[header]]s append */
-    TF_DOTTED = 1u << 3   /* made by a dotted key: dotted keys may extend it, headers may not name it */
+    TF_DOTTED = 1u << 3,  /* made by a dotted key: dotted keys may extend it, headers may not name it */
+    TF_ML = 1u << 4,      /* a string between triple quotes */
+    TF_ML_NEWLINE = 1u << 5 /* ... whose text starts on the next line (the newline after the quotes is not text) */
 };
 
 /* Bounds recursion (and so stack use) on hostile input: nesting of arrays,
@@ -710,13 +712,16 @@ static bool ml_newline(parser *p, sbuf *out)
     return true;
 }
 
-static bool parse_ml_string(parser *p, sbuf *out, char q)
+static bool parse_ml_string(parser *p, sbuf *out, char q, unsigned *flags)
 {
     tb_toml_pos start = here(p);
     const char *kind = q == '"' ? "multi-line string" : "multi-line literal string";
     advance_n(p, 3);
-    if (peek(p) == '\n' || (peek(p) == '\r' && peek_at(p, 1) == '\n'))
+    *flags = TF_ML;
+    if (peek(p) == '\n' || (peek(p) == '\r' && peek_at(p, 1) == '\n')) {
         take_newline(p); /* a newline right after the opening quotes is not content */
+        *flags |= TF_ML_NEWLINE;
+    }
     for (;;) {
         int c = peek(p);
         if (c < 0)
@@ -754,14 +759,17 @@ static tb_toml_value *parse_string_value(parser *p)
     char q = (char)peek(p);
     sbuf b = {0};
     bool ok;
+    unsigned flags = 0;
     if (starts_ml(p, q))
-        ok = parse_ml_string(p, &b, q);
+        ok = parse_ml_string(p, &b, q, &flags);
     else
         ok = q == '"' ? parse_basic_string(p, &b) : parse_literal_string(p, &b);
     tb_toml_value *v = NULL;
     if (ok && !b.oom) {
         v = text_value(TB_TOML_STRING, b.p ? b.p : "", b.n, at);
-        if (!v)
+        if (v)
+            v->flags = flags;
+        else
             fail_oom(p);
     } else if (b.oom) {
         fail_oom(p);
@@ -1728,6 +1736,15 @@ const tb_toml_value *tb_toml_get_path(const tb_toml_value *root, const char *pat
     }
 }
 
+tb_toml_pos tb_toml_text_start(const tb_toml_value *v)
+{
+    if (!v || v->type != TB_TOML_STRING || v->pos.line == 0)
+        return v ? v->pos : (tb_toml_pos){0, 0};
+    if (v->flags & TF_ML_NEWLINE)
+        return (tb_toml_pos){v->pos.line + 1, 1};
+    return (tb_toml_pos){v->pos.line, v->pos.col + (v->flags & TF_ML ? 3 : 1)};
+}
+
 bool tb_toml_as_double(const tb_toml_value *v, double *out)
 {
     if (!v || (v->type != TB_TOML_FLOAT && v->type != TB_TOML_INTEGER))
@@ -1860,6 +1877,46 @@ tb_toml_kv *tb_toml_table_set(tb_toml_value *table, const char *key, tb_toml_val
     return table_set_len(table, key, key ? strlen(key) : 0, value);
 }
 
+/* A dotted key at the start of text, by the document's own rules, with
+ * the blanks after it: --set and set_path then read keys as a file does. */
+static bool parse_key_at(parser *p, const char *text, keypath *k, tb_error *err)
+{
+    parser_init(p, text, text ? strlen(text) : 0, "key", err);
+    if (!validate_utf8(p) || !parse_key(p, k)) {
+        keypath_free(k);
+        return false;
+    }
+    skip_ws(p);
+    return true;
+}
+
+size_t tb_toml_key_span(const char *text, tb_error *err)
+{
+    parser p;
+    keypath k = {0};
+    if (!parse_key_at(&p, text, &k, err))
+        return 0;
+    keypath_free(&k);
+    return p.pos;
+}
+
+/* The table at part i of k inside t, made when absent. */
+static tb_toml_value *path_table(tb_toml_value *t, const keypath *k, size_t i, const char *path, tb_error *err)
+{
+    tb_toml_kv *kv = table_find(t, k->parts[i].s, k->parts[i].len);
+    if (!kv && !(kv = table_set_len(t, k->parts[i].s, k->parts[i].len, tb_toml_new_table()))) {
+        tb_error_set(err, TB_ERR_OTHER, "cannot set '%s': out of memory", path);
+        return NULL;
+    }
+    if (kv->value->type == TB_TOML_TABLE)
+        return kv->value;
+    char *prefix = keypath_text(k, i + 1);
+    tb_error_set(err, TB_ERR_SCENARIO, "cannot set '%s': '%s' is %s, not a table", path, prefix ? prefix : "",
+                 a_type(kv->value));
+    free(prefix);
+    return NULL;
+}
+
 tb_toml_kv *tb_toml_set_path(tb_toml_value *root, const char *path, tb_toml_value *value,
                              tb_error *err)
 {
@@ -1869,31 +1926,29 @@ tb_toml_kv *tb_toml_set_path(tb_toml_value *root, const char *path, tb_toml_valu
         tb_toml_free(value);
         return NULL;
     }
-    tb_toml_value *t = root;
-    for (const char *seg = path;;) {
-        const char *dot = strchr(seg, '.');
-        size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
-        if (len == 0) {
-            tb_error_set(err, TB_ERR_SCENARIO, "cannot set '%s': empty key part", path);
-            break;
-        }
-        if (!dot)
-            return table_set_len(t, seg, len, value);
-        tb_toml_kv *kv = table_find(t, seg, len);
-        if (!kv && !(kv = table_set_len(t, seg, len, tb_toml_new_table()))) {
-            tb_error_set(err, TB_ERR_OTHER, "cannot set '%s': out of memory", path);
-            break;
-        }
-        if (kv->value->type != TB_TOML_TABLE) {
-            tb_error_set(err, TB_ERR_SCENARIO, "cannot set '%s': '%.*s' is %s, not a table", path,
-                         (int)(dot - path), path, a_type(kv->value));
-            break;
-        }
-        t = kv->value;
-        seg = dot + 1;
+    parser p;
+    keypath k = {0};
+    tb_error perr = {0};
+    bool ok = parse_key_at(&p, path, &k, &perr);
+    if (ok && p.pos < p.len) {
+        char d[32];
+        fail(&p, here(&p), "unexpected %s after the key", describe(&p, d, sizeof d));
+        ok = false;
     }
-    tb_toml_free(value);
-    return NULL;
+    if (!ok)
+        tb_error_set(err, perr.status ? perr.status : TB_ERR_SCENARIO, "cannot set '%s': %s", path,
+                     tb_error_message(&perr));
+    tb_error_clear(&perr);
+    tb_toml_value *t = ok ? root : NULL;
+    for (size_t i = 0; t && i + 1 < k.n; i++)
+        t = path_table(t, &k, i, path, err);
+    tb_toml_kv *kv = NULL;
+    if (t)
+        kv = table_set_len(t, k.parts[k.n - 1].s, k.parts[k.n - 1].len, value);
+    else
+        tb_toml_free(value);
+    keypath_free(&k);
+    return kv;
 }
 
 bool tb_toml_table_remove(tb_toml_value *table, const char *key)

@@ -66,6 +66,19 @@ check "the resolved scenario is a fixed point" cmp -s "$TMP/printed.toml" "$TMP/
 check "defaults are filled in" grep -q 'method = "heun"' "$TMP/printed.toml"
 check "plugin defaults are filled in" grep -q 'nu_max = 0.0025' "$TMP/printed.toml"
 
+# --set reads KEY as a TOML file does: a quoted part may hold dots, so this
+# sets the one key "model.parameters.A" of [sweep] (unquoted, the dots
+# would make a table sweep.model, which the sweep refuses).
+"$TWINBRAIN" check "$S" --set 'sweep."model.parameters.A"=[3.0, 3.5]' --print > "$TMP/quoted.toml"
+check "--set with a quoted key: one key in [sweep]" grep -qx '"model.parameters.A" = \[3.0, 3.5\]' "$TMP/quoted.toml"
+check "--set with a quoted key: no table inside [sweep]" sh -c "! grep -q '^\[sweep\.' '$TMP/quoted.toml'"
+expect 0 "246 regions x 2 instances" -- "$TWINBRAIN" run "$S" --set "sweep . 'model.parameters.A' = [3.0, 3.5]" \
+    -o "$TMP/quoted.h5"
+expect 2 "sweep: \"model.parameters.muu\" cannot be swept" -- "$TWINBRAIN" check "$S" \
+    --set 'sweep."model.parameters.muu"=[1, 2]'
+expect 2 "--set 'sweep.\"model.parameters.A=[1]': expected KEY=VALUE" -- "$TWINBRAIN" check "$S" \
+    --set 'sweep."model.parameters.A=[1]'
+
 # The progress line appears on a terminal only.
 if command -v script >/dev/null 2>&1; then
     script -qec "'$TWINBRAIN' run '$S' --set simulation.duration=2000 -o '$TMP/tty.h5'" /dev/null > "$TMP/tty.txt" 2>&1

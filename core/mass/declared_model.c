@@ -16,6 +16,7 @@ struct tb_declared_model {
     char **coupled;
     tb_param_info *params;
     char *dfun;
+    char *helpers;
     char *name;
 };
 
@@ -106,6 +107,23 @@ static bool known_vars(tb_schema_checker *c, const tb_declared_model *d, const t
     return ok;
 }
 
+/* Code from the scenario behind a #line marker, so that a build log points
+ * at the scenario: "leaky.toml:12:9" (the file's base name, which does not
+ * change with the folder the run starts from, and so neither does the
+ * program's cache key), or "model.derivatives.x:1:3" for a value from
+ * --set. The text is indented to its column in the file. */
+static void put_located(tb_buf *b, const char *file, const char *key, const tb_toml_value *v)
+{
+    tb_toml_pos at = tb_toml_text_start(v);
+    const char *base = file ? strrchr(file, '/') : NULL;
+    const char *name = at.line > 0 ? (base ? base + 1 : file ? file : "scenario") : key;
+    tb_buf_puts(b, "\n#line ");
+    tb_buf_printf(b, "%d \"", at.line > 0 ? at.line : 1);
+    for (const char *p = name; *p; ++p) /* a string literal: no quotes, backslashes */
+        tb_buf_printf(b, "%c", *p == '"' || *p == '\\' || *p == '\n' ? '_' : *p);
+    tb_buf_printf(b, "\"\n%*s%s\n", at.col > 1 ? at.col - 1 : 0, "", tb_toml_as_string(v));
+}
+
 static bool read_derivatives(tb_schema_checker *c, const tb_toml_value *model, tb_declared_model *d)
 {
     const tb_toml_value *der = tb_toml_get(model, "derivatives");
@@ -123,7 +141,11 @@ static bool read_derivatives(tb_schema_checker *c, const tb_toml_value *model, t
             ok = false;
             continue;
         }
-        tb_buf_printf(&b, "d%s = (%s);\n", d->vars[i].name, expr);
+        char *key = tb_asprintf("model.derivatives.%s", d->vars[i].name);
+        tb_buf_printf(&b, "d%s = (", d->vars[i].name);
+        put_located(&b, c->file, key, e);
+        tb_buf_puts(&b, ");\n");
+        free(key);
     }
     d->dfun = tb_buf_take(&b);
     d->mass.dfun = d->dfun;
@@ -211,6 +233,7 @@ void tb_declared_model_free(tb_declared_model *d)
     free(d->coupled);
     free(d->params);
     free(d->dfun);
+    free(d->helpers);
     free(d->name);
     free(d);
 }
@@ -223,7 +246,12 @@ const tb_plugin *tb_declared_model_build(tb_schema_checker *c, const tb_toml_val
     d->name = tb_strdup(name ? name : "declared");
     d->mass.head = (tb_kind_header)TB_MASS_TABLE_HEADER;
     d->mass.default_coupling = "linear";
-    d->mass.helpers = tb_toml_as_string(tb_toml_get(model, "helpers"));
+    const tb_toml_value *helpers = tb_toml_get(model, "helpers");
+    if (tb_toml_as_string(helpers)) {
+        tb_buf b = {0};
+        put_located(&b, c->file, "model.helpers", helpers);
+        d->mass.helpers = d->helpers = tb_buf_take(&b);
+    }
     d->plugin = (tb_plugin){TB_PLUGIN_HEADER,
                             .kind = TB_MASS_KIND,
                             .name = d->name,

@@ -458,7 +458,21 @@ static tb_status upload_stimuli(mass *m, tb_error *err)
     return st;
 }
 
-static tb_status build(mass *m, tb_error *err)
+/* In single precision a literal such as 2.0 is a float, as the model
+ * author meant: no silent promotion to double (which vector lanes would
+ * refuse). */
+static const char *build_options(const mass *m)
+{
+    return m->realsz == sizeof(float) ? "-cl-single-precision-constant" : "";
+}
+
+static char *build_label(const mass *m)
+{
+    return tb_asprintf("model '%s'", m->ms->model->name);
+}
+
+/* m->source: the whole program for the current layout. */
+static tb_status assemble(mass *m, tb_error *err)
 {
     free(m->source);
     m->source = tb_mass_generate(m);
@@ -469,19 +483,21 @@ static tb_status build(mass *m, tb_error *err)
     if (m->ms->noise) /* the random-number library only when something draws */
         parts[n++] = (tb_program_part){"rng.cl", NULL, "kernels/rng.cl"};
     parts[n++] = (tb_program_part){"monitors.cl", NULL, "kernels/monitors.cl"};
-    parts[n++] = (tb_program_part){NULL, m->source, "generated glue"};
+    parts[n++] = (tb_program_part){NULL, m->source, TB_MASS_GLUE};
     parts[n++] = (tb_program_part){"mass.cl", NULL, "kernels/mass.cl"};
     char *src = tb_program_assemble(m->sc->precision, parts, n, err);
     if (!src)
         return err ? err->status : TB_ERR_INPUT;
     free(m->source);
     m->source = src;
-    char *label = tb_asprintf("model '%s'", m->ms->model->name);
-    /* in single precision a literal such as 2.0 is a float, as the model
-     * author meant: no silent promotion to double (which vector lanes
-     * would refuse) */
-    const char *options = m->realsz == sizeof(float) ? "-cl-single-precision-constant" : "";
-    tb_status st = tb_program_build(m->dev, m->source, options, label, &m->prog, err);
+    return TB_OK;
+}
+
+/* m->source built, its kernels found and the launch shape chosen. */
+static tb_status compile(mass *m, tb_error *err)
+{
+    char *label = build_label(m);
+    tb_status st = tb_program_build(m->dev, m->source, build_options(m), label, &m->prog, err);
     free(label);
     if (st != TB_OK)
         return st;
@@ -673,8 +689,6 @@ static void choose_layout(mass *m)
         m->split = 2;
 }
 
-static tb_status build(mass *m, tb_error *err);
-
 static tb_status upload_stimuli(mass *m, tb_error *err);
 
 /* ------------------------------------------------------------ prepare hook */
@@ -755,29 +769,63 @@ static tb_status run_prepare(mass *m, tb_error *err)
     return st;
 }
 
-/* The program and what its code depends on: the connectivity (CSR, or
- * slices with region lanes) and the stimuli's layout. A model whose code
- * branches on its state (`if (x < 0)`) cannot run on vector lanes: it is
- * built again for one instance per work-group, one region per work-item.
- * Writing such branches with ?: lets them vectorise (docs/plugins.md). */
-static tb_status build_with_fallback(mass *m, tb_error *err)
+/* The model's own code compiled alone, in scalar form, before a vector
+ * build: an error in it is then reported once, from this small program.
+ * Without it, the vector build and the scalar fallback would both fail on
+ * it, and the compiler would speak twice. Not needed when the program
+ * will not be compiled (cached or prebuilt). */
+static tb_status check_model_code(mass *m, tb_error *err)
+{
+    char *label = build_label(m);
+    if (!label || tb_program_is_built(m->dev, m->source, build_options(m), label)) {
+        free(label);
+        return TB_OK;
+    }
+    char *glue = tb_mass_generate_model(m);
+    tb_program_part part = {NULL, glue, TB_MASS_GLUE};
+    char *src = glue ? tb_program_assemble(m->sc->precision, &part, 1, err) : NULL;
+    tb_status st = src ? tb_program_check(m->dev, src, build_options(m), label, err)
+                       : tb_error_set(err, TB_ERR_OTHER, "out of memory generating the model's code");
+    free(label);
+    free(src);
+    free(glue);
+    return st;
+}
+
+static tb_status upload_and_assemble(mass *m, tb_error *err)
 {
     tb_status st = upload_connectivity(m, err);
     if (st == TB_OK)
         st = upload_stimuli(m, err);
+    return st == TB_OK ? assemble(m, err) : st;
+}
+
+/* The program and what its code depends on: the connectivity (CSR, or
+ * slices with region lanes) and the stimuli's layout. A model whose code
+ * branches on its state (`if (x < 0)`) cannot run on vector lanes: it is
+ * built again for one instance per work-group, one region per work-item,
+ * silently (its code compiled alone, so lanes are the only reason).
+ * Writing such branches with ?: lets them vectorise (docs/plugins.md). */
+static tb_status build_with_fallback(mass *m, tb_error *err)
+{
+    tb_status st = upload_and_assemble(m, err);
+    if (st == TB_OK && m->lanes > 1)
+        st = check_model_code(m, err);
+    if (st != TB_OK)
+        return st;
+    st = compile(m, err);
+    if (st != TB_ERR_DEVICE || m->lanes == 1 || m->prog)
+        return st;
+    char *why = tb_strdup(tb_error_message(err));
+    tb_error_clear(err);
+    set_lanes(m, 1, false);
+    st = upload_and_assemble(m, err);
     if (st == TB_OK)
-        st = build(m, err);
-    if (st == TB_ERR_DEVICE && m->lanes > 1 && !m->prog) {
-        if (getenv("TWINBRAIN_DEBUG_LANES"))
-            fprintf(stderr, "twinbrain: no vector lanes for this model: %s\n", tb_error_message(err));
-        tb_error_clear(err);
-        set_lanes(m, 1, false);
-        st = upload_connectivity(m, err);
-        if (st == TB_OK)
-            st = upload_stimuli(m, err);
-        if (st == TB_OK)
-            st = build(m, err);
-    }
+        st = compile(m, err);
+    /* the scalar build's own error, if any, is the one to show */
+    if (st == TB_OK && getenv("TWINBRAIN_DEBUG_LANES"))
+        fprintf(stderr, "twinbrain: no vector lanes for this model: %s\n", why ? why : "");
+    free(why);
     return st;
 }
 
@@ -804,7 +852,9 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     m->model = ms->mass;
     m->coupling = tb_coupling_find(ms->coupling);
     m->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
-    tb_status st = read_connectome(m, err);
+    tb_status st = tb_mass_check_dfun(m->model, ms->model->name, err);
+    if (st == TB_OK)
+        st = read_connectome(m, err);
     if (st == TB_OK)
         st = check_arrays(m, err);
     if (st != TB_OK)

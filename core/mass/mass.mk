@@ -6,7 +6,7 @@ twinbrain_include_HEADERS += include/twinbrain/mass.h
 
 libtwinbrain_la_SOURCES += \
 	core/mass/mass.c core/mass/mass_internal.h \
-	core/mass/mass_codegen.c \
+	core/mass/mass_codegen.c core/mass/snippet.c \
 	core/mass/mass_plugin.c \
 	core/mass/mass_text.c \
 	core/mass/mass_scenario.c core/mass/mass_scenario.h \

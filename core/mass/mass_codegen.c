@@ -48,20 +48,47 @@ static void gen_unpack(const mass *m, tb_buf *b, bool coupling)
     }
 }
 
+/* The glue's lines so far: a #line marker after a snippet puts the glue's
+ * numbering back. */
+static size_t lines_in(const tb_buf *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->len; ++i)
+        n += b->data[i] == '\n';
+    return n;
+}
+
+/* A model's own code between #line markers, so that a build log points
+ * into it ("my_model dfun:3:11": line 3 of the dfun string) rather than at
+ * a line of generated glue nobody has seen. Code that carries its own
+ * markers (a declared model's: lines of the scenario file) overrides. */
+static void put_snippet(const mass *m, tb_buf *b, const char *field, const char *code)
+{
+    tb_buf_puts(b, "#line 1 \"");
+    for (const char *p = m->ms->model->name; *p; ++p) /* a string literal: no quotes, backslashes */
+        tb_buf_printf(b, "%c", *p == '"' || *p == '\\' || *p == '\n' ? '_' : *p);
+    tb_buf_printf(b, " %s\"\n%s\n", field, code);
+    tb_buf_printf(b, "#line %zu \"" TB_MASS_GLUE "\"\n", lines_in(b) + 2);
+}
+
 static void gen_dfun(const mass *m, tb_buf *b)
 {
     const tb_mass_model *md = m->model;
     if (md->helpers)
-        tb_buf_printf(b, "%s\n", md->helpers);
+        put_snippet(m, b, "helpers", md->helpers);
     /* tb_-prefixed names keep the generated code clear of the plugin's */
     tb_buf_puts(b, "inline void tb_dfun(const tb_params *tb_p, const real *tb_x, real *tb_dx,\n"
                    "                    const real *coupling, tb_scalar t, TB_REGION_T region, int n_regions)\n{\n");
     gen_unpack(m, b, false);
     for (size_t v = 0; v < md->n_vars; ++v)
         tb_buf_printf(b, "    const real %s = tb_x[%zu];\n", md->vars[v].name, v);
+    /* NaN, not garbage, where a branch of the snippet leaves one unset:
+     * the run then stops at the first chunk, naming the variable */
     for (size_t v = 0; v < md->n_vars; ++v)
-        tb_buf_printf(b, "    real d%s;\n", md->vars[v].name);
-    tb_buf_printf(b, "    {\n%s\n    }\n", md->dfun);
+        tb_buf_printf(b, "    real d%s = (real)NAN;\n", md->vars[v].name);
+    tb_buf_puts(b, "    {\n");
+    put_snippet(m, b, "dfun", md->dfun);
+    tb_buf_puts(b, "    }\n");
     for (size_t v = 0; v < md->n_vars; ++v)
         tb_buf_printf(b, "    tb_dx[%zu] = d%s;\n", v, md->vars[v].name);
     tb_buf_puts(b, "}\n\n");
@@ -237,6 +264,22 @@ static const char *method_macro(const char *method)
     if (strcmp(method, "rk4") == 0)
         return "TB_RK4";
     return "TB_HEUN";
+}
+
+char *tb_mass_generate_model(const mass *m)
+{
+    mass scalar = *m; /* only read: the generators see one lane */
+    scalar.lanes = 1;
+    scalar.region_lanes = false;
+    tb_buf b = {0};
+    tb_buf_printf(&b, "/* model '%s' alone, checked before the vector build */\n", m->ms->model->name);
+    gen_lanes(&scalar, &b);
+    gen_params(&scalar, &b);
+    gen_dfun(&scalar, &b);
+    gen_coupling(&scalar, &b);
+    gen_clamp(&scalar, &b);
+    gen_noise(&scalar, &b);
+    return tb_buf_take(&b);
 }
 
 char *tb_mass_generate(const mass *m)

@@ -147,8 +147,19 @@ static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t
     return m->instance_major ? (v * m->N + n) * m->Bp + b : (v * m->Bp + b) * m->Np + n;
 }
 
-/* mass_codegen.c */
+/* mass_codegen.c: the glue, a program part labelled TB_MASS_GLUE; and the
+ * model's own code alone in scalar form (parameters, derivative, coupling),
+ * the part of the glue that may not compile */
+#define TB_MASS_GLUE "generated glue"
 char *tb_mass_generate(const mass *m);
+char *tb_mass_generate_model(const mass *m);
+
+/* snippet.c: whether `code` gives the variable `name` a value (`name = `,
+ * or `&name`), comments and literals aside, whole tokens only; and the
+ * check that the dfun does so for every d<variable> (TB_ERR_DEVICE, as a
+ * snippet that does not compile, naming the model and the variable). */
+bool tb_mass_snippet_assigns(const char *code, const char *name);
+tb_status tb_mass_check_dfun(const tb_mass_model *md, const char *model_name, tb_error *err);
 
 /* mass_monitor.c */
 void tb_mass_plan_monitors(mass *m);

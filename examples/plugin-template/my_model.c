@@ -6,21 +6,31 @@
  *   v' = (v - v^3 / 3 - w + I + c) / tau
  *   w' = (v + a - b w) / (tau * eps)
  *
- * Copy this folder, rename the file and the module name in TB_PLUGIN_EXPORT
- * (they must match: libltdl looks for <file stem>_LTX_tb_plugin_entry), and
- * change the four tables below. docs/plugins.md walks through every field. */
+ * Copy this folder, rename this file and MODULE below (the two must match:
+ * libltdl looks for <file stem>_LTX_tb_plugin_entry), and change the four
+ * tables. README.md lists every rename; docs/plugins.md walks through every
+ * field. */
 #include <math.h>
 
 #include <twinbrain/mass.h>
 
+/* The module name, the only place it is written in this file: the file
+ * must be MODULE.c (MODULE.so), and scenarios say plugin = "MODULE". */
+#define MODULE my_model
+
+#define STRING_(x) #x
+#define STRING(x) STRING_(x) /* two steps, so that MODULE is expanded first */
+
 /* 1. Parameters: name, default, unit, allowed range, meaning. A scenario may
- *    set any of them to one number or to one number per region. */
+ *    set any of them to one number or to one number per region. A value
+ *    the equations divide by takes TB_POSITIVE as its minimum ("> 0"):
+ *    0.0 would let a scenario set it to zero. */
 static const tb_param_info params[] = {
     {"I", 0.5, "", -INFINITY, INFINITY, "constant drive"},
     {"a", 0.7, "", -INFINITY, INFINITY, "recovery offset"},
     {"b", 0.8, "", 0.0, INFINITY, "recovery feedback"},
-    {"eps", 12.5, "", 0.0, INFINITY, "ratio of the recovery to the fast time scale"},
-    {"tau", 1.0, "ms", 0.0, INFINITY, "fast time scale"},
+    {"eps", 12.5, "", TB_POSITIVE, INFINITY, "ratio of the recovery to the fast time scale"},
+    {"tau", 1.0, "ms", TB_POSITIVE, INFINITY, "fast time scale"},
 };
 
 /* 2. State variables: name, initial value, range for drawn initial values,
@@ -34,7 +44,8 @@ static const tb_mass_var vars[] = {
 static const char *const coupled[] = {"v"};
 
 /* 4. The derivative, in OpenCL C: variables and parameters by name,
- *    coupling[0] is the long-range input, assign d<variable>. */
+ *    coupling[0] is the long-range input; assign d<variable> for every
+ *    variable (one never assigned is refused, naming it). */
 static const char dfun[] =
     "dv = (v - v * v * v / 3.0 - w + I + coupling[0]) / tau;\n"
     "dw = (v + a - b * w) / (tau * eps);\n";
@@ -52,7 +63,7 @@ static const tb_mass_model model = {
 static const tb_plugin plugin = {
     TB_PLUGIN_HEADER, /* ABI version and descriptor size: the loader checks them first */
     .kind = TB_MASS_KIND,
-    .name = "my_model",
+    .name = STRING(MODULE),
     .version = "1.0",
     .summary = "FitzHugh-Nagumo units coupled through v (plugin template)",
     .doc = "v' = (v - v^3/3 - w + I + c) / tau;  w' = (v + a - b w) / (tau eps).\n"
@@ -62,7 +73,8 @@ static const tb_plugin plugin = {
     .table = &model,
 };
 
-TB_PLUGIN_EXPORT(my_model)
+TB_PLUGIN_EXPORT(MODULE)
 {
+    (void)core; /* the core's services (docs/plugins.md), for plugins that own device work */
     return &plugin;
 }

@@ -104,6 +104,17 @@ void tb_device_get_program_options(const tb_device *dev, tb_program_options *opt
  * TB_ERR_DEVICE whose message carries the device's build log. */
 tb_status tb_program_build(tb_device *dev, const char *source, const char *options,
                            const char *label, tb_program **out, tb_error *err);
+/* Whether tb_program_build would find the program without compiling it:
+ * a binary in the kernels folder, or an entry in the cache (not read). */
+bool tb_program_is_built(tb_device *dev, const char *source, const char *options, const char *label);
+/* Compile `source` without linking, caching or exporting it, only to see
+ * whether it compiles: TB_ERR_DEVICE with the build log when it does not,
+ * as tb_program_build says it. TB_OK when it compiles, and where nothing
+ * may be compiled (no online compiler, no_compile). For a caller that will
+ * build a larger program around a smaller part and wants the part's errors
+ * reported once, from the part alone. */
+tb_status tb_program_check(tb_device *dev, const char *source, const char *options, const char *label,
+                           tb_error *err);
 void tb_program_free(tb_program *prog);
 cl_program tb_program_handle(const tb_program *prog);
 const tb_program_stats *tb_program_get_stats(const tb_program *prog);

@@ -79,6 +79,11 @@ tb_toml_kv *tb_toml_get_kv(const tb_toml_value *table, const char *key);
  * addressed; for [[monitor]] iterate the array. */
 const tb_toml_value *tb_toml_get_path(const tb_toml_value *root, const char *path);
 
+/* Where a string's text starts in the file: after the opening quotes, on
+ * the next line for a """ string that starts with a newline (an escape
+ * in between shifts later columns). A value of another type: its pos. */
+tb_toml_pos tb_toml_text_start(const tb_toml_value *v);
+
 /* Typed readers: true when present with the right type. An integer is
  * accepted where a float is asked for (TOML writes 2000 for 2000.0). */
 bool tb_toml_as_double(const tb_toml_value *v, double *out);
@@ -101,10 +106,17 @@ tb_toml_value *tb_toml_new_bool(bool b);
  * Ownership is taken in every case: on failure `value` has been freed.
  * A replaced key keeps its place (and position) in the table. */
 tb_toml_kv *tb_toml_table_set(tb_toml_value *table, const char *key, tb_toml_value *value);
-/* Set a dotted path, creating intermediate tables; fails (NULL, err set)
- * when an intermediate key exists but is not a table. Like table_set it
- * always takes ownership of `value` (freed on failure). */
+/* Set a dotted key, creating intermediate tables. The key is read as a
+ * TOML document reads one: bare, "basic" and 'literal' parts, blanks
+ * around the dots, so 'sweep."model.parameters.G"' names the key
+ * "model.parameters.G" of table sweep. Fails (NULL, err set) on a key that
+ * is not one, or when an intermediate key exists but is not a table. Like
+ * table_set it always takes ownership of `value` (freed on failure). */
 tb_toml_kv *tb_toml_set_path(tb_toml_value *root, const char *path, tb_toml_value *value, tb_error *err);
+/* How many bytes of text, from its start, are a dotted key (by the rules
+ * of set_path) and the blanks after it; 0, with err set, when text does
+ * not start with a key. Splits KEY=VALUE where a quoted KEY holds '='. */
+size_t tb_toml_key_span(const char *text, tb_error *err);
 bool tb_toml_table_remove(tb_toml_value *table, const char *key);
 /* Takes ownership; `value` is freed when `array` is not an array. */
 void tb_toml_array_push(tb_toml_value *array, tb_toml_value *value);

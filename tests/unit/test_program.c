@@ -660,6 +660,62 @@ static void test_no_compiler_device(void **state)
     free(source);
 }
 
+/* tb_program_check compiles without building, caching or exporting: the
+ * same message as a failed build, and nothing left behind either way. */
+static void test_check(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], xdir[PATH_MAX];
+    use_cache("check", dir, sizeof dir);
+    snprintf(xdir, sizeof xdir, "%s/check-export", scratch);
+    set_options(f, NULL, false, xdir);
+    tb_program_part part = {.text = "inline real f(real x)\n{\n    return x * undeclared_thing_43;\n}\n",
+                            .label = "my_model dfun"};
+    tb_error err = {0};
+    char *broken = tb_program_assemble(TB_DOUBLE, &part, 1, &err);
+    assert_int_equal(tb_program_check(f->dev, broken, "", "model 'm'", &err), TB_ERR_DEVICE);
+    const char *msg = tb_error_message(&err);
+    assert_non_null(strstr(msg, "kernel build failed for model 'm' on"));
+    assert_non_null(strstr(msg, "my_model dfun:3:"));
+    tb_error_clear(&err);
+    char *good = assemble_saxpy(TB_DOUBLE);
+    assert_int_equal(tb_program_check(f->dev, good, "", "test saxpy", &err), TB_OK);
+    assert_null(err.message);
+    assert_int_equal(tu_count_suffix(dir, ".bin", NULL, 0), 0);
+    assert_int_equal(tu_count_suffix(xdir, ".cl", NULL, 0), 0);
+    /* where nothing may be compiled there is nothing to check */
+    set_options(f, NULL, true, NULL);
+    assert_int_equal(tb_program_check(f->dev, broken, "", "model 'm'", &err), TB_OK);
+    set_options(f, NULL, false, NULL);
+    free(broken);
+    free(good);
+}
+
+/* tb_program_is_built: true once the cache or the kernels folder has the
+ * program, for these options and this source only. */
+static void test_is_built(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], kdir[PATH_MAX];
+    use_cache("is-built", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    tb_error err = {0};
+    assert_false(tb_program_is_built(f->dev, source, "", "test saxpy"));
+    tb_program_free(build(f, source, "", TB_OK, &err));
+    assert_true(tb_program_is_built(f->dev, source, "", "test saxpy"));
+    assert_false(tb_program_is_built(f->dev, source, "-DVARIANT=3", "test saxpy"));
+
+    snprintf(kdir, sizeof kdir, "%s/is-built-prebuilt", scratch);
+    set_options(f, NULL, false, kdir);
+    tb_program_free(build(f, source, "-DVARIANT=4", TB_OK, &err));
+    use_cache("is-built-empty", dir, sizeof dir);
+    assert_false(tb_program_is_built(f->dev, source, "-DVARIANT=4", "test saxpy"));
+    set_options(f, kdir, false, NULL);
+    assert_true(tb_program_is_built(f->dev, source, "-DVARIANT=4", "test saxpy"));
+    set_options(f, NULL, false, NULL);
+    free(source);
+}
+
 static void test_random123(void **state)
 {
     fixture *f = *state;
@@ -757,6 +813,8 @@ int main(void)
         cmocka_unit_test(test_cache_unwritable),
         cmocka_unit_test(test_kernels_folder),
         cmocka_unit_test(test_no_compiler_device),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_is_built),
         cmocka_unit_test(test_random123),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);

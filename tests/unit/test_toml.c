@@ -421,6 +421,80 @@ static void test_set_path(void **state)
     tb_toml_free(root);
 }
 
+/* Keys are read by TOML's rules: quoted parts may hold dots, '=' and
+ * escapes; blanks around dots are allowed. */
+static void test_set_path_quoted(void **state)
+{
+    (void)state;
+    tb_toml_value *root = parse_ok("[sweep]\n");
+    tb_error err = {0};
+    assert_non_null(tb_toml_set_path(root, "sweep.\"model.parameters.G\"", tb_toml_new_int(1), &err));
+    const tb_toml_value *sweep = tb_toml_get(root, "sweep");
+    assert_int_equal(sweep->u.tab.n, 1);
+    assert_string_equal(sweep->u.tab.items[0].key, "model.parameters.G");
+    assert_null(tb_toml_get(sweep, "model"));
+
+    assert_non_null(tb_toml_set_path(root, "sweep . 'a=b\\c' ", tb_toml_new_int(2), &err));
+    assert_non_null(tb_toml_get(sweep, "a=b\\c"));
+    assert_non_null(tb_toml_set_path(root, "\"x\\u0041\".y", tb_toml_new_int(3), &err));
+    assert_non_null(tb_toml_get(tb_toml_get(root, "xA"), "y"));
+    assert_int_equal(sweep->u.tab.n, 2);
+
+    assert_null(tb_toml_set_path(root, "sweep.\"open", tb_toml_new_int(1), &err));
+    assert_int_equal(err.status, TB_ERR_SCENARIO);
+    assert_contains(err.message, "cannot set 'sweep.\"open'");
+    assert_contains(err.message, "unterminated");
+    tb_error_clear(&err);
+    assert_null(tb_toml_set_path(root, "a b", tb_toml_new_int(1), &err));
+    assert_contains(err.message, "unexpected 'b' after the key");
+    tb_error_clear(&err);
+    assert_null(tb_toml_set_path(root, "sweep.\"model.parameters.G\".x", tb_toml_new_int(1), &err));
+    assert_contains(err.message, "'sweep.\"model.parameters.G\"' is an integer, not a table");
+    tb_error_clear(&err);
+    tb_toml_free(root);
+}
+
+static void test_key_span(void **state)
+{
+    (void)state;
+    tb_error err = {0};
+    assert_int_equal(tb_toml_key_span("simulation.dt=0.05", &err), 13);
+    assert_int_equal(tb_toml_key_span("sweep.\"a=b\"=[1]", &err), 11);
+    assert_int_equal(tb_toml_key_span("a . 'x.y' = 1", &err), 10);
+    assert_int_equal(tb_toml_key_span("plain", &err), 5);
+    assert_null(err.message);
+    assert_int_equal(tb_toml_key_span("=1", &err), 0);
+    assert_contains(err.message, "expected a key");
+    tb_error_clear(&err);
+    assert_int_equal(tb_toml_key_span("a.\"b=1", &err), 0);
+    assert_contains(err.message, "unterminated");
+    tb_error_clear(&err);
+}
+
+/* Where a string's text starts: after its quotes, or on the next line
+ * after """ and a newline; another value: where it is. */
+static void test_text_start(void **state)
+{
+    (void)state;
+    tb_toml_value *root = parse_ok("a = \"x\"\nb =   'y'\nc = \"\"\"\n  z\n\"\"\"\nd = '''w\n'''\ne = 1\n");
+    tb_toml_pos p = tb_toml_text_start(tb_toml_get(root, "a"));
+    assert_int_equal(p.line, 1);
+    assert_int_equal(p.col, 6);
+    p = tb_toml_text_start(tb_toml_get(root, "b"));
+    assert_int_equal(p.line, 2);
+    assert_int_equal(p.col, 8);
+    p = tb_toml_text_start(tb_toml_get(root, "c"));
+    assert_int_equal(p.line, 4);
+    assert_int_equal(p.col, 1);
+    p = tb_toml_text_start(tb_toml_get(root, "d"));
+    assert_int_equal(p.line, 6);
+    assert_int_equal(p.col, 8);
+    p = tb_toml_text_start(tb_toml_get(root, "e"));
+    assert_int_equal(p.line, 8);
+    assert_int_equal(p.col, 5);
+    tb_toml_free(root);
+}
+
 static void test_parse_value(void **state)
 {
     (void)state;
@@ -533,6 +607,9 @@ int main(void)
         cmocka_unit_test(test_format_keeps_the_written_shape),
         cmocka_unit_test(test_table_set_keeps_order),
         cmocka_unit_test(test_set_path),
+        cmocka_unit_test(test_set_path_quoted),
+        cmocka_unit_test(test_key_span),
+        cmocka_unit_test(test_text_start),
         cmocka_unit_test(test_parse_value),
         cmocka_unit_test(test_typed_readers),
         cmocka_unit_test(test_clone_is_deep),
