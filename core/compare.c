@@ -11,6 +11,7 @@
 #include <hdf5.h>
 
 #include "compare.h"
+#include "kit.h"
 #include "h5util.h"
 #include "util.h"
 
@@ -460,10 +461,26 @@ static bool compare_spikes(const files *f, tb_compare *out)
 
 /* ------------------------------------------------------------ entry */
 
+/* Every kit's groups of element-wise comparable datasets, each walked once. */
+static bool walk_results(const files *f, tb_compare *out, size_t *cap)
+{
+    bool ok = true;
+    for (size_t k = 0; ok && k < tb_kit_count(); ++k)
+        for (const char *const *g = tb_kit_at(k)->result_groups; ok && g && *g; ++g) {
+            bool seen = false;
+            for (size_t j = 0; j < k && !seen; ++j)
+                for (const char *const *h = tb_kit_at(j)->result_groups; h && *h && !seen; ++h)
+                    seen = strcmp(*g, *h) == 0;
+            if (!seen)
+                ok = walk_group(f, *g, out, cap);
+        }
+    return ok;
+}
+
 static tb_status compare_open(files *f, tb_compare *out, tb_error *err)
 {
     size_t cap = 0;
-    bool ok = walk_group(f, "/monitors", out, &cap) && walk_group(f, "/twin", out, &cap) && compare_spikes(f, out);
+    bool ok = walk_results(f, out, &cap) && compare_spikes(f, out);
     if (!ok) {
         tb_h5_reason r = tb_h5_reason_take();
         return tb_error_set(err, TB_ERR_INPUT, "comparing %s with %s failed%s%s%s", f->other_path, f->ref_path,

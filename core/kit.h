@@ -50,6 +50,10 @@ typedef struct tb_kit {
     size_t n_sections;
     /* What units the kit simulates, in summaries ("regions", "neurons"). */
     const char *unit_noun;
+    /* The output groups of datasets [T, B, ...] that `twinbrain compare`
+     * compares element by element ("/monitors"), NULL-terminated; SONATA
+     * spike trains (/spikes) are compared for every kit. */
+    const char *const *result_groups;
     /* Check the kit's sections of sc->doc, fill in defaults, and set
      * sc->kit_data and sc->n_instances. Errors go to the checker; after
      * an error, nothing it names may be read. */

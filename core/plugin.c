@@ -225,11 +225,11 @@ static void load_dir(tb_plugin_registry *reg, const char *dir)
         size_t len = strlen(names[i]);
         bool is_la = tb_str_ends_with(names[i], ".la");
         char *stem = tb_strndup(names[i], len - 3);
-        bool la_twin = false;
+        bool la_sibling = false;
         for (size_t j = 0; !is_la && j < n; ++j)
-            la_twin |= strncmp(names[j], stem, len - 3) == 0 && strcmp(names[j] + len - 3, ".la") == 0 &&
+            la_sibling |= strncmp(names[j], stem, len - 3) == 0 && strcmp(names[j] + len - 3, ".la") == 0 &&
                        strlen(names[j]) == len;
-        if (!la_twin)
+        if (!la_sibling)
             load_one(reg, dir, stem, is_la ? ".la" : ".so");
         free(stem);
     }

@@ -1080,6 +1080,7 @@ const tb_kit tb_mass_kit = {
     .sections = tb_mass_sections,
     .n_sections = TB_MASS_N_SECTIONS,
     .unit_noun = "regions",
+    .result_groups = (const char *const[]){"/monitors", NULL},
     .check_scenario = tb_mass_check_scenario,
     .free_scenario = tb_mass_free_scenario,
     .list_keys = tb_mass_list_keys,

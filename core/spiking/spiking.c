@@ -732,6 +732,7 @@ const tb_kit tb_spiking_kit = {
     .sections = tb_spiking_sections,
     .n_sections = TB_SPIKING_N_SECTIONS,
     .unit_noun = "neurons",
+    .result_groups = (const char *const[]){"/monitors", NULL},
     .check_scenario = tb_spiking_check,
     .free_scenario = tb_spiking_free_scenario,
     .list_keys = tb_spiking_list_keys,
