@@ -5,6 +5,8 @@
  * opened device is an object, and OpenCL handles live inside them. */
 #include "config.h"
 
+#include <stdatomic.h>
+
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,8 +28,39 @@
 #define TEXT_FIELD(member) \
     offsetof(tb_device_info, member), sizeof(((tb_device_info *)0)->member)
 
+/* The bytes of the buffers alive on a device, so that a run that would
+ * exceed its memory is refused at the allocation that tips it over (some
+ * drivers accept more than they have and fail at first use, far from any
+ * explanation). Each buffer holds a reference and gives its bytes back
+ * from its destructor callback, which may come after the device closed. */
+typedef struct ledger {
+    _Atomic uint64_t bytes;
+    _Atomic int refs;
+} ledger;
+
+static void ledger_drop(ledger *l)
+{
+    if (atomic_fetch_sub(&l->refs, 1) == 1)
+        free(l);
+}
+
+typedef struct ledger_entry {
+    ledger *l;
+    uint64_t bytes;
+} ledger_entry;
+
+static void CL_CALLBACK buffer_gone(cl_mem mem, void *user)
+{
+    (void)mem;
+    ledger_entry *e = user;
+    atomic_fetch_sub(&e->l->bytes, e->bytes);
+    ledger_drop(e->l);
+    free(e);
+}
+
 struct tb_device {
     tb_device_info info;
+    ledger *held; /* device memory held by buffers from tb_device_alloc */
     cl_context context;
     cl_command_queue queue;
     /* Where programs come from (program.c reads them), and the profile
@@ -614,6 +647,9 @@ tb_status tb_device_open(const tb_device_info *info, tb_device **out, tb_error *
     if (!dev)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory opening device %d", info->index);
     dev->info = *info;
+    dev->held = calloc(1, sizeof *dev->held);
+    if (dev->held)
+        atomic_store(&dev->held->refs, 1);
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info->platform,
                                      0};
     cl_int rc = CL_SUCCESS;
@@ -649,6 +685,8 @@ void tb_device_close(tb_device *dev)
     }
     if (dev->context)
         clReleaseContext(dev->context);
+    if (dev->held)
+        ledger_drop(dev->held);
     free(dev->kernels_dir);
     free(dev->export_dir);
     free(dev->build_hint);
@@ -697,6 +735,14 @@ cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const cha
                      (unsigned long long)d->max_alloc_bytes, mib(d->global_mem_bytes));
         return NULL;
     }
+    uint64_t held = dev->held ? atomic_load(&dev->held->bytes) : 0;
+    if (d->global_mem_bytes > 0 && held + (uint64_t)bytes > d->global_mem_bytes) {
+        tb_error_set(err, TB_ERR_DEVICE,
+                     "cannot allocate %.2f MiB for %s on device %d (%s): the run already holds %.2f MiB of "
+                     "buffers there and the device has %.2f MiB of global memory",
+                     mib(bytes), label, d->index, d->name, mib(held), mib(d->global_mem_bytes));
+        return NULL;
+    }
     cl_mem_flags flags = CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0);
     cl_int rc = CL_SUCCESS;
     cl_mem mem = clCreateBuffer(dev->context, flags, bytes, (void *)host, &rc);
@@ -709,6 +755,17 @@ cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const cha
                      mib(bytes), label, d->index, d->name, tb_cl_error_name(rc), (int)rc,
                      mib(d->global_mem_bytes), mib(d->max_alloc_bytes));
         return NULL;
+    }
+    ledger_entry *e = dev->held ? malloc(sizeof *e) : NULL;
+    if (e) {
+        *e = (ledger_entry){dev->held, bytes};
+        atomic_fetch_add(&dev->held->refs, 1);
+        atomic_fetch_add(&dev->held->bytes, bytes);
+        if (clSetMemObjectDestructorCallback(mem, buffer_gone, e) != CL_SUCCESS) {
+            atomic_fetch_sub(&dev->held->bytes, bytes);
+            ledger_drop(dev->held);
+            free(e);
+        }
     }
     return mem;
 }

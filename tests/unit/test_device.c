@@ -598,6 +598,45 @@ static void test_open_and_alloc(void **state)
     }
 }
 
+/* Buffers that together exceed the device's memory are refused at the one
+ * that tips it over, naming what the run holds; a released buffer gives its
+ * bytes back. Buffers are never written, so no memory is touched. */
+static void test_alloc_ledger(void **state)
+{
+    fixture *f = *state;
+    for (size_t i = 0; i < f->n; i++) {
+        const tb_device_info *d = &f->list[i];
+        if (!d->available || d->global_mem_bytes == 0 || d->max_alloc_bytes == 0)
+            continue;
+        size_t piece = (size_t)(d->max_alloc_bytes < d->global_mem_bytes / 2 ? d->max_alloc_bytes
+                                                                              : d->global_mem_bytes / 2);
+        size_t fit = (size_t)(d->global_mem_bytes / piece);
+        tb_device *dev = NULL;
+        tb_error err = {0};
+        assert_int_equal(tb_device_open(d, &dev, &err), TB_OK);
+        cl_mem *held = calloc(fit + 1, sizeof *held);
+        assert_non_null(held);
+        for (size_t k = 0; k < fit; k++) {
+            held[k] = tb_device_alloc(dev, piece, NULL, "a piece", &err);
+            if (!held[k])
+                fail_msg("device %zu: piece %zu of %zu refused: %s", i, k, fit, tb_error_message(&err));
+        }
+        assert_null(tb_device_alloc(dev, piece, NULL, "one piece too many", &err));
+        assert_int_equal(err.status, TB_ERR_DEVICE);
+        assert_non_null(strstr(tb_error_message(&err), "one piece too many"));
+        assert_non_null(strstr(tb_error_message(&err), "the run already holds"));
+        tb_error_clear(&err);
+        clReleaseMemObject(held[0]);
+        held[0] = tb_device_alloc(dev, piece, NULL, "a piece again", &err);
+        if (!held[0])
+            fail_msg("device %zu: a released buffer's bytes did not come back: %s", i, tb_error_message(&err));
+        for (size_t k = 0; k < fit; k++)
+            clReleaseMemObject(held[k]);
+        free(held);
+        tb_device_close(dev);
+    }
+}
+
 static void test_open_unavailable(void **state)
 {
     (void)state;
@@ -646,6 +685,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_select_many_synthetic),
         cmocka_unit_test(test_select_empty),
         cmocka_unit_test(test_open_and_alloc),
+        cmocka_unit_test(test_alloc_ledger),
         cmocka_unit_test(test_open_unavailable),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
