@@ -101,6 +101,9 @@ typedef struct tb_kit {
     /* Optional: fit scores per instance after the run, or NULL; *name
      * names what was scored. */
     const double *(*scores)(void *impl, const char **name);
+    /* Optional: the bytes the part will write to the output, uncompressed
+     * (an upper bound; 0 or NULL when it cannot know, as with spikes). */
+    double (*output_bytes)(void *impl);
     /* Optional: kit-specific figures of the part (at most
      * TB_SIM_MAX_FIGURES), added up over the parts of a run. */
     size_t (*figures)(void *impl, tb_sim_figure *out);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "kit.h"
@@ -362,11 +363,36 @@ static tb_status store_profiles(tb_sim *sim, const char *path, double write_seco
     return st;
 }
 
+/* A run whose output cannot fit on its disk is refused before it starts,
+ * with the figures: the kits' uncompressed estimate is an upper bound
+ * (HDF5's deflate usually saves a fifth to a half of it). */
+static tb_status check_disk(const tb_sim *sim, const char *path, tb_error *err)
+{
+    double need = 0;
+    for (size_t k = 0; sim->kit->output_bytes && k < sim->n_parts; ++k)
+        need += sim->kit->output_bytes(sim->parts[k].impl);
+    char *dir = tb_path_dirname(path);
+    struct statvfs fs;
+    bool known = dir && statvfs(dir, &fs) == 0;
+    double avail = known ? (double)fs.f_bavail * (double)fs.f_frsize : 0;
+    tb_status st = TB_OK;
+    if (known && need > avail)
+        st = tb_error_set(err, TB_ERR_INPUT,
+                          "%s: the run writes up to %.3g GB of results (uncompressed) and the disk holding %s has "
+                          "%.3g GB free; write elsewhere (-o), record fewer variables or sample less often",
+                          path, need / 1e9, dir, avail / 1e9);
+    free(dir);
+    return st;
+}
+
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err)
 {
     double t0 = tb_now();
     tb_output *out = NULL;
-    tb_status st = tb_output_create(output_path, &out, err);
+    tb_status st = check_disk(sim, output_path, err);
+    if (st != TB_OK)
+        return st;
+    st = tb_output_create(output_path, &out, err);
     if (st != TB_OK)
         return st;
     if ((st = write_provenance(sim, out, err)) == TB_OK && (st = declare_all(sim, out, err)) == TB_OK)

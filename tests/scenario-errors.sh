@@ -138,6 +138,11 @@ check "an unassigned derivative writes no output file" test ! -e "$TMP/no_deriva
 expect 5 "the simulation diverged: x of region 'L_001' (index 0) is NaN" -- \
     "$TWINBRAIN" run "$S" --set model.plugin=branch_derivative -o "$TMP/branch_derivative.h5"
 
+# an output that cannot fit on its disk is refused before the run, with the figures
+expect 4 "the run writes up to 1.18e+04 GB of results (uncompressed) and the disk holding $TMP has" -- \
+    "$TWINBRAIN" run "$S" -o "$TMP/huge.h5" --set simulation.duration=1e8 --set 'monitor=[{name="raw", kind="raw", period=0.1}]'
+check "a refused output is never created" test ! -e "$TMP/huge.h5"
+
 expect 3 "" -- "$TWINBRAIN" run "$S" --device 99 -o "$TMP/nodevice.h5"
 expect 3 "no OpenCL device matches selector \"name~no-such-device\"" -- "$TWINBRAIN" run "$S" --device "name~no-such-device" -o "$TMP/nodevice.h5"
 

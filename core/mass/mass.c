@@ -1018,6 +1018,19 @@ static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *
     return st;
 }
 
+/* What the monitors will write, uncompressed: rows x instances x width. */
+static double mass_output_bytes(void *impl)
+{
+    const mass *m = impl;
+    double bytes = 0;
+    for (size_t i = 0; i < m->n_mon; ++i) {
+        const monitor_rt *r = &m->mon[i];
+        double rows = r->spec->kind == TB_MONITOR_FC ? 1 : (double)(m->sc->steps / r->period);
+        bytes += rows * ((double)m->B * (double)r->width * (double)m->realsz + sizeof(double));
+    }
+    return bytes;
+}
+
 static uint64_t mass_max_chunk(void *impl) { return ((mass *)impl)->kmax; }
 static const tb_program *mass_program(void *impl) { return ((mass *)impl)->prog; }
 static size_t mass_regions(void *impl) { return ((mass *)impl)->N; }
@@ -1101,6 +1114,7 @@ const tb_kit tb_mass_kit = {
     .instances = mass_instances,
     .samples = mass_samples,
     .scores = mass_scores,
+    .output_bytes = mass_output_bytes,
     .destroy = mass_destroy,
     .create_part = mass_create_part,
 };
