@@ -138,6 +138,11 @@ check "an unassigned derivative writes no output file" test ! -e "$TMP/no_deriva
 expect 5 "the simulation diverged: x of region 'L_001' (index 0) is NaN" -- \
     "$TWINBRAIN" run "$S" --set model.plugin=branch_derivative -o "$TMP/branch_derivative.h5"
 
+# a sweep too large for the device is refused at once, before any initial value is drawn
+expect 3 "10000000 instances on 246 regions need" -- timeout 60 "$TWINBRAIN" run "$S" -o "$TMP/sweep.h5" \
+    --set 'sweep={"model.parameters.mu" = {linspace = [0.1, 0.3, 10000000]}}'
+check "a refused sweep writes no output file" test ! -e "$TMP/sweep.h5"
+
 # an output that cannot fit on its disk is refused before the run, with the figures
 expect 4 "the run writes up to 1.18e+04 GB of results (uncompressed) and the disk holding $TMP has" -- \
     "$TWINBRAIN" run "$S" -o "$TMP/huge.h5" --set simulation.duration=1e8 --set 'monitor=[{name="raw", kind="raw", period=0.1}]'

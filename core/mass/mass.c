@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kit.h"
 #include "twinbrain/sim.h"
@@ -829,6 +830,7 @@ static tb_status build_with_fallback(mass *m, tb_error *err)
     return st;
 }
 
+static tb_status check_memory(const mass *m, tb_error *err);
 /* The kit's halves of the chunk pipeline (below). */
 static tb_status launch(void *kit, tb_chunk *c, tb_error *err);
 static tb_status collect(void *kit, const tb_chunk *c, tb_error *err);
@@ -872,12 +874,50 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     tb_mass_plan_monitors(m);
     /* the program first: the layout of every buffer depends on it */
-    if ((st = bind_params(m, err)) != TB_OK || (st = run_prepare(m, err)) != TB_OK ||
+    if ((st = check_memory(m, err)) != TB_OK || (st = bind_params(m, err)) != TB_OK || (st = run_prepare(m, err)) != TB_OK ||
         (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
         (st = init_history(m, err)) != TB_OK)
         return st;
+    return TB_OK;
+}
+
+/* The run's big arrays, sized before any is filled: a sweep too large for
+ * the device or the host is refused at once with what it needs, not after
+ * minutes of drawing initial values (the layout may pad regions and
+ * instances further, so these are lower bounds). */
+static double history_steps(const mass *m)
+{
+    const tb_connectome *c = m->con;
+    double most = 0;
+    for (size_t i = 0; i < c->n * c->n; ++i)
+        if (c->weights[i] != 0.0 && c->tract_lengths[i] / m->ms->speed / m->sc->dt > most)
+            most = c->tract_lengths[i] / m->ms->speed / m->sc->dt;
+    return floor(most + 0.5) + 2;
+}
+
+static tb_status check_memory(const mass *m, tb_error *err)
+{
+    const tb_device_info *d = tb_device_get_info(m->dev);
+    double cells = (double)m->B * (double)m->N, H = history_steps(m);
+    double state = (double)m->NV * cells * (double)m->realsz;
+    double hist = H * (double)m->NC * cells * (double)m->realsz;
+    double device = state * (m->ms->noise == TB_NOISE_OU ? 2 : 1) + hist;
+    if (hist > (double)d->max_alloc_bytes || device > (double)d->global_mem_bytes)
+        return tb_error_set(err, TB_ERR_DEVICE,
+                            "%zu instance%s on %zu regions need %.3g GB on the device (delay history %.3g GB: %.0f "
+                            "steps x %zu channels; state %.3g GB); device '%s' has %.3g GB and allows %.3g GB in one "
+                            "buffer: run fewer instances at once, or split them over devices",
+                            m->B, m->B == 1 ? "" : "s", m->N, device / 1e9, hist / 1e9, H, m->NC, state / 1e9,
+                            d->name, (double)d->global_mem_bytes / 1e9, (double)d->max_alloc_bytes / 1e9);
+    double host = (double)m->NV * cells * sizeof(double) + 2 * state;
+    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (phys > 0 && host > phys)
+        return tb_error_set(err, TB_ERR_OTHER,
+                            "%zu instances on %zu regions need %.3g GB of host memory for their state; this machine "
+                            "has %.3g GB",
+                            m->B, m->N, host / 1e9, phys / 1e9);
     return TB_OK;
 }
 
