@@ -122,13 +122,16 @@ class Tests:
         self._host_checks = False
 
     # ------------------------------------------------------------ checks
-    def where(self):
+    def where(self):  # for failures: the device's index and name
         return f" [{self.current.label}]" if self.current else ""
+
+    def tag(self):  # for passes: the device's index
+        return f" [device {self.current.index}]" if self.current else ""
 
     def check(self, name, ok, detail=""):
         """Prints `ok: NAME: DETAIL` or `FAIL [device N (NAME)]: NAME: DETAIL`."""
         if ok:
-            print(f"ok: {name}" + (f": {detail}" if detail else ""))
+            print(f"ok{self.tag()}: {name}" + (f": {detail}" if detail else ""))
         else:
             print(f"FAIL{self.where()}: {name}" + (f": {detail}" if detail else ""))
             self.failures.append(name)
@@ -172,6 +175,7 @@ class Tests:
             except SystemExit as e:  # reference.run_twinbrain and friends: a failed command
                 if e.code not in (0, None):
                     msg = str(e.code).strip()
+                    msg = msg[len("FAIL: "):] if msg.startswith("FAIL: ") else msg
                     print(f"FAIL{self.where()}: {msg}")
                     self.failures.append(msg.splitlines()[0][:300] if msg else "exited")
             except Exception as e:  # an assertion or an error in the body

@@ -6,7 +6,8 @@ trap 'rm -rf "$TMP"' EXIT
 FAILED=0
 CHECKS=0
 FAILED_ON=""       # the devices failures happened on (for_each_device)
-TB_DEVICE_LABEL="" # the device a for_each_device body runs on
+TB_DEVICE=""       # the device a for_each_device body runs on: index,
+TB_DEVICE_LABEL="" # and "device INDEX (NAME)"
 
 failed() { # records a failure, with the device it happened on
     FAILED=$((FAILED + 1))
@@ -38,7 +39,7 @@ expect() {
         failed
         return 1
     fi
-    echo "ok: [$*] -> $got${text:+ \"$text\"}"
+    echo "ok${TB_DEVICE:+ [device $TB_DEVICE]}: [$*] -> $got${text:+ \"$text\"}"
     LAST_OUTPUT=$out
     return 0
 }
@@ -49,7 +50,7 @@ check() {
     shift
     CHECKS=$((CHECKS + 1))
     if "$@"; then
-        echo "ok: $desc"
+        echo "ok${TB_DEVICE:+ [device $TB_DEVICE]}: $desc"
     else
         echo "FAIL${TB_DEVICE_LABEL:+ [$TB_DEVICE_LABEL]}: $desc"
         failed
@@ -92,6 +93,7 @@ for_each_device() {
     tb_devices > "$TMP/devices.list" || tb_fail "cannot list the OpenCL devices"
     [ -s "$TMP/devices.list" ] || tb_skip "no usable OpenCL device"
     tab=$(printf '\t')
+    saved_device=${TWINBRAIN_DEVICE-}
     while IFS=$tab read -r TB_DEVICE TB_DEVICE_FP64 TB_DEVICE_FULL TB_DEVICE_NAME <&3; do
         TB_DEVICE_LABEL="device $TB_DEVICE ($TB_DEVICE_NAME)"
         echo "=== device $TB_DEVICE: $TB_DEVICE_NAME (fp64: $TB_DEVICE_FP64) ==="
@@ -99,8 +101,8 @@ for_each_device() {
         export TWINBRAIN_DEVICE
         "$@" 3<&-
     done 3< "$TMP/devices.list"
-    unset TWINBRAIN_DEVICE
-    TB_DEVICE_LABEL=""
+    if [ -n "$saved_device" ]; then TWINBRAIN_DEVICE=$saved_device; else unset TWINBRAIN_DEVICE; fi
+    TB_DEVICE="" TB_DEVICE_LABEL=""
 }
 
 # needs_fp64 WHAT: true on a device with fp64; else prints a line saying
