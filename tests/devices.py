@@ -8,22 +8,26 @@ os.environ) runs there:
 
     import devices
     suite = devices.Tests()
-    check = suite.check                       # prints and records, naming the device
+    check = suite.check           # prints and records, naming the device
 
-    def body(dev):                        # dev: a Device
-        ...
+    def body(dev):                # dev: a Device (index, name, fp64, first)
+        ...                       # `twinbrain run` here runs on dev
         if suite.needs_fp64("the double-precision cases"):
-            ...                           # skipped, with a line saying so, without fp64
+            ...                   # without fp64: skipped, with a line saying so
 
-    suite.each(body)
-    suite.finish()                           # PASS / FAIL per device / SKIP (77)
+    suite.each(body)              # fp64=False if the body has single cases
+    suite.finish()                # PASS / FAIL naming devices / SKIP (77)
 
-A failure (a failed check, an entry appended to T.failures, an assertion, a
-`twinbrain` command that exits badly) is reported with the device it
-happened on, and the body goes on with the next device. Each device's part
-starts with a line naming it:
+A failure (a failed check, an entry appended to suite.failures, an
+assertion, a `twinbrain` command that exits badly) is reported with the
+device it happened on, and the loop goes on with the next device. Each
+device's part starts with a line naming it and ends with its count of
+failures and its time:
 
     === device 0: basic-skylake-avx512-AMD EPYC (CPU, Portable Computing Language, fp64) ===
+    ok [device 0]: ...
+    FAIL [device 0 (basic-skylake-avx512-AMD EPYC)]: ...
+    --- device 0 (basic-skylake-avx512-AMD EPYC): 1 failure(s), 12.3 s
 
 Environment:
   TB_TEST_DEVICES  which devices: all (the default: every device with a
@@ -31,13 +35,9 @@ Environment:
                    (only the one `auto` picks), or indices "0,2".
   TB_TEST_NO_FP64  indices to treat as lacking fp64 ("0,1"), to see the
                    skip path on a machine whose devices all have it.
-  TB_TEST_FULL     1: every device runs a test's full set of cases, not the
-                   subset some tests choose for the devices after the first
-                   (dev.full is then True everywhere).
 
 Run as a program, it prints the devices the tests would use, one per line:
-INDEX, fp64 (yes/no), full (yes/no), NAME, tab-separated (tests/lib.sh
-reads this).
+INDEX, fp64 (yes/no), NAME, tab-separated (tests/lib.sh reads this).
 """
 import json
 import os
@@ -48,7 +48,7 @@ import traceback
 
 
 class Device:
-    def __init__(self, d, no_fp64=(), full=False):
+    def __init__(self, d, no_fp64=(), first=False):
         self.index = int(d["index"])
         self.name = d["name"]
         self.type = d.get("type", "?")
@@ -56,7 +56,7 @@ class Device:
         self.fp64 = bool(d.get("fp64")) and self.index not in no_fp64
         self.fp64_faked = bool(d.get("fp64")) and self.index in no_fp64
         self.auto = bool(d.get("auto"))
-        self.full = full
+        self.first = first  # the first device tested: cross-device comparisons run from its part
 
     @property
     def label(self):
@@ -82,12 +82,10 @@ def select(listing, environ=None):
 
     Usable devices only (positive score: available, with a compiler). The
     first device tested is the one `auto` picks (the default device, which
-    every test ran on before) and runs everything; the others follow in list
-    order and may run a subset unless TB_TEST_FULL=1."""
+    every test ran on before); the others follow in list order."""
     env = os.environ if environ is None else environ
     want = env.get("TB_TEST_DEVICES", "all").strip() or "all"
     no_fp64 = _indices(env.get("TB_TEST_NO_FP64", ""))
-    full_everywhere = env.get("TB_TEST_FULL", "") not in ("", "0")
     usable = [d for d in listing if d.get("score", 1) > 0]
     if want == "auto":
         usable = [d for d in usable if d.get("auto")] or usable[:1]
@@ -95,7 +93,7 @@ def select(listing, environ=None):
         idx = _indices(want)
         usable = [d for d in usable if int(d["index"]) in idx]
     usable.sort(key=lambda d: (not d.get("auto"), int(d["index"])))
-    return [Device(d, no_fp64, full=full_everywhere or k == 0) for k, d in enumerate(usable)]
+    return [Device(d, no_fp64, first=k == 0) for k, d in enumerate(usable)]
 
 
 def listing():
@@ -213,7 +211,7 @@ class Tests:
 
 def main():
     for d in devices():
-        print(f"{d.index}\t{'yes' if d.fp64 else 'no'}\t{'yes' if d.full else 'no'}\t{d.name}")
+        print(f"{d.index}\t{'yes' if d.fp64 else 'no'}\t{d.name}")
 
 
 if __name__ == "__main__":

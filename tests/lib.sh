@@ -72,21 +72,21 @@ have_python() {
 ln -s "$TB_SRCDIR/examples/data" "$TMP/data"
 
 # The devices the device-facing tests run on (tests/devices.py,
-# docs/testing.md), one per line: INDEX, FP64 (yes/no), FULL (yes/no), NAME,
-# tab-separated; the device `auto` picks first. Without Python: the default
+# docs/testing.md), one per line: INDEX, FP64 (yes/no), NAME, tab-separated;
+# the device `auto` picks first. Without Python: the default
 # device only, as "auto".
 tb_devices() {
     if have_python; then
         "$TB_PYTHON" "$TB_SRCDIR/tests/devices.py"
     else
-        printf 'auto\tyes\tyes\tthe default device (no Python to list the devices)\n'
+        printf 'auto\tyes\tthe default device (no Python to list the devices)\n'
     fi
 }
 
 # for_each_device FUNCTION [ARGS...]: runs FUNCTION once per device, in this
 # shell, after a line naming the device, with TWINBRAIN_DEVICE set to it (so
 # every `twinbrain run` inside runs there) and TB_DEVICE (index),
-# TB_DEVICE_NAME, TB_DEVICE_FP64 and TB_DEVICE_FULL (yes/no) describing it.
+# TB_DEVICE_NAME and TB_DEVICE_FP64 (yes/no) describing it.
 # Failures of expect and check inside name the device. FUNCTION asks
 # needs_fp64 before its double-precision cases.
 for_each_device() {
@@ -94,7 +94,7 @@ for_each_device() {
     [ -s "$TMP/devices.list" ] || tb_skip "no usable OpenCL device"
     tab=$(printf '\t')
     saved_device=${TWINBRAIN_DEVICE-}
-    while IFS=$tab read -r TB_DEVICE TB_DEVICE_FP64 TB_DEVICE_FULL TB_DEVICE_NAME <&3; do
+    while IFS=$tab read -r TB_DEVICE TB_DEVICE_FP64 TB_DEVICE_NAME <&3; do
         TB_DEVICE_LABEL="device $TB_DEVICE ($TB_DEVICE_NAME)"
         echo "=== device $TB_DEVICE: $TB_DEVICE_NAME (fp64: $TB_DEVICE_FP64) ==="
         TWINBRAIN_DEVICE=$TB_DEVICE

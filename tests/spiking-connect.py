@@ -240,7 +240,7 @@ def same_network(tmp):
     e0 = network(tmp, "here", projs)
     # every other device builds the same network (compared once, from the
     # first device's part: a comparison across devices)
-    for other in (d for d in suite.devices if d.index != suite.current.index and suite.current.full):
+    for other in (d for d in suite.devices if d.index != suite.current.index and suite.current.first):
         e1 = network(tmp, f"dev{other.index}", projs, device_args=("--device", str(other.index)))
         same = all(np.array_equal(e0[k], e1[k]) for k in ("source", "target", "weight", "delay", "port"))
         check(f"the same network on {other.label}", same and len(e0["source"]) > 0,

@@ -171,7 +171,7 @@ def body(dev):
         check("chunks of 7 steps = default", same_as_ref("c7", env={"TWINBRAIN_CHUNK_STEPS": "7"}), "bitwise")
         # every other device gives the same spikes (compared once, from the
         # first device's part: a comparison across devices)
-        for other in (d for d in suite.devices if d.index != dev.index and dev.full):
+        for other in (d for d in suite.devices if d.index != dev.index and dev.first):
             check(f"{other.label} = {dev.label}", same_as_ref(f"d{other.index}", args=("--device", str(other.index))),
                   "bitwise")
         o = ref.run(SCENARIO, tmp, "single", "--precision", "single")

@@ -178,7 +178,7 @@ def body(dev):
             # every device draws the same numbers (compared once, from the
             # first device's part: a comparison across devices)
             others = [d for d in suite.devices if d.index != dev.index]
-            if dev.full and others:
+            if dev.first and others:
                 for other in others:
                     out = os.path.join(tmp, f"dev{other.index}_{mode}.h5")
                     subprocess.run([TB, "run", base, "-o", out, "-q", *common, *sweep], env=other.env(), check=True)
