@@ -99,8 +99,9 @@ def select(listing, environ=None):
 def listing():
     exe = os.environ["TWINBRAIN"]
     done = subprocess.run([exe, "devices", "--json"], capture_output=True, text=True)
-    if done.returncode != 0:
-        return []
+    if done.returncode != 0:  # a broken listing must fail the test, not skip it
+        print(f"FAIL: {exe} devices --json exited {done.returncode}\n{done.stdout}{done.stderr}")
+        sys.exit(1)
     return json.loads(done.stdout or "[]")
 
 
