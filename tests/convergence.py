@@ -2,7 +2,8 @@
 
 A harmonic oscillator declared in the scenario (x' = y, y' = -w^2 x, no
 coupling) has x(t) = cos(w t), y(t) = -w sin(w t). Halving dt must divide
-the error at t = T by 2 (Euler), 4 (Heun) and 16 (RK4)."""
+the error at t = T by 2 (Euler), 4 (Heun) and 16 (RK4). On every device
+(tests/devices.py)."""
 import math
 import os
 import subprocess
@@ -13,6 +14,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
 import reference as ref  # noqa: E402
 
 T, W = 10.0, 1.0
@@ -54,19 +56,21 @@ period = {T}
     return math.hypot(x - math.cos(W * T), y + W * math.sin(W * T))
 
 
-failures = []
+suite = devices.Tests()
+failures = suite.failures
 with tempfile.TemporaryDirectory() as tmp:
     con = os.path.join(tmp, "c.h5")
     subprocess.run([os.environ["TWINBRAIN"], "connectome", "generate", "--regions", "2", "--seed", "1", "-o", con],
                    check=True, capture_output=True)
-    for method, order in EXPECTED.items():
-        dts = {"euler": [0.01, 0.005, 0.0025], "heun": [0.1, 0.05, 0.025], "rk4": [0.4, 0.2, 0.1]}[method]
-        errs = [run(tmp, con, method, dt) for dt in dts]
-        slopes = [math.log2(errs[i] / errs[i + 1]) for i in range(len(errs) - 1)]
-        print(f"{method}: errors {['%.3g' % e for e in errs]}, observed orders {['%.2f' % s for s in slopes]}")
-        if not all(abs(s - order) < 0.15 for s in slopes):
-            failures.append(f"{method}: observed orders {slopes}, expected {order}")
-if failures:
-    print("FAIL:\n  " + "\n  ".join(failures))
-    sys.exit(1)
-print("PASS")
+
+    def body(dev):
+        for method, order in EXPECTED.items():
+            dts = {"euler": [0.01, 0.005, 0.0025], "heun": [0.1, 0.05, 0.025], "rk4": [0.4, 0.2, 0.1]}[method]
+            errs = [run(tmp, con, method, dt) for dt in dts]
+            slopes = [math.log2(errs[i] / errs[i + 1]) for i in range(len(errs) - 1)]
+            print(f"{method}: errors {['%.3g' % e for e in errs]}, observed orders {['%.2f' % s for s in slopes]}")
+            if not all(abs(s - order) < 0.15 for s in slopes):
+                failures.append(f"{method}: observed orders {slopes}, expected {order}")
+
+    suite.each(body)
+suite.finish()

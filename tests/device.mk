@@ -15,13 +15,13 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_device tests/unit/test_program
 TESTS += tests/unit/test_device tests/unit/test_program
 
-tests_unit_test_device_SOURCES = tests/unit/test_device.c tests/unit/testutil.h
+tests_unit_test_device_SOURCES = tests/unit/test_device.c tests/unit/testutil.h tests/unit/testdevices.h
 tests_unit_test_device_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_device_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm
 
 # core/sha256.h is the library's internal SHA-256; the test forges cache
 # entries with it.
-tests_unit_test_program_SOURCES = tests/unit/test_program.c tests/unit/testutil.h \
+tests_unit_test_program_SOURCES = tests/unit/test_program.c tests/unit/testutil.h tests/unit/testdevices.h \
 	core/sha256.h
 tests_unit_test_program_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_program_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm

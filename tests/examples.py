@@ -14,57 +14,56 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
 import reference as ref  # noqa: E402
 
 TB = os.environ["TWINBRAIN"]
 EX = os.path.join(os.environ["TB_SRCDIR"], "examples")
-failures = []
+suite = devices.Tests()
+failures = suite.failures
+check = suite.check
 
-
-def check(name, ok, detail=""):
-    print(("ok: " if ok else "FAIL: ") + name + (": " + detail if detail else ""))
-    if not ok:
-        failures.append(name)
-
-
+# validation needs no device: once
 for f in sorted(glob.glob(os.path.join(EX, "*.toml"))):
     done = subprocess.run([TB, "check", f], capture_output=True, text=True)
     check(f"{os.path.basename(f)} validates", done.returncode == 0, done.stderr.strip())
+suite.host()
 
-with tempfile.TemporaryDirectory() as tmp:
-    out = os.path.join(tmp, "k.h5")
-    ref.run_twinbrain(os.path.join(EX, "kuramoto_sweep.toml"), out, "--set", "simulation.duration=600",
-                      "--set", 'sweep={"coupling.parameters.a" = [0.0, 600.0]}')
-    with h5py.File(out) as f:
-        th = f["monitors/theta/data"][:, :, :, 0]
-    R = np.abs(np.exp(1j * th).mean(axis=2))[-200:].mean(axis=0)
-    check("Kuramoto: incoherent without coupling, synchronised at a = 600", R[0] < 0.2 and R[1] > 0.9,
-          f"R = {R[0]:.3f}, {R[1]:.3f}")
 
-    out = os.path.join(tmp, "e.h5")
-    ref.run_twinbrain(os.path.join(EX, "epileptor_seizure.toml"), out, "--set", "simulation.duration=1500")
-    with h5py.File(out) as f:
-        x1 = f["monitors/tavg/data"][:, 0, :, 0]
-        t = f["monitors/tavg/time"][:]
-    onset = [t[np.argmax(x1[:, r] > 0)] if (x1[:, r] > 0).any() else None for r in range(x1.shape[1])]
-    ez = [onset[r] for r in (10, 11)]
-    pz = [onset[r] for r in (12, 13, 14, 15)]
-    healthy = [r for r in range(x1.shape[1]) if r not in range(10, 16) and onset[r] is not None]
-    check("Epileptor: the epileptogenic zone seizes first", all(o is not None and o < 800 for o in ez), str(ez))
-    check("Epileptor: the propagation zone is recruited after it",
-          all(o is not None and o > max(ez) for o in pz), str(pz))
-    check("Epileptor: healthy regions stay out of seizure", not healthy, f"seizing: {healthy[:10]}")
+def body(dev):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "k.h5")
+        ref.run_twinbrain(os.path.join(EX, "kuramoto_sweep.toml"), out, "--set", "simulation.duration=600",
+                          "--set", 'sweep={"coupling.parameters.a" = [0.0, 600.0]}')
+        with h5py.File(out) as f:
+            th = f["monitors/theta/data"][:, :, :, 0]
+        R = np.abs(np.exp(1j * th).mean(axis=2))[-200:].mean(axis=0)
+        check("Kuramoto: incoherent without coupling, synchronised at a = 600", R[0] < 0.2 and R[1] > 0.9,
+              f"R = {R[0]:.3f}, {R[1]:.3f}")
 
-    out = os.path.join(tmp, "r.h5")
-    ref.run_twinbrain(os.path.join(EX, "resting_state.toml"), out, "--set", "simulation.duration=20000")
-    with h5py.File(out) as f:
-        bold = f["monitors/bold/data"][:]
-        fc = f["monitors/fc/data"][0, 0]
-    iu = np.triu_indices(fc.shape[0], 1)
-    check("resting state: BOLD finite, FC finite", np.isfinite(bold).all() and np.isfinite(fc).all())
-    check("resting state: FC not saturated", 0.0 < fc[iu].mean() < 0.5, f"mean FC {fc[iu].mean():.3f}")
+        out = os.path.join(tmp, "e.h5")
+        ref.run_twinbrain(os.path.join(EX, "epileptor_seizure.toml"), out, "--set", "simulation.duration=1500")
+        with h5py.File(out) as f:
+            x1 = f["monitors/tavg/data"][:, 0, :, 0]
+            t = f["monitors/tavg/time"][:]
+        onset = [t[np.argmax(x1[:, r] > 0)] if (x1[:, r] > 0).any() else None for r in range(x1.shape[1])]
+        ez = [onset[r] for r in (10, 11)]
+        pz = [onset[r] for r in (12, 13, 14, 15)]
+        healthy = [r for r in range(x1.shape[1]) if r not in range(10, 16) and onset[r] is not None]
+        check("Epileptor: the epileptogenic zone seizes first", all(o is not None and o < 800 for o in ez), str(ez))
+        check("Epileptor: the propagation zone is recruited after it",
+              all(o is not None and o > max(ez) for o in pz), str(pz))
+        check("Epileptor: healthy regions stay out of seizure", not healthy, f"seizing: {healthy[:10]}")
 
-if failures:
-    print("FAIL: " + ", ".join(failures))
-    sys.exit(1)
-print("PASS")
+        out = os.path.join(tmp, "r.h5")
+        ref.run_twinbrain(os.path.join(EX, "resting_state.toml"), out, "--set", "simulation.duration=20000")
+        with h5py.File(out) as f:
+            bold = f["monitors/bold/data"][:]
+            fc = f["monitors/fc/data"][0, 0]
+        iu = np.triu_indices(fc.shape[0], 1)
+        check("resting state: BOLD finite, FC finite", np.isfinite(bold).all() and np.isfinite(fc).all())
+        check("resting state: FC not saturated", 0.0 < fc[iu].mean() < 0.5, f"mean FC {fc[iu].mean():.3f}")
+
+
+suite.each(body)
+suite.finish()

@@ -3,8 +3,9 @@ definitions. Counts that a rule fixes must be exact; counts and values
 that are drawn must pass goodness-of-fit tests at a 1e-3 false-alarm rate
 per check (z-scores for totals, chi-square for uniform choices, KS for
 continuous distributions), with the limits computed from the
-distributions, not tuned. The same seed gives the same network on both
-PoCL drivers and for any number of partitions."""
+distributions, not tuned. The same seed gives the same network on every
+devices and for any number of partitions. On every device
+(tests/devices.py); the comparison across devices once."""
 import math
 import os
 import shutil
@@ -15,16 +16,13 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
 import spiking_reference as ref  # noqa: E402
 
-failures = []
+suite = devices.Tests()
+failures = suite.failures
+check = suite.check
 Z = 3.29  # two-sided 1e-3
-
-
-def check(name, ok, detail):
-    print(("ok: " if ok else "FAIL: ") + name + ": " + detail)
-    if not ok:
-        failures.append(name)
 
 
 POPS = {"A": 300, "B": 200, "D": 300}
@@ -239,12 +237,14 @@ def same_network(tmp):
                   delay='{ dist = "normal", mean = 1.5, std = 0.75, min = 0.1 }'),
              dict(source=q("B"), target=q("A"), rule=q("fixed_total_number"), n=9000,
                   weight='{ dist = "uniform", low = -400.0, high = -300.0 }', delay=0.8)]
-    env = {"POCL_DEVICES": "pthread basic"}
-    e0 = network(tmp, "dev0", projs, env=env, device_args=("--device", "0"))
-    e1 = network(tmp, "dev1", projs, env=env, device_args=("--device", "1"))
-    same = all(np.array_equal(e0[k], e1[k]) for k in ("source", "target", "weight", "delay", "port"))
-    check("the same network on both PoCL drivers", same and len(e0["source"]) > 0,
-          f"{len(e0['source'])} synapses, identical weights and delays")
+    e0 = network(tmp, "here", projs)
+    # every other device builds the same network (compared once, from the
+    # first device's part: a comparison across devices)
+    for other in (d for d in suite.devices if d.index != suite.current.index and suite.current.first):
+        e1 = network(tmp, f"dev{other.index}", projs, device_args=("--device", str(other.index)))
+        same = all(np.array_equal(e0[k], e1[k]) for k in ("source", "target", "weight", "delay", "port"))
+        check(f"the same network on {other.label}", same and len(e0["source"]) > 0,
+              f"{len(e0['source'])} synapses, identical weights and delays")
     parts = {}
     for p in ("1", "3"):
         parts[p] = network(tmp, "part" + p, projs, env={"TWINBRAIN_SPIKING_PARTITIONS": p})
@@ -253,13 +253,13 @@ def same_network(tmp):
           "identical")
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    rules(tmp)
-    distributions(tmp)
-    same_network(tmp)
-    shutil.rmtree(tmp, ignore_errors=True)
+def body(dev):
+    with tempfile.TemporaryDirectory() as tmp:
+        rules(tmp)
+        distributions(tmp)
+        same_network(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
-if failures:
-    print("FAIL: " + ", ".join(failures))
-    sys.exit(1)
-print("PASS")
+
+suite.each(body)
+suite.finish()

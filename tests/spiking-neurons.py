@@ -12,15 +12,12 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
 import spiking_reference as ref  # noqa: E402
 
-failures = []
-
-
-def check(name, ok, detail):
-    print(("ok: " if ok else "FAIL: ") + name + ": " + detail)
-    if not ok:
-        failures.append(name)
+suite = devices.Tests()
+failures = suite.failures
+check = suite.check
 
 
 def compare(name, got_v, want_v, got_sp, want_sp, vtol):
@@ -269,12 +266,12 @@ kind = "spikes"
     compare("iaf_cond_exp V", got[:, 0, 0], V, gsp, sp, 1e-9)
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    iaf_psc_exp(tmp)
-    izhikevich(tmp)
-    conductance_models(tmp)
+def body(dev):
+    with tempfile.TemporaryDirectory() as tmp:
+        iaf_psc_exp(tmp)
+        izhikevich(tmp)
+        conductance_models(tmp)
 
-if failures:
-    print("FAIL: " + ", ".join(failures))
-    sys.exit(1)
-print("PASS")
+
+suite.each(body)
+suite.finish()

@@ -1,7 +1,8 @@
 """The spiking output file: spikes in the SONATA layout, population rates
 that agree with the spikes, sampled state in the monitors' shape, the
 populations table; and runs that are bitwise the same for any number of
-partitions, any chunking and both PoCL drivers."""
+partitions, any chunking and every device. On every device
+(tests/devices.py); the comparison across devices once."""
 import os
 import sys
 import tempfile
@@ -10,15 +11,12 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
 import spiking_reference as ref  # noqa: E402
 
-failures = []
-
-
-def check(name, ok, detail):
-    print(("ok: " if ok else "FAIL: ") + name + ": " + detail)
-    if not ok:
-        failures.append(name)
+suite = devices.Tests()
+failures = suite.failures
+check = suite.check
 
 
 SCENARIO = """
@@ -114,73 +112,74 @@ def spikes_all(path):
         return {p: (np.array(f["spikes"][p]["timestamps"]), np.array(f["spikes"][p]["node_ids"])) for p in f["spikes"]}
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    out = ref.run(SCENARIO, tmp, "net")
-    with h5py.File(out, "r") as f:
-        s = f["spikes"]
-        ok = True
-        for p, n in (("E", 400), ("I", 100)):
-            g = s[p]
-            t, i = g["timestamps"], g["node_ids"]
-            ok &= t.dtype == np.float64 and i.dtype == np.uint64 and g.attrs["sorting"] == "by_time"
-            ok &= t.attrs["units"] == "ms"
-            tv, iv = np.array(t), np.array(i)
-            ok &= bool(np.all(np.diff(tv) >= 0)) and bool(np.all(iv < n))
-            same = np.diff(tv) == 0
-            ok &= bool(np.all(np.diff(iv.astype(np.int64))[same] > 0))
-            ok &= len(tv) > 0 and np.allclose(tv / 0.1, np.round(tv / 0.1))
-        check("SONATA spikes", ok, "float64 ms timestamps, uint64 node ids, sorted by time (then id), on the grid")
-        names = [x.decode() if isinstance(x, bytes) else x for x in f["populations/names"]]
-        check("populations table", names == ["E", "I"] and list(f["populations/sizes"]) == [400, 100]
-              and [x.decode() if isinstance(x, bytes) else x for x in f["populations/models"]]
-              == ["iaf_psc_exp", "iaf_cond_exp"], f"{names}")
-        check("provenance", f.attrs["neurons"] == 500 and f.attrs["synapses"] > 0 and f.attrs["seed"] == 3
-              and "[[population]]" in f.attrs["scenario"], f"{f.attrs['neurons']} neurons, {f.attrs['synapses']} synapses")
-        r = f["monitors/rates/data"]
-        rt = np.array(f["monitors/rates/time"])
-        check("rates shape", r.shape == (100, 1, 2, 1) and list(r.attrs["variables"]) == ["rate"]
-              and list(r.attrs["populations"]) == ["E", "I"] and np.allclose(rt, 2.0 * np.arange(1, 101)),
-              f"{r.shape}")
-        want = []
-        for p, n in (("E", 400), ("I", 100)):
-            t = np.array(s[p]["timestamps"])
-            # a spike stamped at the end of step k belongs to the bin that step is in
-            step = np.round(t / 0.1).astype(int) - 1
-            want.append(np.bincount(step // 20, minlength=100)[:100] / (n * 2e-3))
-        check("rates agree with the spikes", np.allclose(np.array(r)[:, 0, :, 0], np.array(want).T, rtol=1e-12),
-              "spikes per bin / (neurons x bin)")
-        v = f["monitors/v/data"]
-        check("state record", v.shape == (400, 1, 3, 2) and list(v.attrs["variables"]) == ["g_ex", "V_m"]
-              and list(v.attrs["units"]) == ["nS", "mV"] and list(f["monitors/v/node_ids"]) == [3, 0, 99]
-              and np.allclose(f["monitors/v/time"], 0.5 * np.arange(1, 401)), f"{v.shape}")
-        vm = np.array(v)[:, 0, :, 1]
-        check("state is alive", vm.std() > 0.5 and np.all(np.isfinite(vm)), f"V_m spread {vm.std():.2f} mV")
-        n_e = len(s["E"]["timestamps"])
-        check("the network is active", 10 < n_e / 400 / 0.2 < 200, f"E at {n_e / 400 / 0.2:.1f} Hz")
+def body(dev):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = ref.run(SCENARIO, tmp, "net")
+        with h5py.File(out, "r") as f:
+            s = f["spikes"]
+            ok = True
+            for p, n in (("E", 400), ("I", 100)):
+                g = s[p]
+                t, i = g["timestamps"], g["node_ids"]
+                ok &= t.dtype == np.float64 and i.dtype == np.uint64 and g.attrs["sorting"] == "by_time"
+                ok &= t.attrs["units"] == "ms"
+                tv, iv = np.array(t), np.array(i)
+                ok &= bool(np.all(np.diff(tv) >= 0)) and bool(np.all(iv < n))
+                same = np.diff(tv) == 0
+                ok &= bool(np.all(np.diff(iv.astype(np.int64))[same] > 0))
+                ok &= len(tv) > 0 and np.allclose(tv / 0.1, np.round(tv / 0.1))
+            check("SONATA spikes", ok, "float64 ms timestamps, uint64 node ids, sorted by time (then id), on the grid")
+            names = [x.decode() if isinstance(x, bytes) else x for x in f["populations/names"]]
+            check("populations table", names == ["E", "I"] and list(f["populations/sizes"]) == [400, 100]
+                  and [x.decode() if isinstance(x, bytes) else x for x in f["populations/models"]]
+                  == ["iaf_psc_exp", "iaf_cond_exp"], f"{names}")
+            check("provenance", f.attrs["neurons"] == 500 and f.attrs["synapses"] > 0 and f.attrs["seed"] == 3
+                  and "[[population]]" in f.attrs["scenario"], f"{f.attrs['neurons']} neurons, {f.attrs['synapses']} synapses")
+            r = f["monitors/rates/data"]
+            rt = np.array(f["monitors/rates/time"])
+            check("rates shape", r.shape == (100, 1, 2, 1) and list(r.attrs["variables"]) == ["rate"]
+                  and list(r.attrs["populations"]) == ["E", "I"] and np.allclose(rt, 2.0 * np.arange(1, 101)),
+                  f"{r.shape}")
+            want = []
+            for p, n in (("E", 400), ("I", 100)):
+                t = np.array(s[p]["timestamps"])
+                # a spike stamped at the end of step k belongs to the bin that step is in
+                step = np.round(t / 0.1).astype(int) - 1
+                want.append(np.bincount(step // 20, minlength=100)[:100] / (n * 2e-3))
+            check("rates agree with the spikes", np.allclose(np.array(r)[:, 0, :, 0], np.array(want).T, rtol=1e-12),
+                  "spikes per bin / (neurons x bin)")
+            v = f["monitors/v/data"]
+            check("state record", v.shape == (400, 1, 3, 2) and list(v.attrs["variables"]) == ["g_ex", "V_m"]
+                  and list(v.attrs["units"]) == ["nS", "mV"] and list(f["monitors/v/node_ids"]) == [3, 0, 99]
+                  and np.allclose(f["monitors/v/time"], 0.5 * np.arange(1, 401)), f"{v.shape}")
+            vm = np.array(v)[:, 0, :, 1]
+            check("state is alive", vm.std() > 0.5 and np.all(np.isfinite(vm)), f"V_m spread {vm.std():.2f} mV")
+            n_e = len(s["E"]["timestamps"])
+            check("the network is active", 10 < n_e / 400 / 0.2 < 200, f"E at {n_e / 400 / 0.2:.1f} Hz")
 
-    ref_spikes = spikes_all(out)
+        ref_spikes = spikes_all(out)
 
-    def same_as_ref(name, **kw):
-        o = ref.run(SCENARIO, tmp, name, *kw.get("args", ()), env=kw.get("env"))
-        got = spikes_all(o)
-        same = all(np.array_equal(got[p][0], ref_spikes[p][0]) and np.array_equal(got[p][1], ref_spikes[p][1])
-                   for p in ref_spikes)
-        return same
+        def same_as_ref(name, **kw):
+            o = ref.run(SCENARIO, tmp, name, *kw.get("args", ()), env=kw.get("env"))
+            got = spikes_all(o)
+            same = all(np.array_equal(got[p][0], ref_spikes[p][0]) and np.array_equal(got[p][1], ref_spikes[p][1])
+                       for p in ref_spikes)
+            return same
 
-    check("1 partition = default", same_as_ref("p1", env={"TWINBRAIN_SPIKING_PARTITIONS": "1"}), "bitwise")
-    check("5 partitions = default", same_as_ref("p5", env={"TWINBRAIN_SPIKING_PARTITIONS": "5"}), "bitwise")
-    check("chunks of 7 steps = default", same_as_ref("c7", env={"TWINBRAIN_CHUNK_STEPS": "7"}), "bitwise")
-    env = {"POCL_DEVICES": "pthread basic"}
-    check("PoCL basic driver = pthread driver",
-          same_as_ref("d0", env=env, args=("--device", "0")) and same_as_ref("d1", env=env, args=("--device", "1")),
-          "bitwise")
-    o = ref.run(SCENARIO, tmp, "single", "--precision", "single")
-    with h5py.File(o, "r") as f:
-        ok = f["monitors/v/data"].dtype == np.float32 and f.attrs["precision"] == "single"
-        rate = len(f["spikes/E/timestamps"]) / len(ref_spikes["E"][0])
-    check("single precision", ok and 0.8 < rate < 1.25, f"float32 state, E spike count ratio {rate:.3f}")
+        check("1 partition = default", same_as_ref("p1", env={"TWINBRAIN_SPIKING_PARTITIONS": "1"}), "bitwise")
+        check("5 partitions = default", same_as_ref("p5", env={"TWINBRAIN_SPIKING_PARTITIONS": "5"}), "bitwise")
+        check("chunks of 7 steps = default", same_as_ref("c7", env={"TWINBRAIN_CHUNK_STEPS": "7"}), "bitwise")
+        # every other device gives the same spikes (compared once, from the
+        # first device's part: a comparison across devices)
+        for other in (d for d in suite.devices if d.index != dev.index and dev.first):
+            check(f"{other.label} = {dev.label}", same_as_ref(f"d{other.index}", args=("--device", str(other.index))),
+                  "bitwise")
+        o = ref.run(SCENARIO, tmp, "single", "--precision", "single")
+        with h5py.File(o, "r") as f:
+            ok = f["monitors/v/data"].dtype == np.float32 and f.attrs["precision"] == "single"
+            rate = len(f["spikes/E/timestamps"]) / len(ref_spikes["E"][0])
+        check("single precision", ok and 0.8 < rate < 1.25, f"float32 state, E spike count ratio {rate:.3f}")
 
-if failures:
-    print("FAIL: " + ", ".join(failures))
-    sys.exit(1)
-print("PASS")
+
+suite.each(body)
+suite.finish()

@@ -1,9 +1,13 @@
 /* The device layer on the machine's real OpenCL (PoCL in CI), plus selector
  * logic on synthetic device lists for the cases PoCL cannot show (GPUs,
- * devices without fp64, unavailable devices).
+ * devices without fp64, unavailable devices). Opening, allocating and
+ * reading back run as one group per device (tests/unit/testdevices.h), under
+ * a line naming it; the rest runs once.
  *
- * main() sets POCL_DEVICES="pthread basic" before the first OpenCL call, so
- * PoCL shows two CPU devices in one platform. */
+ * PoCL shows two CPU devices in one platform when POCL_DEVICES names both
+ * of its CPU drivers: tests/env.sh sets it (PoCL 3: "pthread basic", PoCL 4
+ * and later: "cpu cpu-minimal"); run by hand without it, main() sets PoCL
+ * 3's names before the first OpenCL call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testdevices.h"
 #include "testutil.h"
 #include "twinbrain/device.h"
 
@@ -27,7 +33,9 @@ typedef struct fixture {
     tb_device_info *list;
     size_t n;
     int pocl_platform; /* P of PoCL, or -1 */
-    size_t basic, pthread; /* list positions of the two PoCL devices */
+    /* list positions of the two PoCL devices: the single-threaded driver
+     * (basic, PoCL 4: cpu-minimal) and the threaded one (pthread, PoCL 4: cpu) */
+    size_t basic, pthread;
     size_t pocl_count;
 } fixture;
 
@@ -47,15 +55,16 @@ static int setup(void **state)
         return -1;
     }
     f->pocl_platform = -1;
+    f->basic = f->pthread = SIZE_MAX;
     for (size_t i = 0; i < f->n; i++) {
         const tb_device_info *d = &f->list[i];
         if (!is_pocl(d))
             continue;
         f->pocl_platform = d->platform_index;
         f->pocl_count++;
-        if (strncmp(d->name, "basic", 5) == 0)
+        if (strncmp(d->name, "basic", 5) == 0 || strncmp(d->name, "cpu-minimal", 11) == 0)
             f->basic = i;
-        if (strncmp(d->name, "pthread", 7) == 0)
+        else if (strncmp(d->name, "pthread", 7) == 0 || strncmp(d->name, "cpu", 3) == 0)
             f->pthread = i;
     }
     *state = f;
@@ -72,8 +81,12 @@ static int teardown(void **state)
 
 static void need_two_pocl_devices(const fixture *f)
 {
-    if (f->pocl_count != 2)
+    if (f->pocl_count != 2 || f->basic == SIZE_MAX || f->pthread == SIZE_MAX) {
+        printf("SKIP: PoCL does not show its two CPU drivers here (POCL_DEVICES=%s)\n",
+               getenv("POCL_DEVICES") ? getenv("POCL_DEVICES") : "");
+        fflush(stdout);
         skip();
+    }
 }
 
 /* The index `auto` must choose, computed independently of the library. */
@@ -224,9 +237,16 @@ static void test_select_explicit(void **state)
         if (f->list[i].platform_index == f->pocl_platform && f->list[i].device_index == 1)
             want = i;
     assert_selects(f, pd, false, want);
-    assert_selects(f, "name~basic", false, f->basic);
-    assert_selects(f, "name~BASIC", true, f->basic);
-    assert_selects(f, "name~pthread", false, f->pthread);
+    /* By name (whole names: PoCL 4's "cpu" is part of "cpu-minimal"), in
+     * any case. */
+    char by_name[sizeof f->list[0].name + 8];
+    snprintf(by_name, sizeof by_name, "name~%s", f->list[f->basic].name);
+    assert_selects(f, by_name, false, f->basic);
+    for (char *c = by_name; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    assert_selects(f, by_name, true, f->basic);
+    snprintf(by_name, sizeof by_name, "name~%s", f->list[f->pthread].name);
+    assert_selects(f, by_name, false, f->pthread);
     /* A platform-name match covers both devices: the better score wins,
      * ties going to the lower index. */
     size_t best = f->basic < f->pthread ? f->basic : f->pthread;
@@ -537,65 +557,66 @@ static void test_no_platforms(void **state)
 
 /* ------------------------------------------------------------ open/alloc */
 
+/* The device the device group runs on: main()'s list and a position in it. */
+static const tb_device_info *device_list;
+static size_t device_current;
+
 static void test_open_and_alloc(void **state)
 {
-    fixture *f = *state;
-    for (size_t i = 0; i < f->n; i++) {
-        if (!f->list[i].available)
-            continue;
-        tb_device *dev = NULL;
-        tb_error err = {0};
-        assert_int_equal(tb_device_open(&f->list[i], &dev, &err), TB_OK);
-        assert_non_null(dev);
-        assert_ptr_equal(tb_device_get_info(dev)->id, f->list[i].id);
-        assert_string_equal(tb_device_get_info(dev)->name, f->list[i].name);
-        cl_command_queue q = tb_device_queue(dev);
-        assert_non_null(tb_device_context(dev));
-        assert_non_null(q);
-        cl_command_queue_properties props = 0;
-        assert_int_equal(clGetCommandQueueInfo(q, CL_QUEUE_PROPERTIES, sizeof props, &props,
-                                               NULL),
-                         CL_SUCCESS);
-        assert_true(props & CL_QUEUE_PROFILING_ENABLE);
-        assert_false(props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+    (void)state;
+    const tb_device_info *d = &device_list[device_current];
+    tb_device *dev = NULL;
+    tb_error err = {0};
+    assert_int_equal(tb_device_open(d, &dev, &err), TB_OK);
+    assert_non_null(dev);
+    assert_ptr_equal(tb_device_get_info(dev)->id, d->id);
+    assert_string_equal(tb_device_get_info(dev)->name, d->name);
+    cl_command_queue q = tb_device_queue(dev);
+    assert_non_null(tb_device_context(dev));
+    assert_non_null(q);
+    cl_command_queue_properties props = 0;
+    assert_int_equal(clGetCommandQueueInfo(q, CL_QUEUE_PROPERTIES, sizeof props, &props,
+                                           NULL),
+                     CL_SUCCESS);
+    assert_true(props & CL_QUEUE_PROFILING_ENABLE);
+    assert_false(props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
 
-        enum { N = 1 << 18 };
-        uint32_t *host = malloc(N * sizeof *host), *back = calloc(N, sizeof *back);
-        assert_non_null(host);
-        assert_non_null(back);
-        for (uint32_t k = 0; k < N; k++)
-            host[k] = k * 2654435761u;
-        cl_mem mem = tb_device_alloc(dev, N * sizeof *host, host, "test pattern", &err);
-        assert_non_null(mem);
-        assert_int_equal(clEnqueueReadBuffer(q, mem, CL_TRUE, 0, N * sizeof *host, back, 0,
-                                             NULL, NULL),
-                         CL_SUCCESS);
-        assert_memory_equal(host, back, N * sizeof *host);
-        clReleaseMemObject(mem);
-        mem = tb_device_alloc(dev, 4096, NULL, "scratch", &err);
-        assert_non_null(mem);
-        clReleaseMemObject(mem);
-        free(host);
-        free(back);
+    enum { N = 1 << 18 };
+    uint32_t *host = malloc(N * sizeof *host), *back = calloc(N, sizeof *back);
+    assert_non_null(host);
+    assert_non_null(back);
+    for (uint32_t k = 0; k < N; k++)
+        host[k] = k * 2654435761u;
+    cl_mem mem = tb_device_alloc(dev, N * sizeof *host, host, "test pattern", &err);
+    assert_non_null(mem);
+    assert_int_equal(clEnqueueReadBuffer(q, mem, CL_TRUE, 0, N * sizeof *host, back, 0,
+                                         NULL, NULL),
+                     CL_SUCCESS);
+    assert_memory_equal(host, back, N * sizeof *host);
+    clReleaseMemObject(mem);
+    mem = tb_device_alloc(dev, 4096, NULL, "scratch", &err);
+    assert_non_null(mem);
+    clReleaseMemObject(mem);
+    free(host);
+    free(back);
 
-        /* Beyond the largest single allocation: refused with the numbers. */
-        uint64_t too_big = f->list[i].max_alloc_bytes + 1;
-        if (too_big <= SIZE_MAX) {
-            assert_null(tb_device_alloc(dev, (size_t)too_big, NULL, "connectome weights",
-                                        &err));
-            assert_int_equal(err.status, TB_ERR_DEVICE);
-            const char *msg = tb_error_message(&err);
-            assert_non_null(strstr(msg, "connectome weights"));
-            assert_non_null(strstr(msg, "MiB"));
-            assert_non_null(strstr(msg, "maximum single allocation"));
-            assert_non_null(strstr(msg, "global memory"));
-            assert_non_null(strstr(msg, f->list[i].name));
-        }
-        assert_null(tb_device_alloc(dev, 0, NULL, "nothing", &err));
-        assert_non_null(strstr(tb_error_message(&err), "nothing"));
-        tb_error_clear(&err);
-        tb_device_close(dev);
+    /* Beyond the largest single allocation: refused with the numbers. */
+    uint64_t too_big = d->max_alloc_bytes + 1;
+    if (too_big <= SIZE_MAX) {
+        assert_null(tb_device_alloc(dev, (size_t)too_big, NULL, "connectome weights",
+                                    &err));
+        assert_int_equal(err.status, TB_ERR_DEVICE);
+        const char *msg = tb_error_message(&err);
+        assert_non_null(strstr(msg, "connectome weights"));
+        assert_non_null(strstr(msg, "MiB"));
+        assert_non_null(strstr(msg, "maximum single allocation"));
+        assert_non_null(strstr(msg, "global memory"));
+        assert_non_null(strstr(msg, d->name));
     }
+    assert_null(tb_device_alloc(dev, 0, NULL, "nothing", &err));
+    assert_non_null(strstr(tb_error_message(&err), "nothing"));
+    tb_error_clear(&err);
+    tb_device_close(dev);
 }
 
 /* Buffers that together exceed the device's memory are refused at the one
@@ -603,38 +624,36 @@ static void test_open_and_alloc(void **state)
  * bytes back. Buffers are never written, so no memory is touched. */
 static void test_alloc_ledger(void **state)
 {
-    fixture *f = *state;
-    for (size_t i = 0; i < f->n; i++) {
-        const tb_device_info *d = &f->list[i];
-        if (!d->available || d->global_mem_bytes == 0 || d->max_alloc_bytes == 0)
-            continue;
-        size_t piece = (size_t)(d->max_alloc_bytes < d->global_mem_bytes / 2 ? d->max_alloc_bytes
-                                                                              : d->global_mem_bytes / 2);
-        size_t fit = (size_t)(d->global_mem_bytes / piece);
-        tb_device *dev = NULL;
-        tb_error err = {0};
-        assert_int_equal(tb_device_open(d, &dev, &err), TB_OK);
-        cl_mem *held = calloc(fit + 1, sizeof *held);
-        assert_non_null(held);
-        for (size_t k = 0; k < fit; k++) {
-            held[k] = tb_device_alloc(dev, piece, NULL, "a piece", &err);
-            if (!held[k])
-                fail_msg("device %zu: piece %zu of %zu refused: %s", i, k, fit, tb_error_message(&err));
-        }
-        assert_null(tb_device_alloc(dev, piece, NULL, "one piece too many", &err));
-        assert_int_equal(err.status, TB_ERR_DEVICE);
-        assert_non_null(strstr(tb_error_message(&err), "one piece too many"));
-        assert_non_null(strstr(tb_error_message(&err), "the run already holds"));
-        tb_error_clear(&err);
-        clReleaseMemObject(held[0]);
-        held[0] = tb_device_alloc(dev, piece, NULL, "a piece again", &err);
-        if (!held[0])
-            fail_msg("device %zu: a released buffer's bytes did not come back: %s", i, tb_error_message(&err));
-        for (size_t k = 0; k < fit; k++)
-            clReleaseMemObject(held[k]);
-        free(held);
-        tb_device_close(dev);
+    (void)state;
+    const tb_device_info *d = &device_list[device_current];
+    if (d->global_mem_bytes == 0 || d->max_alloc_bytes == 0)
+        skip();
+    size_t piece = (size_t)(d->max_alloc_bytes < d->global_mem_bytes / 2 ? d->max_alloc_bytes
+                                                                          : d->global_mem_bytes / 2);
+    size_t fit = (size_t)(d->global_mem_bytes / piece);
+    tb_device *dev = NULL;
+    tb_error err = {0};
+    assert_int_equal(tb_device_open(d, &dev, &err), TB_OK);
+    cl_mem *held = calloc(fit + 1, sizeof *held);
+    assert_non_null(held);
+    for (size_t k = 0; k < fit; k++) {
+        held[k] = tb_device_alloc(dev, piece, NULL, "a piece", &err);
+        if (!held[k])
+            fail_msg("piece %zu of %zu refused: %s", k, fit, tb_error_message(&err));
     }
+    assert_null(tb_device_alloc(dev, piece, NULL, "one piece too many", &err));
+    assert_int_equal(err.status, TB_ERR_DEVICE);
+    assert_non_null(strstr(tb_error_message(&err), "one piece too many"));
+    assert_non_null(strstr(tb_error_message(&err), "the run already holds"));
+    tb_error_clear(&err);
+    clReleaseMemObject(held[0]);
+    held[0] = tb_device_alloc(dev, piece, NULL, "a piece again", &err);
+    if (!held[0])
+        fail_msg("a released buffer's bytes did not come back: %s", tb_error_message(&err));
+    for (size_t k = 0; k < fit; k++)
+        clReleaseMemObject(held[k]);
+    free(held);
+    tb_device_close(dev);
 }
 
 static void test_open_unavailable(void **state)
@@ -656,7 +675,7 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--no-platforms-child") == 0)
         return no_platforms_child();
     /* Before any OpenCL call: PoCL reads these once. */
-    setenv("POCL_DEVICES", "pthread basic", 1);
+    setenv("POCL_DEVICES", "pthread basic", 0); /* unless tests/env.sh chose */
     unsetenv("TWINBRAIN_DEVICE");
     snprintf(scratch, sizeof scratch, "/tmp/tb-test-device-XXXXXX");
     if (!mkdtemp(scratch)) {
@@ -684,11 +703,41 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_select_synthetic),
         cmocka_unit_test(test_select_many_synthetic),
         cmocka_unit_test(test_select_empty),
-        cmocka_unit_test(test_open_and_alloc),
-        cmocka_unit_test(test_alloc_ledger),
         cmocka_unit_test(test_open_unavailable),
     };
+    const struct CMUnitTest device_tests[] = {
+        cmocka_unit_test(test_open_and_alloc),
+        cmocka_unit_test(test_alloc_ledger),
+    };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
+
+    /* Open, allocate, read back: on every device. */
+    tb_device_info *list = NULL;
+    size_t n = 0;
+    tb_error err = {0};
+    if (tb_device_list(&list, &n, &err) != TB_OK) {
+        fprintf(stderr, "tb_device_list: %s\n", tb_error_message(&err));
+        tb_error_clear(&err);
+        tu_remove_tree(scratch);
+        return 1;
+    }
+    size_t *order = calloc(n + 1, sizeof *order);
+    size_t n_test = order ? tu_test_devices(list, n, order) : 0;
+    if (n_test == 0)
+        printf("SKIP: no usable OpenCL device: test_open_and_alloc did not run\n");
+    device_list = list;
+    for (size_t k = 0; k < n_test; k++) {
+        device_current = order[k];
+        tu_device_header("test_device", &list[device_current]);
+        int nf = cmocka_run_group_tests_name("device", device_tests, NULL, NULL);
+        fflush(stdout);
+        if (nf)
+            printf("FAIL on device %d (%s): %d test(s)\n", list[device_current].index,
+                   list[device_current].name, nf);
+        failed += nf;
+    }
+    free(order);
+    tb_device_list_free(list);
     tu_remove_tree(scratch);
     return failed ? 1 : 0;
 }

@@ -1,6 +1,11 @@
-/* Program assembly, builds, the disk cache and Random123 on the machine's
- * OpenCL device (PoCL in CI). Every cache this test touches lives in a
- * private scratch directory that main() creates and removes. */
+/* Program assembly, builds, the disk cache and Random123 on every OpenCL
+ * device of the machine (both PoCL drivers in CI; tests/unit/testdevices.h
+ * chooses them). The tests that need no device run once; the others run as
+ * one group per device, under a line naming it. On a device without fp64
+ * the double-precision build is skipped, saying so, and the cache, kernels
+ * folder and Random123 tests run in single precision. Every cache this test
+ * touches lives in a private scratch directory that main() creates and
+ * removes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,32 +22,33 @@
 #include <Random123/philox.h>
 
 #include "sha256.h"
+#include "testdevices.h"
 #include "testutil.h"
 #include "twinbrain/program.h"
 
 static char scratch[256]; /* the private directory main() creates */
 
+/* The device list main() made, and the position of the device the device
+ * group runs on now. */
+static tb_device_info *devices;
+static size_t n_devices, current;
+
 typedef struct fixture {
-    tb_device_info *list;
-    size_t n;
     tb_device *dev;
+    tb_precision prec; /* double where the device has fp64, else single */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     tb_error err = {0};
-    size_t chosen = 0;
-    if (!f || tb_device_list(&f->list, &f->n, &err) != TB_OK ||
-        tb_device_select(f->list, f->n, "auto", true, &chosen, &err) != TB_OK ||
-        tb_device_open(&f->list[chosen], &f->dev, &err) != TB_OK) {
-        fprintf(stderr, "no fp64 OpenCL device to test on: %s\n", tb_error_message(&err));
+    if (!f || tb_device_open(&devices[current], &f->dev, &err) != TB_OK) {
+        fprintf(stderr, "cannot open %s: %s\n", devices[current].name, tb_error_message(&err));
         tb_error_clear(&err);
-        if (f)
-            tb_device_list_free(f->list);
         free(f);
         return -1;
     }
+    f->prec = tu_fp64(&devices[current]) ? TB_DOUBLE : TB_SINGLE;
     *state = f;
     return 0;
 }
@@ -51,15 +57,30 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     tb_device_close(f->dev);
-    tb_device_list_free(f->list);
     free(f);
     return 0;
 }
 
-/* A fresh cache directory per test, nested to exercise mkdir -p. */
+/* Skips the calling test on a device without fp64, with a line saying so. */
+static void need_fp64(const char *test)
+{
+    const tb_device_info *d = &devices[current];
+    if (tu_fp64(d))
+        return;
+    printf("SKIP on device %d (%s): %s: %s\n", d->index, d->name, test, tu_no_fp64_reason(d));
+    fflush(stdout);
+    skip();
+}
+
+/* A fresh cache directory per test and device, nested to exercise mkdir -p. */
+static void cache_path(const char *name, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/caches/device%d/%s/twinbrain", scratch, devices[current].index, name);
+}
+
 static void use_cache(const char *name, char *dir, size_t cap)
 {
-    snprintf(dir, cap, "%s/caches/%s/twinbrain", scratch, name);
+    cache_path(name, dir, cap);
     setenv("TWINBRAIN_CACHE_DIR", dir, 1);
 }
 
@@ -291,6 +312,7 @@ static void test_assemble_parts(void **state)
 static void test_build_double(void **state)
 {
     fixture *f = *state;
+    need_fp64("test_build_double");
     char dir[PATH_MAX];
     use_cache("double", dir, sizeof dir);
     char *source = assemble_saxpy(TB_DOUBLE);
@@ -329,7 +351,7 @@ static void test_build_error(void **state)
                 "}\n",
         .label = "plugin broken"};
     tb_error err = {0};
-    char *source = tb_program_assemble(TB_DOUBLE, &part, 1, &err);
+    char *source = tb_program_assemble(f->prec, &part, 1, &err);
     tb_program *prog = (tb_program *)source;
     assert_int_equal(tb_program_build(f->dev, source, NULL, "plugin broken", &prog, &err),
                      TB_ERR_DEVICE);
@@ -359,7 +381,7 @@ static void test_kernel_missing(void **state)
     fixture *f = *state;
     char dir[PATH_MAX];
     use_cache("kernel", dir, sizeof dir);
-    char *source = assemble_saxpy(TB_DOUBLE);
+    char *source = assemble_saxpy(f->prec);
     tb_error err = {0};
     tb_program *prog = build(f, source, NULL, TB_OK, &err);
     assert_null(tb_program_kernel(prog, "no_such_kernel", &err));
@@ -380,7 +402,7 @@ static void build_expect(fixture *f, const char *source, bool from_cache)
     tb_program *prog = build(f, source, NULL, TB_OK, &err);
     assert_int_equal(tb_program_get_stats(prog)->from_cache, from_cache);
     assert_true(tb_program_get_stats(prog)->build_seconds >= 0.0);
-    run_saxpy(f, prog, TB_DOUBLE);
+    run_saxpy(f, prog, f->prec);
     tb_program_free(prog);
 }
 
@@ -411,7 +433,7 @@ static void test_cache_hit(void **state)
     fixture *f = *state;
     char dir[PATH_MAX], path[PATH_MAX];
     use_cache("hit", dir, sizeof dir);
-    char *source = assemble_saxpy(TB_DOUBLE);
+    char *source = assemble_saxpy(f->prec);
     build_expect(f, source, false);
     size_t n;
     free(read_entry(dir, path, &n));
@@ -433,7 +455,7 @@ static void test_cache_corrupt(void **state)
     fixture *f = *state;
     char dir[PATH_MAX], path[PATH_MAX];
     use_cache("corrupt", dir, sizeof dir);
-    char *source = assemble_saxpy(TB_DOUBLE);
+    char *source = assemble_saxpy(f->prec);
     build_expect(f, source, false);
     size_t n;
     unsigned char *good = read_entry(dir, path, &n);
@@ -488,7 +510,7 @@ static void test_cache_foreign_entry(void **state)
 {
     fixture *f = *state;
     char dir[PATH_MAX], mine[PATH_MAX], other[PATH_MAX];
-    char *source = assemble_saxpy(TB_DOUBLE);
+    char *source = assemble_saxpy(f->prec);
     use_cache("foreign-a", dir, sizeof dir);
     build_expect(f, source, false);
     size_t n;
@@ -506,8 +528,7 @@ static void test_cache_foreign_entry(void **state)
     rewrite(mine, data, n);
     free(data);
 
-    snprintf(dir, sizeof dir, "%s/caches/foreign-a/twinbrain", scratch);
-    setenv("TWINBRAIN_CACHE_DIR", dir, 1);
+    use_cache("foreign-a", dir, sizeof dir);
     build_expect(f, source, false);
     build_expect(f, source, true);
     free(variant);
@@ -519,7 +540,7 @@ static void test_cache_disabled(void **state)
     fixture *f = *state;
     char dir[PATH_MAX];
     use_cache("disabled", dir, sizeof dir);
-    char *source = assemble_saxpy(TB_DOUBLE);
+    char *source = assemble_saxpy(f->prec);
     setenv("TWINBRAIN_NO_CACHE", "1", 1);
     build_expect(f, source, false);
     build_expect(f, source, false);
@@ -541,7 +562,7 @@ static void test_cache_unwritable(void **state)
     assert_true(tu_write_file(file, "x", 1));
     snprintf(dir, sizeof dir, "%s/cache", file);
     setenv("TWINBRAIN_CACHE_DIR", dir, 1);
-    char *source = assemble_saxpy(TB_DOUBLE);
+    char *source = assemble_saxpy(f->prec);
     build_expect(f, source, false);
     build_expect(f, source, false);
     free(source);
@@ -577,8 +598,8 @@ static void test_kernels_folder(void **state)
     fixture *f = *state;
     char cache[PATH_MAX], kdir[PATH_MAX], path[PATH_MAX + 64];
     use_cache("kernels-export", cache, sizeof cache);
-    snprintf(kdir, sizeof kdir, "%s/prebuilt", scratch); /* not kernels/: test_kernel_dir uses it */
-    char *source = assemble_saxpy(TB_DOUBLE);
+    snprintf(kdir, sizeof kdir, "%s/device%d/prebuilt", scratch, devices[current].index);
+    char *source = assemble_saxpy(f->prec);
     tb_error err = {0};
 
     set_options(f, NULL, false, kdir);
@@ -596,7 +617,7 @@ static void test_kernels_folder(void **state)
     prog = build(f, source, "", TB_OK, &err);
     assert_int_equal(tb_program_get_stats(prog)->origin, TB_PROGRAM_PREBUILT);
     assert_non_null(strstr(tb_program_get_stats(prog)->binary_path, name));
-    run_saxpy(f, prog, TB_DOUBLE);
+    run_saxpy(f, prog, f->prec);
     tb_program_free(prog);
 
     /* other options make another program: missing, and said so */
@@ -629,8 +650,8 @@ static void test_no_compiler_device(void **state)
     fixture *f = *state;
     char cache[PATH_MAX], kdir[PATH_MAX], src_dir[PATH_MAX];
     use_cache("no-compiler", cache, sizeof cache);
-    snprintf(kdir, sizeof kdir, "%s/board-binaries", scratch);
-    snprintf(src_dir, sizeof src_dir, "%s/board-sources", scratch);
+    snprintf(kdir, sizeof kdir, "%s/device%d/board-binaries", scratch, devices[current].index);
+    snprintf(src_dir, sizeof src_dir, "%s/device%d/board-sources", scratch, devices[current].index);
     char *source = assemble_saxpy(TB_SINGLE);
     tb_error err = {0};
     set_options(f, NULL, false, kdir); /* the real device makes the "vendor" binary */
@@ -735,7 +756,7 @@ static void test_random123(void **state)
 
     tb_program_part part = {.text = philox_source, .label = "philox test"};
     tb_error err = {0};
-    char *source = tb_program_assemble(TB_DOUBLE, &part, 1, &err);
+    char *source = tb_program_assemble(f->prec, &part, 1, &err);
     tb_program *prog = NULL;
     if (tb_program_build(f->dev, source, NULL, "philox test", &prog, &err) != TB_OK)
         fail_msg("%s", tb_error_message(&err));
@@ -795,13 +816,17 @@ int main(void)
     snprintf(path, sizeof path, "%s/caches/default", scratch);
     setenv("TWINBRAIN_CACHE_DIR", path, 1);
 
-    const struct CMUnitTest tests[] = {
+    /* No device needed: once. */
+    const struct CMUnitTest host_tests[] = {
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_precision_name),
         cmocka_unit_test(test_kernel_dir),
         cmocka_unit_test(test_cache_dir),
         cmocka_unit_test(test_assemble_prelude),
         cmocka_unit_test(test_assemble_parts),
+    };
+    /* On every device. */
+    const struct CMUnitTest device_tests[] = {
         cmocka_unit_test(test_build_double),
         cmocka_unit_test(test_build_single),
         cmocka_unit_test(test_build_error),
@@ -817,7 +842,34 @@ int main(void)
         cmocka_unit_test(test_is_built),
         cmocka_unit_test(test_random123),
     };
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("host", host_tests, NULL, NULL);
+    tb_error err = {0};
+    if (tb_device_list(&devices, &n_devices, &err) != TB_OK) {
+        fprintf(stderr, "tb_device_list: %s\n", tb_error_message(&err));
+        tb_error_clear(&err);
+        tu_remove_tree(scratch);
+        return 1;
+    }
+    size_t *order = calloc(n_devices + 1, sizeof *order);
+    size_t n_test = order ? tu_test_devices(devices, n_devices, order) : 0;
+    if (n_test == 0)
+        printf("SKIP: no usable OpenCL device: the device tests did not run\n");
+    int failed_devices = 0;
+    for (size_t k = 0; k < n_test; k++) {
+        current = order[k];
+        tu_device_header("test_program", &devices[current]);
+        int nf = cmocka_run_group_tests_name("device", device_tests, setup, teardown);
+        fflush(stdout);
+        if (nf) {
+            printf("FAIL on device %d (%s): %d test(s)\n", devices[current].index, devices[current].name, nf);
+            failed_devices++;
+        }
+        failed += nf;
+    }
+    free(order);
+    tb_device_list_free(devices);
     tu_remove_tree(scratch);
-    return failed ? 1 : 0;
+    if (failed)
+        printf("FAIL: %d test(s) failed, on %d device(s) and the host\n", failed, failed_devices);
+    return failed ? 1 : (n_test == 0 ? 77 : 0);
 }
