@@ -725,8 +725,8 @@ static tb_status read_text(const tvb_source *s, const char *member, tvb_text *t,
 {
     if (t->bz2 && !on_path("bzip2"))
         return tb_error_set(err, TB_ERR_OTHER,
-                            "%s: reading it needs the `bzip2` command, which is not installed: "
-                            "decompress it first (bunzip2) and import the folder",
+                            "%s: reading it needs the `bzip2` command, which is not installed (Debian's "
+                            "package bzip2); or decompress it with another tool and import the folder",
                             t->where);
     if (!s->zip && !t->bz2) {
         if (!(t->text = read_whole_file(t->where)))
