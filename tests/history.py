@@ -172,9 +172,11 @@ period = {DT}
 {sweep}""")
 
 
-def run(scenario, out, layout=None, *extra):
+def run(scenario, out, layout=None, extra=(), devices=None):
     env = dict(os.environ)
     env.pop("TWINBRAIN_MASS_LAYOUT", None)
+    if devices:
+        env["POCL_DEVICES"] = devices
     if layout:
         env["TWINBRAIN_MASS_LAYOUT"] = layout
     subprocess.run([TB, "run", scenario, "-o", out, "-q", *extra], check=True, env=env)
@@ -234,8 +236,17 @@ with tempfile.TemporaryDirectory(prefix="tb-history-") as tmp:
               not bad, f"seeds {bad} differ" if bad else "")
         if layout == "lanes":
             lanes = got
-    alone = run(path, os.path.join(tmp, "alone.h5"), "lanes", "--set", "sweep={}", "--set", "simulation.seed=9")
+    alone = run(path, os.path.join(tmp, "alone.h5"), "lanes", ("--set", "sweep={}", "--set", "simulation.seed=9"))
     check("an instance of the sweep equals the same seed run alone", same(alone[:, 0], lanes[:, seeds.index(9)]))
+    # Split across two devices (two PoCL devices of one driver): each part
+    # draws its instances' past with their own seeds.
+    probe = subprocess.run([TB, "devices"], env=dict(os.environ, POCL_DEVICES="basic basic"), capture_output=True,
+                           text=True).stdout
+    if "[1]" in probe:
+        got = run(path, os.path.join(tmp, "two.h5"), "regions", ("--device", "0,1"), devices="basic basic")
+        bad = [s for b, s in enumerate(seeds) if not same(got[:, b], wants[b])]
+        check("a sweep split across two devices: every instance equals the reference", not bad,
+              f"seeds {bad} differ" if bad else "")
 
     # Single precision: the past drawn in float32 on the device.
     path = os.path.join(tmp, "single.toml")
