@@ -3,8 +3,9 @@
  *
  * File layout: /weights [N,N] float64 (row = target, column = source),
  * /tract_lengths [N,N] float64 mm, /region_labels [N] strings, optional
- * /centres [N,3] mm and /hemispheres [N] uint8; root attributes
- * weights_unit and description. */
+ * /centres [N,3] mm, /hemispheres [N] uint8, /areas [N] mm^2, /cortical [N]
+ * uint8 and /orientations [N,3]; root attributes weights_unit and
+ * description. */
 #include "config.h"
 
 #include <errno.h>
@@ -61,6 +62,9 @@ void tb_connectome_free(tb_connectome *c)
     free(c->hemispheres);
     free(c->weights_unit);
     free(c->description);
+    free(c->areas);
+    free(c->cortical);
+    free(c->orientations);
     free(c);
 }
 
@@ -96,20 +100,41 @@ static tb_status check_matrix(const double *m, size_t n, const char *name, const
     return TB_OK;
 }
 
+/* Every value of an optional [n, 3] table finite. */
+static tb_status check_table3(const double *v, size_t n, const char *name, tb_error *err)
+{
+    for (size_t i = 0; v && i < n * 3; i++)
+        if (!isfinite(v[i]))
+            return tb_error_set(err, TB_ERR_INPUT, "%s[%zu,%zu] = %g: %s must be finite", name, i / 3, i % 3, v[i],
+                                name + 1);
+    return TB_OK;
+}
+
+static tb_status check_flags(const uint8_t *v, size_t n, const char *name, const char *meaning, tb_error *err)
+{
+    for (size_t i = 0; v && i < n; i++)
+        if (v[i] > 1)
+            return tb_error_set(err, TB_ERR_INPUT, "%s[%zu] = %u: expected %s", name, i, (unsigned)v[i], meaning);
+    return TB_OK;
+}
+
 static tb_status check_regions(const tb_connectome *c, tb_error *err)
 {
     for (size_t i = 0; i < c->n; i++)
         if (!c->labels[i])
             return tb_error_set(err, TB_ERR_INPUT, "/region_labels[%zu] is missing", i);
-    for (size_t i = 0; c->centres && i < c->n * 3; i++)
-        if (!isfinite(c->centres[i]))
-            return tb_error_set(err, TB_ERR_INPUT, "/centres[%zu,%zu] = %g: centres must be finite", i / 3, i % 3,
-                                c->centres[i]);
-    for (size_t i = 0; c->hemispheres && i < c->n; i++)
-        if (c->hemispheres[i] > 1)
-            return tb_error_set(err, TB_ERR_INPUT, "/hemispheres[%zu] = %u: expected 0 (left) or 1 (right)", i,
-                                (unsigned)c->hemispheres[i]);
-    return TB_OK;
+    for (size_t i = 0; c->areas && i < c->n; i++)
+        if (!isfinite(c->areas[i]) || c->areas[i] < 0.0)
+            return tb_error_set(err, TB_ERR_INPUT, "/areas[%zu] = %g: areas must be finite and not negative", i,
+                                c->areas[i]);
+    tb_status s = check_table3(c->centres, c->n, "/centres", err);
+    if (s == TB_OK)
+        s = check_table3(c->orientations, c->n, "/orientations", err);
+    if (s == TB_OK)
+        s = check_flags(c->hemispheres, c->n, "/hemispheres", "0 (left) or 1 (right)", err);
+    if (s == TB_OK)
+        s = check_flags(c->cortical, c->n, "/cortical", "0 (not cortical) or 1 (cortical)", err);
+    return s;
 }
 
 tb_status tb_connectome_check(const tb_connectome *c, tb_error *err)
@@ -428,44 +453,53 @@ static tb_status read_labels(reader *rd, tb_connectome *c)
     return s;
 }
 
-static tb_status read_centres(reader *rd, tb_connectome *c)
+/* An optional dataset of `cols` numbers per region ([N] for 1, [N, cols]
+ * otherwise) into *out (left NULL when the file has none). */
+static tb_status read_per_region(reader *rd, tb_connectome *c, const char *name, size_t cols, const char *shape,
+                                 double **out)
 {
     hid_t d;
-    tb_status s = open_dataset(rd, "centres", false, &d);
+    tb_status s = open_dataset(rd, name, false, &d);
     if (s != TB_OK || d < 0)
         return s;
-    const hsize_t want[2] = {c->n, 3};
-    s = expect_shape(rd, d, "centres", 2, want, " (x, y, z in mm per region)");
-    if (s == TB_OK && !(c->centres = malloc(c->n * 3 * sizeof *c->centres)))
+    const hsize_t want[2] = {c->n, cols};
+    s = expect_shape(rd, d, name, cols == 1 ? 1 : 2, want, shape);
+    if (s == TB_OK && !(*out = malloc(c->n * cols * sizeof **out)))
         s = tb_error_set(rd->err, TB_ERR_OTHER, "%s: out of memory", rd->path);
     if (s == TB_OK)
-        s = read_numbers(rd, d, "centres", H5T_NATIVE_DOUBLE, c->n * 3, c->centres);
+        s = read_numbers(rd, d, name, H5T_NATIVE_DOUBLE, c->n * cols, *out);
     H5Oclose(d);
     return s;
 }
 
 /* Read as numbers of any type (0/1, 0.0/1.0, numpy bools) and checked
  * before narrowing, so that -1 or 0.5 are refused rather than clipped. */
-static tb_status read_hemispheres(reader *rd, tb_connectome *c)
+static tb_status read_flags(reader *rd, tb_connectome *c, const char *name, const char *meaning, uint8_t **out)
 {
-    hid_t d;
-    tb_status s = open_dataset(rd, "hemispheres", false, &d);
-    if (s != TB_OK || d < 0)
-        return s;
-    const hsize_t want[1] = {c->n};
     double *v = NULL;
-    s = expect_shape(rd, d, "hemispheres", 1, want, " (one per region)");
-    if (s == TB_OK && (!(v = malloc(c->n * sizeof *v)) || !(c->hemispheres = malloc(c->n))))
+    tb_status s = read_per_region(rd, c, name, 1, " (one per region)", &v);
+    if (s == TB_OK && v && !(*out = malloc(c->n)))
         s = tb_error_set(rd->err, TB_ERR_OTHER, "%s: out of memory", rd->path);
-    if (s == TB_OK)
-        s = read_numbers(rd, d, "hemispheres", H5T_NATIVE_DOUBLE, c->n, v);
-    for (size_t i = 0; s == TB_OK && i < c->n; i++) {
+    for (size_t i = 0; s == TB_OK && v && i < c->n; i++) {
         if (v[i] != 0.0 && v[i] != 1.0)
-            s = input_error(rd, "/hemispheres[%zu] = %g: expected 0 (left) or 1 (right)", i, v[i]);
-        c->hemispheres[i] = v[i] == 1.0;
+            s = input_error(rd, "/%s[%zu] = %g: expected %s", name, i, v[i], meaning);
+        (*out)[i] = v[i] == 1.0;
     }
     free(v);
-    H5Oclose(d);
+    return s;
+}
+
+static tb_status read_optional(reader *rd, tb_connectome *c)
+{
+    tb_status s = read_per_region(rd, c, "centres", 3, " (x, y, z in mm per region)", &c->centres);
+    if (s == TB_OK)
+        s = read_flags(rd, c, "hemispheres", "0 (left) or 1 (right)", &c->hemispheres);
+    if (s == TB_OK)
+        s = read_per_region(rd, c, "areas", 1, " (one per region)", &c->areas);
+    if (s == TB_OK)
+        s = read_flags(rd, c, "cortical", "0 (not cortical) or 1 (cortical)", &c->cortical);
+    if (s == TB_OK)
+        s = read_per_region(rd, c, "orientations", 3, " (x, y, z per region)", &c->orientations);
     return s;
 }
 
@@ -502,9 +536,7 @@ static tb_status read_file(reader *rd, tb_connectome **out)
     if (s == TB_OK)
         s = read_labels(rd, c);
     if (s == TB_OK)
-        s = read_centres(rd, c);
-    if (s == TB_OK)
-        s = read_hemispheres(rd, c);
+        s = read_optional(rd, c);
     if (s == TB_OK)
         s = read_root_string(rd, "weights_unit", &c->weights_unit);
     if (s == TB_OK)
@@ -628,6 +660,25 @@ static tb_status write_root_string(const writer *wr, const char *name, const cha
     return s;
 }
 
+/* The per-region datasets a connectome may lack. */
+static tb_status write_optional(const writer *wr, const tb_connectome *c)
+{
+    const hsize_t d3[2] = {c->n, 3}, d1[1] = {c->n};
+    hid_t f64 = H5T_IEEE_F64LE, u8 = H5T_STD_U8LE;
+    tb_status s = TB_OK;
+    if (s == TB_OK && c->centres)
+        s = write_dataset(wr, "/centres", f64, H5T_NATIVE_DOUBLE, 2, d3, false, c->centres);
+    if (s == TB_OK && c->hemispheres)
+        s = write_dataset(wr, "/hemispheres", u8, H5T_NATIVE_UINT8, 1, d1, false, c->hemispheres);
+    if (s == TB_OK && c->areas)
+        s = write_dataset(wr, "/areas", f64, H5T_NATIVE_DOUBLE, 1, d1, false, c->areas);
+    if (s == TB_OK && c->cortical)
+        s = write_dataset(wr, "/cortical", u8, H5T_NATIVE_UINT8, 1, d1, false, c->cortical);
+    if (s == TB_OK && c->orientations)
+        s = write_dataset(wr, "/orientations", f64, H5T_NATIVE_DOUBLE, 2, d3, false, c->orientations);
+    return s;
+}
+
 static tb_status write_contents(const writer *wr, const tb_connectome *c)
 {
     tb_status s = write_matrix(wr, "/weights", c->weights, c->n);
@@ -635,12 +686,8 @@ static tb_status write_contents(const writer *wr, const tb_connectome *c)
         s = write_matrix(wr, "/tract_lengths", c->tract_lengths, c->n);
     if (s == TB_OK)
         s = write_labels(wr, c);
-    const hsize_t cdims[2] = {c->n, 3}, hdims[1] = {c->n};
-    if (s == TB_OK && c->centres)
-        s = write_dataset(wr, "/centres", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, cdims, false, c->centres);
-    if (s == TB_OK && c->hemispheres)
-        s = write_dataset(wr, "/hemispheres", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, hdims, false,
-                          c->hemispheres);
+    if (s == TB_OK)
+        s = write_optional(wr, c);
     if (s == TB_OK)
         s = write_root_string(wr, "weights_unit", c->weights_unit);
     if (s == TB_OK)

@@ -324,9 +324,45 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
 #define TB_WORK_ITEM const int b = get_group_id(0), n0 = get_local_id(0), nstep = get_local_size(0);
 #endif
 
-/* Fill every history slot with the initial state: the past before t = 0
- * equals the initial condition. Coloured noise starts from its stationary
- * distribution (drawn at step 2^64 - 1, which no step reaches). */
+#if TB_HISTORY_RANDOM
+/* One uniform in (0, 1) per variable for the state k steps before t = 0,
+ * keyed as the host keys the initial values (k = 0): the instance's own
+ * seed, stream TB_RNG_INITIAL, step k, element region * TB_NV + variable;
+ * with lanes, each lane draws for its own instance or region. */
+inline void tb_history_uniforms(__global const ulong *seeds, int b, long k, int n, real *u)
+{
+#if TB_LANES > 1
+    tb_scalar us[TB_NV][TB_LANES];
+    for (int l = 0; l < TB_LANES; ++l)
+        for (int v = 0; v < TB_NV; ++v)
+            us[v][l] = tb_uniform2(seeds[TB_REGION_LANES ? b : b + l], TB_RNG_INITIAL, (ulong)k,
+                                   (uint)((n + (TB_REGION_LANES ? l : 0)) * TB_NV + v)).x;
+    for (int v = 0; v < TB_NV; ++v)
+        u[v] = TB_LD(us[v]);
+#else
+    for (int v = 0; v < TB_NV; ++v)
+        u[v] = tb_uniform2(seeds[b], TB_RNG_INITIAL, (ulong)k, (uint)(n * TB_NV + v)).x;
+#endif
+}
+
+/* What region n transmits k steps before t = 0: its own draw for the
+ * variables drawn at random, the initial value x0 for the others. */
+inline void tb_history_at(const tb_params *p, __global const ulong *seeds, int b, long k, int n, const real *x0,
+                          real *h)
+{
+    real u[TB_NV], x[TB_NV];
+    tb_history_uniforms(seeds, b, k, n, u);
+    tb_history_draw(p, x0, u, x);
+    tb_hist_values(p, x, h);
+}
+#endif
+
+/* Fill the history: slot tb_slot(-k, H) holds the past k steps before
+ * t = 0 (k = 0 is the initial state itself). With a constant history
+ * (the default) every slot equals the initial condition; with a random
+ * one (TB_HISTORY_RANDOM) every past step has its own draw. Coloured noise
+ * starts from its stationary distribution (drawn at step 2^64 - 1, which no
+ * step reaches). */
 __kernel void tb_mass_init_history(__global const tb_scalar *state, __global tb_scalar *hist,
                                    __global const tb_scalar *pscalar, __global const tb_scalar *pregion,
                                    __global const tb_scalar *pinst, __global const tb_scalar *pir,
@@ -340,9 +376,15 @@ __kernel void tb_mass_init_history(__global const tb_scalar *state, __global tb_
         real x[TB_NV], h[TB_NC];
         tb_load_state(state, x, b, B, N, n);
         tb_hist_values(&p, x, h);
-        for (int s = 0; s < H; ++s)
+        for (int s = 0; s < H; ++s) {
+#if TB_HISTORY_RANDOM
+            if (s > 0)
+                tb_history_at(&p, seeds, b, s, n, x, h);
+#endif
+            const int slot = (int)tb_slot(-s, H);
             for (int k = 0; k < TB_NC; ++k)
-                TB_ST(h[k], hist + TB_HX(s, k, b, n));
+                TB_ST(h[k], hist + TB_HX(slot, k, b, n));
+        }
 #if TB_NOISE == TB_NOISE_OU
         real z[TB_NV], g[TB_NV];
         tb_normals(seeds, b, -1, n, z);

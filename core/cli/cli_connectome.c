@@ -3,8 +3,10 @@
  * generate: a synthetic connectome (tb_connectome_generate) into a file.
  * info:     what a connectome file holds, and the delays it implies.
  * import:   a connectome in The Virtual Brain's text format (a zip file or
- *           a folder with weights.txt, tract_lengths.txt, centres.txt and
- *           optionally hemispheres.txt) into twinbrain's HDF5 file. */
+ *           a folder with weights.txt, tract_lengths.txt and optionally
+ *           centres.txt, hemispheres.txt, cortical.txt, areas.txt and
+ *           average_orientations.txt, each plain or .bz2) into twinbrain's
+ *           HDF5 file. */
 #include "config.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "twinbrain/connectome.h"
 
 #include "cli.h"
+#include "util.h"
 
 #define PROG "twinbrain connectome"
 #define DEFAULT_SPEED 3.0 /* mm/ms, TVB's default conduction speed */
@@ -59,9 +62,11 @@ static const char usage_import[] =
     "\n"
     "Convert a connectome in The Virtual Brain's format: weights.txt and\n"
     "tract_lengths.txt (whitespace-separated N x N matrices, row = target,\n"
-    "lengths in mm), centres.txt (lines \"label x y z\") and, if present,\n"
-    "hemispheres.txt (one 0/1 or False/True a line, 1 = right). A zip file is read\n"
-    "with the `unzip` command.\n"
+    "lengths in mm) and, if present, centres.txt (lines \"label x y z\", further\n"
+    "columns ignored), hemispheres.txt (0/1 or False/True, 1 = right), cortical.txt\n"
+    "(0/1), areas.txt (N numbers) and average_orientations.txt (lines \"x y z\").\n"
+    "Each may be compressed as NAME.txt.bz2 (read with the `bzip2` command) and, in\n"
+    "a zip file (read with the `unzip` command), lie in a folder.\n"
     "\n"
     "  -o, --output OUT  the HDF5 file to write\n";
 
@@ -305,6 +310,26 @@ static stats measure(const tb_connectome *c, double speed, double dt)
     return s;
 }
 
+/* The optional per-region datasets a file has beyond centres and
+ * hemispheres ("areas, cortical (68 of 76), orientations"); false when none. */
+static bool others(const tb_connectome *c, char *buf, size_t size)
+{
+    size_t cortical = 0;
+    for (size_t i = 0; c->cortical && i < c->n; i++)
+        cortical += c->cortical[i];
+    char count[48] = "";
+    if (c->cortical)
+        snprintf(count, sizeof count, "cortical (%zu of %zu)", cortical, c->n);
+    const char *parts[] = {c->areas ? "areas" : NULL, c->cortical ? count : NULL,
+                           c->orientations ? "orientations" : NULL};
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < 3; i++)
+        if (parts[i] && len < size)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", parts[i]);
+    return len > 0;
+}
+
 static void print_text(const info_args *a, const tb_connectome *c, const stats *s)
 {
     printf("file            %s\n", a->file);
@@ -328,6 +353,9 @@ static void print_text(const info_args *a, const tb_connectome *c, const stats *
         printf(", %s", c->labels[i]);
     printf("%s\n", c->n > 4 ? ", ..." : "");
     printf("centres         %s\n", c->centres ? "yes" : "no");
+    char other[96];
+    if (others(c, other, sizeof other))
+        printf("also            %s\n", other);
     if (c->description)
         printf("description     %s\n", c->description);
 }
@@ -396,6 +424,13 @@ static void print_json(const info_args *a, const tb_connectome *c, const stats *
         printf(", \"delay_range_steps\": [%ld, %ld], \"horizon_steps\": %ld", s->smin, s->smax, s->smax + 1);
     else
         fputs(", \"delay_range_steps\": null, \"horizon_steps\": 1", stdout);
+    printf(", \"areas\": %s, \"orientations\": %s", c->areas ? "true" : "false", c->orientations ? "true" : "false");
+    if (c->cortical) {
+        size_t cortical = 0;
+        for (size_t i = 0; i < c->n; i++)
+            cortical += c->cortical[i];
+        printf(", \"cortical\": %zu", cortical);
+    }
     fputs(", \"weights_unit\": ", stdout);
     c->weights_unit ? json_string(c->weights_unit) : (void)fputs("null", stdout);
     fputs(", \"description\": ", stdout);
@@ -599,19 +634,33 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The zip member called `name` in any folder; macOS resource forks are not
- * it. Two candidates are an error: which one is meant is not clear. */
-static tb_status find_member(const tvb_source *s, const char *name, const char **member, tb_error *err)
+/* Whether `base` is the file `stem` in one of the forms TVB reads:
+ * STEM.txt, or STEM.txt.bz2 (bzip2-compressed, as tvb-data ships its
+ * larger connectomes); *bz2 says which. */
+static bool is_file_of(const char *base, const char *stem, bool *bz2)
+{
+    size_t n = strlen(stem);
+    if (strncmp(base, stem, n) != 0)
+        return false;
+    *bz2 = strcmp(base + n, ".txt.bz2") == 0;
+    return *bz2 || strcmp(base + n, ".txt") == 0;
+}
+
+/* The zip member that is the file `stem` (is_file_of), in any folder;
+ * macOS resource forks are not it. Two candidates are an error: which one
+ * is meant is not clear. */
+static tb_status find_member(const tvb_source *s, const char *stem, const char **member, bool *bz2, tb_error *err)
 {
     *member = NULL;
     for (size_t i = 0; i < s->n_members; i++) {
         const char *m = s->members[i];
-        if (strcmp(base_name(m), name) != 0 || strncmp(m, "__MACOSX/", 9) == 0)
+        bool packed;
+        if (!is_file_of(base_name(m), stem, &packed) || strncmp(m, "__MACOSX/", 9) == 0)
             continue;
         if (*member)
-            return tb_error_set(err, TB_ERR_INPUT, "%s: holds both %s and %s: import the folder you mean", s->path,
-                                *member, m);
+            return tb_error_set(err, TB_ERR_INPUT, "%s: holds both %s and %s: keep one of them", s->path, *member, m);
         *member = m;
+        *bz2 = packed;
     }
     return TB_OK;
 }
@@ -626,37 +675,87 @@ static char *read_whole_file(const char *path)
     return text;
 }
 
-/* The text of a file (NULL when absent), its name, and how messages should
- * call it ("DIR/weights.txt", "ZIP:folder/weights.txt"). */
+/* The text of a file (NULL when absent), the name it was found under
+ * ("weights.txt.bz2"), and how messages should call it
+ * ("DIR/weights.txt", "ZIP:folder/weights.txt.bz2"). */
 typedef struct tvb_text {
     char *text;
-    const char *name;
+    char name[64];
     char where[512];
+    bool bz2;
 } tvb_text;
 
-static tb_status source_read(const tvb_source *s, const char *name, tvb_text *t, tb_error *err)
+/* In a folder: DIR/STEM.txt or DIR/STEM.txt.bz2, not both. */
+static tb_status find_in_folder(const tvb_source *s, const char *stem, tvb_text *t, tb_error *err)
 {
-    t->text = NULL;
-    t->name = name;
-    if (!s->zip) {
-        snprintf(t->where, sizeof t->where, "%s/%s", s->path, name);
-        if (access(t->where, F_OK) != 0)
-            return TB_OK;
+    char plain[512], packed[512];
+    snprintf(plain, sizeof plain, "%s/%s.txt", s->path, stem);
+    snprintf(packed, sizeof packed, "%s/%s.txt.bz2", s->path, stem);
+    bool has_plain = access(plain, F_OK) == 0, has_packed = access(packed, F_OK) == 0;
+    if (has_plain && has_packed)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: holds both %s.txt and %s.txt.bz2: keep one of them", s->path,
+                            stem, stem);
+    if (has_plain || has_packed) {
+        t->bz2 = has_packed;
+        snprintf(t->where, sizeof t->where, "%s", has_packed ? packed : plain);
+        snprintf(t->name, sizeof t->name, "%s", base_name(t->where));
+    }
+    return TB_OK;
+}
+
+/* The shell command that prints the text of t, decompressed: unzip for a
+ * zip member, then bzip2 for a compressed one (a failed unzip leaves bzip2
+ * an empty stream, which it refuses). */
+static char *extract_command(const tvb_source *s, const char *member, const tvb_text *t)
+{
+    char *from = s->zip ? unzip_command("-p", s->path, member) : NULL, *q = NULL, *cmd = NULL;
+    if (s->zip && !t->bz2)
+        return from;
+    if (s->zip && from)
+        cmd = tb_asprintf("%s | bzip2 -dc 2>/dev/null", from);
+    else if (!s->zip && (q = shell_quote(t->where)))
+        cmd = tb_asprintf("bzip2 -dc < %s 2>/dev/null", q);
+    free(from);
+    free(q);
+    return cmd;
+}
+
+/* The text of t, found by find_member or find_in_folder. */
+static tb_status read_text(const tvb_source *s, const char *member, tvb_text *t, tb_error *err)
+{
+    if (t->bz2 && !on_path("bzip2"))
+        return tb_error_set(err, TB_ERR_OTHER,
+                            "%s: reading it needs the `bzip2` command, which is not installed (Debian's "
+                            "package bzip2); or decompress it with another tool and import the folder",
+                            t->where);
+    if (!s->zip && !t->bz2) {
         if (!(t->text = read_whole_file(t->where)))
             return tb_error_set(err, TB_ERR_INPUT, "%s: cannot read: %s", t->where, strerror(errno));
         return TB_OK;
     }
-    const char *member;
-    tb_status st = find_member(s, name, &member, err);
-    if (st != TB_OK || !member)
-        return st;
-    snprintf(t->where, sizeof t->where, "%s:%s", s->path, member);
-    char *cmd = unzip_command("-p", s->path, member);
+    char *cmd = extract_command(s, member, t);
     t->text = cmd ? run_capture(cmd) : NULL;
     free(cmd);
     if (!t->text)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: unzip cannot extract it", t->where);
+        return tb_error_set(err, TB_ERR_INPUT, "%s: %s cannot extract it", t->where,
+                            !s->zip ? "bzip2" : t->bz2 ? "unzip | bzip2" : "unzip");
     return TB_OK;
+}
+
+/* The file `stem` (is_file_of) of a folder or a zip; t->text stays NULL
+ * when there is none. */
+static tb_status source_read(const tvb_source *s, const char *stem, tvb_text *t, tb_error *err)
+{
+    *t = (tvb_text){.text = NULL};
+    const char *member = NULL;
+    tb_status st = s->zip ? find_member(s, stem, &member, &t->bz2, err) : find_in_folder(s, stem, t, err);
+    if (st != TB_OK || (s->zip ? !member : !t->where[0]))
+        return st;
+    if (s->zip) {
+        snprintf(t->where, sizeof t->where, "%s:%s", s->path, member);
+        snprintf(t->name, sizeof t->name, "%s", base_name(member));
+    }
+    return read_text(s, member, t, err);
 }
 
 /* ================================================================ import: parsing */
@@ -753,118 +852,209 @@ static tb_status parse_matrix(const tvb_text *t, const char *what, matrix *m, tb
     return TB_OK;
 }
 
-/* centres.txt: "label x y z" a line (TVB's layout); "x y z" lines are
- * accepted too, and then labels are left for the caller to make up. */
+/* One line of centres.txt, its k tokens (the first 4 in tok): "x y z", or
+ * "label x y z" with any further columns ignored. */
+static tb_status centre_row(const tvb_text *t, size_t line_no, char **tok, size_t k, size_t row, tb_connectome *c,
+                            tb_error *err)
+{
+    size_t first = k == 3 ? 0 : 1;
+    for (size_t d = 0; d < 3; d++) {
+        char *end;
+        double v = strtod(tok[first + d], &end);
+        if (*end || !isfinite(v))
+            return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu: '%s' is not a coordinate", t->where, line_no,
+                                tok[first + d]);
+        c->centres[3 * row + d] = v;
+    }
+    if (k > 3 && !(c->labels[row] = strdup(tok[0])))
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    return TB_OK;
+}
+
+/* centres.txt: "label x y z" a line (TVB's layout: TVB reads the label from
+ * column 0 and x, y, z from columns 1 to 3, so further columns are
+ * ignored); "x y z" lines are accepted too, and then labels are left for
+ * the caller to make up. Every line has as many columns as the first. */
 static tb_status parse_centres(const tvb_text *t, tb_connectome *c, tb_error *err)
 {
-    size_t row = 0, line_no = 0;
+    size_t row = 0, line_no = 0, cols = 0;
     char *cursor = t->text, *line;
     while ((line = next_line(&cursor))) {
         line_no++;
-        char *tok[5];
+        char *tok[4], *x;
         size_t k = 0;
-        while (k < 5 && (tok[k] = next_token(&line)))
-            k++;
+        for (; (x = next_token(&line)); k++)
+            if (k < 4)
+                tok[k] = x;
         if (k == 0)
             continue;
-        if (k != 3 && k != 4)
+        if (k < 3)
             return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu: expected \"label x y z\"", t->where, line_no);
+        if (cols && k != cols)
+            return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu has %zu columns, the first has %zu", t->where,
+                                line_no, k, cols);
         if (row >= c->n)
             return tb_error_set(err, TB_ERR_INPUT, "%s: more than %zu regions (as many as weights.txt has rows)",
                                 t->where, c->n);
-        for (size_t d = 0; d < 3; d++) {
-            char *end;
-            double v = strtod(tok[k - 3 + d], &end);
-            if (*end || !isfinite(v))
-                return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu: '%s' is not a coordinate", t->where, line_no,
-                                    tok[k - 3 + d]);
-            c->centres[3 * row + d] = v;
-        }
-        if (k == 4 && !(c->labels[row] = strdup(tok[0])))
-            return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-        row++;
+        cols = k;
+        tb_status st = centre_row(t, line_no, tok, k, row++, c, err);
+        if (st != TB_OK)
+            return st;
     }
     if (row != c->n)
         return tb_error_set(err, TB_ERR_INPUT, "%s: %zu regions, but weights.txt has %zu", t->where, row, c->n);
     return TB_OK;
 }
 
-static tb_status parse_hemispheres(const tvb_text *t, tb_connectome *c, tb_error *err)
+/* A true/false value as TVB writes them (1/0, True/False, or 1.0/0.0 from
+ * numpy.savetxt): 1, 0, or -1 for anything else. */
+static int flag_value(const char *tok)
+{
+    if (strcasecmp(tok, "true") == 0)
+        return 1;
+    if (strcasecmp(tok, "false") == 0)
+        return 0;
+    char *end;
+    double v = strtod(tok, &end);
+    return *end || (v != 0.0 && v != 1.0) ? -1 : (int)v;
+}
+
+/* hemispheres.txt, cortical.txt: n flags, one a line (or several). */
+static tb_status parse_flags(const tvb_text *t, size_t n, uint8_t *out, tb_error *err)
 {
     size_t row = 0, line_no = 0;
     char *cursor = t->text, *line, *tok;
     while ((line = next_line(&cursor))) {
         line_no++;
         while ((tok = next_token(&line))) {
-            bool right = strcmp(tok, "1") == 0 || strcasecmp(tok, "true") == 0;
-            bool left = strcmp(tok, "0") == 0 || strcasecmp(tok, "false") == 0;
-            if (!right && !left)
+            int v = flag_value(tok);
+            if (v < 0)
                 return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu: '%s': expected 0/1 or False/True", t->where,
                                     line_no, tok);
-            if (row >= c->n)
-                return tb_error_set(err, TB_ERR_INPUT, "%s: more than %zu values", t->where, c->n);
-            c->hemispheres[row++] = right;
+            if (row >= n)
+                return tb_error_set(err, TB_ERR_INPUT, "%s: more than %zu values", t->where, n);
+            out[row++] = (uint8_t)v;
         }
     }
-    if (row != c->n)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: %zu values, but weights.txt has %zu regions", t->where, row, c->n);
+    if (row != n)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: %zu values, but weights.txt has %zu regions", t->where, row, n);
+    return TB_OK;
+}
+
+/* areas.txt (cols = 1: n numbers, one a line or several) and
+ * average_orientations.txt (cols = 3: "x y z" a line): finite numbers,
+ * and not negative where `nonneg`. */
+static tb_status parse_numbers(const tvb_text *t, size_t n, size_t cols, bool nonneg, double *out, tb_error *err)
+{
+    size_t count = 0, line_no = 0;
+    char *cursor = t->text, *line, *tok;
+    while ((line = next_line(&cursor))) {
+        line_no++;
+        size_t on_line = 0;
+        for (; (tok = next_token(&line)); on_line++) {
+            char *end;
+            double v = strtod(tok, &end);
+            if (*end || !isfinite(v) || (nonneg && v < 0.0))
+                return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu: '%s': expected a finite number%s", t->where,
+                                    line_no, tok, nonneg ? " >= 0" : "");
+            if (count >= n * cols)
+                return tb_error_set(err, TB_ERR_INPUT, "%s: more than %zu values", t->where, n * cols);
+            out[count++] = v;
+        }
+        if (cols > 1 && on_line && on_line != cols)
+            return tb_error_set(err, TB_ERR_INPUT, "%s: line %zu has %zu values, expected %zu", t->where, line_no,
+                                on_line, cols);
+    }
+    if (count != n * cols)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: %zu %s, but weights.txt has %zu regions", t->where,
+                            count / cols, cols > 1 ? "rows" : "values", n);
     return TB_OK;
 }
 
 /* ================================================================ import */
 
+/* The files of TVB's format, each under any of its names (tried in order;
+ * each as NAME.txt or NAME.txt.bz2, at the top or in a folder of a zip):
+ * what Connectivity.from_file and TVB's zip importer read. */
+enum { F_WEIGHTS, F_TRACTS, F_CENTRES, F_HEMISPHERES, F_CORTICAL, F_AREAS, F_ORIENTATIONS, F_COUNT };
+
+static const char *const tvb_names[F_COUNT][3] = {
+    [F_WEIGHTS] = {"weights"},
+    [F_TRACTS] = {"tract_lengths", "tract"}, /* tract.txt: older tvb-data zips */
+    [F_CENTRES] = {"centres", "centers"},
+    [F_HEMISPHERES] = {"hemispheres"},
+    [F_CORTICAL] = {"cortical"},
+    [F_AREAS] = {"areas"},
+    [F_ORIENTATIONS] = {"average_orientations", "orientations"},
+};
+
 typedef struct tvb_files {
-    tvb_text weights, tracts, centres, hemispheres;
+    tvb_text f[F_COUNT];
 } tvb_files;
 
 static void files_free(tvb_files *f)
 {
-    free(f->weights.text);
-    free(f->tracts.text);
-    free(f->centres.text);
-    free(f->hemispheres.text);
+    for (size_t i = 0; i < F_COUNT; i++)
+        free(f->f[i].text);
 }
 
 static tb_status read_files(const tvb_source *s, tvb_files *f, tb_error *err)
 {
-    tb_status st = source_read(s, "weights.txt", &f->weights, err);
-    if (st == TB_OK && !f->weights.text)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: no weights.txt in it", s->path);
-    if (st == TB_OK)
-        st = source_read(s, "tract_lengths.txt", &f->tracts, err);
-    if (st == TB_OK && !f->tracts.text) /* older tvb-data zips */
-        st = source_read(s, "tract.txt", &f->tracts, err);
-    if (st == TB_OK && !f->tracts.text)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: no tract_lengths.txt in it", s->path);
-    if (st == TB_OK)
-        st = source_read(s, "centres.txt", &f->centres, err);
-    if (st == TB_OK)
-        st = source_read(s, "hemispheres.txt", &f->hemispheres, err);
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && i < F_COUNT; i++) {
+        for (size_t k = 0; st == TB_OK && !f->f[i].text && k < 3 && tvb_names[i][k]; k++)
+            st = source_read(s, tvb_names[i][k], &f->f[i], err);
+        bool required = i == F_WEIGHTS || i == F_TRACTS;
+        if (st == TB_OK && !f->f[i].text && required)
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: no %s.txt in it", s->path, tvb_names[i][0]);
+    }
     return st;
 }
 
+/* "Imported from The Virtual Brain's format: SRC (weights.txt, ...)." */
 static tb_status describe_import(tb_connectome *c, const tvb_source *s, const tvb_files *f)
 {
-    const char *fmt = "Imported from The Virtual Brain's format: %s (weights.txt, %s%s%s).";
-    const char *tract = f->tracts.name;
-    const char *centres = f->centres.text ? ", centres.txt" : "";
-    const char *hemi = f->hemispheres.text ? ", hemispheres.txt" : "";
-    int len = snprintf(NULL, 0, fmt, s->path, tract, centres, hemi);
-    if (len < 0 || !(c->description = malloc((size_t)len + 1)))
-        return TB_ERR_OTHER;
-    snprintf(c->description, (size_t)len + 1, fmt, s->path, tract, centres, hemi);
-    return TB_OK;
+    tb_buf b = {0};
+    tb_buf_printf(&b, "Imported from The Virtual Brain's format: %s (", s->path);
+    for (size_t i = 0, listed = 0; i < F_COUNT; i++)
+        if (f->f[i].text)
+            tb_buf_printf(&b, "%s%s", listed++ ? ", " : "", f->f[i].name);
+    tb_buf_printf(&b, ").");
+    c->description = tb_buf_take(&b);
+    return c->description ? TB_OK : TB_ERR_OTHER;
+}
+
+/* centres, hemispheres, cortical, areas and orientations, where present. */
+static tb_status build_optional(const tvb_files *f, tb_connectome *c, tb_error *err)
+{
+    const tvb_text *t = f->f;
+    size_t n = c->n;
+    if ((t[F_CENTRES].text && !(c->centres = malloc(3 * n * sizeof *c->centres))) ||
+        (t[F_HEMISPHERES].text && !(c->hemispheres = malloc(n))) || (t[F_CORTICAL].text && !(c->cortical = malloc(n))) ||
+        (t[F_AREAS].text && !(c->areas = malloc(n * sizeof *c->areas))) ||
+        (t[F_ORIENTATIONS].text && !(c->orientations = malloc(3 * n * sizeof *c->orientations))))
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    tb_status st = c->centres ? parse_centres(&t[F_CENTRES], c, err) : TB_OK;
+    if (st == TB_OK && c->hemispheres)
+        st = parse_flags(&t[F_HEMISPHERES], n, c->hemispheres, err);
+    if (st == TB_OK && c->cortical)
+        st = parse_flags(&t[F_CORTICAL], n, c->cortical, err);
+    if (st == TB_OK && c->areas)
+        st = parse_numbers(&t[F_AREAS], n, 1, true, c->areas, err);
+    if (st == TB_OK && c->orientations)
+        st = parse_numbers(&t[F_ORIENTATIONS], n, 3, false, c->orientations, err);
+    return st;
 }
 
 static tb_status build(const tvb_source *s, tvb_files *f, tb_connectome **out, tb_error *err)
 {
     matrix w = {0}, t = {0};
-    tb_status st = parse_matrix(&f->weights, "weights", &w, err);
+    tb_status st = parse_matrix(&f->f[F_WEIGHTS], "weights", &w, err);
     if (st == TB_OK)
-        st = parse_matrix(&f->tracts, "tract lengths", &t, err);
+        st = parse_matrix(&f->f[F_TRACTS], "tract lengths", &t, err);
     if (st == TB_OK && t.rows != w.rows)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: %zu x %zu, but weights.txt is %zu x %zu", f->tracts.where, t.rows,
-                          t.cols, w.rows, w.cols);
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %zu x %zu, but weights.txt is %zu x %zu", f->f[F_TRACTS].where,
+                          t.rows, t.cols, w.rows, w.cols);
     tb_connectome *c = st == TB_OK ? tb_connectome_new(w.rows) : NULL;
     if (st == TB_OK && !c)
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory for %zu regions", w.rows);
@@ -874,14 +1064,8 @@ static tb_status build(const tvb_source *s, tvb_files *f, tb_connectome **out, t
     }
     free(w.v);
     free(t.v);
-    if (st == TB_OK && f->centres.text && !(c->centres = malloc(c->n * 3 * sizeof *c->centres)))
-        st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    if (st == TB_OK && f->centres.text)
-        st = parse_centres(&f->centres, c, err);
-    if (st == TB_OK && f->hemispheres.text && !(c->hemispheres = malloc(c->n)))
-        st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    if (st == TB_OK && f->hemispheres.text)
-        st = parse_hemispheres(&f->hemispheres, c, err);
+    if (st == TB_OK)
+        st = build_optional(f, c, err);
     if (st == TB_OK && (tb_connectome_fill_labels(c) != TB_OK || describe_import(c, s, f) != TB_OK))
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
     if (st == TB_OK && tb_connectome_check(c, err) != TB_OK)
@@ -928,7 +1112,7 @@ static int cmd_import(int argc, char **argv)
         return status;
     tb_error err = {0};
     tvb_source s;
-    tvb_files f = {{NULL, NULL, ""}, {NULL, NULL, ""}, {NULL, NULL, ""}, {NULL, NULL, ""}};
+    tvb_files f = {0};
     tb_connectome *c = NULL;
     tb_status st = source_open(src, &s, &err);
     if (st == TB_OK)

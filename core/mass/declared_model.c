@@ -20,14 +20,14 @@ struct tb_declared_model {
     char *name;
 };
 
-static bool name_ok(tb_schema_checker *c, const char *what, const char *s, tb_toml_pos pos)
+static bool name_ok(tb_schema_checker *c, const char *what, const char *s, tb_toml_pos pos, bool variable)
 {
-    bool bad = !tb_is_identifier(s) || tb_mass_name_reserved(s);
+    bool bad = !tb_is_identifier(s) || (variable ? tb_mass_var_name_reserved(s) : tb_mass_name_reserved(s));
     if (bad)
         tb_schema_report(c, TB_ERR_SCENARIO, pos,
-                         "%s '%s' must be an identifier other than coupling, t, region, n_regions, real "
+                         "%s '%s' must be an identifier other than coupling, t, region, n_regions, real%s "
                          "and names starting with tb_ or cp_",
-                         what, s);
+                         what, s, variable ? ", history" : "");
     return !bad;
 }
 
@@ -57,7 +57,7 @@ static bool read_vars(tb_schema_checker *c, const tb_toml_value *model, tb_decla
             tb_schema_report(c, TB_ERR_SCENARIO, vars->u.arr.items[i]->pos, "model.variables[%zu] must be a name", i);
             return false;
         }
-        ok &= name_ok(c, "model.variables: variable", s, vars->u.arr.items[i]->pos);
+        ok &= name_ok(c, "model.variables: variable", s, vars->u.arr.items[i]->pos, true);
         tb_mass_var *v = &d->vars[i];
         v->name = tb_strdup(s);
         v->range_lo = -1.0;
@@ -189,7 +189,7 @@ static bool read_params(tb_schema_checker *c, const tb_toml_value *model, tb_dec
     bool ok = true;
     for (size_t i = 0; i < n; ++i) {
         const tb_toml_kv *kv = &pt->u.tab.items[i];
-        ok &= name_ok(c, "model.parameters: parameter", kv->key, kv->pos);
+        ok &= name_ok(c, "model.parameters: parameter", kv->key, kv->pos, false);
         for (size_t v = 0; v < d->mass.n_vars; ++v)
             if (strcmp(kv->key, d->vars[v].name) == 0 ||
                 (kv->key[0] == 'd' && strcmp(kv->key + 1, d->vars[v].name) == 0)) {

@@ -62,13 +62,40 @@ static void add_slot(mass *m, const char *code_name, const tb_scenario_value *v,
     s->nsig = nsig;
 }
 
+/* initial.history = "random": the range of each variable drawn at random
+ * (tb_hist_lo_<variable>, tb_hist_width_<variable>), data rather than code
+ * like every other value. */
+static tb_status bind_history(mass *m, tb_error *err)
+{
+    const tb_mass_scenario *ms = m->ms;
+    if (ms->history != TB_HISTORY_RANDOM)
+        return TB_OK;
+    if (!(m->hist_range = calloc(2 * m->NV, sizeof *m->hist_range)))
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t v = 0; v < m->NV; ++v) {
+        const tb_scenario_value *iv = &ms->initial[v];
+        if (!iv->random)
+            continue;
+        const char *name = m->model->vars[v].name;
+        char *lo = tb_asprintf("tb_hist_lo_%s", name), *width = tb_asprintf("tb_hist_width_%s", name);
+        m->hist_range[2 * v] = (tb_scenario_value){.name = "tb_hist_lo", .scalar = iv->lo};
+        m->hist_range[2 * v + 1] = (tb_scenario_value){.name = "tb_hist_width", .scalar = iv->hi - iv->lo};
+        add_slot(m, lo, &m->hist_range[2 * v], NULL, false);
+        add_slot(m, width, &m->hist_range[2 * v + 1], NULL, false);
+        free(lo);
+        free(width);
+    }
+    return TB_OK;
+}
+
 /* Every value the generated code reads: model and coupling parameters,
- * then the noise amplitudes (tb_sigma_<variable>) and the OU time. */
+ * then the noise amplitudes (tb_sigma_<variable>), the OU time and the
+ * ranges of a random history. */
 static tb_status bind_params(mass *m, tb_error *err)
 {
     const tb_mass_scenario *ms = m->ms;
     const tb_plugin *pl = ms->model;
-    size_t n = pl->n_params + ms->n_coupling_params + m->NV + 1;
+    size_t n = pl->n_params + ms->n_coupling_params + 3 * m->NV + 1;
     m->params = calloc(n, sizeof *m->params);
     if (!m->params)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -95,7 +122,7 @@ static tb_status bind_params(mass *m, tb_error *err)
         m->ou_tau = (tb_scenario_value){.name = "tb_ou_tau", .scalar = ms->noise_tau};
         add_slot(m, "tb_ou_tau", &m->ou_tau, NULL, false);
     }
-    return TB_OK;
+    return bind_history(m, err);
 }
 
 /* CSR rows per target (row = target, column = source: the TVB convention),
@@ -481,7 +508,8 @@ static tb_status assemble(mass *m, tb_error *err)
     size_t n = 0;
     /* what must stay scalar comes before the glue, which may turn `real`
      * into a vector of lanes */
-    if (m->ms->noise) /* the random-number library only when something draws */
+    /* the random-number library only when something draws on the device */
+    if (m->ms->noise || m->ms->history == TB_HISTORY_RANDOM)
         parts[n++] = (tb_program_part){"rng.cl", NULL, "kernels/rng.cl"};
     parts[n++] = (tb_program_part){"monitors.cl", NULL, "kernels/monitors.cl"};
     parts[n++] = (tb_program_part){NULL, m->source, TB_MASS_GLUE};
@@ -1117,6 +1145,7 @@ static void mass_destroy(void *impl)
         free(m->params[i].ir);
     }
     free(m->params);
+    free(m->hist_range);
     free(m->source);
     free(m->stim_offset);
     free(m->stim_len);

@@ -173,6 +173,28 @@ static void gen_noise(const mass *m, tb_buf *b)
     tb_buf_puts(b, "}\n\n");
 }
 
+/* initial.history = "random": the state k steps before t = 0 from one
+ * uniform u[v] in (0, 1) per variable: low + width u for the variables
+ * drawn at random, the initial value x0 for the others. Not contracted to
+ * fma, so that every device rounds it alike. */
+static void gen_history(const mass *m, tb_buf *b)
+{
+    bool random = m->ms->history == TB_HISTORY_RANDOM;
+    tb_buf_printf(b, "#define TB_HISTORY_RANDOM %d\n\n", random ? 1 : 0);
+    if (!random)
+        return;
+    tb_buf_puts(b, "inline void tb_history_draw(const tb_params *tb_p, const real *x0, const real *u, real *x)\n{\n"
+                   "#pragma OPENCL FP_CONTRACT OFF\n");
+    for (size_t v = 0; v < m->NV; ++v) {
+        const char *name = m->model->vars[v].name;
+        if (m->ms->initial[v].random)
+            tb_buf_printf(b, "    x[%zu] = tb_p->tb_hist_lo_%s + tb_p->tb_hist_width_%s * u[%zu];\n", v, name, name, v);
+        else
+            tb_buf_printf(b, "    x[%zu] = x0[%zu];\n", v, v);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
 static void gen_waveform(const mass *m, size_t k, tb_buf *b)
 {
     const tb_scenario_stimulus *s = &m->ms->stimuli[k];
@@ -295,6 +317,7 @@ char *tb_mass_generate(const mass *m)
     gen_coupling(m, &b);
     gen_clamp(m, &b);
     gen_noise(m, &b);
+    gen_history(m, &b);
     gen_stimulus(m, &b);
     tb_mass_gen_monitors(m, &b);
     return tb_buf_take(&b);

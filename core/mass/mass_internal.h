@@ -91,6 +91,7 @@ typedef struct mass {
     size_t *stim_len;     /* its samples */
     bool *stim_per_region; /* [T, regions] series, expanded to [T, N] */
     tb_scenario_value ou_tau; /* the OU time constant, as a parameter slot */
+    tb_scenario_value *hist_range; /* [2 NV] low and width of each variable's random history, as slots */
     cl_uint arg_step0;        /* index of the first per-chunk kernel argument */
     void *state_host[2];      /* state at the end of a chunk, one per pending buffer */
     monitor_rt *mon;
@@ -104,6 +105,7 @@ typedef struct mass {
  * reserves, for plugins and declared models alike. */
 tb_status tb_mass_check_plugin(const tb_plugin *p, const char *file, tb_error *err);
 bool tb_mass_name_reserved(const char *s);
+bool tb_mass_var_name_reserved(const char *s); /* also `history`, an [initial] key */
 
 /* The kit's text (mass_text.c). */
 struct tb_sim;

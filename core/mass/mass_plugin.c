@@ -24,6 +24,12 @@ bool tb_mass_name_reserved(const char *s)
     return false;
 }
 
+/* A state variable is also an [initial] key, where `history` is taken. */
+bool tb_mass_var_name_reserved(const char *s)
+{
+    return tb_mass_name_reserved(s) || strcmp(s, "history") == 0;
+}
+
 static tb_status check_vars(const tb_mass_model *m, const char *file, tb_error *err)
 {
     if (m->n_vars == 0 || !m->vars)
@@ -32,10 +38,10 @@ static tb_status check_vars(const tb_mass_model *m, const char *file, tb_error *
         const char *v = m->vars[i].name;
         if (!tb_is_identifier(v))
             return tb_error_set(err, TB_ERR_INPUT, "%s: state variable %zu has no valid name", file, i);
-        if (tb_mass_name_reserved(v))
+        if (tb_mass_var_name_reserved(v))
             return tb_error_set(err, TB_ERR_INPUT,
-                                "%s: state variable name '%s' is reserved (coupling, t, region, n_regions, real "
-                                "and names starting with tb_ or cp_)",
+                                "%s: state variable name '%s' is reserved (coupling, t, region, n_regions, real, "
+                                "history and names starting with tb_ or cp_)",
                                 file, v);
     }
     return tb_names_unique(m->vars, m->n_vars, sizeof *m->vars, offsetof(tb_mass_var, name), "state variable",

@@ -275,22 +275,57 @@ static void initial_value(tb_schema_checker *c, const tb_mass_var *var, const ch
                          out->lo, out->hi, var->bound_lo, var->bound_hi, var->name);
 }
 
-/* [initial]: by variable name; the key "*" sets every variable not named. */
+static const char *const histories[] = {"constant", "random", NULL};
+
+/* [initial]'s one key that is not a state variable (schema for --keys). */
+static const tb_key_spec initial_keys[] = {
+    {"history", KT_STRING, false, .def_s = "constant", .has_def = true, .choices = histories,
+     .doc = "the past before t = 0: constant (the initial state throughout) or random (a fresh draw at every "
+            "past step for the variables drawn at random, as TVB does)"},
+};
+
+/* initial.history; random needs a variable drawn at random to act on. */
+static void check_history(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_value *init)
+{
+    const tb_toml_value *v = tb_toml_get(init, "history");
+    if (!v) {
+        tb_toml_table_set(init, "history", tb_toml_new_string(initial_keys[0].def_s));
+        return;
+    }
+    const char *s = tb_toml_as_string(v);
+    if (!s || (strcmp(s, "constant") != 0 && strcmp(s, "random") != 0)) {
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "initial.history must be \"constant\" or \"random\"%s%s%s",
+                         s ? " (got \"" : "", s ? s : "", s ? "\")" : "");
+        return;
+    }
+    ms->history = strcmp(s, "random") == 0 ? TB_HISTORY_RANDOM : TB_HISTORY_CONSTANT;
+    bool drawn = false;
+    for (size_t k = 0; k < ms->mass->n_vars; ++k)
+        drawn |= ms->initial[k].random;
+    if (ms->history == TB_HISTORY_RANDOM && !drawn)
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos,
+                         "initial.history = \"random\" draws the past of the variables given as \"random\" or "
+                         "{ uniform = [low, high] }, and none is (\"*\" = \"random\" draws them all)");
+}
+
+/* [initial]: by variable name; the key "*" sets every variable not named,
+ * and `history` how the past before t = 0 is filled. */
 static void check_initial(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_value *init)
 {
     const tb_mass_model *m = ms->mass;
-    const char **names = calloc(m->n_vars + 2, sizeof *names);
+    const char **names = calloc(m->n_vars + 3, sizeof *names);
     for (size_t i = 0; i < m->n_vars; ++i)
         names[i] = m->vars[i].name;
     names[m->n_vars] = "*";
+    names[m->n_vars + 1] = "history";
     for (size_t i = 0; i < init->u.tab.n; ++i) {
         const tb_toml_kv *kv = &init->u.tab.items[i];
         size_t k = 0;
-        while (k <= m->n_vars && strcmp(names[k], kv->key) != 0)
+        while (k <= m->n_vars + 1 && strcmp(names[k], kv->key) != 0)
             ++k;
-        if (k > m->n_vars)
-            tb_schema_unknown(c, kv->pos, kv->key, "[initial] (state variables of the model, or \"*\")", names,
-                              m->n_vars + 1);
+        if (k > m->n_vars + 1)
+            tb_schema_unknown(c, kv->pos, kv->key, "[initial] (state variables of the model, \"*\" or history)",
+                              names, m->n_vars + 2);
     }
     const tb_toml_value *star = tb_toml_get(init, "*");
     ms->initial = calloc(m->n_vars, sizeof *ms->initial);
@@ -303,6 +338,7 @@ static void check_initial(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_va
         free(full);
     }
     free(names);
+    check_history(c, ms, init);
 }
 
 static void check_connectome(tb_schema_checker *c, const tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *t)
@@ -396,6 +432,7 @@ void tb_mass_list_keys(tb_buf *b)
     tb_schema_list_keys(b, "coupling", coupling_keys, N_(coupling_keys));
     tb_schema_list_keys(b, "integrator", integrator_keys, N_(integrator_keys));
     tb_schema_list_keys(b, "integrator.noise", noise_keys, N_(noise_keys));
+    tb_schema_list_keys(b, "initial", initial_keys, N_(initial_keys));
     tb_schema_list_keys(b, "monitor", tb_monitor_keys, tb_n_monitor_keys);
     tb_schema_list_keys(b, "stimulus", tb_stimulus_keys, tb_n_stimulus_keys);
 }

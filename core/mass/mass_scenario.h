@@ -95,6 +95,10 @@ typedef struct tb_scenario_stimulus {
 
 typedef enum tb_storage { TB_STORAGE_AUTO, TB_STORAGE_SPARSE, TB_STORAGE_DENSE } tb_storage;
 
+/* initial.history: the past before t = 0 is the initial state throughout,
+ * or a fresh draw at every past step for the variables drawn at random. */
+typedef enum tb_history_kind { TB_HISTORY_CONSTANT, TB_HISTORY_RANDOM } tb_history_kind;
+
 typedef struct tb_mass_scenario {
     /* [connectome] */
     char *connectome_file; /* resolved */
@@ -123,6 +127,7 @@ typedef struct tb_mass_scenario {
 
     /* [initial]: one per state variable, in the model's order */
     tb_scenario_value *initial;
+    tb_history_kind history;
 
     /* [[monitor]] */
     tb_scenario_monitor *monitors;

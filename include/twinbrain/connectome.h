@@ -21,6 +21,10 @@ typedef struct tb_connectome {
     uint8_t *hemispheres;  /* [n], or NULL */
     char *weights_unit;    /* attribute, or NULL */
     char *description;     /* attribute, or NULL (e.g. how a synthetic one was made) */
+    /* Kept from The Virtual Brain's files when present; the engine does not use them. */
+    double *areas;         /* [n] mm^2, or NULL */
+    uint8_t *cortical;     /* [n] 1 = cortical region, 0 = not, or NULL */
+    double *orientations;  /* [n*3] average orientation per region, or NULL */
 } tb_connectome;
 
 /* Read and check a connectome file: square matrices of matching size,
@@ -35,8 +39,8 @@ tb_status tb_connectome_read(const char *path, tb_connectome **out, tb_error *er
 tb_status tb_connectome_write(const tb_connectome *c, const char *path, tb_error *err);
 void tb_connectome_free(tb_connectome *c);
 
-/* n regions: zeroed weights and tract_lengths, labels all NULL, no centres
- * or hemispheres; NULL when out of memory or n == 0. */
+/* n regions: zeroed weights and tract_lengths, labels all NULL, none of the
+ * optional arrays; NULL when out of memory or n == 0. */
 tb_connectome *tb_connectome_new(size_t n);
 
 /* Name every region that has no label yet region_000, region_001, ... (its
@@ -46,7 +50,8 @@ tb_status tb_connectome_fill_labels(tb_connectome *c);
 
 /* What tb_connectome_read checks, for a connectome built in memory (an
  * importer's): labels present, weights and tract lengths finite and not
- * negative, centres finite, hemispheres 0 or 1. TB_ERR_INPUT naming the
+ * negative, centres and orientations finite, areas finite and not negative,
+ * hemispheres and cortical 0 or 1. TB_ERR_INPUT naming the
  * dataset and the first offending element, e.g. "/weights[3,5] = nan: ...". */
 tb_status tb_connectome_check(const tb_connectome *c, tb_error *err);
 

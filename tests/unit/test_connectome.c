@@ -78,11 +78,19 @@ static tb_connectome *small_connectome(bool optional_parts)
     if (!optional_parts)
         return c;
     c->centres = malloc(SMALL * 3 * sizeof *c->centres);
+    c->orientations = malloc(SMALL * 3 * sizeof *c->orientations);
     c->hemispheres = malloc(SMALL);
-    for (size_t i = 0; i < SMALL * 3; i++)
+    c->cortical = malloc(SMALL);
+    c->areas = malloc(SMALL * sizeof *c->areas);
+    for (size_t i = 0; i < SMALL * 3; i++) {
         c->centres[i] = (double)i - 5.5;
-    for (size_t i = 0; i < SMALL; i++)
+        c->orientations[i] = 1.0 / ((double)i + 1.0);
+    }
+    for (size_t i = 0; i < SMALL; i++) {
         c->hemispheres[i] = (uint8_t)(i % 2);
+        c->cortical[i] = i != 2;
+        c->areas[i] = 1000.0 * (double)i + 0.25;
+    }
     c->weights_unit = strdup("streamline count");
     c->description = strdup("hand-made, for a test");
     return c;
@@ -101,6 +109,15 @@ static void assert_same_connectome(const tb_connectome *a, const tb_connectome *
     assert_int_equal(a->hemispheres == NULL, b->hemispheres == NULL);
     if (a->hemispheres)
         assert_memory_equal(a->hemispheres, b->hemispheres, a->n);
+    assert_int_equal(a->cortical == NULL, b->cortical == NULL);
+    if (a->cortical)
+        assert_memory_equal(a->cortical, b->cortical, a->n);
+    assert_int_equal(a->areas == NULL, b->areas == NULL);
+    if (a->areas)
+        assert_memory_equal(a->areas, b->areas, a->n * sizeof(double));
+    assert_int_equal(a->orientations == NULL, b->orientations == NULL);
+    if (a->orientations)
+        assert_memory_equal(a->orientations, b->orientations, a->n * 3 * sizeof(double));
     assert_int_equal(a->weights_unit == NULL, b->weights_unit == NULL);
     if (a->weights_unit)
         assert_string_equal(a->weights_unit, b->weights_unit);
@@ -178,6 +195,9 @@ static void test_round_trip_with_everything(void **state)
     assert_dataset(file, "/region_labels", H5I_INVALID_HID, 1, SMALL, 0);
     assert_dataset(file, "/centres", H5T_IEEE_F64LE, 2, SMALL, 3);
     assert_dataset(file, "/hemispheres", H5T_STD_U8LE, 1, SMALL, 0);
+    assert_dataset(file, "/cortical", H5T_STD_U8LE, 1, SMALL, 0);
+    assert_dataset(file, "/areas", H5T_IEEE_F64LE, 1, SMALL, 0);
+    assert_dataset(file, "/orientations", H5T_IEEE_F64LE, 2, SMALL, 3);
     assert_true(is_gzipped(file, "/weights"));
     assert_true(is_gzipped(file, "/tract_lengths"));
     assert_root_string(file, "weights_unit", "streamline count");
@@ -203,6 +223,9 @@ static void test_round_trip_without_optional_parts(void **state)
     assert_same_connectome(c, back);
     assert_null(back->centres);
     assert_null(back->hemispheres);
+    assert_null(back->cortical);
+    assert_null(back->areas);
+    assert_null(back->orientations);
     assert_null(back->weights_unit);
     assert_null(back->description);
     tb_connectome_free(back);
@@ -443,6 +466,31 @@ static void hemispheres_negative(hid_t file)
     put(file, "hemispheres", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 4, 0, v);
 }
 
+static void cortical_half(hid_t file)
+{
+    const double v[4] = {1, 0.5, 1, 0};
+    put(file, "cortical", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 4, 0, v);
+}
+
+static void areas_negative(hid_t file)
+{
+    const double v[4] = {1, 2, -3, 4};
+    put(file, "areas", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 4, 0, v);
+}
+
+static void areas_3(hid_t file)
+{
+    const double v[3] = {1, 2, 3};
+    put(file, "areas", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 3, 0, v);
+}
+
+static void orientations_inf(hid_t file)
+{
+    double v[12] = {0};
+    v[4] = INFINITY;
+    put_matrix(file, "orientations", 4, 3, v);
+}
+
 static void unit_numeric(hid_t file)
 {
     hid_t s = H5Screate(H5S_SCALAR);
@@ -468,6 +516,14 @@ static void test_read_bad_optional_parts(void **state)
     expect_read_error(f->path, "/hemispheres[1] = 2: expected 0 (left) or 1 (right)");
     make_file(f->path, hemispheres_negative);
     expect_read_error(f->path, "/hemispheres[2] = -1: expected 0 (left) or 1 (right)");
+    make_file(f->path, cortical_half);
+    expect_read_error(f->path, "/cortical[1] = 0.5: expected 0 (not cortical) or 1 (cortical)");
+    make_file(f->path, areas_negative);
+    expect_read_error(f->path, "/areas[2] = -3: areas must be finite and not negative");
+    make_file(f->path, areas_3);
+    expect_read_error(f->path, "/areas has shape [3], expected [4] (one per region)");
+    make_file(f->path, orientations_inf);
+    expect_read_error(f->path, "/orientations[1,1] = inf: orientations must be finite");
     make_file(f->path, unit_numeric);
     expect_read_error(f->path, "attribute weights_unit is not a string");
 
