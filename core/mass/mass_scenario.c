@@ -305,7 +305,7 @@ static void check_initial(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_va
     free(names);
 }
 
-static void check_connectome(tb_schema_checker *c, const tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *t)
+static void check_connectome(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *t)
 {
     tb_schema_table(c, t, connectome_keys, N_(connectome_keys), "connectome");
     ms->speed = tb_schema_get_f(t, "speed");
@@ -317,7 +317,7 @@ static void check_connectome(tb_schema_checker *c, const tb_scenario *sc, tb_mas
     const char *file = tb_toml_as_string(fv);
     if (!file)
         return;
-    ms->connectome_file = tb_path_join(sc->dir, file);
+    ms->connectome_file = tb_scenario_input_path(sc, "connectome.file", file);
     ms->connectome_pos = fv->pos;
     if (!tb_file_exists(ms->connectome_file))
         tb_schema_report(c, TB_ERR_INPUT, fv->pos, "connectome.file: no such file '%s' (looked for %s)", file,
