@@ -458,6 +458,19 @@ static tb_status upload_stimuli(mass *m, tb_error *err)
     return st;
 }
 
+static char *program_label(const mass *m)
+{
+    return tb_asprintf("model '%s'", m->ms->model->name);
+}
+
+/* In single precision a literal such as 2.0 is a float, as the model
+ * author meant: no silent promotion to double (which vector lanes would
+ * refuse). */
+static const char *program_options(const mass *m)
+{
+    return m->realsz == sizeof(float) ? "-cl-single-precision-constant" : "";
+}
+
 static tb_status build(mass *m, tb_error *err)
 {
     free(m->source);
@@ -476,12 +489,8 @@ static tb_status build(mass *m, tb_error *err)
         return err ? err->status : TB_ERR_INPUT;
     free(m->source);
     m->source = src;
-    char *label = tb_asprintf("model '%s'", m->ms->model->name);
-    /* in single precision a literal such as 2.0 is a float, as the model
-     * author meant: no silent promotion to double (which vector lanes
-     * would refuse) */
-    const char *options = m->realsz == sizeof(float) ? "-cl-single-precision-constant" : "";
-    tb_status st = tb_program_build(m->dev, m->source, options, label, &m->prog, err);
+    char *label = program_label(m);
+    tb_status st = tb_program_build(m->dev, m->source, program_options(m), label, &m->prog, err);
     free(label);
     if (st != TB_OK)
         return st;
@@ -760,6 +769,16 @@ static tb_status run_prepare(mass *m, tb_error *err)
  * branches on its state (`if (x < 0)`) cannot run on vector lanes: it is
  * built again for one instance per work-group, one region per work-item.
  * Writing such branches with ?: lets them vectorise (docs/plugins.md). */
+/* The kernels folder holds the vector-lanes program: its failure is that
+ * file's (damaged, or refused by the driver), not the model's. */
+static bool lanes_binary_given(const mass *m)
+{
+    char *label = program_label(m);
+    bool given = m->source && tb_program_has_prebuilt(m->dev, m->source, program_options(m), label);
+    free(label);
+    return given;
+}
+
 static tb_status build_with_fallback(mass *m, tb_error *err)
 {
     tb_status st = upload_connectivity(m, err);
@@ -767,7 +786,7 @@ static tb_status build_with_fallback(mass *m, tb_error *err)
         st = upload_stimuli(m, err);
     if (st == TB_OK)
         st = build(m, err);
-    if (st == TB_ERR_DEVICE && m->lanes > 1 && !m->prog) {
+    if (st == TB_ERR_DEVICE && m->lanes > 1 && !m->prog && !lanes_binary_given(m)) {
         if (getenv("TWINBRAIN_DEBUG_LANES"))
             fprintf(stderr, "twinbrain: no vector lanes for this model: %s\n", tb_error_message(err));
         tb_error_clear(err);
