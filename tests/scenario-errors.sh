@@ -69,6 +69,18 @@ expect 3 "undefined_identifier_in_bad_kernel" -- "$TWINBRAIN" run "$S" --set mod
 expect 3 "kernel build failed" -- "$TWINBRAIN" run "$S" --set model.plugin=bad_kernel -o "$TMP/bad_kernel.h5"
 check "a failed build writes no output file" test ! -e "$TMP/bad_kernel.h5"
 
+# A kernels folder whose binary is damaged: exit 3 naming the file, never
+# compiled around (not even by the mass kit's fallback from vector lanes);
+# a pipe under the binary's name does not block the run (timeout: a hang
+# fails the test instead of the suite).
+expect 0 "" -- "$TWINBRAIN" kernels build "$S" -o "$TMP/kernels"
+bin=$(ls "$TMP"/kernels/*.bin | head -n 1)
+head -c 1000 "$bin" >"$TMP/cut.bin" && mv "$TMP/cut.bin" "$bin"
+expect 3 "prebuilt binary $bin" -- timeout 120 "$TWINBRAIN" run "$S" --kernels "$TMP/kernels" -o "$TMP/k.h5"
+rm "$bin" && mkfifo "$bin"
+expect 3 "$bin for model 'jansen_rit': not a regular file" -- timeout 120 "$TWINBRAIN" run "$S" --kernels "$TMP/kernels" -o "$TMP/k.h5"
+check "no output for a run that could not load its program" test ! -e "$TMP/k.h5"
+
 expect 3 "" -- "$TWINBRAIN" run "$S" --device 99 -o "$TMP/nodevice.h5"
 expect 3 "no OpenCL device matches selector \"name~no-such-device\"" -- "$TWINBRAIN" run "$S" --device "name~no-such-device" -o "$TMP/nodevice.h5"
 
