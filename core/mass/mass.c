@@ -628,6 +628,8 @@ static tb_status mass_check(const tb_scenario *sc, tb_error *err)
     tb_status st = read_connectome(&m, err);
     if (st == TB_OK)
         st = check_arrays(&m, err);
+    if (st == TB_OK)
+        st = tb_mass_check_monitor_inputs(m.ms, m.con->n, err);
     tb_connectome_free(m.con);
     return st;
 }
@@ -733,6 +735,25 @@ static tb_status prep_set_param(tb_mass_prepare *ctx, size_t index, const double
     return TB_OK;
 }
 
+/* A hook's failure is the plugin's to explain; one that gave no reason
+ * (or a status that is no exit status) still gets a message naming the
+ * model and the hook, never "model 'x': " and nothing. */
+static tb_status prepare_failed(const mass *m, tb_status st, tb_error *err)
+{
+    const char *name = m->ms->model->name;
+    int raw = (int)st;
+    bool known = st == TB_ERR_OTHER || st == TB_ERR_SCENARIO || st == TB_ERR_DEVICE || st == TB_ERR_INPUT ||
+                 st == TB_ERR_DIVERGED || st == TB_ERR_INTERRUPTED;
+    if (!known)
+        st = TB_ERR_OTHER;
+    if (err && err->message && err->message[0]) {
+        err->status = st;
+        return tb_error_prefix(err, "model '%s': ", name);
+    }
+    return tb_error_set(err, st, "model '%s': its prepare hook failed without saying why (status %d); the plugin "
+                        "should set a message with tb_error_set(ctx->err, ...)", name, raw);
+}
+
 /* Let the model compute parameters from the others and the connectome
  * (before the program exists: its code depends on where values live). */
 static tb_status run_prepare(mass *m, tb_error *err)
@@ -759,9 +780,7 @@ static tb_status run_prepare(mass *m, tb_error *err)
     };
     tb_status st = m->model->prepare(&ctx);
     free(strength);
-    if (st != TB_OK)
-        tb_error_prefix(err, "model '%s': ", m->ms->model->name);
-    return st;
+    return st == TB_OK ? TB_OK : prepare_failed(m, st, err);
 }
 
 /* The program and what its code depends on: the connectivity (CSR, or
