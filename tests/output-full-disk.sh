@@ -36,4 +36,8 @@ fi
 cp "$DISK/out.h5" "$TMP/out.before"
 expect 4 "No space left on device" -- run -o "$DISK/out.h5"
 check "the existing file is left as it was" cmp -s "$DISK/out.h5" "$TMP/out.before"
+
+# A connectome written onto the full disk: the same driver, the same exit.
+expect 4 "No space left on device" -- "$TWINBRAIN" connectome generate --regions 246 --seed 1 -o "$DISK/net.h5"
+check "no connectome and no partial file are left" sh -c "! ls '$DISK'/net.h5* 2>/dev/null"
 finish
