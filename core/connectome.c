@@ -675,11 +675,14 @@ static tb_status write_file(const tb_connectome *c, const char *path, tb_error *
         fapl = H5I_INVALID_HID;
     }
     writer wr = {path, fcpl < 0 || fapl < 0 ? H5I_INVALID_HID : H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl), err};
+    /* the reason first: any HDF5 call (closing the lists) clears it */
+    tb_status s = wr.file < 0 ? write_error(&wr, "cannot create", tmp) : TB_OK;
     if (fcpl >= 0)
         H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
-    tb_status s = wr.file < 0 ? write_error(&wr, "cannot create", tmp) : write_contents(&wr, c);
+    if (s == TB_OK)
+        s = write_contents(&wr, c);
     if (wr.file >= 0 && H5Fclose(wr.file) < 0 && s == TB_OK)
         s = write_error(&wr, "cannot close", tmp);
     if (s == TB_OK && rename(tmp, path) != 0)

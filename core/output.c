@@ -329,15 +329,32 @@ static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype
                                      const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out, tb_error *err);
 static tb_status part_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
 
-static tb_status create_failed(const char *path, tb_error *err)
+/* Create or open with the output's access properties. HDF5's reason for
+ * a failure is taken at once: closing the property list (any HDF5 call)
+ * would clear it, and a failure without a reason ("cannot create the
+ * output file", full stop) is what a locked file used to get. */
+static hid_t open_file(const char *name, unsigned flags, bool create, tb_h5_reason *why)
+{
+    *why = (tb_h5_reason){""};
+    hid_t fapl = make_fapl();
+    hid_t file = fapl < 0 ? H5I_INVALID_HID
+                 : create ? H5Fcreate(name, flags, H5P_DEFAULT, fapl)
+                          : H5Fopen(name, flags, fapl);
+    if (file < 0)
+        *why = tb_h5_reason_take();
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
+static tb_status create_failed(const char *path, tb_h5_reason r, tb_error *err)
 {
     char why[512];
     if (tb_create_problem(path, why, sizeof why)) {
         tb_h5_driver_take_errno();
-        H5Eclear2(H5E_DEFAULT);
         return tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: %s", path, why);
     }
-    return fail_at(path, NULL, err, "cannot create the output file");
+    return fail_because(path, NULL, err, "cannot create the output file", r);
 }
 
 /* A temporary beside `target`, made by us (so never anyone else's file),
@@ -400,13 +417,9 @@ static tb_status output_create(const char *path, tb_output **out, tb_error *err)
     tb_h5_driver_take_errno();
     unsigned flags = 0;
     tb_status s = choose_names(o, &flags, err);
-    hid_t fapl = s == TB_OK ? make_fapl() : H5I_INVALID_HID;
-    if (fapl >= 0)
-        o->file = H5Fcreate(o->writing, flags, H5P_DEFAULT, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (s == TB_OK && o->file < 0)
-        s = create_failed(path, err);
+    tb_h5_reason why;
+    if (s == TB_OK && (o->file = open_file(o->writing, flags, true, &why)) < 0)
+        s = create_failed(path, why, err);
     if (s != TB_OK) {
         if (o->target && o->writing)
             unlink(o->writing);
@@ -435,12 +448,10 @@ static tb_status output_reopen(const char *path, tb_output **out, tb_error *err)
         free(o);
         return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
     }
-    hid_t fapl = make_fapl();
-    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(path, H5F_ACC_RDWR, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    tb_h5_reason why;
+    o->file = open_file(path, H5F_ACC_RDWR, false, &why);
     if (o->file < 0) {
-        tb_status s = fail_at(path, NULL, err, "cannot open the file to add to it");
+        tb_status s = fail_because(path, NULL, err, "cannot open the file to add to it", why);
         output_free(o);
         return s;
     }
@@ -1164,12 +1175,10 @@ static tb_status write_final(tb_output *o, const tb_output_final *f, tb_error *e
  * the live file is closed, through an ordinary read-write open. */
 static tb_status reopen_and_finish(tb_output *o, const tb_output_final *f, tb_error *err)
 {
-    hid_t fapl = make_fapl();
-    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(file_name(o), H5F_ACC_RDWR, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    tb_h5_reason why;
+    o->file = open_file(file_name(o), H5F_ACC_RDWR, false, &why);
     if (o->file < 0)
-        return fail(o, NULL, err, "cannot reopen the file to write the final attributes");
+        return fail_because(o->path, NULL, err, "cannot reopen the file to write the final attributes", why);
     tb_status s = write_final(o, f, err);
     if (!close_handles(o) && s == TB_OK)
         s = fail(o, NULL, err, "cannot close the file after the final attributes");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -791,6 +792,38 @@ static void test_non_regular_output_refused(void **state)
     assert_int_equal(count_entries(f->dir, "out.h5.partial-"), 0);
 }
 
+/* A file another program has open (HDF5 readers hold a shared lock):
+ * replacing it works around it (the reader keeps the old file), and
+ * opening it to write says why it cannot, without cutting it short. */
+static void test_locked_file(void **state)
+{
+    fixture *f = *state;
+    write_layout(f->path);
+    struct stat before;
+    assert_int_equal(stat(f->path, &before), 0);
+    int fd = open(f->path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), 0);
+
+    tb_error e = {0};
+    tb_output *o = NULL;
+    assert_int_equal(tb_output_reopen(f->path, &o, &e), TB_ERR_OTHER);
+    assert_message_has(&e, f->path);
+    assert_message_has(&e, "locked: another program has it open");
+    struct stat now;
+    assert_int_equal(stat(f->path, &now), 0);
+    assert_int_equal(now.st_size, before.st_size);
+
+    assert_int_equal(tb_output_close(start_replacement(f->path), NULL, &e), TB_OK);
+    struct stat held;
+    assert_int_equal(fstat(fd, &held), 0);
+    assert_int_equal(held.st_size, before.st_size); /* the reader's file, whole */
+    assert_int_equal(stat(f->path, &now), 0);
+    assert_true(now.st_ino != held.st_ino);
+    close(fd);
+    tb_error_clear(&e);
+}
+
 /* ------------------------------------------------------------ refused writes */
 
 enum { FULL_COLS = 4096, FULL_ROWS = 16 }; /* 512 KiB an append, incompressible */
@@ -1023,6 +1056,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_existing_file_replaced_at_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_through_a_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_regular_output_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_write_keeps_existing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_right_after_append, setup, teardown),
