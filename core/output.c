@@ -1,5 +1,10 @@
 /* The HDF5 output file: layout in DESIGN.md section 6, lifecycle in
- * include/twinbrain/output.h.
+ * include/twinbrain/output.h, where it is written in docs/formats.md (an
+ * existing file is replaced by a rename at the close, never written).
+ *
+ * Writes go through twinbrain's own HDF5 driver (h5driver.h), so a write
+ * the file system refuses leaves the file as it was after the last good
+ * append and HDF5 can still close it.
  *
  * Durability model: the file is created with the newest file-format bounds
  * so that tb_output_go_live() can switch it to single-writer/multiple-reader
@@ -62,6 +67,7 @@ struct tb_output {
      * with its links resolved) at the close (docs/formats.md). */
     char *writing;
     char *target;
+    bool created; /* by tb_output_create: `writing` is ours to remove (tb_output_discard) */
     hid_t file;
     bool live;
     /* Set by a failed append or flush: the file's state is then unknown,
@@ -426,6 +432,7 @@ static tb_status output_create(const char *path, tb_output **out, tb_error *err)
         output_free(o);
         return s;
     }
+    o->created = true;
     *out = o;
     return TB_OK;
 }
@@ -1228,7 +1235,7 @@ void tb_output_discard(tb_output *o)
 {
     if (!o)
         return;
-    char *made = o->base ? NULL : strdup(file_name(o));
+    char *made = o->created ? strdup(file_name(o)) : NULL;
     tb_output_abort(o);
     if (made)
         unlink(made); /* ours: created by tb_output_create (exclusively, or as a temporary) */

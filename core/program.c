@@ -387,45 +387,67 @@ static tb_status build_source(tb_device *dev, const char *source, const char *op
 
 /* ------------------------------------------------------------ binary files */
 
-/* A whole binary file, checked before it is read: a pipe would block the
- * run forever (open() of a FIFO waits for a writer, read() for data), a
- * folder or device is no program, and a size outside [min, max] is
- * damage. O_NONBLOCK makes the open itself return at once; the type is
- * then checked on what was opened, so nothing can be swapped in between.
- * Returns NULL with the reason in `why`. */
 /* Zeros after the bytes read: a driver that reads a header's worth from
  * a file shorter than that (PoCL does, before it checks the magic) reads
  * them, not whatever follows the allocation. */
 #define READ_SLACK 4096
 
-static unsigned char *read_binary(const char *path, size_t min, uint64_t max, size_t *len, char *why, size_t cap)
+/* A descriptor of a regular file of a size in [min, max], or -1 with the
+ * reason in `why`. A pipe would block the run forever (open() of a FIFO
+ * waits for a writer, read() for data): O_NONBLOCK makes the open return
+ * at once, and the type is checked on what was opened, so nothing can be
+ * swapped in between. A folder or device is no program; a size outside
+ * the range is damage. */
+static int open_regular(const char *path, size_t min, uint64_t max, struct stat *st, char *why, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
     const char *problem = NULL;
-    if (fd < 0 || fstat(fd, &st) != 0)
+    if (fd < 0 || fstat(fd, st) != 0) {
         errno_text(errno, why, cap);
-    else if (!S_ISREG(st.st_mode))
-        problem = S_ISDIR(st.st_mode) ? "a folder, not a file" : "not a regular file (a pipe, socket or device)";
-    else if ((uint64_t)st.st_size < min || (uint64_t)st.st_size > max)
-        problem = st.st_size == 0 ? "empty" : "of an impossible size";
-    unsigned char *data = fd >= 0 && !problem && !why[0] ? calloc(1, (size_t)st.st_size + READ_SLACK) : NULL;
-    size_t got = 0, want = data ? (size_t)st.st_size : 0;
-    while (data && got < want) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode))
+        problem = S_ISDIR(st->st_mode) ? "a folder, not a file" : "not a regular file (a pipe, socket or device)";
+    else if ((uint64_t)st->st_size < min || (uint64_t)st->st_size > max)
+        problem = st->st_size == 0 ? "empty" : "of an impossible size";
+    if (problem) {
+        snprintf(why, cap, "%s", problem);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool read_all(int fd, unsigned char *data, size_t want)
+{
+    size_t got = 0;
+    while (got < want) {
         ssize_t r = read(fd, data + got, want - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            break;
+            return false;
         got += (size_t)r;
     }
-    if (fd >= 0)
-        close(fd);
-    if (data && got != want)
-        problem = "shorter than its size (changed while read)";
-    if (problem)
-        snprintf(why, cap, "%s", problem);
-    if (problem || !data) {
+    return true;
+}
+
+/* The whole file (malloc'd, READ_SLACK zeros after it), or NULL with the
+ * reason in `why`. */
+static unsigned char *read_binary(const char *path, size_t min, uint64_t max, size_t *len, char *why, size_t cap)
+{
+    struct stat st;
+    int fd = open_regular(path, min, max, &st, why, cap);
+    if (fd < 0)
+        return NULL;
+    size_t want = (size_t)st.st_size;
+    unsigned char *data = calloc(1, want + READ_SLACK);
+    bool ok = data && read_all(fd, data, want);
+    close(fd);
+    if (!ok) {
+        snprintf(why, cap, "%s", data ? "shorter than its size (changed while read)" : "out of memory");
         free(data);
         return NULL;
     }
