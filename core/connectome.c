@@ -22,6 +22,7 @@
 
 #include "twinbrain/connectome.h"
 
+#include "h5driver.h"
 #include "h5util.h"
 
 /* Matrices are stored in row chunks of about this size, gzip-compressed. */
@@ -577,7 +578,8 @@ typedef struct writer {
 static tb_status write_error(const writer *wr, const char *what, const char *name)
 {
     tb_h5_reason r = tb_h5_reason_take();
-    return tb_error_set(wr->err, TB_ERR_OTHER, "%s: %s %s%s%s%s", wr->path, what, name,
+    tb_status st = tb_h5_driver_take_errno() ? TB_ERR_INPUT : TB_ERR_OTHER; /* the disk refused a write */
+    return tb_error_set(wr->err, st, "%s: %s %s%s%s%s", wr->path, what, name,
                         r.text[0] ? " (HDF5: " : "", r.text, r.text[0] ? ")" : "");
 }
 
@@ -712,10 +714,22 @@ static tb_status write_file(const tb_connectome *c, const char *path, tb_error *
         H5Pclose(fcpl);
         fcpl = H5I_INVALID_HID;
     }
-    writer wr = {path, fcpl < 0 ? H5I_INVALID_HID : H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), err};
+    /* the output's driver: a full disk fails the write, not the close (which
+     * would leave HDF5 a half-closed file that crashes the process at exit) */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && tb_h5_driver_set(fapl) < 0) {
+        H5Pclose(fapl);
+        fapl = H5I_INVALID_HID;
+    }
+    writer wr = {path, fcpl < 0 || fapl < 0 ? H5I_INVALID_HID : H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl), err};
+    /* the reason first: any HDF5 call (closing the lists) clears it */
+    tb_status s = wr.file < 0 ? write_error(&wr, "cannot create", tmp) : TB_OK;
     if (fcpl >= 0)
         H5Pclose(fcpl);
-    tb_status s = wr.file < 0 ? write_error(&wr, "cannot create", tmp) : write_contents(&wr, c);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (s == TB_OK)
+        s = write_contents(&wr, c);
     if (wr.file >= 0 && H5Fclose(wr.file) < 0 && s == TB_OK)
         s = write_error(&wr, "cannot close", tmp);
     if (s == TB_OK && rename(tmp, path) != 0)

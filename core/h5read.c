@@ -63,34 +63,66 @@ tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **dat
     return st;
 }
 
-char **tb_h5_read_labels(const char *path, const char *dataset, size_t n)
+static char **read_strings(hid_t d, hid_t s, size_t n)
 {
-    tb_h5_quiet q = tb_h5_quiet_begin();
     char **out = NULL;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t d = f >= 0 && H5Lexists(f, dataset, H5P_DEFAULT) > 0 ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
-    hid_t s = d >= 0 ? H5Dget_space(d) : -1;
-    hsize_t len = 0;
-    if (s >= 0 && H5Sget_simple_extent_ndims(s) == 1 && H5Sget_simple_extent_dims(s, &len, NULL) == 1 && len == n) {
-        hid_t mt = tb_h5_utf8_type();
-        char **raw = calloc(n ? n : 1, sizeof *raw);
-        if (mt >= 0 && raw && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) >= 0) {
-            out = calloc(n + 1, sizeof *out);
-            for (size_t i = 0; out && i < n; ++i)
-                out[i] = tb_strdup(raw[i] ? raw[i] : "");
-            tb_h5_reclaim(mt, s, raw);
-        }
-        free(raw);
-        if (mt >= 0)
-            H5Tclose(mt);
+    hid_t mt = tb_h5_utf8_type();
+    char **raw = calloc(n ? n : 1, sizeof *raw);
+    if (mt >= 0 && raw && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) >= 0) {
+        out = calloc(n + 1, sizeof *out);
+        for (size_t i = 0; out && i < n; ++i)
+            out[i] = tb_strdup(raw[i] ? raw[i] : "");
+        tb_h5_reclaim(mt, s, raw);
     }
+    free(raw);
+    if (mt >= 0)
+        H5Tclose(mt);
+    return out;
+}
+
+static tb_status labels_from(hid_t d, const char *path, const char *dataset, size_t n, const char *items,
+                             char ***labels, tb_error *err)
+{
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    int rank = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    hsize_t len = 0;
+    if (rank == 1)
+        H5Sget_simple_extent_dims(s, &len, NULL);
+    tb_status st = TB_OK;
+    if (t < 0 || H5Tget_class(t) != H5T_STRING)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s must hold strings (labels)", path, dataset);
+    else if (rank != 1)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s must be a list of labels, not an array of rank %d (%s: one "
+                          "label each)", path, dataset, rank, items);
+    else if (len != n)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s holds %llu labels, but %s: one label each", path, dataset,
+                          (unsigned long long)len, items);
+    else if (!(*labels = read_strings(d, s, n)))
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s: %s", path, dataset, tb_h5_reason_take().text);
+    if (t >= 0)
+        H5Tclose(t);
     if (s >= 0)
         H5Sclose(s);
+    return st;
+}
+
+tb_status tb_h5_read_labels(const char *path, const char *dataset, size_t n, const char *items, char ***labels,
+                            tb_error *err)
+{
+    *labels = NULL;
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status st = TB_OK;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 && H5Lexists(f, dataset, H5P_DEFAULT) > 0 ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
+    if (f < 0)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: not an HDF5 file (or not readable)", path);
+    else if (d >= 0)
+        st = labels_from(d, path, dataset, n, items, labels, err);
     if (d >= 0)
         H5Dclose(d);
     if (f >= 0)
         H5Fclose(f);
     H5Eclear2(H5E_DEFAULT);
     tb_h5_quiet_end(q);
-    return out;
+    return st;
 }

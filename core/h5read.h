@@ -12,7 +12,11 @@
 tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **data, size_t dims[2], int *rank,
                              tb_error *err);
 
-/* An optional 1-D string dataset ([n] labels); NULL when absent. */
-char **tb_h5_read_labels(const char *path, const char *dataset, size_t n);
+/* An optional 1-D string dataset of n labels: *labels is NULL when the
+ * dataset is absent. Present, it must hold strings, one per item: any
+ * other count or shape is TB_ERR_INPUT naming the file, the dataset and
+ * both counts; `items` says what the n count ("/gain has 4 sensors (rows)"). */
+tb_status tb_h5_read_labels(const char *path, const char *dataset, size_t n, const char *items, char ***labels,
+                            tb_error *err);
 
 #endif

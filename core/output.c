@@ -1,5 +1,10 @@
 /* The HDF5 output file: layout in DESIGN.md section 6, lifecycle in
- * include/twinbrain/output.h.
+ * include/twinbrain/output.h, where it is written in docs/formats.md (an
+ * existing file is replaced by a rename at the close, never written).
+ *
+ * Writes go through twinbrain's own HDF5 driver (h5driver.h), so a write
+ * the file system refuses leaves the file as it was after the last good
+ * append and HDF5 can still close it.
  *
  * Durability model: the file is created with the newest file-format bounds
  * so that tb_output_go_live() can switch it to single-writer/multiple-reader
@@ -12,17 +17,22 @@
  * `h5clear -s` would cut it to the size the superblock last recorded). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hdf5.h>
 
 #include "twinbrain/output.h"
 
+#include "h5driver.h"
 #include "h5util.h"
 #include "util.h"
 
@@ -52,12 +62,19 @@ struct tb_dataset {
 
 struct tb_output {
     char *path;
+    /* The file HDF5 writes: `path` itself when nothing was there, else a
+     * temporary beside the existing file that replaces `target` (path
+     * with its links resolved) at the close (docs/formats.md). */
+    char *writing;
+    char *target;
+    bool created; /* by tb_output_create: `writing` is ours to remove (tb_output_discard) */
     hid_t file;
     bool live;
     /* Set by a failed append or flush: the file's state is then unknown,
      * so later writes are refused with this reason instead of piling new
      * HDF5 errors on top of the first one. */
     char *broken;
+    bool refused; /* ... because the file system refused a write (h5driver.h) */
     tb_dataset **datasets;
     size_t n_datasets;
     size_t cap_datasets;
@@ -71,11 +88,18 @@ struct tb_output {
 
 /* ------------------------------------------------------------ HDF5 errors */
 
-/* "FILE: OBJECT: what (HDF5: reason)"; every output problem is TB_ERR_OTHER. */
+/* "FILE: OBJECT: what (HDF5: reason)". A write the file system refused
+ * (disk full, quota, file size limit: the driver saw an errno) is
+ * TB_ERR_INPUT, like any file the run cannot use; every other output
+ * problem is TB_ERR_OTHER. */
 static tb_status fail_because(const char *file, const char *obj, tb_error *err, const char *what, tb_h5_reason r)
 {
-    return tb_error_set(err, TB_ERR_OTHER, "%s: %s%s%s%s%s%s", file ? file : "(output)", obj ? obj : "",
-                        obj ? ": " : "", what, r.text[0] ? " (HDF5: " : "", r.text, r.text[0] ? ")" : "");
+    const char *f = file ? file : "(output)", *o = obj ? obj : "", *sep = obj ? ": " : "";
+    int e = tb_h5_driver_take_errno();
+    if (e)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: %s%s%s: %s", f, o, sep, what, strerror(e));
+    return tb_error_set(err, TB_ERR_OTHER, "%s: %s%s%s%s%s%s", f, o, sep, what, r.text[0] ? " (HDF5: " : "",
+                        r.text, r.text[0] ? ")" : "");
 }
 
 static tb_status fail_at(const char *file, const char *obj, tb_error *err, const char *what)
@@ -278,6 +302,8 @@ static void mark_broken(tb_output *o, const tb_error *err)
 {
     if (!o->broken)
         o->broken = strdup(err && err->message ? err->message : "write error");
+    if (err && err->status == TB_ERR_INPUT)
+        o->refused = true;
 }
 
 /* ------------------------------------------------------------ create */
@@ -295,6 +321,7 @@ static hid_t make_fapl(void)
     /* Network file systems without flock() would otherwise refuse the file. */
     ok = ok && H5Pset_file_locking(fapl, 1, 1) >= 0;
 #endif
+    ok = ok && tb_h5_driver_set(fapl) >= 0;
     if (!ok) {
         H5Pclose(fapl);
         return H5I_INVALID_HID;
@@ -308,14 +335,74 @@ static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype
                                      const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out, tb_error *err);
 static tb_status part_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
 
-static tb_status create_failed(const char *path, tb_error *err)
+/* Create or open with the output's access properties. HDF5's reason for
+ * a failure is taken at once: closing the property list (any HDF5 call)
+ * would clear it, and a failure without a reason ("cannot create the
+ * output file", full stop) is what a locked file used to get. */
+static hid_t open_file(const char *name, unsigned flags, bool create, tb_h5_reason *why)
+{
+    *why = (tb_h5_reason){""};
+    hid_t fapl = make_fapl();
+    hid_t file = fapl < 0 ? H5I_INVALID_HID
+                 : create ? H5Fcreate(name, flags, H5P_DEFAULT, fapl)
+                          : H5Fopen(name, flags, fapl);
+    if (file < 0)
+        *why = tb_h5_reason_take();
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
+static tb_status create_failed(const char *path, tb_h5_reason r, tb_error *err)
 {
     char why[512];
     if (tb_create_problem(path, why, sizeof why)) {
-        H5Eclear2(H5E_DEFAULT);
+        tb_h5_driver_take_errno();
         return tb_error_set(err, TB_ERR_OTHER, "%s: cannot create the output file: %s", path, why);
     }
-    return fail_at(path, NULL, err, "cannot create the output file");
+    return fail_because(path, NULL, err, "cannot create the output file", r);
+}
+
+/* A temporary beside `target`, made by us (so never anyone else's file),
+ * with the permissions of the file it will replace. */
+static tb_status make_temporary(tb_output *o, mode_t mode, tb_error *err)
+{
+    o->writing = tb_asprintf("%s.partial-XXXXXX", o->target);
+    int fd = o->writing ? mkstemp(o->writing) : -1;
+    if (fd < 0) {
+        tb_status s = tb_error_set(err, TB_ERR_OTHER, "%s: cannot create a temporary file beside it: %s", o->path,
+                                   strerror(errno));
+        free(o->writing);
+        o->writing = NULL;
+        return s;
+    }
+    fchmod(fd, mode & 0777);
+    close(fd);
+    return TB_OK;
+}
+
+/* Where the new file goes. Nothing at `path`: there, created exclusively,
+ * so readers watching the name see the run grow. An existing regular
+ * file: it stays whole (another program may be reading it) until the new
+ * one is complete and renamed over it. Anything else is refused: renaming
+ * over a device or a pipe is never what was meant. */
+static tb_status choose_names(tb_output *o, unsigned *flags, tb_error *err)
+{
+    struct stat st;
+    *flags = H5F_ACC_EXCL;
+    if (stat(o->path, &st) != 0 || S_ISDIR(st.st_mode)) {
+        o->writing = strdup(o->path); /* a folder is refused by HDF5 and explained by create_failed */
+        return o->writing ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", o->path);
+    }
+    if (!S_ISREG(st.st_mode))
+        return tb_error_set(err, TB_ERR_OTHER,
+                            "%s: cannot write the output there: it exists and is not a regular file (a device, a "
+                            "pipe or a socket)", o->path);
+    o->target = realpath(o->path, NULL);
+    if (!o->target)
+        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot resolve the path: %s", o->path, strerror(errno));
+    *flags = H5F_ACC_TRUNC;
+    return make_temporary(o, st.st_mode, err);
 }
 
 static tb_status output_create(const char *path, tb_output **out, tb_error *err)
@@ -332,16 +419,20 @@ static tb_status output_create(const char *path, tb_output **out, tb_error *err)
         free(o);
         return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
     }
-    hid_t fapl = make_fapl();
-    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (o->file < 0) {
-        tb_status s = create_failed(path, err);
-        free(o->path);
-        free(o);
+    o->file = H5I_INVALID_HID;
+    tb_h5_driver_take_errno();
+    unsigned flags = 0;
+    tb_status s = choose_names(o, &flags, err);
+    tb_h5_reason why;
+    if (s == TB_OK && (o->file = open_file(o->writing, flags, true, &why)) < 0)
+        s = create_failed(path, why, err);
+    if (s != TB_OK) {
+        if (o->target && o->writing)
+            unlink(o->writing);
+        output_free(o);
         return s;
     }
+    o->created = true;
     *out = o;
     return TB_OK;
 }
@@ -364,12 +455,10 @@ static tb_status output_reopen(const char *path, tb_output **out, tb_error *err)
         free(o);
         return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
     }
-    hid_t fapl = make_fapl();
-    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(path, H5F_ACC_RDWR, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    tb_h5_reason why;
+    o->file = open_file(path, H5F_ACC_RDWR, false, &why);
     if (o->file < 0) {
-        tb_status s = fail_at(path, NULL, err, "cannot open the file to add to it");
+        tb_status s = fail_because(path, NULL, err, "cannot open the file to add to it", why);
         output_free(o);
         return s;
     }
@@ -1020,7 +1109,55 @@ static void output_free(tb_output *o)
 {
     free(o->broken);
     free(o->path);
+    free(o->writing);
+    free(o->target);
     free(o);
+}
+
+static const char *file_name(const tb_output *o)
+{
+    return o->writing ? o->writing : o->path;
+}
+
+/* The new file replaces the old one in one step, after its bytes are on
+ * disk (else a crash could leave the name pointing at a file not yet
+ * written). Syncing the folder makes the rename itself durable (best
+ * effort). */
+static tb_status put_in_place(tb_output *o, tb_error *err)
+{
+    if (!o->target)
+        return TB_OK;
+    int fd = open(o->writing, O_RDONLY | O_CLOEXEC);
+    bool synced = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!synced || rename(o->writing, o->target) != 0)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: cannot replace it with the new results, which are in %s: %s",
+                            o->path, o->writing, strerror(errno));
+    char *dir = tb_path_dirname(o->target);
+    fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+    return TB_OK;
+}
+
+/* After the file system refused a write the disk holds the file as it was
+ * after the last write that succeeded (h5driver.h), still marked open for
+ * SWMR writing, so no final attributes can go in. Say where it is. */
+static tb_status refused_close(const tb_output *o, tb_error *err)
+{
+    const char *how = "read it with h5py.File(path, \"r\", swmr=True), or make it an ordinary HDF5 file with "
+                      "h5clear -s --increment=0";
+    if (o->target)
+        return tb_error_set(err, TB_ERR_INPUT,
+                            "%s was left as it was; the rows written before the error are in %s (%s)", o->path,
+                            o->writing, how);
+    return tb_error_set(err, TB_ERR_INPUT,
+                        "%s keeps the rows written before the error but not the final attributes (%s)", o->path,
+                        how);
 }
 
 static bool final_is_empty(const tb_output_final *f)
@@ -1045,12 +1182,10 @@ static tb_status write_final(tb_output *o, const tb_output_final *f, tb_error *e
  * the live file is closed, through an ordinary read-write open. */
 static tb_status reopen_and_finish(tb_output *o, const tb_output_final *f, tb_error *err)
 {
-    hid_t fapl = make_fapl();
-    o->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(o->path, H5F_ACC_RDWR, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    tb_h5_reason why;
+    o->file = open_file(file_name(o), H5F_ACC_RDWR, false, &why);
     if (o->file < 0)
-        return fail(o, NULL, err, "cannot reopen the file to write the final attributes");
+        return fail_because(o->path, NULL, err, "cannot reopen the file to write the final attributes", why);
     tb_status s = write_final(o, f, err);
     if (!close_handles(o) && s == TB_OK)
         s = fail(o, NULL, err, "cannot close the file after the final attributes");
@@ -1064,10 +1199,14 @@ static tb_status output_close(tb_output *o, const tb_output_final *final, tb_err
     tb_status s = TB_OK;
     if (!close_handles(o))
         s = fail(o, NULL, err, "cannot close the file");
+    else if (o->refused)
+        s = refused_close(o, err);
     free(o->broken);
     o->broken = NULL;
     if (s == TB_OK && !final_is_empty(final))
         s = reopen_and_finish(o, final, err);
+    if (s == TB_OK)
+        s = put_in_place(o, err);
     output_free(o);
     return s;
 }
@@ -1087,6 +1226,18 @@ void tb_output_abort(tb_output *o)
     tb_h5_quiet q = tb_h5_quiet_begin();
     close_handles(o);
     H5Eclear2(H5E_DEFAULT);
+    tb_h5_driver_take_errno();
     tb_h5_quiet_end(q);
     output_free(o);
+}
+
+void tb_output_discard(tb_output *o)
+{
+    if (!o)
+        return;
+    char *made = o->created ? strdup(file_name(o)) : NULL;
+    tb_output_abort(o);
+    if (made)
+        unlink(made); /* ours: created by tb_output_create (exclusively, or as a temporary) */
+    free(made);
 }

@@ -7,12 +7,16 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <ltdl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kit.h"
 #include "twinbrain/plugin.h"
@@ -157,14 +161,78 @@ static bool have_name(const tb_plugin_registry *reg, const char *name)
 
 typedef const tb_plugin *(*entry_fn)(const tb_core_services *core);
 
+/* ------------------------------------------------------------ why a module did not open
+ *
+ * libltdl reports every failure of its loaders as "file not found", even
+ * for a file that is right there but is not a shared library. So the
+ * reason is asked of the system's loader itself, which names it ("invalid
+ * ELF header", "undefined symbol: x", "file too short"). */
+
+/* dlopen() only to read dlerror(); whatever opened is closed again. */
+static char *dl_reason(const char *module)
+{
+    void *h = dlopen(module, RTLD_LAZY | RTLD_LOCAL);
+    if (h) {
+        dlclose(h);
+        return NULL;
+    }
+    const char *why = dlerror();
+    return tb_asprintf("not a loadable module: %s", why ? why : "the system's loader refused it");
+}
+
+/* The value of `dlname='...'` in a libtool description, or NULL. */
+static char *la_dlname(const char *text)
+{
+    const char *p = strstr(text, "\ndlname='");
+    if (!p)
+        return NULL;
+    p += strlen("\ndlname='");
+    const char *end = strchr(p, '\'');
+    return end ? tb_strndup(p, (size_t)(end - p)) : NULL;
+}
+
+/* A .la file names its module (dlname), found beside it or in .libs/ (an
+ * uninstalled build), which is what libltdl opens. */
+static char *la_reason(const char *file)
+{
+    char *text = tb_read_file(file, NULL);
+    char *name = text ? la_dlname(text) : NULL;
+    free(text);
+    if (!name)
+        return tb_strdup("not a libtool module description (.la file without a dlname line)");
+    if (!name[0]) {
+        free(name);
+        return tb_strdup("a libtool description of a library without a loadable module (empty dlname)");
+    }
+    char *dir = tb_path_dirname(file);
+    char *here = tb_asprintf("%s/%s", dir, name), *libs = tb_asprintf("%s/.libs/%s", dir, name);
+    const char *module = access(here, F_OK) == 0 ? here : access(libs, F_OK) == 0 ? libs : NULL;
+    char *why = module ? dl_reason(module) : tb_asprintf("its module %s is missing (looked in %s and %s/.libs)",
+                                                         name, dir, dir);
+    free(here), free(libs), free(dir), free(name);
+    return why;
+}
+
+static char *open_failure(const char *file, const char *ltdl_why)
+{
+    struct stat st;
+    if (stat(file, &st) != 0)
+        return tb_strdup(strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return tb_strdup("not a regular file");
+    char *why = tb_str_ends_with(file, ".la") ? la_reason(file) : dl_reason(file);
+    return why ? why : tb_strdup(ltdl_why ? ltdl_why : "cannot be opened as a module");
+}
+
 static void load_one(tb_plugin_registry *reg, const char *dir, const char *stem, const char *ext)
 {
     char *base = tb_asprintf("%s/%s", dir, stem);
     char *file = tb_asprintf("%s%s", base, ext);
     lt_dlhandle h = lt_dlopen(file);
     if (!h) {
-        const char *why = lt_dlerror();
-        add_failure(reg, stem, file, why ? why : "cannot be opened as a module");
+        char *why = open_failure(file, lt_dlerror());
+        add_failure(reg, stem, file, why);
+        free(why);
         goto done;
     }
     entry_fn entry;

@@ -8,8 +8,11 @@
  * directory is in the options, so pointing elsewhere rebuilds.
  *
  * An entry is never trusted: a short, corrupt, foreign (other key) or
- * unloadable one is rebuilt from source and overwritten. Writing the cache
- * is best effort; a read-only or missing cache directory never fails a run. */
+ * unloadable one is rebuilt from source and overwritten, and so is one
+ * that is not a regular file (a pipe would block the read forever) or
+ * whose driver binary declares more bytes than it holds (PoCL would
+ * abort on it: binfmt.h). Writing the cache is best effort; a read-only
+ * or missing cache directory never fails a run. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binfmt.h"
 #include "profile.h"
 #include "sha256.h"
 #include "twinbrain/program.h"
@@ -381,6 +385,76 @@ static tb_status build_source(tb_device *dev, const char *source, const char *op
     return TB_OK;
 }
 
+/* ------------------------------------------------------------ binary files */
+
+/* Zeros after the bytes read: a driver that reads a header's worth from
+ * a file shorter than that (PoCL does, before it checks the magic) reads
+ * them, not whatever follows the allocation. */
+#define READ_SLACK 4096
+
+/* A descriptor of a regular file of a size in [min, max], or -1 with the
+ * reason in `why`. A pipe would block the run forever (open() of a FIFO
+ * waits for a writer, read() for data): O_NONBLOCK makes the open return
+ * at once, and the type is checked on what was opened, so nothing can be
+ * swapped in between. A folder or device is no program; a size outside
+ * the range is damage. */
+static int open_regular(const char *path, size_t min, uint64_t max, struct stat *st, char *why, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const char *problem = NULL;
+    if (fd < 0 || fstat(fd, st) != 0) {
+        errno_text(errno, why, cap);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode))
+        problem = S_ISDIR(st->st_mode) ? "a folder, not a file" : "not a regular file (a pipe, socket or device)";
+    else if ((uint64_t)st->st_size < min || (uint64_t)st->st_size > max)
+        problem = st->st_size == 0 ? "empty" : "of an impossible size";
+    if (problem) {
+        snprintf(why, cap, "%s", problem);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool read_all(int fd, unsigned char *data, size_t want)
+{
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = read(fd, data + got, want - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* The whole file (malloc'd, READ_SLACK zeros after it), or NULL with the
+ * reason in `why`. */
+static unsigned char *read_binary(const char *path, size_t min, uint64_t max, size_t *len, char *why, size_t cap)
+{
+    struct stat st;
+    int fd = open_regular(path, min, max, &st, why, cap);
+    if (fd < 0)
+        return NULL;
+    size_t want = (size_t)st.st_size;
+    unsigned char *data = calloc(1, want + READ_SLACK);
+    bool ok = data && read_all(fd, data, want);
+    close(fd);
+    if (!ok) {
+        snprintf(why, cap, "%s", data ? "shorter than its size (changed while read)" : "out of memory");
+        free(data);
+        return NULL;
+    }
+    *len = want;
+    return data;
+}
+
 /* ------------------------------------------------------------ cache entry */
 
 /* Entry layout, little-endian:
@@ -459,26 +533,12 @@ static bool cache_locate(const tb_device_info *info, const char *options, const 
 /* The payload of a valid entry (malloc'd), or NULL for anything else. */
 static unsigned char *cache_read(const cache_entry *entry, size_t *payload_len)
 {
-    int fd = open(entry->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    unsigned char *data = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)CACHE_HEADER &&
-        (uint64_t)st.st_size <= CACHE_HEADER + CACHE_MAX_PAYLOAD)
-        data = malloc((size_t)st.st_size);
-    size_t want = data ? (size_t)st.st_size : 0, got = 0;
-    while (data && got < want) {
-        ssize_t r = read(fd, data + got, want - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
+    char why[256] = "";
+    size_t want = 0;
+    unsigned char *data = read_binary(entry->path, CACHE_HEADER, CACHE_HEADER + CACHE_MAX_PAYLOAD, &want, why,
+                                      sizeof why);
     unsigned char sum[TB_SHA256_BYTES];
-    bool ok = data && got == want && memcmp(data, CACHE_MAGIC, 8) == 0 &&
+    bool ok = data && memcmp(data, CACHE_MAGIC, 8) == 0 &&
               get_le(data + 8, 4) == CACHE_FORMAT && get_le(data + 12, 4) == CACHE_HEADER &&
               memcmp(data + 16, entry->key, TB_SHA256_BYTES) == 0 &&
               get_le(data + 48, 8) == want - CACHE_HEADER;
@@ -486,6 +546,9 @@ static unsigned char *cache_read(const cache_entry *entry, size_t *payload_len)
         tb_sha256_digest(data + CACHE_HEADER, want - CACHE_HEADER, sum);
         ok = memcmp(data + 56, sum, TB_SHA256_BYTES) == 0;
     }
+    /* The entry is whole; the driver's binary inside must be too (a
+     * binary cut short before it was stored crashes PoCL). */
+    ok = ok && tb_binary_sizes_ok(data + CACHE_HEADER, want - CACHE_HEADER, why, sizeof why);
     if (!ok) {
         free(data);
         return NULL;
@@ -649,36 +712,26 @@ static bool find_prebuilt(const char *dir, const char *name, char *path, size_t 
     return false;
 }
 
+/* No driver binary comes near this; a larger file in a kernels folder is
+ * not a program. */
+#define PREBUILT_MAX ((uint64_t)1 << 32)
+
 /* A binary from the kernels folder. Unlike a cache entry it was asked
- * for explicitly, so a refusal is an error, not a reason to compile. */
+ * for explicitly, so a refusal is an error naming the file, not a reason
+ * to compile. */
 static tb_status load_prebuilt(tb_device *dev, const char *path, const char *options, const char *label,
                                cl_program *out, tb_error *err)
 {
     const tb_device_info *info = tb_device_get_info(dev);
-    int e = 0;
-    FILE *f = fopen(path, "rb");
-    unsigned char *bin = NULL;
+    char why[256] = "";
     size_t len = 0;
-    if (f) {
-        strbuf sb = {0};
-        char chunk[65536];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-            sb_add(&sb, chunk, got);
-        e = ferror(f) ? EIO : sb.failed ? ENOMEM : 0;
-        fclose(f);
-        bin = (unsigned char *)sb.text;
-        len = sb.len;
-    } else {
-        e = errno;
-    }
-    if (e || len == 0) {
-        char why[256];
-        errno_text(e ? e : EINVAL, why, sizeof why);
+    unsigned char *bin = read_binary(path, 1, PREBUILT_MAX, &len, why, sizeof why);
+    if (bin && !tb_binary_sizes_ok(bin, len, why, sizeof why)) {
         free(bin);
-        return tb_error_set(err, TB_ERR_DEVICE, "cannot read the prebuilt binary %s for %s: %s", path, label,
-                            e ? why : "empty file");
+        bin = NULL;
     }
+    if (!bin)
+        return tb_error_set(err, TB_ERR_DEVICE, "cannot use the prebuilt binary %s for %s: %s", path, label, why);
     const unsigned char *b = bin;
     cl_int status = CL_SUCCESS, rc = CL_SUCCESS;
     cl_program program = clCreateProgramWithBinary(tb_device_context(dev), 1, &info->id, &len, &b, &status, &rc);
@@ -882,6 +935,15 @@ tb_status tb_program_check(tb_device *dev, const char *source, const char *optio
         clReleaseProgram(program);
     free(opts);
     return st;
+}
+
+bool tb_program_has_prebuilt(const tb_device *dev, const char *source, const char *options, const char *label)
+{
+    tb_program_options po;
+    tb_device_get_program_options(dev, &po);
+    char name[TB_PROGRAM_NAME_MAX], path[PATH_MAX];
+    program_name(label && label[0] ? label : "program", options, source, name);
+    return po.kernels_dir && find_prebuilt(po.kernels_dir, name, path, sizeof path);
 }
 
 void tb_program_free(tb_program *prog)

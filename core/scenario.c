@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kit.h"
 #include "schema.h"
@@ -296,10 +297,45 @@ tb_status tb_scenario_load(const char *path, const char *const *overrides, size_
     return c.status;
 }
 
+char *tb_scenario_input_path(tb_scenario *sc, const char *key, const char *relative)
+{
+    char *path = tb_path_join(sc->dir, relative);
+    if (path && tb_grow((void **)&sc->inputs, &sc->cap_inputs, sc->n_inputs, sizeof *sc->inputs))
+        sc->inputs[sc->n_inputs++] = (struct tb_scenario_input){tb_strdup(key), tb_strdup(path)};
+    return path;
+}
+
+static bool same_file(const struct stat *a, const char *path)
+{
+    struct stat b;
+    return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+tb_status tb_scenario_check_output(const tb_scenario *sc, const char *output, tb_error *err)
+{
+    struct stat out;
+    if (!output || stat(output, &out) != 0)
+        return TB_OK; /* nothing there yet: nothing to destroy */
+    const char *hint = "choose another output file (-o or output.file)";
+    if (same_file(&out, sc->path))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: the output file is the scenario file itself; %s", output,
+                            hint);
+    for (size_t i = 0; i < sc->n_inputs; ++i)
+        if (same_file(&out, sc->inputs[i].path))
+            return tb_error_set(err, TB_ERR_INPUT, "%s: the output file is the scenario's %s (%s), an input of the "
+                                "run; %s", output, sc->inputs[i].key, sc->inputs[i].path, hint);
+    return TB_OK;
+}
+
 void tb_scenario_free(tb_scenario *sc)
 {
     if (!sc)
         return;
+    for (size_t i = 0; i < sc->n_inputs; ++i) {
+        free(sc->inputs[i].key);
+        free(sc->inputs[i].path);
+    }
+    free(sc->inputs);
     if (sc->kit && sc->kit_data)
         sc->kit->free_scenario(sc->kit_data);
     tb_toml_free(sc->doc);

@@ -385,21 +385,40 @@ static tb_status check_disk(const tb_sim *sim, const char *path, tb_error *err)
     return st;
 }
 
+/* The run's error first; what the close adds (where the rows are after a
+ * write error) after it. */
+static tb_status close_error(tb_status run, tb_status closed, tb_error *err, tb_error *cerr)
+{
+    if (closed == TB_OK)
+        return run;
+    if (run == TB_OK || !err) {
+        if (err) {
+            tb_error_clear(err);
+            *err = *cerr;
+            *cerr = (tb_error){0};
+        }
+        return run == TB_OK ? closed : run;
+    }
+    tb_error_set(err, run, "%s; %s", tb_error_message(err), tb_error_message(cerr));
+    return run;
+}
+
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err)
 {
     double t0 = tb_now();
     tb_output *out = NULL;
-    tb_status st = check_disk(sim, output_path, err);
-    if (st != TB_OK)
-        return st;
-    st = tb_output_create(output_path, &out, err);
+    tb_status st = tb_scenario_check_output(sim->sc, output_path, err);
+    if (st == TB_OK)
+        st = check_disk(sim, output_path, err);
+    if (st == TB_OK)
+        st = tb_output_create(output_path, &out, err);
     if (st != TB_OK)
         return st;
     if ((st = write_provenance(sim, out, err)) == TB_OK && (st = declare_all(sim, out, err)) == TB_OK)
         st = tb_output_go_live(out, err);
     if (st != TB_OK) {
         free_part_outputs(sim);
-        tb_output_abort(out);
+        tb_output_discard(out);
         return st;
     }
     tb_status run = loop(sim, out, opt, t0, err);
@@ -416,21 +435,11 @@ tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options 
     tb_output_final fin = {dn, dv, 2, in, iv, 2, sn, sv, 1};
     tb_error cerr = {0};
     tb_status closed = tb_output_close(out, &fin, &cerr);
-    if (closed == TB_OK) {
-        tb_error_clear(&cerr);
+    if (closed == TB_OK)
         closed = store_profiles(sim, output_path, write_seconds, &cerr);
-    }
-    if (run == TB_OK && closed != TB_OK) {
-        if (err) {
-            tb_error_clear(err);
-            *err = cerr;
-        } else {
-            tb_error_clear(&cerr);
-        }
-        return closed;
-    }
+    st = close_error(run, closed, err, &cerr);
     tb_error_clear(&cerr);
-    return run;
+    return st;
 }
 
 /* The parts' scores side by side, in instance order. */

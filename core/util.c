@@ -107,6 +107,7 @@ char *tb_read_file(const char *path, size_t *len)
         }
         memcpy(b.data + b.len, chunk, got);
         b.len += got;
+        b.data[b.len] = '\0'; /* callers read the text as a string (room for it was kept above) */
     }
     int failed = ferror(f);
     fclose(f);

@@ -20,9 +20,9 @@ tests_unit_test_device_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(CMOCKA_CFLAG
 tests_unit_test_device_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm
 
 # core/sha256.h is the library's internal SHA-256; the test forges cache
-# entries with it.
+# entries with it. core/binfmt.h: the binary size checks, tested directly.
 tests_unit_test_program_SOURCES = tests/unit/test_program.c tests/unit/testutil.h tests/unit/testdevices.h \
-	core/sha256.h
+	core/sha256.h core/binfmt.h
 tests_unit_test_program_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_program_LDADD = libtwinbrain.la $(OPENCL_LIBS) $(CMOCKA_LIBS) -lm
 endif

@@ -182,13 +182,17 @@ static int run(run_args *a)
     tb_sim *sim = NULL;
     char *out = NULL;
     tb_status st = load(a, &reg, &sc, &err);
+    if (st == TB_OK) {
+        out = a->output ? tb_strdup(a->output) : sc->output_file ? tb_strdup(sc->output_file)
+                                                                 : default_output(a->scenario);
+        /* before opening devices and building programs: fail fast */
+        st = tb_scenario_check_output(sc, out, &err);
+    }
     if (st == TB_OK)
         st = open_devices(a, sc, &devs, &err);
     if (st == TB_OK)
         st = tb_sim_create_multi(sc, devs.dev, devs.n, &sim, &err);
     if (st == TB_OK) {
-        out = a->output ? tb_strdup(a->output) : sc->output_file ? tb_strdup(sc->output_file)
-                                                                 : default_output(a->scenario);
         tb_progress_line pl = {.out = stderr};
         tb_sim_options opt = {.stop = &stop_requested};
         if (!a->quiet && isatty(STDERR_FILENO)) {

@@ -664,6 +664,8 @@ static tb_status mass_check(const tb_scenario *sc, tb_error *err)
     tb_status st = read_connectome(&m, err);
     if (st == TB_OK)
         st = check_arrays(&m, err);
+    if (st == TB_OK)
+        st = tb_mass_check_monitor_inputs(m.ms, m.con->n, err);
     tb_connectome_free(m.con);
     return st;
 }
@@ -767,6 +769,25 @@ static tb_status prep_set_param(tb_mass_prepare *ctx, size_t index, const double
     return TB_OK;
 }
 
+/* A hook's failure is the plugin's to explain; one that gave no reason
+ * (or a status that is no exit status) still gets a message naming the
+ * model and the hook, never "model 'x': " and nothing. */
+static tb_status prepare_failed(const mass *m, tb_status st, tb_error *err)
+{
+    const char *name = m->ms->model->name;
+    int raw = (int)st;
+    bool known = st == TB_ERR_OTHER || st == TB_ERR_SCENARIO || st == TB_ERR_DEVICE || st == TB_ERR_INPUT ||
+                 st == TB_ERR_DIVERGED || st == TB_ERR_INTERRUPTED;
+    if (!known)
+        st = TB_ERR_OTHER;
+    if (err && err->message && err->message[0]) {
+        err->status = st;
+        return tb_error_prefix(err, "model '%s': ", name);
+    }
+    return tb_error_set(err, st, "model '%s': its prepare hook failed without saying why (status %d); the plugin "
+                        "should set a message with tb_error_set(ctx->err, ...)", name, raw);
+}
+
 /* Let the model compute parameters from the others and the connectome
  * (before the program exists: its code depends on where values live). */
 static tb_status run_prepare(mass *m, tb_error *err)
@@ -793,9 +814,7 @@ static tb_status run_prepare(mass *m, tb_error *err)
     };
     tb_status st = m->model->prepare(&ctx);
     free(strength);
-    if (st != TB_OK)
-        tb_error_prefix(err, "model '%s': ", m->ms->model->name);
-    return st;
+    return st == TB_OK ? TB_OK : prepare_failed(m, st, err);
 }
 
 /* The model's own code compiled alone, in scalar form, before a vector
@@ -821,6 +840,17 @@ static tb_status check_model_code(mass *m, tb_error *err)
     return st;
 }
 
+/* The kernels folder holds the vector-lanes program: its failure is that
+ * file's (damaged, or refused by the driver), not the model's, and no
+ * scalar build goes around it. */
+static bool lanes_binary_given(const mass *m)
+{
+    char *label = build_label(m);
+    bool given = m->source && tb_program_has_prebuilt(m->dev, m->source, build_options(m), label);
+    free(label);
+    return given;
+}
+
 static tb_status upload_and_assemble(mass *m, tb_error *err)
 {
     tb_status st = upload_connectivity(m, err);
@@ -843,7 +873,7 @@ static tb_status build_with_fallback(mass *m, tb_error *err)
     if (st != TB_OK)
         return st;
     st = compile(m, err);
-    if (st != TB_ERR_DEVICE || m->lanes == 1 || m->prog)
+    if (st != TB_ERR_DEVICE || m->lanes == 1 || m->prog || lanes_binary_given(m))
         return st;
     char *why = tb_strdup(tb_error_message(err));
     tb_error_clear(err);

@@ -166,6 +166,16 @@ tb_status tb_mass_check_dfun(const tb_mass_model *md, const char *model_name, tb
 /* mass_monitor.c */
 void tb_mass_plan_monitors(mass *m);
 tb_status tb_mass_alloc_monitors(mass *m, tb_error *err);
+/* The monitors' input files, read and checked on the host (alloc reads
+ * them through these; `twinbrain check` too): an eeg gain matrix [E >= 1,
+ * N] with its optional /labels (E of them), an fc's empirical FC [N, N]
+ * that is not constant above the diagonal. Every problem is TB_ERR_INPUT
+ * naming the file and dataset. */
+tb_status tb_mass_read_gain(const tb_scenario_monitor *s, size_t N, double **gain, size_t *sensors, char ***labels,
+                            tb_error *err);
+tb_status tb_mass_read_empirical(const tb_scenario_monitor *s, size_t N, double **fc, tb_error *err);
+tb_status tb_mass_check_monitor_inputs(const tb_mass_scenario *ms, size_t N, tb_error *err);
+void tb_mass_free_labels(char **labels, size_t n);
 tb_status tb_mass_monitor_kernels(mass *m, tb_error *err);
 void tb_mass_gen_monitors(const mass *m, tb_buf *b);
 tb_status tb_mass_declare_monitors(mass *m, tb_output *out, tb_error *err);

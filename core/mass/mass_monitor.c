@@ -70,24 +70,100 @@ void tb_mass_plan_monitors(mass *m)
         m->mon[i].max_samples = m->kmax / m->mon[i].period + 1;
 }
 
+void tb_mass_free_labels(char **labels, size_t n)
+{
+    for (size_t i = 0; labels && i < n; ++i)
+        free(labels[i]);
+    free(labels);
+}
+
+tb_status tb_mass_read_gain(const tb_scenario_monitor *s, size_t N, double **gain, size_t *sensors, char ***labels,
+                            tb_error *err)
+{
+    size_t dims[2];
+    int rank;
+    *labels = NULL;
+    tb_status st = tb_h5_read_doubles(s->gain_file, s->gain_dataset, gain, dims, &rank, err);
+    if (st == TB_OK && (rank != 2 || dims[1] != N))
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s must be [sensors, %zu regions], not [%zu, %zu]", s->gain_file,
+                          s->gain_dataset, N, dims[0], dims[1]);
+    else if (st == TB_OK && dims[0] == 0)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s has 0 sensors (rows); an eeg monitor needs at least one",
+                          s->gain_file, s->gain_dataset);
+    if (st == TB_OK) {
+        *sensors = dims[0];
+        char *items = tb_asprintf("%s has %zu sensors (rows)", s->gain_dataset, dims[0]);
+        st = tb_h5_read_labels(s->gain_file, "/labels", dims[0], items, labels, err);
+        free(items);
+    }
+    if (st != TB_OK) {
+        free(*gain);
+        *gain = NULL;
+    }
+    return st;
+}
+
+/* Pearson r against an FC that is the same for every pair divides by its
+ * zero variance: every score would be NaN, so such a file is refused. */
+static bool upper_constant(const double *fc, size_t N)
+{
+    for (size_t i = 0; i < N; ++i)
+        for (size_t j = i + 1; j < N; ++j)
+            if (fc[i * N + j] != fc[1])
+                return false;
+    return true;
+}
+
+tb_status tb_mass_read_empirical(const tb_scenario_monitor *s, size_t N, double **fc, tb_error *err)
+{
+    size_t dims[2];
+    int rank;
+    tb_status st = tb_h5_read_doubles(s->empirical_file, s->empirical_dataset, fc, dims, &rank, err);
+    if (st == TB_OK && (rank != 2 || dims[0] != N || dims[1] != N))
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s must be [%zu, %zu] (regions x regions), not [%zu, %zu]",
+                          s->empirical_file, s->empirical_dataset, N, N, dims[0], dims[1]);
+    else if (st == TB_OK && N < 3)
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s: with %zu regions there are too few pairs for a Pearson r",
+                          s->empirical_file, s->empirical_dataset, N);
+    else if (st == TB_OK && upper_constant(*fc, N))
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is constant above the diagonal (every pair %g), so the Pearson "
+                          "r of a simulated FC with it is undefined; give a measured FC, or no empirical", s->empirical_file,
+                          s->empirical_dataset, (*fc)[1]);
+    if (st != TB_OK) {
+        free(*fc);
+        *fc = NULL;
+    }
+    return st;
+}
+
+tb_status tb_mass_check_monitor_inputs(const tb_mass_scenario *ms, size_t N, tb_error *err)
+{
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && i < ms->n_monitors; ++i) {
+        const tb_scenario_monitor *s = &ms->monitors[i];
+        double *data = NULL;
+        size_t sensors = 0;
+        char **labels = NULL;
+        if (s->kind == TB_MONITOR_EEG && (st = tb_mass_read_gain(s, N, &data, &sensors, &labels, err)) == TB_OK)
+            tb_mass_free_labels(labels, sensors);
+        else if (s->kind == TB_MONITOR_FC && s->empirical_file)
+            st = tb_mass_read_empirical(s, N, &data, err);
+        free(data);
+    }
+    return st;
+}
+
 static tb_status read_gain(mass *m, monitor_rt *r, tb_error *err)
 {
     double *g = NULL;
-    size_t dims[2];
-    int rank;
-    tb_status st = tb_h5_read_doubles(r->spec->gain_file, r->spec->gain_dataset, &g, dims, &rank, err);
-    if (st == TB_OK && (rank != 2 || dims[1] != m->N))
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s must be [sensors, %zu regions], not [%zu, %zu]",
-                          r->spec->gain_file, r->spec->gain_dataset, m->N, dims[0], dims[1]);
+    tb_status st = tb_mass_read_gain(r->spec, m->N, &g, &r->sensors, &r->sensor_labels, err);
     if (st == TB_OK) {
-        r->sensors = dims[0];
         r->width = r->sensors;
-        void *gr = tb_mass_to_real(g, dims[0] * dims[1], m->realsz);
-        r->gain = gr ? tb_device_alloc(m->dev, dims[0] * dims[1] * m->realsz, gr, "EEG gain matrix", err) : NULL;
+        void *gr = tb_mass_to_real(g, r->sensors * m->N, m->realsz);
+        r->gain = gr ? tb_device_alloc(m->dev, r->sensors * m->N * m->realsz, gr, "EEG gain matrix", err) : NULL;
         free(gr);
         if (!r->gain)
             st = err && err->status ? err->status : TB_ERR_OTHER;
-        r->sensor_labels = tb_h5_read_labels(r->spec->gain_file, "/labels", r->sensors);
     }
     free(g);
     return st;
@@ -95,17 +171,7 @@ static tb_status read_gain(mass *m, monitor_rt *r, tb_error *err)
 
 static tb_status read_empirical(mass *m, monitor_rt *r, tb_error *err)
 {
-    size_t dims[2];
-    int rank;
-    tb_status st = tb_h5_read_doubles(r->spec->empirical_file, r->spec->empirical_dataset, &r->empirical, dims,
-                                      &rank, err);
-    if (st == TB_OK && (rank != 2 || dims[0] != m->N || dims[1] != m->N)) {
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s must be [%zu, %zu] (regions x regions), not [%zu, %zu]",
-                          r->spec->empirical_file, r->spec->empirical_dataset, m->N, m->N, dims[0], dims[1]);
-        free(r->empirical);
-        r->empirical = NULL;
-    }
-    return st;
+    return tb_mass_read_empirical(r->spec, m->N, &r->empirical, err);
 }
 
 static cl_mem alloc_zeroed(mass *m, size_t n, const char *what, tb_error *err)
@@ -637,9 +703,7 @@ void tb_mass_free_monitors(mass *m)
             release(&r->proj[k]);
             free(r->host[k]);
         }
-        for (size_t s = 0; r->sensor_labels && s < r->sensors; ++s)
-            free(r->sensor_labels[s]);
-        free(r->sensor_labels);
+        tb_mass_free_labels(r->sensor_labels, r->sensors);
         free(r->empirical);
         free(r->score);
     }

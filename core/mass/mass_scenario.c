@@ -87,6 +87,7 @@ static void check_model(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_valu
     const tb_toml_value *pv = tb_toml_get(model, "plugin");
     const char *name = tb_toml_as_string(pv);
     bool declared = tb_toml_get(model, "derivatives") || tb_toml_get(model, "variables");
+    ms->model_pos = pv ? pv->pos : model->pos;
     if (name && declared) {
         tb_schema_report(c, TB_ERR_SCENARIO, pv->pos,
                          "[model] names a plugin and also declares variables or derivatives; choose one");
@@ -143,41 +144,76 @@ static void check_model(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_valu
         ms->model_params = tb_schema_params(c, params, ms->model->params, ms->model->n_params, "model.parameters");
 }
 
+/* What a coupling problem is about: the scenario's coupling.function, or
+ * the model's default when the scenario names none. The default is the
+ * plugin's, so its errors point at the model, never at the command line
+ * (a value that did not come from the file would read as "--set"). */
+typedef struct coupling_origin {
+    const char *what; /* "coupling.function 'x'", "model 'm''s default coupling 'x'" */
+    tb_toml_pos pos;
+    bool from_model;
+} coupling_origin;
+
+static void unknown_coupling(tb_schema_checker *c, const tb_mass_scenario *ms, const char *name,
+                             const coupling_origin *o)
+{
+    const char *names[16] = {0};
+    size_t n = tb_coupling_count();
+    for (size_t i = 0; i < n && i < N_(names); ++i)
+        names[i] = tb_coupling_at(i)->name;
+    tb_buf list = {0};
+    for (size_t i = 0; i < n; ++i)
+        tb_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+    char *l = tb_buf_take(&list);
+    const char *sug = tb_schema_closest(name, names, n);
+    if (o->from_model)
+        tb_schema_report(c, TB_ERR_INPUT, o->pos,
+                         "model '%s' names \"%s\" as its default coupling, which this twinbrain does not have (it "
+                         "has %s); choose one with coupling.function", ms->model->name, name, l);
+    else
+        tb_schema_report(c, TB_ERR_SCENARIO, o->pos, "coupling.function must be one of %s (got \"%s\")%s%s%s", l,
+                         name, sug ? "; did you mean \"" : "", sug ? sug : "", sug ? "\"?" : "");
+    free(l);
+}
+
+static void check_coupled_count(tb_schema_checker *c, const tb_mass_scenario *ms, const tb_coupling_def *def,
+                                const coupling_origin *o)
+{
+    if (!ms->model)
+        return;
+    size_t have = ms->mass->n_coupled;
+    if (have < def->min_coupled)
+        tb_schema_report(c, TB_ERR_SCENARIO, o->pos, "%s needs %zu coupled variables; model '%s' has %zu", o->what,
+                         def->min_coupled, ms->model->name, have);
+    if (def->coupled && have != def->coupled)
+        tb_schema_report(c, TB_ERR_SCENARIO, o->pos, "%s couples exactly %zu variable; model '%s' has %zu", o->what,
+                         def->coupled, ms->model->name, have);
+}
+
 static void check_coupling(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_value *cp)
 {
     tb_schema_table(c, cp, coupling_keys, N_(coupling_keys), "coupling");
     const tb_toml_value *fv = tb_toml_get(cp, "function");
+    coupling_origin o = {.from_model = !fv};
     if (!fv) {
-        const char *def = ms->model && ms->mass->default_coupling ? ms->mass->default_coupling
-                                                                         : "linear";
+        const char *def = ms->model && ms->mass->default_coupling ? ms->mass->default_coupling : "linear";
         fv = tb_toml_table_set(cp, "function", tb_toml_new_string(def))->value;
     }
     const char *name = tb_toml_as_string(fv);
     if (!name)
         return;
+    o.pos = o.from_model ? ms->model_pos : fv->pos;
+    char *what = o.from_model && ms->model ? tb_asprintf("model '%s''s default coupling '%s'", ms->model->name, name)
+                                           : tb_asprintf("coupling.function '%s'", name);
+    o.what = what;
     const tb_coupling_def *def = tb_coupling_find(name);
-    if (!def) {
-        const char *names[16] = {0};
-        size_t n = tb_coupling_count();
-        for (size_t i = 0; i < n && i < N_(names); ++i)
-            names[i] = tb_coupling_at(i)->name;
-        const char *sug = tb_schema_closest(name, names, n);
-        tb_buf list = {0};
-        for (size_t i = 0; i < n; ++i)
-            tb_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
-        char *l = tb_buf_take(&list);
-        tb_schema_report(c, TB_ERR_SCENARIO, fv->pos, "coupling.function must be one of %s (got \"%s\")%s%s%s", l, name,
-               sug ? "; did you mean \"" : "", sug ? sug : "", sug ? "\"?" : "");
-        free(l);
+    if (!def)
+        unknown_coupling(c, ms, name, &o);
+    else
+        check_coupled_count(c, ms, def, &o);
+    free(what);
+    if (!def)
         return;
-    }
-    if (ms->model && ms->mass->n_coupled < def->min_coupled)
-        tb_schema_report(c, TB_ERR_SCENARIO, fv->pos, "coupling.function '%s' needs %zu coupled variables; model '%s' has %zu",
-               name, def->min_coupled, ms->model->name, ms->mass->n_coupled);
-    if (ms->model && def->coupled && ms->mass->n_coupled != def->coupled)
-        tb_schema_report(c, TB_ERR_SCENARIO, fv->pos,
-                         "coupling.function '%s' couples exactly %zu variable; model '%s' has %zu", name, def->coupled,
-                         ms->model->name, ms->mass->n_coupled);
     ms->coupling = tb_strdup(name);
     tb_toml_value *params = tb_schema_ensure_table(cp, "parameters");
     if (params) {
@@ -341,7 +377,7 @@ static void check_initial(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_va
     check_history(c, ms, init);
 }
 
-static void check_connectome(tb_schema_checker *c, const tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *t)
+static void check_connectome(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *t)
 {
     tb_schema_table(c, t, connectome_keys, N_(connectome_keys), "connectome");
     ms->speed = tb_schema_get_f(t, "speed");
@@ -353,7 +389,7 @@ static void check_connectome(tb_schema_checker *c, const tb_scenario *sc, tb_mas
     const char *file = tb_toml_as_string(fv);
     if (!file)
         return;
-    ms->connectome_file = tb_path_join(sc->dir, file);
+    ms->connectome_file = tb_scenario_input_path(sc, "connectome.file", file);
     ms->connectome_pos = fv->pos;
     if (!tb_file_exists(ms->connectome_file))
         tb_schema_report(c, TB_ERR_INPUT, fv->pos, "connectome.file: no such file '%s' (looked for %s)", file,

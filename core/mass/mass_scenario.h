@@ -107,6 +107,7 @@ typedef struct tb_mass_scenario {
     tb_storage storage;
 
     /* [model] */
+    tb_toml_pos model_pos; /* where the model is named (model.plugin) or declared ([model]) */
     const tb_plugin *model;          /* a loaded plugin, or the declared model below */
     const tb_mass_model *mass;       /* its table */
     struct tb_declared_model *declared; /* a model declared in the file (owned) */

@@ -42,6 +42,10 @@ static void best_fits(const tb_mass_scenario *ms, const tb_sim_summary *s, tb_bu
     }
     tb_buf_printf(b, "  fit      Pearson r of the FC ('%s') with the empirical one%s\n", s->score_monitor,
                   n > 1 ? ", best instances:" : ":");
+    if (show == 0) /* the empirical FC is checked when read: only the simulated ones can be flat */
+        tb_buf_printf(b, "           r is undefined for %s: the simulated FC is constant above the diagonal, or "
+                      "undefined where a region's activity did not vary over the window\n",
+                      n > 1 ? "every instance" : "this run");
     for (size_t k = 0; k < show; ++k) {
         size_t i = order[k];
         tb_buf_printf(b, "           r = %-8.4f", s->scores[i]);

@@ -194,14 +194,16 @@ static void check_bold(tb_schema_checker *c, tb_toml_value *t, const char *prefi
     free(v);
 }
 
-static char *resolve_file(tb_schema_checker *c, const tb_scenario *sc, const tb_toml_value *t, const char *key,
+static char *resolve_file(tb_schema_checker *c, tb_scenario *sc, const tb_toml_value *t, const char *key,
                           const char *prefix)
 {
     const tb_toml_value *fv = tb_toml_get(t, key);
     const char *f = tb_toml_as_string(fv);
     if (!f)
         return NULL;
-    char *path = tb_path_join(sc->dir, f);
+    char *full = tb_asprintf("%s.%s", prefix, key);
+    char *path = tb_scenario_input_path(sc, full, f);
+    free(full);
     if (!tb_file_exists(path))
         tb_schema_report(c, TB_ERR_INPUT, fv->pos, "%s.%s: no such file '%s' (looked for %s)", prefix, key, f, path);
     return path;

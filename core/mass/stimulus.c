@@ -96,7 +96,9 @@ static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, s
         tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "stop")->pos, "%s.stop must come after onset", prefix);
     const tb_toml_value *fv = tb_toml_get(t, "file");
     if (tb_toml_as_string(fv)) {
-        s->file = tb_path_join(sc->dir, tb_toml_as_string(fv));
+        char *key = tb_asprintf("%s.file", prefix);
+        s->file = tb_scenario_input_path(sc, key, tb_toml_as_string(fv));
+        free(key);
         if (!tb_file_exists(s->file))
             tb_schema_report(c, TB_ERR_INPUT, fv->pos, "%s.file: no such file '%s' (looked for %s)", prefix,
                              tb_toml_as_string(fv), s->file);

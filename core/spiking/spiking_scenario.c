@@ -606,7 +606,9 @@ static void check_input(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenar
         const tb_toml_value *fv = tb_toml_get(t, "file");
         const char *f = tb_toml_as_string(fv);
         if (f) {
-            in->file = tb_path_join(sc->dir, f);
+            char *key = tb_asprintf("%s.file", prefix);
+            in->file = tb_scenario_input_path(sc, key, f);
+            free(key);
             if (!tb_file_exists(in->file))
                 tb_schema_report(c, TB_ERR_INPUT, fv->pos, "%s.file: no such file '%s' (looked for %s)", prefix, f,
                                  in->file);
@@ -754,7 +756,9 @@ static void check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_s
                          prefix);
     const tb_toml_value *fv = tb_toml_get(t, "file");
     if (pr->rule == TB_RULE_FROM_FILE && tb_toml_as_string(fv)) {
-        pr->file = tb_path_join(sc->dir, tb_toml_as_string(fv));
+        char *key = tb_asprintf("%s.file", prefix);
+        pr->file = tb_scenario_input_path(sc, key, tb_toml_as_string(fv));
+        free(key);
         if (!tb_file_exists(pr->file))
             tb_schema_report(c, TB_ERR_INPUT, fv->pos, "%s.file: no such file '%s' (looked for %s)", prefix,
                              tb_toml_as_string(fv), pr->file);

@@ -5,8 +5,12 @@
  * (each append is flushed, so a killed run leaves a readable file up to the
  * last append) -> tb_output_close() with the final attributes written.
  *
- * Every failure is TB_ERR_OTHER with a message naming the file and the
- * object; HDF5 itself prints nothing. A file whose writer was killed after
+ * Every failure has a message naming the file and the object; HDF5
+ * itself prints nothing. A write the file system refuses (disk full,
+ * quota, file size limit) is TB_ERR_INPUT; every other failure is
+ * TB_ERR_OTHER. After a refused write nothing more reaches the disk, so
+ * the file stays as it was after the last successful append (readable up
+ * to there) and closing it never crashes. A file whose writer was killed after
  * tb_output_go_live() keeps every appended row but is still marked "open
  * for writing": read it as a SWMR reader (h5py: File(path, "r", swmr=True))
  * or make it an ordinary file with `h5clear -s --increment=0 PATH`. */
@@ -39,8 +43,14 @@ typedef struct tb_dataset tb_dataset;
  * live: no SWMR); close it with tb_output_close(o, NULL, err). */
 tb_status tb_output_reopen(const char *path, tb_output **out, tb_error *err);
 
-/* Create (truncate) the file. Missing parent folders are an error
- * (TB_ERR_OTHER naming the path), as is an unwritable location. */
+/* Create the file. When nothing is at `path` the file is created there
+ * (exclusively). An existing regular file is not touched until
+ * tb_output_close() succeeds: the new file is written beside it as
+ * PATH.partial-XXXXXX and renamed over it at the close (over the file a
+ * symbolic link points to, for a link), so a failure, a crash or a reader
+ * that has the old file open never loses it. Anything else at `path`
+ * (a folder, a device, a pipe), missing parent folders and an unwritable
+ * location are errors (TB_ERR_OTHER naming the path). */
 tb_status tb_output_create(const char *path, tb_output **out, tb_error *err);
 
 /* Attributes on an object (group or dataset) given by absolute path; "/" is
@@ -86,7 +96,10 @@ tb_status tb_output_go_live(tb_output *o, tb_error *err);
 tb_status tb_output_flush(tb_output *o, tb_error *err);
 
 /* Close, then write the final root attributes (wall_seconds, steps...) given
- * as name/value pairs; any of the arrays may be NULL. */
+ * as name/value pairs; any of the arrays may be NULL; then, when the file
+ * replaces an existing one, rename it into place. After a refused write
+ * (see above) no final attributes are written and nothing is renamed: the
+ * error (TB_ERR_INPUT) says where the rows written so far are. */
 typedef struct tb_output_final {
     const char *const *double_names;
     const double *double_values;
@@ -100,8 +113,13 @@ typedef struct tb_output_final {
 } tb_output_final;
 tb_status tb_output_close(tb_output *o, const tb_output_final *final, tb_error *err);
 
-/* Abandon: close handles without final attributes (error paths). */
+/* Abandon: close handles without final attributes (error paths); the
+ * rows written stay in the file (under its temporary name when it was to
+ * replace an existing file, which is left as it was). */
 void tb_output_abort(tb_output *o);
+/* Abandon and remove the file tb_output_create() made (errors before a
+ * run starts leave nothing behind; an existing file is left as it was). */
+void tb_output_discard(tb_output *o);
 
 const char *tb_output_path(const tb_output *o);
 

@@ -101,7 +101,10 @@ void tb_device_get_program_options(const tb_device *dev, tb_program_options *opt
  * is added by this function). Uses the on-disk cache
  * keyed by platform, device, driver version, options and source hash; a
  * corrupt or unloadable cache entry is rebuilt. A failed build is
- * TB_ERR_DEVICE whose message carries the device's build log. */
+ * TB_ERR_DEVICE whose message carries the device's build log; so is a
+ * binary in the kernels folder that is not a regular file, is cut short
+ * (its declared sizes exceed the file) or that the driver refuses, with a
+ * message naming the file. */
 tb_status tb_program_build(tb_device *dev, const char *source, const char *options,
                            const char *label, tb_program **out, tb_error *err);
 /* Whether tb_program_build would find the program without compiling it:
@@ -115,6 +118,12 @@ bool tb_program_is_built(tb_device *dev, const char *source, const char *options
  * reported once, from the part alone. */
 tb_status tb_program_check(tb_device *dev, const char *source, const char *options, const char *label,
                            tb_error *err);
+/* Whether the device's kernels folder holds a file for this program, the
+ * one tb_program_build() loads before anything else. A caller that would
+ * build a variant after a failure (the mass kit without vector lanes)
+ * must not when the file exists: a damaged or refused prebuilt binary is
+ * an error to report, never one to work around. */
+bool tb_program_has_prebuilt(const tb_device *dev, const char *source, const char *options, const char *label);
 void tb_program_free(tb_program *prog);
 cl_program tb_program_handle(const tb_program *prog);
 const tb_program_stats *tb_program_get_stats(const tb_program *prog);

@@ -54,7 +54,25 @@ typedef struct tb_scenario {
 
     /* [output] */
     char *output_file; /* resolved, or NULL when not given */
+
+    /* Every file the scenario names as an input (resolved), with the key
+     * that names it ("connectome.file", "monitor[1].gain"): what the
+     * output must never replace (tb_scenario_check_output). */
+    struct tb_scenario_input {
+        char *key;
+        char *path;
+    } *inputs;
+    size_t n_inputs, cap_inputs;
 } tb_scenario;
+
+/* `relative` resolved against the scenario's folder (malloc'd), recorded
+ * as an input named by `key`. Kits resolve their input files with it. */
+char *tb_scenario_input_path(tb_scenario *sc, const char *key, const char *relative);
+
+/* TB_ERR_INPUT when `output` is the scenario file or one of its inputs
+ * (the same file: device and inode, whatever the names), which a run
+ * writing there would destroy. */
+tb_status tb_scenario_check_output(const tb_scenario *sc, const char *output, tb_error *err);
 
 /* Load, apply `--set KEY=VALUE` overrides (in order), check and fill in
  * defaults. Status: TB_ERR_SCENARIO for syntax and content errors,

@@ -59,6 +59,12 @@ tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, siz
 /* The devices of a simulation and the instances each runs. */
 size_t tb_sim_devices(const tb_sim *sim);
 const tb_device *tb_sim_device(const tb_sim *sim, size_t k, size_t *first, size_t *count);
+/* Run and write `output_path`. An output that is the scenario file or one
+ * of its inputs (tb_scenario_check_output) is refused with TB_ERR_INPUT
+ * before anything is written; an existing file there is replaced only at
+ * the end (tb_output_create); a write the file system refuses ends the
+ * run with TB_ERR_INPUT, the message saying where the rows written so far
+ * are. Errors before the run starts leave no file behind. */
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err);
 void tb_sim_free(tb_sim *sim);
 

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -703,6 +706,231 @@ static void test_hdf5_errors_silenced(void **state)
     tb_error_clear(&e);
 }
 
+/* ------------------------------------------------------------ replacing a file */
+
+/* How many entries of the fixture's folder start with `prefix`. */
+static int count_entries(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+static tb_output *start_replacement(const char *path)
+{
+    tb_error e = {0};
+    tb_output *o = NULL;
+    assert_int_equal(tb_output_create(path, &o, &e), TB_OK);
+    assert_int_equal(tb_output_attr_string(o, "/", "which", "new", &e), TB_OK);
+    tb_error_clear(&e);
+    return o;
+}
+
+/* An existing file keeps every byte until the new one is closed, then is
+ * replaced in one rename; abandoning the new one leaves it as it was. */
+static void test_existing_file_replaced_at_close(void **state)
+{
+    fixture *f = *state;
+    const char old[] = "an existing file that must survive";
+    assert_true(tu_write_file(f->path, old, sizeof old));
+    assert_int_equal(chmod(f->path, 0640), 0);
+
+    tb_output_discard(start_replacement(f->path)); /* an error before the run */
+    tb_output_abort(start_replacement(f->path));   /* abandoned mid-run: its rows stay aside */
+    tb_output *o = start_replacement(f->path);
+    size_t n = 0;
+    unsigned char *now = tu_read_file(f->path, &n);
+    assert_true(now && n == sizeof old && memcmp(now, old, n) == 0);
+    free(now);
+    assert_int_equal(count_entries(f->dir, "out.h5.partial-"), 2);
+
+    tb_error e = {0};
+    assert_int_equal(tb_output_close(o, NULL, &e), TB_OK);
+    assert_int_equal(count_entries(f->dir, "out.h5.partial-"), 1); /* the abandoned one */
+    hid_t file = open_plain(f->path);
+    char *which = attr_string(file, "/", "which");
+    assert_string_equal(which, "new");
+    free(which);
+    H5Fclose(file);
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640); /* the replaced file's permissions */
+    tb_error_clear(&e);
+}
+
+/* A link to the output: the file it points to is replaced, the link stays. */
+static void test_output_through_a_link(void **state)
+{
+    fixture *f = *state;
+    assert_true(tu_write_file(f->path, "old", 3));
+    char link[200];
+    snprintf(link, sizeof link, "%s/link.h5", f->dir);
+    assert_int_equal(symlink("out.h5", link), 0);
+    tb_error e = {0};
+    assert_int_equal(tb_output_close(start_replacement(link), NULL, &e), TB_OK);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    hid_t file = open_plain(f->path);
+    H5Fclose(file);
+    tb_error_clear(&e);
+}
+
+static void test_non_regular_output_refused(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    expect_create_error(f->path, "not a regular file");
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(f->dir, "out.h5.partial-"), 0);
+}
+
+/* A file another program has open (HDF5 readers hold a shared lock):
+ * replacing it works around it (the reader keeps the old file), and
+ * opening it to write says why it cannot, without cutting it short. */
+static void test_locked_file(void **state)
+{
+    fixture *f = *state;
+    write_layout(f->path);
+    struct stat before;
+    assert_int_equal(stat(f->path, &before), 0);
+    int fd = open(f->path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), 0);
+
+    tb_error e = {0};
+    tb_output *o = NULL;
+    assert_int_equal(tb_output_reopen(f->path, &o, &e), TB_ERR_OTHER);
+    assert_message_has(&e, f->path);
+    assert_message_has(&e, "locked: another program has it open");
+    struct stat now;
+    assert_int_equal(stat(f->path, &now), 0);
+    assert_int_equal(now.st_size, before.st_size);
+
+    assert_int_equal(tb_output_close(start_replacement(f->path), NULL, &e), TB_OK);
+    struct stat held;
+    assert_int_equal(fstat(fd, &held), 0);
+    assert_int_equal(held.st_size, before.st_size); /* the reader's file, whole */
+    assert_int_equal(stat(f->path, &now), 0);
+    assert_true(now.st_ino != held.st_ino);
+    close(fd);
+    tb_error_clear(&e);
+}
+
+/* ------------------------------------------------------------ refused writes */
+
+enum { FULL_COLS = 4096, FULL_ROWS = 16 }; /* 512 KiB an append, incompressible */
+
+static void fill_noise(double *rows, size_t n, uint64_t *seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 6364136223846793005u + 1442695040888963407u;
+        rows[i] = (double)(*seed >> 11);
+    }
+}
+
+static tb_output *limited_output(const char *path, tb_dataset **ds)
+{
+    tb_output *o = NULL;
+    const uint64_t dims[] = {FULL_COLS};
+    if (tb_output_create(path, &o, NULL) != TB_OK ||
+        tb_output_dataset_create(o, "/d", TB_F64, 2, dims, FULL_ROWS, ds, NULL) != TB_OK ||
+        tb_output_go_live(o, NULL) != TB_OK)
+        exit(102);
+    return o;
+}
+
+/* The child: appends until the file size limit refuses a write, closes,
+ * and exits through exit() (HDF5's exit handler runs: it must not crash).
+ * Exit status = the appends that succeeded, or 100 + the failing step. */
+static void refusing_writer(const char *path, rlim_t limit)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {limit, limit};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        exit(101);
+    tb_dataset *ds = NULL;
+    tb_output *o = limited_output(path, &ds);
+    static double rows[FULL_ROWS * FULL_COLS];
+    uint64_t seed = 1;
+    tb_error e = {0};
+    int good = 0;
+    tb_status s = TB_OK;
+    while (good < 50 && (s = tb_output_dataset_append(ds, rows, FULL_ROWS, &e)) == TB_OK) {
+        good++;
+        fill_noise(rows, FULL_ROWS * FULL_COLS, &seed);
+    }
+    if (s != TB_ERR_INPUT || !strstr(tb_error_message(&e), "File too large"))
+        exit(105);
+    if (tb_output_dataset_append(ds, rows, 1, &e) != TB_ERR_OTHER) /* refused: the file is broken */
+        exit(106);
+    const char *names[] = {"status"}, *values[] = {"x"};
+    tb_output_final fin = {.string_names = names, .string_values = values, .n_strings = 1};
+    if (tb_output_close(o, &fin, &e) != TB_ERR_INPUT || !strstr(tb_error_message(&e), "swmr=True"))
+        exit(107);
+    tb_error_clear(&e);
+    exit(good);
+}
+
+static int run_child(void (*child)(const char *, rlim_t), const char *path, rlim_t limit)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        child(path, limit);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("the writer died of signal %d", WTERMSIG(status));
+    return WEXITSTATUS(status);
+}
+
+/* A full disk (here: the file size limit) fails the append with
+ * TB_ERR_INPUT and the reason; the process ends normally; the file keeps
+ * every complete append and a SWMR reader opens it. */
+static void test_refused_write(void **state)
+{
+    fixture *f = *state;
+    int good = run_child(refusing_writer, f->path, 3 << 20);
+    assert_true(good >= 1 && good < 50);
+    hid_t file = H5Fopen(f->path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    assert_true(file >= 0);
+    hsize_t dims[2], maxdims[2];
+    assert_int_equal(dataset_dims(file, "/d", dims, maxdims), 2);
+    assert_int_equal(dims[0], (hsize_t)good * FULL_ROWS);
+    static double got[50 * FULL_ROWS * FULL_COLS], want[FULL_ROWS * FULL_COLS];
+    read_all(file, "/d", H5T_NATIVE_DOUBLE, got);
+    uint64_t seed = 1;
+    for (int a = 0; a < good; a++) {
+        assert_memory_equal(got + (size_t)a * FULL_ROWS * FULL_COLS, want, sizeof want);
+        fill_noise(want, FULL_ROWS * FULL_COLS, &seed);
+    }
+    H5Fclose(file);
+}
+
+/* Replacing an existing file: a refused write leaves it whole. */
+static void test_refused_write_keeps_existing_file(void **state)
+{
+    fixture *f = *state;
+    const char old[] = "the previous results";
+    assert_true(tu_write_file(f->path, old, sizeof old));
+    int good = run_child(refusing_writer, f->path, 3 << 20);
+    assert_true(good >= 1 && good < 50);
+    size_t n = 0;
+    unsigned char *now = tu_read_file(f->path, &n);
+    assert_true(now && n == sizeof old && memcmp(now, old, n) == 0);
+    free(now);
+    assert_int_equal(count_entries(f->dir, "out.h5.partial-"), 1);
+}
+
 /* ------------------------------------------------------------ killed writer */
 
 enum { KILL_COLS = 4, KILL_APPENDS = 5, KILL_ROWS = 3 };
@@ -825,6 +1053,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_final_attributes_replace_earlier_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hdf5_errors_silenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_existing_file_replaced_at_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_through_a_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_regular_output_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_write_keeps_existing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_right_after_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_sleeping, setup, teardown),
     };

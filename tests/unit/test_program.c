@@ -17,10 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Random123/philox.h>
 
+#include "binfmt.h"
 #include "sha256.h"
 #include "testdevices.h"
 #include "testutil.h"
@@ -504,6 +506,110 @@ static void test_cache_corrupt(void **state)
     free(source);
 }
 
+/* The driver's binary inside an entry with a valid header and checksum
+ * but cut short (a binary damaged before it was stored): PoCL would abort
+ * on it; the entry is rebuilt. */
+static void test_cache_truncated_driver_binary(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], path[PATH_MAX];
+    use_cache("truncated-binary", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    build_expect(f, source, false);
+    size_t n;
+    unsigned char *good = read_entry(dir, path, &n);
+    char why[256];
+    if (!tb_binary_sizes_ok(good + 88, (n - 88) / 2, why, sizeof why)) { /* a format walked here */
+        size_t cut = 88 + (n - 88) / 2;
+        unsigned char *bad = malloc(cut);
+        assert_non_null(bad);
+        memcpy(bad, good, cut);
+        bad[48] = (unsigned char)(cut - 88), bad[49] = (unsigned char)((cut - 88) >> 8);
+        bad[50] = (unsigned char)((cut - 88) >> 16), bad[51] = (unsigned char)((cut - 88) >> 24);
+        tb_sha256_digest(bad + 88, cut - 88, bad + 56);
+        rewrite(path, bad, cut);
+        build_expect(f, source, false);
+        build_expect(f, source, true);
+        free(bad);
+    }
+    free(good);
+    free(source);
+}
+
+/* A cache entry that is a pipe blocked the run forever (open() waits for
+ * a writer); one that is a folder is no program either. Both are rebuilt
+ * around, the pipe replaced by a regular entry. alarm() ends the test if
+ * a build blocks. */
+static void test_cache_not_a_file(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX], path[PATH_MAX];
+    use_cache("not-a-file", dir, sizeof dir);
+    char *source = assemble_saxpy(TB_DOUBLE);
+    build_expect(f, source, false);
+    size_t n;
+    free(read_entry(dir, path, &n));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    alarm(60);
+    build_expect(f, source, false);
+    alarm(0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    build_expect(f, source, true);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    build_expect(f, source, false);
+    rmdir(path);
+    free(source);
+}
+
+/* The size checks on their own, on forged containers: what they declare
+ * must lie within the bytes given. */
+static void put(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void test_binary_sizes(void **state)
+{
+    (void)state;
+    char why[256];
+    unsigned char b[1024] = {0};
+    assert_true(tb_binary_sizes_ok((const unsigned char *)"unknown format", 14, why, sizeof why));
+    /* ELF64, little-endian: 2 sections of 64 bytes at 128; the second's data at [512, 512 + 100) */
+    memcpy(b, "\177ELF\2\1\1", 7);
+    put(b + 40, 128, 8), put(b + 58, 64, 2), put(b + 60, 2, 2);
+    put(b + 128 + 64 + 4, 1, 4), put(b + 128 + 64 + 24, 512, 8), put(b + 128 + 64 + 32, 100, 8);
+    assert_true(tb_binary_sizes_ok(b, 612, why, sizeof why));
+    assert_false(tb_binary_sizes_ok(b, 611, why, sizeof why));
+    assert_non_null(strstr(why, "cut short"));
+    assert_false(tb_binary_sizes_ok(b, 200, why, sizeof why)); /* the section table itself */
+    put(b + 128 + 64 + 4, 8, 4);                               /* SHT_NOBITS: no bytes in the file */
+    assert_true(tb_binary_sizes_ok(b, 256, why, sizeof why));
+    assert_false(tb_binary_sizes_ok(b, 30, why, sizeof why)); /* the header */
+    /* xclbin: the header's total length */
+    memset(b, 0, sizeof b);
+    memcpy(b, "xclbin2", 8);
+    put(b + 304, 1000, 8);
+    assert_true(tb_binary_sizes_ok(b, 1000, why, sizeof why));
+    assert_false(tb_binary_sizes_ok(b, 999, why, sizeof why));
+    /* PoCL format 7: header, program.bc (name, content), two kernel records */
+    memset(b, 0, sizeof b);
+    memcpy(b, "poclbin", 8);
+    put(b + 16, 7, 4), put(b + 20, 2, 4);
+    put(b + 73, 3, 4), put(b + 80, 10, 4); /* "x.bc" (3 bytes), 10 bytes of content */
+    put(b + 94, 30, 8), put(b + 124, 40, 8);
+    assert_true(tb_binary_sizes_ok(b, 164, why, sizeof why));
+    assert_false(tb_binary_sizes_ok(b, 163, why, sizeof why));
+    assert_non_null(strstr(why, "kernel record 2 of 2"));
+    assert_false(tb_binary_sizes_ok(b, 90, why, sizeof why));
+    put(b + 94, 10, 8); /* a kernel record shorter than its own fixed fields */
+    assert_false(tb_binary_sizes_ok(b, 164, why, sizeof why));
+}
+
 /* An intact entry of another program under this program's name is
  * refused: its stored key does not match the file it sits in. */
 static void test_cache_foreign_entry(void **state)
@@ -593,6 +699,16 @@ static void set_options(fixture *f, const char *kernels, bool no_compile, const 
     assert_int_equal(tb_device_set_program_options(f->dev, &po, &err), TB_OK);
 }
 
+static void expect_prebuilt_refused(fixture *f, const char *source, const char *path, const char *why)
+{
+    tb_error err = {0};
+    assert_null(build(f, source, "", TB_ERR_DEVICE, &err));
+    const char *msg = tb_error_message(&err);
+    if (!strstr(msg, path) || !strstr(msg, why))
+        fail_msg("\"%s\" should name %s and say \"%s\"", msg, path, why);
+    tb_error_clear(&err);
+}
+
 static void test_kernels_folder(void **state)
 {
     fixture *f = *state;
@@ -633,9 +749,30 @@ static void test_kernels_folder(void **state)
     /* a damaged binary is refused, not compiled around */
     set_options(f, kdir, false, NULL);
     snprintf(path, sizeof path, "%s/%s.bin", kdir, name);
+    size_t n = 0;
+    unsigned char *whole = tu_read_file(path, &n);
+    assert_non_null(whole);
     rewrite(path, (const unsigned char *)"not a program", 13);
     prog = build(f, source, "", TB_ERR_DEVICE, &err);
     assert_non_null(strstr(tb_error_message(&err), "refused the prebuilt binary"));
+    /* cut short (PoCL aborted on it), empty, a pipe (blocked forever), a folder: named, never read */
+    char why[256];
+    if (!tb_binary_sizes_ok(whole, n - 1, why, sizeof why)) {
+        rewrite(path, whole, n - 1);
+        expect_prebuilt_refused(f, source, path, "cut short");
+    }
+    rewrite(path, whole, 0);
+    expect_prebuilt_refused(f, source, path, "empty");
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    alarm(60);
+    expect_prebuilt_refused(f, source, path, "not a regular file");
+    alarm(0);
+    unlink(path);
+    assert_int_equal(mkdir(path, 0755), 0);
+    expect_prebuilt_refused(f, source, path, "a folder");
+    rmdir(path);
+    free(whole);
     tb_error_clear(&err);
     set_options(f, NULL, false, NULL);
     free(source);
@@ -833,6 +970,9 @@ int main(void)
         cmocka_unit_test(test_kernel_missing),
         cmocka_unit_test(test_cache_hit),
         cmocka_unit_test(test_cache_corrupt),
+        cmocka_unit_test(test_cache_truncated_driver_binary),
+        cmocka_unit_test(test_cache_not_a_file),
+        cmocka_unit_test(test_binary_sizes),
         cmocka_unit_test(test_cache_foreign_entry),
         cmocka_unit_test(test_cache_disabled),
         cmocka_unit_test(test_cache_unwritable),
