@@ -77,7 +77,7 @@ static const tb_key_spec input_keys[] = {
     {"start", KT_FLOAT, false, 0.0, .has_def = true, .min = 0, .max = INFINITY,
      .doc = "ms: poisson, dc and noise act in steps starting at or after it"},
     {"stop", KT_FLOAT, false, INFINITY, .has_def = true, .min = 0, .max = INFINITY,
-     .doc = "ms: ... and before it"},
+     .doc = "ms: ... and before it", .inf_ok = true},
     {"file", KT_STRING, .doc = "spike_file: HDF5 spikes in the SONATA layout (/spikes/<population>/timestamps, "
                                "node_ids), relative to the scenario's folder"},
     {"population", KT_STRING, .doc = "spike_file: which /spikes/<population> group; default the only one"},
@@ -103,8 +103,10 @@ static const tb_key_spec normal_keys[] = {
     {"dist", KT_STRING, true, .choices = dist_kinds, .doc = "normal, uniform or lognormal"},
     {"mean", KT_FLOAT, true, .min = -INFINITY, .max = INFINITY, .doc = "normal: mean"},
     {"std", KT_FLOAT, true, .min = 0, .max = INFINITY, .doc = "normal: standard deviation"},
-    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values below are drawn again"},
-    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values above are drawn again"},
+    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values below are drawn again",
+     .inf_ok = true},
+    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values above are drawn again",
+     .inf_ok = true},
 };
 static const tb_key_spec uniform_keys[] = {
     {"dist", KT_STRING, true, .choices = dist_kinds, .doc = ""},
@@ -115,8 +117,8 @@ static const tb_key_spec lognormal_keys[] = {
     {"dist", KT_STRING, true, .choices = dist_kinds, .doc = ""},
     {"mu", KT_FLOAT, true, .min = -INFINITY, .max = INFINITY, .doc = "lognormal: mean of the underlying normal"},
     {"sigma", KT_FLOAT, true, .min = 0, .max = INFINITY, .doc = "lognormal: standard deviation of the underlying normal"},
-    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = ""},
-    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = ""},
+    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "", .inf_ok = true},
+    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "", .inf_ok = true},
 };
 static const tb_key_spec expr_keys[] = {
     {"expr", KT_STRING, true,
