@@ -191,6 +191,8 @@ static void check_coupling(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_v
 static void check_noise(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_value *noise)
 {
     tb_schema_table(c, noise, noise_keys, N_(noise_keys), "integrator.noise");
+    if (tb_schema_refused(c, tb_toml_get(noise, "kind")))
+        return; /* what the other keys mean depends on it */
     const char *kind = tb_toml_as_string(tb_toml_get(noise, "kind"));
     ms->noise = kind && strcmp(kind, "multiplicative") == 0 ? TB_NOISE_MULTIPLICATIVE
                 : kind && strcmp(kind, "ou") == 0           ? TB_NOISE_OU
@@ -347,7 +349,9 @@ static void check_sections(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenar
         check_coupling(c, ms, t);
     if ((t = tb_schema_ensure_table(root, "integrator")))
         tb_schema_table(c, t, integrator_keys, N_(integrator_keys), "integrator");
-    ms->method = tb_schema_get_s(tb_toml_get(root, "integrator"), "method");
+    const tb_toml_value *method = tb_toml_get_path(root, "integrator.method");
+    if (!tb_schema_refused(c, method)) /* NULL: no check depends on the method */
+        ms->method = tb_schema_get_s(tb_toml_get(root, "integrator"), "method");
     const tb_toml_value *noise = tb_toml_get_path(root, "integrator.noise");
     if (noise && noise->type == TB_TOML_TABLE)
         check_noise(c, ms, (tb_toml_value *)noise);

@@ -228,8 +228,11 @@ static bool parse_dist(tb_schema_checker *c, tb_toml_value *v, const char *full,
         tb_schema_table(c, v, uniform_keys, N_(uniform_keys), full);
     else if (k == 2)
         tb_schema_table(c, v, lognormal_keys, N_(lognormal_keys), full);
-    else if (!d)
+    else if (!tb_toml_get(v, "dist"))
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s needs 'dist' (normal, uniform or lognormal) or 'expr'", full);
+    else if (!d)
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(v, "dist")->pos, "%s.dist must be a string, not %s", full,
+                         tb_toml_type_name(tb_toml_get(v, "dist")->type));
     else
         tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(v, "dist")->pos,
                          "%s.dist must be one of normal, uniform, lognormal (got \"%s\")", full, d);
@@ -1035,6 +1038,17 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
             s->pops_incomplete = true;
     if (pops && pops->u.arr.n == 0)
         tb_schema_report(c, TB_ERR_SCENARIO, pops->pos, "population is empty: declare at least one [[population]]");
+    /* neurons are numbered with 32 bits across populations (spike files'
+     * sources come on top, checked when they are read) */
+    uint64_t neurons = 0;
+    for (size_t i = 0; i < s->n_pops; ++i)
+        if ((neurons += s->pops[i].size) > UINT32_MAX) {
+            tb_schema_report(c, TB_ERR_SCENARIO, s->pops[i].pos,
+                             "population '%s' brings the neurons to %llu; a run holds at most %u neurons and spike "
+                             "sources",
+                             s->pops[i].name ? s->pops[i].name : "?", (unsigned long long)neurons, UINT32_MAX);
+            break;
+        }
     for (size_t i = 0; i < count_tables(inputs); ++i)
         if (is_table(inputs->u.arr.items[i]))
             check_input(c, sc, s, inputs->u.arr.items[i], i);
