@@ -220,6 +220,13 @@ expect 2 "population 'J' brings the neurons to 4294967297; a run holds at most 4
 expect 0 "ok (spiking network" -- "$TWINBRAIN" check "$B" \
     --set 'input=[{name = "x", kind = "dc", amplitude = 1.0, start = 1e300}]'
 
+# spikes stats: option values are numbers, and bins a count the analysis holds
+expect 0 "" -- "$TWINBRAIN" run "$B" -o "$TMP/spikes.h5"
+expect 2 "--bin 1e-300 ms makes 1e+301 bins of (0, 10] ms; at most 100000000" -- \
+    "$TWINBRAIN" spikes stats "$TMP/spikes.h5" --bin 1e-300
+expect 2 "--warmup needs a finite number, not 'abc'" -- "$TWINBRAIN" spikes stats "$TMP/spikes.h5" --warmup abc
+expect 2 "--sample needs a whole number from 2 to 1000000, not '-1'" -- "$TWINBRAIN" spikes stats "$TMP/spikes.h5" --sample -1
+
 # ---------------------------------------------------------------- input files
 
 if have_python; then
