@@ -288,7 +288,8 @@ static void load_dir(tb_plugin_registry *reg, const char *dir)
         names[n++] = tb_strdup(ent->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) /* qsort's array must not be NULL, even for no elements */
+        qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; ++i) {
         size_t len = strlen(names[i]);
         bool is_la = tb_str_ends_with(names[i], ".la");

@@ -62,21 +62,28 @@ static char *device_selector(const tb_toml_value *v)
 static void check_simulation(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sim)
 {
     tb_schema_table(c, sim, simulation_keys, N_(simulation_keys), "simulation");
-    sc->duration = tb_schema_get_f(sim, "duration");
-    sc->dt = tb_schema_get_f(sim, "dt");
-    int64_t seed = 0;
-    tb_toml_as_int(tb_toml_get(sim, "seed"), &seed);
+    /* NaN for a value reported as wrong: what depends on it is skipped */
+    sc->duration = tb_schema_num(c, sim, "duration", NAN);
+    sc->dt = tb_schema_num(c, sim, "dt", NAN);
+    int64_t seed = tb_schema_int(c, sim, "seed", 0);
     sc->seed = (uint64_t)(seed < 0 ? 0 : seed);
     const char *p = tb_toml_as_string(tb_toml_get(sim, "precision"));
     sc->precision = p && strcmp(p, "single") == 0 ? TB_SINGLE : TB_DOUBLE;
     sc->device = device_selector(tb_toml_get(sim, "device"));
+    /* both were checked as finite numbers > 0 (NaN when reported) */
     if (sc->duration > 0 && sc->dt > 0) {
-        if (!tb_schema_multiple_of_dt(sc->duration, sc->dt))
+        uint64_t steps = 0;
+        if (!tb_schema_steps(sc->duration, sc->dt, &steps))
+            tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(sim, "duration")->pos,
+                             "simulation.duration / simulation.dt is %g steps (%g ms of %g ms); a run has at most "
+                             "2^53 = %.0f steps",
+                             sc->duration / sc->dt, sc->duration, sc->dt, TB_MAX_STEPS);
+        else if (!tb_schema_multiple_of_dt(sc->duration, sc->dt))
             tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(sim, "duration")->pos,
                    "simulation.duration (%g ms) must be a whole multiple of simulation.dt (%g ms)", sc->duration,
                    sc->dt);
         else
-            sc->steps = (uint64_t)llround(sc->duration / sc->dt);
+            sc->steps = steps;
     }
 }
 
@@ -281,6 +288,7 @@ tb_status tb_scenario_load(const char *path, const char *const *overrides, size_
     sc->doc = doc;
     tb_schema_checker c = {.file = path};
     check_document(&c, sc, reg);
+    tb_schema_checker_release(&c);
     if (c.n == 0) {
         *out = sc;
         return TB_OK;

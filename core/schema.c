@@ -34,6 +34,28 @@ void tb_schema_report(tb_schema_checker *c, tb_status st, tb_toml_pos pos, const
     free(w);
 }
 
+void tb_schema_checker_release(tb_schema_checker *c)
+{
+    free(c->refused);
+    c->refused = NULL;
+    c->n_refused = c->cap_refused = 0;
+}
+
+void tb_schema_refuse(tb_schema_checker *c, const tb_toml_value *v)
+{
+    if (v && !tb_schema_refused(c, v) &&
+        tb_grow((void **)&c->refused, &c->cap_refused, c->n_refused + 1, sizeof *c->refused))
+        c->refused[c->n_refused++] = v;
+}
+
+bool tb_schema_refused(const tb_schema_checker *c, const tb_toml_value *v)
+{
+    for (size_t i = 0; v && i < c->n_refused; ++i)
+        if (c->refused[i] == v)
+            return true;
+    return false;
+}
+
 /* The closest candidate, or NULL when nothing is close enough to suggest. */
 const char *tb_schema_closest(const char *word, const char *const *cands, size_t n)
 {
@@ -87,11 +109,15 @@ const char *tb_schema_type_word(tb_key_type t)
     return "?";
 }
 
+/* One number against its range; nan is never a value, and inf only where
+ * the key says it means something ("never", "unbounded"). */
 static void check_range(tb_schema_checker *c, const tb_toml_value *v, const char *full, double x, double min, double max,
-                        bool min_excl)
+                        bool min_excl, bool inf_ok)
 {
     if (isnan(x))
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be a number, not nan", full);
+    else if (isinf(x) && !inf_ok)
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be finite (got %g)", full, x);
     else if (min == TB_POSITIVE && !(x > 0.0)) /* the plugin API's spelling of "> 0" */
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be > 0 (got %g)", full, x);
     else if (min_excl ? !(x > min) : !(x >= min))
@@ -105,7 +131,7 @@ bool tb_schema_numbers(tb_schema_checker *c, const tb_toml_value *v, const char 
 {
     double x;
     if (tb_toml_as_double(v, &x)) {
-        check_range(c, v, full, x, min, max, min_excl);
+        check_range(c, v, full, x, min, max, min_excl, false);
         return true;
     }
     if (v->type != TB_TOML_ARRAY)
@@ -122,7 +148,7 @@ bool tb_schema_numbers(tb_schema_checker *c, const tb_toml_value *v, const char 
             return true;
         }
         char *name = tb_asprintf("%s[%zu]", full, i);
-        check_range(c, e, name, x, min, max, min_excl);
+        check_range(c, e, name, x, min, max, min_excl, false);
         free(name);
     }
     return true;
@@ -132,16 +158,17 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
 {
     double x;
     bool ok = true;
+    int before = c->n;
     switch (s->type) {
     case KT_FLOAT:
         ok = tb_toml_as_double(v, &x);
         if (ok)
-            check_range(c, v, full, x, s->min, s->max, s->min_excl);
+            check_range(c, v, full, x, s->min, s->max, s->min_excl, s->inf_ok);
         break;
     case KT_INT:
         ok = v->type == TB_TOML_INTEGER;
         if (ok)
-            check_range(c, v, full, (double)v->u.i, s->min, s->max, s->min_excl);
+            check_range(c, v, full, (double)v->u.i, s->min, s->max, s->min_excl, false);
         break;
     case KT_STRING:
         ok = v->type == TB_TOML_STRING;
@@ -167,8 +194,12 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
         break;
     case KT_TABLES:
         ok = v->type == TB_TOML_ARRAY;
+        /* each entry that is not a table is named where it is; the
+         * sections' checks then skip it */
         for (size_t i = 0; ok && i < v->u.arr.n; ++i)
-            ok = v->u.arr.items[i]->type == TB_TOML_TABLE;
+            if (v->u.arr.items[i]->type != TB_TOML_TABLE)
+                tb_schema_report(c, TB_ERR_SCENARIO, v->u.arr.items[i]->pos, "%s[%zu] must be a table, not %s", full,
+                                 i, tb_toml_type_name(v->u.arr.items[i]->type));
         break;
     case KT_STRINGS:
         ok = v->type == TB_TOML_ARRAY;
@@ -197,6 +228,10 @@ static void check_value(tb_schema_checker *c, const tb_key_spec *s, const tb_tom
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be %s, not %s%s%s%s", full, tb_schema_type_word(s->type),
                tb_toml_type_name(v->type), hint, *hint ? s->name : "", *hint ? "]] for each entry)" : "");
     }
+    /* an array of tables keeps its good entries (each section skips the
+     * others); any other value reported is never read */
+    if (c->n != before && !(s->type == KT_TABLES && ok))
+        tb_schema_refuse(c, v);
 }
 
 char *tb_schema_join(const char *prefix, const char *key)
@@ -205,8 +240,14 @@ char *tb_schema_join(const char *prefix, const char *key)
 }
 
 /* Check the keys of `table` against `specs` and fill in defaults. */
-void tb_schema_table(tb_schema_checker *c, tb_toml_value *table, const tb_key_spec *specs, size_t n, const char *prefix)
+bool tb_schema_table(tb_schema_checker *c, tb_toml_value *table, const tb_key_spec *specs, size_t n, const char *prefix)
 {
+    if (!table || table->type != TB_TOML_TABLE) {
+        if (table)
+            tb_schema_report(c, TB_ERR_SCENARIO, table->pos, "%s must be a table, not %s",
+                             prefix && *prefix ? prefix : "the document", tb_toml_type_name(table->type));
+        return false;
+    }
     const char *names[64];
     for (size_t i = 0; i < n && i < N_(names); ++i)
         names[i] = specs[i].name;
@@ -239,6 +280,7 @@ void tb_schema_table(tb_schema_checker *c, tb_toml_value *table, const tb_key_sp
         }
     }
     free(where_);
+    return true;
 }
 
 /* Make sure an optional sub-table exists so its defaults can be filled. */
@@ -247,7 +289,8 @@ tb_toml_value *tb_schema_ensure_table(tb_toml_value *parent, const char *key)
     tb_toml_value *t = (tb_toml_value *)tb_toml_get(parent, key);
     if (t)
         return t->type == TB_TOML_TABLE ? t : NULL;
-    return tb_toml_table_set(parent, key, tb_toml_new_table())->value;
+    tb_toml_kv *kv = tb_toml_table_set(parent, key, tb_toml_new_table());
+    return kv ? kv->value : NULL;
 }
 
 /* ------------------------------------------------------------ extraction */
@@ -259,28 +302,55 @@ double tb_schema_get_f(const tb_toml_value *t, const char *key)
     return x;
 }
 
+double tb_schema_num(const tb_schema_checker *c, const tb_toml_value *t, const char *key, double def)
+{
+    const tb_toml_value *v = tb_toml_get(t, key);
+    double x = NAN;
+    if (!v)
+        return def;
+    if (!tb_schema_refused(c, v))
+        tb_toml_as_double(v, &x);
+    return x;
+}
+
+int64_t tb_schema_int(const tb_schema_checker *c, const tb_toml_value *t, const char *key, int64_t def)
+{
+    const tb_toml_value *v = tb_toml_get(t, key);
+    int64_t i = def;
+    if (v && !tb_schema_refused(c, v))
+        tb_toml_as_int(v, &i);
+    return i;
+}
+
 char *tb_schema_get_s(const tb_toml_value *t, const char *key)
 {
     const char *s = tb_toml_as_string(tb_toml_get(t, key));
     return s ? tb_strdup(s) : NULL;
 }
 
-void tb_schema_value_from(tb_scenario_value *out, const char *name, const tb_toml_value *v)
+bool tb_schema_value_from(tb_scenario_value *out, const char *name, const tb_toml_value *v)
 {
-    out->name = tb_strdup(name);
-    out->pos = v->pos;
+    *out = (tb_scenario_value){.name = tb_strdup(name), .pos = v ? v->pos : (tb_toml_pos){0, 0}, .scalar = NAN};
+    if (!v)
+        return false;
     if (tb_toml_as_double(v, &out->scalar))
-        return;
+        return true;
+    out->scalar = NAN;
+    if (v->type != TB_TOML_ARRAY || v->u.arr.n == 0)
+        return false;
+    for (size_t i = 0; i < v->u.arr.n; ++i)
+        if (!tb_toml_as_double(v->u.arr.items[i], NULL))
+            return false;
+    out->values = malloc(v->u.arr.n * sizeof *out->values);
+    if (!out->values)
+        return false;
     out->is_array = true;
     out->n = v->u.arr.n;
-    out->values = malloc(out->n * sizeof *out->values);
-    for (size_t i = 0; out->values && i < out->n; ++i)
+    for (size_t i = 0; i < out->n; ++i)
         tb_toml_as_double(v->u.arr.items[i], &out->values[i]);
+    return true;
 }
 
-/* Parameters of a plugin or coupling function: known names only, numbers or
- * per-region arrays within the documented range; every default written
- * into the document so the resolved scenario is complete. */
 /* An integer parameter's values must be whole numbers. */
 static bool whole_numbers(const tb_toml_value *v)
 {
@@ -294,15 +364,19 @@ static bool whole_numbers(const tb_toml_value *v)
     return tb_toml_as_double(v, &x) && x == floor(x);
 }
 
-/* Checks one given value; false when it cannot be read as the parameter. */
+/* Checks one given value; false when it is reported (then it is not read:
+ * a wrong element of an array spoils the whole array). */
 static bool check_param_value(tb_schema_checker *c, const tb_param_info *q, const tb_toml_value *v,
                               const char *full)
 {
+    int before = c->n;
     if (!tb_schema_numbers(c, v, full, q->min, q->max, false)) {
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s must be a number or an array of numbers, not %s", full,
                          tb_toml_type_name(v->type));
         return false;
     }
+    if (c->n != before)
+        return false;
     if (q->type == TB_PARAM_INT && !whole_numbers(v)) {
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s is an integer parameter: give whole numbers", full);
         return false;
@@ -310,9 +384,18 @@ static bool check_param_value(tb_schema_checker *c, const tb_param_info *q, cons
     return true;
 }
 
+/* Parameters of a plugin or coupling function: known names only, numbers or
+ * per-region arrays within the documented range; every default written
+ * into the document so the resolved scenario is complete. */
 tb_scenario_value *tb_schema_params(tb_schema_checker *c, tb_toml_value *table, const tb_param_info *params, size_t n,
                                     const char *prefix)
 {
+    tb_scenario_value *vals = calloc(n ? n : 1, sizeof *vals);
+    if (!table || table->type != TB_TOML_TABLE) {
+        for (size_t k = 0; vals && k < n; ++k) /* reported by the table's own check */
+            vals[k] = (tb_scenario_value){.name = tb_strdup(params[k].name), .scalar = params[k].value};
+        return vals;
+    }
     const char **names = calloc(n + 1, sizeof *names);
     bool *bad = calloc(n + 1, sizeof *bad);
     for (size_t i = 0; names && i < n; ++i)
@@ -331,16 +414,18 @@ tb_scenario_value *tb_schema_params(tb_schema_checker *c, tb_toml_value *table, 
         bad[k] = !check_param_value(c, &params[k], kv->value, full);
         free(full);
     }
-    tb_scenario_value *vals = calloc(n ? n : 1, sizeof *vals);
     for (size_t k = 0; vals && bad && k < n; ++k) {
         const tb_toml_value *v = tb_toml_get(table, params[k].name);
-        if (!v)
-            v = tb_toml_table_set(table, params[k].name, tb_toml_new_float(params[k].value))->value;
+        if (!v) {
+            tb_toml_kv *kv = tb_toml_table_set(table, params[k].name, tb_toml_new_float(params[k].value));
+            v = kv ? kv->value : NULL;
+        }
         /* a value reported as wrong is never read: the default stands in */
-        if (bad[k])
+        if (bad[k] || !tb_schema_value_from(&vals[k], params[k].name, v)) {
+            free(vals[k].name);
+            free(vals[k].values);
             vals[k] = (tb_scenario_value){.name = tb_strdup(params[k].name), .scalar = params[k].value};
-        else
-            tb_schema_value_from(&vals[k], params[k].name, v);
+        }
     }
     free(bad);
     free(where_);
@@ -361,6 +446,15 @@ bool tb_schema_multiple_of_dt(double x, double dt)
 {
     double q = x / dt;
     return q >= 1.0 - 1e-9 && fabs(q - round(q)) <= 1e-9 * q;
+}
+
+bool tb_schema_steps(double x, double dt, uint64_t *steps)
+{
+    double q = round(x / dt);
+    if (!(q >= 0.0 && q <= TB_MAX_STEPS))
+        return false;
+    *steps = (uint64_t)q;
+    return true;
 }
 
 void tb_schema_list_keys(tb_buf *b, const char *section, const tb_key_spec *s, size_t n)

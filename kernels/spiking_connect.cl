@@ -112,7 +112,11 @@ inline void tb_emit(tb_conn *c, long s, long t, uint j, ulong slot, int have, fl
         const uint st = TB_RNG_CONNECT | TB_PURPOSE_DELAY;
         const real u = c->dkind == TB_DIST_CONST ? (real)0 : tb_pair_uniform(&c->dkey, &c->du, c->seed, st, c->step, j);
         const real dms = tb_draw_from(c->dkind, c->da, c->db, c->dlo, c->dhi, u, c->seed, st, c->step, j);
-        d = (long)floor(dms / c->dt + (real)0.5);
+        const real q = floor(dms / c->dt + (real)0.5);
+        /* saturated, never converted out of range (undefined in OpenCL C):
+         * a delay beyond 32 bits widens the range to INT_MAX, which the
+         * host refuses with the projection named */
+        d = q < (real)1 ? 1 : q < (real)0x7fffffff ? (long)q : 0x7fffffffL;
     }
     d = d < 1 ? 1 : d;
     if (d < c->dmin || d >= c->dmin + c->ND) {

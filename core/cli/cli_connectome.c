@@ -270,14 +270,15 @@ typedef struct stats {
     double density;
     double wmin, wmax; /* over edges */
     double lmin, lmax; /* tract lengths over edges, mm */
-    long smin, smax;   /* delay steps over edges */
+    double smin, smax; /* delay steps over edges (whole numbers, perhaps beyond any integer type) */
     bool symmetric;
 } stats;
 
-/* Delay steps as TVB counts them: round(length / speed / dt), ties to even. */
-static long delay_steps(double length, double speed, double dt)
+/* Delay steps as TVB counts them: round(length / speed / dt), ties to even
+ * (kept a double: a slow speed makes more steps than a long holds). */
+static double delay_steps(double length, double speed, double dt)
 {
-    return (long)rint(length / speed / dt);
+    return rint(length / speed / dt);
 }
 
 static stats measure(const tb_connectome *c, double speed, double dt)
@@ -345,7 +346,7 @@ static void print_text(const info_args *a, const tb_connectome *c, const stats *
                c->weights_unit ? c->weights_unit : "");
         printf("tract lengths   %.6g .. %.6g mm (over edges)\n", s->lmin, s->lmax);
         printf("delays          %.6g .. %.6g ms at %g mm/ms\n", s->lmin / a->speed, s->lmax / a->speed, a->speed);
-        printf("delay steps     %ld .. %ld at dt = %g ms; ring-buffer horizon %ld steps\n", s->smin, s->smax, a->dt,
+        printf("delay steps     %.0f .. %.0f at dt = %g ms; ring-buffer horizon %.0f steps\n", s->smin, s->smax, a->dt,
                s->smax + 1);
     }
     printf("labels          %s", c->labels[0]);
@@ -421,7 +422,7 @@ static void print_json(const info_args *a, const tb_connectome *c, const stats *
     json_number(a->dt);
     json_range("delay_range_ms", e, s->lmin / a->speed, s->lmax / a->speed);
     if (e)
-        printf(", \"delay_range_steps\": [%ld, %ld], \"horizon_steps\": %ld", s->smin, s->smax, s->smax + 1);
+        printf(", \"delay_range_steps\": [%.0f, %.0f], \"horizon_steps\": %.0f", s->smin, s->smax, s->smax + 1);
     else
         fputs(", \"delay_range_steps\": null, \"horizon_steps\": 1", stdout);
     printf(", \"areas\": %s, \"orientations\": %s", c->areas ? "true" : "false", c->orientations ? "true" : "false");

@@ -31,10 +31,16 @@ static bool name_ok(tb_schema_checker *c, const char *what, const char *s, tb_to
     return !bad;
 }
 
-static bool pair_of(const tb_toml_value *v, double *lo, double *hi)
+/* [low, high] with low <= high; `finite`: both ends finite (a range
+ * initial values are drawn from), else -inf and inf are open ends. */
+static bool pair_of(const tb_toml_value *v, double *lo, double *hi, bool finite)
 {
-    return v && v->type == TB_TOML_ARRAY && v->u.arr.n == 2 && tb_toml_as_double(v->u.arr.items[0], lo) &&
-           tb_toml_as_double(v->u.arr.items[1], hi) && *lo <= *hi;
+    double a, b;
+    if (!(v && v->type == TB_TOML_ARRAY && v->u.arr.n == 2 && tb_toml_as_double(v->u.arr.items[0], &a) &&
+          tb_toml_as_double(v->u.arr.items[1], &b) && a <= b && (!finite || (isfinite(a) && isfinite(b)))))
+        return false;
+    *lo = a, *hi = b;
+    return true;
 }
 
 static bool read_vars(tb_schema_checker *c, const tb_toml_value *model, tb_declared_model *d)
@@ -67,10 +73,13 @@ static bool read_vars(tb_schema_checker *c, const tb_toml_value *model, tb_decla
         v->unit = "";
         v->doc = "declared in the scenario";
         const tb_toml_value *r = tb_toml_get(ranges, s), *b = tb_toml_get(bounds, s);
-        if (r && !pair_of(r, &v->range_lo, &v->range_hi))
-            tb_schema_report(c, TB_ERR_SCENARIO, r->pos, "model.ranges.%s must be [low, high]", s), ok = false;
-        if (b && !pair_of(b, &v->bound_lo, &v->bound_hi))
-            tb_schema_report(c, TB_ERR_SCENARIO, b->pos, "model.bounds.%s must be [low, high]", s), ok = false;
+        if (r && !pair_of(r, &v->range_lo, &v->range_hi, true))
+            tb_schema_report(c, TB_ERR_SCENARIO, r->pos, "model.ranges.%s must be [low, high], finite numbers", s),
+                ok = false;
+        if (b && !pair_of(b, &v->bound_lo, &v->bound_hi, false))
+            tb_schema_report(c, TB_ERR_SCENARIO, b->pos, "model.bounds.%s must be [low, high] (-inf and inf for no bound)",
+                             s),
+                ok = false;
         for (size_t j = 0; j < i; ++j)
             if (strcmp(d->vars[j].name, s) == 0)
                 tb_schema_report(c, TB_ERR_SCENARIO, vars->u.arr.items[i]->pos, "model.variables: '%s' twice", s),
@@ -127,6 +136,13 @@ static void put_located(tb_buf *b, const char *file, const char *key, const tb_t
 static bool read_derivatives(tb_schema_checker *c, const tb_toml_value *model, tb_declared_model *d)
 {
     const tb_toml_value *der = tb_toml_get(model, "derivatives");
+    if (!der) {
+        tb_schema_report(c, TB_ERR_SCENARIO, model->pos,
+                         "[model] declares variables but no derivatives: give derivatives = { %s = \"...\" } with an "
+                         "OpenCL expression for each variable",
+                         d->vars[0].name);
+        return false;
+    }
     if (!known_vars(c, d, der, "derivatives"))
         return false;
     tb_buf b = {0};

@@ -10,6 +10,7 @@
 
 #include "mass_scenario.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,7 +218,8 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
             if (wij == 0.0 && !m->dense)
                 continue;
             /* TVB's rule: rint(length / speed / dt), ties to even; a pair
-             * without weight (dense storage) reads the newest slot */
+             * without weight (dense storage) reads the newest slot;
+             * check_delays made every delay fit an int */
             long d = wij == 0.0 ? 0 : lrint(c->tract_lengths[i * N + j] / m->ms->speed / m->sc->dt);
             col[e] = (int)j;
             w[e] = wij;
@@ -658,12 +660,73 @@ static tb_status check_arrays(const mass *m, tb_error *err)
     return st;
 }
 
+/* The longest delay the history ring holds: delays are ints in the
+ * kernels, and the ring has max delay + 2 slots. */
+#define MAX_DELAY_STEPS (INT_MAX - 2)
+
+/* Every edge's delay, rint(length / speed / dt), must fit the ring: a
+ * delay is refused where it is computed from, the scenario's
+ * connectome.speed when it gives one, else the connectome's tract length. */
+static tb_status check_delays(const mass *m, tb_error *err)
+{
+    const tb_connectome *c = m->con;
+    const tb_mass_scenario *ms = m->ms;
+    size_t N = m->N, wi = 0, wj = 0;
+    double worst = -1.0;
+    for (size_t i = 0; i < N; ++i)
+        for (size_t j = 0; j < N; ++j) {
+            if (c->weights[i * N + j] == 0.0) /* no edge: read at delay 0 */
+                continue;
+            double q = c->tract_lengths[i * N + j] / ms->speed / m->sc->dt; /* >= 0, or inf */
+            if (q > worst)
+                worst = q, wi = i, wj = j;
+        }
+    if (!(rint(worst) > MAX_DELAY_STEPS))
+        return TB_OK;
+    double len = c->tract_lengths[wi * N + wj];
+    char *w = tb_scenario_where(m->sc, ms->speed_given ? ms->speed_pos : m->ms->connectome_pos);
+    tb_status st;
+    if (ms->speed_given)
+        st = tb_error_set(err, TB_ERR_SCENARIO,
+                          "%sconnectome.speed: at %g mm/ms the tract from '%s' to '%s' (%g mm) is a delay of %g steps "
+                          "of %g ms; the delay history holds at most %d steps",
+                          w, ms->speed, c->labels[wj], c->labels[wi], len, worst, m->sc->dt, MAX_DELAY_STEPS);
+    else
+        st = tb_error_set(err, TB_ERR_INPUT,
+                          "%sconnectome.file: %s: /tract_lengths[%zu,%zu] = %g mm (from '%s' to '%s') is a delay of %g "
+                          "steps at connectome.speed = %g mm/ms and dt = %g ms; the delay history holds at most %d "
+                          "steps",
+                          w, ms->connectome_file, wi, wj, len, c->labels[wj], c->labels[wi], worst, ms->speed,
+                          m->sc->dt, MAX_DELAY_STEPS);
+    free(w);
+    return st;
+}
+
+static long region_of(const mass *m, const tb_scenario_stimulus *s, size_t i, tb_error *err);
+
+/* What the scenario refers to in the connectome: arrays of one value per
+ * region, delays, stimulus regions; before any device work, so that
+ * `twinbrain check` reports it too. */
+static tb_status check_against_connectome(const mass *m, tb_error *err)
+{
+    tb_status st = check_arrays(m, err);
+    if (st == TB_OK)
+        st = check_delays(m, err);
+    for (size_t k = 0; st == TB_OK && k < m->ms->n_stimuli; ++k) {
+        const tb_scenario_stimulus *s = &m->ms->stimuli[k];
+        for (size_t i = 0; st == TB_OK && s->regions && i < s->regions->u.arr.n; ++i)
+            if (region_of(m, s, i, err) < 0)
+                st = TB_ERR_SCENARIO;
+    }
+    return st;
+}
+
 static tb_status mass_check(const tb_scenario *sc, tb_error *err)
 {
     mass m = {.sc = sc, .ms = tb_mass_scenario_of(sc)};
     tb_status st = read_connectome(&m, err);
     if (st == TB_OK)
-        st = check_arrays(&m, err);
+        st = check_against_connectome(&m, err);
     if (st == TB_OK)
         st = tb_mass_check_monitor_inputs(m.ms, m.con->n, err);
     tb_connectome_free(m.con);
@@ -916,7 +979,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     if (st == TB_OK)
         st = read_connectome(m, err);
     if (st == TB_OK)
-        st = check_arrays(m, err);
+        st = check_against_connectome(m, err);
     if (st != TB_OK)
         return st;
     m->first = first;

@@ -239,7 +239,8 @@ static void gen_stimulus(const mass *m, tb_buf *b)
         tb_buf_printf(b, "    if (t >= (tb_scalar)%.17g", s->onset);
         if (isfinite(s->stop))
             tb_buf_printf(b, " && t < (tb_scalar)%.17g", s->stop);
-        if (s->kind == TB_STIM_PULSE_TRAIN && s->count >= 0)
+        /* a train longer than a double holds never ends within a run */
+        if (s->kind == TB_STIM_PULSE_TRAIN && s->count >= 0 && isfinite((double)s->count * s->period))
             tb_buf_printf(b, " && t - (tb_scalar)%.17g < (tb_scalar)%.17g", s->onset, (double)s->count * s->period);
         tb_buf_printf(b, ") {\n            const tb_scalar tt = t - (tb_scalar)%.17g;\n", s->onset);
         gen_waveform(m, k, b);

@@ -36,7 +36,8 @@ static const char *const storages[] = {"auto", "sparse", "dense", NULL};
 static const tb_key_spec connectome_keys[] = {
     {"file", KT_STRING, true, .doc = "HDF5 connectome (docs/formats.md), relative to the scenario's folder"},
     {"speed", KT_FLOAT, false, 3.0, .has_def = true, .min = 0, .max = INFINITY, .min_excl = true,
-     .doc = "conduction speed in mm/ms; delay = tract length / speed, rounded to steps"},
+     .doc = "conduction speed in mm/ms; delay = tract length / speed, rounded to steps (inf: no delays)",
+     .inf_ok = true},
     {"storage", KT_STRING, false, .def_s = "auto", .has_def = true, .choices = storages,
      .doc = "how the device stores the weights: sparse (non-zero edges with their sources), dense (every "
             "pair, no source indices) or auto (dense from a density of 0.5 on)"},
@@ -226,6 +227,8 @@ static void check_coupling(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_v
 static void check_noise(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_value *noise)
 {
     tb_schema_table(c, noise, noise_keys, N_(noise_keys), "integrator.noise");
+    if (tb_schema_refused(c, tb_toml_get(noise, "kind")))
+        return; /* what the other keys mean depends on it */
     const char *kind = tb_toml_as_string(tb_toml_get(noise, "kind"));
     ms->noise = kind && strcmp(kind, "multiplicative") == 0 ? TB_NOISE_MULTIPLICATIVE
                 : kind && strcmp(kind, "ou") == 0           ? TB_NOISE_OU
@@ -243,7 +246,7 @@ static void check_noise(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_valu
         tb_schema_report(c, TB_ERR_SCENARIO, noise->pos, "integrator.noise: kind \"ou\" needs tau (ms)");
     if (tau && ms->noise != TB_NOISE_OU)
         tb_schema_report(c, TB_ERR_SCENARIO, tau->pos, "integrator.noise.tau only applies to kind \"ou\"");
-    ms->noise_tau = tau ? tb_schema_get_f(noise, "tau") : 0;
+    ms->noise_tau = tau ? tb_schema_num(c, noise, "tau", 0) : 0;
     if (ms->method && strcmp(ms->method, "rk4") == 0 && ms->noise != TB_NOISE_OU)
         tb_schema_report(c, TB_ERR_SCENARIO, noise->pos,
                          "integrator.method \"rk4\" has no stochastic form; use \"heun\" (stochastic Heun) "
@@ -269,10 +272,11 @@ static void check_noise(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_valu
         }
         free(where_);
         char *full = tb_schema_join(group, kv->key);
+        int before = c->n;
         if (!tb_schema_numbers(c, kv->value, full, 0.0, INFINITY, false))
             tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s must be a number or an array of numbers, not %s",
                              full, tb_toml_type_name(kv->value->type));
-        else
+        else if (c->n == before) /* an array with a wrong element is not read */
             tb_schema_value_from(&ms->noise_sigma[k], names[k], kv->value);
         free(full);
     }
@@ -286,6 +290,7 @@ static void initial_value(tb_schema_checker *c, const tb_mass_var *var, const ch
 {
     const char *s = tb_toml_as_string(v);
     const tb_toml_value *u = v->type == TB_TOML_TABLE ? tb_toml_get(v, "uniform") : NULL;
+    int before = c->n; /* nothing above reports */
     out->name = tb_strdup(var->name);
     out->pos = v->pos;
     if (s && strcmp(s, "random") == 0) {
@@ -294,16 +299,20 @@ static void initial_value(tb_schema_checker *c, const tb_mass_var *var, const ch
         out->hi = var->range_hi;
     } else if (u && v->u.tab.n == 1 && u->type == TB_TOML_ARRAY && u->u.arr.n == 2 &&
                tb_toml_as_double(u->u.arr.items[0], &out->lo) && tb_toml_as_double(u->u.arr.items[1], &out->hi) &&
-               out->lo <= out->hi) {
+               isfinite(out->lo) && isfinite(out->hi) && out->lo <= out->hi) {
         out->random = true;
     } else if (!s && v->type != TB_TOML_TABLE && tb_schema_numbers(c, v, full, var->bound_lo, var->bound_hi, false)) {
         free(out->name);
-        tb_schema_value_from(out, var->name, v);
+        /* an array with a wrong element is reported and not read */
+        if (c->n == before)
+            tb_schema_value_from(out, var->name, v);
+        else
+            *out = (tb_scenario_value){.name = tb_strdup(var->name), .pos = v->pos, .scalar = NAN};
         return;
     } else {
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos,
                          "%s must be a number, an array of one per region, \"random\" (uniform in [%g, %g]) or "
-                         "{ uniform = [low, high] }",
+                         "{ uniform = [low, high] } (finite, low <= high)",
                          full, var->range_lo, var->range_hi);
     }
     if (out->random && (out->lo < var->bound_lo || out->hi > var->bound_hi))
@@ -379,8 +388,11 @@ static void check_initial(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_va
 
 static void check_connectome(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *t)
 {
+    const tb_toml_value *sv = tb_toml_get(t, "speed");
+    ms->speed_given = sv != NULL;
+    ms->speed_pos = sv ? sv->pos : t->pos;
     tb_schema_table(c, t, connectome_keys, N_(connectome_keys), "connectome");
-    ms->speed = tb_schema_get_f(t, "speed");
+    ms->speed = tb_schema_num(c, t, "speed", NAN);
     const char *storage = tb_toml_as_string(tb_toml_get(t, "storage"));
     ms->storage = storage && strcmp(storage, "dense") == 0    ? TB_STORAGE_DENSE
                   : storage && strcmp(storage, "sparse") == 0 ? TB_STORAGE_SPARSE
@@ -409,7 +421,9 @@ static void check_sections(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenar
         check_coupling(c, ms, t);
     if ((t = tb_schema_ensure_table(root, "integrator")))
         tb_schema_table(c, t, integrator_keys, N_(integrator_keys), "integrator");
-    ms->method = tb_schema_get_s(tb_toml_get(root, "integrator"), "method");
+    const tb_toml_value *method = tb_toml_get_path(root, "integrator.method");
+    if (!tb_schema_refused(c, method)) /* NULL: no check depends on the method */
+        ms->method = tb_schema_get_s(tb_toml_get(root, "integrator"), "method");
     const tb_toml_value *noise = tb_toml_get_path(root, "integrator.noise");
     if (noise && noise->type == TB_TOML_TABLE)
         check_noise(c, ms, (tb_toml_value *)noise);

@@ -103,7 +103,9 @@ typedef struct tb_mass_scenario {
     /* [connectome] */
     char *connectome_file; /* resolved */
     tb_toml_pos connectome_pos;
-    double speed;          /* mm/ms */
+    double speed;          /* mm/ms (inf: no delays) */
+    bool speed_given;      /* written in the scenario (else the default) */
+    tb_toml_pos speed_pos;
     tb_storage storage;
 
     /* [model] */

@@ -103,14 +103,23 @@ static void check_period(tb_schema_checker *c, const tb_scenario *sc, tb_toml_va
                              "%s.period does not apply to fc (it samples its source; one matrix per window)", prefix);
         return;
     }
-    if (!pv)
-        pv = tb_toml_table_set(t, "period", tb_toml_new_float(default_period(sc, out->kind)))->value;
-    tb_toml_as_double(pv, &out->period);
-    if (out->kind == TB_MONITOR_RAW && fabs(out->period - sc->dt) > 1e-12 * sc->dt)
+    if (!pv) {
+        tb_toml_kv *kv = tb_toml_table_set(t, "period", tb_toml_new_float(default_period(sc, out->kind)));
+        pv = kv ? kv->value : NULL;
+    }
+    out->period = tb_schema_num(c, t, "period", NAN);
+    uint64_t steps;
+    if (!(out->period > 0) || !(sc->dt > 0)) /* reported: the period, or dt */
+        return;
+    if (!tb_schema_steps(out->period, sc->dt, &steps))
+        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos,
+                         "%s.period (%g ms) is %g steps of %g ms; a period has at most 2^53 = %.0f steps", prefix,
+                         out->period, out->period / sc->dt, sc->dt, TB_MAX_STEPS);
+    else if (out->kind == TB_MONITOR_RAW && fabs(out->period - sc->dt) > 1e-12 * sc->dt)
         tb_schema_report(c, TB_ERR_SCENARIO, pv->pos,
                          "%s.period of a raw monitor must equal simulation.dt (%g), got %g", prefix, sc->dt,
                          out->period);
-    else if (out->period > 0 && sc->dt > 0 && !tb_schema_multiple_of_dt(out->period, sc->dt))
+    else if (!tb_schema_multiple_of_dt(out->period, sc->dt))
         tb_schema_report(c, TB_ERR_SCENARIO, pv->pos,
                          "%s.period (%g ms) must be a whole multiple of simulation.dt (%g ms)", prefix, out->period,
                          sc->dt);
@@ -172,9 +181,11 @@ static void check_bold(tb_schema_checker *c, tb_toml_value *t, const char *prefi
     tb_toml_value *p = tb_schema_ensure_table(t, "parameters");
     if (!p)
         return;
-    /* k1 and k3 default from E0, so fill them in before the generic check */
-    double E0 = bold_params[4].value;
-    tb_toml_as_double(tb_toml_get(p, "E0"), &E0);
+    /* k1 and k3 default from E0, so fill them in before the generic check
+     * (from a valid E0 only: a wrong one is reported there, not spread) */
+    double E0 = bold_params[4].value, given;
+    if (tb_toml_as_double(tb_toml_get(p, "E0"), &given) && given > 0 && given <= bold_params[4].max)
+        E0 = given;
     if (!tb_toml_get(p, "k1"))
         tb_toml_table_set(p, "k1", tb_toml_new_float(7.0 * E0));
     if (!tb_toml_get(p, "k3"))
@@ -221,6 +232,11 @@ static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *
     if (out->name && !tb_is_identifier(out->name))
         tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
                          "%s.name '%s' must be a plain name (letters, digits, '_')", prefix, out->name);
+    if (tb_schema_refused(c, tb_toml_get(t, "kind"))) {
+        /* what applies to which kind cannot be told */
+        free(prefix);
+        return;
+    }
     check_kind_keys(c, t, prefix, out->kind);
     check_period(c, sc, t, prefix, out);
     if (out->kind == TB_MONITOR_EEG) {
@@ -233,9 +249,10 @@ static void check_monitor(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *
         out->empirical_file = resolve_file(c, sc, t, "empirical", prefix);
         const char *ds = tb_toml_as_string(tb_toml_get(t, "dataset"));
         out->empirical_dataset = tb_strdup(ds ? ds : "/fc");
-        out->start = tb_toml_get(t, "start") ? tb_schema_get_f(t, "start") : 0.0;
-        out->end = tb_toml_get(t, "end") ? tb_schema_get_f(t, "end") : sc->duration;
-        if (!(out->end > out->start))
+        out->start = tb_schema_num(c, t, "start", 0.0);
+        out->end = tb_schema_num(c, t, "end", sc->duration);
+        /* NaN: reported already (the key, or simulation.duration) */
+        if (!isnan(out->start) && !isnan(out->end) && !(out->end > out->start))
             tb_schema_report(c, TB_ERR_SCENARIO, t->pos, "%s: the window must have end > start (%g, %g)", prefix,
                              out->start, out->end);
         if (!tb_toml_get(t, "source"))

@@ -25,7 +25,8 @@ const tb_key_spec tb_stimulus_keys[] = {
     {"weights", KT_NUMBERS, .min = -INFINITY, .max = INFINITY, .doc = "one factor per listed region (default 1)"},
     {"onset", KT_FLOAT, false, 0.0, .has_def = true, .min = 0, .max = INFINITY,
      .doc = "ms; the input is zero before it"},
-    {"stop", KT_FLOAT, false, .min = 0, .max = INFINITY, .doc = "ms; the input is zero from it on (default never)"},
+    {"stop", KT_FLOAT, false, .min = 0, .max = INFINITY, .doc = "ms; the input is zero from it on (default never)",
+     .inf_ok = true},
     {"period", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true,
      .doc = "pulse_train: time between pulse starts (ms); series: time between samples (ms)"},
     {"width", KT_FLOAT, false, .min = 0, .max = INFINITY, .min_excl = true, .doc = "pulse_train: pulse length (ms)"},
@@ -49,11 +50,18 @@ static const struct {
     {"center", "--n-"}, {"sigma", "--n-"}, {"file", "---n"},    {"dataset", "---o"},
 };
 
-static double num(const tb_toml_value *t, const char *key, double def)
+/* A checked number: `def` when absent, NaN when reported as wrong (the
+ * checks below skip NaN: it has been reported). */
+static double num(const tb_schema_checker *c, const tb_toml_value *t, const char *key, double def)
 {
-    double x = def;
-    tb_toml_as_double(tb_toml_get(t, key), &x);
-    return x;
+    return tb_schema_num(c, t, key, def);
+}
+
+/* Where a key is, or the table's position when the key is absent. */
+static tb_toml_pos pos_of(const tb_toml_value *t, const char *key)
+{
+    const tb_toml_value *v = tb_toml_get(t, key);
+    return v ? v->pos : t->pos;
 }
 
 static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t idx, tb_scenario_stimulus *s)
@@ -77,23 +85,34 @@ static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, s
             tb_schema_report(c, TB_ERR_SCENARIO, kv->pos, "%s.%s does not apply to a %s", prefix, per_kind[i].key,
                              kind);
     }
-    s->amplitude = num(t, "amplitude", 1.0);
-    s->onset = num(t, "onset", 0.0);
-    s->stop = num(t, "stop", INFINITY);
-    s->period = num(t, "period", 0.0);
-    s->width = num(t, "width", 0.0);
-    int64_t count = -1;
-    tb_toml_as_int(tb_toml_get(t, "count"), &count);
-    s->count = count;
-    s->frequency = num(t, "frequency", 0.0);
-    s->phase = num(t, "phase", 0.0);
-    s->center = num(t, "center", 0.0);
-    s->sigma = num(t, "sigma", 1.0);
+    s->amplitude = num(c, t, "amplitude", 1.0);
+    s->onset = num(c, t, "onset", 0.0);
+    s->stop = num(c, t, "stop", INFINITY);
+    s->period = num(c, t, "period", 0.0);
+    s->width = num(c, t, "width", 0.0);
+    s->count = tb_schema_int(c, t, "count", -1);
+    s->frequency = num(c, t, "frequency", 0.0);
+    s->phase = num(c, t, "phase", 0.0);
+    s->center = num(c, t, "center", 0.0);
+    s->sigma = num(c, t, "sigma", 1.0);
+    /* every value is finite now (non-finite ones are refused, but stop),
+     * or NaN when refused: NaN fails every comparison below */
     if (s->kind == TB_STIM_PULSE_TRAIN && s->width > s->period && s->period > 0)
-        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "width")->pos,
-                         "%s.width (%g ms) is longer than its period (%g ms)", prefix, s->width, s->period);
+        tb_schema_report(c, TB_ERR_SCENARIO, pos_of(t, "width"), "%s.width (%g ms) is longer than its period (%g ms)",
+                         prefix, s->width, s->period);
     if (s->stop <= s->onset)
-        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "stop")->pos, "%s.stop must come after onset", prefix);
+        tb_schema_report(c, TB_ERR_SCENARIO, pos_of(t, "stop"), "%s.stop (%g ms) must come after onset (%g ms)", prefix,
+                         s->stop, s->onset);
+    /* what the generated code computes from them must stay finite too */
+    if (s->kind == TB_STIM_SINUSOID && !isfinite(2.0 * M_PI * s->frequency / 1000.0))
+        tb_schema_report(c, TB_ERR_SCENARIO, pos_of(t, "frequency"), "%s.frequency (%g Hz) is too large", prefix,
+                         s->frequency);
+    /* a series is indexed by sample: t / period must fit a step count */
+    if (s->kind == TB_STIM_SERIES && s->period > 0 && sc->duration > 0 &&
+        !(sc->duration / s->period <= TB_MAX_STEPS))
+        tb_schema_report(c, TB_ERR_SCENARIO, pos_of(t, "period"),
+                         "%s.period (%g ms) is too short: the run spans %g samples of it; at most 2^53 = %.0f", prefix,
+                         s->period, sc->duration / s->period, TB_MAX_STEPS);
     const tb_toml_value *fv = tb_toml_get(t, "file");
     if (tb_toml_as_string(fv)) {
         char *key = tb_asprintf("%s.file", prefix);
@@ -144,18 +163,12 @@ void tb_stimulus_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *arr
     tb_mass_scenario *ms = tb_mass_scenario_of(sc);
     if (!arr)
         return;
-    if (arr->type != TB_TOML_ARRAY) {
-        tb_schema_report(c, TB_ERR_SCENARIO, arr->pos, "stimulus must be an array of tables: write [[stimulus]]");
+    if (arr->type != TB_TOML_ARRAY) /* the top level's check says so */
         return;
-    }
     ms->stimuli = calloc(arr->u.arr.n + 1, sizeof *ms->stimuli);
-    for (size_t i = 0; i < arr->u.arr.n; ++i) {
-        if (arr->u.arr.items[i]->type != TB_TOML_TABLE) {
-            tb_schema_report(c, TB_ERR_SCENARIO, arr->u.arr.items[i]->pos, "stimulus[%zu] must be a table", i);
-            continue;
-        }
-        check_one(c, sc, arr->u.arr.items[i], i, &ms->stimuli[ms->n_stimuli++]);
-    }
+    for (size_t i = 0; ms->stimuli && i < arr->u.arr.n; ++i)
+        if (arr->u.arr.items[i]->type == TB_TOML_TABLE) /* others are reported by the top level's check */
+            check_one(c, sc, arr->u.arr.items[i], i, &ms->stimuli[ms->n_stimuli++]);
 }
 
 void tb_stimulus_free(tb_mass_scenario *ms)

@@ -15,6 +15,7 @@
 #include "mass_scenario.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,11 @@ static double *expand(tb_schema_checker *c, const tb_toml_value *v, const char *
                 free(out);
                 return NULL;
             }
-        if (v->u.arr.n == 0)
+        if (v->u.arr.n == 0) { /* an axis without values: no instance to run */
             tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "sweep \"%s\" has no values", key);
+            free(out);
+            return NULL;
+        }
         *n = v->u.arr.n;
         return out;
     }
@@ -66,10 +70,12 @@ static double *expand(tb_schema_checker *c, const tb_toml_value *v, const char *
                          key);
         return NULL;
     }
-    if (cnt < 1 || (uint64_t)cnt > MAX_INSTANCES || (form == 2 && (a <= 0 || b <= 0))) {
+    if (cnt < 1 || (uint64_t)cnt > MAX_INSTANCES || !isfinite(a) || !isfinite(b) || (form == 2 && (a <= 0 || b <= 0))) {
         tb_schema_report(c, TB_ERR_SCENARIO, spec->pos, "sweep \"%s\": %s", key,
-                         cnt < 1 ? "the count must be at least 1" : form == 2 ? "geomspace needs start, stop > 0"
-                                                                               : "too many values");
+                         cnt < 1                          ? "the count must be at least 1"
+                         : !isfinite(a) || !isfinite(b) ? "start and stop must be finite"
+                         : form == 2                      ? "geomspace needs start, stop > 0"
+                                                          : "too many values");
         return NULL;
     }
     double *out = malloc((size_t)cnt * sizeof *out);
@@ -111,7 +117,7 @@ static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *p
     const tb_param_info *params = NULL;
     size_t n = 0;
     const char *name = NULL;
-    if (strncmp(path, "model.parameters.", 17) == 0 && ms->model) {
+    if (strncmp(path, "model.parameters.", 17) == 0 && ms->model && ms->model_params) {
         params = ms->model->params;
         n = ms->model->n_params;
         name = path + 17;
@@ -125,6 +131,7 @@ static bool sweepable(tb_schema_checker *c, const tb_scenario *sc, const char *p
         if (strcmp(params[i].name, name) == 0) {
             *min = params[i].min;
             *max = params[i].max;
+            *integer = params[i].type == TB_PARAM_INT;
             return true;
         }
     tb_schema_report(c, TB_ERR_SCENARIO, pos,
@@ -150,9 +157,15 @@ static void add_axis_key(tb_schema_checker *c, const tb_scenario *sc, axis_key *
         return;
     }
     for (size_t i = 0; i < len; ++i) {
-        if (!(vals[i] >= min && vals[i] <= max) || (integer && vals[i] != floor(vals[i]))) {
-            tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "sweep \"%s\": value %g %s", path, vals[i],
-                             integer ? "must be a whole number >= 0" : "lies outside the parameter's allowed range");
+        const char *why = !isfinite(vals[i])                   ? "must be finite"
+                          : !(vals[i] >= min && vals[i] <= max) ? "lies outside the allowed range"
+                          : integer && vals[i] != floor(vals[i]) ? "must be a whole number"
+                                                                 : NULL;
+        if (why) {
+            char range[80] = "";
+            if (isfinite(vals[i]))
+                snprintf(range, sizeof range, " [%g, %g]", min, max);
+            tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "sweep \"%s\": value %g %s%s", path, vals[i], why, range);
             free(vals);
             return;
         }
@@ -172,6 +185,7 @@ void tb_sweep_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sweep)
         tb_schema_report(c, TB_ERR_SCENARIO, sweep->pos, "sweep must be a table of \"key\" = values");
         return;
     }
+    int before = c->n;
     axis_key *keys = NULL;
     size_t n = 0;
     size_t *axis_of = NULL;
@@ -212,6 +226,13 @@ void tb_sweep_check(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *sweep)
         for (size_t j = 0; j < k; ++j)
             if (strcmp(keys[k].path, keys[j].path) == 0)
                 tb_schema_report(c, TB_ERR_SCENARIO, keys[k].pos, "sweep: \"%s\" is swept twice", keys[k].path);
+    if (c->n != before) { /* a reported sweep is not expanded: no instance reads it */
+        for (size_t k = 0; k < n; ++k)
+            free(keys[k].v);
+        free(keys);
+        free(axis_of);
+        return;
+    }
     /* axis lengths and the instance count */
     s->n_axes = n_axes;
     s->axis_len = calloc(n_axes ? n_axes : 1, sizeof *s->axis_len);

@@ -1,6 +1,7 @@
 /* twinbrain spikes ...: analysis of spike output. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,6 +357,20 @@ static const char stats_usage[] =
     "(default 1) over every pair of a sample of --sample neurons (default 200) that spike;\n"
     "all over (--warmup, end] ms (default warm-up 0).\n";
 
+/* A whole option value as a number (atof would take "abc" for 0). */
+static bool number_arg(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE)
+        return false;
+    *out = x;
+    return true;
+}
+
+#define MAX_BINS 1e8
+
 static int parse_stats(int argc, char **argv, stats_args *a)
 {
     a->bin = 1.0;
@@ -368,12 +383,19 @@ static int parse_stats(int argc, char **argv, stats_args *a)
             return 0;
         } else if (strcmp(s, "--json") == 0) {
             a->json = true;
-        } else if (strcmp(s, "--warmup") == 0 && next) {
-            a->warmup = atof(argv[++i]);
-        } else if (strcmp(s, "--bin") == 0 && next) {
-            a->bin = atof(argv[++i]);
-        } else if (strcmp(s, "--sample") == 0 && next) {
-            a->sample = (size_t)atol(argv[++i]);
+        } else if ((strcmp(s, "--warmup") == 0 || strcmp(s, "--bin") == 0 || strcmp(s, "--sample") == 0) && next) {
+            double x;
+            if (!number_arg(argv[++i], &x) || !isfinite(x))
+                return tb_cli_usage_error("spikes", "%s needs a finite number, not '%s'", s, argv[i]);
+            if (s[2] == 'w')
+                a->warmup = x;
+            else if (s[2] == 'b')
+                a->bin = x;
+            else if (x >= 2 && x <= 1e6 && x == floor(x))
+                a->sample = (size_t)x;
+            else
+                return tb_cli_usage_error("spikes", "--sample needs a whole number from 2 to 1000000, not '%s'",
+                                          argv[i]);
         } else if (s[0] == '-') {
             return tb_cli_usage_error("spikes", "unknown option '%s' (or it is missing its value)", s);
         } else if (!a->file) {
@@ -405,6 +427,10 @@ static int stats(int argc, char **argv)
     H5Fclose(f);
     if (rc == 0 && !(duration > a.warmup))
         rc = input_error(a.file, "the warm-up covers the whole run");
+    /* the correlations hold sample x bins counts */
+    if (rc == 0 && !((duration - a.warmup) / a.bin <= MAX_BINS))
+        rc = tb_cli_usage_error("spikes", "--bin %g ms makes %g bins of (%g, %g] ms; at most %.0f", a.bin,
+                                (duration - a.warmup) / a.bin, a.warmup, duration, MAX_BINS);
     pop_stats *st = calloc(n + 1, sizeof *st);
     for (size_t i = 0; rc == 0 && st && i < n; ++i) {
         per_neuron g = {0};

@@ -102,14 +102,26 @@ static size_t pv_dist(spk *k, const tb_dist *d)
     return pv_add(k, v, 4);
 }
 
-/* First step whose start lies at or after `ms` (steps start at t dt). */
+/* First step whose start lies at or after `ms` (steps start at t dt);
+ * INT64_MAX for a time no run reaches (never converted out of range). */
 static int64_t step_at(double ms, double dt)
 {
-    if (isinf(ms))
-        return INT64_MAX;
     double q = ms / dt;
     double c = ceil(q - 1e-9 * fmax(1.0, q));
+    if (!(c <= TB_MAX_STEPS))
+        return INT64_MAX;
     return c < 0 ? 0 : (int64_t)c;
+}
+
+/* The step a spike at `ms` ends (0-based), when it lies within the run's
+ * `steps`: a spike at T ms is emitted by the step [T - dt, T). */
+static bool spike_step(double ms, double dt, uint64_t steps, uint64_t *s)
+{
+    double q = round(ms / dt); /* the file check made it >= 1 */
+    if (!(q >= 1.0 && q <= (double)steps))
+        return false;
+    *s = (uint64_t)q - 1;
+    return true;
 }
 
 /* Entries of a Poisson input's cumulative-distribution table (means
@@ -259,6 +271,9 @@ static tb_status plan_spike_files(spk *k, tb_error *err)
         total += lists[i].n;
     }
     uint64_t steps = k->sc->steps;
+    if (st == TB_OK && total > UINT32_MAX) /* the lists index them with 32 bits */
+        st = tb_error_set(err, TB_ERR_INPUT, "the spike files hold %llu spikes; a run reads at most %u",
+                          (unsigned long long)total, UINT32_MAX);
     if (st == TB_OK && total > 0) {
         k->ext_ptr = calloc(steps + 2, sizeof *k->ext_ptr);
         k->ext_ids = calloc(total, sizeof *k->ext_ids);
@@ -268,8 +283,8 @@ static tb_status plan_spike_files(spk *k, tb_error *err)
     /* counting sort by step; within a step by source id */
     for (size_t i = 0; st == TB_OK && total && i < ss->n_inputs; ++i)
         for (uint64_t j = 0; j < lists[i].n; ++j) {
-            int64_t s = llround(lists[i].times[j] / k->sc->dt) - 1;
-            if (s >= 0 && (uint64_t)s < steps)
+            uint64_t s;
+            if (spike_step(lists[i].times[j], k->sc->dt, steps, &s))
                 k->ext_ptr[s + 1]++;
         }
     for (uint64_t s = 0; st == TB_OK && total && s < steps; ++s)
@@ -279,8 +294,8 @@ static tb_status plan_spike_files(spk *k, tb_error *err)
         memcpy(cursor, k->ext_ptr, (steps + 1) * sizeof *cursor);
     for (size_t i = 0; cursor && i < ss->n_inputs; ++i)
         for (uint64_t j = 0; j < lists[i].n; ++j) {
-            int64_t s = llround(lists[i].times[j] / k->sc->dt) - 1;
-            if (s >= 0 && (uint64_t)s < steps)
+            uint64_t s;
+            if (spike_step(lists[i].times[j], k->sc->dt, steps, &s))
                 k->ext_ids[cursor[s]++] = (uint32_t)(k->input_first[i] + lists[i].ids[j]);
         }
     free(cursor);

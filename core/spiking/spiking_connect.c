@@ -143,13 +143,8 @@ static void delay_guess(const spk *k, const tb_spk_projection *pr, const spk_fil
             *lo = 1;
         return;
     }
-    double a = d->a, b = d->a;
-    if (d->kind == TB_DIST_UNIFORM)
-        a = d->a, b = d->b;
-    else if (d->kind == TB_DIST_NORMAL)
-        a = fmax(d->lo, d->a - 7 * d->b), b = fmin(d->hi, d->a + 7 * d->b);
-    else if (d->kind == TB_DIST_LOGNORMAL)
-        a = fmax(d->lo, exp(d->a - 7 * d->b)), b = fmin(d->hi, exp(d->a + 7 * d->b));
+    double a, b;
+    tb_spk_dist_reach(d, &a, &b);
     *lo = tb_spk_delay_steps(a, dt);
     *hi = tb_spk_delay_steps(b, dt);
 }
@@ -449,6 +444,30 @@ static tb_status source_counts(spk *k, conn_rt *c, tb_error *err)
 
 static tb_status plan_cache(spk *k, conn_rt *c, tb_error *err);
 
+/* A drawn delay beyond what a run holds (the scenario check bounds every
+ * delay but the far tails of unbounded distributions): the first
+ * projection whose delays have no upper bound is named. */
+static tb_status delay_too_long(const spk *k, int steps, tb_error *err)
+{
+    size_t i = 0;
+    while (i < k->ss->n_projs && !((k->ss->projs[i].delay.kind == TB_DIST_NORMAL ||
+                                    k->ss->projs[i].delay.kind == TB_DIST_LOGNORMAL) &&
+                                   isinf(k->ss->projs[i].delay.hi)))
+        ++i;
+    const tb_spk_projection *pr = i < k->ss->n_projs ? &k->ss->projs[i] : NULL;
+    char *w = tb_scenario_where(k->sc, pr ? pr->delay.pos : k->ss->projs[0].pos);
+    char at[48] = "";
+    if (pr)
+        snprintf(at, sizeof at, "projection[%zu].delay: ", i);
+    tb_status st = tb_error_set(err, TB_ERR_SCENARIO,
+                                "%s%sa synaptic delay of %d steps or more (%g ms) was drawn; a run holds delays of at "
+                                "most 2^29 = %d steps (%g ms): bound the distribution with max",
+                                w, at, steps, steps * k->sc->dt, TB_SPK_MAX_DELAY_STEPS,
+                                TB_SPK_MAX_DELAY_STEPS * k->sc->dt);
+    free(w);
+    return st;
+}
+
 /* Count every projection; widen the delay range and count again when a
  * delay fell outside the guess. */
 static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
@@ -473,6 +492,8 @@ static tb_status count_pass(spk *k, conn_rt *c, tb_error *err)
             return tb_cl_fail(err, rc, "counting synapses");
         if (range[1] < 0)
             return TB_OK;
+        if (range[1] > TB_SPK_MAX_DELAY_STEPS)
+            return delay_too_long(k, range[1], err);
         int lo = range[0] < k->dmin ? range[0] : k->dmin;
         int hi = range[1] > k->dmin + k->ND - 1 ? range[1] : k->dmin + k->ND - 1;
         k->dmin = lo;

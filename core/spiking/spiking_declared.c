@@ -198,9 +198,9 @@ static bool read_state(tb_schema_checker *c, const tb_toml_value *t, const char 
         v->name = tb_strdup(kv->key);
         v->unit = "";
         v->doc = "declared in the scenario";
-        if (!tb_toml_as_double(kv->value, &v->initial)) {
-            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s.state.%s must be a number (its initial value)",
-                             prefix, kv->key);
+        if (!tb_toml_as_double(kv->value, &v->initial) || !isfinite(v->initial)) {
+            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos,
+                             "%s.state.%s must be a finite number (its initial value)", prefix, kv->key);
             ok = false;
         }
     }
@@ -224,9 +224,9 @@ static bool read_params(tb_schema_checker *c, const tb_toml_value *t, const char
         p->min = -INFINITY;
         p->max = INFINITY;
         p->doc = "declared in the scenario";
-        if (!tb_toml_as_double(kv->value, &p->value)) {
+        if (!tb_toml_as_double(kv->value, &p->value) || !isfinite(p->value)) {
             tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos,
-                             "%s.parameters.%s must be a number (its default value)", prefix, kv->key);
+                             "%s.parameters.%s must be a finite number (its default value)", prefix, kv->key);
             ok = false;
         }
     }

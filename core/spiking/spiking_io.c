@@ -4,6 +4,7 @@
  * and the dataset. */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,19 +134,29 @@ tb_status spk_read_spike_input(const tb_scenario *sc, const tb_spk_input *in, sp
     out->times = tv;
     out->ids = iv;
     out->n = st == TB_OK ? nt : 0;
-    uint64_t max_id = 0;
+    uint64_t max_id = 0, at_max = 0;
     for (uint64_t i = 0; st == TB_OK && i < nt; ++i) {
         char at[64];
         snprintf(at, sizeof at, "%llu", (unsigned long long)i);
-        if (!isfinite(out->times[i]) || llround(out->times[i] / sc->dt) < 1)
+        /* rounds to step 1 or later (llround of it could overflow) */
+        if (!isfinite(out->times[i]) || !(out->times[i] / sc->dt >= 0.5))
             st = fail(&f, "%s[%s] is not a time of at least one step (spikes are delivered at the end of a step)",
                       ts, at);
-        max_id = out->ids[i] > max_id ? out->ids[i] : max_id;
+        if (out->ids[i] > max_id)
+            max_id = out->ids[i], at_max = i;
+    }
+    /* the sources are counted from the ids: max_id + 1 must not wrap, and
+     * must fit what input.size allows */
+    if (st == TB_OK && !in->size && nt && max_id >= TB_SPK_MAX_SOURCES) {
+        char m[160];
+        snprintf(m, sizeof m, "%s[%llu] = %llu", ids, (unsigned long long)at_max, (unsigned long long)max_id);
+        st = fail(&f, "node id %s is too large: a spike file has at most %s sources (ids from 0)", m,
+                  TB_SPK_MAX_SOURCES_TEXT);
     }
     out->size = in->size ? in->size : nt ? max_id + 1 : 1;
     if (st == TB_OK && in->size && nt && max_id >= in->size) {
-        char m[64];
-        snprintf(m, sizeof m, "%llu", (unsigned long long)max_id);
+        char m[160];
+        snprintf(m, sizeof m, "%s[%llu] = %llu", ids, (unsigned long long)at_max, (unsigned long long)max_id);
         st = fail(&f, "node id %s is not below input.size%s", m, "");
     }
     if (f.file >= 0)
@@ -168,10 +179,10 @@ void spk_spike_list_free(spk_spike_list *l)
 /* ------------------------------------------------------------ connection files */
 
 static tb_status check_edges(const h5in *f, const uint64_t *s, const uint64_t *t, const double *w, const double *d,
-                             uint64_t n, uint64_t ns, uint64_t nt)
+                             uint64_t n, uint64_t ns, uint64_t nt, double dt)
 {
     for (uint64_t i = 0; i < n; ++i) {
-        char at[96];
+        char at[96], x[192];
         snprintf(at, sizeof at, "entry %llu", (unsigned long long)i);
         if (s[i] >= ns)
             return fail(f, "/source of %s is not an index of the source (%s)", at, "too large");
@@ -179,8 +190,17 @@ static tb_status check_edges(const h5in *f, const uint64_t *s, const uint64_t *t
             return fail(f, "/target of %s is not an index of the target population (%s)", at, "too large");
         if (!isfinite(w[i]))
             return fail(f, "/weight of %s is not finite%s", at, "");
+        if (!(fabs(w[i]) <= FLT_MAX)) { /* synapses hold a float */
+            snprintf(x, sizeof x, " (%g): synapses store weights as floats, |w| <= %g", w[i], (double)FLT_MAX);
+            return fail(f, "/weight of %s is beyond single precision%s", at, x);
+        }
         if (!isfinite(d[i]) || d[i] < 0)
             return fail(f, "/delay of %s must be finite and not negative (ms)%s", at, "");
+        if (tb_spk_delay_steps(d[i], dt) > TB_SPK_MAX_DELAY_STEPS) {
+            snprintf(x, sizeof x, " (%g ms = %g steps of %g ms): a run holds delays of at most 2^29 = %d steps", d[i],
+                     d[i] / dt, dt, TB_SPK_MAX_DELAY_STEPS);
+            return fail(f, "/delay of %s is too long%s", at, x);
+        }
     }
     return TB_OK;
 }
@@ -205,7 +225,7 @@ tb_status spk_read_connection_file(const tb_scenario *sc, const tb_spk_projectio
         st = fail(&f, "/source, /target, /weight and /delay must have one entry per synapse (lengths differ)%s%s",
                   "", "");
     if (st == TB_OK)
-        st = check_edges(&f, s, t, w, d, n[0], n_source, n_target);
+        st = check_edges(&f, s, t, w, d, n[0], n_source, n_target, sc->dt);
     if (st == TB_OK) {
         out->n = n[0];
         out->source = malloc((n[0] + 1) * sizeof *out->source);

@@ -4,6 +4,7 @@
  * so their errors read like every other scenario error. */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ static const tb_key_spec input_keys[] = {
     {"start", KT_FLOAT, false, 0.0, .has_def = true, .min = 0, .max = INFINITY,
      .doc = "ms: poisson, dc and noise act in steps starting at or after it"},
     {"stop", KT_FLOAT, false, INFINITY, .has_def = true, .min = 0, .max = INFINITY,
-     .doc = "ms: ... and before it"},
+     .doc = "ms: ... and before it", .inf_ok = true},
     {"file", KT_STRING, .doc = "spike_file: HDF5 spikes in the SONATA layout (/spikes/<population>/timestamps, "
                                "node_ids), relative to the scenario's folder"},
     {"population", KT_STRING, .doc = "spike_file: which /spikes/<population> group; default the only one"},
@@ -103,8 +104,10 @@ static const tb_key_spec normal_keys[] = {
     {"dist", KT_STRING, true, .choices = dist_kinds, .doc = "normal, uniform or lognormal"},
     {"mean", KT_FLOAT, true, .min = -INFINITY, .max = INFINITY, .doc = "normal: mean"},
     {"std", KT_FLOAT, true, .min = 0, .max = INFINITY, .doc = "normal: standard deviation"},
-    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values below are drawn again"},
-    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values above are drawn again"},
+    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values below are drawn again",
+     .inf_ok = true},
+    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "normal, lognormal: values above are drawn again",
+     .inf_ok = true},
 };
 static const tb_key_spec uniform_keys[] = {
     {"dist", KT_STRING, true, .choices = dist_kinds, .doc = ""},
@@ -115,8 +118,8 @@ static const tb_key_spec lognormal_keys[] = {
     {"dist", KT_STRING, true, .choices = dist_kinds, .doc = ""},
     {"mu", KT_FLOAT, true, .min = -INFINITY, .max = INFINITY, .doc = "lognormal: mean of the underlying normal"},
     {"sigma", KT_FLOAT, true, .min = 0, .max = INFINITY, .doc = "lognormal: standard deviation of the underlying normal"},
-    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = ""},
-    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = ""},
+    {"min", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "", .inf_ok = true},
+    {"max", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "", .inf_ok = true},
 };
 static const tb_key_spec expr_keys[] = {
     {"expr", KT_STRING, true,
@@ -127,7 +130,21 @@ static const tb_key_spec expr_keys[] = {
 int64_t tb_spk_delay_steps(double ms, double dt)
 {
     double q = round(ms / dt);
+    if (!(q <= TB_SPK_MAX_DELAY_STEPS)) /* NaN too */
+        return (int64_t)TB_SPK_MAX_DELAY_STEPS + 1;
     return q < 1 ? 1 : (int64_t)q;
+}
+
+void tb_spk_dist_reach(const tb_dist *d, double *lo, double *hi)
+{
+    double a = d->a, b = d->a;
+    if (d->kind == TB_DIST_UNIFORM)
+        a = d->a, b = d->b;
+    else if (d->kind == TB_DIST_NORMAL)
+        a = fmax(d->lo, d->a - 7 * d->b), b = fmin(d->hi, d->a + 7 * d->b);
+    else if (d->kind == TB_DIST_LOGNORMAL)
+        a = fmax(d->lo, exp(d->a - 7 * d->b)), b = fmin(d->hi, exp(d->a + 7 * d->b));
+    *lo = a, *hi = b;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -153,20 +170,20 @@ static bool get_bool(const tb_toml_value *t, const char *key, bool def)
     return b;
 }
 
-static uint64_t get_u64(const tb_toml_value *t, const char *key)
+/* A checked count: 0 when absent or refused (every count key has min >= 0,
+ * and 0 tells the checks below that there is nothing to compare). */
+static uint64_t get_u64(const tb_schema_checker *c, const tb_toml_value *t, const char *key)
 {
-    int64_t i = 0;
-    tb_toml_as_int(tb_toml_get(t, key), &i);
+    int64_t i = tb_schema_int(c, t, key, 0);
     return i < 0 ? 0 : (uint64_t)i;
 }
 
 /* ------------------------------------------------------------ distributions */
 
-static double opt_f(const tb_toml_value *t, const char *key, double def)
+/* A checked number: `def` when absent, NaN when refused. */
+static double opt_f(const tb_schema_checker *c, const tb_toml_value *t, const char *key, double def)
 {
-    double x = def;
-    tb_toml_as_double(tb_toml_get(t, key), &x);
-    return x;
+    return tb_schema_num(c, t, key, def);
 }
 
 /* A number, or a table { dist = ..., ... } (or { expr = ... } when allowed). */
@@ -211,18 +228,21 @@ static bool parse_dist(tb_schema_checker *c, tb_toml_value *v, const char *full,
         tb_schema_table(c, v, uniform_keys, N_(uniform_keys), full);
     else if (k == 2)
         tb_schema_table(c, v, lognormal_keys, N_(lognormal_keys), full);
-    else if (!d)
+    else if (!tb_toml_get(v, "dist"))
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s needs 'dist' (normal, uniform or lognormal) or 'expr'", full);
+    else if (!d)
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(v, "dist")->pos, "%s.dist must be a string, not %s", full,
+                         tb_toml_type_name(tb_toml_get(v, "dist")->type));
     else
         tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(v, "dist")->pos,
                          "%s.dist must be one of normal, uniform, lognormal (got \"%s\")", full, d);
     if (c->n != before || k > 2)
         return false;
     out->kind = k == 0 ? TB_DIST_NORMAL : k == 1 ? TB_DIST_UNIFORM : TB_DIST_LOGNORMAL;
-    out->a = opt_f(v, k == 0 ? "mean" : k == 1 ? "low" : "mu", 0);
-    out->b = opt_f(v, k == 0 ? "std" : k == 1 ? "high" : "sigma", 0);
-    out->lo = opt_f(v, "min", -INFINITY);
-    out->hi = opt_f(v, "max", INFINITY);
+    out->a = opt_f(c, v, k == 0 ? "mean" : k == 1 ? "low" : "mu", 0);
+    out->b = opt_f(c, v, k == 0 ? "std" : k == 1 ? "high" : "sigma", 0);
+    out->lo = opt_f(c, v, "min", -INFINITY);
+    out->hi = opt_f(c, v, "max", INFINITY);
     if (k == 1 && !(out->a <= out->b)) {
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s: low (%g) must not exceed high (%g)", full, out->a, out->b);
         return false;
@@ -427,7 +447,9 @@ static void check_population(tb_schema_checker *c, tb_spiking_scenario *s, tb_to
     p->model = SIZE_MAX;
     if (is_plain_name(c, t, "name", prefix))
         p->name = tb_schema_get_s(t, "name");
-    p->size = get_u64(t, "size");
+    else
+        s->pops_incomplete = true;
+    p->size = get_u64(c, t, "size"); /* 0: refused */
     const tb_toml_value *mv = tb_toml_get(t, "model");
     if (mv)
         p->model = find_model(c, s, reg, mv, prefix);
@@ -451,6 +473,8 @@ static size_t pop_index(const tb_spiking_scenario *s, const char *name)
 static void unknown_name(tb_schema_checker *c, const tb_spiking_scenario *s, tb_toml_pos pos, const char *full,
                          const char *name, bool inputs_too)
 {
+    if (s->pops_incomplete) /* the name may be that of a population reported as wrong */
+        return;
     const char **names = calloc(s->n_pops + s->n_inputs + 1, sizeof *names);
     size_t m = 0;
     for (size_t i = 0; names && i < s->n_pops; ++i)
@@ -490,7 +514,7 @@ static size_t *pop_list(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_va
         return NULL;
     size_t *out = calloc(v->u.arr.n + 1, sizeof *out);
     char *full = tb_schema_join(prefix, key);
-    if (v->u.arr.n == 0)
+    if (v->u.arr.n == 0 && !s->pops_incomplete)
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s is empty", full);
     for (size_t i = 0; out && i < v->u.arr.n; ++i) {
         const char *name = tb_toml_as_string(v->u.arr.items[i]);
@@ -589,15 +613,15 @@ static void check_input(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenar
     }
     in->kind = (tb_spk_input_kind)k;
     check_input_fields(c, t, prefix, in->kind);
-    in->rate = opt_f(t, "rate", 0);
-    in->weight = opt_f(t, "weight", 0);
-    in->indegree = get_u64(t, "indegree");
-    in->amplitude = opt_f(t, "amplitude", 0);
-    in->mean = opt_f(t, "mean", 0);
-    in->std = opt_f(t, "std", 0);
-    in->start = opt_f(t, "start", 0);
-    in->stop = opt_f(t, "stop", INFINITY);
-    in->size = get_u64(t, "size");
+    in->rate = opt_f(c, t, "rate", 0);
+    in->weight = opt_f(c, t, "weight", 0);
+    in->indegree = get_u64(c, t, "indegree");
+    in->amplitude = opt_f(c, t, "amplitude", 0);
+    in->mean = opt_f(c, t, "mean", 0);
+    in->std = opt_f(c, t, "std", 0);
+    in->start = opt_f(c, t, "start", 0);
+    in->stop = opt_f(c, t, "stop", INFINITY);
+    in->size = get_u64(c, t, "size");
     if (in->kind == TB_INPUT_SPIKE_FILE) {
         if (in->name && pop_index(s, in->name) != SIZE_MAX)
             tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get(t, "name")->pos,
@@ -615,7 +639,7 @@ static void check_input(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenar
         }
         in->group = tb_schema_get_s(t, "population");
     } else {
-        if (tb_toml_get(t, "file") == NULL && !(in->start < in->stop))
+        if (tb_toml_get(t, "file") == NULL && !isnan(in->start) && !isnan(in->stop) && !(in->start < in->stop))
             tb_schema_report(c, TB_ERR_SCENARIO, t->pos, "%s: start (%g ms) must come before stop (%g ms)", prefix,
                              in->start, in->stop);
         in->targets = pop_list(c, s, t, "targets", prefix, &in->n_targets);
@@ -661,6 +685,8 @@ static void check_rule_sizes(tb_schema_checker *c, const tb_spiking_scenario *s,
     if (pr->source.is_input)
         return;
     uint64_t ns = s->pops[pr->source.index].size, nt = s->pops[pr->target].size;
+    if (ns == 0 || nt == 0) /* a size reported as wrong */
+        return;
     bool same = pr->source.index == pr->target;
     uint64_t avail_s = ns - (same && !pr->autapses), avail_t = nt - (same && !pr->autapses);
     if (pr->rule == TB_RULE_ONE_TO_ONE && ns != nt)
@@ -743,8 +769,8 @@ static void check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_s
     }
     pr->rule = (tb_spk_rule)r;
     check_rule_fields(c, t, prefix, pr->rule);
-    pr->p = opt_f(t, "p", 0);
-    pr->n = get_u64(t, pr->rule == TB_RULE_FIXED_INDEGREE ? "indegree"
+    pr->p = opt_f(c, t, "p", 0);
+    pr->n = get_u64(c, t, pr->rule == TB_RULE_FIXED_INDEGREE ? "indegree"
                        : pr->rule == TB_RULE_FIXED_OUTDEGREE ? "outdegree"
                                                              : "n");
     pr->autapses = get_bool(t, "allow_autapses", true);
@@ -766,14 +792,36 @@ static void check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_s
     tb_toml_value *wv = (tb_toml_value *)tb_toml_get(t, "weight");
     char *wfull = tb_schema_join(prefix, "weight"), *dfull = tb_schema_join(prefix, "delay");
     pr->weight = (tb_dist){TB_DIST_CONST, 1.0, 0, -INFINITY, INFINITY, NULL, t->pos};
-    if (wv)
-        ok &= parse_dist(c, wv, wfull, false, &pr->weight);
+    bool w_ok = !wv || parse_dist(c, wv, wfull, false, &pr->weight);
+    ok &= w_ok;
+    if (wv && w_ok) {
+        /* synapses hold their weight as a float */
+        double lo, hi;
+        tb_spk_dist_reach(&pr->weight, &lo, &hi);
+        if ((pr->weight.kind == TB_DIST_CONST || pr->weight.kind == TB_DIST_UNIFORM) &&
+            !(fabs(lo) <= FLT_MAX && fabs(hi) <= FLT_MAX)) {
+            tb_schema_report(c, TB_ERR_SCENARIO, wv->pos,
+                             "%s (%g) is beyond single precision: synapses store weights as floats (|w| <= %g)",
+                             wfull, fabs(lo) > fabs(hi) ? lo : hi, (double)FLT_MAX);
+            ok = false;
+        }
+    }
     if (pr->rule != TB_RULE_FROM_FILE) {
         tb_toml_value *dv = (tb_toml_value *)tb_toml_get(t, "delay");
         if (!dv)
             dv = tb_toml_table_set(t, "delay", tb_toml_new_float(1.0))->value;
-        if (parse_dist(c, dv, dfull, false, &pr->delay) && pr->delay.kind == TB_DIST_CONST && pr->delay.a < 0)
-            tb_schema_report(c, TB_ERR_SCENARIO, dv->pos, "%s must be >= 0 (got %g)", dfull, pr->delay.a);
+        if (parse_dist(c, dv, dfull, false, &pr->delay)) {
+            double lo, hi;
+            tb_spk_dist_reach(&pr->delay, &lo, &hi);
+            if (pr->delay.kind == TB_DIST_CONST && pr->delay.a < 0)
+                tb_schema_report(c, TB_ERR_SCENARIO, dv->pos, "%s must be >= 0 (got %g)", dfull, pr->delay.a);
+            else if (sc->dt > 0 && tb_spk_delay_steps(hi, sc->dt) > TB_SPK_MAX_DELAY_STEPS)
+                tb_schema_report(c, TB_ERR_SCENARIO, dv->pos,
+                                     "%s reaches %g ms, %g steps of %g ms; a run holds delays of at most 2^29 = %d "
+                                 "steps (%g ms)",
+                                 dfull, hi, hi / sc->dt, sc->dt, TB_SPK_MAX_DELAY_STEPS,
+                                 TB_SPK_MAX_DELAY_STEPS * sc->dt);
+        }
     }
     free(wfull);
     free(dfull);
@@ -788,6 +836,22 @@ static void check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_s
 }
 
 /* ------------------------------------------------------------ records */
+
+/* A sampling period or bin: whole steps, and no more of them than a run
+ * can count (NaN: reported already, the value or dt). */
+static void check_sampling(tb_schema_checker *c, const tb_toml_value *v, const char *prefix, const char *key,
+                           double ms, double dt)
+{
+    uint64_t steps;
+    if (!(ms > 0) || !(dt > 0))
+        return;
+    if (!tb_schema_steps(ms, dt, &steps))
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s.%s (%g ms) is %g steps of %g ms; at most 2^53 = %.0f", prefix,
+                         key, ms, ms / dt, dt, TB_MAX_STEPS);
+    else if (!tb_schema_multiple_of_dt(ms, dt))
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "%s.%s (%g ms) must be a whole multiple of simulation.dt (%g ms)",
+                         prefix, key, ms, dt);
+}
 
 static void check_state_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_value *t, const char *prefix,
                                double dt, tb_spk_record *r)
@@ -806,6 +870,8 @@ static void check_state_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_
         return;
     }
     const tb_spk_population *p = &s->pops[r->pop];
+    if (p->size == 0) /* reported as wrong: no index can be checked against it */
+        return;
     const tb_toml_value *nv = tb_toml_get(t, "neurons");
     if (!nv) {
         tb_toml_value *arr = tb_toml_new_array();
@@ -876,11 +942,8 @@ static void check_state_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_
     const tb_toml_value *per = tb_toml_get(t, "period");
     if (!per)
         per = tb_toml_table_set(t, "period", tb_toml_new_float(dt))->value;
-    tb_toml_as_double(per, &r->period);
-    if (r->period > 0 && dt > 0 && !tb_schema_multiple_of_dt(r->period, dt))
-        tb_schema_report(c, TB_ERR_SCENARIO, per->pos, "%s.period (%g ms) must be a whole multiple of simulation.dt "
-                                                       "(%g ms)",
-                         prefix, r->period, dt);
+    r->period = tb_schema_num(c, t, "period", NAN);
+    check_sampling(c, per, prefix, "period", r->period, dt);
 }
 
 static void check_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_value *t, size_t idx, double dt)
@@ -921,11 +984,8 @@ static void check_record(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_v
         const tb_toml_value *bv = tb_toml_get(t, "bin");
         if (!bv)
             bv = tb_toml_table_set(t, "bin", tb_toml_new_float(1.0))->value;
-        tb_toml_as_double(bv, &r->period);
-        if (r->period > 0 && dt > 0 && !tb_schema_multiple_of_dt(r->period, dt))
-            tb_schema_report(c, TB_ERR_SCENARIO, bv->pos, "%s.bin (%g ms) must be a whole multiple of "
-                                                          "simulation.dt (%g ms)",
-                             prefix, r->period, dt);
+        r->period = tb_schema_num(c, t, "bin", NAN);
+        check_sampling(c, bv, prefix, "bin", r->period, dt);
     }
     free(prefix);
 }
@@ -936,6 +996,12 @@ static size_t count_tables(tb_toml_value *arr)
 {
     return arr ? arr->u.arr.n : 0;
 }
+
+static bool is_table(const tb_toml_value *v)
+{
+    return v->type == TB_TOML_TABLE;
+}
+
 
 typedef struct used_name {
     const char *name;
@@ -956,6 +1022,14 @@ static void report_reused(tb_schema_checker *c, const tb_toml_value *tables, con
                           size_t n)
 {
     used_name *u = calloc(n + 1, sizeof *u);
+    size_t *at = calloc(n + 1, sizeof *at); /* entry k came from table at[k] (non-tables are skipped) */
+    for (size_t i = 0, k = 0; at && i < tables->u.arr.n && k < n; ++i)
+        if (is_table(tables->u.arr.items[i]))
+            at[k++] = i;
+    if (!at) {
+        free(u);
+        return;
+    }
     size_t m = 0;
     for (size_t i = 0; u && i < n; ++i)
         if (name_of(s, i))
@@ -967,12 +1041,13 @@ static void report_reused(tb_schema_checker *c, const tb_toml_value *tables, con
             first = i;
             continue;
         }
-        const tb_toml_value *t = tables->u.arr.items[u[i].index];
+        const tb_toml_value *t = tables->u.arr.items[at[u[i].index]];
         const tb_toml_value *nv = tb_toml_get(t, "name");
         tb_schema_report(c, TB_ERR_SCENARIO, nv ? nv->pos : t->pos, "%s[%zu].name '%s' is already used by %s[%zu]",
-                         kind, u[i].index, u[i].name, kind, u[first].index);
+                         kind, at[u[i].index], u[i].name, kind, at[u[first].index]);
     }
     free(u);
+    free(at);
 }
 
 static const char *pop_name(const tb_spiking_scenario *s, size_t i) { return s->pops[i].name; }
@@ -989,8 +1064,11 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
     tb_toml_value *models = tables_of(root, "neuron_model"), *pops = tables_of(root, "population");
     tb_toml_value *projs = tables_of(root, "projection"), *inputs = tables_of(root, "input");
     tb_toml_value *recs = tables_of(root, "record");
+    /* entries that are not tables are reported by the top level's check
+     * and skipped here: nothing reads them */
     for (size_t i = 0; i < count_tables(models); ++i)
-        tb_spiking_declared_add(c, s, models->u.arr.items[i], i, reg);
+        if (is_table(models->u.arr.items[i]))
+            tb_spiking_declared_add(c, s, models->u.arr.items[i], i, reg);
     s->pops = calloc(count_tables(pops) + 1, sizeof *s->pops);
     s->inputs = calloc(count_tables(inputs) + 1, sizeof *s->inputs);
     s->projs = calloc(count_tables(projs) + 1, sizeof *s->projs);
@@ -998,18 +1076,38 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
     if (!s->pops || !s->inputs || !s->projs || !s->records)
         return;
     for (size_t i = 0; i < count_tables(pops); ++i)
-        check_population(c, s, pops->u.arr.items[i], i, reg);
-    report_reused(c, pops, "population", pop_name, s, s->n_pops);
+        if (is_table(pops->u.arr.items[i]))
+            check_population(c, s, pops->u.arr.items[i], i, reg);
+        else
+            s->pops_incomplete = true;
+    if (pops)
+        report_reused(c, pops, "population", pop_name, s, s->n_pops);
     if (pops && pops->u.arr.n == 0)
         tb_schema_report(c, TB_ERR_SCENARIO, pops->pos, "population is empty: declare at least one [[population]]");
+    /* neurons are numbered with 32 bits across populations (spike files'
+     * sources come on top, checked when they are read) */
+    uint64_t neurons = 0;
+    for (size_t i = 0; i < s->n_pops; ++i)
+        if ((neurons += s->pops[i].size) > UINT32_MAX) {
+            tb_schema_report(c, TB_ERR_SCENARIO, s->pops[i].pos,
+                             "population '%s' brings the neurons to %llu; a run holds at most %u neurons and spike "
+                             "sources",
+                             s->pops[i].name ? s->pops[i].name : "?", (unsigned long long)neurons, UINT32_MAX);
+            break;
+        }
     for (size_t i = 0; i < count_tables(inputs); ++i)
-        check_input(c, sc, s, inputs->u.arr.items[i], i);
-    report_reused(c, inputs, "input", input_name, s, s->n_inputs);
+        if (is_table(inputs->u.arr.items[i]))
+            check_input(c, sc, s, inputs->u.arr.items[i], i);
+    if (inputs)
+        report_reused(c, inputs, "input", input_name, s, s->n_inputs);
     for (size_t i = 0; i < count_tables(projs); ++i)
-        check_projection(c, sc, s, projs->u.arr.items[i], i);
+        if (is_table(projs->u.arr.items[i]))
+            check_projection(c, sc, s, projs->u.arr.items[i], i);
     for (size_t i = 0; i < count_tables(recs); ++i)
-        check_record(c, s, recs->u.arr.items[i], i, sc->dt);
-    report_reused(c, recs, "record", record_name, s, s->n_records);
+        if (is_table(recs->u.arr.items[i]))
+            check_record(c, s, recs->u.arr.items[i], i, sc->dt);
+    if (recs)
+        report_reused(c, recs, "record", record_name, s, s->n_records);
 }
 
 static void free_dists(tb_dist *d, size_t n)

@@ -134,6 +134,7 @@ typedef struct tb_spiking_scenario {
     size_t n_inputs;
     tb_spk_record *records;
     size_t n_records;
+    bool pops_incomplete; /* a population without a valid name (reported): names not found may be its */
 } tb_spiking_scenario;
 
 /* The top-level sections the kit owns. */
@@ -169,7 +170,25 @@ void tb_spiking_list_keys(tb_buf *b);
 tb_status tb_spiking_model_check(const tb_spiking_model *m, const tb_param_info *params, size_t n_params,
                                  const char *what, tb_error *err);
 
-/* The steps of a delay in ms: the nearest step, at least one. */
+/* The longest synaptic delay a run holds, in steps: 2^29, so that the
+ * spike history's 2 dmin + ND slots and every step index derived from a
+ * delay stay within the 32-bit integers the kernels use (the history's
+ * memory usually runs out well before). */
+#define TB_SPK_MAX_DELAY_STEPS 536870912
+
+/* The most sources a spike file may have (input.size's maximum): node ids
+ * run from 0 to TB_SPK_MAX_SOURCES - 1. */
+#define TB_SPK_MAX_SOURCES 2147483647u
+#define TB_SPK_MAX_SOURCES_TEXT "2147483647"
+
+/* The steps of a delay in ms: the nearest step, at least one; more than
+ * TB_SPK_MAX_DELAY_STEPS (a delay beyond what a run holds, or not finite)
+ * comes back as TB_SPK_MAX_DELAY_STEPS + 1, never wrapped. */
 int64_t tb_spk_delay_steps(double ms, double dt);
+
+/* The values a weight or delay distribution reaches in practice: a
+ * constant, the ends of a uniform, the bounds of a normal or lognormal or
+ * else 7 standard deviations around the centre. */
+void tb_spk_dist_reach(const tb_dist *d, double *lo, double *hi);
 
 #endif

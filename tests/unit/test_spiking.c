@@ -110,6 +110,12 @@ static void delays_round_to_steps(void **state)
     assert_int_equal(tb_spk_delay_steps(0.74, 0.5), 1);
     assert_int_equal(tb_spk_delay_steps(0.0, 0.1), 1); /* never below one step */
     assert_int_equal(tb_spk_delay_steps(0.2, 0.1), 2);
+    /* beyond what a run holds: one past the limit, never wrapped to a step */
+    assert_int_equal(tb_spk_delay_steps(TB_SPK_MAX_DELAY_STEPS * 0.1, 0.1), TB_SPK_MAX_DELAY_STEPS);
+    assert_int_equal(tb_spk_delay_steps(1e20, 0.1), (int64_t)TB_SPK_MAX_DELAY_STEPS + 1);
+    assert_int_equal(tb_spk_delay_steps(1e300, 0.1), (int64_t)TB_SPK_MAX_DELAY_STEPS + 1);
+    assert_int_equal(tb_spk_delay_steps(INFINITY, 0.1), (int64_t)TB_SPK_MAX_DELAY_STEPS + 1);
+    assert_int_equal(tb_spk_delay_steps(NAN, 0.1), (int64_t)TB_SPK_MAX_DELAY_STEPS + 1);
 }
 
 int main(void)
