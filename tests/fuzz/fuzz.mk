@@ -8,6 +8,7 @@
 # and UndefinedBehaviorSanitizer (tests/fuzz/fuzz.make) and fuzzed for
 # FUZZ_SECONDS (tests/fuzz/run.sh); new crashes land in
 # tests/fuzz/build/crashes/NAME.
+# make fuzz-coverage: line coverage of the readers by the corpora.
 FUZZ_HARNESSES = toml scenario connectome plugin
 FUZZ_SECONDS = 60
 FUZZ_REPLAY_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(HDF5_CFLAGS) \
@@ -33,7 +34,7 @@ tests_fuzz_replay_plugin_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h tests/f
 tests_fuzz_replay_plugin_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"plugin"'
 tests_fuzz_replay_plugin_LDADD = $(FUZZ_REPLAY_LIBS)
 
-EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.make tests/fuzz/run.sh \
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.make tests/fuzz/run.sh tests/fuzz/coverage.sh \
 	tests/fuzz/toml.dict tests/fuzz/corpus tests/fuzz/regressions
 
 # The libFuzzer build compiles the library's sources again with clang into
@@ -47,4 +48,9 @@ fuzz-build: all
 fuzz: fuzz-build
 	. $(abs_top_builddir)/tests/env.sh; FUZZ_SECONDS='$(FUZZ_SECONDS)' \
 	  $(SHELL) $(srcdir)/tests/fuzz/run.sh tests/fuzz/build $(FUZZ_HARNESSES)
-.PHONY: fuzz fuzz-build
+# Line coverage of the readers by the corpora (docs/testing.md).
+fuzz-coverage: all
+	$(MAKE) -f Makefile -f $(srcdir)/tests/fuzz/fuzz.make coverage-programs
+	. $(abs_top_builddir)/tests/env.sh; \
+	  $(SHELL) $(srcdir)/tests/fuzz/coverage.sh '$(FUZZ_CC)' $(FUZZ_HARNESSES)
+.PHONY: fuzz fuzz-build fuzz-coverage

@@ -10,6 +10,11 @@ set -u
 build=$1
 shift
 secs=${FUZZ_SECONDS:-60}
+# The harnesses write a file per input: in memory when the system has a
+# tmpfs for it.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    export TMPDIR=/dev/shm
+fi
 src=$TB_SRCDIR/tests/fuzz
 status=0
 
