@@ -11,6 +11,7 @@
 # make fuzz-coverage: line coverage of the readers by the corpora.
 FUZZ_HARNESSES = toml scenario connectome plugin
 FUZZ_SECONDS = 60
+FUZZ_FLAGS =
 FUZZ_REPLAY_CPPFLAGS = $(AM_CPPFLAGS) $(OPENCL_CFLAGS) $(HDF5_CFLAGS) \
 	-DTB_FUZZ_SRCDIR='"$(abs_top_srcdir)"' -DTB_FUZZ_BUILDDIR='"$(abs_top_builddir)"'
 FUZZ_REPLAY_LIBS = libtwinbrain.la $(OPENCL_LIBS) $(HDF5_LIBS) -lm
@@ -35,7 +36,7 @@ tests_fuzz_replay_plugin_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"plugin
 tests_fuzz_replay_plugin_LDADD = $(FUZZ_REPLAY_LIBS)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.make tests/fuzz/run.sh tests/fuzz/coverage.sh \
-	tests/fuzz/toml.dict tests/fuzz/corpus tests/fuzz/regressions
+	tests/fuzz/toml.dict tests/fuzz/corpus tests/fuzz/regressions tests/fuzz/open
 
 # The libFuzzer build compiles the library's sources again with clang into
 # tests/fuzz/build: tests/fuzz/fuzz.make, read together with this Makefile
@@ -46,7 +47,7 @@ fuzz-build: all
 	  exit 1; fi
 	$(MAKE) -f Makefile -f $(srcdir)/tests/fuzz/fuzz.make fuzz-programs
 fuzz: fuzz-build
-	. $(abs_top_builddir)/tests/env.sh; FUZZ_SECONDS='$(FUZZ_SECONDS)' \
+	. $(abs_top_builddir)/tests/env.sh; FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_FLAGS='$(FUZZ_FLAGS)' \
 	  $(SHELL) $(srcdir)/tests/fuzz/run.sh tests/fuzz/build $(FUZZ_HARNESSES)
 # Line coverage of the readers by the corpora (docs/testing.md).
 fuzz-coverage: all

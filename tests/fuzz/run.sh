@@ -4,7 +4,9 @@
 # (tests/fuzz/regressions/NAME) and, for TOML, the shared conformance
 # corpus when ../shared has it. What the fuzzer learns stays in
 # BUILD/corpus/NAME for the next run; a crash goes to BUILD/crashes/NAME
-# and makes this script fail. tests/env.sh must have been sourced.
+# and makes this script fail. FUZZ_FLAGS adds libFuzzer options (e.g.
+# -fork=1 -ignore_crashes=1 to go on past known crashes). tests/env.sh
+# must have been sourced.
 # usage: run.sh BUILD NAME...
 set -u
 build=$1
@@ -32,8 +34,9 @@ for h in "$@"; do
     work=$build/corpus/$h
     crashes=$build/crashes/$h
     mkdir -p "$work" "$crashes"
+    # shellcheck disable=SC2086 # FUZZ_FLAGS: more libFuzzer options, e.g. -fork=1 -ignore_crashes=1
     set -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$crashes/"
+        -artifact_prefix="$crashes/" ${FUZZ_FLAGS:-}
     case $h in
     toml) set -- "$@" -dict="$src/toml.dict" ;;
     scenario) scenario_dict > "$build/scenario.dict" && set -- "$@" -dict="$build/scenario.dict" ;;
