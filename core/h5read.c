@@ -1,12 +1,26 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "h5read.h"
 #include "h5util.h"
 #include "util.h"
+
+/* A chunked dataset's shape may be far larger than its file (chunks never
+ * written read as the fill value), so a small file can claim more values
+ * than size_t can count: its byte count would wrap and the read overrun
+ * the buffer. */
+static tb_status check_size(const char *path, const char *dataset, const hsize_t hd[2], int rank, tb_error *err)
+{
+    hsize_t cols = rank == 2 ? hd[1] : 1;
+    if (cols && hd[0] > SIZE_MAX / sizeof(double) / cols)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: %s holds %llu x %llu values, more than memory can hold", path,
+                            dataset, (unsigned long long)hd[0], (unsigned long long)cols);
+    return TB_OK;
+}
 
 tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **data, size_t dims[2], int *rank,
                              tb_error *err)
@@ -32,6 +46,9 @@ tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **dat
         st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is not numeric", path, dataset);
     if (st == TB_OK) {
         H5Sget_simple_extent_dims(s, hd, NULL);
+        st = check_size(path, dataset, hd, r, err);
+    }
+    if (st == TB_OK) {
         size_t n = (size_t)hd[0] * (r == 2 ? (size_t)hd[1] : 1);
         *data = malloc((n ? n : 1) * sizeof **data);
         if (!*data)

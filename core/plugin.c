@@ -363,18 +363,20 @@ void tb_plugin_registry_free(tb_plugin_registry *reg)
     lt_dlexit();
 }
 
-size_t tb_plugin_count(const tb_plugin_registry *reg) { return reg->n; }
+/* A NULL registry is an empty one: a scenario checked without plugins
+ * (an embedding program's, a test's) gets "no such plugin", not a crash. */
+size_t tb_plugin_count(const tb_plugin_registry *reg) { return reg ? reg->n : 0; }
 const tb_plugin *tb_plugin_at(const tb_plugin_registry *reg, size_t i) { return reg->items[i].desc; }
 const char *tb_plugin_file_at(const tb_plugin_registry *reg, size_t i) { return reg->items[i].file; }
-size_t tb_plugin_failure_count(const tb_plugin_registry *reg) { return reg->n_fails; }
+size_t tb_plugin_failure_count(const tb_plugin_registry *reg) { return reg ? reg->n_fails : 0; }
 const char *tb_plugin_failure_at(const tb_plugin_registry *reg, size_t i) { return reg->fails[i].text; }
 const char *tb_plugin_failure_stem(const tb_plugin_registry *reg, size_t i) { return reg->fails[i].stem; }
-size_t tb_plugin_path_count(const tb_plugin_registry *reg) { return reg->n_paths; }
+size_t tb_plugin_path_count(const tb_plugin_registry *reg) { return reg ? reg->n_paths : 0; }
 const char *tb_plugin_path_at(const tb_plugin_registry *reg, size_t i) { return reg->paths[i]; }
 
 const tb_plugin *tb_plugin_find(const tb_plugin_registry *reg, const char *kind, const char *name)
 {
-    for (size_t i = 0; i < reg->n; ++i) {
+    for (size_t i = 0; i < tb_plugin_count(reg); ++i) {
         const tb_plugin *p = reg->items[i].desc;
         if ((!kind || strcmp(p->kind, kind) == 0) && strcmp(p->name, name) == 0)
             return p;
@@ -384,7 +386,7 @@ const tb_plugin *tb_plugin_find(const tb_plugin_registry *reg, const char *kind,
 
 const char *tb_plugin_file_of(const tb_plugin_registry *reg, const tb_plugin *p)
 {
-    for (size_t i = 0; i < reg->n; ++i)
+    for (size_t i = 0; i < tb_plugin_count(reg); ++i)
         if (reg->items[i].desc == p)
             return reg->items[i].file;
     return NULL;

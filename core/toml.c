@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "toml_internal.h"
 #include "twinbrain/toml.h"
 
 /* Bits of tb_toml_value.flags. TOML's redefinition rules depend on how a
@@ -201,6 +202,113 @@ static tb_toml_value *text_value(tb_toml_type type, const char *s, size_t len, t
     return v;
 }
 
+/* ------------------------------------------------------------- key index
+ *
+ * Tables keep their keys in document order (`items`), but a document may
+ * hold a great many keys (a generated sweep, a hostile file), and a linear
+ * search per key made parsing quadratic. A table of INDEX_MIN keys or more
+ * therefore also has an open-addressing hash of positions in `items`, at
+ * most half full, so that a look-up costs a few probes. Without an index
+ * (a small table, or when memory ran out) the search is linear. */
+
+#define INDEX_MIN 8
+
+struct tb_toml_index {
+    size_t mask;  /* number of slots - 1 (a power of two) */
+    size_t *slot; /* 1 + the key's position in items; 0 when empty */
+};
+
+/* Slots and keys looked at by this thread's look-ups: the test that keeps
+ * parsing linear counts these instead of timing it. */
+static _Thread_local unsigned long long key_probes;
+
+unsigned long long tb_toml_key_probes(void) { return key_probes; }
+
+/* FNV-1a, folded so that the low bits (the slot) depend on every byte. */
+static size_t key_hash(const char *key, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static bool same_key(const tb_toml_kv *kv, const char *key, size_t len)
+{
+    key_probes++;
+    return kv->keylen == len && memcmp(kv->key, key, len) == 0;
+}
+
+static void index_free(struct tb_toml_index *ix)
+{
+    if (ix)
+        free(ix->slot);
+    free(ix);
+}
+
+/* Enters items[i] into an index that has room for it. */
+static void index_put(struct tb_toml_index *ix, const tb_toml_kv *items, size_t i)
+{
+    size_t s = key_hash(items[i].key, items[i].keylen) & ix->mask;
+    while (ix->slot[s])
+        s = (s + 1) & ix->mask;
+    ix->slot[s] = i + 1;
+}
+
+/* A fresh index of t's keys with room for `room` keys; when memory runs
+ * out the table is left without one (slower, still correct). */
+static void index_build(tb_toml_value *t, size_t room)
+{
+    index_free(t->u.tab.index);
+    t->u.tab.index = NULL;
+    size_t slots = 16;
+    while (slots < 2 * room)
+        slots *= 2;
+    struct tb_toml_index *ix = malloc(sizeof *ix);
+    size_t *slot = calloc(slots, sizeof *slot);
+    if (!ix || !slot) {
+        free(ix);
+        free(slot);
+        return;
+    }
+    ix->mask = slots - 1;
+    ix->slot = slot;
+    for (size_t i = 0; i < t->u.tab.n; i++)
+        index_put(ix, t->u.tab.items, i);
+    t->u.tab.index = ix;
+}
+
+/* Keeps the index in step with the key just appended (the last one);
+ * doubling the room when it gets half full keeps appends linear overall. */
+static void index_appended(tb_toml_value *t)
+{
+    size_t n = t->u.tab.n;
+    struct tb_toml_index *ix = t->u.tab.index;
+    if (ix && 2 * n <= ix->mask + 1)
+        index_put(ix, t->u.tab.items, n - 1);
+    else if (n >= INDEX_MIN)
+        index_build(t, 2 * n);
+}
+
+static tb_toml_kv *table_find(const tb_toml_value *t, const char *key, size_t len)
+{
+    if (!t || t->type != TB_TOML_TABLE)
+        return NULL;
+    const struct tb_toml_index *ix = t->u.tab.index;
+    if (!ix) {
+        for (size_t i = 0; i < t->u.tab.n; i++)
+            if (same_key(&t->u.tab.items[i], key, len))
+                return &t->u.tab.items[i];
+        return NULL;
+    }
+    for (size_t s = key_hash(key, len) & ix->mask; ix->slot[s]; s = (s + 1) & ix->mask) {
+        tb_toml_kv *kv = &t->u.tab.items[ix->slot[s] - 1];
+        if (same_key(kv, key, len))
+            return kv;
+    }
+    return NULL;
+}
+
 void tb_toml_free(tb_toml_value *v)
 {
     if (!v)
@@ -215,22 +323,11 @@ void tb_toml_free(tb_toml_value *v)
             tb_toml_free(v->u.tab.items[i].value);
         }
         free(v->u.tab.items);
+        index_free(v->u.tab.index);
     } else if (has_text(v->type)) {
         free(v->u.s.ptr);
     }
     free(v);
-}
-
-static tb_toml_kv *table_find(const tb_toml_value *t, const char *key, size_t len)
-{
-    if (!t || t->type != TB_TOML_TABLE)
-        return NULL;
-    for (size_t i = 0; i < t->u.tab.n; i++) {
-        tb_toml_kv *kv = &t->u.tab.items[i];
-        if (kv->keylen == len && memcmp(kv->key, key, len) == 0)
-            return kv;
-    }
-    return NULL;
 }
 
 /* Appends without checking for duplicates; on failure `v` stays the caller's. */
@@ -253,6 +350,7 @@ static tb_toml_kv *table_append(tb_toml_value *t, const char *key, size_t len, t
     kv->keylen = len;
     kv->pos = pos;
     kv->value = v;
+    index_appended(t);
     return kv;
 }
 
@@ -1224,9 +1322,13 @@ bad:
 static void mark_inline(tb_toml_value *t)
 {
     t->flags |= TF_INLINE;
-    for (size_t i = 0; i < t->u.tab.n; i++)
-        if (t->u.tab.items[i].value->type == TB_TOML_TABLE)
-            mark_inline(t->u.tab.items[i].value);
+    for (size_t i = 0; i < t->u.tab.n; i++) {
+        tb_toml_value *v = t->u.tab.items[i].value;
+        /* an inner inline table was marked when it closed: marking it again
+         * at every enclosing level would make deep nesting quadratic */
+        if (v->type == TB_TOML_TABLE && !(v->flags & TF_INLINE))
+            mark_inline(v);
+    }
 }
 
 /* TOML 1.0 inline tables live on one line; true (and reported) when the
@@ -1961,6 +2063,11 @@ bool tb_toml_table_remove(tb_toml_value *table, const char *key)
     size_t i = (size_t)(kv - table->u.tab.items);
     memmove(kv, kv + 1, (table->u.tab.n - i - 1) * sizeof *kv);
     table->u.tab.n--;
+    /* the later keys moved: their positions in the index are stale */
+    index_free(table->u.tab.index);
+    table->u.tab.index = NULL;
+    if (table->u.tab.n >= INDEX_MIN)
+        index_build(table, table->u.tab.n);
     return true;
 }
 

@@ -3,7 +3,8 @@
  * Every key and value remembers where it was written (line and column,
  * both 1-based) so that scenario errors can point at the text. Tables keep
  * their keys in document order, so the resolved scenario written back reads
- * like the original. Strings carry an explicit length because TOML allows
+ * like the original; look-ups go through a hash of the keys, so a document
+ * of any size parses in linear time. Strings carry an explicit length because TOML allows
  * "\u0000" inside them. */
 #ifndef TWINBRAIN_TOML_H
 #define TWINBRAIN_TOML_H
@@ -38,6 +39,7 @@ typedef struct tb_toml_pos {
 } tb_toml_pos;
 
 typedef struct tb_toml_value tb_toml_value;
+struct tb_toml_index; /* private to the library */
 
 typedef struct tb_toml_kv {
     char *key;        /* NUL-terminated; keylen counts embedded NULs */
@@ -55,7 +57,9 @@ struct tb_toml_value {
         double f;
         bool b;
         struct { tb_toml_value **items; size_t n, cap; } arr;
-        struct { tb_toml_kv *items; size_t n, cap; } tab;
+        /* items in document order; index is the library's own look-up
+         * structure (a hash of the keys), not to be touched by callers */
+        struct { tb_toml_kv *items; size_t n, cap; struct tb_toml_index *index; } tab;
     } u;
     unsigned flags; /* parser bookkeeping (defined, inline, array of tables) */
 };
