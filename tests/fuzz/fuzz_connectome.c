@@ -281,10 +281,14 @@ static void read_arrays(const char *path)
         free(d);
         tb_error_clear(&err);
     }
-    char **labels = tb_h5_read_labels(path, "/region_labels", n);
+    char **labels = NULL;
+    tb_error lerr = {0};
+    if (tb_h5_read_labels(path, "/region_labels", n, "regions", &labels, &lerr) != TB_OK)
+        FUZZ_ASSERT(!labels && lerr.status == TB_ERR_INPUT);
     for (size_t i = 0; labels && i < n; i++)
         free(labels[i]);
     free(labels);
+    tb_error_clear(&lerr);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
