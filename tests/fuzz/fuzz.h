@@ -29,12 +29,14 @@ static inline void fuzz_fail(const char *what, const char *file, int line)
     abort();
 }
 
-/* FUZZ_VERBOSE set: harnesses say what became of each input. */
+/* FUZZ_VERBOSE=1: harnesses say what became of each input. */
 static inline bool fuzz_verbose(void)
 {
     static int v = -1;
-    if (v < 0)
-        v = getenv("FUZZ_VERBOSE") != NULL;
+    if (v < 0) {
+        const char *e = getenv("FUZZ_VERBOSE");
+        v = e && *e && strcmp(e, "0") != 0;
+    }
     return v;
 }
 

@@ -180,7 +180,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tb_plugin p = {0};
     build(&m, &p);
     tb_error err = {0};
-    if (tb_plugin_check(&p, "fuzz.so", &err) == TB_OK) {
+    tb_status st = tb_plugin_check(&p, "fuzz.so", &err);
+    if (fuzz_verbose())
+        fprintf(stderr, "  %s\n", st == TB_OK ? "checked" : tb_error_message(&err));
+    if (st == TB_OK) {
         tb_buf b = {0};
         tb_plugin_describe(&p, "fuzz.so", &b);
         tb_plugin_describe_json(&p, "fuzz.so", &b);

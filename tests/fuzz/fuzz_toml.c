@@ -122,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tb_error err = {0};
     tb_toml_value *doc = tb_toml_parse((const char *)data, size, "fuzz.toml", &err);
+    if (fuzz_verbose())
+        fprintf(stderr, "  %s\n", doc ? "parsed" : tb_error_message(&err));
     if (doc) {
         check_document(doc);
         tb_toml_free(doc);

@@ -8,10 +8,11 @@
  * sanitizer build (CI's) catches what libFuzzer would. FUZZ_VERBOSE=1
  * names each input and what became of it.
  *
- * tests/fuzz/open/NAME holds crashes found in code whose fix belongs to
- * another change: each of those inputs runs in a child process, and the
- * replay says whether it still crashes (expected) or not (then it belongs
- * in regressions/NAME), without failing. */
+ * tests/fuzz/open/NAME holds crashes and hangs whose fix belongs elsewhere
+ * (another change, or a library twinbrain uses): each of those inputs runs
+ * in a child process with OPEN_SECONDS to finish, and the replay says
+ * whether it still crashes or hangs (expected) or not (then it belongs in
+ * regressions/NAME), without failing. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@
 typedef struct tally {
     size_t inputs;
     const char *suffix; /* only files ending so (the shared corpus mixes in JSON) */
-    bool open;          /* tests/fuzz/open: known crashes, run apart */
+    bool open;          /* tests/fuzz/open: known crashes and hangs, run apart */
 } tally;
 
 static bool wanted(const char *name, const char *suffix)
@@ -38,19 +39,23 @@ static bool wanted(const char *name, const char *suffix)
     return name[0] != '.' && n >= k && strcmp(name + n - k, suffix ? suffix : "") == 0;
 }
 
-/* A known crash: run in a child so that it cannot stop the replay. */
+/* A hang is a finding too, but it must not hold up make check. */
+#define OPEN_SECONDS 5
+
+/* A known crash or hang: run in a child so that it cannot stop the replay. */
 static void replay_apart(const char *path, const uint8_t *data, size_t n)
 {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        alarm(OPEN_SECONDS);
         LLVMFuzzerTestOneInput(data, n);
         _exit(0);
     }
     int status = 0;
     bool crashed = pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
     printf("fuzz_%s: %s: %s\n", FUZZ_NAME, path,
-           crashed ? "still crashes (open: its fix belongs to another change)"
+           crashed ? "still crashes or hangs (open: its fix belongs elsewhere)"
                    : "no longer crashes: move it to tests/fuzz/regressions/" FUZZ_NAME);
 }
 
