@@ -400,6 +400,9 @@ static tb_status read_matrices(reader *rd, tb_connectome **out)
             s = input_error(rd, "/weights has shape %s, expected a square [N,N] matrix", g);
         else if (dims[0] == 0)
             s = input_error(rd, "/weights is empty (no regions)");
+        else if (dims[0] > SIZE_MAX / dims[0] / sizeof(double))
+            /* a chunked dataset may claim more than its file holds */
+            s = input_error(rd, "/weights has shape %s: more values than memory can hold", g);
     }
     if (s == TB_OK)
         s = expect_shape(rd, t, "tract_lengths", 2, dims, " like /weights");

@@ -35,7 +35,7 @@ tests_fuzz_replay_plugin_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h tests/f
 tests_fuzz_replay_plugin_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"plugin"'
 tests_fuzz_replay_plugin_LDADD = $(FUZZ_REPLAY_LIBS)
 
-EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.make tests/fuzz/run.sh tests/fuzz/coverage.sh \
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.make tests/fuzz/run.sh tests/fuzz/coverage.sh tests/fuzz/lsan.supp \
 	tests/fuzz/toml.dict tests/fuzz/corpus tests/fuzz/regressions tests/fuzz/open
 
 # The libFuzzer build compiles the library's sources again with clang into

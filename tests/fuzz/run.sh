@@ -18,6 +18,8 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
     export TMPDIR=/dev/shm
 fi
 src=$TB_SRCDIR/tests/fuzz
+# libhdf5 leaks when it fails to open a corrupt file (lsan.supp).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/lsan.supp:print_suppressions=0}"
 status=0
 
 # Words that scenarios are made of: every key the schema knows (from
