@@ -2133,6 +2133,45 @@ static void put_scalar(sbuf *b, const tb_toml_value *v)
     }
 }
 
+static void put_inline(sbuf *b, const tb_toml_value *v);
+
+/* The keys leading to a member of an inline table, innermost last. */
+typedef struct keychain {
+    const tb_toml_kv *kv;
+    const struct keychain *up;
+} keychain;
+
+static void put_chain(sbuf *b, const keychain *c)
+{
+    if (c->up) {
+        put_chain(b, c->up);
+        sb_putc(b, '.');
+    }
+    put_key_text(b, c->kv->key, c->kv->keylen);
+}
+
+/* The members of an inline table. Tables made by dotted keys inside it
+ * stay dotted ({ a.b = 1 }): written as nested braces they would cost the
+ * parser's depth limit twice per level (a key and a brace), and a document
+ * that parsed could be written as one that does not. */
+static void put_members(sbuf *b, const tb_toml_value *t, const keychain *up, bool *first)
+{
+    for (size_t i = 0; i < t->u.tab.n; i++) {
+        const tb_toml_kv *kv = &t->u.tab.items[i];
+        const tb_toml_value *v = kv->value;
+        keychain c = {kv, up};
+        if (v->type == TB_TOML_TABLE && (v->flags & TF_DOTTED) && v->u.tab.n) {
+            put_members(b, v, &c, first);
+            continue;
+        }
+        sb_puts(b, *first ? " " : ", ");
+        *first = false;
+        put_chain(b, &c);
+        sb_puts(b, " = ");
+        put_inline(b, v);
+    }
+}
+
 static void put_inline(sbuf *b, const tb_toml_value *v)
 {
     if (v->type == TB_TOML_ARRAY) {
@@ -2144,15 +2183,10 @@ static void put_inline(sbuf *b, const tb_toml_value *v)
         }
         sb_putc(b, ']');
     } else if (v->type == TB_TOML_TABLE) {
+        bool first = true;
         sb_putc(b, '{');
-        for (size_t i = 0; i < v->u.tab.n; i++) {
-            const tb_toml_kv *kv = &v->u.tab.items[i];
-            sb_puts(b, i ? ", " : " ");
-            put_key_text(b, kv->key, kv->keylen);
-            sb_puts(b, " = ");
-            put_inline(b, kv->value);
-        }
-        sb_puts(b, v->u.tab.n ? " }" : "}");
+        put_members(b, v, NULL, &first);
+        sb_puts(b, first ? "}" : " }");
     } else {
         put_scalar(b, v);
     }

@@ -148,7 +148,7 @@ typedef struct tb_plugin_registry tb_plugin_registry;
 tb_status tb_plugin_registry_load(tb_plugin_registry **out, tb_error *err);
 void tb_plugin_registry_free(tb_plugin_registry *reg);
 
-/* The look-ups below take NULL as an empty registry. */
+/* The counts and tb_plugin_find take NULL as an empty registry. */
 size_t tb_plugin_count(const tb_plugin_registry *reg);
 const tb_plugin *tb_plugin_at(const tb_plugin_registry *reg, size_t i);
 const char *tb_plugin_file_at(const tb_plugin_registry *reg, size_t i);

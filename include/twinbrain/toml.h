@@ -4,8 +4,8 @@
  * both 1-based) so that scenario errors can point at the text. Tables keep
  * their keys in document order, so the resolved scenario written back reads
  * like the original; look-ups go through a hash of the keys, so a document
- * of any size parses in linear time. Strings carry an explicit length because TOML allows
- * "\u0000" inside them. */
+ * of any size parses in linear time. Strings carry an explicit length
+ * because TOML allows "\u0000" inside them. */
 #ifndef TWINBRAIN_TOML_H
 #define TWINBRAIN_TOML_H
 

@@ -352,7 +352,8 @@ static void test_format_keeps_the_written_shape(void **state)
                                    "[model.parameters]\n"
                                    "mu = 0.22\n"
                                    "[[monitor]]\n"
-                                   "points = [{x = 1}, {x = 2}]\n");
+                                   "points = [{x = 1}, {x = 2}]\n"
+                                   "range = {v.lo = -1, v.hi = {at = 2}}\n");
     char *text = tb_toml_format(root);
     assert_string_equal(text, "name = \"twin\"\n"
                               "sigma = { y1 = 0.001, y2 = 0.5 }\n"
@@ -362,8 +363,29 @@ static void test_format_keeps_the_written_shape(void **state)
                               "mu = 0.22\n"
                               "\n"
                               "[[monitor]]\n"
-                              "points = [{ x = 1 }, { x = 2 }]\n");
+                              "points = [{ x = 1 }, { x = 2 }]\n"
+                              "range = { v.lo = -1, v.hi = { at = 2 } }\n");
     free(text);
+    tb_toml_free(root);
+}
+
+/* Dotted keys inside an inline table are written dotted: as nested braces
+ * each level would count twice against the parser's nesting limit, and a
+ * document that parsed could be written as one that does not (found by
+ * fuzz_toml). */
+static void test_format_deep_dotted_inline_table(void **state)
+{
+    (void)state;
+    char doc[2048] = "t = {";
+    for (int i = 0; i < 200; i++)
+        strcat(doc, i ? ".k" : "k");
+    strcat(doc, " = 1}\n");
+    tb_toml_value *root = parse_ok(doc);
+    char *text = tb_toml_format(root);
+    tb_toml_value *again = parse_ok(text);
+    assert_true(same_tree(root, again));
+    free(text);
+    tb_toml_free(again);
     tb_toml_free(root);
 }
 
@@ -707,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_format_round_trip),
         cmocka_unit_test(test_format_built_tree),
         cmocka_unit_test(test_format_keeps_the_written_shape),
+        cmocka_unit_test(test_format_deep_dotted_inline_table),
         cmocka_unit_test(test_table_set_keeps_order),
         cmocka_unit_test(test_set_path),
         cmocka_unit_test(test_set_path_quoted),
