@@ -89,6 +89,8 @@ expect 2 "record[0].bin applies to rates records only" -- "$TWINBRAIN" check "$B
 
 expect 2 "input[0]: a poisson input needs 'weight'" -- "$TWINBRAIN" check "$B" --set 'input=[{name="x", kind="poisson", rate=5.0}]'
 expect 2 "input[0].amplitude does not apply to a poisson input" -- "$TWINBRAIN" check "$B" --set 'input=[{name="x", kind="poisson", rate=5.0, weight=1.0, amplitude=3.0}]'
+expect 2 "input[0].delay does not apply to a noise input" -- "$TWINBRAIN" check "$B" --set 'input=[{name="x", kind="noise", mean=5.0, std=1.0, delay=0.1}]'
+expect 2 "input[0].delay" -- "$TWINBRAIN" check "$B" --set 'input=[{name="x", kind="dc", amplitude=5.0, delay=-0.1}]'
 expect 2 "projection[0].source: input 'x' is a dc input; only spike_file inputs are sources" -- "$TWINBRAIN" check "$B" \
     --set 'input=[{name="x", kind="dc", amplitude=3.0}]' --set 'projection=[{source="x", target="I", rule="all_to_all", weight=1.0}]'
 expect 4 "input[0].file: no such file 'nowhere.h5'" -- "$TWINBRAIN" check "$B" --set 'input=[{name="x", kind="spike_file", file="nowhere.h5"}]'

@@ -266,8 +266,30 @@ kind = "spikes"
     compare("iaf_cond_exp V", got[:, 0, 0], V, gsp, sp, 1e-9)
 
 
+def dc_delay(tmp):
+    """input.delay moves a dc pulse that many steps later (NEST's
+    dc_generator connected with that delay; tests/spiking-nest.py puts it
+    next to NEST): the delayed neuron's trace is the other's, shifted."""
+    text = f"[simulation]\nduration = 30.0\ndt = {DT}\n"
+    for name in ("now", "late"):
+        text += f'[[population]]\nname = "{name}"\nmodel = "iaf_psc_exp"\nsize = 1\n'
+        text += f'[[record]]\nname = "v_{name}"\nkind = "state"\npopulation = "{name}"\nvariables = ["V_m"]\n'
+    text += '[[input]]\nname = "a"\nkind = "dc"\namplitude = 600.0\nstart = 5.0\nstop = 20.0\ntargets = ["now"]\n'
+    text += ('[[input]]\nname = "b"\nkind = "dc"\namplitude = 600.0\nstart = 5.0\nstop = 20.0\ndelay = 0.3\n'
+             'targets = ["late"]\n')
+    out = ref.run(text, tmp, "dc_delay")
+    now, _ = ref.state(out, "v_now")
+    late, _ = ref.state(out, "v_late")
+    now, late = now[:, 0, 0], late[:, 0, 0]
+    first = int(np.argmax(now != now[0]))
+    check("dc delay shifts the pulse by 3 steps", first == 50 and np.array_equal(late[3:], now[:-3])
+          and np.all(late[:53] == now[0]), f"pulse first moves V at sample {first}; "
+          f"max |late[k+3] - now[k]| = {np.max(np.abs(late[3:] - now[:-3])):.3g}")
+
+
 def body(dev):
     with tempfile.TemporaryDirectory() as tmp:
+        dc_delay(tmp)
         iaf_psc_exp(tmp)
         izhikevich(tmp)
         conductance_models(tmp)

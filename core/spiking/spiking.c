@@ -113,6 +113,12 @@ static int64_t step_at(double ms, double dt)
     return c < 0 ? 0 : (int64_t)c;
 }
 
+/* A step index moved `late` steps on; a step no run reaches stays so. */
+static int64_t shifted(int64_t step, int64_t late)
+{
+    return step > TB_MAX_STEPS ? step : step + late;
+}
+
 /* The step a spike at `ms` ends (0-based), when it lies within the run's
  * `steps`: a spike at T ms is emitted by the step [T - dt, T). */
 static bool spike_step(double ms, double dt, uint64_t steps, uint64_t *s)
@@ -181,8 +187,9 @@ static tb_status layout_pop(spk *k, spk_pop *p, size_t idx)
         double v[3 + POISSON_TABLE_MAX];
         size_t nv = input_values(k, in, v);
         size_t at = spk_lay_input(p, u);
-        k->lay[at] = step_at(in->start, k->sc->dt);
-        k->lay[at + 1] = step_at(in->stop, k->sc->dt);
+        int64_t late = (int64_t)round(in->delay / k->sc->dt);
+        k->lay[at] = shifted(step_at(in->start, k->sc->dt), late);
+        k->lay[at + 1] = shifted(step_at(in->stop, k->sc->dt), late);
         k->lay[at + 2] = (int64_t)pv_add(k, v, nv);
     }
     return TB_OK;

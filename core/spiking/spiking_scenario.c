@@ -73,6 +73,9 @@ static const tb_key_spec input_keys[] = {
     {"weight", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "poisson: weight of each event"},
     {"synapse", KT_STRING, .doc = "poisson: port (default ex for a weight >= 0, in otherwise)"},
     {"amplitude", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "dc: current added to I_ext"},
+    {"delay", KT_FLOAT, .min = 0, .max = 1e9,
+     .doc = "dc: ms the current takes to reach the neurons (NEST's dc_generator connected with this delay); "
+            "rounded to steps; default 0"},
     {"mean", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "noise: mean current"},
     {"std", KT_FLOAT, .min = 0, .max = INFINITY, .doc = "noise: standard deviation of the current drawn each step"},
     {"start", KT_FLOAT, false, 0.0, .has_def = true, .min = 0, .max = INFINITY,
@@ -574,12 +577,12 @@ static void check_input_fields(tb_schema_checker *c, tb_toml_value *t, const cha
                                            {"mean", "std", NULL},    {"file", NULL, NULL}};
     static const char *const only[][6] = {
         {"rate", "weight", "indegree", "synapse", NULL},
-        {"amplitude", NULL},
+        {"amplitude", "delay", NULL},
         {"mean", "std", NULL},
         {"file", "population", "size", NULL},
     };
-    static const char *const specific[] = {"rate",      "weight", "indegree", "synapse", "amplitude",
-                                           "mean",      "std",    "file",     "population", "size"};
+    static const char *const specific[] = {"rate", "weight", "indegree", "synapse",    "amplitude", "delay",
+                                           "mean", "std",    "file",     "population", "size"};
     for (size_t i = 0; needs[kind][i]; ++i)
         if (!tb_toml_get(t, needs[kind][i]))
             tb_schema_report(c, TB_ERR_SCENARIO, t->pos, "%s: a %s input needs '%s'", prefix, input_kinds[kind],
@@ -621,6 +624,7 @@ static void check_input(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenar
     in->std = opt_f(c, t, "std", 0);
     in->start = opt_f(c, t, "start", 0);
     in->stop = opt_f(c, t, "stop", INFINITY);
+    in->delay = opt_f(c, t, "delay", 0);
     in->size = get_u64(c, t, "size");
     if (in->kind == TB_INPUT_SPIKE_FILE) {
         if (in->name && pop_index(s, in->name) != SIZE_MAX)

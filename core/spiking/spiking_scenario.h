@@ -96,6 +96,7 @@ typedef struct tb_spk_input {
     double amplitude;    /* dc */
     double mean, std;    /* noise: a N(mean, std^2) current drawn every step */
     double start, stop;  /* ms: active for steps starting in [start, stop) */
+    double delay;        /* dc, ms: shifts that window later (NEST's device connection delay) */
     char *file;          /* spike_file, resolved */
     char *group;         /* spike_file: /spikes/<group>; NULL = the only one */
     uint64_t size;       /* spike_file: number of sources; 0 = max node id + 1 */
