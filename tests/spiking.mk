@@ -2,6 +2,7 @@
 # tests/Makefile.inc (paths relative to the top directory).
 SPIKING_TESTS = \
 	tests/spiking-neurons.py \
+	tests/spiking-nest.py \
 	tests/spiking-connect.py \
 	tests/spiking-stats.py \
 	tests/spiking-errors.sh \
