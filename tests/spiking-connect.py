@@ -251,6 +251,13 @@ def same_network(tmp):
     same = all(np.array_equal(parts["1"][k], parts["3"][k]) for k in ("source", "target", "weight", "delay"))
     check("the same network for 1 and 3 partitions", same and np.array_equal(parts["1"]["weight"], e0["weight"]),
           "identical")
+    # the record is written in pieces of whole sources: pieces of 1 and of
+    # 700 synapses join into the same file as one piece
+    for piece in ("1", "700"):
+        e = network(tmp, "piece" + piece, projs, env={"TWINBRAIN_CONNECTIONS_PIECE": piece})
+        same = all(np.array_equal(e[k], e0[k]) for k in ("source", "target", "weight", "delay", "port",
+                                                             "source_group", "target_group"))
+        check(f"connections written in pieces of {piece} synapses", same, f"{len(e0['source'])} synapses, identical")
 
 
 def body(dev):

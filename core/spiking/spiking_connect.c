@@ -886,65 +886,114 @@ static int cmp_edge(const void *a, const void *b)
     return (x->wbits > y->wbits) - (x->wbits < y->wbits);
 }
 
-tb_status spk_read_edges(spk *k, const size_t *pops, size_t n_pops, spk_edges *out, tb_error *err)
+/* Buffers of one piece of the network, sized for the largest so far. */
+typedef struct edge_piece {
+    uint64_t cap;
+    uint32_t *syn;
+    edge_ref *refs;
+    spk_edges out;
+} edge_piece;
+
+static void edge_piece_free(edge_piece *b)
 {
-    memset(out, 0, sizeof *out);
-    if (k->n_syn == 0 || !k->boff_host)
+    free(b->syn);
+    free(b->refs);
+    spk_edges_free(&b->out);
+}
+
+static tb_status edge_piece_reserve(edge_piece *b, uint64_t n, tb_error *err)
+{
+    if (n <= b->cap)
         return TB_OK;
-    uint32_t *syn = malloc(k->n_syn * SPK_SYNAPSE_BYTES);
-    edge_ref *refs = malloc(k->n_syn * sizeof *refs);
-    if (!syn || !refs) {
-        free(syn);
-        free(refs);
-        return oom(err);
-    }
-    uint64_t at = 0;
-    cl_int rc = CL_SUCCESS;
-    for (int p = 0; p < k->P && rc == CL_SUCCESS; ++p) {
-        rc = clEnqueueReadBuffer(tb_device_queue(k->dev), k->bank[k->pbank[p]], CL_TRUE, k->pbase[p] * 8,
-                                 k->psyn[p] * 8, syn + 2 * at, 0, NULL, NULL);
-        at += k->psyn[p];
-    }
-    if (rc != CL_SUCCESS) {
-        free(syn);
-        free(refs);
-        return tb_cl_fail(err, rc, "reading the synapses back");
-    }
-    size_t L = block_len(k);
-    uint64_t m = 0, base = 0;
+    edge_piece_free(b);
+    b->cap = n;
+    b->syn = malloc(n * SPK_SYNAPSE_BYTES);
+    b->refs = malloc(n * sizeof *b->refs);
+    b->out.source = malloc(n * sizeof *b->out.source);
+    b->out.target = malloc(n * sizeof *b->out.target);
+    b->out.port = malloc(n);
+    b->out.delay = malloc(n * sizeof *b->out.delay);
+    b->out.weight = malloc(n * sizeof *b->out.weight);
+    if (b->syn && b->refs && b->out.source && b->out.target && b->out.port && b->out.delay && b->out.weight)
+        return TB_OK;
+    edge_piece_free(b);
+    b->cap = 0;
+    return oom(err);
+}
+
+/* Synapses of sources [s0, s1) over all partitions. */
+static uint64_t source_synapses(const spk *k, uint64_t s0, uint64_t s1)
+{
+    size_t L = block_len(k), ND = (size_t)k->ND;
+    uint64_t n = 0;
     for (int p = 0; p < k->P; ++p) {
         const uint32_t *b = k->boff_host + (size_t)p * L;
-        for (size_t j = 0; j + 1 < L; ++j)
-            for (uint32_t x = b[j]; x < b[j + 1]; ++x) {
-                const uint32_t *e = syn + 2 * (base + x);
+        n += b[s1 * ND] - b[s0 * ND];
+    }
+    return n;
+}
+
+/* Reads the synapses of sources [s0, s1) back (each partition holds them
+ * contiguously) and sorts those onto the wanted targets into b->out. */
+static tb_status edge_piece_read(spk *k, const size_t *pops, size_t n_pops, uint64_t s0, uint64_t s1,
+                                 edge_piece *b, tb_error *err)
+{
+    size_t L = block_len(k), ND = (size_t)k->ND;
+    uint64_t at = 0, m = 0;
+    for (int p = 0; p < k->P; ++p) {
+        const uint32_t *o = k->boff_host + (size_t)p * L;
+        uint64_t lo = o[s0 * ND], hi = o[s1 * ND];
+        if (hi == lo)
+            continue;
+        cl_int rc = clEnqueueReadBuffer(tb_device_queue(k->dev), k->bank[k->pbank[p]], CL_TRUE,
+                                        (k->pbase[p] + lo) * SPK_SYNAPSE_BYTES, (hi - lo) * SPK_SYNAPSE_BYTES,
+                                        b->syn + 2 * at, 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return tb_cl_fail(err, rc, "reading the synapses back");
+        for (size_t j = s0 * ND; j < s1 * ND; ++j)
+            for (uint32_t x = o[j]; x < o[j + 1]; ++x) {
+                const uint32_t *e = b->syn + 2 * (at + x - lo);
                 uint64_t t = (uint64_t)k->part[p] + (e[0] & SPK_TARGET_MAX);
-                if (!wanted(k, pops, n_pops, t))
-                    continue;
-                refs[m++] = (edge_ref){j / (size_t)k->ND, t, k->dmin + (int32_t)(j % (size_t)k->ND), e[0] >> 30,
-                                       e[1]};
+                if (wanted(k, pops, n_pops, t))
+                    b->refs[m++] = (edge_ref){j / ND, t, k->dmin + (int32_t)(j % ND), e[0] >> 30, e[1]};
             }
-        base += k->psyn[p];
+        at += hi - lo;
     }
-    free(syn);
-    qsort(refs, m, sizeof *refs, cmp_edge);
-    out->n = m;
-    out->source = malloc((m + 1) * sizeof *out->source);
-    out->target = malloc((m + 1) * sizeof *out->target);
-    out->port = malloc(m + 1);
-    out->delay = malloc((m + 1) * sizeof *out->delay);
-    out->weight = malloc((m + 1) * sizeof *out->weight);
-    if (!out->source || !out->target || !out->port || !out->delay || !out->weight) {
-        free(refs);
-        spk_edges_free(out);
-        return oom(err);
-    }
+    qsort(b->refs, m, sizeof *b->refs, cmp_edge);
+    b->out.n = m;
     for (uint64_t i = 0; i < m; ++i) {
-        out->source[i] = refs[i].s;
-        out->target[i] = refs[i].t;
-        out->port[i] = (uint8_t)refs[i].word;
-        out->delay[i] = refs[i].d;
-        memcpy(&out->weight[i], &refs[i].wbits, sizeof(float));
+        b->out.source[i] = b->refs[i].s;
+        b->out.target[i] = b->refs[i].t;
+        b->out.port[i] = (uint8_t)b->refs[i].word;
+        b->out.delay[i] = b->refs[i].d;
+        memcpy(&b->out.weight[i], &b->refs[i].wbits, sizeof(float));
     }
-    free(refs);
     return TB_OK;
+}
+
+tb_status spk_stream_edges(spk *k, const size_t *pops, size_t n_pops, uint64_t piece, spk_edges_fn emit, void *ctx,
+                           tb_error *err)
+{
+    if (k->n_syn == 0 || !k->boff_host)
+        return TB_OK;
+    edge_piece b = {0};
+    tb_status st = TB_OK;
+    for (uint64_t s0 = 0, s1; st == TB_OK && s0 < k->Ns; s0 = s1) {
+        uint64_t n = source_synapses(k, s0, s0 + 1);
+        for (s1 = s0 + 1; s1 < k->Ns; ++s1) {
+            uint64_t more = source_synapses(k, s1, s1 + 1);
+            if (n + more > piece)
+                break;
+            n += more;
+        }
+        if (n == 0)
+            continue;
+        st = edge_piece_reserve(&b, n, err);
+        if (st == TB_OK)
+            st = edge_piece_read(k, pops, n_pops, s0, s1, &b, err);
+        if (st == TB_OK && b.out.n > 0)
+            st = emit(ctx, &b.out, err);
+    }
+    edge_piece_free(&b);
+    return st;
 }

@@ -177,7 +177,10 @@ tb_status spk_partition(spk *k, tb_error *err);
 tb_status spk_connect(spk *k, tb_error *err);
 /* The network, for [[record]] kind = "connections": (source, target,
  * port, delay steps, weight) per synapse of targets in the given
- * populations, sorted. Arrays malloc'd. */
+ * populations, in pieces of at most about `piece` synapses (a source's
+ * synapses are never split), pieces in order and each sorted by (source,
+ * target, delay, port, weight): host memory stays bounded by the piece,
+ * not the network. `emit` gets each piece; its arrays are reused. */
 typedef struct spk_edges {
     uint64_t n;
     uint64_t *source, *target;
@@ -185,7 +188,9 @@ typedef struct spk_edges {
     int32_t *delay;
     float *weight;
 } spk_edges;
-tb_status spk_read_edges(spk *k, const size_t *pops, size_t n_pops, spk_edges *out, tb_error *err);
+typedef tb_status (*spk_edges_fn)(void *ctx, const spk_edges *piece, tb_error *err);
+tb_status spk_stream_edges(spk *k, const size_t *pops, size_t n_pops, uint64_t piece, spk_edges_fn emit, void *ctx,
+                           tb_error *err);
 void spk_edges_free(spk_edges *e);
 
 /* spiking_io.c */

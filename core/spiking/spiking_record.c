@@ -329,26 +329,55 @@ static void split_id(const spk *k, uint64_t g, int32_t *group, uint64_t *idx)
     *idx = g;
 }
 
-static tb_status write_edges(spk *k, tb_output *out, const char *grp, const spk_edges *e, tb_error *err)
+/* Synapses read back and written per piece: about 100 bytes of host
+ * memory each while a piece is in flight (device copy, sort keys, the
+ * piece, the converted columns), so ~100 MiB however big the network.
+ * TWINBRAIN_CONNECTIONS_PIECE sets another size (the tests use small
+ * pieces to show the pieces join into the same file). */
+static uint64_t edge_piece(void)
 {
-    uint64_t n = e->n, dims[1] = {n};
-    int32_t *sg = malloc((n + 1) * sizeof *sg), *tg = malloc((n + 1) * sizeof *tg);
-    uint64_t *si = malloc((n + 1) * sizeof *si), *ti = malloc((n + 1) * sizeof *ti);
-    double *dms = malloc((n + 1) * sizeof *dms);
-    tb_status st = sg && tg && si && ti && dms ? TB_OK : oom(err);
-    for (uint64_t i = 0; st == TB_OK && i < n; ++i) {
-        split_id(k, e->source[i], &sg[i], &si[i]);
-        split_id(k, e->target[i], &tg[i], &ti[i]);
-        dms[i] = e->delay[i] * k->sc->dt;
-    }
-    const char *names[] = {"source_group", "source", "target_group", "target", "port", "delay", "weight"};
-    tb_dtype types[] = {TB_I32, TB_U64, TB_I32, TB_U64, TB_U8, TB_F64, TB_F32};
-    const void *data[] = {sg, si, tg, ti, e->port, dms, e->weight};
-    for (size_t i = 0; st == TB_OK && i < 7; ++i) {
+    const char *env = getenv("TWINBRAIN_CONNECTIONS_PIECE");
+    long long n = env ? atoll(env) : 0;
+    return n > 0 ? (uint64_t)n : (uint64_t)1 << 20;
+}
+
+enum { EDGE_COLUMNS = 7 };
+
+typedef struct edge_writer {
+    spk *k;
+    tb_dataset *ds[EDGE_COLUMNS];
+} edge_writer;
+
+static tb_status create_edge_columns(tb_output *out, const char *grp, edge_writer *w, tb_error *err)
+{
+    static const char *const names[EDGE_COLUMNS] = {"source_group", "source", "target_group", "target",
+                                                    "port",         "delay",  "weight"};
+    static const tb_dtype types[EDGE_COLUMNS] = {TB_I32, TB_U64, TB_I32, TB_U64, TB_U8, TB_F64, TB_F32};
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && i < EDGE_COLUMNS; ++i) {
         char *path = tb_asprintf("%s/%s", grp, names[i]);
-        st = tb_output_write_array(out, path, types[i], 1, dims, data[i], err);
+        st = tb_output_dataset_create(out, path, types[i], 1, NULL, 0, &w->ds[i], err);
         free(path);
     }
+    return st;
+}
+
+static tb_status append_edges(void *ctx, const spk_edges *e, tb_error *err)
+{
+    edge_writer *w = ctx;
+    uint64_t n = e->n;
+    int32_t *sg = malloc(n * sizeof *sg), *tg = malloc(n * sizeof *tg);
+    uint64_t *si = malloc(n * sizeof *si), *ti = malloc(n * sizeof *ti);
+    double *dms = malloc(n * sizeof *dms);
+    tb_status st = sg && tg && si && ti && dms ? TB_OK : oom(err);
+    for (uint64_t i = 0; st == TB_OK && i < n; ++i) {
+        split_id(w->k, e->source[i], &sg[i], &si[i]);
+        split_id(w->k, e->target[i], &tg[i], &ti[i]);
+        dms[i] = e->delay[i] * w->k->sc->dt;
+    }
+    const void *data[EDGE_COLUMNS] = {sg, si, tg, ti, e->port, dms, e->weight};
+    for (size_t i = 0; st == TB_OK && i < EDGE_COLUMNS; ++i)
+        st = tb_output_dataset_append(w->ds[i], data[i], n, err);
     free(sg);
     free(tg);
     free(si);
@@ -359,11 +388,11 @@ static tb_status write_edges(spk *k, tb_output *out, const char *grp, const spk_
 
 static tb_status declare_connections(spk *k, tb_output *out, const tb_spk_record *r, tb_error *err)
 {
-    spk_edges e = {0};
-    tb_status st = spk_read_edges(k, r->pops, r->n_pops, &e, err);
     char *grp = tb_asprintf("/connections/%s", r->name);
+    edge_writer w = {.k = k};
+    tb_status st = create_edge_columns(out, grp, &w, err);
     if (st == TB_OK)
-        st = write_edges(k, out, grp, &e, err);
+        st = spk_stream_edges(k, r->pops, r->n_pops, edge_piece(), append_edges, &w, err);
     size_t ng = k->n_pops + k->ss->n_inputs;
     const char **groups = calloc(ng + 1, sizeof *groups);
     for (size_t i = 0; groups && i < ng; ++i)
@@ -377,7 +406,6 @@ static tb_status declare_connections(spk *k, tb_output *out, const tb_spk_record
                                    err);
     free(groups);
     free(grp);
-    spk_edges_free(&e);
     return st;
 }
 
