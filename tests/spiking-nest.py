@@ -4,12 +4,15 @@ input.delay), spike trains and refractoriness, to 4e-13 mV over its whole
 membrane trace; and the CUBA network of examples/spiking/cuba.toml
 exported (the `connections` record: every synapse with its weight and
 delay) and rebuilt in NEST with the same start state: every spike the
-same. Skips (77) when NEST's Python module is missing
+same; with TB_NEST_MICROCIRCUIT_SCALE, the DC-driven microcircuit too (a
+one-off: docs/validation.md). Skips (77) when NEST's Python module is missing
 (scripts/install-deps installs it from PyPI).
 
 TB_NEST_CUBA_MS sets the simulated CUBA time (default 10 s: about 10 s of
 CPU for both simulators together)."""
 import os
+import re
+import subprocess
 import sys
 import tempfile
 
@@ -149,62 +152,103 @@ def cuba_scenario():
         text = f.read()
     init = 'V_m = { dist = "uniform", low = -60.0, high = -50.0 }'
     assert text.count(init) == 2 and "duration = 1000.0" in text
-    text = text.replace(init, 'V_m = { expr = "-60.0 + 10.0 * fmod((real)i * 0.7548776662466927, 1.0)" }')
+    text = text.replace(init, f'V_m = {{ expr = "{CUBA_INIT}" }}')
     text = text.replace("duration = 1000.0", f"duration = {CUBA_MS}")
     return text + '\n[[record]]\nname = "net"\nkind = "connections"\n'
 
 
-def cuba_start(n):
-    return -60.0 + 10.0 * np.fmod(np.arange(n, dtype=np.float64) * 0.7548776662466927, 1.0)
+CUBA_INIT = "-60.0 + 10.0 * fmod((real)i * 0.7548776662466927, 1.0)"
+MICRO_INIT = "-65.0 + 15.0 * fmod((real)i * 0.7548776662466927, 1.0)"
 
 
-CUBA_PARAMS = {"C_m": 200.0, "tau_m": 20.0, "E_L": -49.0, "V_th": -50.0, "V_reset": -60.0, "t_ref": 5.0,
-               "tau_syn_ex": 5.0, "tau_syn_in": 10.0}
+def start_state(expr, n):
+    """The numpy twin of the scenario's start expressions of i."""
+    want = {CUBA_INIT: lambda i: -60.0 + 10.0 * np.fmod(i * 0.7548776662466927, 1.0),
+            MICRO_INIT: lambda i: -65.0 + 15.0 * np.fmod(i * 0.7548776662466927, 1.0)}
+    return want[expr](np.arange(n, dtype=np.float64))
 
 
-def cuba_nest(out):
-    """The exported network, built in NEST synapse by synapse."""
+def network_nest(text, out, ms):
+    """The scenario's populations (iaf_psc_exp, numbers as parameters, a
+    start expression) with the exported network, built in NEST synapse by
+    synapse; NEST's spikes as (times, neuron index over all populations)."""
+    import tomllib
+
     import h5py
+    doc = tomllib.loads(text)
     with h5py.File(out, "r") as f:
-        names = [n.decode() if isinstance(n, bytes) else n for n in f["populations/names"][()]]
-        sizes = [int(s) for s in f["populations/sizes"][()]]
         g = f["connections/net"]
         e = {k: np.array(g[k]) for k in ("source_group", "source", "target_group", "target", "weight", "delay")}
-    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     reset_nest()
-    pop = nest.Create("iaf_psc_exp", int(sum(sizes)), params=CUBA_PARAMS)
-    start = np.concatenate([cuba_start(s) for s in sizes])
-    pop.V_m = start
-    ids = np.array(pop.tolist())
+    ids, first = [], [0]
+    for p in doc["population"]:
+        assert p["model"] == "iaf_psc_exp"
+        pop = nest.Create("iaf_psc_exp", p["size"], params=p.get("parameters", {}))
+        pop.V_m = start_state(p["initial"]["V_m"]["expr"], p["size"])
+        ids.append(np.array(pop.tolist()))
+        first.append(first[-1] + p["size"])
+    ids, first = np.concatenate(ids), np.array(first[:-1])
     src = ids[first[e["source_group"]] + e["source"].astype(np.int64)]
     tgt = ids[first[e["target_group"]] + e["target"].astype(np.int64)]
-    nest.Connect(src, tgt, "one_to_one",
-                 {"synapse_model": "static_synapse", "weight": e["weight"].astype(np.float64), "delay": e["delay"]})
+    n_syn = len(src)
+    weight, delay = e["weight"].astype(np.float64), e["delay"]
+    del e
+    nest.Connect(src, tgt, "one_to_one", {"synapse_model": "static_synapse", "weight": weight, "delay": delay})
+    del src, tgt, weight, delay
     sr = nest.Create("spike_recorder")
-    nest.Connect(pop, sr)
-    nest.Simulate(CUBA_MS)
+    nest.Connect(nest.NodeCollection(ids.tolist()), sr)
+    nest.Simulate(ms)
     ev = sr.events
-    gid = ev["senders"] - ids[0]
-    return names, first, len(e["weight"]), ev["times"], gid
+    return [p["name"] for p in doc["population"]], first, n_syn, ev["times"], ev["senders"] - ids[0]
 
 
-def cuba(tmp, cache):
-    out = ref.run(cuba_scenario(), tmp, "cuba")
-    if "nest" not in cache:
-        cache["nest"] = cuba_nest(out)
-    names, first, n_syn, t_n, g_n = cache["nest"]
+def same_spikes(name, out, ms, want):
+    names, first, n_syn, t_n, g_n = want
     t_tb, g_tb = [], []
-    for name, lo in zip(names, first):
-        t, i = ref.spikes(out, name)
+    for pop, lo in zip(names, first):
+        t, i = ref.spikes(out, pop)
         t_tb.append(t)
         g_tb.append(lo + i.astype(np.int64))
     t_tb, g_tb = np.concatenate(t_tb), np.concatenate(g_tb)
     a = sorted(zip(np.round(t_tb / DT).astype(np.int64).tolist(), g_tb.tolist()))
     b = sorted(zip(np.round(t_n / DT).astype(np.int64).tolist(), g_n.astype(np.int64).tolist()))
     first_diff = next((x for x, y in zip(a, b) if x != y), None)
-    check(f"CUBA over {CUBA_MS:g} ms: every spike as NEST's", a == b and len(a) > 1000,
-          f"{len(a)} spikes (NEST {len(b)}) of {sum(1 for _ in first)} populations, {n_syn} synapses; "
+    check(f"{name} over {ms:g} ms: every spike as NEST's", a == b and len(a) > 1000,
+          f"{len(a)} spikes (NEST {len(b)}) of {len(names)} populations, {n_syn} synapses; "
           f"first difference (step, neuron): {first_diff}")
+
+
+def cuba(tmp, cache):
+    text = cuba_scenario()
+    out = ref.run(text, tmp, "cuba")
+    if "cuba" not in cache:
+        cache["cuba"] = network_nest(text, out, CUBA_MS)
+    same_spikes("CUBA", out, CUBA_MS, cache["cuba"])
+
+
+def microcircuit(tmp, cache):
+    """The DC-driven microcircuit (potjans_diesmann.py --dc) at
+    TB_NEST_MICROCIRCUIT_SCALE over TB_NEST_MICROCIRCUIT_MS (1500): a
+    one-off (the quarter scale has 75 million synapses), not in make check."""
+    scale = os.environ.get("TB_NEST_MICROCIRCUIT_SCALE")
+    if not scale:
+        print("(the microcircuit against NEST runs with TB_NEST_MICROCIRCUIT_SCALE set; docs/validation.md)")
+        return
+    ms = float(os.environ.get("TB_NEST_MICROCIRCUIT_MS", "1500"))
+    path = os.path.join(tmp, "micro.toml")
+    gen = os.path.join(os.environ["TB_SRCDIR"], "examples", "spiking", "potjans_diesmann.py")
+    subprocess.run([sys.executable, gen, "--scale", scale, "--dc", path], check=True)
+    with open(path) as f:
+        text = f.read()
+    init = 'initial = { V_m = { dist = "normal", mean = -58.0, std = 10.0 } }'
+    assert init in text
+    text = text.replace(init, f'initial = {{ V_m = {{ expr = "{MICRO_INIT}" }} }}')
+    text = re.sub(r"duration = [0-9.]+", f"duration = {ms}", text, count=1)
+    text += '\n[[record]]\nname = "net"\nkind = "connections"\n'
+    out = ref.run(text, tmp, "micro")
+    if "micro" not in cache:
+        cache["micro"] = network_nest(text, out, ms)
+    same_spikes(f"microcircuit at scale {scale}", out, ms, cache["micro"])
 
 
 def body(dev):
@@ -213,6 +257,7 @@ def body(dev):
             cache["single"] = single_nest()
         single(tmp, cache["single"])
         cuba(tmp, cache)
+        microcircuit(tmp, cache)
 
 
 cache = {}
