@@ -42,9 +42,11 @@ static const char helpers[] =
     "    return exp(-h / tau_m) * f / C;\n"
     "}\n";
 
+/* P20 as NEST forms it in double precision (so its bits are NEST's); in
+ * single precision 1 - P22 would keep only ~5 digits, expm1 keeps them all. */
 static const char prepare[] =
     "P22 = exp(-dt / tau_m);\n"
-    "P20 = tau_m / C_m * ((real)1 - P22);\n"
+    "P20 = sizeof(real) == 8 ? tau_m / C_m * ((real)1 - P22) : -tau_m / C_m * expm1(-dt / tau_m);\n"
     "P11ex = exp(-dt / tau_syn_ex);\n"
     "P11in = exp(-dt / tau_syn_in);\n"
     "P21ex = iaf_psc_exp_p21(dt, tau_m, tau_syn_ex, C_m);\n"
