@@ -126,6 +126,28 @@ const char *tb_output_path(const tb_output *o);
 /* Seconds spent so far appending rows and flushing (for profiles). */
 double tb_output_busy_seconds(const tb_output *o);
 
+/* Checkpoints and resuming (docs/formats.md, "Checkpoints").
+ *
+ * The datasets of the file in the order they were created (the whole
+ * file's, not a part's), with their path and the rows written so far. */
+size_t tb_output_dataset_count(const tb_output *o);
+tb_dataset *tb_output_dataset_at(const tb_output *o, size_t i);
+const char *tb_output_dataset_path(const tb_dataset *ds);
+/* Replace the whole content of an extendible dataset with `rows` rows (the
+ * extent grows or shrinks to exactly that), and flush it; allowed on a
+ * live file, where a checkpoint slot is rewritten this way. */
+tb_status tb_output_dataset_rewrite(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
+/* Copy the first rows[i] rows of each dataset paths[i] of the HDF5 file
+ * `source` (opened read-only, as a SWMR reader when it was never closed)
+ * into the same dataset of this output, which must still be empty and
+ * have the same element type class and trailing shape: a resumed run gets
+ * the rows its interrupted run wrote up to the checkpoint, and none that
+ * it wrote after it. Parts (tb_output_part) made before the copy then
+ * count those rows as theirs (tb_output_part_follow). */
+tb_status tb_output_copy_rows(tb_output *o, const char *source, size_t n, const char *const *paths,
+                              const uint64_t *rows, tb_error *err);
+void tb_output_part_follow(tb_output *part);
+
 /* A part of an output shared by several simulations, each running the
  * instances [first, first + count) of a run of `total` (several devices in
  * one run). A part is used like the output itself, before and after
