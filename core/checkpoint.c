@@ -159,9 +159,9 @@ tb_status tb_ckpt_done(const tb_ckpt *ck, tb_error *err)
 tb_status tb_ckpt_declare(tb_output *o, tb_ckpt_slots *s, tb_error *err)
 {
     *s = (tb_ckpt_slots){0};
-    tb_status st = tb_output_dataset_create(o, "/checkpoint/slot0", TB_U8, 1, NULL, 0, &s->slot[0], err);
+    tb_status st = tb_output_blob_create(o, "/checkpoint/slot0", &s->slot[0], err);
     if (st == TB_OK)
-        st = tb_output_dataset_create(o, "/checkpoint/slot1", TB_U8, 1, NULL, 0, &s->slot[1], err);
+        st = tb_output_blob_create(o, "/checkpoint/slot1", &s->slot[1], err);
     if (st == TB_OK)
         st = tb_output_attr_string(o, "/checkpoint", "layout",
                                    "slot: magic TBCKPT1, u64 step, u64 bytes, sha256 of the sections; sections "

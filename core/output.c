@@ -335,6 +335,8 @@ static hid_t make_fapl(void)
 
 static void output_free(tb_output *o);
 static bool close_handles(tb_output *o);
+static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int rank, const uint64_t *dims,
+                              uint64_t chunk_rows, bool plain, tb_dataset **out, tb_error *err);
 static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype type, int rank,
                                      const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out, tb_error *err);
 static tb_status part_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
@@ -756,7 +758,7 @@ static uint64_t chunk_rows_for(uint64_t asked, size_t row_bytes)
     return asked;
 }
 
-static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows)
+static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows, bool plain)
 {
     hsize_t chunk[H5S_MAX_RANK];
     chunk[0] = rows;
@@ -765,8 +767,8 @@ static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows)
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (dcpl < 0)
         return H5I_INVALID_HID;
-    if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-        H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0) {
+    if (H5Pset_chunk(dcpl, rank, chunk) < 0 || (!plain && (H5Pset_shuffle(dcpl) < 0 ||
+                                                            H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0))) {
         H5Pclose(dcpl);
         return H5I_INVALID_HID;
     }
@@ -822,6 +824,13 @@ static tb_status dataset_create(tb_output *o, const char *path, tb_dtype type, i
                                 const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out,
                                 tb_error *err)
 {
+    return dataset_make(o, path, type, rank, dims, chunk_rows, false, out, err);
+}
+
+static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int rank,
+                              const uint64_t *dims, uint64_t chunk_rows, bool plain, tb_dataset **out,
+                              tb_error *err)
+{
     if (!out)
         return fail(o, path, err, "no place to return the dataset (NULL)");
     *out = NULL;
@@ -846,7 +855,7 @@ static tb_status dataset_create(tb_output *o, const char *path, tb_dtype type, i
     memcpy(maxdims, ds->dims, sizeof maxdims);
     maxdims[0] = H5S_UNLIMITED;
     hid_t space = H5Screate_simple(rank, ds->dims, maxdims);
-    hid_t dcpl = extendible_dcpl(rank, ds->dims, chunk_rows_for(chunk_rows, ds->row_bytes));
+    hid_t dcpl = extendible_dcpl(rank, ds->dims, chunk_rows_for(chunk_rows, ds->row_bytes), plain);
     hid_t lcpl = intermediate_lcpl();
     if (space >= 0 && dcpl >= 0 && lcpl >= 0)
         ds->id = H5Dcreate2(o->file, path, file_type(type), space, lcpl, dcpl, H5P_DEFAULT);
@@ -1307,6 +1316,17 @@ tb_dataset *tb_output_dataset_at(const tb_output *o, size_t i)
     if (o && o->base)
         o = o->base;
     return o && i < o->n_datasets ? o->datasets[i] : NULL;
+}
+
+tb_status tb_output_blob_create(tb_output *o, const char *path, tb_dataset **ds, tb_error *err)
+{
+    if (o && o->base)
+        return o->primary ? tb_output_blob_create(o->base, path, ds, err)
+                          : tb_error_set(err, TB_ERR_OTHER, "output: %s: a part creates no blobs", path);
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = dataset_make(o, path, TB_U8, 1, NULL, 0, true, ds, err);
+    tb_h5_quiet_end(q);
+    return s;
 }
 
 const char *tb_output_dataset_path(const tb_dataset *ds)

@@ -133,6 +133,10 @@ double tb_output_busy_seconds(const tb_output *o);
 size_t tb_output_dataset_count(const tb_output *o);
 tb_dataset *tb_output_dataset_at(const tb_output *o, size_t i);
 const char *tb_output_dataset_path(const tb_dataset *ds);
+/* An extendible dataset of bytes [*] stored as it is (no compression,
+ * chunks of 1 MiB), so that rewriting it with as many bytes as before
+ * writes its chunks in place rather than allocating new ones. */
+tb_status tb_output_blob_create(tb_output *o, const char *path, tb_dataset **ds, tb_error *err);
 /* Replace the whole content of an extendible dataset with `rows` rows (the
  * extent grows or shrinks to exactly that), and flush it; allowed on a
  * live file, where a checkpoint slot is rewritten this way. */
