@@ -4,7 +4,9 @@
  * TARGET.partial-XXXXXX and the old TARGET untouched; a resumed run that
  * is itself killed leaves another partial file with newer checkpoints.
  * The most recently modified candidate that is complete or has a whole
- * checkpoint is the newest state of the run, whichever of these happened. */
+ * checkpoint is the newest state of the run, whichever of these happened;
+ * except that a complete file older than an attempt stopped before its
+ * first checkpoint is an earlier run's result, not this run's. */
 #include "config.h"
 
 #include <dirent.h>
@@ -169,6 +171,15 @@ static tb_status find(const char *path, tb_resume *r, tb_error *err)
     bool found = false;
     for (size_t i = 0; !found && i < n; ++i) {
         found = decides(c[i].path, r, &why);
+        /* a newer attempt that stopped before its first checkpoint was
+         * after the complete run: there is nothing to resume, and the
+         * complete file is not its result */
+        if (found && r->complete && first.message) {
+            found = false;
+            free(r->source);
+            r->source = NULL;
+            break;
+        }
         if (!found) {
             clear_facts(r);
             if (!first.message) {

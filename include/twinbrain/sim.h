@@ -87,8 +87,10 @@ void tb_sim_free(tb_sim *sim);
  * same. So the candidates are `target` and its TARGET.partial-* siblings
  * (a name given with its .partial-XXXXXX suffix means the same target):
  * the most recently modified one that is complete or has a whole
- * checkpoint decides. Complete: `complete` is set and nothing is to be
- * done; else `source` is the file to resume from. None:
+ * checkpoint decides (an attempt stopped before its first checkpoint is
+ * passed over, but a complete file older than such an attempt is an
+ * earlier run's: nothing to resume). Complete: `complete` is set and
+ * nothing is to be done; else `source` is the file to resume from. None:
  * TB_ERR_RESUME (no checkpoint) or TB_ERR_INPUT (no such file). */
 typedef struct tb_resume {
     char *target;        /* the output the resumed run writes */
