@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -136,6 +138,12 @@ static bool decides(const char *path, tb_resume *r, tb_error *why)
     r->devices = attr_string(f, "checkpoint_devices");
     r->every_ms = 0;
     attr_number(f, "checkpoint_every_ms", H5T_NATIVE_DOUBLE, &r->every_ms);
+    /* "status" is the last final attribute written: without it the run
+     * was killed while it wrote them, and its checkpoint is what counts */
+    char *status = attr_string(f, "status");
+    if (!status || strcmp(status, "completed") != 0)
+        completed = 0;
+    free(status);
     H5Fclose(f);
     tb_ckpt *ck = NULL;
     bool ok = completed == 1;
@@ -228,4 +236,17 @@ void tb_resume_clear(tb_resume *r)
     free(r->target);
     free(r->source);
     *r = (tb_resume){0};
+}
+
+tb_status tb_resume_tidy(const tb_resume *r, tb_error *err)
+{
+    /* a complete partial file is a result that was not yet renamed when
+     * its run was killed: it is the target's content */
+    if (r->complete && r->source && strcmp(r->source, r->target) != 0 && rename(r->source, r->target) != 0)
+        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot rename the complete result %s to it: %s", r->target,
+                            r->source, strerror(errno));
+    for (size_t i = 0; i < r->n_partials; ++i)
+        if (!r->complete || strcmp(r->partials[i], r->source) != 0)
+            unlink(r->partials[i]);
+    return TB_OK;
 }

@@ -164,8 +164,8 @@ def kill_loop(run_args, out, ds, total, ref, rng, env):
             cmd = [TB, "resume", out, "-q"]
             continue
         err = p.communicate()[1]
-        if p.returncode == 6 and cmd[1] == "resume":
-            cmd = run  # killed before its first checkpoint
+        if cmd[1] == "resume" and (p.returncode == 6 or (p.returncode == 4 and "no such file" in err)):
+            cmd = run  # killed before its first checkpoint, or before it made its file
             continue
         if p.returncode != 0:
             problems.append(f"{' '.join(cmd[1:3])} exited {p.returncode}: {err.strip()}")

@@ -382,8 +382,8 @@ static tb_status resume_run(run_args *a, tb_resume *r, tb_error *err)
         st = execute(a, sc, &devs, r->target, r->source, err);
     /* the partial files of earlier attempts (the one it continued among
      * them) are superseded by the target now */
-    for (size_t i = 0; st == TB_OK && i < r->n_partials; ++i)
-        unlink(r->partials[i]);
+    if (st == TB_OK)
+        st = tb_resume_tidy(r, err);
     tb_cli_devs_close(&devs);
     tb_scenario_free(sc);
     tb_plugin_registry_free(reg);
@@ -401,8 +401,10 @@ int tb_cli_resume(int argc, char **argv)
     tb_resume r;
     tb_status st = tb_resume_find(file, &r, &err);
     if (st == TB_OK && r.complete) {
-        printf("%s: the run is complete (%llu steps); nothing to resume\n", r.source,
-               (unsigned long long)r.step);
+        printf("%s: the run is complete (%llu steps); nothing to resume%s%s\n", r.target,
+               (unsigned long long)r.step, strcmp(r.source, r.target) ? "; its result was in " : "",
+               strcmp(r.source, r.target) ? r.source : "");
+        st = tb_resume_tidy(&r, &err);
     } else if (st == TB_OK) {
         if (!a.quiet)
             fprintf(stderr, "resuming %s from step %llu (the checkpoint in %s)\n", r.target,

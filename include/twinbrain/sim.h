@@ -107,6 +107,11 @@ typedef struct tb_resume {
     size_t n_partials, cap_partials;
 } tb_resume;
 tb_status tb_resume_find(const char *path, tb_resume *r, tb_error *err);
+/* After the resumed run completed, or when it was complete already: the
+ * partial files of the earlier attempts are deleted, and a complete
+ * partial file (a run killed between its last write and its rename) is
+ * renamed to the target. */
+tb_status tb_resume_tidy(const tb_resume *r, tb_error *err);
 void tb_resume_clear(tb_resume *r);
 
 /* What the run did, for summaries. */
