@@ -409,7 +409,8 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
     while (sim->steps_done < total) {
         if (opt && opt->stop && *opt->stop)
             break;
-        uint64_t n = until_checkpoint(sim, total - sim->steps_done < chunk ? total - sim->steps_done : chunk);
+        uint64_t want = total - sim->steps_done < chunk ? total - sim->steps_done : chunk;
+        uint64_t n = until_checkpoint(sim, want);
         double c0 = tb_now();
         tb_status st = advance_all(sim, sim->steps_done, n, err);
         if (st != TB_OK)
@@ -420,7 +421,7 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
         if (sim->ckpt_every && sim->steps_done % sim->ckpt_every == 0 && sim->steps_done < total &&
             (st = save_checkpoint(sim, out, err)) != TB_OK)
             return st;
-        if (!fixed)
+        if (!fixed && n == want) /* a chunk cut short by a checkpoint says nothing of the pace */
             chunk = next_chunk(n, tb_now() - c0, max);
         progress(sim, opt, t0);
     }
