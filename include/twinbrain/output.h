@@ -43,8 +43,11 @@ typedef struct tb_dataset tb_dataset;
  * live: no SWMR); close it with tb_output_close(o, NULL, err). */
 tb_status tb_output_reopen(const char *path, tb_output **out, tb_error *err);
 
-/* Create the file. When nothing is at `path` the file is created there
- * (exclusively). An existing regular file is not touched until
+/* Create the file. When nothing is at `path` the file is written as
+ * PATH.partial-XXXXXX until tb_output_go_live() (or the close, for a file
+ * that never goes live), then linked to `path` (never replacing a file
+ * that appeared there meanwhile), so that the name never shows a file
+ * HDF5 cannot open yet. An existing regular file is not touched until
  * tb_output_close() succeeds: the new file is written beside it as
  * PATH.partial-XXXXXX and renamed over it at the close (over the file a
  * symbolic link points to, for a link), so a failure, a crash or a reader
