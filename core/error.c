@@ -87,6 +87,7 @@ const char *tb_status_name(tb_status status)
     case TB_ERR_DEVICE: return "device error";
     case TB_ERR_INPUT: return "input-file error";
     case TB_ERR_DIVERGED: return "simulation diverged";
+    case TB_ERR_RESUME: return "nothing to resume";
     case TB_ERR_INTERRUPTED: return "interrupted";
     }
     return "error";

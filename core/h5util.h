@@ -110,4 +110,14 @@ static inline bool tb_create_problem(const char *path, char *buf, size_t size)
     return found;
 }
 
+/* Open an HDF5 file to read, whether it was closed or its writer died
+ * while it was live (SWMR): as a SWMR reader first, then plainly. */
+static inline hid_t tb_h5_open_read(const char *path)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (f < 0)
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    return f;
+}
+
 #endif

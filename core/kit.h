@@ -31,6 +31,7 @@
 
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "schema.h"
 #include "twinbrain/device.h"
 #include "twinbrain/output.h"
@@ -120,6 +121,18 @@ typedef struct tb_kit {
      * device at a time. */
     tb_status (*create_part)(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
                              tb_error *err);
+    /* Optional: checkpoints (core/checkpoint.h). Called between chunks:
+     * first collect the chunk still in flight (tb_pipeline_advance(p,
+     * step, 0): its rows reach the file; nothing else may be finished
+     * as at the run's end), then name the part's complete state with
+     * tb_ckpt_host / tb_ckpt_device, in a fixed order: state variables,
+     * delay histories and spike queues, monitor accumulators, host
+     * counters; whatever the step does not determine (random streams
+     * keyed by step need nothing). The same call restores when
+     * tb_ckpt_restoring(ck), into a part just created and declared,
+     * before its first advance. NULL: the kind cannot checkpoint, and
+     * `run --checkpoint-every` refuses it. */
+    tb_status (*checkpoint)(void *impl, struct tb_ckpt *ck, tb_error *err);
 } tb_kit;
 
 /* ------------------------------------------------------------ registry

@@ -68,6 +68,10 @@ struct tb_output {
     char *writing;
     char *target;
     bool created; /* by tb_output_create: `writing` is ours to remove (tb_output_discard) */
+    /* A new file is written under a temporary name until it goes live,
+     * then linked to `path`: the name never shows a file HDF5 cannot open
+     * yet, whenever the run is killed (docs/formats.md). */
+    bool link_at_live;
     hid_t file;
     bool live;
     /* Set by a failed append or flush: the file's state is then unknown,
@@ -331,6 +335,8 @@ static hid_t make_fapl(void)
 
 static void output_free(tb_output *o);
 static bool close_handles(tb_output *o);
+static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int rank, const uint64_t *dims,
+                              uint64_t chunk_rows, bool plain, tb_dataset **out, tb_error *err);
 static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype type, int rank,
                                      const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out, tb_error *err);
 static tb_status part_append(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
@@ -381,6 +387,46 @@ static tb_status make_temporary(tb_output *o, mode_t mode, tb_error *err)
     return TB_OK;
 }
 
+/* A new file's temporary name beside `path`, with the permissions a new
+ * file gets (mkstemp's are 0600). False when none can be made there: the
+ * file is then created at `path` itself, whose error explains why. */
+static bool make_hidden(tb_output *o)
+{
+    o->writing = tb_asprintf("%s.partial-XXXXXX", o->path);
+    int fd = o->writing ? mkstemp(o->writing) : -1;
+    if (fd < 0) {
+        free(o->writing);
+        o->writing = NULL;
+        return false;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    close(fd);
+    o->link_at_live = true;
+    return true;
+}
+
+/* The live file takes its name: linked, so that a file that appeared
+ * there meanwhile is never replaced; renamed where the file system has no
+ * hard links. */
+static tb_status take_name(tb_output *o, tb_error *err)
+{
+    if (!o->link_at_live)
+        return TB_OK;
+    struct stat st;
+    bool linked = link(o->writing, o->path) == 0 ||
+                  (errno != EEXIST && stat(o->path, &st) != 0 && rename(o->writing, o->path) == 0);
+    if (!linked)
+        return tb_error_set(err, TB_ERR_OTHER, "%s: cannot give the new output file its name (%s); it is %s",
+                            o->path, strerror(errno), o->writing);
+    unlink(o->writing);
+    free(o->writing);
+    o->writing = strdup(o->path);
+    o->link_at_live = false;
+    return TB_OK;
+}
+
 /* Where the new file goes. Nothing at `path`: there, created exclusively,
  * so readers watching the name see the run grow. An existing regular
  * file: it stays whole (another program may be reading it) until the new
@@ -390,6 +436,10 @@ static tb_status choose_names(tb_output *o, unsigned *flags, tb_error *err)
 {
     struct stat st;
     *flags = H5F_ACC_EXCL;
+    if (stat(o->path, &st) != 0 && errno == ENOENT && make_hidden(o)) {
+        *flags = H5F_ACC_TRUNC;
+        return TB_OK;
+    }
     if (stat(o->path, &st) != 0 || S_ISDIR(st.st_mode)) {
         o->writing = strdup(o->path); /* a folder is refused by HDF5 and explained by create_failed */
         return o->writing ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", o->path);
@@ -427,7 +477,7 @@ static tb_status output_create(const char *path, tb_output **out, tb_error *err)
     if (s == TB_OK && (o->file = open_file(o->writing, flags, true, &why)) < 0)
         s = create_failed(path, why, err);
     if (s != TB_OK) {
-        if (o->target && o->writing)
+        if ((o->target || o->link_at_live) && o->writing)
             unlink(o->writing);
         output_free(o);
         return s;
@@ -708,7 +758,7 @@ static uint64_t chunk_rows_for(uint64_t asked, size_t row_bytes)
     return asked;
 }
 
-static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows)
+static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows, bool plain)
 {
     hsize_t chunk[H5S_MAX_RANK];
     chunk[0] = rows;
@@ -717,8 +767,8 @@ static hid_t extendible_dcpl(int rank, const hsize_t *dims, uint64_t rows)
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (dcpl < 0)
         return H5I_INVALID_HID;
-    if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-        H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0) {
+    if (H5Pset_chunk(dcpl, rank, chunk) < 0 || (!plain && (H5Pset_shuffle(dcpl) < 0 ||
+                                                            H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0))) {
         H5Pclose(dcpl);
         return H5I_INVALID_HID;
     }
@@ -774,6 +824,13 @@ static tb_status dataset_create(tb_output *o, const char *path, tb_dtype type, i
                                 const uint64_t *dims, uint64_t chunk_rows, tb_dataset **out,
                                 tb_error *err)
 {
+    return dataset_make(o, path, type, rank, dims, chunk_rows, false, out, err);
+}
+
+static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int rank,
+                              const uint64_t *dims, uint64_t chunk_rows, bool plain, tb_dataset **out,
+                              tb_error *err)
+{
     if (!out)
         return fail(o, path, err, "no place to return the dataset (NULL)");
     *out = NULL;
@@ -798,7 +855,7 @@ static tb_status dataset_create(tb_output *o, const char *path, tb_dtype type, i
     memcpy(maxdims, ds->dims, sizeof maxdims);
     maxdims[0] = H5S_UNLIMITED;
     hid_t space = H5Screate_simple(rank, ds->dims, maxdims);
-    hid_t dcpl = extendible_dcpl(rank, ds->dims, chunk_rows_for(chunk_rows, ds->row_bytes));
+    hid_t dcpl = extendible_dcpl(rank, ds->dims, chunk_rows_for(chunk_rows, ds->row_bytes), plain);
     hid_t lcpl = intermediate_lcpl();
     if (space >= 0 && dcpl >= 0 && lcpl >= 0)
         ds->id = H5Dcreate2(o->file, path, file_type(type), space, lcpl, dcpl, H5P_DEFAULT);
@@ -1049,7 +1106,7 @@ static tb_status go_live(tb_output *o, tb_error *err)
     if (H5Fstart_swmr_write(o->file) < 0)
         return fail(o, NULL, err, "cannot switch to single-writer/multiple-reader mode");
     o->live = true;
-    return TB_OK;
+    return take_name(o, err);
 }
 
 tb_status tb_output_go_live(tb_output *o, tb_error *err)
@@ -1155,6 +1212,9 @@ static tb_status refused_close(const tb_output *o, tb_error *err)
         return tb_error_set(err, TB_ERR_INPUT,
                             "%s was left as it was; the rows written before the error are in %s (%s)", o->path,
                             o->writing, how);
+    if (o->link_at_live)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: the run stopped before its file went live; what it wrote is in %s",
+                            o->path, o->writing);
     return tb_error_set(err, TB_ERR_INPUT,
                         "%s keeps the rows written before the error but not the final attributes (%s)", o->path,
                         how);
@@ -1206,6 +1266,8 @@ static tb_status output_close(tb_output *o, const tb_output_final *final, tb_err
     if (s == TB_OK && !final_is_empty(final))
         s = reopen_and_finish(o, final, err);
     if (s == TB_OK)
+        s = take_name(o, err); /* a file that never went live */
+    if (s == TB_OK)
         s = put_in_place(o, err);
     output_free(o);
     return s;
@@ -1240,4 +1302,161 @@ void tb_output_discard(tb_output *o)
     if (made)
         unlink(made); /* ours: created by tb_output_create (exclusively, or as a temporary) */
     free(made);
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+size_t tb_output_dataset_count(const tb_output *o)
+{
+    return o ? (o->base ? o->base->n_datasets : o->n_datasets) : 0;
+}
+
+tb_dataset *tb_output_dataset_at(const tb_output *o, size_t i)
+{
+    if (o && o->base)
+        o = o->base;
+    return o && i < o->n_datasets ? o->datasets[i] : NULL;
+}
+
+tb_status tb_output_blob_create(tb_output *o, const char *path, tb_dataset **ds, tb_error *err)
+{
+    if (o && o->base)
+        return o->primary ? tb_output_blob_create(o->base, path, ds, err)
+                          : tb_error_set(err, TB_ERR_OTHER, "output: %s: a part creates no blobs", path);
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = dataset_make(o, path, TB_U8, 1, NULL, 0, true, ds, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+const char *tb_output_dataset_path(const tb_dataset *ds)
+{
+    return ds ? ds->path : NULL;
+}
+
+static tb_status dataset_rewrite(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
+{
+    tb_output *o = ds->owner;
+    tb_status s = check_writable(o, ds->path, err);
+    if (s != TB_OK)
+        return s;
+    hsize_t size[H5S_MAX_RANK];
+    memcpy(size, ds->dims, sizeof size);
+    size[0] = rows;
+    if (H5Dset_extent(ds->id, size) < 0)
+        s = fail(o, ds->path, err, "cannot resize the dataset to %llu rows", (unsigned long long)rows);
+    ds->dims[0] = 0; /* write_rows writes from dims[0] */
+    if (s == TB_OK && rows && write_rows(ds, data, rows) < 0)
+        s = fail(o, ds->path, err, "cannot write %llu rows", (unsigned long long)rows);
+    if (s == TB_OK && (o->live ? H5Dflush(ds->id) : H5Fflush(o->file, H5F_SCOPE_LOCAL)) < 0)
+        s = fail(o, ds->path, err, "cannot flush the rewritten dataset");
+    ds->dims[0] = rows;
+    if (s != TB_OK)
+        mark_broken(o, err);
+    return s;
+}
+
+tb_status tb_output_dataset_rewrite(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err)
+{
+    if (!ds || ds->shared || (rows && !data))
+        return tb_error_set(err, TB_ERR_OTHER, "output: nothing to rewrite (a part's dataset, or no data)");
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = dataset_rewrite(ds, data, rows, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+/* The source dataset must hold at least `rows` rows of the same shape. */
+static tb_status check_source(const tb_output *o, const tb_dataset *ds, hid_t src, const char *source, uint64_t rows,
+                              tb_error *err)
+{
+    hid_t space = H5Dget_space(src);
+    hsize_t dims[H5S_MAX_RANK];
+    int rank = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
+    if (space >= 0)
+        H5Sclose(space);
+    bool same = rank == ds->rank && dims[0] >= rows;
+    for (int i = 1; same && i < rank; i++)
+        same = dims[i] == ds->dims[i];
+    if (!same)
+        return fail_at(source, ds->path, err, "has another shape than this run writes, or fewer rows than its "
+                                              "checkpoint counts");
+    (void)o;
+    return TB_OK;
+}
+
+/* Rows [0, rows) of `src` into ds, in blocks of about 4 MiB. */
+static tb_status copy_dataset(tb_output *o, tb_dataset *ds, hid_t src, uint64_t rows, tb_error *err)
+{
+    uint64_t block = ((uint64_t)4 << 20) / ds->row_bytes;
+    block = block ? block : 1;
+    void *buf = malloc((size_t)(block < rows ? block : rows) * ds->row_bytes + 1);
+    tb_status s = buf ? TB_OK : fail(o, ds->path, err, "out of memory");
+    for (uint64_t r0 = 0; s == TB_OK && r0 < rows; r0 += block) {
+        uint64_t n = rows - r0 < block ? rows - r0 : block;
+        hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
+        memcpy(count, ds->dims, sizeof count);
+        start[0] = r0;
+        count[0] = n;
+        hid_t fspace = H5Dget_space(src), mspace = H5Screate_simple(ds->rank, count, NULL);
+        herr_t r = -1;
+        if (fspace >= 0 && mspace >= 0 &&
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+            r = H5Dread(src, mem_type(ds->type), mspace, fspace, H5P_DEFAULT, buf);
+        if (mspace >= 0)
+            H5Sclose(mspace);
+        if (fspace >= 0)
+            H5Sclose(fspace);
+        s = r < 0 ? fail(o, ds->path, err, "cannot read rows %llu to %llu of the interrupted run",
+                         (unsigned long long)r0, (unsigned long long)(r0 + n))
+                  : dataset_append(ds, buf, n, err);
+    }
+    free(buf);
+    return s;
+}
+
+static tb_status copy_rows(tb_output *o, const char *source, size_t n, const char *const *paths,
+                           const uint64_t *rows, tb_error *err)
+{
+    hid_t f = tb_h5_open_read(source);
+    if (f < 0)
+        return fail_at(source, NULL, err, "cannot open the interrupted run's file");
+    tb_status s = TB_OK;
+    for (size_t i = 0; s == TB_OK && i < n; i++) {
+        tb_dataset *ds = find_dataset(o, paths[i]);
+        if (!ds || ds->dims[0] != 0) {
+            s = fail(o, paths[i], err, "this run has no such empty dataset to resume");
+            break;
+        }
+        hid_t src = H5Dopen2(f, paths[i], H5P_DEFAULT);
+        s = src < 0 ? fail_at(source, paths[i], err, "cannot open the dataset")
+                    : check_source(o, ds, src, source, rows[i], err);
+        if (s == TB_OK)
+            s = copy_dataset(o, ds, src, rows[i], err);
+        if (src >= 0)
+            H5Dclose(src);
+    }
+    H5Fclose(f);
+    return s;
+}
+
+tb_status tb_output_copy_rows(tb_output *o, const char *source, size_t n, const char *const *paths,
+                              const uint64_t *rows, tb_error *err)
+{
+    if (o && o->base)
+        o = o->base;
+    if (!o)
+        return tb_error_set(err, TB_ERR_OTHER, "output: no output file (NULL)");
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    double t0 = tb_now();
+    tb_status s = copy_rows(o, source, n, paths, rows, err);
+    o->busy += tb_now() - t0;
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+void tb_output_part_follow(tb_output *part)
+{
+    for (size_t i = 0; part && part->base && i < part->n_datasets; i++)
+        part->datasets[i]->cursor = part->datasets[i]->shared->dims[0];
 }

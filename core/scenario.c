@@ -268,6 +268,9 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
     check_output(c, sc);
 }
 
+static tb_status load_doc(tb_toml_value *doc, const char *path, const tb_plugin_registry *reg, tb_scenario **out,
+                          tb_error *err);
+
 tb_status tb_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                            const tb_plugin_registry *reg, tb_scenario **out, tb_error *err)
 {
@@ -282,6 +285,22 @@ tb_status tb_scenario_load(const char *path, const char *const *overrides, size_
             return st;
         }
     }
+    return load_doc(doc, path, reg, out, err);
+}
+
+tb_status tb_scenario_load_text(const char *text, const char *path, const tb_plugin_registry *reg,
+                                tb_scenario **out, tb_error *err)
+{
+    *out = NULL;
+    tb_toml_value *doc = tb_toml_parse(text, strlen(text), path, err);
+    if (!doc)
+        return err ? err->status : TB_ERR_SCENARIO;
+    return load_doc(doc, path, reg, out, err);
+}
+
+static tb_status load_doc(tb_toml_value *doc, const char *path, const tb_plugin_registry *reg, tb_scenario **out,
+                          tb_error *err)
+{
     tb_scenario *sc = calloc(1, sizeof *sc);
     sc->path = tb_strdup(path);
     sc->dir = tb_path_dirname(path);

@@ -43,6 +43,11 @@ struct tb_sim {
     uint64_t steps_done;
     double wall_seconds;
     double *scores; /* the parts' scores side by side (several devices) */
+    /* checkpoints: every this many steps (0: none), the file's slots, and
+     * the step of the last one written */
+    uint64_t ckpt_every;
+    tb_ckpt_slots slots;
+    uint64_t ckpt_last;
 };
 
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
@@ -228,6 +233,20 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
     return st;
 }
 
+/* What resuming needs besides the scenario: the checkpoint interval and
+ * the devices (docs/formats.md, "Checkpoints"). */
+static tb_status write_checkpoint_facts(tb_sim *sim, tb_output *out, const tb_sim_options *opt, tb_error *err)
+{
+    if (!sim->ckpt_every)
+        return TB_OK;
+    tb_status st = tb_output_attr_double(out, "/", "checkpoint_every_ms", opt->checkpoint_every_ms, err);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, "/", "checkpoint_devices", opt->devices ? opt->devices : "auto", err);
+    if (st == TB_OK)
+        st = tb_ckpt_declare(out, &sim->slots, err);
+    return st;
+}
+
 static uint64_t next_chunk(uint64_t cur, double seconds, uint64_t max)
 {
     double scale = seconds > 0 ? CHUNK_TARGET_SECONDS / seconds : 2.0;
@@ -282,6 +301,105 @@ static uint64_t max_chunk(const tb_sim *sim)
     return max;
 }
 
+/* The run's sections of a checkpoint, saving or restoring: the step, each
+ * part's state (its kit's entry), then the rows of every dataset but the
+ * checkpoint's own (after the parts, whose entries collect the chunk in
+ * flight). Restoring fills rows[] for the copy of the interrupted file. */
+static tb_status ckpt_sections(tb_sim *sim, tb_output *out, tb_ckpt *ck, uint64_t *rows, tb_error *err)
+{
+    uint64_t step = sim->steps_done, parts = sim->n_parts;
+    tb_status st = tb_ckpt_host(ck, "step", &step, sizeof step, err);
+    if (st == TB_OK)
+        st = tb_ckpt_host(ck, "parts", &parts, sizeof parts, err);
+    if (st == TB_OK && parts != sim->n_parts)
+        st = tb_error_set(err, TB_ERR_RESUME, "the checkpoint is of a run on %llu devices, not %zu",
+                          (unsigned long long)parts, sim->n_parts);
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
+        uint64_t range[2] = {sim->parts[k].first, sim->parts[k].count};
+        st = tb_ckpt_host(ck, "instances", range, sizeof range, err);
+        if (st == TB_OK)
+            st = sim->kit->checkpoint(sim->parts[k].impl, ck, err);
+    }
+    size_t n = 0;
+    for (size_t i = 0; st == TB_OK && i < tb_output_dataset_count(out); ++i) {
+        tb_dataset *ds = tb_output_dataset_at(out, i);
+        const char *path = tb_output_dataset_path(ds);
+        if (strncmp(path, "/checkpoint/", 12) == 0)
+            continue;
+        uint64_t r = tb_output_dataset_rows(ds);
+        st = tb_ckpt_host(ck, path, &r, sizeof r, err);
+        if (rows)
+            rows[n++] = r;
+    }
+    if (st == TB_OK && tb_ckpt_restoring(ck))
+        sim->steps_done = step;
+    return st;
+}
+
+static tb_status save_checkpoint(tb_sim *sim, tb_output *out, tb_error *err)
+{
+    tb_ckpt *ck = tb_ckpt_new();
+    tb_status st = ck ? ckpt_sections(sim, out, ck, NULL, err) : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    if (st == TB_OK)
+        st = tb_output_flush(out, err); /* the rows it counts first, then the checkpoint */
+    if (st == TB_OK)
+        st = tb_ckpt_store(&sim->slots, sim->steps_done, ck, err);
+    if (st == TB_OK)
+        st = tb_output_flush(out, err);
+    if (st == TB_OK)
+        sim->ckpt_last = sim->steps_done;
+    tb_ckpt_free(ck);
+    return st;
+}
+
+/* Continue from the newest checkpoint of `source`: its state, and its rows
+ * up to the checkpoint (none written after it), then a first checkpoint in
+ * the new file, so that it is resumable at once. */
+static tb_status resume(tb_sim *sim, tb_output *out, const char *source, tb_error *err)
+{
+    uint64_t step = 0;
+    tb_ckpt *ck = NULL;
+    tb_status st = tb_ckpt_load(source, &step, &ck, err);
+    size_t n = tb_output_dataset_count(out);
+    uint64_t *rows = calloc(n + 1, sizeof *rows);
+    const char **paths = calloc(n + 1, sizeof *paths);
+    if (st == TB_OK && (!rows || !paths))
+        st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    if (st == TB_OK)
+        st = ckpt_sections(sim, out, ck, rows, err);
+    if (st == TB_OK)
+        st = tb_ckpt_done(ck, err);
+    if (st == TB_OK && sim->steps_done != step)
+        st = tb_error_set(err, TB_ERR_RESUME, "%s: the checkpoint's step does not match its header", source);
+    size_t m = 0;
+    for (size_t i = 0; st == TB_OK && i < n; ++i) {
+        const char *path = tb_output_dataset_path(tb_output_dataset_at(out, i));
+        if (strncmp(path, "/checkpoint/", 12) != 0)
+            paths[m++] = path;
+    }
+    if (st == TB_OK)
+        st = tb_output_copy_rows(out, source, m, paths, rows, err);
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k)
+        tb_output_part_follow(sim->parts[k].out);
+    if (st == TB_OK)
+        st = save_checkpoint(sim, out, err);
+    if (st != TB_OK)
+        tb_error_prefix(err, "resuming from %s: ", source);
+    free(rows);
+    free(paths);
+    tb_ckpt_free(ck);
+    return st;
+}
+
+/* The chunk ends at the next checkpoint's step, never past it. */
+static uint64_t until_checkpoint(const tb_sim *sim, uint64_t n)
+{
+    if (!sim->ckpt_every)
+        return n;
+    uint64_t next = (sim->steps_done / sim->ckpt_every + 1) * sim->ckpt_every;
+    return sim->steps_done + n > next ? next - sim->steps_done : n;
+}
+
 static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, double t0, tb_error *err)
 {
     uint64_t max = max_chunk(sim);
@@ -291,7 +409,8 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
     while (sim->steps_done < total) {
         if (opt && opt->stop && *opt->stop)
             break;
-        uint64_t n = total - sim->steps_done < chunk ? total - sim->steps_done : chunk;
+        uint64_t want = total - sim->steps_done < chunk ? total - sim->steps_done : chunk;
+        uint64_t n = until_checkpoint(sim, want);
         double c0 = tb_now();
         tb_status st = advance_all(sim, sim->steps_done, n, err);
         if (st != TB_OK)
@@ -299,12 +418,22 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
         sim->steps_done += n;
         if ((st = tb_output_flush(out, err)) != TB_OK)
             return st;
-        if (!fixed)
+        if (sim->ckpt_every && sim->steps_done % sim->ckpt_every == 0 && sim->steps_done < total &&
+            (st = save_checkpoint(sim, out, err)) != TB_OK)
+            return st;
+        if (!fixed && n == want) /* a chunk cut short by a checkpoint says nothing of the pace */
             chunk = next_chunk(n, tb_now() - c0, max);
         progress(sim, opt, t0);
     }
-    tb_status st = advance_all(sim, sim->steps_done, 0, err);
-    if (st == TB_OK && opt && opt->stop && *opt->stop && sim->steps_done < total)
+    bool stopped = opt && opt->stop && *opt->stop && sim->steps_done < total;
+    tb_status st = TB_OK;
+    /* a stopped run is resumable from exactly where it stopped: the state
+     * before the run's end (which finishes monitors) is saved */
+    if (stopped && sim->ckpt_every && sim->ckpt_last != sim->steps_done)
+        st = save_checkpoint(sim, out, err);
+    if (st == TB_OK)
+        st = advance_all(sim, sim->steps_done, 0, err);
+    if (st == TB_OK && stopped)
         st = tb_error_set(err, TB_ERR_INTERRUPTED, "interrupted at t = %g ms of %g ms; output kept up to there",
                           (double)sim->steps_done * sim->sc->dt, sim->sc->duration);
     return st;
@@ -409,19 +538,46 @@ static tb_status close_error(tb_status run, tb_status closed, tb_error *err, tb_
     return run;
 }
 
+static tb_status checkpoint_options(tb_sim *sim, const tb_sim_options *opt, tb_error *err)
+{
+    double every = opt ? opt->checkpoint_every_ms : 0;
+    sim->ckpt_every = 0;
+    sim->ckpt_last = UINT64_MAX;
+    if (opt && opt->resume_from && !(every > 0))
+        return tb_error_set(err, TB_ERR_RESUME, "%s: no checkpoint interval to resume with", opt->resume_from);
+    if (every == 0)
+        return TB_OK;
+    if (!(every > 0) || !isfinite(every))
+        return tb_error_set(err, TB_ERR_SCENARIO, "--checkpoint-every must be a positive number of ms, not %g",
+                            every);
+    if (!sim->kit->checkpoint)
+        return tb_error_set(err, TB_ERR_SCENARIO,
+                            "%s scenarios cannot be checkpointed (their kit saves no state); run without "
+                            "--checkpoint-every",
+                            sim->kit->name);
+    double steps = round(every / sim->sc->dt);
+    sim->ckpt_every = steps < 1 ? 1 : steps > 1e18 ? (uint64_t)1e18 : (uint64_t)steps;
+    return TB_OK;
+}
+
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err)
 {
     double t0 = tb_now();
     tb_output *out = NULL;
-    tb_status st = tb_scenario_check_output(sim->sc, output_path, err);
+    tb_status st = checkpoint_options(sim, opt, err);
+    if (st == TB_OK)
+        st = tb_scenario_check_output(sim->sc, output_path, err);
     if (st == TB_OK)
         st = check_disk(sim, output_path, err);
     if (st == TB_OK)
         st = tb_output_create(output_path, &out, err);
     if (st != TB_OK)
         return st;
-    if ((st = write_provenance(sim, out, err)) == TB_OK && (st = declare_all(sim, out, err)) == TB_OK)
+    if ((st = write_provenance(sim, out, err)) == TB_OK && (st = declare_all(sim, out, err)) == TB_OK &&
+        (st = write_checkpoint_facts(sim, out, opt, err)) == TB_OK)
         st = tb_output_go_live(out, err);
+    if (st == TB_OK && opt && opt->resume_from)
+        st = resume(sim, out, opt->resume_from, err);
     if (st != TB_OK) {
         free_part_outputs(sim);
         tb_output_discard(out);

@@ -10,6 +10,7 @@
 #include "twinbrain/error.h"
 
 int tb_cli_run(int argc, char **argv);
+int tb_cli_resume(int argc, char **argv);
 int tb_cli_check(int argc, char **argv);
 int tb_cli_devices(int argc, char **argv);
 int tb_cli_plugins(int argc, char **argv);

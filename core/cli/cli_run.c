@@ -18,7 +18,8 @@
 
 static const char run_usage[] =
     "usage: twinbrain run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
-    "                     [--set KEY=VALUE]... [--profile] [--kernels DIR] [--no-compile] [--quiet]\n"
+    "                     [--set KEY=VALUE]... [--checkpoint-every MS] [--profile] [--kernels DIR]\n"
+    "                     [--no-compile] [--quiet]\n"
     "\n"
     "Runs a scenario and writes its results to an HDF5 file (docs/formats.md).\n"
     "  -o, --output OUT.h5   output file (default: [output] file, else SCENARIO-NAME.h5 here)\n"
@@ -27,6 +28,9 @@ static const char run_usage[] =
     "                        SEL,SEL,... or all: split a sweep's instances across devices\n"
     "  --precision P         single or double (overrides simulation.precision)\n"
     "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
+    "  --checkpoint-every MS write the complete state into the output every MS ms of simulated\n"
+    "                        time (and when stopped), so that 'twinbrain resume OUT.h5' can finish\n"
+    "                        a run that was interrupted or killed\n"
     "  --profile             print where the time went (program build, device time per kernel\n"
     "                        and transfer, host time waiting and writing) and store it as /profile\n"
     "  --kernels DIR         load prebuilt program binaries from DIR (twinbrain kernels build;\n"
@@ -35,6 +39,19 @@ static const char run_usage[] =
     "                        from DIR or the cache, and a missing one is named\n"
     "  -q, --quiet           no progress line and no summary\n"
     "Ctrl-C stops after the current chunk and keeps the output written so far (exit 130).\n";
+
+static const char resume_usage[] =
+    "usage: twinbrain resume OUT.h5 [--device SEL] [--kernels DIR] [--no-compile] [--quiet]\n"
+    "\n"
+    "Finishes a run started with --checkpoint-every that was interrupted (Ctrl-C) or killed:\n"
+    "from the newest whole checkpoint in OUT.h5 or in an OUT.h5.partial-XXXXXX beside it (the\n"
+    "file a run writes while it replaces an existing OUT.h5), with the scenario stored in the\n"
+    "file, to the end. The result is OUT.h5, the file the uninterrupted run would have written.\n"
+    "  --device SEL   devices to run on (default: those the run used; the same kind of\n"
+    "                 devices, in the same number, give the same results bit for bit)\n"
+    "  --kernels DIR, --no-compile, -q/--quiet   as for run\n"
+    "Exit status: 0 also when the run is already complete (it says so); 6 when there is no\n"
+    "checkpoint to resume from.\n";
 
 static const char check_usage[] =
     "usage: twinbrain check SCENARIO.toml [--print] [--set KEY=VALUE]...\n"
@@ -57,7 +74,19 @@ typedef struct run_args {
     bool profile;
     bool no_compile;
     const char *kernels;
+    double checkpoint_every; /* ms, 0: none */
 } run_args;
+
+static int parse_every(const char *cmd, const char *v, run_args *a)
+{
+    char *end = NULL;
+    a->checkpoint_every = strtod(v, &end);
+    if (!end || end == v || *end || !(a->checkpoint_every > 0) || !isfinite(a->checkpoint_every))
+        return tb_cli_usage_error(cmd, "--checkpoint-every takes a positive number of ms of simulated time, not "
+                                       "'%s'",
+                                  v);
+    return -1;
+}
 
 /* Returns -1 when parsing succeeded, else the exit status. */
 static int parse(const char *cmd, int argc, char **argv, run_args *a, bool is_run)
@@ -81,6 +110,10 @@ static int parse(const char *cmd, int argc, char **argv, run_args *a, bool is_ru
             a->precision = argv[++i];
             if (strcmp(a->precision, "single") && strcmp(a->precision, "double"))
                 return tb_cli_usage_error(cmd, "--precision must be single or double, not '%s'", a->precision);
+        } else if (is_run && strcmp(s, "--checkpoint-every") == 0 && has_next) {
+            int rc = parse_every(cmd, argv[++i], a);
+            if (rc >= 0)
+                return rc;
         } else if (is_run && strcmp(s, "--profile") == 0) {
             a->profile = true;
         } else if (is_run && strcmp(s, "--no-compile") == 0) {
@@ -173,13 +206,59 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL);
 }
 
+/* The devices' indices, "I,J,...": what a resumed run opens again. */
+static char *device_indices(const tb_cli_devs *d)
+{
+    tb_buf b = {0};
+    for (size_t k = 0; k < d->n; ++k)
+        tb_buf_printf(&b, "%s%d", k ? "," : "", tb_device_get_info(d->dev[k])->index);
+    return tb_buf_take(&b);
+}
+
+/* Run (or resume, from `resume_from`) on the opened devices. */
+static tb_status execute(run_args *a, const tb_scenario *sc, tb_cli_devs *devs, const char *out,
+                         const char *resume_from, tb_error *err)
+{
+    tb_sim *sim = NULL;
+    char *indices = device_indices(devs);
+    tb_status st = tb_sim_create_multi(sc, devs->dev, devs->n, &sim, err);
+    if (st == TB_OK) {
+        tb_progress_line pl = {.out = stderr};
+        tb_sim_options opt = {.stop = &stop_requested, .checkpoint_every_ms = a->checkpoint_every,
+                              .devices = indices, .resume_from = resume_from};
+        if (!a->quiet && isatty(STDERR_FILENO)) {
+            opt.progress = tb_progress_line_update;
+            opt.progress_ctx = &pl;
+        }
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        st = tb_sim_run(sim, out, &opt, err);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        tb_progress_line_end(&pl);
+        if (st == TB_OK && !a->quiet) {
+            char *text = tb_sim_summary_text(sim, out);
+            fputs(text ? text : "", stdout);
+            free(text);
+        }
+        for (size_t k = 0; a->profile && k < devs->n; ++k) {
+            const tb_device_info *d = tb_device_get_info(devs->dev[k]);
+            char *title = tb_asprintf("device %d (%s)", d->index, d->name);
+            tb_profile_print(devs->prof[k], title, stdout);
+            free(title);
+        }
+    }
+    free(indices);
+    tb_sim_free(sim);
+    return st;
+}
+
 static int run(run_args *a)
 {
     tb_error err = {0};
     tb_plugin_registry *reg = NULL;
     tb_scenario *sc = NULL;
     tb_cli_devs devs = {0};
-    tb_sim *sim = NULL;
     char *out = NULL;
     tb_status st = load(a, &reg, &sc, &err);
     if (st == TB_OK) {
@@ -191,36 +270,10 @@ static int run(run_args *a)
     if (st == TB_OK)
         st = open_devices(a, sc, &devs, &err);
     if (st == TB_OK)
-        st = tb_sim_create_multi(sc, devs.dev, devs.n, &sim, &err);
-    if (st == TB_OK) {
-        tb_progress_line pl = {.out = stderr};
-        tb_sim_options opt = {.stop = &stop_requested};
-        if (!a->quiet && isatty(STDERR_FILENO)) {
-            opt.progress = tb_progress_line_update;
-            opt.progress_ctx = &pl;
-        }
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        st = tb_sim_run(sim, out, &opt, &err);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        tb_progress_line_end(&pl);
-        if (st == TB_OK && !a->quiet) {
-            char *text = tb_sim_summary_text(sim, out);
-            fputs(text ? text : "", stdout);
-            free(text);
-        }
-        for (size_t k = 0; a->profile && k < devs.n; ++k) {
-            const tb_device_info *d = tb_device_get_info(devs.dev[k]);
-            char *title = tb_asprintf("device %d (%s)", d->index, d->name);
-            tb_profile_print(devs.prof[k], title, stdout);
-            free(title);
-        }
-    }
+        st = execute(a, sc, &devs, out, NULL, &err);
     int rc = st == TB_OK ? 0 : tb_cli_fail(&err);
     tb_error_clear(&err);
     free(out);
-    tb_sim_free(sim);
     tb_cli_devs_close(&devs);
     tb_scenario_free(sc);
     tb_plugin_registry_free(reg);
@@ -276,5 +329,90 @@ int tb_cli_check(int argc, char **argv)
     if (rc < 0)
         rc = check(&a);
     free(a.sets);
+    return rc;
+}
+
+/* ------------------------------------------------------------ resume */
+
+static int parse_resume(int argc, char **argv, run_args *a, const char **file)
+{
+    for (int i = 1; i < argc; ++i) {
+        const char *s = argv[i];
+        bool has_next = i + 1 < argc;
+        if (tb_cli_is_help(s)) {
+            fputs(resume_usage, stdout);
+            return 0;
+        } else if (strcmp(s, "--device") == 0 && has_next) {
+            a->device = argv[++i];
+        } else if (strcmp(s, "--kernels") == 0 && has_next) {
+            a->kernels = argv[++i];
+        } else if (strcmp(s, "--no-compile") == 0) {
+            a->no_compile = true;
+        } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
+            a->quiet = true;
+        } else if (s[0] == '-' && s[1]) {
+            return tb_cli_usage_error("resume", "unknown option '%s'%s", s, has_next ? "" : " (or it is missing its value)");
+        } else if (!*file) {
+            *file = s;
+        } else {
+            return tb_cli_usage_error("resume", "one file at a time ('%s' and '%s')", *file, s);
+        }
+    }
+    if (!*file)
+        return tb_cli_usage_error("resume", "missing the output file to resume");
+    return -1;
+}
+
+/* The interrupted run's scenario, devices and interval, then the run. */
+static tb_status resume_run(run_args *a, tb_resume *r, tb_error *err)
+{
+    tb_plugin_registry *reg = NULL;
+    tb_scenario *sc = NULL;
+    tb_cli_devs devs = {0};
+    a->scenario = r->scenario_file ? r->scenario_file : r->target;
+    a->checkpoint_every = r->every_ms;
+    if (!a->device)
+        a->device = r->devices;
+    tb_status st = tb_plugin_registry_load(&reg, err);
+    if (st == TB_OK)
+        st = tb_scenario_load_text(r->scenario, a->scenario, reg, &sc, err);
+    if (st == TB_OK)
+        st = open_devices(a, sc, &devs, err);
+    if (st == TB_OK)
+        st = execute(a, sc, &devs, r->target, r->source, err);
+    /* the partial files of earlier attempts (the one it continued among
+     * them) are superseded by the target now */
+    if (st == TB_OK)
+        st = tb_resume_tidy(r, err);
+    tb_cli_devs_close(&devs);
+    tb_scenario_free(sc);
+    tb_plugin_registry_free(reg);
+    return st;
+}
+
+int tb_cli_resume(int argc, char **argv)
+{
+    run_args a = {0};
+    const char *file = NULL;
+    int rc = parse_resume(argc, argv, &a, &file);
+    if (rc >= 0)
+        return rc;
+    tb_error err = {0};
+    tb_resume r;
+    tb_status st = tb_resume_find(file, &r, &err);
+    if (st == TB_OK && r.complete) {
+        printf("%s: the run is complete (%llu steps); nothing to resume%s%s\n", r.target,
+               (unsigned long long)r.step, strcmp(r.source, r.target) ? "; its result was in " : "",
+               strcmp(r.source, r.target) ? r.source : "");
+        st = tb_resume_tidy(&r, &err);
+    } else if (st == TB_OK) {
+        if (!a.quiet)
+            fprintf(stderr, "resuming %s from step %llu (the checkpoint in %s)\n", r.target,
+                    (unsigned long long)r.step, r.source);
+        st = resume_run(&a, &r, &err);
+    }
+    rc = st == TB_OK ? 0 : tb_cli_fail(&err);
+    tb_error_clear(&err);
+    tb_resume_clear(&r);
     return rc;
 }

@@ -16,8 +16,9 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
-    "                    [--set KEY=VALUE]... [--profile] [--kernels DIR] [--no-compile] [--quiet]\n"
-    "                                                      run a scenario\n"
+    "                    [--set KEY=VALUE]... [--checkpoint-every MS] [--profile] [--kernels DIR]\n"
+    "                    [--no-compile] [--quiet]          run a scenario\n"
+    "  resume OUT.h5 [--device SEL]                        finish an interrupted run from its checkpoint\n"
     "  check SCENARIO.toml [--print] [--set KEY=VALUE]...   validate; --print writes the resolved scenario\n"
     "  devices [--json]                                    every OpenCL platform and device\n"
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
@@ -31,7 +32,7 @@ static const char usage[] =
     "\n"
     "'twinbrain COMMAND --help' describes one command. Exit status: 0 success, 2 usage or\n"
     "scenario error, 3 device or kernel-build error, 4 input-file error, 5 the simulation\n"
-    "diverged, 130 interrupted, 1 anything else.\n"
+    "diverged, 6 nothing to resume, 130 interrupted, 1 anything else.\n"
     "Environment: TWINBRAIN_DEVICE (default device selector), TWINBRAIN_PLUGIN_PATH (plugin\n"
     "folders searched first), TWINBRAIN_CACHE_DIR (compiled kernels), TWINBRAIN_KERNEL_PATH\n"
     "(kernel library sources), TWINBRAIN_KERNELS_DIR (prebuilt binaries), TWINBRAIN_NO_COMPILE=1;\n"
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
         {"run", tb_cli_run},         {"check", tb_cli_check},           {"devices", tb_cli_devices},
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
         {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},       {"compare", tb_cli_compare},
-        {"spikes", tb_cli_spikes},
+        {"spikes", tb_cli_spikes},   {"resume", tb_cli_resume},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)

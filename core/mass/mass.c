@@ -1279,4 +1279,5 @@ const tb_kit tb_mass_kit = {
     .output_bytes = mass_output_bytes,
     .destroy = mass_destroy,
     .create_part = mass_create_part,
+    .checkpoint = tb_mass_checkpoint,
 };

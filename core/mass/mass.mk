@@ -10,7 +10,7 @@ libtwinbrain_la_SOURCES += \
 	core/mass/mass_plugin.c \
 	core/mass/mass_text.c \
 	core/mass/mass_scenario.c core/mass/mass_scenario.h \
-	core/mass/mass_monitor.c \
+	core/mass/mass_monitor.c core/mass/mass_checkpoint.c \
 	core/mass/scenario_monitor.c core/mass/scenario_monitor.h \
 	core/mass/stimulus.c core/mass/stimulus.h \
 	core/mass/sweep.c core/mass/sweep.h \

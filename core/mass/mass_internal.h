@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "checkpoint.h"
 #include "coupling.h"
 #include "pipeline.h"
 #include "twinbrain/connectome.h"
@@ -184,5 +185,8 @@ tb_status tb_mass_append_monitors(mass *m, const tb_chunk *p, tb_error *err);
 tb_status tb_mass_finish_monitors(mass *m, tb_error *err);
 double tb_mass_first_bad_sample(const mass *m, const tb_chunk *p, const char **which);
 void tb_mass_free_monitors(mass *m);
+
+/* mass_checkpoint.c: the kit's checkpoint entry */
+tb_status tb_mass_checkpoint(void *impl, tb_ckpt *ck, tb_error *err);
 
 #endif

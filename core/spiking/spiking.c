@@ -776,4 +776,5 @@ const tb_kit tb_spiking_kit = {
     .samples = spiking_samples,
     .figures = spiking_figures,
     .destroy = spiking_destroy,
+    .checkpoint = spk_checkpoint,
 };

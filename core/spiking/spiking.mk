@@ -9,7 +9,7 @@ libtwinbrain_la_SOURCES += \
 	core/spiking/spiking_gen.c \
 	core/spiking/spiking_text.c \
 	core/spiking/spiking_connect.c \
-	core/spiking/spiking_record.c \
+	core/spiking/spiking_record.c core/spiking/spiking_checkpoint.c \
 	core/spiking/spiking_io.c \
 	core/spiking/spiking_scenario.c core/spiking/spiking_scenario.h \
 	core/spiking/spiking_declared.c core/spiking/spiking_declared.h

@@ -221,6 +221,9 @@ tb_status spk_record_declare(spk *k, tb_output *out, tb_error *err);
 tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err);
 void spk_record_free(spk *k);
 
+/* spiking_checkpoint.c: the kit's checkpoint entry */
+tb_status spk_checkpoint(void *impl, tb_ckpt *ck, tb_error *err);
+
 extern const tb_kit tb_spiking_kit;
 
 #endif

@@ -18,6 +18,7 @@ typedef enum tb_status {
     TB_ERR_DEVICE = 3,    /* device, OpenCL or kernel-build error */
     TB_ERR_INPUT = 4,     /* an input file is missing or malformed */
     TB_ERR_DIVERGED = 5,  /* the simulation produced NaN or Inf */
+    TB_ERR_RESUME = 6,    /* nothing to resume: no whole checkpoint, or the kind cannot checkpoint */
     TB_ERR_INTERRUPTED = 130 /* stopped by a signal; output kept up to the last chunk */
 } tb_status;
 

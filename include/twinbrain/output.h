@@ -43,8 +43,11 @@ typedef struct tb_dataset tb_dataset;
  * live: no SWMR); close it with tb_output_close(o, NULL, err). */
 tb_status tb_output_reopen(const char *path, tb_output **out, tb_error *err);
 
-/* Create the file. When nothing is at `path` the file is created there
- * (exclusively). An existing regular file is not touched until
+/* Create the file. When nothing is at `path` the file is written as
+ * PATH.partial-XXXXXX until tb_output_go_live() (or the close, for a file
+ * that never goes live), then linked to `path` (never replacing a file
+ * that appeared there meanwhile), so that the name never shows a file
+ * HDF5 cannot open yet. An existing regular file is not touched until
  * tb_output_close() succeeds: the new file is written beside it as
  * PATH.partial-XXXXXX and renamed over it at the close (over the file a
  * symbolic link points to, for a link), so a failure, a crash or a reader
@@ -125,6 +128,32 @@ const char *tb_output_path(const tb_output *o);
 
 /* Seconds spent so far appending rows and flushing (for profiles). */
 double tb_output_busy_seconds(const tb_output *o);
+
+/* Checkpoints and resuming (docs/formats.md, "Checkpoints").
+ *
+ * The datasets of the file in the order they were created (the whole
+ * file's, not a part's), with their path and the rows written so far. */
+size_t tb_output_dataset_count(const tb_output *o);
+tb_dataset *tb_output_dataset_at(const tb_output *o, size_t i);
+const char *tb_output_dataset_path(const tb_dataset *ds);
+/* An extendible dataset of bytes [*] stored as it is (no compression,
+ * chunks of 1 MiB), so that rewriting it with as many bytes as before
+ * writes its chunks in place rather than allocating new ones. */
+tb_status tb_output_blob_create(tb_output *o, const char *path, tb_dataset **ds, tb_error *err);
+/* Replace the whole content of an extendible dataset with `rows` rows (the
+ * extent grows or shrinks to exactly that), and flush it; allowed on a
+ * live file, where a checkpoint slot is rewritten this way. */
+tb_status tb_output_dataset_rewrite(tb_dataset *ds, const void *data, uint64_t rows, tb_error *err);
+/* Copy the first rows[i] rows of each dataset paths[i] of the HDF5 file
+ * `source` (opened read-only, as a SWMR reader when it was never closed)
+ * into the same dataset of this output, which must still be empty and
+ * have the same element type class and trailing shape: a resumed run gets
+ * the rows its interrupted run wrote up to the checkpoint, and none that
+ * it wrote after it. Parts (tb_output_part) made before the copy then
+ * count those rows as theirs (tb_output_part_follow). */
+tb_status tb_output_copy_rows(tb_output *o, const char *source, size_t n, const char *const *paths,
+                              const uint64_t *rows, tb_error *err);
+void tb_output_part_follow(tb_output *part);
 
 /* A part of an output shared by several simulations, each running the
  * instances [first, first + count) of a run of `total` (several devices in

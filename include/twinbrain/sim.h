@@ -38,6 +38,18 @@ typedef struct tb_sim_options {
     /* Checked between chunks: when non-zero the run stops, keeps what it
      * wrote, and returns TB_ERR_INTERRUPTED. Set it from a signal handler. */
     volatile sig_atomic_t *stop;
+    /* Checkpoints (docs/formats.md): the complete state is written into
+     * the output every this many ms of simulated time (rounded to whole
+     * steps, at least one; 0: none), and when the run is stopped. A kind
+     * that cannot checkpoint is TB_ERR_SCENARIO. */
+    double checkpoint_every_ms;
+    /* The device selector, stored with the checkpoints for resuming. */
+    const char *devices;
+    /* Continue the run whose newest whole checkpoint is in this file
+     * (tb_resume_find): its rows up to the checkpoint are copied, the
+     * state restored, and the run goes on to its end. The simulation
+     * must be the interrupted run's (scenario, devices). */
+    const char *resume_from;
 } tb_sim_options;
 
 /* Everything tb_sim_create() checks that needs no device: input files
@@ -67,6 +79,40 @@ const tb_device *tb_sim_device(const tb_sim *sim, size_t k, size_t *first, size_
  * are. Errors before the run starts leave no file behind. */
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err);
 void tb_sim_free(tb_sim *sim);
+
+/* Resuming (`twinbrain resume OUT.h5`): which file holds the newest
+ * state of the run that was to end as `target`. A run writes `target`
+ * itself when nothing was there, else a temporary TARGET.partial-XXXXXX
+ * renamed over it at the end (tb_output_create); a resumed run does the
+ * same. So the candidates are `target` and its TARGET.partial-* siblings
+ * (a name given with its .partial-XXXXXX suffix means the same target):
+ * the most recently modified one that is complete or has a whole
+ * checkpoint decides (an attempt stopped before its first checkpoint is
+ * passed over, but a complete file older than such an attempt is an
+ * earlier run's: nothing to resume). Complete: `complete` is set and
+ * nothing is to be done; else `source` is the file to resume from. None:
+ * TB_ERR_RESUME (no checkpoint) or TB_ERR_INPUT (no such file). */
+typedef struct tb_resume {
+    char *target;        /* the output the resumed run writes */
+    char *source;        /* the file holding the newest checkpoint */
+    bool complete;       /* the run already ended: nothing to resume */
+    uint64_t step;       /* the checkpoint's step, or the steps of a complete run */
+    char *scenario;      /* the resolved scenario text stored in the file */
+    char *scenario_file; /* where it was loaded from (relative inputs resolve there) */
+    char *devices;       /* the device selector the run used */
+    double every_ms;     /* its checkpoint interval */
+    /* Every TARGET.partial-* there was: earlier attempts at this run (the
+     * source among them), superseded once the resumed run is complete. */
+    char **partials;
+    size_t n_partials, cap_partials;
+} tb_resume;
+tb_status tb_resume_find(const char *path, tb_resume *r, tb_error *err);
+/* After the resumed run completed, or when it was complete already: the
+ * partial files of the earlier attempts are deleted, and a complete
+ * partial file (a run killed between its last write and its rename) is
+ * renamed to the target. */
+tb_status tb_resume_tidy(const tb_resume *r, tb_error *err);
+void tb_resume_clear(tb_resume *r);
 
 /* What the run did, for summaries. */
 /* A figure of a finished run that only some kinds of model have

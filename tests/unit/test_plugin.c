@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <hdf5.h>
@@ -482,6 +483,12 @@ static void the_kit_runs_on_every_device(void **state)
         assert_int_equal(tb_device_open(&list[k], &dev, &e), TB_OK);
         assert_int_equal(tb_sim_create(sc, dev, &sim, &e), TB_OK);
         char out[128];
+        /* a kit without a checkpoint entry refuses checkpoints before it writes anything */
+        snprintf(out, sizeof out, "%s/ckpt%zu.h5", f->dir, k);
+        tb_sim_options ck = {.checkpoint_every_ms = 1.0};
+        assert_int_equal(tb_sim_run(sim, out, &ck, &e), TB_ERR_SCENARIO);
+        assert_non_null(strstr(tb_error_message(&e), "decay scenarios cannot be checkpointed"));
+        assert_int_equal(access(out, F_OK), -1);
         snprintf(out, sizeof out, "%s/out%zu.h5", f->dir, k);
         if (tb_sim_run(sim, out, NULL, &e) != TB_OK)
             fail_msg("device %zu: %s", k, tb_error_message(&e));
