@@ -80,6 +80,14 @@ tb_status tb_scenario_check_output(const tb_scenario *sc, const char *output, tb
  * load. */
 tb_status tb_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                            const tb_plugin_registry *reg, tb_scenario **out, tb_error *err);
+/* The same for a document held in memory (a program that builds its
+ * scenario rather than reading a file: the Python package's
+ * Scenario.from_dict). `name` stands for the file in messages
+ * ("NAME:LINE:COL: ...") and provenance; relative paths in it are
+ * resolved against `dir` (NULL: the working folder). */
+tb_status tb_scenario_load_text(const char *text, const char *name, const char *dir,
+                                const char *const *overrides, size_t n_overrides,
+                                const tb_plugin_registry *reg, tb_scenario **out, tb_error *err);
 void tb_scenario_free(tb_scenario *sc);
 
 /* The resolved document as TOML text (malloc'd). */
