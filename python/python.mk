@@ -28,6 +28,14 @@ uninstall-hook:
 	-rmdir $(DESTDIR)$(pytwinbraindir) 2>/dev/null
 endif
 
+# `twinbrain plot` runs the package with the interpreter it was built for
+# (or python3), and finds it where it was installed.
+twinbrain_SOURCES += core/cli/cli_plot.c
+twinbrain_CPPFLAGS += -DTB_PLOT_PYTHON='"$(TB_PYEXT_PYTHON)"'
+if HAVE_PYEXT
+twinbrain_CPPFLAGS += -DTB_PLOT_PYTHON_DIR='"$(TB_PYTHON_DIR)"'
+endif
+
 # What the tests need to know of the build: the interpreter the extension
 # was built for (none: not built) and where libtool left it.
 noinst_DATA = python/build.env
