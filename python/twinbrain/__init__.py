@@ -19,6 +19,7 @@ from .errors import DeviceError, DivergedError, Error, InputError, Interrupted, 
 from .result import Monitor, Result, Spikes  # noqa: E402
 from .runner import compare, run  # noqa: E402
 from .scenario import Raw, Scenario  # noqa: E402
+from . import tomlwrite  # noqa: E402,F401
 
 __version__ = _core.version
 __all__ = ["devices", "plugins", "Scenario", "Raw", "run", "compare", "open", "Result", "Monitor", "Spikes",
