@@ -38,7 +38,7 @@ typedef struct ext_source {
     PyObject *keep;
 } ext_source;
 
-/* Load it (registry first), releasing the GIL while the library works. */
+/* Load it (registry first). */
 tb_status ext_load(const ext_source *src, tb_plugin_registry **reg, tb_scenario **sc, tb_error *err);
 
 #endif

@@ -149,10 +149,7 @@ PyObject *ext_plugins(PyObject *self, PyObject *args)
 {
     tb_error err = {0};
     tb_plugin_registry *reg = NULL;
-    tb_status st;
-    Py_BEGIN_ALLOW_THREADS
-    st = tb_plugin_registry_load(&reg, &err);
-    Py_END_ALLOW_THREADS
+    tb_status st = tb_plugin_registry_load(&reg, &err); /* with the GIL: see ext_load() */
     PyObject *out = st == TB_OK ? listing(reg) : ext_raise(&err, NULL);
     tb_error_clear(&err);
     tb_plugin_registry_free(reg);

@@ -61,16 +61,15 @@ const char **ext_strings(PyObject *seq, size_t *n, PyObject **keep)
     return out;
 }
 
+/* With the GIL held: libltdl, which loads the plugins, is not thread-safe,
+ * and the GIL keeps two Python threads from loading at once. */
 tb_status ext_load(const ext_source *src, tb_plugin_registry **reg, tb_scenario **sc, tb_error *err)
 {
-    tb_status st;
-    Py_BEGIN_ALLOW_THREADS
-    st = tb_plugin_registry_load(reg, err);
+    tb_status st = tb_plugin_registry_load(reg, err);
     if (st == TB_OK && src->text)
         st = tb_scenario_load_text(src->text, src->name, src->dir, src->sets, src->n_sets, *reg, sc, err);
     else if (st == TB_OK)
         st = tb_scenario_load(src->path, src->sets, src->n_sets, *reg, sc, err);
-    Py_END_ALLOW_THREADS
     return st;
 }
 

@@ -28,7 +28,7 @@ def setup(need_matplotlib=False):
     env = _build_env()
     py = env.get("python", "none")
     if py == "none":
-        skip("the Python package was not built (configure found no Python 3 with python3-dev, numpy and h5py)")
+        skip("the Python package was not built (configure --without-python, or it found no Python 3 with python3-dev, numpy and h5py)")
     # the extension only loads into the interpreter it was built for
     if os.path.realpath(sys.executable) != os.path.realpath(py) and not os.environ.get("TB_PYENV_REEXEC"):
         os.environ["TB_PYENV_REEXEC"] = "1"
