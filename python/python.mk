@@ -6,7 +6,9 @@ PYTHON_SOURCES = python/twinbrain/__init__.py python/twinbrain/errors.py python/
 	python/twinbrain/result.py python/twinbrain/runner.py python/twinbrain/progress.py \
 	python/twinbrain/tomlwrite.py python/twinbrain/plot.py python/twinbrain/__main__.py
 EXTRA_DIST += python/python.m4 python/python.mk $(PYTHON_SOURCES) python/tests/pyenv.py \
-	examples/python/resting_sweep.py docs/python.md
+	examples/python/resting_sweep.py \
+	docs/img/plot-timeseries.png docs/img/plot-bold.png docs/img/plot-fc.png docs/img/plot-sweep.png \
+	docs/img/plot-raster.png docs/img/plot-rates.png docs/img/plot-stats.png
 dist_doc_DATA += docs/python.md
 
 if HAVE_PYEXT
