@@ -236,7 +236,11 @@ PyObject *ext_run(PyObject *self, PyObject *args, PyObject *kw)
         st = tb_sim_run(sim, output, &opt, &err);
         Py_END_ALLOW_THREADS
     }
-    if (st == TB_OK)
+    if (st == TB_OK && w.exc_type) {
+        /* Ctrl-C after the last chunk: the file is complete, the interrupt still ends the call */
+        PyErr_Restore(w.exc_type, w.exc_value, w.exc_tb);
+        w.exc_type = w.exc_value = w.exc_tb = NULL;
+    } else if (st == TB_OK)
         out = summary(sim, output);
     else if (w.stop)
         raise_stopped(&err, output, &w);

@@ -35,13 +35,7 @@ MAX_SPIKES = 200000   # dots of a raster
 
 
 def _plt():
-    import matplotlib
-    if not os.environ.get("DISPLAY") and matplotlib.get_backend().lower() not in ("agg", "svg", "pdf"):
-        try:
-            matplotlib.use("Agg")
-        except Exception:  # a backend already in use (a notebook) stays
-            pass
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend (a notebook's stays); main() picks Agg
     return plt
 
 
@@ -484,6 +478,8 @@ def _parser():
 def main(argv=None):
     """The `twinbrain plot` command; returns its exit status (2 usage, 4 input file)."""
     args = _parser().parse_args(argv)
+    import matplotlib
+    matplotlib.use("Agg")  # files only: no display needed
     if not os.path.isfile(args.file):
         print(f"twinbrain plot: error: {args.file}: no such file", file=sys.stderr)
         return 4
