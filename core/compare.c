@@ -10,7 +10,7 @@
 
 #include <hdf5.h>
 
-#include "compare.h"
+#include "twinbrain/compare.h"
 #include "kit.h"
 #include "h5util.h"
 #include "util.h"

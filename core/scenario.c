@@ -268,16 +268,10 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
     check_output(c, sc);
 }
 
-static tb_status load_doc(tb_toml_value *doc, const char *path, const tb_plugin_registry *reg, tb_scenario **out,
-                          tb_error *err);
-
-tb_status tb_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
-                           const tb_plugin_registry *reg, tb_scenario **out, tb_error *err)
+/* Overrides, then the checks, on a parsed document (taken over). */
+static tb_status load_doc(tb_toml_value *doc, const char *path, const char *dir, const char *const *overrides,
+                          size_t n_overrides, const tb_plugin_registry *reg, tb_scenario **out, tb_error *err)
 {
-    *out = NULL;
-    tb_toml_value *doc = tb_toml_parse_file(path, err);
-    if (!doc)
-        return err ? err->status : TB_ERR_SCENARIO;
     for (size_t i = 0; i < n_overrides; ++i) {
         tb_status st = apply_override(doc, path, overrides[i], err);
         if (st != TB_OK) {
@@ -285,25 +279,9 @@ tb_status tb_scenario_load(const char *path, const char *const *overrides, size_
             return st;
         }
     }
-    return load_doc(doc, path, reg, out, err);
-}
-
-tb_status tb_scenario_load_text(const char *text, const char *path, const tb_plugin_registry *reg,
-                                tb_scenario **out, tb_error *err)
-{
-    *out = NULL;
-    tb_toml_value *doc = tb_toml_parse(text, strlen(text), path, err);
-    if (!doc)
-        return err ? err->status : TB_ERR_SCENARIO;
-    return load_doc(doc, path, reg, out, err);
-}
-
-static tb_status load_doc(tb_toml_value *doc, const char *path, const tb_plugin_registry *reg, tb_scenario **out,
-                          tb_error *err)
-{
     tb_scenario *sc = calloc(1, sizeof *sc);
     sc->path = tb_strdup(path);
-    sc->dir = tb_path_dirname(path);
+    sc->dir = dir ? tb_strdup(dir) : tb_path_dirname(path);
     sc->doc = doc;
     tb_schema_checker c = {.file = path};
     check_document(&c, sc, reg);
@@ -322,6 +300,27 @@ static tb_status load_doc(tb_toml_value *doc, const char *path, const tb_plugin_
     free(text);
     tb_scenario_free(sc);
     return c.status;
+}
+
+tb_status tb_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
+                           const tb_plugin_registry *reg, tb_scenario **out, tb_error *err)
+{
+    *out = NULL;
+    tb_toml_value *doc = tb_toml_parse_file(path, err);
+    if (!doc)
+        return err ? err->status : TB_ERR_SCENARIO;
+    return load_doc(doc, path, NULL, overrides, n_overrides, reg, out, err);
+}
+
+tb_status tb_scenario_load_text(const char *text, const char *name, const char *dir,
+                                const char *const *overrides, size_t n_overrides,
+                                const tb_plugin_registry *reg, tb_scenario **out, tb_error *err)
+{
+    *out = NULL;
+    tb_toml_value *doc = tb_toml_parse(text, strlen(text), name, err);
+    if (!doc)
+        return err ? err->status : TB_ERR_SCENARIO;
+    return load_doc(doc, name, dir, overrides, n_overrides, reg, out, err);
 }
 
 char *tb_scenario_input_path(tb_scenario *sc, const char *key, const char *relative)

@@ -20,6 +20,7 @@ int tb_cli_bench(int argc, char **argv);
 
 int tb_cli_compare(int argc, char **argv);
 int tb_cli_kernels(int argc, char **argv);
+int tb_cli_plot(int argc, char **argv);
 
 /* The devices a command runs on (cli_open.c): chosen by a selector or a
  * list of them (tb_device_select_many), opened, given the program options

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "compare.h"
+#include "twinbrain/compare.h"
 #include "profile.h"
 #include "twinbrain/device.h"
 #include "twinbrain/plugin.h"

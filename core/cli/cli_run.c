@@ -375,7 +375,7 @@ static tb_status resume_run(run_args *a, tb_resume *r, tb_error *err)
         a->device = r->devices;
     tb_status st = tb_plugin_registry_load(&reg, err);
     if (st == TB_OK)
-        st = tb_scenario_load_text(r->scenario, a->scenario, reg, &sc, err);
+        st = tb_scenario_load_text(r->scenario, a->scenario, NULL, NULL, 0, reg, &sc, err);
     if (st == TB_OK)
         st = open_devices(a, sc, &devs, err);
     if (st == TB_OK)

@@ -28,6 +28,7 @@ static const char usage[] =
     "  compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double] [--json]\n"
     "                                                      the same run on several devices: time, differences\n"
     "  kernels build SCENARIO.toml --device SEL -o DIR     prebuilt program binaries (FPGA flow)\n"
+    "  plot OUT.h5 [-o FILE.png|.svg|.pdf] [--what KIND,...]  pictures of a run (needs Python, matplotlib)\n"
     "  version                                             version and build facts\n"
     "\n"
     "'twinbrain COMMAND --help' describes one command. Exit status: 0 success, 2 usage or\n"
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
         {"run", tb_cli_run},         {"check", tb_cli_check},           {"devices", tb_cli_devices},
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
         {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},       {"compare", tb_cli_compare},
-        {"spikes", tb_cli_spikes},   {"resume", tb_cli_resume},
+        {"spikes", tb_cli_spikes},   {"resume", tb_cli_resume},         {"plot", tb_cli_plot},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)

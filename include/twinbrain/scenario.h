@@ -80,11 +80,16 @@ tb_status tb_scenario_check_output(const tb_scenario *sc, const char *output, tb
  * load. */
 tb_status tb_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                            const tb_plugin_registry *reg, tb_scenario **out, tb_error *err);
-/* The same from the text of a scenario (the "scenario" attribute of an
- * output file), as if it had been read from `path`: inputs resolve
- * against path's folder and messages name it. */
-tb_status tb_scenario_load_text(const char *text, const char *path, const tb_plugin_registry *reg,
-                                tb_scenario **out, tb_error *err);
+/* The same for a document held in memory (a program that builds its
+ * scenario rather than reading a file: the Python package's
+ * Scenario.from_dict, or `twinbrain resume` reading the "scenario"
+ * attribute of an output file). `name` stands for the file in messages
+ * ("NAME:LINE:COL: ...") and provenance; relative paths in it are
+ * resolved against `dir` (NULL: the folder of `name`, as if the text
+ * had been read from that file). */
+tb_status tb_scenario_load_text(const char *text, const char *name, const char *dir,
+                                const char *const *overrides, size_t n_overrides,
+                                const tb_plugin_registry *reg, tb_scenario **out, tb_error *err);
 void tb_scenario_free(tb_scenario *sc);
 
 /* The resolved document as TOML text (malloc'd). */

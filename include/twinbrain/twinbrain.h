@@ -2,6 +2,7 @@
 #ifndef TWINBRAIN_TWINBRAIN_H
 #define TWINBRAIN_TWINBRAIN_H
 
+#include "twinbrain/compare.h"
 #include "twinbrain/connectome.h"
 #include "twinbrain/device.h"
 #include "twinbrain/error.h"

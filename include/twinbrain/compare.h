@@ -1,5 +1,5 @@
-/* Comparing two output files of the same scenario (internal; used by
- * `twinbrain compare`). Works on the file layout of docs/formats.md, so it
+/* Comparing two output files of the same scenario (used by
+ * `twinbrain compare` and the Python package's compare()). Works on the file layout of docs/formats.md, so it
  * compares the results of every kit:
  *   - every numeric dataset under /monitors/<name>/ (data, score...) and
  *     under /twin/, except the sample times, element by element;
@@ -13,6 +13,10 @@
 #include <stdint.h>
 
 #include "twinbrain/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* One dataset against the reference. Relative differences divide by the
  * reference's magnitude, floored at 1e-6 of the dataset's largest
@@ -51,4 +55,7 @@ typedef struct tb_compare {
 tb_status tb_compare_files(const char *ref, const char *other, tb_compare *out, tb_error *err);
 void tb_compare_free(tb_compare *c);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
