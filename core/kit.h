@@ -120,6 +120,11 @@ typedef struct tb_kit {
      * device at a time. */
     tb_status (*create_part)(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
                              tb_error *err);
+    /* Optional: the operations the kit offers on its running parts to
+     * layers (core/layer.h), whose table the layer defines (perturbations:
+     * core/perturb/perturb_ops.h). NULL: it offers none, and a scenario
+     * asking for one is refused naming the kit. */
+    const struct tb_kit_ops *ops;
 } tb_kit;
 
 /* ------------------------------------------------------------ registry

@@ -1,0 +1,17 @@
+# The perturbation layer (core/layer.h): [[perturbation]] in any kit's
+# scenarios, plugins of the perturbation kind; an automake fragment
+# included from the top-level Makefile.am.
+TB_LAYERS += perturb
+twinbrain_include_HEADERS += include/twinbrain/perturb.h
+
+libtwinbrain_la_SOURCES += \
+	core/perturb/perturb.c core/perturb/perturb_internal.h core/perturb/perturb_ops.h \
+	core/perturb/perturb_plan.c \
+	core/perturb/perturb_apply.c
+
+EXTRA_DIST += core/perturb/perturb.mk
+
+plugin_LTLIBRARIES += plugins/lesion.la
+plugins_lesion_la_SOURCES = plugins/perturbation/lesion/lesion.c
+plugins_lesion_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_lesion_la_LDFLAGS = $(PLUGIN_LDFLAGS)
