@@ -246,14 +246,18 @@ static void check_entry(tb_schema_checker *c, const tb_scenario *sc, const tb_pl
     const tb_perturbation *kind = p ? p->table : NULL;
     while (kind && kind->sets[ns])
         ++ns;
-    tb_key_spec *specs = calloc(N_(entry_keys) + ns + 1, sizeof *specs);
+    /* an unknown plugin's target keys are not known either: the shipped
+     * plugins' stand in, so only the plugin's name is reported */
+    size_t nk = kind ? ns : N_(set_docs);
+    tb_key_spec *specs = calloc(N_(entry_keys) + nk + 1, sizeof *specs);
     if (!specs)
         return;
     memcpy(specs, entry_keys, sizeof entry_keys);
-    for (size_t i = 0; i < ns; ++i)
-        specs[N_(entry_keys) + i] = (tb_key_spec){kind->sets[i], KT_ARRAY, i < kind->n_required_sets,
-                                                  .doc = "target set"};
-    tb_schema_table(c, t, specs, N_(entry_keys) + ns, "perturbation");
+    for (size_t i = 0; i < nk; ++i)
+        specs[N_(entry_keys) + i] = kind ? (tb_key_spec){kind->sets[i], KT_ARRAY, i < kind->n_required_sets,
+                                                         .doc = "target set"}
+                                         : set_docs[i];
+    tb_schema_table(c, t, specs, N_(entry_keys) + nk, "perturbation");
     free(specs);
     if (!p)
         return;

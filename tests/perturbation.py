@@ -1,0 +1,310 @@
+"""Perturbations on the neural-mass kit, against closed forms and numpy.
+
+A linear network x' = -k x + a sum_j w_ij x_j (Euler, no delays) shows a
+lesion exactly: from the event step on, the lesioned regions' rows and
+columns of w are zero, whatever the chunking (TWINBRAIN_CHUNK_STEPS 1, 7,
+adaptive), the device, and the split of a sweep over devices (all).
+A lesion at t = 0 with delays equals a run on the connectome with those
+rows and columns zeroed. Pure integrators (a' = p, b' = input, c' = q)
+show a drug's Hill-scaled parameter, a DBS train sample by sample and an
+epileptogenic zone's x0 step by step. Bad perturbations are refused with
+FILE:LINE:COL and exit status 2; /perturbations/NAME records the events."""
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
+import reference as ref  # noqa: E402
+
+TB = os.environ["TWINBRAIN"]
+DT, N = 0.1, 12
+suite = devices.Tests()
+failures = suite.failures
+check = suite.check
+
+LINEAR = """
+[simulation]
+duration = {duration}
+dt = 0.1
+[connectome]
+file = "{con}"
+speed = {speed}
+[model]
+name = "lin"
+variables = ["x"]
+parameters = {{ k = 1.0 }}
+derivatives = {{ x = "-k * x + coupling[0]" }}
+[initial]
+x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
+[coupling]
+function = "linear"
+parameters = {{ a = 0.5 }}
+[integrator]
+method = "euler"
+[[monitor]]
+name = "x"
+kind = "raw"
+"""
+
+MIX = """
+[simulation]
+duration = 10.0
+dt = 0.1
+[connectome]
+file = "{con}"
+speed = inf
+[model]
+name = "integ"
+variables = ["a", "b", "c"]
+parameters = {{ p = 2.0, q = 0.5 }}
+derivatives = {{ a = "p", b = "0.0", c = "q" }}
+[coupling]
+function = "linear"
+parameters = {{ a = 0.0 }}
+[integrator]
+method = "euler"
+[[monitor]]
+name = "x"
+kind = "raw"
+[[perturbation]]
+plugin = "stimulation"
+targets = ["{l1}", 3]
+from = 2.0
+until = 8.0
+parameters = {{ waveform = "dbs", frequency = 200.0, pulse_width = 0.3, amplitude = 3.0, variable = "b", gains = [1.0, -0.5] }}
+[[perturbation]]
+name = "ketamine"
+plugin = "drug"
+targets = [0, 2]
+from = 1.0
+until = 9.0
+parameters = {{ dose = 2.0, ka = 300.0, ke = 100.0, ec50 = 0.5, hill = 2.0, emax = -0.6, interval = 0.5, scales = ["p"] }}
+[[perturbation]]
+plugin = "epileptogenic_zone"
+zone = [4]
+propagation_zone = ["{l5}"]
+from = 3.0
+until = 6.0
+parameters = {{ parameter = "q" }}
+[[perturbation]]
+name = "tacs"
+plugin = "stimulation"
+targets = [7]
+from = 0.5
+parameters = {{ waveform = "tacs", frequency = 40.0, amplitude = 0.7, phase = 0.3, variable = "b" }}
+"""
+
+
+def linear_reference(W, steps, a_values, lesions):
+    """Euler rows after each step, per instance: lesions = [(step, regions, to, until)]."""
+    x0 = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+    out = []
+    for a in a_values:
+        v = x0.copy()
+        rows = []
+        for k in range(steps):
+            Wk = W.copy()
+            for s, regions, to, until in lesions:
+                if s <= k < until:
+                    if to is None:
+                        Wk[regions, :] = 0
+                        Wk[:, regions] = 0
+                    else:
+                        Wk[np.ix_(to, regions)] = 0
+            v = v + DT * (-v + a * Wk @ v)
+            rows.append(v)
+        out.append(np.array(rows))
+    return np.stack(out, axis=1)  # [T, B, N]
+
+
+def run(scenario, out, *extra, env=None):
+    cmd = [TB, "run", scenario, "-o", out, "--quiet", *extra]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr}")
+
+
+def lesions(dev, tmp, con, W, labels):
+    path = os.path.join(tmp, "les.toml")
+    with open(path, "w") as f:
+        f.write(LINEAR.format(duration=10.0, con=con, speed="inf"))
+        f.write(f"""
+[sweep]
+"coupling.parameters.a" = [0.5, 0.3, 0.8]
+[[perturbation]]
+plugin = "lesion"
+targets = [2, "{labels[3]}"]
+at = 3.0
+[[perturbation]]
+plugin = "lesion"
+targets = [5]
+to = [6, 7]
+from = 1.05
+until = 6.0
+parameters = {{ both = 0 }}
+""")
+    want = linear_reference(W, 100, [0.5, 0.3, 0.8], [(30, [2, 3], None, 10**9), (11, [5], [6, 7], 60)])
+    base = dict(os.environ, TWINBRAIN_DEVICE=str(dev.index))
+    for chunk in ("0", "1", "7", "30"):
+        out = os.path.join(tmp, f"les{chunk}.h5")
+        run(path, out, env=dict(base, TWINBRAIN_CHUNK_STEPS=chunk))
+        with h5py.File(out) as f:
+            x = f["monitors/x/data"][:, :, :, 0]
+        err = np.abs(x - want).max()
+        check(f"lesions match numpy with chunks of {chunk if chunk != '0' else 'adaptive'} steps",
+              err <= 1e-12 * np.abs(want).max(), f"max difference {err:.3g}")
+    with h5py.File(os.path.join(tmp, "les0.h5")) as f:
+        g = f["perturbations/lesion_0"]
+        check("/perturbations records the event's step and time",
+              list(g["event_step"][:]) == [30] and abs(g["event_time_ms"][0] - 3.0) < 1e-12
+              and g.attrs["plugin"] == "lesion" and [s.decode() if isinstance(s, bytes) else s
+                                                     for s in g.attrs["targets_targets"]] == ["2", labels[3]])
+        g = f["perturbations/lesion_1"]
+        ops = [s.decode() if isinstance(s, bytes) else s for s in g["event_operation"][:]]
+        check("an action with until is undone at its step", list(g["event_step"][:]) == [11, 60]
+              and ops == ["scale edges", "undo"], f"{list(g['event_step'][:])} {ops}")
+    if dev.first:
+        multi = subprocess.run([TB, "devices", "--json"], capture_output=True, text=True)
+        if multi.stdout.count('"index"') > 1:
+            out = os.path.join(tmp, "all.h5")
+            run(path, out, "--device", "all", env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="13"))
+            with h5py.File(out) as f:
+                x = f["monitors/x/data"][:, :, :, 0]
+                split = "devices" in f
+            err = np.abs(x - want).max()
+            check("lesions land on their step with the instances split over every device",
+                  split and err <= 1e-12 * np.abs(want).max(), f"max difference {err:.3g}")
+
+
+def lesion_equals_edited_connectome(tmp, con, W):
+    """With delays: a lesion at t = 0 is the run on the edited connectome."""
+    edited = os.path.join(tmp, "edited.h5")
+    shutil.copy(con, edited)
+    with h5py.File(edited, "r+") as f:
+        w = f["weights"][:]
+        w[[1, 4], :] = 0
+        w[:, [1, 4]] = 0
+        f["weights"][...] = w
+    a, b = os.path.join(tmp, "d1.toml"), os.path.join(tmp, "d2.toml")
+    with open(a, "w") as f:
+        f.write(LINEAR.format(duration=20.0, con=con, speed=2.0))
+        f.write('[[perturbation]]\nplugin = "lesion"\ntargets = [1, 4]\n')
+    with open(b, "w") as f:
+        f.write(LINEAR.format(duration=20.0, con=edited, speed=2.0))
+    run(a, os.path.join(tmp, "d1.h5"))
+    run(b, os.path.join(tmp, "d2.h5"))
+    with h5py.File(os.path.join(tmp, "d1.h5")) as f, h5py.File(os.path.join(tmp, "d2.h5")) as g:
+        x, y = f["monitors/x/data"][:], g["monitors/x/data"][:]
+    check("with delays, a lesion from t = 0 equals the run on the edited connectome",
+          np.array_equal(x, y), f"max difference {np.abs(x - y).max():.3g}")
+
+
+def closed_forms(tmp, con, labels):
+    path = os.path.join(tmp, "mix.toml")
+    with open(path, "w") as f:
+        f.write(MIX.format(con=con, l1=labels[1], l5=labels[5]))
+    out = os.path.join(tmp, "mix.h5")
+    run(path, out, env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="9"))
+    with h5py.File(out) as f:
+        x = f["monitors/x/data"][:, 0]
+        ev_t = f["perturbations/ketamine/event_time_ms"][:]
+        ev_v = f["perturbations/ketamine/event_value"][:]
+    T = x.shape[0]
+    inc = np.diff(np.concatenate([np.zeros((1, N, 3)), x]), axis=0) / DT
+
+    def conc(t):
+        return 2.0 * 300 / (1.0 * (300 - 100)) * (np.exp(-100 * t) - np.exp(-300 * t))
+
+    def effect(c):
+        return -0.6 * c ** 2 / (0.5 ** 2 + c ** 2)
+
+    want_v = 1 + effect(conc((ev_t[:-1] - 1.0) / 1000))
+    check("the drug's factors are 1 + Hill(C(t)) of the one-compartment curve",
+          len(ev_v) == 17 and np.abs(ev_v[:-1] - want_v).max() < 1e-14 and ev_v[-1] == 1.0
+          and np.allclose(ev_t[:-1], 1.0 + 0.5 * np.arange(16)), f"{ev_t} {ev_v}")
+    p = np.full((T, N), 2.0)
+    for k in range(10, 90):
+        p[k, [0, 2]] = 2.0 * (1 + effect(conc((k - 10) // 5 * 0.5 / 1000)))
+    err = np.abs(inc[:, :, 0] - p).max()
+    check("the drug scales the parameter of its targets, interval by interval", err < 1e-11, f"{err:.3g}")
+    s = np.zeros((T, N))
+    for k in range(20, 80):
+        ph = (k - 20) * DT / 5.0
+        ph -= math.floor(ph + 1e-9)
+        v = 3.0 if ph * 5.0 < 0.3 - 1e-9 else 0.0
+        s[k, 1] += v
+        s[k, 3] -= 0.5 * v
+    for k in range(5, T):
+        s[k, 7] += 0.7 * math.sin(2 * math.pi * 40.0 / 1000.0 * (k - 5) * DT + 0.3)
+    err = np.abs(inc[:, :, 1] - s).max()
+    check("the DBS train and the tACS sinusoid enter sample by sample, with their gains", err < 1e-11,
+          f"{err:.3g}")
+    q = np.full((T, N), 0.5)
+    q[30:60, 4] = -1.6
+    q[30:60, 5] = -1.8
+    err = np.abs(inc[:, :, 2] - q).max()
+    check("the epileptogenic zone's x0 holds over [from, until) in the zone and the propagation zone",
+          err < 1e-11, f"{err:.3g}")
+
+
+def errors(tmp, con, labels):
+    base = os.path.join(tmp, "base.toml")
+    with open(base, "w") as f:
+        f.write(LINEAR.format(duration=10.0, con=con, speed="inf"))
+    cases = [
+        ("an unknown region label, with a suggestion", f'{{plugin = "lesion", targets = ["{labels[2]}x"]}}',
+         f"no region '{labels[2]}x'; did you mean '{labels[2]}'?"),
+        ("a region index outside the connectome", '{plugin = "lesion", targets = [12]}', "index 12 is outside 0..11"),
+        ("a time after the run", '{plugin = "lesion", targets = [1], at = 10.0}', "outside the run"),
+        ("until after the run's end", '{plugin = "lesion", targets = [1], at = 1.0, until = 11.0}',
+         "after the run's end"),
+        ("until before the start", '{plugin = "lesion", targets = [1], at = 5.0, until = 2.0}', "not after its start"),
+        ("a negative dose", '{plugin = "drug", targets = [1], parameters = {dose = -1.0, scales = ["k"]}}',
+         "dose"),
+        ("a parameter the model lacks", '{plugin = "drug", targets = [1], parameters = {scales = ["J_NMDA"]}}',
+         "no parameter 'J_NMDA'"),
+        ("an unknown plugin", '{plugin = "lesoin", targets = [1]}', "did you mean 'lesion'?"),
+        ("a missing target set", '{plugin = "lesion"}', "targets"),
+    ]
+    for what, entry, text in cases:
+        done = subprocess.run([TB, "check", base, "--set", f"perturbation=[{entry}]"], capture_output=True, text=True)
+        located = re.search(r"base\.toml:\d+:\d+: ", done.stderr) or "--set" in done.stderr
+        check(f"refused: {what}", done.returncode == 2 and text in done.stderr and located,
+              f"exit {done.returncode}: {done.stderr.strip()}")
+    located = os.path.join(tmp, "located.toml")
+    with open(located, "w") as f:
+        f.write(LINEAR.format(duration=10.0, con=con, speed="inf"))
+        f.write(f'[[perturbation]]\nplugin = "lesion"\ntargets = [1, "{labels[2]}y"]\n')
+    with open(located) as f:
+        line = f.read().splitlines().index(f'targets = [1, "{labels[2]}y"]') + 1
+    done = subprocess.run([TB, "run", located, "-o", os.path.join(tmp, "no.h5")], capture_output=True, text=True)
+    check("an unknown label's error points at the label (FILE:LINE:COL)",
+          done.returncode == 2 and re.search(rf"located\.toml:{line}:15: perturbation 'lesion_0'", done.stderr)
+          and not os.path.exists(os.path.join(tmp, "no.h5")), done.stderr)
+
+
+def body(dev):
+    with tempfile.TemporaryDirectory() as tmp:
+        con = os.path.join(tmp, "c.h5")
+        subprocess.run([TB, "connectome", "generate", "--regions", str(N), "--seed", "9", "--density", "0.6", "-o",
+                        con], check=True, capture_output=True)
+        with h5py.File(con) as f:
+            labels = [s.decode() if isinstance(s, bytes) else s for s in f["region_labels"][:]]
+            W = f["weights"][:]
+        lesions(dev, tmp, con, W, labels)
+        lesion_equals_edited_connectome(tmp, con, W)
+        closed_forms(tmp, con, labels)
+        if dev.first:
+            errors(tmp, con, labels)
+
+
+suite.each(body)
+suite.finish()
