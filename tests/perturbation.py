@@ -291,6 +291,110 @@ def errors(tmp, con, labels):
           and not os.path.exists(os.path.join(tmp, "no.h5")), done.stderr)
 
 
+SPIKING = """
+[simulation]
+duration = 20.0
+dt = 0.1
+[[neuron_model]]
+name = "integ"
+state = { V = 0.0, W = 0.0 }
+parameters = { p = 2.0, th = 1e30 }
+constants = { p2 = "2.0 * p" }
+update = "V += dt * I_ext; W += dt * p2;"
+threshold = "V > th"
+reset = "V = 0.0;"
+[[population]]
+name = "A"
+model = "integ"
+size = 10
+[[population]]
+name = "B"
+model = "integ"
+size = 6
+parameters = { th = 5.0 }
+[[input]]
+name = "drive"
+kind = "dc"
+targets = ["B"]
+amplitude = 10.0
+[[record]]
+name = "a"
+kind = "state"
+population = "A"
+neurons = 10
+[[record]]
+name = "b"
+kind = "state"
+population = "B"
+neurons = 6
+[[record]]
+kind = "spikes"
+[[perturbation]]
+plugin = "stimulation"
+targets = ["A"]
+fraction = 0.5
+from = 2.0
+until = 15.0
+parameters = { waveform = "dbs", frequency = 250.0, pulse_width = 0.5, amplitude = 3.0 }
+[[perturbation]]
+plugin = "drug"
+targets = ["B"]
+from = 1.0
+parameters = { dose = 2.0, ka = 300.0, ke = 100.0, ec50 = 0.5, emax = -0.6, interval = 1.0, scales = ["p"] }
+[[perturbation]]
+plugin = "lesion"
+targets = ["B"]
+at = 10.0
+"""
+
+
+def spiking(tmp):
+    """Integrators V' = I_ext, W' = 2 p (a constant of p) in two populations:
+    a DBS current into half of A, a drug scaling p in B (its constant
+    computed again), B silenced at 10 ms."""
+    path = os.path.join(tmp, "spk.toml")
+    with open(path, "w") as f:
+        f.write(SPIKING)
+    out = os.path.join(tmp, "spk.h5")
+    run(path, out, env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="3"))
+    with h5py.File(out) as f:
+        a, b = f["monitors/a/data"][:, 0], f["monitors/b/data"][:, 0]
+        spikes = f["spikes/B/timestamps"][:]
+    T = a.shape[0]
+    inc_a = np.diff(np.concatenate([np.zeros((1, 10, 2)), a]), axis=0)[:, :, 0] / DT
+    s = np.zeros(T)
+    for k in range(20, 150):
+        ph = (k - 20) * DT / 4.0
+        ph -= math.floor(ph + 1e-9)
+        s[k] = 3.0 if ph * 4.0 < 0.5 - 1e-9 else 0.0
+    err = np.abs(inc_a[:, :5] - s[:, None]).max()
+    check("spiking: the DBS current reaches the first half of A sample by sample, and only them",
+          err < 1e-11 and np.all(inc_a[:, 5:] == 0), f"{err:.3g}")
+
+    def conc(t):
+        return 2.0 * 300 / 200 * (np.exp(-100 * t) - np.exp(-300 * t))
+
+    inc_b = np.diff(np.concatenate([np.zeros((1, 6, 2)), b]), axis=0)[:, :, 1] / DT
+    want = np.full(T, 4.0)
+    for k in range(10, T):
+        c = conc((k - 10) // 10 * 1.0 / 1000)
+        want[k] = 4.0 * (1 - 0.6 * c / (0.5 + c))
+    err = np.abs(inc_b - want[:, None]).max()
+    check("spiking: the drug scales p per neuron and the model's constants follow", err < 1e-11, f"{err:.3g}")
+    check("spiking: a lesioned population spikes no more from its step",
+          len(spikes) > 50 and spikes.max() < 10.0 + 1e-9 and spikes.max() > 9.0, f"{len(spikes)} {spikes.max()}")
+    done = subprocess.run([TB, "check", path, "--set",
+                           'perturbation=[{plugin = "lesion", targets = ["A"], to = ["B"]}]'],
+                          capture_output=True, text=True)
+    check("spiking: cutting edges is refused, naming the plugin and the kit",
+          done.returncode == 2 and "plugin 'lesion' needs to scale edges, which spiking scenarios cannot do"
+          in done.stderr, done.stderr)
+    done = subprocess.run([TB, "check", path, "--set", 'perturbation=[{plugin = "lesion", targets = ["C"]}]'],
+                          capture_output=True, text=True)
+    check("spiking: an unknown population is refused", done.returncode == 2 and "no population 'C'" in done.stderr,
+          done.stderr)
+
+
 def body(dev):
     with tempfile.TemporaryDirectory() as tmp:
         con = os.path.join(tmp, "c.h5")
@@ -302,6 +406,7 @@ def body(dev):
         lesions(dev, tmp, con, W, labels)
         lesion_equals_edited_connectome(tmp, con, W)
         closed_forms(tmp, con, labels)
+        spiking(tmp)
         if dev.first:
             errors(tmp, con, labels)
 
