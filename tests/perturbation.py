@@ -20,6 +20,11 @@ import tempfile
 import h5py
 import numpy as np
 
+try:
+    from scipy.linalg import expm
+except ImportError:  # the diffusion check says it is skipped
+    expm = None
+
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
 import devices  # noqa: E402
 import reference as ref  # noqa: E402
@@ -291,6 +296,53 @@ def errors(tmp, con, labels):
           and not os.path.exists(os.path.join(tmp, "no.h5")), done.stderr)
 
 
+def neurodegeneration(tmp, con, W):
+    """Raj 2012 diffusion against scipy's matrix exponential, and the run
+    against Euler with the atrophied weights and parameter per epoch."""
+    if expm is None:
+        print("SKIP (visibly): neurodegeneration against the matrix exponential needs scipy "
+              "(apt-get install python3-scipy)")
+        return
+    path = os.path.join(tmp, "nd.toml")
+    with open(path, "w") as f:
+        f.write(LINEAR.format(duration=10.0, con=con, speed="inf"))
+        f.write("""[[perturbation]]
+name = "ad"
+plugin = "neurodegeneration"
+seed = [0, 5]
+parameters = { beta = 0.8, epochs = [0.0, 1.0, 3.0, 6.0], atrophy = 0.6, parameter = "k", parameter_atrophy = 0.3 }
+""")
+    out = os.path.join(tmp, "nd.h5")
+    run(path, out, env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="11"))
+    A = (W + W.T) / 2
+    d = A.sum(1)
+    s = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
+    H = np.eye(N) - s[:, None] * A * s[None, :]
+    x0 = np.zeros(N)
+    x0[[0, 5]] = 1
+    epochs = [0.0, 1.0, 3.0, 6.0]
+    xs = [np.clip(expm(-0.8 * H * ep) @ x0, 0, 1) for ep in epochs]
+    with h5py.File(out) as f:
+        g = f["perturbations/ad"]
+        off, vals = g["unit_offsets"][:], g["unit_values"][:]
+        ops = [o.decode() if isinstance(o, bytes) else o for o in g["event_operation"][:]]
+        steps = list(g["event_step"][:])
+        y = f["monitors/x/data"][:, 0, :, 0]
+    edges = [i for i, o in enumerate(ops) if o == "scale edges"]
+    err = max(np.abs((1 - vals[off[i]:off[i + 1]]) / 0.6 - x).max() for i, x in zip(edges, xs))
+    check("the pathology at each epoch is expm(-beta H t) x0 (scipy)", len(edges) == 4 and err < 1e-12, f"{err:.3g}")
+    check("each epoch has its window of the run", steps == [0, 0, 25, 25, 50, 50, 75, 75], f"{steps}")
+    v = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+    rows = []
+    for t in range(100):
+        x = xs[min(t // 25, 3)]
+        fa, kk = 1 - 0.6 * x, 1 - 0.3 * x
+        v = v + DT * (-kk * v + 0.5 * (W * fa[:, None] * fa[None, :]) @ v)
+        rows.append(v)
+    err = np.abs(np.array(rows) - y).max()
+    check("the run follows the atrophied weights and parameter epoch by epoch", err < 1e-12, f"{err:.3g}")
+
+
 SPIKING = """
 [simulation]
 duration = 20.0
@@ -406,6 +458,7 @@ def body(dev):
         lesions(dev, tmp, con, W, labels)
         lesion_equals_edited_connectome(tmp, con, W)
         closed_forms(tmp, con, labels)
+        neurodegeneration(tmp, con, W)
         spiking(tmp)
         if dev.first:
             errors(tmp, con, labels)

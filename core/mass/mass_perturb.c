@@ -215,15 +215,28 @@ static tb_status write_weights(mass *m, tb_error *err)
     return st;
 }
 
-static tb_status edges(void *impl, const size_t *from, size_t n_from, const size_t *to, size_t n_to, double factor,
-                       tb_error *err)
+static tb_status edges(void *impl, const size_t *from, size_t n_from, const double *from_f, const size_t *to,
+                       size_t n_to, const double *to_f, tb_error *err)
 {
     mass *m = impl;
     size_t N = m->N;
     for (size_t a = 0; a < n_to; ++a)
         for (size_t b = 0; b < n_from; ++b)
-            m->pt->w[to[a] * N + from[b]] = m->con->weights[to[a] * N + from[b]] * factor;
+            m->pt->w[to[a] * N + from[b]] = m->con->weights[to[a] * N + from[b]] * from_f[b] * to_f[a];
     return write_weights(m, err);
+}
+
+static tb_status weights(const tb_scenario *sc, double **w, tb_error *err)
+{
+    tb_connectome *c = NULL;
+    tb_status st = tb_connectome_read(tb_mass_scenario_of(sc)->connectome_file, &c, err);
+    if (st != TB_OK)
+        return st;
+    *w = malloc(c->n * c->n * sizeof **w);
+    if (*w)
+        memcpy(*w, c->weights, c->n * c->n * sizeof **w);
+    tb_connectome_free(c);
+    return *w ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
 }
 
 static tb_status silence(void *impl, const size_t *units, size_t n, bool on, tb_error *err)
@@ -263,4 +276,5 @@ const struct tb_kit_ops tb_mass_ops = {
     .edges = edges,
     .param = param,
     .silence = silence,
+    .weights = weights,
 };

@@ -27,3 +27,7 @@ plugin_LTLIBRARIES += plugins/drug.la
 plugins_drug_la_SOURCES = plugins/perturbation/drug/drug.c
 plugins_drug_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_drug_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugin_LTLIBRARIES += plugins/neurodegeneration.la
+plugins_neurodegeneration_la_SOURCES = plugins/perturbation/neurodegeneration/neurodegeneration.c
+plugins_neurodegeneration_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_neurodegeneration_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -36,7 +36,7 @@ static tb_status apply_one(const tb_kit_ops *ops, const tb_perturb_event *e, voi
 {
     switch (e->op) {
     case TB_OP_EDGES:
-        return ops->edges(impl, e->units, e->n_units, e->to, e->n_to, e->values[0], err);
+        return ops->edges(impl, e->units, e->n_units, e->values, e->to, e->n_to, e->to_values, err);
     case TB_OP_PARAM:
         return ops->param(impl, e->name, e->units, e->n_units, e->values, e->mode, e->instance, err);
     case TB_OP_SILENCE:
@@ -175,6 +175,50 @@ static tb_status write_events(const tb_perturb_data *d, size_t entry, double dt,
     return st;
 }
 
+/* Each event's units and values (per source unit for edges), as rows of
+ * a ragged array: unit_offsets [E + 1] into unit_ids and unit_values;
+ * left out (units_written = 0) past 10^7 entries. */
+#define MAX_UNIT_ENTRIES 10000000u
+
+static tb_status write_units(const tb_perturb_data *d, size_t entry, tb_output *out, const char *g, tb_error *err)
+{
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < d->n_ev; ++i)
+        if (d->ev[i].entry == entry)
+            ++n, total += d->ev[i].n_units;
+    if (total > MAX_UNIT_ENTRIES || n == 0)
+        return tb_output_attr_int(out, g, "units_written", 0, err);
+    int64_t *off = calloc(n + 1, sizeof *off), *ids = calloc(total + 1, sizeof *ids);
+    double *val = calloc(total + 1, sizeof *val);
+    tb_status st = off && ids && val ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    size_t k = 0, at = 0;
+    for (size_t i = 0; st == TB_OK && i < d->n_ev; ++i) {
+        const tb_perturb_event *e = &d->ev[i];
+        if (e->entry != entry)
+            continue;
+        off[k++] = (int64_t)at;
+        for (size_t j = 0; j < e->n_units; ++j, ++at) {
+            ids[at] = (int64_t)e->units[j];
+            val[at] = e->values[j];
+        }
+    }
+    if (st == TB_OK)
+        off[n] = (int64_t)at;
+    char *po = tb_asprintf("%s/unit_offsets", g), *pi = tb_asprintf("%s/unit_ids", g),
+         *pv = tb_asprintf("%s/unit_values", g);
+    uint64_t dn[1] = {n + 1}, dt[1] = {total};
+    if (st == TB_OK)
+        st = tb_output_write_array(out, po, TB_I64, 1, dn, off, err);
+    if (st == TB_OK && total)
+        st = tb_output_write_array(out, pi, TB_I64, 1, dt, ids, err);
+    if (st == TB_OK && total)
+        st = tb_output_write_array(out, pv, TB_F64, 1, dt, val, err);
+    if (st == TB_OK)
+        st = tb_output_attr_int(out, g, "units_written", 1, err);
+    free(po), free(pi), free(pv), free(off), free(ids), free(val);
+    return st;
+}
+
 tb_status tb_perturb_declare(const void *data, const tb_scenario *sc, tb_output *out, tb_error *err)
 {
     const tb_perturb_data *d = data;
@@ -202,6 +246,8 @@ tb_status tb_perturb_declare(const void *data, const tb_scenario *sc, tb_output 
         }
         if (st == TB_OK)
             st = write_events(d, i, sc->dt, out, g, err);
+        if (st == TB_OK)
+            st = write_units(d, i, out, g, err);
         free(g);
     }
     return st;

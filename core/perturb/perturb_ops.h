@@ -29,13 +29,16 @@ typedef struct tb_kit_ops {
      * advances from the current step; instance -1: all of its instances,
      * else the run's instance index. Values are relative to the
      * unperturbed run: a factor scales the unperturbed value. */
-    tb_status (*edges)(void *impl, const size_t *from, size_t n_from, const size_t *to, size_t n_to, double factor,
-                       tb_error *err);
+    tb_status (*edges)(void *impl, const size_t *from, size_t n_from, const double *from_f, const size_t *to,
+                       size_t n_to, const double *to_f, tb_error *err);
     tb_status (*param)(void *impl, const char *name, const size_t *units, size_t n, const double *values,
                        tb_perturb_mode mode, long instance, tb_error *err);
     tb_status (*silence)(void *impl, const size_t *units, size_t n, bool on, tb_error *err);
     tb_status (*state)(void *impl, const char *var, const size_t *units, size_t n, const double *values,
                        long instance, tb_error *err);
+    /* Optional: the weights between units ([n][n], row = target), for
+     * plans that read the connectome (malloc'd). */
+    tb_status (*weights)(const tb_scenario *sc, double **w, tb_error *err);
     /* TB_OP_INPUT is not an event: the kit adds the plan's inputs when it
      * builds its program (tb_perturb_events). */
 } tb_kit_ops;
@@ -46,6 +49,7 @@ typedef struct tb_perturb_event {
     uint64_t step, end_step;   /* end_step UINT64_MAX: never undone */
     size_t *units, n_units;
     size_t *to, n_to;          /* TB_OP_EDGES */
+    double *to_values;         /* TB_OP_EDGES: a factor per target unit (values: per source, times the value) */
     char *name;
     tb_perturb_mode mode;
     double *values;            /* one per unit */

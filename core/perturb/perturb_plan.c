@@ -28,7 +28,7 @@ void tb_perturb_clear_events(tb_perturb_data *d)
 {
     for (size_t i = 0; i < d->n_ev; ++i) {
         tb_perturb_event *e = &d->ev[i];
-        free(e->units), free(e->to), free(e->name), free(e->values), free(e->samples);
+        free(e->units), free(e->to), free(e->to_values), free(e->name), free(e->values), free(e->samples);
     }
     free(d->ev);
     d->ev = NULL;
@@ -182,6 +182,19 @@ static tb_perturb_event *new_event(pt_ctx *x, tb_error *err)
     return e;
 }
 
+/* The action's units and its target units (TB_OP_EDGES): explicit, or a set's. */
+static const size_t *units_of(const pt_ctx *x, const tb_perturb_action *a, size_t *n)
+{
+    *n = a->units ? a->n_units : x->lens[a->set];
+    return a->units ? a->units : x->sets[a->set];
+}
+
+static const size_t *units_to_of(const pt_ctx *x, const tb_perturb_action *a, size_t *n)
+{
+    *n = a->units_to ? a->n_units_to : x->lens[a->set_to];
+    return a->units_to ? a->units_to : x->sets[a->set_to];
+}
+
 static double *copy_doubles(const double *src, size_t n, double fill)
 {
     double *out = malloc((n ? n : 1) * sizeof *out);
@@ -203,15 +216,18 @@ static tb_status add_event(pt_ctx *x, const tb_perturb_action *a, uint64_t step,
     e->undo = undo;
     e->mode = undo ? TB_PERTURB_SCALE : a->mode;
     e->instance = a->instance;
-    e->n_units = x->lens[a->set];
+    const size_t *u = units_of(x, a, &e->n_units);
     e->units = malloc((e->n_units ? e->n_units : 1) * sizeof *e->units);
     if (e->units)
-        memcpy(e->units, x->sets[a->set], e->n_units * sizeof *e->units);
+        memcpy(e->units, u, e->n_units * sizeof *e->units);
     if (a->op == TB_OP_EDGES) {
-        e->n_to = x->lens[a->set_to];
+        const size_t *t = units_to_of(x, a, &e->n_to);
         e->to = malloc((e->n_to ? e->n_to : 1) * sizeof *e->to);
         if (e->to)
-            memcpy(e->to, x->sets[a->set_to], e->n_to * sizeof *e->to);
+            memcpy(e->to, t, e->n_to * sizeof *e->to);
+        e->to_values = copy_doubles(undo ? NULL : a->per_unit_to, e->n_to, 1.0);
+        if (!e->to_values)
+            return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     }
     e->name = a->name ? tb_strdup(a->name) : NULL;
     e->values = copy_doubles(vals, e->n_units, value);
@@ -240,12 +256,21 @@ static tb_status check_action(pt_ctx *x, const tb_perturb_action *a, tb_error *e
                        "offers no such operation)", plugin, tb_perturb_op_name(a->op), x->sc->kit->name,
                        x->sc->kit->name);
     size_t ns = x->e->n_sets;
-    if (a->set >= ns || (a->op == TB_OP_EDGES && a->set_to >= ns))
+    bool own_from = a->units != NULL, own_to = a->op != TB_OP_EDGES || a->units_to != NULL;
+    if ((!own_from && a->set >= ns) || (!own_to && a->set_to >= ns))
         return fail_at(x, x->e->pos, err, "plugin '%s' emitted an action on target set %zu; it has %zu", plugin,
-                       a->op == TB_OP_EDGES && a->set_to >= ns ? a->set_to : a->set, ns);
-    if (!x->e->sets[a->set] || (a->op == TB_OP_EDGES && !x->e->sets[a->set_to]))
+                       !own_from && a->set >= ns ? a->set : a->set_to, ns);
+    if ((!own_from && !x->e->sets[a->set]) || (!own_to && !x->e->sets[a->set_to]))
         return fail_at(x, x->e->pos, err, "plugin '%s' needs `%s` here", plugin,
-                       x->e->kind->sets[x->e->sets[a->set] ? a->set_to : a->set]);
+                       x->e->kind->sets[!own_from && !x->e->sets[a->set] ? a->set : a->set_to]);
+    for (size_t i = 0; own_from && i < a->n_units; ++i)
+        if (a->units[i] >= x->pub.n_units)
+            return fail_at(x, x->e->pos, err, "plugin '%s' named unit %zu of %zu", plugin, a->units[i],
+                           x->pub.n_units);
+    for (size_t i = 0; a->units_to && i < a->n_units_to; ++i)
+        if (a->units_to[i] >= x->pub.n_units)
+            return fail_at(x, x->e->pos, err, "plugin '%s' named unit %zu of %zu", plugin, a->units_to[i],
+                           x->pub.n_units);
     char *known = NULL;
     if ((a->op & (TB_OP_PARAM | TB_OP_STATE | TB_OP_INPUT)) && !x->ops->has(x->sc, a->op, a->name, &known)) {
         tb_status st = fail_at(x, x->e->pos, err, "%s scenarios have no %s '%s' to %s (they have: %s)",
@@ -261,7 +286,14 @@ static tb_status check_action(pt_ctx *x, const tb_perturb_action *a, tb_error *e
     if (a->instance < -1 || a->instance >= (long)x->sc->n_instances)
         return fail_at(x, x->e->pos, err, "instance %ld is outside the run's 0..%zu", a->instance,
                        x->sc->n_instances - 1);
-    for (size_t i = 0; a->per_unit && i < x->lens[a->set]; ++i)
+    size_t nu, nt = 0;
+    units_of(x, a, &nu);
+    if (a->op == TB_OP_EDGES)
+        units_to_of(x, a, &nt);
+    for (size_t i = 0; a->per_unit_to && i < nt; ++i)
+        if (!isfinite(a->per_unit_to[i]))
+            return fail_at(x, x->e->pos, err, "plugin '%s' computed a value that is not finite", plugin);
+    for (size_t i = 0; a->per_unit && i < nu; ++i)
         if (!isfinite(a->per_unit[i]))
             return fail_at(x, x->e->pos, err, "plugin '%s' computed a value that is not finite", plugin);
     if (!isfinite(a->t) || a->t < 0 || a->t >= x->sc->duration || !(a->t_end > a->t))
@@ -293,14 +325,17 @@ static tb_status ctx_emit(tb_perturb_ctx *ctx, const tb_perturb_action *a, tb_er
         double r = ceil(x->e->ramp / x->sc->dt);
         stages = r < 1 ? 1 : r > 100 ? 100 : (size_t)r;
     }
-    size_t n = x->lens[a->set];
+    size_t n;
+    units_of(x, a, &n);
     double *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t k = 1; st == TB_OK && k <= stages; ++k) {
         double f = (double)k / (double)stages;
         for (size_t i = 0; i < n; ++i) {
-            double full = a->per_unit ? a->per_unit[i] : a->value;
+            double full = a->op == TB_OP_EDGES ? a->value * (a->per_unit ? a->per_unit[i] : 1.0)
+                          : a->per_unit       ? a->per_unit[i]
+                                              : a->value;
             v[i] = stages == 1 ? full : 1 + (full - 1) * f;
         }
         uint64_t s = stages == 1 ? s0 : step_of(x, a->t + x->e->ramp * (double)(k - 1) / (double)stages);
@@ -338,14 +373,18 @@ static tb_status plan_entry(pt_ctx *x, const tb_unit_group *g, size_t ng, size_t
         st = resolve_set(x, k, g, ng, err);
     if (st != TB_OK)
         return st;
+    double *w = NULL;
+    if (x->ops->weights && (st = x->ops->weights(x->sc, &w, err)) != TB_OK)
+        return st;
     x->pub = (tb_perturb_ctx){
         .dt = x->sc->dt, .duration = x->sc->duration, .from = x->e->from, .until = x->e->until,
         .ramp = x->e->ramp, .n_units = n_units, .n_instances = x->sc->n_instances, .kit = x->sc->kit->name,
         .n_sets = x->e->n_sets, .set_len = x->lens, .sets = (const size_t *const *)x->sets,
         .num = ctx_num, .nums = ctx_nums, .str = ctx_str, .strs = ctx_strs, .emit = ctx_emit, .fail = ctx_fail,
-        .core = x,
+        .weights = w, .core = x,
     };
     st = kind->plan(&x->pub, err);
+    free(w);
     if (st != TB_OK && !(err && err->message && err->message[0]))
         st = fail_at(x, x->e->pos, err, "plugin '%s' failed to plan without saying why", x->e->plugin->name);
     else if (st != TB_OK && !strstr(tb_error_message(err), x->e->name)) {

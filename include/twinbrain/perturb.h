@@ -45,10 +45,17 @@ typedef struct tb_perturb_action {
     double t_end;            /* when it is undone; INFINITY: never */
     size_t set;              /* the units: index of a target set among the plugin's `sets` */
     size_t set_to;           /* TB_OP_EDGES: edges from units of `set` into units of `set_to` */
+    const size_t *units;     /* or these units (all of the kit's: 0 .. n_units - 1), instead of `set` */
+    size_t n_units;
+    const size_t *units_to;  /* TB_OP_EDGES: or these, instead of `set_to` */
+    size_t n_units_to;
     const char *name;        /* TB_OP_PARAM: the parameter; TB_OP_STATE, TB_OP_INPUT: the variable (NULL: first) */
     tb_perturb_mode mode;    /* TB_OP_PARAM; TB_OP_EDGES always scales */
     double value;            /* the value or factor of every unit (TB_OP_INPUT: the amplitude) */
-    const double *per_unit;  /* or one per unit of the set, in the set's order (NULL: `value`); copied */
+    const double *per_unit;  /* or one per unit of the set, in the set's order (NULL: `value`); copied.
+                              * TB_OP_EDGES: a factor per source unit; edge j -> i is scaled by
+                              * value x per_unit[j] x per_unit_to[i] */
+    const double *per_unit_to; /* TB_OP_EDGES: a factor per target unit (NULL: 1 each) */
     const double *samples;   /* TB_OP_INPUT: the waveform, one sample per step from t on; copied */
     size_t n_samples;
     long instance;           /* -1: every instance of the run; else only this one (a sweep of perturbations) */
@@ -66,6 +73,9 @@ struct tb_perturb_ctx {
     size_t n_sets;
     const size_t *set_len;
     const size_t *const *sets;
+    /* the kit's connectome between units, [n_units][n_units], row = target
+     * (mass: the connectome's weights), or NULL */
+    const double *weights;
     /* a number (REAL, INT) or the first of an array; NAN when unknown */
     double (*num)(const tb_perturb_ctx *ctx, const char *param);
     /* every number of a REALS parameter (or one); NULL when unknown */
