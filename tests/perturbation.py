@@ -189,6 +189,48 @@ parameters = {{ both = 0 }}
                   split and err <= 1e-12 * np.abs(want).max(), f"max difference {err:.3g}")
 
 
+def lesion_sweep(dev, tmp, con):
+    """each = true: a lesion of every region as its own instance, with
+    delays, equals each lesion run alone, in every layout and (on the first
+    device) split over all devices."""
+    path = os.path.join(tmp, "atlas.toml")
+    with open(path, "w") as f:
+        f.write(LINEAR.format(duration=15.0, con=con, speed=2.0))
+        f.write('[[perturbation]]\nplugin = "lesion"\neach = true\ntargets = %s\nat = 2.5\n' % list(range(N)))
+    outs = {}
+    for layout in ("", "regions", "instances", "split"):
+        out = os.path.join(tmp, f"atlas{layout}.h5")
+        env = dict(os.environ, TWINBRAIN_DEVICE=str(dev.index), TWINBRAIN_CHUNK_STEPS="6")
+        if layout:
+            env["TWINBRAIN_MASS_LAYOUT"] = layout
+        run(path, out, env=env)
+        with h5py.File(out) as f:
+            outs[layout] = f["monitors/x/data"][:, :, :, 0]
+    if dev.first and subprocess.run([TB, "devices", "--json"], capture_output=True, text=True).stdout.count(
+            '"index"') > 1:
+        out = os.path.join(tmp, "atlas_all.h5")
+        run(path, out, "--device", "all")
+        with h5py.File(out) as f:
+            outs["all devices"] = f["monitors/x/data"][:, :, :, 0]
+    worst = 0.0
+    for r in (0, 3, 7, 11):
+        alone = os.path.join(tmp, f"alone{r}.toml")
+        with open(alone, "w") as f:
+            f.write(LINEAR.format(duration=15.0, con=con, speed=2.0))
+            f.write(f'[[perturbation]]\nplugin = "lesion"\ntargets = [{r}]\nat = 2.5\n')
+        run(alone, os.path.join(tmp, f"alone{r}.h5"), env=dict(os.environ, TWINBRAIN_DEVICE=str(dev.index)))
+        with h5py.File(os.path.join(tmp, f"alone{r}.h5")) as f:
+            y = f["monitors/x/data"][:, 0, :, 0]
+        for layout, x in outs.items():
+            d = np.abs(x[:, r] - y).max() / np.abs(y).max()
+            worst = max(worst, d)
+            if d > 1e-13:
+                failures.append(f"instance {r} ({layout or 'default layout'}) differs from its run alone by {d:.3g}")
+    check("a lesion sweep's instances equal their runs alone, in every layout", worst <= 1e-13, f"{worst:.3g}")
+    check("instances differ from one another (each lesions its own region)",
+          not np.allclose(outs[""][:, 0], outs[""][:, 1]))
+
+
 def lesion_equals_edited_connectome(tmp, con, W):
     """With delays: a lesion at t = 0 is the run on the edited connectome."""
     edited = os.path.join(tmp, "edited.h5")
@@ -457,6 +499,7 @@ def body(dev):
             W = f["weights"][:]
         lesions(dev, tmp, con, W, labels)
         lesion_equals_edited_connectome(tmp, con, W)
+        lesion_sweep(dev, tmp, con)
         closed_forms(tmp, con, labels)
         neurodegeneration(tmp, con, W)
         spiking(tmp)

@@ -63,6 +63,12 @@ static void add_slot(mass *m, const char *code_name, const tb_scenario_value *v,
     s->nsig = nsig;
 }
 
+size_t tb_mass_add_slot(mass *m, const char *code_name, const tb_scenario_value *v)
+{
+    add_slot(m, code_name, v, NULL, false);
+    return m->n_params - 1;
+}
+
 /* initial.history = "random": the range of each variable drawn at random
  * (tb_hist_lo_<variable>, tb_hist_width_<variable>), data rather than code
  * like every other value. */
@@ -96,7 +102,8 @@ static tb_status bind_params(mass *m, tb_error *err)
 {
     const tb_mass_scenario *ms = m->ms;
     const tb_plugin *pl = ms->model;
-    size_t n = pl->n_params + ms->n_coupling_params + 3 * m->NV + 1;
+    /* + 1: a perturbation's hidden slot (mass_perturb.c) */
+    size_t n = pl->n_params + ms->n_coupling_params + 3 * m->NV + 2;
     m->params = calloc(n, sizeof *m->params);
     if (!m->params)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -1008,9 +1015,9 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
                                   tb_error *err)
 {
     const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
-    if (count == 0 || first + count > ms->sweep.n_instances)
+    if (count == 0 || first + count > sc->n_instances)
         return tb_error_set(err, TB_ERR_OTHER, "instances [%zu, %zu) are not part of the %zu of the run", first,
-                            first + count, ms->sweep.n_instances);
+                            first + count, sc->n_instances);
     mass *m = calloc(1, sizeof *m);
     if (!m)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -1034,7 +1041,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
         return st;
     m->first = first;
     m->B = count;
-    m->B_total = ms->sweep.n_instances;
+    m->B_total = sc->n_instances; /* the sweep's, or a sweep of perturbations' */
     choose_layout(m);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
@@ -1095,8 +1102,7 @@ static tb_status check_memory(const mass *m, tb_error *err)
 
 static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
 {
-    const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
-    return mass_create_part(sc, dev, 0, ms->sweep.n_instances, impl, err);
+    return mass_create_part(sc, dev, 0, sc->n_instances, impl, err);
 }
 
 /* ------------------------------------------------------------ output */

@@ -313,6 +313,7 @@ char *tb_mass_generate(const mass *m)
     tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n",
                   m->NV, m->NC, method_macro(m->ms->method), m->instance_major ? 1 : 0);
     gen_lanes(m, &b);
+    tb_mass_perturb_gen(m, &b);
     gen_params(m, &b);
     gen_dfun(m, &b);
     gen_coupling(m, &b);

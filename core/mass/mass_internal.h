@@ -156,6 +156,7 @@ static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t
  * region (its values kept), the per-instance, per-region values written
  * to the device again, and the rows of 8 regions as slices */
 tb_status tb_mass_slot_per_region(mass *m, size_t slot, tb_error *err);
+size_t tb_mass_add_slot(mass *m, const char *code_name, const tb_scenario_value *v);
 tb_status tb_mass_write_ir(mass *m, tb_error *err);
 void tb_mass_to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
                        int **sptr, int **scol, int **sdel, double **sw, size_t *slices);
@@ -164,6 +165,7 @@ void tb_mass_to_sliced(const mass *m, const int *row_ptr, const int *col, const 
  * the plan bound before the program is generated, and the cleanup */
 extern const struct tb_kit_ops tb_mass_ops;
 tb_status tb_mass_perturb_bind(mass *m, tb_error *err);
+void tb_mass_perturb_gen(const mass *m, tb_buf *b);
 void tb_mass_perturb_free(mass *m);
 
 /* mass_codegen.c: the glue, a program part labelled TB_MASS_GLUE; and the

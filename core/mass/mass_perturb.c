@@ -20,6 +20,8 @@ typedef struct mass_perturb {
     double *w;          /* [N N] scaled weights (row: target, column: source) */
     bool *silent;       /* [N] regions whose rows and columns are zero */
     double **base;      /* per parameter slot: its unperturbed [B N] values, or NULL */
+    long alive;         /* the slot of 0 or 1 per instance and region (lesions per instance), or -1 */
+    tb_scenario_value one;
     tb_scenario_stimulus *stim; /* the scenario's stimuli, then the inputs */
 } mass_perturb;
 
@@ -131,6 +133,46 @@ static tb_status bind_params(mass *m, const tb_perturb_event *ev, size_t n_ev, t
     return st;
 }
 
+/* Lesions per instance (`each`): a hidden slot tb_alive, 1 or 0 per
+ * instance and region, weighs the edges from a region and the sum into
+ * it (kernels/mass.cl), in the layouts of one instance per work-item or
+ * work-group (no vector lanes: their edges serve 8 instances or rows at
+ * once). Edges and inputs are shared by the instances. */
+static tb_status bind_alive(mass *m, const tb_perturb_event *ev, size_t n_ev, tb_error *err)
+{
+    bool per_instance = false;
+    for (size_t i = 0; i < n_ev; ++i) {
+        if (ev[i].instance < 0)
+            continue;
+        if (ev[i].op == TB_OP_EDGES || ev[i].op == TB_OP_INPUT)
+            return tb_error_set(err, TB_ERR_SCENARIO, "%s: a perturbation per instance (each = true) may silence "
+                                "regions or change parameters; edges and inputs are shared by a run's instances",
+                                m->sc->path);
+        per_instance |= ev[i].op == TB_OP_SILENCE;
+    }
+    m->pt->alive = -1;
+    if (!per_instance)
+        return TB_OK;
+    m->lanes = 1, m->region_lanes = false, m->Bp = m->B, m->Np = m->N;
+    m->pt->one = (tb_scenario_value){.name = "tb_alive", .scalar = 1.0};
+    size_t slot = tb_mass_add_slot(m, "tb_alive", &m->pt->one);
+    tb_status st = tb_mass_slot_per_region(m, slot, err);
+    m->pt->alive = st == TB_OK ? (long)slot : -1;
+    return st;
+}
+
+void tb_mass_perturb_gen(const mass *m, tb_buf *b)
+{
+    if (!m->pt || m->pt->alive < 0)
+        return;
+    tb_buf_printf(b,
+                  "#define TB_ALIVE_PARAM , __global const tb_scalar *tb_pir\n"
+                  "#define TB_ALIVE_ARG , pir\n"
+                  "#define TB_ALIVE_SRC(j) * tb_pir[(%zu * (long)B + b) * N + (j)]\n"
+                  "#define TB_ALIVE_ROW p->tb_alive\n",
+                  m->params[m->pt->alive].index);
+}
+
 tb_status tb_mass_perturb_bind(mass *m, tb_error *err)
 {
     size_t n_ev;
@@ -145,7 +187,9 @@ tb_status tb_mass_perturb_bind(mass *m, tb_error *err)
     if (!m->pt || !m->pt->w || !m->pt->silent)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     memcpy(m->pt->w, m->con->weights, m->N * m->N * sizeof *m->pt->w);
-    tb_status st = bind_params(m, ev, n_ev, err);
+    tb_status st = bind_alive(m, ev, n_ev, err);
+    if (st == TB_OK)
+        st = bind_params(m, ev, n_ev, err);
     return st == TB_OK ? add_inputs(m, ev, n_ev, err) : st;
 }
 
@@ -239,9 +283,17 @@ static tb_status weights(const tb_scenario *sc, double **w, tb_error *err)
     return *w ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
 }
 
-static tb_status silence(void *impl, const size_t *units, size_t n, bool on, tb_error *err)
+static tb_status silence(void *impl, const size_t *units, size_t n, bool on, long instance, tb_error *err)
 {
     mass *m = impl;
+    if (instance >= 0) {
+        if ((size_t)instance < m->first || (size_t)instance >= m->first + m->B)
+            return TB_OK;
+        double *alive = m->params[m->pt->alive].ir + ((size_t)instance - m->first) * m->N;
+        for (size_t i = 0; i < n; ++i)
+            alive[units[i]] = on ? 0.0 : 1.0;
+        return tb_mass_write_ir(m, err);
+    }
     for (size_t i = 0; i < n; ++i)
         m->pt->silent[units[i]] = on;
     return write_weights(m, err);
@@ -271,6 +323,7 @@ static tb_status param(void *impl, const char *name, const size_t *units, size_t
 const struct tb_kit_ops tb_mass_ops = {
     .offered = TB_OP_EDGES | TB_OP_PARAM | TB_OP_SILENCE | TB_OP_INPUT,
     .group_noun = "region",
+    .instances = true,
     .groups = groups,
     .has = has,
     .edges = edges,

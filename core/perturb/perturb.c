@@ -32,6 +32,8 @@ static const tb_key_spec entry_keys[] = {
     {"fraction", KT_FLOAT, false, 1, .has_def = true, .min = 0, .max = 1, .min_excl = true,
      .doc = "the fraction of each targeted population's neurons that is perturbed (the first ones)"},
     {"parameters", KT_TABLE, .doc = "the plugin's parameters (twinbrain plugins NAME)"},
+    {"each", KT_BOOL, .doc = "true: one instance per element of the first target set, perturbed alone (a virtual "
+                             "lesion of each region in one run); default false"},
 };
 
 /* The target keys the shipped plugins use, documented here so that
@@ -237,7 +239,33 @@ static void check_times(tb_schema_checker *c, const tb_scenario *sc, const tb_to
                          "perturbation '%s': the ramp (%g ms from %g ms) outlasts it", e->name, e->ramp, e->from);
 }
 
-static void check_entry(tb_schema_checker *c, const tb_scenario *sc, const tb_plugin_registry *reg,
+/* each = true: the run gets one instance per element of the first target
+ * set; a [sweep] beside it must have as many (they go together, zipped). */
+static void check_each(tb_schema_checker *c, tb_scenario *sc, const tb_toml_value *t, pt_entry *e)
+{
+    const tb_toml_value *v = tb_toml_get(t, "each");
+    e->each = v && v->type == TB_TOML_BOOL && v->u.b && !tb_schema_refused(c, v);
+    if (!e->each)
+        return;
+    const tb_kit_ops *ops = sc->kit->ops;
+    if (!ops || !ops->instances) {
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "perturbation '%s': each = true makes one instance per "
+                         "target, and %s scenarios run one instance", e->name, sc->kit->name);
+        return;
+    }
+    size_t n = e->sets[0] ? e->sets[0]->u.arr.n : 0;
+    if (n == 0)
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "perturbation '%s': each = true needs targets in `%s`",
+                         e->name, e->kind->sets[0]);
+    else if (sc->n_instances == 1)
+        sc->n_instances = n;
+    else if (sc->n_instances != n)
+        tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "perturbation '%s': each = true makes %zu instances, but the "
+                         "run already has %zu (a [sweep], or another entry with each): give as many", e->name, n,
+                         sc->n_instances);
+}
+
+static void check_entry(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg,
                         tb_toml_value *t, size_t index, pt_entry *e)
 {
     e->pos = t->pos;
@@ -271,6 +299,7 @@ static void check_entry(tb_schema_checker *c, const tb_scenario *sc, const tb_pl
             e->sets[i] = NULL;
     }
     check_times(c, sc, t, e);
+    check_each(c, sc, t, e);
     tb_toml_value *params = tb_schema_ensure_table(t, "parameters");
     if (params && params->type == TB_TOML_TABLE) {
         char *prefix = tb_asprintf("perturbation.parameters");

@@ -40,7 +40,7 @@ static tb_status apply_one(const tb_kit_ops *ops, const tb_perturb_event *e, voi
     case TB_OP_PARAM:
         return ops->param(impl, e->name, e->units, e->n_units, e->values, e->mode, e->instance, err);
     case TB_OP_SILENCE:
-        return ops->silence(impl, e->units, e->n_units, !e->undo, err);
+        return ops->silence(impl, e->units, e->n_units, !e->undo, e->instance, err);
     case TB_OP_STATE:
         return ops->state(impl, e->name, e->units, e->n_units, e->values, e->instance, err);
     }

@@ -19,6 +19,7 @@ typedef struct tb_unit_group {
 typedef struct tb_kit_ops {
     unsigned offered;    /* TB_OP_ bits */
     const char *group_noun; /* what targets name: "region", "population" */
+    bool instances;      /* it runs several instances at once (a sweep of perturbations, `each`) */
     /* The groups targets name and the units they cover, without a device. */
     tb_status (*groups)(const tb_scenario *sc, tb_unit_group **groups, size_t *n, size_t *n_units, tb_error *err);
     /* Whether the kit has this parameter (TB_OP_PARAM), or variable
@@ -33,7 +34,7 @@ typedef struct tb_kit_ops {
                        size_t n_to, const double *to_f, tb_error *err);
     tb_status (*param)(void *impl, const char *name, const size_t *units, size_t n, const double *values,
                        tb_perturb_mode mode, long instance, tb_error *err);
-    tb_status (*silence)(void *impl, const size_t *units, size_t n, bool on, tb_error *err);
+    tb_status (*silence)(void *impl, const size_t *units, size_t n, bool on, long instance, tb_error *err);
     tb_status (*state)(void *impl, const char *var, const size_t *units, size_t n, const double *values,
                        long instance, tb_error *err);
     /* Optional: the weights between units ([n][n], row = target), for

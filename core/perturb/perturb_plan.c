@@ -22,6 +22,8 @@ typedef struct pt_ctx {
     size_t *sets[PT_MAX_SETS];
     size_t lens[PT_MAX_SETS];
     size_t seq;
+    long instance; /* each = true: the instance being planned, else -1 */
+    const double *weights; /* the kit's, read once, or NULL */
 } pt_ctx;
 
 void tb_perturb_clear_events(tb_perturb_data *d)
@@ -74,14 +76,19 @@ static tb_status unknown_group(const pt_ctx *x, const tb_toml_value *v, const tb
     return st;
 }
 
-/* A target set's units: each group's, the first `fraction` of them. */
-static tb_status resolve_set(pt_ctx *x, size_t k, const tb_unit_group *g, size_t ng, tb_error *err)
+/* A target set's units: each group's, the first `fraction` of them; of
+ * element `only` alone when it is not SIZE_MAX (each = true). */
+static tb_status resolve_set(pt_ctx *x, size_t k, const tb_unit_group *g, size_t ng, size_t only, tb_error *err)
 {
     const tb_toml_value *arr = x->e->sets[k];
     const char *key = x->e->kind->sets[k];
     size_t cap = 0, n = 0;
     size_t *u = NULL;
+    free(x->sets[k]);
+    x->sets[k] = NULL;
     for (size_t i = 0; arr && i < arr->u.arr.n; ++i) {
+        if (only != SIZE_MAX && i != only)
+            continue;
         const tb_toml_value *v = arr->u.arr.items[i];
         long gi = -1;
         if (v->type == TB_TOML_STRING && (gi = find_group(g, ng, v->u.s.ptr)) < 0) {
@@ -311,6 +318,12 @@ static uint64_t step_of(const pt_ctx *x, double t)
 static tb_status ctx_emit(tb_perturb_ctx *ctx, const tb_perturb_action *a, tb_error *err)
 {
     pt_ctx *x = (pt_ctx *)ctx;
+    tb_perturb_action own;
+    if (x->instance >= 0) { /* each = true: the plan's actions are this instance's */
+        own = *a;
+        own.instance = x->instance;
+        a = &own;
+    }
     tb_status st = check_action(x, a, err);
     if (st != TB_OK)
         return st;
@@ -360,6 +373,8 @@ static int by_step(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static tb_status plan_once(pt_ctx *x, size_t n_units, tb_error *err);
+
 static tb_status plan_entry(pt_ctx *x, const tb_unit_group *g, size_t ng, size_t n_units, tb_error *err)
 {
     const tb_perturbation *kind = x->e->kind;
@@ -370,21 +385,34 @@ static tb_status plan_entry(pt_ctx *x, const tb_unit_group *g, size_t ng, size_t
                            x->sc->kit->name, x->sc->kit->name);
     tb_status st = TB_OK;
     for (size_t k = 0; st == TB_OK && k < x->e->n_sets; ++k)
-        st = resolve_set(x, k, g, ng, err);
+        st = resolve_set(x, k, g, ng, SIZE_MAX, err);
     if (st != TB_OK)
         return st;
-    double *w = NULL;
-    if (x->ops->weights && (st = x->ops->weights(x->sc, &w, err)) != TB_OK)
-        return st;
+    if (!x->e->each)
+        return plan_once(x, n_units, err);
+    /* one plan per element of the first set, each its instance's */
+    size_t n = x->e->sets[0]->u.arr.n;
+    for (size_t i = 0; st == TB_OK && i < n; ++i) {
+        x->instance = (long)i;
+        st = resolve_set(x, 0, g, ng, i, err);
+        if (st == TB_OK)
+            st = plan_once(x, n_units, err);
+    }
+    return st;
+}
+
+static tb_status plan_once(pt_ctx *x, size_t n_units, tb_error *err)
+{
+    const tb_perturbation *kind = x->e->kind;
+    tb_status st = TB_OK;
     x->pub = (tb_perturb_ctx){
         .dt = x->sc->dt, .duration = x->sc->duration, .from = x->e->from, .until = x->e->until,
         .ramp = x->e->ramp, .n_units = n_units, .n_instances = x->sc->n_instances, .kit = x->sc->kit->name,
         .n_sets = x->e->n_sets, .set_len = x->lens, .sets = (const size_t *const *)x->sets,
         .num = ctx_num, .nums = ctx_nums, .str = ctx_str, .strs = ctx_strs, .emit = ctx_emit, .fail = ctx_fail,
-        .weights = w, .core = x,
+        .weights = x->weights, .core = x,
     };
     st = kind->plan(&x->pub, err);
-    free(w);
     if (st != TB_OK && !(err && err->message && err->message[0]))
         st = fail_at(x, x->e->pos, err, "plugin '%s' failed to plan without saying why", x->e->plugin->name);
     else if (st != TB_OK && !strstr(tb_error_message(err), x->e->name)) {
@@ -410,9 +438,12 @@ tb_status tb_perturb_prepare(const tb_scenario *sc, void *data, tb_error *err)
     }
     tb_unit_group *g = NULL;
     size_t ng = 0, n_units = 0;
+    double *w = NULL;
     tb_status st = ops->groups(sc, &g, &ng, &n_units, err);
+    if (st == TB_OK && ops->weights)
+        st = ops->weights(sc, &w, err);
     for (size_t i = 0; st == TB_OK && i < d->n; ++i) {
-        pt_ctx x = {.d = d, .e = &d->entries[i], .entry = i, .sc = sc, .ops = ops};
+        pt_ctx x = {.d = d, .e = &d->entries[i], .entry = i, .sc = sc, .ops = ops, .instance = -1, .weights = w};
         st = plan_entry(&x, g, ng, n_units, err);
         for (size_t k = 0; k < PT_MAX_SETS; ++k)
             free(x.sets[k]);
@@ -420,6 +451,7 @@ tb_status tb_perturb_prepare(const tb_scenario *sc, void *data, tb_error *err)
     for (size_t i = 0; i < ng; ++i)
         free(g[i].name);
     free(g);
+    free(w);
     if (st == TB_OK)
         qsort(d->ev, d->n_ev, sizeof *d->ev, by_step);
     else

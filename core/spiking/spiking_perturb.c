@@ -272,8 +272,9 @@ static tb_status param(void *impl, const char *name, const size_t *units, size_t
     return st;
 }
 
-static tb_status silence(void *impl, const size_t *units, size_t n, bool on, tb_error *err)
+static tb_status silence(void *impl, const size_t *units, size_t n, bool on, long instance, tb_error *err)
 {
+    (void)instance; /* a spiking run has one instance */
     spk *k = impl;
     tb_status st = read_pv(k, err);
     for (size_t i = 0; st == TB_OK && i < k->n_pops; ++i) {
