@@ -302,6 +302,75 @@ def closed_forms(tmp, con, labels):
           err < 1e-11, f"{err:.3g}")
 
 
+def fc_numpy(x):
+    """FC of x[T, N] as twinbrain compare computes it, and its upper triangle."""
+    c = np.corrcoef(x.T)
+    return c, c[np.triu_indices(x.shape[1], 1)]
+
+
+def effect(tmp, con, labels):
+    """twinbrain compare BASELINE PERTURBED: the change of means, SDs and FC
+    against numpy, per instance of a lesion atlas against one baseline; and
+    spike rates and ISI CVs of a spiking pair."""
+    base = os.path.join(tmp, "base.toml")
+    with open(base, "w") as f:
+        f.write(LINEAR.format(duration=15.0, con=con, speed=2.0))
+    run(base, os.path.join(tmp, "base.h5"))
+    atlas = os.path.join(tmp, "atlas.h5")  # from lesion_sweep
+    done = subprocess.run([TB, "compare", os.path.join(tmp, "base.h5"), atlas, "--json"], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        failures.append(f"compare BASELINE PERTURBED exited {done.returncode}: {done.stderr}")
+        return
+    import json
+    got = json.loads(done.stdout)["monitors"][0]
+    with h5py.File(os.path.join(tmp, "base.h5")) as f:
+        xb = f["monitors/x/data"][:, 0, :, 0]
+    with h5py.File(atlas) as f:
+        xp = f["monitors/x/data"][:, :, :, 0]
+    fb, ub = fc_numpy(xb)
+    worst = 0.0
+    same_unit = True
+    for b in range(N):
+        fp, up = fc_numpy(xp[:, b])
+        want = [np.mean(xp[:, b].mean(0) - xb.mean(0)), np.mean(np.abs(xp[:, b].mean(0) - xb.mean(0))),
+                np.mean(xp[:, b].std(0) / xb.std(0)), np.corrcoef(ub, up)[0, 1], np.sqrt(np.mean((up - ub) ** 2))]
+        have = [got["mean_change"][b], got["mean_abs_change"][b], got["sd_ratio"][b], got["fc_r"][b],
+                got["fc_rms_change"][b]]
+        worst = max(worst, max(abs(h - w) / max(abs(w), 1e-12) for h, w in zip(have, want)))
+        d = fp - fb
+        np.fill_diagonal(d, np.nan)
+        same_unit &= got["fc_most_changed_unit"][b] == int(np.nanargmax(np.nanmean(d ** 2, axis=1)))
+    check("compare's change of means, SDs and FC per lesion-atlas instance matches numpy", worst < 1e-9,
+          f"worst relative difference {worst:.3g}")
+    check("compare names the unit whose FC changed most", same_unit)
+    text = subprocess.run([TB, "compare", os.path.join(tmp, "base.h5"), atlas], capture_output=True, text=True)
+    order = np.argsort(-np.array(got["fc_rms_change"]), kind="stable")
+    first = text.stdout.split("most changed FC first")[1].splitlines()[2].split()
+    check("the text ranks the instances by FC change", text.returncode == 0 and int(first[0]) == order[0]
+          and labels[got["fc_most_changed_unit"][order[0]]] == first[-1], text.stdout)
+    spk, spkbase = os.path.join(tmp, "spk.h5"), os.path.join(tmp, "spkbase.toml")
+    with open(spkbase, "w") as f:
+        f.write(SPIKING.split("[[perturbation]]")[0])
+    run(spkbase, os.path.join(tmp, "spkbase.h5"))
+    done = subprocess.run([TB, "compare", os.path.join(tmp, "spkbase.h5"), spk, "--json"], capture_output=True,
+                          text=True)
+    sp = {p["population"]: p for p in json.loads(done.stdout)["spikes"]}
+    with h5py.File(spk) as f, h5py.File(os.path.join(tmp, "spkbase.h5")) as g:
+        want = []
+        for h in (g, f):
+            t, ids = h["spikes/B/timestamps"][:], h["spikes/B/node_ids"][:]
+            cvs = []
+            for n in np.unique(ids):
+                isi = np.diff(np.sort(t[ids == n]))
+                if len(isi) >= 2 and isi.mean() > 0:
+                    cvs.append(isi.std() / isi.mean())
+            want.append((len(t) / (0.02 * 6), np.mean(cvs)))
+    ok = all(abs(sp["B"][k] - w) <= 1e-9 * max(1, abs(w)) for k, w in
+             (("rate_base", want[0][0]), ("rate", want[1][0]), ("cv_base", want[0][1]), ("cv", want[1][1])))
+    check("compare's spike rates and ISI CVs match numpy", ok, f"{sp['B']} {want}")
+
+
 def errors(tmp, con, labels):
     base = os.path.join(tmp, "base.toml")
     with open(base, "w") as f:
@@ -504,6 +573,7 @@ def body(dev):
         neurodegeneration(tmp, con, W)
         spiking(tmp)
         if dev.first:
+            effect(tmp, con, labels)
             errors(tmp, con, labels)
 
 
