@@ -39,12 +39,12 @@ static const tb_key_spec entry_keys[] = {
 /* The target keys the shipped plugins use, documented here so that
  * `check --keys` lists them; a plugin may declare others. */
 static const tb_key_spec set_docs[] = {
-    {"targets", KT_ARRAY, .doc = "regions (labels or indices) or populations (names) perturbed"},
-    {"to", KT_ARRAY, .doc = "lesion: with targets, cut the edges from targets into these (both directions with "
+    {"targets", KT_ANY, .doc = "regions (labels or indices) or populations (names) perturbed, or \"all\""},
+    {"to", KT_ANY, .doc = "lesion: with targets, cut the edges from targets into these (both directions with "
                             "`both`)"},
-    {"zone", KT_ARRAY, .doc = "epileptogenic_zone: the epileptogenic zone's regions"},
-    {"propagation_zone", KT_ARRAY, .doc = "epileptogenic_zone: the propagation zone's regions"},
-    {"seed", KT_ARRAY, .doc = "neurodegeneration: the regions where the pathology starts"},
+    {"zone", KT_ANY, .doc = "epileptogenic_zone: the epileptogenic zone's regions"},
+    {"propagation_zone", KT_ANY, .doc = "epileptogenic_zone: the propagation zone's regions"},
+    {"seed", KT_ANY, .doc = "neurodegeneration: the regions where the pathology starts"},
 };
 
 static void list_keys(tb_buf *b)
@@ -253,7 +253,20 @@ static void check_each(tb_schema_checker *c, tb_scenario *sc, const tb_toml_valu
                          "target, and %s scenarios run one instance", e->name, sc->kit->name);
         return;
     }
-    size_t n = e->sets[0] ? e->sets[0]->u.arr.n : 0;
+    size_t n = e->sets[0] && e->sets[0]->type == TB_TOML_ARRAY ? e->sets[0]->u.arr.n : 0;
+    if (e->sets[0] && e->sets[0]->type == TB_TOML_STRING) { /* "all": as many as the kit has groups */
+        tb_unit_group *g = NULL;
+        size_t units = 0;
+        tb_error gerr = {0};
+        if (ops->groups(sc, &g, &n, &units, &gerr) != TB_OK)
+            n = 0;
+        for (size_t i = 0; g && i < n; ++i)
+            free(g[i].name);
+        free(g);
+        tb_error_clear(&gerr);
+        if (n == 0)
+            return; /* the kit's own check says why its inputs cannot be read */
+    }
     if (n == 0)
         tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "perturbation '%s': each = true needs targets in `%s`",
                          e->name, e->kind->sets[0]);
@@ -282,7 +295,7 @@ static void check_entry(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_r
         return;
     memcpy(specs, entry_keys, sizeof entry_keys);
     for (size_t i = 0; i < nk; ++i)
-        specs[N_(entry_keys) + i] = kind ? (tb_key_spec){kind->sets[i], KT_ARRAY, i < kind->n_required_sets,
+        specs[N_(entry_keys) + i] = kind ? (tb_key_spec){kind->sets[i], KT_ANY, i < kind->n_required_sets,
                                                          .doc = "target set"}
                                          : set_docs[i];
     tb_schema_table(c, t, specs, N_(entry_keys) + nk, "perturbation");
@@ -294,9 +307,14 @@ static void check_entry(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_r
     e->name = entry_name(t, p, index);
     e->n_sets = ns;
     for (size_t i = 0; i < ns; ++i) {
-        e->sets[i] = tb_toml_get(t, kind->sets[i]);
-        if (e->sets[i] && tb_schema_refused(c, e->sets[i]))
-            e->sets[i] = NULL;
+        const tb_toml_value *v = tb_toml_get(t, kind->sets[i]);
+        bool all = v && v->type == TB_TOML_STRING && strcmp(v->u.s.ptr, "all") == 0;
+        if (v && v->type != TB_TOML_ARRAY && !all) {
+            tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "perturbation.%s: give an array of %ss (names or indices), or \"all\"",
+                             kind->sets[i], sc->kit->ops ? sc->kit->ops->group_noun : "target");
+            v = NULL;
+        }
+        e->sets[i] = v && !tb_schema_refused(c, v) ? v : NULL;
     }
     check_times(c, sc, t, e);
     check_each(c, sc, t, e);

@@ -103,6 +103,13 @@ static tb_status write_targets(const pt_entry *e, tb_output *out, const char *g,
     tb_status st = TB_OK;
     for (size_t k = 0; st == TB_OK && k < e->n_sets; ++k) {
         const tb_toml_value *a = e->sets[k];
+        if (a && a->type == TB_TOML_STRING) {
+            char *name = tb_asprintf("targets_%s", e->kind->sets[k]);
+            const char *all[] = {"all"};
+            st = tb_output_attr_strings(out, g, name, all, 1, err);
+            free(name);
+            continue;
+        }
         if (!a || a->u.arr.n == 0)
             continue;
         char **s = calloc(a->u.arr.n, sizeof *s);

@@ -86,11 +86,15 @@ static tb_status resolve_set(pt_ctx *x, size_t k, const tb_unit_group *g, size_t
     size_t *u = NULL;
     free(x->sets[k]);
     x->sets[k] = NULL;
-    for (size_t i = 0; arr && i < arr->u.arr.n; ++i) {
+    bool all = arr && arr->type == TB_TOML_STRING;
+    size_t count = all ? ng : arr ? arr->u.arr.n : 0;
+    for (size_t i = 0; i < count; ++i) {
         if (only != SIZE_MAX && i != only)
             continue;
-        const tb_toml_value *v = arr->u.arr.items[i];
-        long gi = -1;
+        const tb_toml_value *v = all ? NULL : arr->u.arr.items[i];
+        long gi = all ? (long)i : -1;
+        if (all)
+            goto take;
         if (v->type == TB_TOML_STRING && (gi = find_group(g, ng, v->u.s.ptr)) < 0) {
             free(u);
             return unknown_group(x, v, g, ng, key, err);
@@ -108,6 +112,7 @@ static tb_status resolve_set(pt_ctx *x, size_t k, const tb_unit_group *g, size_t
             return fail_at(x, v->pos, err, "%s: give %s names or indices, not %s", key, x->ops->group_noun,
                            tb_toml_type_name(v->type));
         }
+    take:;
         size_t take = (size_t)ceil(x->e->fraction * (double)g[gi].n - 1e-9);
         if (!tb_grow((void **)&u, &cap, n + take, sizeof *u)) {
             free(u);
@@ -391,7 +396,7 @@ static tb_status plan_entry(pt_ctx *x, const tb_unit_group *g, size_t ng, size_t
     if (!x->e->each)
         return plan_once(x, n_units, err);
     /* one plan per element of the first set, each its instance's */
-    size_t n = x->e->sets[0]->u.arr.n;
+    size_t n = x->e->sets[0]->type == TB_TOML_STRING ? ng : x->e->sets[0]->u.arr.n;
     for (size_t i = 0; st == TB_OK && i < n; ++i) {
         x->instance = (long)i;
         st = resolve_set(x, 0, g, ng, i, err);
