@@ -1,6 +1,7 @@
 # Tests of perturbations (core/perturb/): an automake fragment included
 # from tests/Makefile.inc (paths relative to the top directory).
 PERTURB_TESTS = \
-	tests/perturbation.py
+	tests/perturbation.py \
+	tests/perturbation-template.sh
 TESTS += $(PERTURB_TESTS)
 EXTRA_DIST += $(PERTURB_TESTS) tests/perturb.mk

@@ -310,7 +310,8 @@ static void check_entry(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_r
         const tb_toml_value *v = tb_toml_get(t, kind->sets[i]);
         bool all = v && v->type == TB_TOML_STRING && strcmp(v->u.s.ptr, "all") == 0;
         if (v && v->type != TB_TOML_ARRAY && !all) {
-            tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "perturbation.%s: give an array of %ss (names or indices), or \"all\"",
+            tb_schema_report(c, TB_ERR_SCENARIO, v->pos,
+                             "perturbation.%s: give an array of %ss (names or indices), or \"all\"",
                              kind->sets[i], sc->kit->ops ? sc->kit->ops->group_noun : "target");
             v = NULL;
         }

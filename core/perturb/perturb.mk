@@ -10,6 +10,10 @@ libtwinbrain_la_SOURCES += \
 	core/perturb/perturb_apply.c
 
 EXTRA_DIST += core/perturb/perturb.mk
+perturbtemplatedir = $(exampledir)/perturbation-template
+dist_perturbtemplate_DATA = examples/perturbation-template/Makefile examples/perturbation-template/my_perturbation.c \
+	examples/perturbation-template/README.md examples/perturbation-template/my_perturbation.toml
+dist_doc_DATA += docs/perturbations.md
 
 plugin_LTLIBRARIES += plugins/lesion.la
 plugins_lesion_la_SOURCES = plugins/perturbation/lesion/lesion.c
