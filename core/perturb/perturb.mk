@@ -14,6 +14,10 @@ perturbtemplatedir = $(exampledir)/perturbation-template
 dist_perturbtemplate_DATA = examples/perturbation-template/Makefile examples/perturbation-template/my_perturbation.c \
 	examples/perturbation-template/README.md examples/perturbation-template/my_perturbation.toml
 dist_doc_DATA += docs/perturbations.md
+perturbexampledir = $(exampledir)/perturbations
+dist_perturbexample_DATA = examples/perturbations/lesion_atlas.toml examples/perturbations/dbs_spiking.toml \
+	examples/perturbations/epileptor_resection.toml examples/perturbations/drug_dose_response.py \
+	examples/perturbations/neurodegeneration.toml
 
 plugin_LTLIBRARIES += plugins/lesion.la
 plugins_lesion_la_SOURCES = plugins/perturbation/lesion/lesion.c
