@@ -189,6 +189,35 @@ parameters = {{ both = 0 }}
                   split and err <= 1e-12 * np.abs(want).max(), f"max difference {err:.3g}")
 
 
+def ramp(tmp, con, W):
+    """ramp = 0.5 ms: the cut grows over 5 steps (factors 0.8 .. 0), and
+    until = 7 ms restores the edges."""
+    path = os.path.join(tmp, "ramp.toml")
+    with open(path, "w") as f:
+        f.write(LINEAR.format(duration=10.0, con=con, speed="inf"))
+        f.write('[[perturbation]]\nplugin = "lesion"\ntargets = [5]\nto = [6, 7]\nfrom = 2.0\nramp = 0.5\n'
+                'until = 7.0\nparameters = { both = 0 }\n')
+    out = os.path.join(tmp, "ramp.h5")
+    run(path, out, env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="4"))
+    with h5py.File(out) as f:
+        x = f["monitors/x/data"][:, 0, :, 0]
+        steps = list(f["perturbations/lesion_0/event_step"][:])
+        vals = list(f["perturbations/lesion_0/event_value"][:])
+    factor = {20: 0.8, 21: 0.6, 22: 0.4, 23: 0.2, 24: 0.0, 70: 1.0}
+    check("a ramp is laid in stages of one step each, then undone", steps == sorted(factor)
+          and np.allclose(vals, [factor[k] for k in sorted(factor)], atol=1e-15), f"{steps} {vals}")
+    v = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+    f_now, rows = 1.0, []
+    for k in range(100):
+        f_now = factor.get(k, f_now)
+        Wk = W.copy()
+        Wk[[6, 7], 5] *= f_now
+        v = v + DT * (-v + 0.5 * Wk @ v)
+        rows.append(v)
+    err = np.abs(np.array(rows) - x).max()
+    check("the ramped edges follow their stages step by step", err < 1e-12, f"{err:.3g}")
+
+
 def lesion_sweep(dev, tmp, con):
     """each = true: a lesion of every region as its own instance, with
     delays, equals each lesion run alone, in every layout and (on the first
@@ -569,6 +598,7 @@ def body(dev):
         lesions(dev, tmp, con, W, labels)
         lesion_equals_edited_connectome(tmp, con, W)
         lesion_sweep(dev, tmp, con)
+        ramp(tmp, con, W)
         closed_forms(tmp, con, labels)
         neurodegeneration(tmp, con, W)
         spiking(tmp)
