@@ -167,8 +167,6 @@ static void compare_fc(const efiles *f, const char *path, const hsize_t db[4], c
     double *a = malloc(N * N * sizeof *a), *b = malloc(N * N * sizeof *b);
     for (size_t k = 0; a && b && k < m->B; ++k) {
         hsize_t kb = db[1] == dp[1] ? k : 0;
-        hsize_t one[4] = {1, 1, N, N};
-        (void)one;
         hid_t ds[2] = {H5Dopen2(f->base, path, H5P_DEFAULT), H5Dopen2(f->pert, path, H5P_DEFAULT)};
         double *dst[2] = {a, b};
         hsize_t inst[2] = {kb, k};

@@ -9,6 +9,7 @@ rows and columns zeroed. Pure integrators (a' = p, b' = input, c' = q)
 show a drug's Hill-scaled parameter, a DBS train sample by sample and an
 epileptogenic zone's x0 step by step. Bad perturbations are refused with
 FILE:LINE:COL and exit status 2; /perturbations/NAME records the events."""
+import json
 import math
 import os
 import re
@@ -27,7 +28,6 @@ except ImportError:  # the diffusion check says it is skipped
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
 import devices  # noqa: E402
-import reference as ref  # noqa: E402
 
 TB = os.environ["TWINBRAIN"]
 DT, N = 0.1, 12
@@ -351,7 +351,6 @@ def effect(tmp, con, labels):
     if done.returncode != 0:
         failures.append(f"compare BASELINE PERTURBED exited {done.returncode}: {done.stderr}")
         return
-    import json
     got = json.loads(done.stdout)["monitors"][0]
     with h5py.File(os.path.join(tmp, "base.h5")) as f:
         xb = f["monitors/x/data"][:, 0, :, 0]
@@ -378,6 +377,46 @@ def effect(tmp, con, labels):
     first = text.stdout.split("most changed FC first")[1].splitlines()[2].split()
     check("the text ranks the instances by FC change", text.returncode == 0 and int(first[0]) == order[0]
           and labels[got["fc_most_changed_unit"][order[0]]] == first[-1], text.stdout)
+    fc_toml = os.path.join(tmp, "fc.toml")
+    with open(fc_toml, "w") as f:
+        f.write(f"""
+[simulation]
+duration = 200.0
+dt = 0.1
+[connectome]
+file = "{con}"
+[model]
+plugin = "hopf"
+parameters = {{ a = -0.02, omega = 0.06 }}
+[coupling]
+function = "difference"
+parameters = {{ a = 0.2 }}
+[integrator.noise]
+sigma = {{ x = 0.02, y = 0.02 }}
+[[monitor]]
+name = "tavg"
+kind = "temporal_average"
+period = 1.0
+variables = ["x"]
+[[monitor]]
+name = "fc"
+kind = "fc"
+source = "tavg"
+""")
+    fb, fp = os.path.join(tmp, "fcb.h5"), os.path.join(tmp, "fcp.h5")
+    run(fc_toml, fb)
+    run(fc_toml, fp, "--set", 'perturbation=[{plugin = "lesion", targets = [3, 4], each = true}]')
+    done = subprocess.run([TB, "compare", fb, fp, "--json"], capture_output=True, text=True)
+    mons = {m["name"]: m for m in json.loads(done.stdout)["monitors"]} if done.returncode == 0 else {}
+    with h5py.File(fb) as f, h5py.File(fp) as g:
+        a, b = f["monitors/fc/data"][0, 0], g["monitors/fc/data"][0]
+    iu = np.triu_indices(N, 1)
+    want = [(np.corrcoef(a[iu], b[k][iu])[0, 1], np.sqrt(np.mean((a[iu] - b[k][iu]) ** 2))) for k in range(2)]
+    ok = "fc" in mons and all(abs(mons["fc"]["fc_r"][k] - want[k][0]) < 1e-9 and
+                              abs(mons["fc"]["fc_rms_change"][k] - want[k][1]) < 1e-9 for k in range(2))
+    check("compare reads an fc monitor's own matrices (and agrees with FC from its source)",
+          ok and np.allclose(mons["fc"]["fc_rms_change"], mons["tavg"]["fc_rms_change"], rtol=1e-6),
+          done.stdout[:400] + done.stderr)
     spk, spkbase = os.path.join(tmp, "spk.h5"), os.path.join(tmp, "spkbase.toml")
     with open(spkbase, "w") as f:
         f.write(SPIKING.split("[[perturbation]]")[0])
