@@ -475,6 +475,41 @@ def errors(tmp, con, labels):
           and not os.path.exists(os.path.join(tmp, "no.h5")), done.stderr)
 
 
+def dose_sweep(tmp, con, labels):
+    """sweep = { dose = [...], ec50 = [...] }: one instance per value, each
+    equal to its run alone; an input swept per instance is refused."""
+    head = MIX.format(con=con, l1=labels[1], l5=labels[5]).split("[[perturbation]]")[0]
+    drug = ('[[perturbation]]\nname = "ketamine"\nplugin = "drug"\ntargets = [0, 2]\nfrom = 1.0\n'
+            'parameters = {{ dose = {d}, ka = 300.0, ke = 100.0, ec50 = {e}, hill = 2.0, emax = -0.6, '
+            'interval = 0.5, scales = ["p"] }}\n')
+    path = os.path.join(tmp, "dsweep.toml")
+    with open(path, "w") as f:
+        f.write(head + drug.format(d=2.0, e=0.5) + "sweep = { dose = [0.5, 2.0, 8.0], ec50 = [0.5, 0.5, 1.0] }\n")
+    run(path, os.path.join(tmp, "dsweep.h5"), env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="7"))
+    with h5py.File(os.path.join(tmp, "dsweep.h5")) as f:
+        x = f["monitors/x/data"][:]
+    worst = 0.0
+    for i, (d, e) in enumerate([(0.5, 0.5), (2.0, 0.5), (8.0, 1.0)]):
+        alone = os.path.join(tmp, f"dalone{i}.toml")
+        with open(alone, "w") as f:
+            f.write(head + drug.format(d=d, e=e))
+        run(alone, os.path.join(tmp, f"dalone{i}.h5"))
+        with h5py.File(os.path.join(tmp, f"dalone{i}.h5")) as f:
+            worst = max(worst, np.abs(f["monitors/x/data"][:, 0] - x[:, i]).max())
+    check("a dose sweep's instances equal their runs alone", x.shape[1] == 3 and worst == 0.0, f"{worst:.3g}")
+    check("the doses differ between instances", not np.array_equal(x[:, 0], x[:, 2]))
+    done = subprocess.run([TB, "check", path, "--set",
+                           'perturbation=[{plugin = "stimulation", targets = [1], sweep = {amplitude = [1.0, 2.0]}}]'],
+                          capture_output=True, text=True)
+    check("an input swept per instance is refused by the mass kit",
+          done.returncode == 2 and "needs to add an input in one instance alone" in done.stderr, done.stderr)
+    done = subprocess.run([TB, "check", path, "--set",
+                           'perturbation=[{plugin = "drug", targets = [1], parameters = {scales = ["p"]}, '
+                           'sweep = {dose = [1.0, -2.0]}}]'], capture_output=True, text=True)
+    check("a negative dose in a sweep is refused", done.returncode == 2 and "sweep.dose[1] must be >= 0" in done.stderr,
+          done.stderr)
+
+
 def neurodegeneration(tmp, con, W):
     """Raj 2012 diffusion against scipy's matrix exponential, and the run
     against Euler with the atrophied weights and parameter per epoch."""
@@ -639,6 +674,7 @@ def body(dev):
         lesion_sweep(dev, tmp, con)
         ramp(tmp, con, W)
         closed_forms(tmp, con, labels)
+        dose_sweep(tmp, con, labels)
         neurodegeneration(tmp, con, W)
         spiking(tmp)
         if dev.first:

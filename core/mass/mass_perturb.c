@@ -145,7 +145,7 @@ static tb_status bind_alive(mass *m, const tb_perturb_event *ev, size_t n_ev, tb
         if (ev[i].instance < 0)
             continue;
         if (ev[i].op == TB_OP_EDGES || ev[i].op == TB_OP_INPUT)
-            return tb_error_set(err, TB_ERR_SCENARIO, "%s: a perturbation per instance (each = true) may silence "
+            return tb_error_set(err, TB_ERR_SCENARIO, "%s: a perturbation per instance (each, sweep) may silence "
                                 "regions or change parameters; edges and inputs are shared by a run's instances",
                                 m->sc->path);
         per_instance |= ev[i].op == TB_OP_SILENCE;
@@ -324,6 +324,7 @@ const struct tb_kit_ops tb_mass_ops = {
     .offered = TB_OP_EDGES | TB_OP_PARAM | TB_OP_SILENCE | TB_OP_INPUT,
     .group_noun = "region",
     .instances = true,
+    .per_instance = TB_OP_PARAM | TB_OP_SILENCE,
     .groups = groups,
     .has = has,
     .edges = edges,

@@ -32,6 +32,8 @@ static const tb_key_spec entry_keys[] = {
     {"fraction", KT_FLOAT, false, 1, .has_def = true, .min = 0, .max = 1, .min_excl = true,
      .doc = "the fraction of each targeted population's neurons that is perturbed (the first ones)"},
     {"parameters", KT_TABLE, .doc = "the plugin's parameters (twinbrain plugins NAME)"},
+    {"sweep", KT_TABLE, .doc = "parameters of the plugin with one value per instance ({ dose = [0.1, 1.0, 10.0] }): "
+                               "a dose or frequency sweep in one run"},
     {"each", KT_BOOL, .doc = "true: one instance per element of the first target set, perturbed alone (a virtual "
                              "lesion of each region in one run); default false"},
 };
@@ -278,6 +280,62 @@ static void check_each(tb_schema_checker *c, tb_scenario *sc, const tb_toml_valu
                          sc->n_instances);
 }
 
+/* The run's instances: n, the same for every entry that makes them. */
+static void set_instances(tb_schema_checker *c, tb_scenario *sc, tb_toml_pos pos, const char *name, size_t n)
+{
+    if (sc->n_instances == 1)
+        sc->n_instances = n;
+    else if (sc->n_instances != n)
+        tb_schema_report(c, TB_ERR_SCENARIO, pos, "perturbation '%s': its sweep makes %zu instances, but the run "
+                         "already has %zu (a [sweep], or another entry's): give as many", name, n, sc->n_instances);
+}
+
+/* sweep = { PARAM = [values] }: numeric parameters of the plugin, one value
+ * per instance, in range, all of one length. */
+static void check_sweep(tb_schema_checker *c, tb_scenario *sc, const tb_toml_value *t, pt_entry *e)
+{
+    const tb_toml_value *sw = tb_toml_get(t, "sweep");
+    if (!sw || sw->type != TB_TOML_TABLE || tb_schema_refused(c, sw) || sw->u.tab.n == 0)
+        return;
+    if (e->each) {
+        tb_schema_report(c, TB_ERR_SCENARIO, sw->pos, "perturbation '%s': give `each` or `sweep`, not both",
+                         e->name);
+        return;
+    }
+    if (!sc->kit->ops || !sc->kit->ops->instances) {
+        tb_schema_report(c, TB_ERR_SCENARIO, sw->pos, "perturbation '%s': a sweep makes several instances, and %s "
+                         "scenarios run one instance", e->name, sc->kit->name);
+        return;
+    }
+    size_t n = 0, before = (size_t)c->n;
+    for (size_t i = 0; i < sw->u.tab.n; ++i) {
+        const tb_toml_kv *kv = &sw->u.tab.items[i];
+        const tb_param_info *q = NULL;
+        for (size_t k = 0; k < e->plugin->n_params; ++k)
+            if (strcmp(e->plugin->params[k].name, kv->key) == 0)
+                q = &e->plugin->params[k];
+        char *full = tb_asprintf("perturbation.sweep.%s", kv->key);
+        if (!q || (q->type != TB_PARAM_REAL && q->type != TB_PARAM_INT))
+            tb_schema_report(c, TB_ERR_SCENARIO, kv->pos, "%s: plugin '%s' has no numeric parameter '%s'", full,
+                             e->plugin->name, kv->key);
+        else if (kv->value->type != TB_TOML_ARRAY || kv->value->u.arr.n == 0)
+            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s: give one value per instance (an array)",
+                             full);
+        else if (tb_schema_numbers(c, kv->value, full, q->min, q->max, q->min == TB_POSITIVE) &&
+                 n && kv->value->u.arr.n != n)
+            tb_schema_report(c, TB_ERR_SCENARIO, kv->value->pos, "%s has %zu values, the others %zu", full,
+                             kv->value->u.arr.n, n);
+        else if (kv->value->type == TB_TOML_ARRAY)
+            n = kv->value->u.arr.n;
+        free(full);
+    }
+    if ((size_t)c->n != before || n == 0)
+        return;
+    e->sweep = sw;
+    e->n_sweep = n;
+    set_instances(c, sc, sw->pos, e->name, n);
+}
+
 static void check_entry(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg,
                         tb_toml_value *t, size_t index, pt_entry *e)
 {
@@ -319,6 +377,7 @@ static void check_entry(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_r
     }
     check_times(c, sc, t, e);
     check_each(c, sc, t, e);
+    check_sweep(c, sc, t, e);
     tb_toml_value *params = tb_schema_ensure_table(t, "parameters");
     if (params && params->type == TB_TOML_TABLE) {
         char *prefix = tb_asprintf("perturbation.parameters");

@@ -18,6 +18,8 @@ typedef struct pt_entry {
     tb_toml_pos from_pos, until_pos;
     double fraction;          /* of each population's neurons (1: all) */
     bool each;                /* one instance per element of the first target set */
+    const tb_toml_value *sweep; /* parameter = [one value per instance], or NULL */
+    size_t n_sweep;
     const tb_toml_value *params; /* its parameters table (defaults filled) */
     const tb_toml_value *sets[PT_MAX_SETS]; /* per key of the plugin's sets, NULL when absent */
     size_t n_sets;

@@ -20,6 +20,7 @@ typedef struct tb_kit_ops {
     unsigned offered;    /* TB_OP_ bits */
     const char *group_noun; /* what targets name: "region", "population" */
     bool instances;      /* it runs several instances at once (a sweep of perturbations, `each`) */
+    unsigned per_instance; /* the TB_OP_ bits it can apply to one instance alone */
     /* The groups targets name and the units they cover, without a device. */
     tb_status (*groups)(const tb_scenario *sc, tb_unit_group **groups, size_t *n, size_t *n_units, tb_error *err);
     /* Whether the kit has this parameter (TB_OP_PARAM), or variable

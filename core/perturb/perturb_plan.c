@@ -128,9 +128,13 @@ static tb_status resolve_set(pt_ctx *x, size_t k, const tb_unit_group *g, size_t
 
 /* ------------------------------------------------------------ the context */
 
+/* A parameter's value: the instance's own when swept. */
 static const tb_toml_value *param_value(const tb_perturb_ctx *ctx, const char *name)
 {
     const pt_ctx *x = (const pt_ctx *)ctx;
+    const tb_toml_value *sw = x->e->sweep ? tb_toml_get(x->e->sweep, name) : NULL;
+    if (sw && x->instance >= 0 && (size_t)x->instance < sw->u.arr.n)
+        return sw->u.arr.items[x->instance];
     return x->e->params ? tb_toml_get(x->e->params, name) : NULL;
 }
 
@@ -295,6 +299,10 @@ static tb_status check_action(pt_ctx *x, const tb_perturb_action *a, tb_error *e
     if (a->op == TB_OP_PARAM && a->mode == TB_PERTURB_SET && x->e->ramp > 0)
         return fail_at(x, x->e->pos, err, "a ramp grows a scaling; plugin '%s' sets '%s' outright", plugin,
                        a->name);
+    if (a->instance >= 0 && !(x->ops->per_instance & a->op))
+        return fail_at(x, x->e->pos, err, "plugin '%s' needs to %s in one instance alone, which %s scenarios cannot "
+                       "do (a run's instances share it): no `each` or `sweep` with it", plugin,
+                       tb_perturb_op_name(a->op), x->sc->kit->name);
     if (a->instance < -1 || a->instance >= (long)x->sc->n_instances)
         return fail_at(x, x->e->pos, err, "instance %ld is outside the run's 0..%zu", a->instance,
                        x->sc->n_instances - 1);
@@ -392,6 +400,12 @@ static tb_status plan_entry(pt_ctx *x, const tb_unit_group *g, size_t ng, size_t
     for (size_t k = 0; st == TB_OK && k < x->e->n_sets; ++k)
         st = resolve_set(x, k, g, ng, SIZE_MAX, err);
     if (st != TB_OK)
+        return st;
+    for (size_t i = 0; st == TB_OK && i < x->e->n_sweep; ++i) { /* one plan per swept value */
+        x->instance = (long)i;
+        st = plan_once(x, n_units, err);
+    }
+    if (x->e->n_sweep)
         return st;
     if (!x->e->each)
         return plan_once(x, n_units, err);
