@@ -133,6 +133,11 @@ typedef struct tb_kit {
      * before its first advance. NULL: the kind cannot checkpoint, and
      * `run --checkpoint-every` refuses it. */
     tb_status (*checkpoint)(void *impl, struct tb_ckpt *ck, tb_error *err);
+    /* Optional: the operations the kit offers on its running parts to
+     * layers (core/layer.h), whose table the layer defines (perturbations:
+     * core/perturb/perturb_ops.h). NULL: it offers none, and a scenario
+     * asking for one is refused naming the kit. */
+    const struct tb_kit_ops *ops;
 } tb_kit;
 
 /* ------------------------------------------------------------ registry

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kit.h"
+#include "layer.h"
 #include "twinbrain/plugin.h"
 #include "util.h"
 
@@ -138,6 +139,10 @@ tb_status tb_plugin_check(const tb_plugin *p, const char *file, tb_error *err)
     if (!p->kind || !*p->kind)
         return tb_error_set(err, TB_ERR_INPUT, "%s: the descriptor names no kind", file);
     const tb_kit *kit = tb_kit_for_plugin_kind(p->kind);
+    const tb_layer *layer = kit ? NULL : tb_layer_for_plugin_kind(p->kind);
+    if (layer)
+        return p->table ? layer->check_plugin(p, file, err)
+                        : tb_error_set(err, TB_ERR_INPUT, "%s: a %s plugin needs its table (.table)", file, p->kind);
     if (!kit) {
         char *names = tb_kit_names();
         tb_status st = tb_error_set(err, TB_ERR_INPUT,
@@ -426,8 +431,11 @@ void tb_plugin_describe(const tb_plugin *p, const char *file, tb_buf *b)
     if (p->doc)
         tb_buf_printf(b, "%s\n\n", p->doc);
     const tb_kit *kit = tb_kit_for_plugin_kind(p->kind);
+    const tb_layer *layer = tb_layer_for_plugin_kind(p->kind);
     if (kit && kit->plugin_text)
         kit->plugin_text(p, b);
+    else if (layer && layer->plugin_text)
+        layer->plugin_text(p, b);
     tb_buf_printf(b, "parameters\n  %-10s %-12s %-8s %-14s %s\n", "name", "default", "unit", "allowed", "meaning");
     for (size_t i = 0; i < p->n_params; ++i) {
         const tb_param_info *q = &p->params[i];

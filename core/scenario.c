@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "kit.h"
+#include "layer.h"
 #include "schema.h"
 #include "twinbrain/scenario.h"
 #include "util.h"
@@ -221,11 +222,18 @@ static const tb_kit *inferred_kit(tb_schema_checker *c, const tb_toml_value *roo
 static void check_top(tb_schema_checker *c, tb_toml_value *root, const tb_kit *kit)
 {
     size_t n = N_(core_sections) + kit->n_sections;
+    for (size_t k = 0; k < tb_layer_count(); ++k)
+        n += tb_layer_at(k)->n_sections;
     tb_key_spec *specs = calloc(n, sizeof *specs);
     if (!specs)
         return;
     memcpy(specs, core_sections, sizeof core_sections);
     memcpy(specs + N_(core_sections), kit->sections, kit->n_sections * sizeof *specs);
+    size_t at = N_(core_sections) + kit->n_sections;
+    for (size_t k = 0; k < tb_layer_count(); ++k) {
+        memcpy(specs + at, tb_layer_at(k)->sections, tb_layer_at(k)->n_sections * sizeof *specs);
+        at += tb_layer_at(k)->n_sections;
+    }
     for (size_t i = 0; i < root->u.tab.n; ++i) {
         const tb_toml_kv *kv = &root->u.tab.items[i];
         const tb_kit *owner = is_core_section(kv->key) ? NULL : owner_of(kv->key);
@@ -265,6 +273,9 @@ static void check_document(tb_schema_checker *c, tb_scenario *sc, const tb_plugi
     if ((t = (tb_toml_value *)tb_toml_get(root, "simulation")) && t->type == TB_TOML_TABLE)
         check_simulation(c, sc, t);
     kit->check_scenario(c, sc, reg);
+    /* layers after the kit: they may ask what the kit's sections hold */
+    for (size_t k = 0; k < tb_layer_count() && k < TB_MAX_LAYERS; ++k)
+        tb_layer_at(k)->check_scenario(c, sc, reg, &sc->layer_data[k]);
     check_output(c, sc);
 }
 
@@ -362,6 +373,7 @@ void tb_scenario_free(tb_scenario *sc)
         free(sc->inputs[i].path);
     }
     free(sc->inputs);
+    tb_layers_free(sc);
     if (sc->kit && sc->kit_data)
         sc->kit->free_scenario(sc->kit_data);
     tb_toml_free(sc->doc);
@@ -388,10 +400,14 @@ char *tb_scenario_keys(void)
     tb_schema_list_keys(&b, "", core_sections, N_(core_sections));
     for (size_t k = 0; k < tb_kit_count(); ++k)
         tb_schema_list_keys(&b, "", tb_kit_at(k)->sections, tb_kit_at(k)->n_sections);
+    for (size_t k = 0; k < tb_layer_count(); ++k)
+        tb_schema_list_keys(&b, "", tb_layer_at(k)->sections, tb_layer_at(k)->n_sections);
     tb_schema_list_keys(&b, "simulation", simulation_keys, N_(simulation_keys));
     tb_schema_list_keys(&b, "output", output_keys, N_(output_keys));
     for (size_t k = 0; k < tb_kit_count(); ++k)
         tb_kit_at(k)->list_keys(&b);
+    for (size_t k = 0; k < tb_layer_count(); ++k)
+        tb_layer_at(k)->list_keys(&b);
     return tb_buf_take(&b);
 }
 

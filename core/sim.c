@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "kit.h"
+#include "layer.h"
 #include "profile.h"
 #include "twinbrain/sim.h"
 #include "util.h"
@@ -52,7 +53,8 @@ struct tb_sim {
 
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
 {
-    return sc->kit->check(sc, err);
+    tb_status st = sc->kit->check(sc, err);
+    return st == TB_OK ? tb_layers_prepare(sc, err) : st;
 }
 
 tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_error *err)
@@ -116,7 +118,10 @@ tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, siz
     sim->sc = sc;
     sim->n_parts = n_devs;
     sim->kit = sc->kit;
-    tb_status st = create_parts(sim, devs, err);
+    /* the layers' plans first: a kit builds its program around them */
+    tb_status st = tb_layers_prepare(sc, err);
+    if (st == TB_OK)
+        st = create_parts(sim, devs, err);
     if (st != TB_OK) {
         tb_sim_free(sim);
         return st;
@@ -224,6 +229,8 @@ static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
     free(driver);
     if (st == TB_OK)
         st = write_devices(sim, out, err);
+    if (st == TB_OK)
+        st = tb_layers_declare(sim->sc, out, err);
     if (st == TB_OK)
         st = tb_output_attr_int(out, "/", "seed", (int64_t)sim->sc->seed, err);
     if (st == TB_OK)
@@ -400,19 +407,45 @@ static uint64_t until_checkpoint(const tb_sim *sim, uint64_t n)
     return sim->steps_done + n > next ? next - sim->steps_done : n;
 }
 
+
+/* The layers act on every part at their step, before it advances. */
+static tb_status apply_layers(tb_sim *sim, uint64_t step, tb_error *err)
+{
+    tb_status st = TB_OK;
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k)
+        st = tb_layers_apply(sim->sc, sim->parts[k].impl, sim->parts[k].first, sim->parts[k].count, step, err);
+    return st;
+}
+
 static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, double t0, tb_error *err)
 {
     uint64_t max = max_chunk(sim);
     uint64_t fixed = fixed_chunk(max);
     uint64_t chunk = fixed ? fixed : max < 16 ? max : 16;
     uint64_t total = sim->sc->steps;
+    /* chunks end where a layer acts, so an action lands on its own step */
+    uint64_t event = tb_layers_next_step(sim->sc, 0);
+    /* a resumed run starts at its checkpoint: the layers' actions before
+     * it are replayed (they set parameters and weights, which checkpoints
+     * do not hold; the state they led to is restored) */
+    for (; event < sim->steps_done; event = tb_layers_next_step(sim->sc, event + 1)) {
+        tb_status st = apply_layers(sim, event, err);
+        if (st != TB_OK)
+            return st;
+    }
     while (sim->steps_done < total) {
         if (opt && opt->stop && *opt->stop)
             break;
+        tb_status st = TB_OK;
+        if (event == sim->steps_done) {
+            if ((st = apply_layers(sim, event, err)) != TB_OK)
+                return st;
+            event = tb_layers_next_step(sim->sc, event + 1);
+        }
         uint64_t want = total - sim->steps_done < chunk ? total - sim->steps_done : chunk;
-        uint64_t n = until_checkpoint(sim, want);
+        uint64_t n = until_checkpoint(sim, event - sim->steps_done < want ? event - sim->steps_done : want);
         double c0 = tb_now();
-        tb_status st = advance_all(sim, sim->steps_done, n, err);
+        st = advance_all(sim, sim->steps_done, n, err);
         if (st != TB_OK)
             return st;
         sim->steps_done += n;

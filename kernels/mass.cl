@@ -81,11 +81,21 @@ inline long tb_slot(long t, int H)
     return s < 0 ? s + H : s;
 }
 
+/* Regions lesioned per instance (a sweep of lesions, core/mass/mass_perturb.c):
+ * the glue defines these to weigh each edge by its source's and the sum by
+ * its target's 0 or 1, in one-instance-per-work-item layouts only. */
+#ifndef TB_ALIVE_PARAM
+#define TB_ALIVE_PARAM
+#define TB_ALIVE_ARG
+#define TB_ALIVE_SRC(j)
+#endif
+
 /* c_i = post(sum_j w_ij pre(h_j(t - d_ij), x_i)), coupling held for the step;
  * N strides the memory, n_regions (the true count) is what post sees. */
 inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __global const int *row_ptr,
                         __global const int *col, __global const tb_scalar *weight, __global const int *delay,
-                        const real *xi, real *c, long t, int H, int b, int B, int N, int n, int n_regions)
+                        const real *xi, real *c, long t, int H, int b, int B, int N, int n,
+                        int n_regions TB_ALIVE_PARAM)
 {
     real sum[TB_NC];
     for (int k = 0; k < TB_NC; ++k)
@@ -136,12 +146,16 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
     for (; e < end; ++e) {
         /* dense storage: a row is every source in order, no index to read */
         const int j = TB_DENSE ? e - e0 : col[e];
-        const tb_scalar w = weight[e];
+        const tb_scalar w = weight[e] TB_ALIVE_SRC(j);
         int slot = now - delay[e];
         slot += slot < 0 ? H : 0;
         for (int k = 0; k < TB_NC; ++k)
             sum[k] += w * tb_pre(p, TB_LD(hist + TB_HX(slot, k, b, j)), xi[k]);
     }
+#endif
+#ifdef TB_ALIVE_ROW
+    for (int k = 0; k < TB_NC; ++k)
+        sum[k] *= TB_ALIVE_ROW;
 #endif
     tb_post_all(p, sum, xi, c, n_regions);
 }
@@ -419,7 +433,7 @@ __kernel void tb_mass_run(__global tb_scalar *state, __global tb_scalar *hist, _
             real x[TB_NV], xn[TB_NV], c[TB_NC], xi[TB_NC], h[TB_NC], dw[TB_NV], force[TB_NV];
             tb_load_state(state, x, b, B, N, n);
             tb_hist_values_raw(x, xi);
-            tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n, Nout);
+            tb_coupling(&p, hist, row_ptr, col, weight, delay, xi, c, t, H, b, B, N, n, Nout TB_ALIVE_ARG);
             tb_noise_step(&p, ou, seeds, t, dt, b, B, N, n, dw, force);
             tb_stimulus(tm, n, N, stim_w, stim_series, force);
             tb_integrate(&p, x, c, xn, tm, dt, n, Nout, dw, force);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "effect.h"
 #include "twinbrain/compare.h"
 #include "profile.h"
 #include "twinbrain/device.h"
@@ -28,6 +29,7 @@ static const char usage[] =
     "usage: twinbrain compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double]\n"
     "                         [--precision P] [--set KEY=VALUE]... [--keep DIR] [--json] [--quiet]\n"
     "       twinbrain compare --files REF.h5 OTHER.h5 [OTHER.h5...] [--json]\n"
+    "       twinbrain compare BASELINE.h5 PERTURBED.h5 [--json]\n"
     "\n"
     "Runs the scenario once per device (and per precision), with the same seed, and reports per\n"
     "run the program build time (and whether it came from the cache), the run time, steps per\n"
@@ -45,13 +47,19 @@ static const char usage[] =
     "  -q, --quiet          no progress lines on stderr\n"
     "max/peak: max abs over the largest magnitude of the first run's dataset; max rel: elementwise,\n"
     "dividing by the first run's magnitude floored at 1e-6 of that largest one (large where values\n"
-    "cross zero). docs/backends.md explains what to expect between devices and precisions.\n";
+    "cross zero). docs/backends.md explains what to expect between devices and precisions.\n"
+    "BASELINE.h5 PERTURBED.h5 (two output files, no option): the effect of a perturbation\n"
+    "(docs/perturbations.md): per monitor and instance the change of the units' mean and SD over\n"
+    "time and of the functional connectivity (r between the FC matrices, RMS change, the unit\n"
+    "whose FC changed most), instances ranked by FC change; per spiking population the rates and\n"
+    "the CV of inter-spike intervals. Each perturbed instance is set against the baseline's\n"
+    "instance of the same index, or its only one.\n";
 
 typedef struct cargs {
     const char *scenario, *devices, *precisions, *precision, *keep;
     const char **sets;
     size_t n_sets;
-    bool json, quiet, files;
+    bool json, quiet, files, effect;
     const char **paths; /* --files */
     size_t n_paths;
 } cargs;
@@ -99,6 +107,9 @@ static int parse(int argc, char **argv, cargs *a)
         } else if (a->files || !a->scenario) {
             a->paths[a->n_paths++] = s;
             a->scenario = a->paths[0];
+        } else if (a->n_paths == 1 && tb_str_ends_with(a->scenario, ".h5")) {
+            a->paths[a->n_paths++] = s; /* BASELINE.h5 PERTURBED.h5 */
+            a->effect = true;
         } else {
             return tb_cli_usage_error("compare", "one scenario at a time ('%s' and '%s')", a->scenario, s);
         }
@@ -465,6 +476,170 @@ static int compare_files(const cargs *a)
     return rc;
 }
 
+/* ------------------------------------------------------------ effects */
+
+static const char *unit_name(const tb_effect *e, int64_t u, char *buf, size_t cap)
+{
+    if (u < 0)
+        return "-";
+    if (e->labels && (size_t)u < e->n_labels)
+        return e->labels[u];
+    snprintf(buf, cap, "%lld", (long long)u);
+    return buf;
+}
+
+static int by_fc_change(const void *pa, const void *pb, void *ctx)
+{
+    const double *v = ctx;
+    double a = v[*(const size_t *)pa], b = v[*(const size_t *)pb];
+    if (isnan(a) || isnan(b))
+        return isnan(a) - isnan(b);
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* Instances most changed first (insertion sort: qsort has no context). */
+static void rank(const double *key, size_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        order[i] = i;
+    for (size_t i = 1; i < n; ++i)
+        for (size_t j = i; j > 0 && by_fc_change(&order[j - 1], &order[j], (void *)key) > 0; --j) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+}
+
+#define EFFECT_ROWS 10
+
+static void print_effect(const cargs *a, const tb_effect *e)
+{
+    printf("twinbrain compare: the effect of %s against the baseline %s\n", a->paths[1], a->paths[0]);
+    for (size_t i = 0; i < e->n_mon; ++i) {
+        const tb_effect_monitor *m = &e->mon[i];
+        printf("\nmonitor %s (%s)", m->name, m->kind);
+        if (m->problem[0]) {
+            printf(": %s\n", m->problem);
+            continue;
+        }
+        printf(": %llu samples, %llu units, %llu instance%s%s\n", (unsigned long long)m->T,
+               (unsigned long long)m->N, (unsigned long long)m->B, m->B == 1 ? "" : "s",
+               m->B > 1 ? ", most changed FC first" : "");
+        printf("  %-9s %12s %12s %9s %9s %10s  %s\n", "instance", "mean change", "mean |chg|", "SD ratio", "FC r",
+               "FC RMS chg", "unit whose FC changed most");
+        size_t *order = malloc(m->B * sizeof *order);
+        if (!order)
+            return;
+        rank(m->fc_rms, order, m->B);
+        for (size_t r = 0; r < m->B && r < EFFECT_ROWS; ++r) {
+            size_t k = order[r];
+            char buf[32];
+            printf("  %-9zu %12.5g %12.5g %9.4f %9.4f %10.5f  %s\n", k, m->mean_change[k], m->mean_abs[k],
+                   m->sd_ratio[k], m->fc_r[k], m->fc_rms[k], unit_name(e, m->fc_unit[k], buf, sizeof buf));
+        }
+        if (m->B > EFFECT_ROWS)
+            printf("  ... %llu more instances (--json lists them all)\n", (unsigned long long)(m->B - EFFECT_ROWS));
+        free(order);
+    }
+    if (e->n_spikes)
+        printf("\nspikes\n  %-16s %10s %10s %10s %10s %10s\n", "population", "rate base", "rate", "change",
+               "CV base", "CV");
+    for (size_t i = 0; i < e->n_spikes; ++i) {
+        const tb_effect_spikes *s = &e->spikes[i];
+        if (s->problem[0])
+            printf("  %-16s %s\n", s->population, s->problem);
+        else
+            printf("  %-16s %10.4g %10.4g %+10.3g %10.4g %10.4g\n", s->population, s->rate_base, s->rate,
+                   s->rate - s->rate_base, s->cv_base, s->cv);
+    }
+}
+
+static void json_full(tb_buf *b, double x)
+{
+    if (isfinite(x))
+        tb_buf_printf(b, "%.17g", x);
+    else
+        tb_buf_puts(b, "null");
+}
+
+static void json_array(tb_buf *b, const char *key, const double *v, size_t n)
+{
+    tb_buf_printf(b, ", \"%s\": [", key);
+    for (size_t k = 0; k < n; ++k) {
+        tb_buf_puts(b, k ? ", " : "");
+        json_full(b, v[k]);
+    }
+    tb_buf_puts(b, "]");
+}
+
+static void json_effect(const cargs *a, const tb_effect *e)
+{
+    tb_buf b = {0};
+    tb_buf_puts(&b, "{\"baseline\": ");
+    tb_json_string(&b, a->paths[0]);
+    tb_buf_puts(&b, ", \"perturbed\": ");
+    tb_json_string(&b, a->paths[1]);
+    tb_buf_puts(&b, ", \"monitors\": [");
+    for (size_t i = 0; i < e->n_mon; ++i) {
+        const tb_effect_monitor *m = &e->mon[i];
+        tb_buf_puts(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
+        tb_json_string(&b, m->name);
+        tb_buf_puts(&b, ", \"kind\": ");
+        tb_json_string(&b, m->kind);
+        tb_buf_puts(&b, ", \"problem\": ");
+        tb_json_string(&b, m->problem);
+        tb_buf_printf(&b, ", \"samples\": %llu, \"units\": %llu, \"instances\": %llu", (unsigned long long)m->T,
+                      (unsigned long long)m->N, (unsigned long long)m->B);
+        if (!m->problem[0]) {
+            json_array(&b, "mean_change", m->mean_change, m->B);
+            json_array(&b, "mean_abs_change", m->mean_abs, m->B);
+            json_array(&b, "sd_ratio", m->sd_ratio, m->B);
+            json_array(&b, "fc_r", m->fc_r, m->B);
+            json_array(&b, "fc_rms_change", m->fc_rms, m->B);
+            tb_buf_puts(&b, ", \"fc_most_changed_unit\": [");
+            for (size_t k = 0; k < m->B; ++k)
+                tb_buf_printf(&b, "%s%lld", k ? ", " : "", (long long)m->fc_unit[k]);
+            tb_buf_puts(&b, "]");
+        }
+        tb_buf_puts(&b, "}");
+    }
+    tb_buf_puts(&b, "], \"spikes\": [");
+    for (size_t i = 0; i < e->n_spikes; ++i) {
+        const tb_effect_spikes *s = &e->spikes[i];
+        tb_buf_puts(&b, i ? ",\n  {\"population\": " : "\n  {\"population\": ");
+        tb_json_string(&b, s->population);
+        tb_buf_printf(&b, ", \"count_base\": %llu, \"count\": %llu, \"rate_base\": ",
+                      (unsigned long long)s->count_base, (unsigned long long)s->count);
+        json_full(&b, s->rate_base);
+        tb_buf_puts(&b, ", \"rate\": ");
+        json_full(&b, s->rate);
+        tb_buf_puts(&b, ", \"cv_base\": ");
+        json_full(&b, s->cv_base);
+        tb_buf_puts(&b, ", \"cv\": ");
+        json_full(&b, s->cv);
+        tb_buf_puts(&b, "}");
+    }
+    tb_buf_puts(&b, "]}\n");
+    char *text = tb_buf_take(&b);
+    fputs(text ? text : "", stdout);
+    free(text);
+}
+
+static int compare_effect(const cargs *a)
+{
+    tb_error err = {0};
+    tb_effect e;
+    tb_status st = tb_effect_files(a->paths[0], a->paths[1], &e, &err);
+    if (st != TB_OK)
+        return tb_cli_fail(&err);
+    if (a->json)
+        json_effect(a, &e);
+    else
+        print_effect(a, &e);
+    tb_effect_free(&e);
+    return 0;
+}
+
 int tb_cli_compare(int argc, char **argv)
 {
     cargs a = {0};
@@ -472,7 +647,7 @@ int tb_cli_compare(int argc, char **argv)
     a.paths = calloc((size_t)argc + 1, sizeof *a.paths);
     int rc = a.sets && a.paths ? parse(argc, argv, &a) : 1;
     if (rc < 0)
-        rc = a.files ? compare_files(&a) : compare(&a);
+        rc = a.files ? compare_files(&a) : a.effect ? compare_effect(&a) : compare(&a);
     free(a.sets);
     free(a.paths);
     return rc;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "twinbrain/device.h"
 #include "kit.h"
+#include "layer.h"
 #include "twinbrain/plugin.h"
 #include "util.h"
 
@@ -173,7 +174,7 @@ static void plugins_text(const tb_plugin_registry *reg)
 {
     for (size_t i = 0; i < tb_plugin_count(reg); ++i) {
         const tb_plugin *p = tb_plugin_at(reg, i);
-        printf("%-22s %-8s %-6s %s\n", p->name, p->kind, p->version ? p->version : "",
+        printf("%-22s %-12s %-6s %s\n", p->name, p->kind, p->version ? p->version : "",
                p->summary ? p->summary : "");
     }
     if (tb_plugin_count(reg) == 0)
@@ -186,6 +187,10 @@ static void plugins_text(const tb_plugin_registry *reg)
     printf("\nkinds of model (simulation.kind):\n");
     for (size_t k = 0; k < tb_kit_count(); ++k)
         printf("  %-8s %s\n", tb_kit_at(k)->name, tb_kit_at(k)->summary);
+    printf("for every kind:\n");
+    for (size_t k = 0; k < tb_layer_count(); ++k)
+        printf("  [[%s]] %s (plugins of kind %s)\n", tb_layer_at(k)->sections[0].name, tb_layer_at(k)->summary,
+               tb_layer_at(k)->plugin_kind ? tb_layer_at(k)->plugin_kind : "none");
 }
 
 int tb_cli_plugins(int argc, char **argv)

@@ -63,6 +63,12 @@ static void add_slot(mass *m, const char *code_name, const tb_scenario_value *v,
     s->nsig = nsig;
 }
 
+size_t tb_mass_add_slot(mass *m, const char *code_name, const tb_scenario_value *v)
+{
+    add_slot(m, code_name, v, NULL, false);
+    return m->n_params - 1;
+}
+
 /* initial.history = "random": the range of each variable drawn at random
  * (tb_hist_lo_<variable>, tb_hist_width_<variable>), data rather than code
  * like every other value. */
@@ -96,7 +102,8 @@ static tb_status bind_params(mass *m, tb_error *err)
 {
     const tb_mass_scenario *ms = m->ms;
     const tb_plugin *pl = ms->model;
-    size_t n = pl->n_params + ms->n_coupling_params + 3 * m->NV + 1;
+    /* + 1: a perturbation's hidden slot (mass_perturb.c) */
+    size_t n = pl->n_params + ms->n_coupling_params + 3 * m->NV + 2;
     m->params = calloc(n, sizeof *m->params);
     if (!m->params)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -131,7 +138,7 @@ static tb_status bind_params(mass *m, tb_error *err)
 /* Rows of 8 regions as slices: slice q of a block holds the q-th edge of
  * each of its rows (lane l = row 8 blk + l), padded with weightless edges
  * to the block's longest row, so that 8 rows advance together. */
-static void to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
+void tb_mass_to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
                       int **sptr, int **scol, int **sdel, double **sw, size_t *slices)
 {
     size_t L = m->lanes, blocks = m->Np / L, total = 0;
@@ -236,7 +243,7 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
         int *sptr, *scol, *sdel;
         double *sw;
         size_t slices;
-        to_sliced(m, row_ptr, col, delay, w, &sptr, &scol, &sdel, &sw, &slices);
+        tb_mass_to_sliced(m, row_ptr, col, delay, w, &sptr, &scol, &sdel, &sw, &slices);
         st = upload_rows(m, sptr, m->Np / m->lanes, scol, sdel, sw, slices * m->lanes, err);
         free(sptr), free(scol), free(sdel), free(sw);
     } else {
@@ -254,12 +261,12 @@ done:
  * [k][Np][Bp] for instance lanes, [k][Bp][Np] otherwise, so that the lanes
  * of a vector load are neighbours; padding repeats the last instance and
  * region. */
-static tb_status upload_ir(mass *m, tb_error *err)
+static void *ir_values(const mass *m, size_t *count)
 {
     size_t n = m->n_ir * m->Bp * m->Np + 1;
     double *v = calloc(n, sizeof *v);
     if (!v)
-        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
     bool inner_b = m->lanes > 1 && !m->region_lanes;
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
@@ -273,9 +280,30 @@ static tb_status upload_ir(mass *m, tb_error *err)
     }
     void *vr = tb_mass_to_real(v, n, m->realsz);
     free(v);
+    *count = n;
+    return vr;
+}
+
+static tb_status upload_ir(mass *m, tb_error *err)
+{
+    size_t n;
+    void *vr = ir_values(m, &n);
     m->pir = vr ? tb_device_alloc(m->dev, n * m->realsz, vr, "per-instance, per-region parameters", err) : NULL;
     free(vr);
     return m->pir ? TB_OK : err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+}
+
+/* Between chunks (a perturbation): the in-order queue runs the write
+ * after the chunk before it and before the next. */
+tb_status tb_mass_write_ir(mass *m, tb_error *err)
+{
+    size_t n;
+    void *vr = ir_values(m, &n);
+    if (!vr)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    cl_int rc = clEnqueueWriteBuffer(tb_device_queue(m->dev), m->pir, CL_TRUE, 0, n * m->realsz, vr, 0, NULL, NULL);
+    free(vr);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "writing perturbed parameters");
 }
 
 static tb_status upload_params(mass *m, tb_error *err)
@@ -415,11 +443,20 @@ static long region_of(const mass *m, const tb_scenario_stimulus *s, size_t i, tb
 static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *idx, double **all, size_t *total,
                                  tb_error *err)
 {
-    const tb_scenario_stimulus *s = &m->ms->stimuli[k];
+    const tb_scenario_stimulus *s = &m->stim[k];
     double *d = NULL;
-    size_t dims[2];
-    int rank;
-    tb_status st = tb_h5_read_doubles(s->file, s->dataset, &d, dims, &rank, err);
+    size_t dims[2] = {s->n_samples, 1};
+    int rank = 1;
+    tb_status st = TB_OK;
+    if (s->samples) {
+        d = malloc((s->n_samples ? s->n_samples : 1) * sizeof *d);
+        if (d)
+            memcpy(d, s->samples, s->n_samples * sizeof *d);
+        else
+            st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    } else {
+        st = tb_h5_read_doubles(s->file, s->dataset, &d, dims, &rank, err);
+    }
     if (st == TB_OK && rank == 2 && dims[1] != listed)
         st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is [%zu, %zu]; a [T, regions] series needs one column per "
                           "region listed (%zu)", s->file, s->dataset, dims[0], dims[1], listed);
@@ -445,7 +482,7 @@ static tb_status stimulus_series(mass *m, size_t k, size_t listed, const long *i
  * apply) and the series samples, all on the device. */
 static tb_status upload_stimuli(mass *m, tb_error *err)
 {
-    size_t S = m->ms->n_stimuli, total = 0;
+    size_t S = m->n_stim, total = 0;
     double *w = calloc(S * m->Np + 1, sizeof *w), *series = calloc(1, sizeof *series);
     free(m->stim_offset), free(m->stim_len), free(m->stim_per_region);
     m->stim_offset = calloc(S + 1, sizeof *m->stim_offset);
@@ -455,14 +492,14 @@ static tb_status upload_stimuli(mass *m, tb_error *err)
                        ? TB_OK
                        : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t k = 0; st == TB_OK && k < S; ++k) {
-        const tb_scenario_stimulus *s = &m->ms->stimuli[k];
-        size_t listed = s->regions ? s->regions->u.arr.n : m->N;
+        const tb_scenario_stimulus *s = &m->stim[k];
+        size_t listed = s->units ? s->n_units : s->regions ? s->regions->u.arr.n : m->N;
         long *idx = calloc(listed + 1, sizeof *idx);
         for (size_t i = 0; st == TB_OK && i < listed; ++i) {
-            idx[i] = s->regions ? region_of(m, s, i, err) : (long)i;
+            idx[i] = s->units ? (long)s->units[i] : s->regions ? region_of(m, s, i, err) : (long)i;
             if (idx[i] < 0)
                 st = TB_ERR_SCENARIO;
-            double f = 1.0;
+            double f = s->unit_weights ? s->unit_weights[i] : 1.0;
             if (s->weights)
                 tb_toml_as_double(s->weights->u.arr.items[i], &f);
             if (st == TB_OK)
@@ -832,6 +869,24 @@ static tb_status prep_set_param(tb_mass_prepare *ctx, size_t index, const double
     return TB_OK;
 }
 
+tb_status tb_mass_slot_per_region(mass *m, size_t slot, tb_error *err)
+{
+    param_slot *s = &m->params[slot];
+    if (s->mode == P_INSTANCE_REGION)
+        return TB_OK;
+    double *v = malloc(m->B * m->N * sizeof *v);
+    if (!v)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t b = 0; b < m->B; ++b)
+        for (size_t n = 0; n < m->N; ++n)
+            v[b * m->N + n] = slot_value(m, s, b, n);
+    free(s->ir);
+    s->ir = v;
+    s->mode = P_INSTANCE_REGION;
+    s->index = m->n_ir++;
+    return TB_OK;
+}
+
 /* A hook's failure is the plugin's to explain; one that gave no reason
  * (or a status that is no exit status) still gets a message naming the
  * model and the hook, never "model 'x': " and nothing. */
@@ -960,9 +1015,9 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
                                   tb_error *err)
 {
     const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
-    if (count == 0 || first + count > ms->sweep.n_instances)
+    if (count == 0 || first + count > sc->n_instances)
         return tb_error_set(err, TB_ERR_OTHER, "instances [%zu, %zu) are not part of the %zu of the run", first,
-                            first + count, ms->sweep.n_instances);
+                            first + count, sc->n_instances);
     mass *m = calloc(1, sizeof *m);
     if (!m)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
@@ -975,6 +1030,8 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     m->model = ms->mass;
     m->coupling = tb_coupling_find(ms->coupling);
     m->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    m->stim = ms->stimuli;
+    m->n_stim = ms->n_stimuli;
     tb_status st = tb_mass_check_dfun(m->model, ms->model->name, err);
     if (st == TB_OK)
         st = read_connectome(m, err);
@@ -984,7 +1041,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
         return st;
     m->first = first;
     m->B = count;
-    m->B_total = ms->sweep.n_instances;
+    m->B_total = sc->n_instances; /* the sweep's, or a sweep of perturbations' */
     choose_layout(m);
     m->NV = m->model->n_vars;
     m->NCV = m->model->n_coupled;
@@ -996,6 +1053,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     tb_mass_plan_monitors(m);
     /* the program first: the layout of every buffer depends on it */
     if ((st = check_memory(m, err)) != TB_OK || (st = bind_params(m, err)) != TB_OK || (st = run_prepare(m, err)) != TB_OK ||
+        (st = tb_mass_perturb_bind(m, err)) != TB_OK ||
         (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
@@ -1044,8 +1102,7 @@ static tb_status check_memory(const mass *m, tb_error *err)
 
 static tb_status mass_create(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err)
 {
-    const tb_mass_scenario *ms = tb_mass_scenario_of(sc);
-    return mass_create_part(sc, dev, 0, ms->sweep.n_instances, impl, err);
+    return mass_create_part(sc, dev, 0, sc->n_instances, impl, err);
 }
 
 /* ------------------------------------------------------------ output */
@@ -1240,6 +1297,7 @@ static void mass_destroy(void *impl)
     free(m->params);
     free(m->hist_range);
     free(m->source);
+    tb_mass_perturb_free(m);
     free(m->stim_offset);
     free(m->stim_len);
     free(m->stim_per_region);
@@ -1280,4 +1338,5 @@ const tb_kit tb_mass_kit = {
     .destroy = mass_destroy,
     .create_part = mass_create_part,
     .checkpoint = tb_mass_checkpoint,
+    .ops = &tb_mass_ops,
 };

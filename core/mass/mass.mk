@@ -8,6 +8,7 @@ libtwinbrain_la_SOURCES += \
 	core/mass/mass.c core/mass/mass_internal.h \
 	core/mass/mass_codegen.c core/mass/snippet.c \
 	core/mass/mass_plugin.c \
+	core/mass/mass_perturb.c \
 	core/mass/mass_text.c \
 	core/mass/mass_scenario.c core/mass/mass_scenario.h \
 	core/mass/mass_monitor.c core/mass/mass_checkpoint.c \

@@ -197,7 +197,7 @@ static void gen_history(const mass *m, tb_buf *b)
 
 static void gen_waveform(const mass *m, size_t k, tb_buf *b)
 {
-    const tb_scenario_stimulus *s = &m->ms->stimuli[k];
+    const tb_scenario_stimulus *s = &m->stim[k];
     switch (s->kind) {
     case TB_STIM_PULSE_TRAIN:
         tb_buf_printf(b, "            const real v = fmod(tt, (tb_scalar)%.17g) < (tb_scalar)%.17g ? (tb_scalar)1 : "
@@ -231,11 +231,11 @@ static void gen_waveform(const mass *m, size_t k, tb_buf *b)
  * by region (0 where it does not apply), added to its variable's forcing. */
 static void gen_stimulus(const mass *m, tb_buf *b)
 {
-    tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->ms->n_stimuli);
+    tb_buf_printf(b, "#define TB_N_STIM %zu\n\n", m->n_stim);
     tb_buf_puts(b, "inline void tb_stimulus(tb_scalar t, int n, int N, __global const tb_scalar *w,\n"
                    "                        __global const tb_scalar *series, real *force)\n{\n");
-    for (size_t k = 0; k < m->ms->n_stimuli; ++k) {
-        const tb_scenario_stimulus *s = &m->ms->stimuli[k];
+    for (size_t k = 0; k < m->n_stim; ++k) {
+        const tb_scenario_stimulus *s = &m->stim[k];
         tb_buf_printf(b, "    if (t >= (tb_scalar)%.17g", s->onset);
         if (isfinite(s->stop))
             tb_buf_printf(b, " && t < (tb_scalar)%.17g", s->stop);
@@ -313,6 +313,7 @@ char *tb_mass_generate(const mass *m)
     tb_buf_printf(&b, "#define TB_NV %zu\n#define TB_NC %zu\n#define TB_METHOD %s\n#define TB_INSTANCE_MAJOR %d\n",
                   m->NV, m->NC, method_macro(m->ms->method), m->instance_major ? 1 : 0);
     gen_lanes(m, &b);
+    tb_mass_perturb_gen(m, &b);
     gen_params(m, &b);
     gen_dfun(m, &b);
     gen_coupling(m, &b);

@@ -91,6 +91,9 @@ typedef struct mass {
     size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
     size_t *stim_len;     /* its samples */
     bool *stim_per_region; /* [T, regions] series, expanded to [T, N] */
+    const tb_scenario_stimulus *stim; /* the scenario's stimuli, and the inputs perturbations add */
+    size_t n_stim;
+    struct mass_perturb *pt; /* what perturbations changed (mass_perturb.c), NULL without any */
     tb_scenario_value ou_tau; /* the OU time constant, as a parameter slot */
     tb_scenario_value *hist_range; /* [2 NV] low and width of each variable's random history, as slots */
     cl_uint arg_step0;        /* index of the first per-chunk kernel argument */
@@ -149,6 +152,22 @@ static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t
         return ((b / m->lanes * m->NV + v) * m->N + n) * m->lanes + b % m->lanes;
     return m->instance_major ? (v * m->N + n) * m->Bp + b : (v * m->Bp + b) * m->Np + n;
 }
+
+/* mass.c, for mass_perturb.c: a parameter slot turned per instance and
+ * region (its values kept), the per-instance, per-region values written
+ * to the device again, and the rows of 8 regions as slices */
+tb_status tb_mass_slot_per_region(mass *m, size_t slot, tb_error *err);
+size_t tb_mass_add_slot(mass *m, const char *code_name, const tb_scenario_value *v);
+tb_status tb_mass_write_ir(mass *m, tb_error *err);
+void tb_mass_to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
+                       int **sptr, int **scol, int **sdel, double **sw, size_t *slices);
+
+/* mass_perturb.c: the kit's operations for perturbations (core/perturb/),
+ * the plan bound before the program is generated, and the cleanup */
+extern const struct tb_kit_ops tb_mass_ops;
+tb_status tb_mass_perturb_bind(mass *m, tb_error *err);
+void tb_mass_perturb_gen(const mass *m, tb_buf *b);
+void tb_mass_perturb_free(mass *m);
 
 /* mass_codegen.c: the glue, a program part labelled TB_MASS_GLUE; and the
  * model's own code alone in scalar form (parameters, derivative, coupling),

@@ -91,6 +91,13 @@ typedef struct tb_scenario_stimulus {
     const tb_toml_value *regions; /* names or indices (resolved against the connectome), NULL for all */
     const tb_toml_value *weights; /* one per listed region, or NULL */
     tb_toml_pos pos;
+    /* an input a perturbation adds (mass_perturb.c): regions by index with
+     * their weights, and the series in memory instead of a file */
+    const size_t *units;
+    const double *unit_weights;
+    size_t n_units;
+    const double *samples;
+    size_t n_samples;
 } tb_scenario_stimulus;
 
 typedef enum tb_storage { TB_STORAGE_AUTO, TB_STORAGE_SPARSE, TB_STORAGE_DENSE } tb_storage;

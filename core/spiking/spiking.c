@@ -96,6 +96,11 @@ static size_t pv_add(spk *k, const double *vals, size_t n)
     return off;
 }
 
+size_t spk_pv_add(spk *k, const double *vals, size_t n)
+{
+    return pv_add(k, vals, n);
+}
+
 static size_t pv_dist(spk *k, const tb_dist *d)
 {
     double v[4] = {d->a, d->b, d->lo, d->hi};
@@ -239,8 +244,15 @@ static tb_status plan_pops(spk *k, tb_error *err)
         }
         p->state_off = k->n_state;
         k->n_state += p->model->m->n_vars * p->n;
-        p->lay = n_lay;
-        n_lay += lay_entries(p);
+    }
+    tb_status st = spk_perturb_plan(k, err);
+    if (st != TB_OK)
+        return st;
+    for (size_t i = 0; i < k->n_pops; ++i) {
+        k->pops[i].lay = n_lay;
+        n_lay += lay_entries(&k->pops[i]);
+        spk_perturb_set_lay(k, i, n_lay);
+        n_lay += spk_perturb_lay_entries(k, i);
     }
     k->n_lay = n_lay;
     k->lay = calloc(n_lay + 1, sizeof *k->lay);
@@ -248,6 +260,7 @@ static tb_status plan_pops(spk *k, tb_error *err)
         return oom(err);
     for (size_t i = 0; i < k->n_pops; ++i)
         layout_pop(k, &k->pops[i], i);
+    spk_perturb_layout(k);
     return k->pv_oom ? oom(err) : TB_OK;
 }
 
@@ -735,6 +748,7 @@ static void spiking_destroy(void *impl)
     free(k->pops);
     free(k->input_first);
     free(k->input_size);
+    spk_perturb_free(k);
     free(k->lay);
     free(k->pv);
     free(k->ext_ids);
@@ -777,4 +791,5 @@ const tb_kit tb_spiking_kit = {
     .figures = spiking_figures,
     .destroy = spiking_destroy,
     .checkpoint = spk_checkpoint,
+    .ops = &tb_spiking_ops,
 };

@@ -8,6 +8,7 @@ libtwinbrain_la_SOURCES += \
 	core/spiking/spiking.c core/spiking/spiking_internal.h \
 	core/spiking/spiking_gen.c \
 	core/spiking/spiking_text.c \
+	core/spiking/spiking_perturb.c \
 	core/spiking/spiking_connect.c \
 	core/spiking/spiking_record.c core/spiking/spiking_checkpoint.c \
 	core/spiking/spiking_io.c \

@@ -183,6 +183,7 @@ static void gen_update(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
                       m->ports[q].name, q, q);
     tb_buf_puts(b, "    real I_ext = (real)0;\n");
     gen_inputs(b, k, p);
+    spk_perturb_gen_inputs(b, k, idx);
     if (m->refractory)
         tb_buf_puts(b, "    int tb_r = tb_refr[tb_gn];\n    const int refractory = tb_r > 0;\n");
     else
@@ -191,8 +192,9 @@ static void gen_update(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
     tb_buf_printf(b, "    {\n%s\n    }\n", m->update);
     if (m->refractory)
         tb_buf_puts(b, "    if (tb_r > 0)\n        --tb_r;\n");
-    tb_buf_printf(b, "    uchar tb_spike = 0;\n    if (!refractory && (%s)) {\n        tb_spike = 1;\n        {\n%s\n        }\n",
-                  m->threshold, m->reset);
+    tb_buf_printf(b, "    uchar tb_spike = 0;\n    if (!refractory && (%s)", m->threshold);
+    spk_perturb_gen_gate(b, k, idx);
+    tb_buf_printf(b, ") {\n        tb_spike = 1;\n        {\n%s\n        }\n", m->reset);
     if (m->refractory)
         tb_buf_printf(b, "        tb_r = (int)floor(%s / dt + (real)0.5);\n", m->refractory);
     tb_buf_puts(b, "    }\n");

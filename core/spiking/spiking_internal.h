@@ -156,7 +156,25 @@ typedef struct spk {
     size_t wg, step_wg;
 
     tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
+    struct spk_perturb *pt; /* what perturbations need (spiking_perturb.c), NULL without any */
 } spk;
+
+/* spiking.c, for spiking_perturb.c: n reals appended to pv (zeros when
+ * vals is NULL), the offset of the first */
+size_t spk_pv_add(spk *k, const double *vals, size_t n);
+
+/* spiking_perturb.c: the kit's operations for perturbations (core/perturb/);
+ * the plan bound while populations are laid out (perturbed parameters are
+ * stored per neuron), the entries it adds to lay[] and pv, and the lines
+ * it adds to a population's update function */
+extern const struct tb_kit_ops tb_spiking_ops;
+tb_status spk_perturb_plan(spk *k, tb_error *err);
+size_t spk_perturb_lay_entries(const spk *k, size_t pop);
+void spk_perturb_set_lay(spk *k, size_t pop, size_t first);
+void spk_perturb_layout(spk *k);
+void spk_perturb_gen_inputs(tb_buf *b, const spk *k, size_t pop);
+void spk_perturb_gen_gate(tb_buf *b, const spk *k, size_t pop);
+void spk_perturb_free(spk *k);
 
 /* A 1-D launch on queue q, recorded as `name` when the device is being
  * profiled (twinbrain run --profile). */

@@ -40,6 +40,7 @@ typedef struct tb_scenario {
     tb_toml_value *doc;  /* the resolved document, defaults filled in */
     const struct tb_kit *kit; /* the kit that runs it (simulation.kind, or inferred) */
     void *kit_data;      /* the kit's checked sections (owned; internal to the kit) */
+    void *layer_data[4]; /* each layer's checked sections (core/layer.h), NULL when unused */
 
     /* [simulation] */
     double duration;     /* ms */
