@@ -5,6 +5,7 @@
 #ifndef TWINBRAIN_MASS_SCENARIO_H
 #define TWINBRAIN_MASS_SCENARIO_H
 
+#include "bold.h" /* tb_bold_params: Balloon-Windkessel constants, shared with the other kits */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,10 +30,6 @@ typedef enum tb_monitor_kind {
     TB_MONITOR_FC    /* functional connectivity of another monitor over a window */
 } tb_monitor_kind;
 
-/* Balloon-Windkessel constants, rates in 1/s and times in s. */
-typedef struct tb_bold_params {
-    double kappa, gamma, tau, alpha, E0, V0, k1, k2, k3, scale;
-} tb_bold_params;
 const char *tb_monitor_kind_name(tb_monitor_kind k);
 
 typedef struct tb_scenario_monitor {

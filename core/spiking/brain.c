@@ -23,6 +23,7 @@
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const size_rules[] = {"none", "areas", NULL};
+static const char *const monitor_kinds[] = {"region_rates", "bold", NULL};
 
 static const tb_key_spec brain_keys[] = {
     {"connectome", KT_STRING, true,
@@ -37,6 +38,18 @@ static const tb_key_spec brain_keys[] = {
     {"population", KT_TABLES, true, .doc = "the populations of every region, as [[brain.population]] tables"},
     {"projection", KT_TABLES,
      .doc = "rules within every region, and rule = \"connectome\" between regions, as [[brain.projection]] tables"},
+    {"monitor", KT_TABLES, .doc = "per-region rates and BOLD, as [[brain.monitor]] tables"},
+};
+
+static const tb_key_spec monitor_keys[] = {
+    {"name", KT_STRING, .doc = "dataset name under /monitors/; default the kind"},
+    {"kind", KT_STRING, true, .choices = monitor_kinds,
+     .doc = "region_rates (each region's firing rate, Hz) or bold (Balloon-Windkessel driven by that rate)"},
+    {"populations", KT_STRINGS, .doc = "template populations pooled in each region; default all"},
+    {"period", KT_FLOAT, .min = 0, .max = INFINITY, .min_excl = true,
+     .doc = "ms, a multiple of dt: region_rates' bin (default 1.0), bold's sampling period (default 2000)"},
+    {"parameters", KT_TABLE,
+     .doc = "bold: Balloon-Windkessel constants as the mass kit's bold monitor; scale defaults to 0.01 per Hz"},
 };
 
 static const tb_key_spec template_keys[] = {
@@ -86,6 +99,11 @@ void tb_spk_brain_free(tb_spk_brain *b)
         free(b->templates[i]);
     for (size_t i = 0; i < b->n_clones; ++i)
         tb_toml_free(b->clones[i]);
+    for (size_t i = 0; i < b->n_monitors; ++i) {
+        free(b->monitors[i].name);
+        free(b->monitors[i].templates);
+    }
+    free(b->monitors);
     free(b->clones);
     free(b->labels);
     free(b->names);
@@ -260,6 +278,61 @@ static const char *rule_of(const tb_toml_value *t)
     return tb_toml_as_string(tb_toml_get(t, "rule"));
 }
 
+static size_t template_index(const tb_spk_brain *b, const char *name);
+
+static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *t, size_t k, double dt)
+{
+    char *prefix = tb_asprintf("brain.monitor[%zu]", k);
+    int before = c->n;
+    tb_schema_table(c, t, monitor_keys, N_(monitor_keys), prefix);
+    tb_spk_brain_monitor *m = &b->monitors[b->n_monitors++];
+    const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
+    m->kind = kind && strcmp(kind, "bold") == 0 ? TB_BRAIN_BOLD : TB_BRAIN_REGION_RATES;
+    if (!tb_toml_get(t, "name") && kind)
+        tb_toml_table_set(t, "name", tb_toml_new_string(kind));
+    const tb_toml_value *nv = tb_toml_get(t, "name");
+    if (tb_toml_as_string(nv) && !tb_is_identifier(tb_toml_as_string(nv)))
+        tb_schema_report(c, TB_ERR_SCENARIO, nv->pos, "%s.name '%s' must be a plain name (letters, digits, '_')",
+                         prefix, tb_toml_as_string(nv));
+    m->name = tb_schema_get_s(t, "name");
+    const tb_toml_value *pv = tb_toml_get(t, "populations");
+    if (!pv) {
+        tb_toml_value *arr = tb_toml_new_array();
+        for (size_t i = 0; i < b->T; ++i)
+            tb_toml_array_push(arr, tb_toml_new_string(b->templates[i]));
+        pv = tb_toml_table_set(t, "populations", arr)->value;
+    }
+    size_t n = pv->type == TB_TOML_ARRAY ? pv->u.arr.n : 0;
+    m->templates = calloc(n + 1, sizeof *m->templates);
+    if (pv->type == TB_TOML_ARRAY && n == 0)
+        tb_schema_report(c, TB_ERR_SCENARIO, pv->pos, "%s.populations is empty", prefix);
+    for (size_t i = 0; m->templates && i < n; ++i) {
+        const char *name = tb_toml_as_string(pv->u.arr.items[i]);
+        size_t ti = template_index(b, name);
+        if (ti == SIZE_MAX && name)
+            tb_schema_report(c, TB_ERR_SCENARIO, pv->u.arr.items[i]->pos,
+                             "%s.populations: no template population named '%s'", prefix, name);
+        else if (ti != SIZE_MAX)
+            m->templates[m->n_templates++] = ti;
+    }
+    const tb_toml_value *per = tb_toml_get(t, "period");
+    if (!per)
+        per = tb_toml_table_set(t, "period", tb_toml_new_float(m->kind == TB_BRAIN_BOLD ? 2000.0 : 1.0))->value;
+    m->period = tb_schema_num(c, t, "period", NAN);
+    uint64_t steps;
+    if (isfinite(m->period) && dt > 0 &&
+        (!tb_schema_multiple_of_dt(m->period, dt) || !tb_schema_steps(m->period, dt, &steps)))
+        tb_schema_report(c, TB_ERR_SCENARIO, per->pos, "%s.period (%g ms) must be a whole multiple of simulation.dt "
+                         "(%g ms)", prefix, m->period, dt);
+    if (m->kind == TB_BRAIN_BOLD)
+        tb_bold_check(c, t, prefix, 0.01, &m->bold);
+    else if (tb_toml_get(t, "parameters"))
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get_kv(t, "parameters")->pos,
+                         "%s.parameters applies to bold monitors only", prefix);
+    free(prefix);
+    return c->n == before;
+}
+
 void tb_spk_brain_open(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s, tb_toml_value *brain,
                        size_t *n_pops, size_t *n_projs)
 {
@@ -285,6 +358,13 @@ void tb_spk_brain_open(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenari
         const char *r = pt->type == TB_TOML_TABLE ? rule_of(pt) : NULL;
         *n_projs += r && strcmp(r, "connectome") == 0 ? 1 : b->R;
     }
+    tb_toml_value *mons = (tb_toml_value *)tb_toml_get(brain, "monitor");
+    size_t nm = mons ? mons->u.arr.n : 0;
+    b->monitors = calloc(nm + 1, sizeof *b->monitors);
+    ok = ok && b->monitors;
+    for (size_t i = 0; ok && i < nm; ++i)
+        if (mons->u.arr.items[i]->type == TB_TOML_TABLE)
+            ok = check_monitor(c, b, mons->u.arr.items[i], i, sc->dt);
     if (!ok) {
         tb_spk_brain_free(b);
         *n_projs = 0;
@@ -543,4 +623,5 @@ void tb_spk_brain_list_keys(tb_buf *b)
     tb_schema_list_keys(b, "brain", brain_keys, N_(brain_keys));
     tb_schema_list_keys(b, "brain.population", template_keys, N_(template_keys));
     tb_schema_list_keys(b, "brain.projection", connectome_rule_keys, N_(connectome_rule_keys));
+    tb_schema_list_keys(b, "brain.monitor", monitor_keys, N_(monitor_keys));
 }

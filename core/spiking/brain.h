@@ -8,7 +8,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bold.h"
 #include "spiking_scenario.h"
+
+/* [[brain.monitor]]: per-region signals from the spike counts of chosen
+ * template populations (brain_monitor.c). */
+typedef enum tb_spk_brain_monitor_kind { TB_BRAIN_REGION_RATES, TB_BRAIN_BOLD } tb_spk_brain_monitor_kind;
+
+typedef struct tb_spk_brain_monitor {
+    char *name;
+    tb_spk_brain_monitor_kind kind;
+    size_t *templates; /* template populations pooled per region */
+    size_t n_templates;
+    double period;     /* ms: the rate's bin, the BOLD sampling period */
+    tb_bold_params bold;
+} tb_spk_brain_monitor;
 
 /* Who reaches whom between regions: for target region j, the edges
  * eptr[j] .. eptr[j + 1] - 1, each from region esrc[e], with ecount[e]
@@ -35,6 +49,8 @@ typedef struct tb_spk_brain {
     char **templates;    /* [T] their names */
     uint64_t *sizes;     /* [T * R] neurons of template t in region r */
     tb_toml_value *pop_tables, *proj_tables; /* the [brain] tables (not owned) */
+    tb_spk_brain_monitor *monitors;
+    size_t n_monitors;
     tb_toml_value **clones; /* expanded tables, kept while the scenario lives */
     size_t n_clones, cap_clones;
 } tb_spk_brain;

@@ -156,7 +156,9 @@ typedef struct spk {
     size_t wg, step_wg;
 
     tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
+    struct spk_brain_rt *brain_rt; /* [brain] monitors (brain_monitor.c), or NULL */
 } spk;
+typedef struct spk_brain_rt spk_brain_rt;
 
 /* A 1-D launch on queue q, recorded as `name` when the device is being
  * profiled (twinbrain run --profile). */
