@@ -19,6 +19,7 @@
 
 #include "kit.h"
 #include "twinbrain/sim.h"
+#include "assimilate.h"
 #include "mass_internal.h"
 #include "profile.h"
 #include "h5read.h"
@@ -254,12 +255,11 @@ done:
  * [k][Np][Bp] for instance lanes, [k][Bp][Np] otherwise, so that the lanes
  * of a vector load are neighbours; padding repeats the last instance and
  * region. */
-static tb_status upload_ir(mass *m, tb_error *err)
+static void *ir_values(const mass *m, size_t n)
 {
-    size_t n = m->n_ir * m->Bp * m->Np + 1;
     double *v = calloc(n, sizeof *v);
     if (!v)
-        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
     bool inner_b = m->lanes > 1 && !m->region_lanes;
     for (size_t i = 0; i < m->n_params; ++i) {
         const param_slot *s = &m->params[i];
@@ -273,9 +273,27 @@ static tb_status upload_ir(mass *m, tb_error *err)
     }
     void *vr = tb_mass_to_real(v, n, m->realsz);
     free(v);
+    return vr;
+}
+
+static tb_status upload_ir(mass *m, tb_error *err)
+{
+    size_t n = m->n_ir * m->Bp * m->Np + 1;
+    void *vr = ir_values(m, n);
     m->pir = vr ? tb_device_alloc(m->dev, n * m->realsz, vr, "per-instance, per-region parameters", err) : NULL;
     free(vr);
     return m->pir ? TB_OK : err && err->status ? err->status : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+}
+
+tb_status tb_mass_write_ir(mass *m, tb_error *err)
+{
+    size_t n = m->n_ir * m->Bp * m->Np + 1;
+    void *vr = ir_values(m, n);
+    if (!vr)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    cl_int rc = clEnqueueWriteBuffer(tb_device_queue(m->dev), m->pir, CL_TRUE, 0, n * m->realsz, vr, 0, NULL, NULL);
+    free(vr);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "updating per-instance, per-region parameters");
 }
 
 static tb_status upload_params(mass *m, tb_error *err)
@@ -996,6 +1014,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     tb_mass_plan_monitors(m);
     /* the program first: the layout of every buffer depends on it */
     if ((st = check_memory(m, err)) != TB_OK || (st = bind_params(m, err)) != TB_OK || (st = run_prepare(m, err)) != TB_OK ||
+        (st = tb_mass_assim_bind(m, err)) != TB_OK ||
         (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
@@ -1068,6 +1087,8 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
     }
     if (st == TB_OK)
         st = tb_mass_declare_monitors(m, out, err);
+    if (st == TB_OK)
+        st = tb_mass_assim_declare(m, out, err);
     return st;
 }
 
@@ -1165,16 +1186,22 @@ static tb_status collect(void *kit, const tb_chunk *c, tb_error *err)
 {
     mass *m = kit;
     tb_status st = tb_mass_append_monitors(m, c, err);
-    return st == TB_OK ? report_divergence(m, c, err) : st;
+    if (st == TB_OK)
+        st = report_divergence(m, c, err);
+    return st == TB_OK ? tb_mass_assim_collect(m, c, err) : st;
 }
 
 static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
     mass *m = impl;
     tb_status st = tb_pipeline_advance(&m->pipe, step0, n, err);
+    if (st == TB_OK && n > 0 && m->assim) /* the filter's update reaches the next chunk: no overlap */
+        st = tb_pipeline_advance(&m->pipe, 0, 0, err);
     if (st == TB_OK && n == 0 && !m->finished) { /* n = 0: the run is over */
         m->finished = true;
         st = tb_mass_finish_monitors(m, err);
+        if (st == TB_OK)
+            st = tb_mass_assim_finish(m, err);
     }
     return st;
 }
@@ -1222,6 +1249,7 @@ static void mass_destroy(void *impl)
     if (!m)
         return;
     tb_pipeline_abandon(&m->pipe);
+    tb_mass_assim_free(m);
     tb_mass_free_monitors(m);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
                        &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->pir, &m->seeds, &m->ou, &m->stim_w,

@@ -139,6 +139,9 @@ typedef struct tb_mass_scenario {
 
     /* [sweep] */
     tb_sweep sweep;
+
+    /* [assimilation] (assimilate.c), or NULL */
+    struct tb_assimilation *assimilation;
 } tb_mass_scenario;
 
 /* The kit's part of a scenario the mass kit runs. */
@@ -151,7 +154,7 @@ static inline tb_mass_scenario *tb_mass_scenario_of(const tb_scenario *sc)
 void tb_mass_check_scenario(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg);
 void tb_mass_free_scenario(void *kit_data);
 void tb_mass_list_keys(tb_buf *b);
-#define TB_MASS_N_SECTIONS 8
+#define TB_MASS_N_SECTIONS 9
 extern const tb_key_spec tb_mass_sections[TB_MASS_N_SECTIONS];
 
 #endif
