@@ -12,7 +12,9 @@ definitions, computed here from the connectome file with numpy:
 - bold equals a numpy Euler integration of the Balloon-Windkessel model
   driven by the region's rate per step (as the neural-mass kit's);
 - the network is the same for 1 and 3 partitions.
-On every device (tests/devices.py)."""
+On every device (tests/devices.py); once, without a device: the example
+checks, and mistakes in [brain] are errors naming FILE:LINE:COL and the
+key, with their exit statuses."""
 import os
 import shutil
 import subprocess
@@ -220,5 +222,35 @@ def body(dev):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def errors():
+    suite.host()
+    ex = os.path.join(os.environ["TB_SRCDIR"], "examples", "brain", "brain_246.toml")
+    done = subprocess.run([os.environ["TWINBRAIN"], "check", ex], capture_output=True, text=True)
+    check("examples/brain/brain_246.toml checks", done.returncode == 0 and
+          "492 populations, 246000 neurons" in done.stdout, done.stdout.strip())
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, _ = connectome(tmp)
+        base = scenario(conn)
+        cases = [
+            ("a connectome rule with a delay", base.replace('indegree = {K}\nweight = 40.0'.format(K=K),
+                                                            f'indegree = {K}\nweight = 40.0\ndelay = 2.0'),
+             2, "brain.projection[2].delay does not apply to rule connectome"),
+            ("an unknown template", base.replace('source = "I"', 'source = "Inh"'), 2,
+             "brain.projection[1].source: no template population named 'Inh'; did you mean 'I'?"),
+            ("a missing connectome", base.replace(conn, os.path.join(tmp, "none.h5")), 4,
+             "brain.connectome: no such file"),
+            ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
+             "brain.population[1] needs one of 'size' and 'fraction'"),
+        ]
+        for what, text, status, msg in cases:
+            path = os.path.join(tmp, "bad.toml")
+            with open(path, "w") as f:
+                f.write(text)
+            done = subprocess.run([os.environ["TWINBRAIN"], "check", path], capture_output=True, text=True)
+            check(f"{what}: status {status}, '{msg}'", done.returncode == status and msg in done.stderr and
+                  "bad.toml:" in done.stderr, done.stderr.strip()[:300])
+
+
+errors()
 suite.each(body)
 suite.finish()
