@@ -239,6 +239,8 @@ def errors():
              "brain.projection[1].source: no template population named 'Inh'; did you mean 'I'?"),
             ("a missing connectome", base.replace(conn, os.path.join(tmp, "none.h5")), 4,
              "brain.connectome: no such file"),
+            ("two monitors of one name", base.replace('kind = "bold"', 'kind = "bold"\nname = "region_rates"'), 2,
+             "brain.monitor[1].name 'region_rates' is already used by brain.monitor[0]"),
             ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
              "brain.population[1] needs one of 'size' and 'fraction'"),
         ]

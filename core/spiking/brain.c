@@ -295,6 +295,7 @@ static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *
         tb_schema_report(c, TB_ERR_SCENARIO, nv->pos, "%s.name '%s' must be a plain name (letters, digits, '_')",
                          prefix, tb_toml_as_string(nv));
     m->name = tb_schema_get_s(t, "name");
+    m->pos = nv ? nv->pos : t->pos;
     const tb_toml_value *pv = tb_toml_get(t, "populations");
     if (!pv) {
         tb_toml_value *arr = tb_toml_new_array();
@@ -616,6 +617,25 @@ int64_t tb_spk_brain_region_of(const tb_spiking_scenario *s, size_t p)
 {
     const tb_spk_brain *b = s->brain;
     return b && p < b->T * b->R ? (int64_t)(p % b->R) : -1;
+}
+
+void tb_spk_brain_check_names(tb_schema_checker *c, const tb_spiking_scenario *s)
+{
+    const tb_spk_brain *b = s->brain;
+    for (size_t i = 0; b && i < b->n_monitors; ++i) {
+        const char *name = b->monitors[i].name;
+        for (size_t j = 0; name && j < i; ++j)
+            if (b->monitors[j].name && strcmp(b->monitors[j].name, name) == 0)
+                tb_schema_report(c, TB_ERR_SCENARIO, b->monitors[i].pos,
+                                 "brain.monitor[%zu].name '%s' is already used by brain.monitor[%zu]", i, name, j);
+        for (size_t j = 0; name && j < s->n_records; ++j) {
+            const tb_spk_record *r = &s->records[j];
+            if ((r->kind == TB_RECORD_RATES || r->kind == TB_RECORD_STATE) && r->name && strcmp(r->name, name) == 0)
+                tb_schema_report(c, TB_ERR_SCENARIO, b->monitors[i].pos,
+                                 "brain.monitor[%zu].name '%s' is already used by record[%zu] (/monitors/%s)", i,
+                                 name, j, name);
+        }
+    }
 }
 
 void tb_spk_brain_list_keys(tb_buf *b)

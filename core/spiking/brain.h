@@ -22,6 +22,7 @@ typedef struct tb_spk_brain_monitor {
     size_t n_templates;
     double period;     /* ms: the rate's bin, the BOLD sampling period */
     tb_bold_params bold;
+    tb_toml_pos pos; /* its name (or table) */
 } tb_spk_brain_monitor;
 
 /* Who reaches whom between regions: for target region j, the edges
@@ -74,6 +75,9 @@ void tb_spk_brain_projections(tb_schema_checker *c, tb_scenario *sc, tb_spiking_
 size_t tb_spk_brain_template_pops(const tb_spiking_scenario *s, const char *name, size_t *out);
 /* The region of population p, or -1 when it is not a brain's. */
 int64_t tb_spk_brain_region_of(const tb_spiking_scenario *s, size_t p);
+/* Monitors of the brain whose /monitors/<name> another monitor or a
+ * record already takes (after the records are checked). */
+void tb_spk_brain_check_names(tb_schema_checker *c, const tb_spiking_scenario *s);
 void tb_spk_brain_free(tb_spk_brain *b);
 void tb_spk_wiring_free(tb_spk_wiring *w);
 void tb_spk_brain_list_keys(tb_buf *b);

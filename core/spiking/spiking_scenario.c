@@ -1128,6 +1128,7 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
             check_record(c, s, recs->u.arr.items[i], i, sc->dt);
     if (recs)
         report_reused(c, recs, "record", record_name, s, s->n_records);
+    tb_spk_brain_check_names(c, s);
 }
 
 static void free_dists(tb_dist *d, size_t n)
