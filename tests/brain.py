@@ -244,6 +244,19 @@ def errors():
             ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
              "brain.population[1] needs one of 'size' and 'fraction'"),
         ]
+        # sizes by area: round(fraction x neurons x area / mean area), at least 1
+        areas = np.array([1.0, 2.0, 3.0, 0.5, 0.01, 4.0, 2.5, 1.5])
+        with h5py.File(conn, "r+") as f:
+            f["areas"] = areas
+        frac = base.replace(f"speed = {SPEED}", f'speed = {SPEED}\nneurons = 100\nsize_by = "areas"')
+        frac = frac.replace(f"size = {NE}\n", "fraction = 0.8\n").replace(f"size = {NI}\n", "fraction = 0.2\n")
+        want = sum(max(1, int(np.floor(fr * 100 * a / areas.mean() + 0.5))) for fr in (0.8, 0.2) for a in areas)
+        path = os.path.join(tmp, "area.toml")
+        with open(path, "w") as f:
+            f.write(frac)
+        done = subprocess.run([os.environ["TWINBRAIN"], "check", path], capture_output=True, text=True)
+        check("sizes by area", done.returncode == 0 and f"16 populations, {want} neurons" in done.stdout,
+              done.stdout.strip() + done.stderr.strip())
         for what, text, status, msg in cases:
             path = os.path.join(tmp, "bad.toml")
             with open(path, "w") as f:

@@ -109,6 +109,7 @@ void tb_spk_brain_free(tb_spk_brain *b)
     free(b->names);
     free(b->templates);
     free(b->sizes);
+    free(b->scale);
     free(b->weights);
     free(b->lengths);
     free(b->file);
@@ -184,7 +185,6 @@ static bool read_connectome(tb_schema_checker *c, tb_scenario *sc, tb_spk_brain 
     b->lengths = cn->tract_lengths, cn->tract_lengths = NULL;
     double *areas = cn->areas;
     cn->areas = NULL;
-    /* sizes by area need the areas; kept in lengths' place until sized */
     const char *by = tb_toml_as_string(tb_toml_get(brain, "size_by"));
     bool by_area = by && strcmp(by, "areas") == 0;
     if (by_area && !areas)
@@ -193,20 +193,18 @@ static bool read_connectome(tb_schema_checker *c, tb_scenario *sc, tb_spk_brain 
     double mean = 0;
     for (size_t i = 0; areas && i < b->R; ++i)
         mean += areas[i] / (double)b->R;
-    b->sizes = NULL;
     tb_connectome_free(cn);
     /* each region's share of the average region's neurons */
-    double *scale = malloc((b->R + 1) * sizeof *scale);
-    for (size_t i = 0; scale && i < b->R; ++i)
-        scale[i] = by_area && areas && mean > 0 ? areas[i] / mean : 1.0;
+    b->scale = malloc((b->R + 1) * sizeof *b->scale);
+    for (size_t i = 0; b->scale && i < b->R; ++i)
+        b->scale[i] = by_area && areas && mean > 0 ? areas[i] / mean : 1.0;
     free(areas);
-    b->sizes = (uint64_t *)scale; /* replaced by template_sizes */
-    return scale && region_names(b);
+    return b->scale && region_names(b);
 }
 
 static bool template_sizes(tb_schema_checker *c, tb_spk_brain *b, const tb_toml_value *brain)
 {
-    double *scale = (double *)b->sizes;
+    const double *scale = b->scale;
     b->sizes = calloc(b->T * b->R + 1, sizeof *b->sizes);
     int64_t neurons = tb_schema_int(c, brain, "neurons", 0);
     bool ok = b->sizes != NULL;
@@ -235,7 +233,6 @@ static bool template_sizes(tb_schema_checker *c, tb_spk_brain *b, const tb_toml_
             b->sizes[t * b->R + r] = want < 1 ? 1 : want > 2147483647.0 ? 2147483647u : (uint64_t)want;
         }
     }
-    free(scale);
     return ok;
 }
 

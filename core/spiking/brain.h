@@ -49,6 +49,7 @@ typedef struct tb_spk_brain {
     size_t T;            /* template populations */
     char **templates;    /* [T] their names */
     uint64_t *sizes;     /* [T * R] neurons of template t in region r */
+    double *scale;       /* [R] each region's share of brain.neurons (while sizing) */
     tb_toml_value *pop_tables, *proj_tables; /* the [brain] tables (not owned) */
     tb_spk_brain_monitor *monitors;
     size_t n_monitors;
