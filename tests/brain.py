@@ -33,6 +33,7 @@ check = suite.check
 
 DT, K, SPEED, NE, NI, T = 0.1, 20, 3.0, 80, 20, 400.0
 BIN, PERIOD = 10.0, 50.0
+FIRST = []  # (device label, network) of the first device that ran
 
 
 def connectome(tmp):
@@ -219,6 +220,12 @@ def body(dev):
         check("the same network for 1 and 3 partitions",
               all(np.array_equal(nets[0][k], nets[1][k]) for k in nets[0]) and
               all(np.array_equal(nets[0][k], e[k]) for k in e), f"{len(e['source'])} synapses")
+        # and on every device: the first device's network is the reference
+        if FIRST:
+            check("the same network as on " + FIRST[0], all(np.array_equal(FIRST[1][k], e[k]) for k in e),
+                  f"{len(e['source'])} synapses")
+        else:
+            FIRST.extend([dev.label, e])
         shutil.rmtree(tmp, ignore_errors=True)
 
 
