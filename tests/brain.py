@@ -248,6 +248,8 @@ def errors():
              "brain.connectome: no such file"),
             ("two monitors of one name", base.replace('kind = "bold"', 'kind = "bold"\nname = "region_rates"'), 2,
              "brain.monitor[1].name 'region_rates' is already used by brain.monitor[0]"),
+            ("a population named as a brain's", base + '[[population]]\nname = "R_002_E"\nmodel = "iaf_psc_exp"\n'
+             'size = 3\n', 2, "population[0].name 'R_002_E' is already the name of a [brain] population"),
             ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
              "brain.population[1] needs one of 'size' and 'fraction'"),
         ]

@@ -616,6 +616,59 @@ int64_t tb_spk_brain_region_of(const tb_spiking_scenario *s, size_t p)
     return b && p < b->T * b->R ? (int64_t)(p % b->R) : -1;
 }
 
+size_t tb_spk_brain_pops(const tb_spiking_scenario *s)
+{
+    const tb_spk_brain *b = s->brain;
+    size_t n = b ? b->T * b->R : 0;
+    return n < s->n_pops ? n : s->n_pops;
+}
+
+typedef struct pop_ref {
+    const char *name;
+    size_t index;
+} pop_ref;
+
+static int by_name(const void *x, const void *y)
+{
+    const pop_ref *a = x, *b = y;
+    int d = strcmp(a->name, b->name);
+    return d ? d : (a->index > b->index) - (a->index < b->index);
+}
+
+void tb_spk_brain_check_pop_names(tb_schema_checker *c, const tb_spiking_scenario *s, const tb_toml_value *tables)
+{
+    size_t nb = tb_spk_brain_pops(s), m = 0;
+    pop_ref *u = calloc(s->n_pops + 1, sizeof *u);
+    for (size_t i = 0; u && i < s->n_pops; ++i)
+        if (s->pops[i].name)
+            u[m++] = (pop_ref){s->pops[i].name, i};
+    if (!u)
+        return;
+    qsort(u, m, sizeof *u, by_name);
+    size_t k = 0;
+    for (size_t i = 1; i < m; ++i) {
+        if (strcmp(u[i].name, u[i - 1].name) != 0)
+            continue;
+        if (u[i].index < nb) { /* region "A_B" with template "C", region "A" with "B_C" */
+            tb_schema_report(c, TB_ERR_SCENARIO, s->pops[u[i].index].pos,
+                             "[brain] makes two populations named '%s' (region and template names joined by '_'); "
+                             "rename a template",
+                             u[i].name);
+            continue;
+        }
+        size_t user = u[i].index - nb, t = 0;
+        for (k = 0; k < tables->u.arr.n; ++k)
+            if (tables->u.arr.items[k]->type == TB_TOML_TABLE && t++ == user)
+                break;
+        const tb_toml_value *tv = k < tables->u.arr.n ? tables->u.arr.items[k] : tables;
+        const tb_toml_value *nv = tb_toml_get(tv, "name");
+        if (u[i - 1].index < nb)
+            tb_schema_report(c, TB_ERR_SCENARIO, nv ? nv->pos : tv->pos,
+                             "population[%zu].name '%s' is already the name of a [brain] population", k, u[i].name);
+    }
+    free(u);
+}
+
 void tb_spk_brain_check_names(tb_schema_checker *c, const tb_spiking_scenario *s)
 {
     const tb_spk_brain *b = s->brain;

@@ -76,6 +76,11 @@ void tb_spk_brain_projections(tb_schema_checker *c, tb_scenario *sc, tb_spiking_
 size_t tb_spk_brain_template_pops(const tb_spiking_scenario *s, const char *name, size_t *out);
 /* The region of population p, or -1 when it is not a brain's. */
 int64_t tb_spk_brain_region_of(const tb_spiking_scenario *s, size_t p);
+/* How many of s->pops are the brain's (they come first). */
+size_t tb_spk_brain_pops(const tb_spiking_scenario *s);
+/* [[population]] tables (`tables`) whose names the brain's populations
+ * take. */
+void tb_spk_brain_check_pop_names(tb_schema_checker *c, const tb_spiking_scenario *s, const tb_toml_value *tables);
 /* Monitors of the brain whose /monitors/<name> another monitor or a
  * record already takes (after the records are checked). */
 void tb_spk_brain_check_names(tb_schema_checker *c, const tb_spiking_scenario *s);

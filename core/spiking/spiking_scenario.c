@@ -1059,7 +1059,11 @@ static void report_reused(tb_schema_checker *c, const tb_toml_value *tables, con
     free(at);
 }
 
-static const char *pop_name(const tb_spiking_scenario *s, size_t i) { return s->pops[i].name; }
+/* The [[population]] tables' populations come after the brain's. */
+static const char *pop_name(const tb_spiking_scenario *s, size_t i)
+{
+    return s->pops[tb_spk_brain_pops(s) + i].name;
+}
 static const char *input_name(const tb_spiking_scenario *s, size_t i) { return s->inputs[i].name; }
 static const char *record_name(const tb_spiking_scenario *s, size_t i) { return s->records[i].name; }
 
@@ -1096,7 +1100,9 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
         else
             s->pops_incomplete = true;
     if (pops)
-        report_reused(c, pops, "population", pop_name, s, s->n_pops);
+        report_reused(c, pops, "population", pop_name, s, s->n_pops - tb_spk_brain_pops(s));
+    if (pops && s->brain)
+        tb_spk_brain_check_pop_names(c, s, pops);
     if (pops && pops->u.arr.n == 0 && !brain)
         tb_schema_report(c, TB_ERR_SCENARIO, pops->pos, "population is empty: declare at least one [[population]]");
     if (!pops && !brain)
