@@ -588,6 +588,13 @@ static tb_status checkpoint_options(tb_sim *sim, const tb_sim_options *opt, tb_e
                             "%s scenarios cannot be checkpointed (their kit saves no state); run without "
                             "--checkpoint-every",
                             sim->kit->name);
+    /* the filter rewrites parameters between chunks, and a checkpoint holds
+     * state, not parameters: a resumed run would forget the estimates */
+    if (tb_toml_get(sim->sc->doc, "assimilation"))
+        return tb_error_set(err, TB_ERR_SCENARIO,
+                            "%s: [assimilation] runs cannot be checkpointed (a checkpoint does not hold the "
+                            "filter's estimates); run without --checkpoint-every",
+                            sim->sc->path);
     double steps = round(every / sim->sc->dt);
     sim->ckpt_every = steps < 1 ? 1 : steps > 1e18 ? (uint64_t)1e18 : (uint64_t)steps;
     return TB_OK;

@@ -21,7 +21,9 @@
  * (tb_source_counts; the counts per source are multinomial, as if each
  * synapse drew its pair), then each source row draws its synapses'
  * targets. from_file rows are the file's entries of a source, sorted by
- * source on the host. */
+ * source on the host. connectome rows are targets of all regions: row r of
+ * region j draws, edge by edge, each source region's count of sources
+ * uniformly among that region's neurons (tb_connectome_row). */
 
 #define TB_RULE_ALL_TO_ALL 0
 #define TB_RULE_ONE_TO_ONE 1
@@ -30,6 +32,7 @@
 #define TB_RULE_FIXED_OUTDEGREE 4
 #define TB_RULE_FIXED_TOTAL_NUMBER 5
 #define TB_RULE_FROM_FILE 6
+#define TB_RULE_CONNECTOME 7
 
 /* Sources drawn per work-item by tb_source_counts: part of the definition
  * of the network (it keys the draws), do not change lightly. */
@@ -224,6 +227,42 @@ __kernel void tb_source_sum(__global const long *restrict idesc, __global const 
         }                                                                                                   \
     } while (0)
 
+/* The connectome rule's row r (a target neuron): its region j by
+ * bisection of the regions' first neurons, then for each edge i -> j its
+ * count of sources, uniform in region i, with the edge's delay; draw j
+ * counts the row's synapses. rows = [edge pointers | first targets |
+ * first sources] (R + 1 each), pairs = (source region, count) per edge. */
+inline void tb_connectome_row(tb_conn *c, long r, long R, __global const uint *rows, __global const uint *pairs,
+                              __global const int *delays, __global uint *counts, __global int *range,
+                              __global const long *part, __global const int *pbank, __global const ulong *pbase,
+                              TB_WBANK_ARGS)
+{
+    __global const uint *tstart = rows + R + 1, *sstart = rows + 2 * R + 2;
+    long lo = 0, hi = R;
+    while (hi - lo > 1) {
+        const long mid = (lo + hi) / 2;
+        if ((long)tstart[mid] <= r)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint j = 0;
+    for (uint e = rows[lo]; e < rows[lo + 1]; ++e) {
+        const uint i = pairs[2 * e], m = pairs[2 * e + 1];
+        const uint a = sstart[i], ni = sstart[i + 1] - a;
+        for (uint q = 0; q < m; ++q, ++j) {
+            const long s = (long)a + (long)tb_below(tb_word(c->seed, TB_RNG_CONNECT | TB_PURPOSE_INDEX, c->step, j), ni);
+            float w = 0.0f;
+            if (c->mode == 1) {
+                const uint st = TB_RNG_CONNECT | TB_PURPOSE_WEIGHT;
+                const real u = c->wkind == TB_DIST_CONST ? (real)0 : tb_pair_uniform(&c->wkey, &c->wu, c->seed, st, c->step, j);
+                w = (float)tb_draw_from(c->wkind, c->wa, c->wb, c->wlo, c->whi, u, c->seed, st, c->step, j);
+            }
+            tb_emit(c, s, r, j, 0ul, 1, w, delays[e], counts, range, part, pbank, pbase, TB_WBANKS);
+        }
+    }
+}
+
 #define TB_EMIT_OUT(t, j, slot) TB_EMIT(r, (t), (j), (slot))
 #define TB_EMIT_IN(s, j, slot) TB_EMIT((s), r, (j), (slot))
 
@@ -255,7 +294,7 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
     c.cache_wide = cache_wide;
     c.cache = cache_base == 0xfffffffffffffffful ? 0 : cache + cache_base * (cache_wide ? 2 : 1);
     const int rule = (int)idesc[I_RULE];
-    c.shared = rule == TB_RULE_FIXED_INDEGREE;
+    c.shared = rule == TB_RULE_FIXED_INDEGREE || rule == TB_RULE_CONNECTOME;
     const long ns = idesc[I_NS], nt = idesc[I_NT], K = idesc[I_N];
     /* a neuron may not meet itself when the rule excludes autapses */
     const int excl = !idesc[I_AUTAPSES] && idesc[I_SAME];
@@ -308,6 +347,8 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
     } else if (rule == TB_RULE_FROM_FILE) {
         for (uint k = fptr[r]; k < fptr[r + 1]; ++k)
             tb_emit(&c, r, ftgt[k], k - fptr[r], 0ul, 1, fw[k], fd[k], counts, range, part, pbank, pbase, TB_WBANKS);
+    } else if (rule == TB_RULE_CONNECTOME) {
+        tb_connectome_row(&c, r, K, fptr, ftgt, fd, counts, range, part, pbank, pbase, TB_WBANKS);
     }
 }
 

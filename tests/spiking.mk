@@ -7,7 +7,8 @@ SPIKING_TESTS = \
 	tests/spiking-stats.py \
 	tests/spiking-errors.sh \
 	tests/spiking-output.py \
-	tests/spiking-examples.sh
+	tests/spiking-examples.sh \
+	tests/brain.py
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk tests/validation/microcircuit.py
 

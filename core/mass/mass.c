@@ -19,6 +19,7 @@
 
 #include "kit.h"
 #include "twinbrain/sim.h"
+#include "assimilate.h"
 #include "mass_internal.h"
 #include "profile.h"
 #include "h5read.h"
@@ -263,7 +264,6 @@ done:
  * region. */
 static void *ir_values(const mass *m, size_t *count)
 {
-    size_t n = m->n_ir * m->Bp * m->Np + 1;
     double *v = calloc(n, sizeof *v);
     if (!v)
         return NULL;
@@ -1054,6 +1054,7 @@ static tb_status mass_create_part(const tb_scenario *sc, tb_device *dev, size_t 
     /* the program first: the layout of every buffer depends on it */
     if ((st = check_memory(m, err)) != TB_OK || (st = bind_params(m, err)) != TB_OK || (st = run_prepare(m, err)) != TB_OK ||
         (st = tb_mass_perturb_bind(m, err)) != TB_OK ||
+        (st = tb_mass_assim_bind(m, err)) != TB_OK ||
         (st = build_with_fallback(m, err)) != TB_OK ||
         (st = upload_params(m, err)) != TB_OK || (st = upload_state(m, err)) != TB_OK ||
         (st = tb_mass_alloc_monitors(m, err)) != TB_OK || (st = set_fixed_args(m, err)) != TB_OK ||
@@ -1125,6 +1126,8 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
     }
     if (st == TB_OK)
         st = tb_mass_declare_monitors(m, out, err);
+    if (st == TB_OK)
+        st = tb_mass_assim_declare(m, out, err);
     return st;
 }
 
@@ -1222,16 +1225,22 @@ static tb_status collect(void *kit, const tb_chunk *c, tb_error *err)
 {
     mass *m = kit;
     tb_status st = tb_mass_append_monitors(m, c, err);
-    return st == TB_OK ? report_divergence(m, c, err) : st;
+    if (st == TB_OK)
+        st = report_divergence(m, c, err);
+    return st == TB_OK ? tb_mass_assim_collect(m, c, err) : st;
 }
 
 static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
     mass *m = impl;
     tb_status st = tb_pipeline_advance(&m->pipe, step0, n, err);
+    if (st == TB_OK && n > 0 && m->assim) /* the filter's update reaches the next chunk: no overlap */
+        st = tb_pipeline_advance(&m->pipe, 0, 0, err);
     if (st == TB_OK && n == 0 && !m->finished) { /* n = 0: the run is over */
         m->finished = true;
         st = tb_mass_finish_monitors(m, err);
+        if (st == TB_OK)
+            st = tb_mass_assim_finish(m, err);
     }
     return st;
 }
@@ -1279,6 +1288,7 @@ static void mass_destroy(void *impl)
     if (!m)
         return;
     tb_pipeline_abandon(&m->pipe);
+    tb_mass_assim_free(m);
     tb_mass_free_monitors(m);
     cl_mem *bufs[] = {&m->state, &m->hist,    &m->row_ptr, &m->col,  &m->weight,
                        &m->delay, &m->pscalar, &m->pregion, &m->pinst, &m->pir, &m->seeds, &m->ou, &m->stim_w,

@@ -15,6 +15,7 @@ libtwinbrain_la_SOURCES += \
 	core/mass/scenario_monitor.c core/mass/scenario_monitor.h \
 	core/mass/stimulus.c core/mass/stimulus.h \
 	core/mass/sweep.c core/mass/sweep.h \
+	core/mass/assimilate.c core/mass/assimilate.h \
 	core/mass/coupling.c core/mass/coupling.h \
 	core/mass/declared_model.c core/mass/declared_model.h
 

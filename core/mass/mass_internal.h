@@ -103,7 +103,12 @@ typedef struct mass {
     tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
     uint64_t samples;
     bool finished;
+    struct tb_assim_rt *assim; /* [assimilation]'s filter (assimilate.c), or NULL */
 } mass;
+
+/* The per-instance, per-region parameters (their host values, s->ir)
+ * written again to the device, for the next chunk. */
+tb_status tb_mass_write_ir(mass *m, tb_error *err);
 
 /* The kit's plugin check (mass_plugin.c), and the names the generated code
  * reserves, for plugins and declared models alike. */

@@ -13,6 +13,7 @@
 #include "mass_scenario.h"
 #include "scenario_monitor.h"
 #include "stimulus.h"
+#include "assimilate.h"
 #include "sweep.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ const tb_key_spec tb_mass_sections[TB_MASS_N_SECTIONS] = {
     {"monitor", KT_TABLES, .doc = "what is recorded, as [[monitor]] tables"},
     {"sweep", KT_TABLE, .doc = "parameter sweep: every combination of the listed values is one instance"},
     {"stimulus", KT_TABLES, .doc = "time-varying inputs into chosen regions and variables, as [[stimulus]] tables"},
+    {"assimilation", KT_TABLE, .doc = "ensemble Kalman filter of a per-region parameter against empirical BOLD"},
 };
 
 static const char *const storages[] = {"auto", "sparse", "dense", NULL};
@@ -433,6 +435,8 @@ static void check_sections(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenar
     if (ms->model)
         tb_stimulus_check(c, sc, (tb_toml_value *)tb_toml_get(root, "stimulus"));
     tb_sweep_check(c, sc, (tb_toml_value *)tb_toml_get(root, "sweep"));
+    if ((t = (tb_toml_value *)tb_toml_get(root, "assimilation")) && ms->model)
+        ms->assimilation = tb_assimilation_check(c, sc, t);
 }
 
 void tb_mass_check_scenario(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg)
@@ -467,6 +471,7 @@ void tb_mass_free_scenario(void *kit_data)
     free_values(ms->noise_sigma, ms->mass && ms->noise_sigma ? ms->mass->n_vars : 0);
     tb_scenario_free_monitors(ms);
     tb_sweep_free(&ms->sweep);
+    tb_assimilation_free(ms->assimilation);
     tb_stimulus_free(ms);
     tb_declared_model_free(ms->declared);
     free(ms->connectome_file);
@@ -485,4 +490,5 @@ void tb_mass_list_keys(tb_buf *b)
     tb_schema_list_keys(b, "initial", initial_keys, N_(initial_keys));
     tb_schema_list_keys(b, "monitor", tb_monitor_keys, tb_n_monitor_keys);
     tb_schema_list_keys(b, "stimulus", tb_stimulus_keys, tb_n_stimulus_keys);
+    tb_assimilation_list_keys(b);
 }

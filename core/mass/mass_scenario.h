@@ -5,6 +5,7 @@
 #ifndef TWINBRAIN_MASS_SCENARIO_H
 #define TWINBRAIN_MASS_SCENARIO_H
 
+#include "bold.h" /* tb_bold_params: Balloon-Windkessel constants, shared with the other kits */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,10 +30,6 @@ typedef enum tb_monitor_kind {
     TB_MONITOR_FC    /* functional connectivity of another monitor over a window */
 } tb_monitor_kind;
 
-/* Balloon-Windkessel constants, rates in 1/s and times in s. */
-typedef struct tb_bold_params {
-    double kappa, gamma, tau, alpha, E0, V0, k1, k2, k3, scale;
-} tb_bold_params;
 const char *tb_monitor_kind_name(tb_monitor_kind k);
 
 typedef struct tb_scenario_monitor {
@@ -149,6 +146,9 @@ typedef struct tb_mass_scenario {
 
     /* [sweep] */
     tb_sweep sweep;
+
+    /* [assimilation] (assimilate.c), or NULL */
+    struct tb_assimilation *assimilation;
 } tb_mass_scenario;
 
 /* The kit's part of a scenario the mass kit runs. */
@@ -161,7 +161,7 @@ static inline tb_mass_scenario *tb_mass_scenario_of(const tb_scenario *sc)
 void tb_mass_check_scenario(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg);
 void tb_mass_free_scenario(void *kit_data);
 void tb_mass_list_keys(tb_buf *b);
-#define TB_MASS_N_SECTIONS 8
+#define TB_MASS_N_SECTIONS 9
 extern const tb_key_spec tb_mass_sections[TB_MASS_N_SECTIONS];
 
 #endif

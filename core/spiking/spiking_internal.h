@@ -157,7 +157,9 @@ typedef struct spk {
 
     tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
     struct spk_perturb *pt; /* what perturbations need (spiking_perturb.c), NULL without any */
+    struct spk_brain_rt *brain_rt; /* [brain] monitors (brain_monitor.c), or NULL */
 } spk;
+typedef struct spk_brain_rt spk_brain_rt;
 
 /* spiking.c, for spiking_perturb.c: n reals appended to pv (zeros when
  * vals is NULL), the offset of the first */

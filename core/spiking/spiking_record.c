@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brain_monitor.h"
 #include "profile.h"
 #include "spiking_internal.h"
 #include "util.h"
@@ -141,6 +142,8 @@ static tb_status alloc_chunk_buffers(spk *k, tb_error *err)
 tb_status spk_record_plan(spk *k, tb_error *err)
 {
     tb_status st = plan_masks(k, err);
+    if (st == TB_OK)
+        st = spk_brain_plan(k, err);
     if (st == TB_OK)
         st = alloc_chunk_buffers(k, err);
     const tb_spiking_scenario *ss = k->ss;
@@ -423,6 +426,8 @@ tb_status spk_record_declare(spk *k, tb_output *out, tb_error *err)
         }
     }
     if (st == TB_OK)
+        st = spk_brain_declare(k, out, err);
+    if (st == TB_OK)
         st = tb_output_attr_int(out, "/", "neurons", (int64_t)k->N, err);
     if (st == TB_OK)
         st = tb_output_attr_int(out, "/", "synapses", (int64_t)k->n_syn, err);
@@ -594,6 +599,8 @@ tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err)
         st = read(k, k->pop_cnt[b], 0, p->n * k->n_pops * sizeof(uint32_t), k->pop_cnt_host[b], err);
     for (size_t i = 0; st == TB_OK && i < k->n_rrec; ++i)
         st = write_rates(k, p, k->pop_cnt_host[b], &k->rrec[i], err);
+    if (st == TB_OK && k->brain_rt)
+        st = spk_brain_drain(k, p, k->pop_cnt_host[b], err);
     for (size_t i = 0; st == TB_OK && i < k->n_srec; ++i)
         st = write_state(k, p, &k->srec[i], b, err);
     uint32_t bad = ~0u;
@@ -634,4 +641,5 @@ void spk_record_free(spk *k)
     free(k->recorded);
     free(k->rec_base);
     free(k->boff_host);
+    spk_brain_free(k);
 }

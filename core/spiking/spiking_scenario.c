@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brain.h"
 #include "spiking_declared.h"
 #include "spiking_scenario.h"
 
@@ -23,10 +24,11 @@ static const char *const dist_kinds[] = {"normal", "uniform", "lognormal", NULL}
 
 const tb_key_spec tb_spiking_sections[TB_SPIKING_N_SECTIONS] = {
     {"neuron_model", KT_TABLES, .doc = "neuron models declared in the file, as [[neuron_model]] tables"},
-    {"population", KT_TABLES, true, .doc = "populations of spiking neurons, as [[population]] tables"},
+    {"population", KT_TABLES, .doc = "populations of spiking neurons, as [[population]] tables"},
     {"projection", KT_TABLES, .doc = "connections between populations, as [[projection]] tables"},
     {"input", KT_TABLES, .doc = "external drive (Poisson, DC, noise, spike files), as [[input]] tables"},
     {"record", KT_TABLES, .doc = "what is written (spikes, rates, state, connections), as [[record]] tables"},
+    {"brain", KT_TABLE, .doc = "a whole brain: populations per region of a connectome, wired by it (docs/brain.md)"},
 };
 
 static const tb_key_spec population_keys[] = {
@@ -440,10 +442,10 @@ static bool is_plain_name(tb_schema_checker *c, const tb_toml_value *t, const ch
     return s != NULL;
 }
 
-static void check_population(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_value *t, size_t idx,
-                             const tb_plugin_registry *reg)
+void tb_spk_check_population(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_value *t, size_t idx,
+                             const char *where_, const tb_plugin_registry *reg)
 {
-    char *prefix = tb_asprintf("population[%zu]", idx);
+    char *prefix = where_ ? tb_asprintf("%s", where_) : tb_asprintf("population[%zu]", idx);
     tb_schema_table(c, t, population_keys, N_(population_keys), prefix);
     tb_spk_population *p = &s->pops[s->n_pops++];
     p->pos = t->pos;
@@ -522,7 +524,14 @@ static size_t *pop_list(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_va
     for (size_t i = 0; out && i < v->u.arr.n; ++i) {
         const char *name = tb_toml_as_string(v->u.arr.items[i]);
         size_t k = pop_index(s, name);
-        if (k == SIZE_MAX && name)
+        size_t more = k == SIZE_MAX ? tb_spk_brain_template_pops(s, name, NULL) : 0;
+        if (more) { /* a template population of [brain]: every region's */
+            size_t *grown = realloc(out, (v->u.arr.n + *n + more + 1) * sizeof *out);
+            if (!grown)
+                break;
+            out = grown;
+            *n += tb_spk_brain_template_pops(s, name, out + *n);
+        } else if (k == SIZE_MAX && name)
             unknown_name(c, s, v->u.arr.items[i]->pos, full, name, false);
         else if (k != SIZE_MAX)
             out[(*n)++] = k;
@@ -747,10 +756,10 @@ static void resolve_source(tb_schema_checker *c, const tb_spiking_scenario *s, c
     *ok = false;
 }
 
-static void check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s, tb_toml_value *t,
-                             size_t idx)
+void tb_spk_check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s, tb_toml_value *t,
+                             size_t idx, const char *where_)
 {
-    char *prefix = tb_asprintf("projection[%zu]", idx);
+    char *prefix = where_ ? tb_asprintf("%s", where_) : tb_asprintf("projection[%zu]", idx);
     int before = c->n;
     tb_schema_table(c, t, projection_keys, N_(projection_keys), prefix);
     tb_spk_projection *pr = &s->projs[s->n_projs++];
@@ -1054,7 +1063,11 @@ static void report_reused(tb_schema_checker *c, const tb_toml_value *tables, con
     free(at);
 }
 
-static const char *pop_name(const tb_spiking_scenario *s, size_t i) { return s->pops[i].name; }
+/* The [[population]] tables' populations come after the brain's. */
+static const char *pop_name(const tb_spiking_scenario *s, size_t i)
+{
+    return s->pops[tb_spk_brain_pops(s) + i].name;
+}
 static const char *input_name(const tb_spiking_scenario *s, size_t i) { return s->inputs[i].name; }
 static const char *record_name(const tb_spiking_scenario *s, size_t i) { return s->records[i].name; }
 
@@ -1073,21 +1086,32 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
     for (size_t i = 0; i < count_tables(models); ++i)
         if (is_table(models->u.arr.items[i]))
             tb_spiking_declared_add(c, s, models->u.arr.items[i], i, reg);
-    s->pops = calloc(count_tables(pops) + 1, sizeof *s->pops);
+    tb_toml_value *brain = (tb_toml_value *)tb_toml_get(root, "brain");
+    size_t brain_pops = 0, brain_projs = 0;
+    if (brain)
+        tb_spk_brain_open(c, sc, s, brain, &brain_pops, &brain_projs);
+    s->pops = calloc(count_tables(pops) + brain_pops + 1, sizeof *s->pops);
     s->inputs = calloc(count_tables(inputs) + 1, sizeof *s->inputs);
-    s->projs = calloc(count_tables(projs) + 1, sizeof *s->projs);
+    s->projs = calloc(count_tables(projs) + brain_projs + 1, sizeof *s->projs);
     s->records = calloc(count_tables(recs) + 1, sizeof *s->records);
     if (!s->pops || !s->inputs || !s->projs || !s->records)
         return;
+    if (s->brain)
+        tb_spk_brain_populations(c, s, reg);
     for (size_t i = 0; i < count_tables(pops); ++i)
         if (is_table(pops->u.arr.items[i]))
-            check_population(c, s, pops->u.arr.items[i], i, reg);
+            tb_spk_check_population(c, s, pops->u.arr.items[i], i, NULL, reg);
         else
             s->pops_incomplete = true;
     if (pops)
-        report_reused(c, pops, "population", pop_name, s, s->n_pops);
-    if (pops && pops->u.arr.n == 0)
+        report_reused(c, pops, "population", pop_name, s, s->n_pops - tb_spk_brain_pops(s));
+    if (pops && s->brain)
+        tb_spk_brain_check_pop_names(c, s, pops);
+    if (pops && pops->u.arr.n == 0 && !brain)
         tb_schema_report(c, TB_ERR_SCENARIO, pops->pos, "population is empty: declare at least one [[population]]");
+    if (!pops && !brain)
+        tb_schema_report(c, TB_ERR_SCENARIO, (tb_toml_pos){1, 1},
+                         "a spiking scenario needs [[population]] tables or a [brain] section");
     /* neurons are numbered with 32 bits across populations (spike files'
      * sources come on top, checked when they are read) */
     uint64_t neurons = 0;
@@ -1104,14 +1128,17 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
             check_input(c, sc, s, inputs->u.arr.items[i], i);
     if (inputs)
         report_reused(c, inputs, "input", input_name, s, s->n_inputs);
+    if (s->brain)
+        tb_spk_brain_projections(c, sc, s);
     for (size_t i = 0; i < count_tables(projs); ++i)
         if (is_table(projs->u.arr.items[i]))
-            check_projection(c, sc, s, projs->u.arr.items[i], i);
+            tb_spk_check_projection(c, sc, s, projs->u.arr.items[i], i, NULL);
     for (size_t i = 0; i < count_tables(recs); ++i)
         if (is_table(recs->u.arr.items[i]))
             check_record(c, s, recs->u.arr.items[i], i, sc->dt);
     if (recs)
         report_reused(c, recs, "record", record_name, s, s->n_records);
+    tb_spk_brain_check_names(c, s);
 }
 
 static void free_dists(tb_dist *d, size_t n)
@@ -1133,6 +1160,7 @@ void tb_spiking_scenario_free(tb_spiking_scenario *s)
         free(p->name);
     }
     for (size_t i = 0; i < s->n_projs; ++i) {
+        tb_spk_wiring_free(s->projs[i].wiring);
         free(s->projs[i].file);
         free(s->projs[i].weight.expr);
         free(s->projs[i].delay.expr);
@@ -1159,6 +1187,7 @@ void tb_spiking_scenario_free(tb_spiking_scenario *s)
     free(s->projs);
     free(s->inputs);
     free(s->records);
+    tb_spk_brain_free(s->brain);
     free(s);
 }
 
@@ -1169,6 +1198,7 @@ void tb_spiking_list_keys(tb_buf *b)
     tb_schema_list_keys(b, "projection", projection_keys, N_(projection_keys));
     tb_schema_list_keys(b, "input", input_keys, N_(input_keys));
     tb_schema_list_keys(b, "record", record_keys, N_(record_keys));
+    tb_spk_brain_list_keys(b);
     tb_schema_list_keys(b, "distribution", normal_keys, 3);
     tb_schema_list_keys(b, "distribution", normal_keys + 3, 2);
     tb_schema_list_keys(b, "distribution", uniform_keys + 1, 2);

@@ -55,7 +55,8 @@ typedef enum tb_spk_rule {
     TB_RULE_FIXED_INDEGREE,
     TB_RULE_FIXED_OUTDEGREE,
     TB_RULE_FIXED_TOTAL_NUMBER,
-    TB_RULE_FROM_FILE
+    TB_RULE_FROM_FILE,
+    TB_RULE_CONNECTOME /* [brain] between regions (brain.c): `wiring` says who and how many */
 } tb_spk_rule;
 
 /* A source of spikes: a population, or a spike_file input (index into
@@ -76,6 +77,10 @@ typedef struct tb_spk_projection {
     int port;       /* of the target's model */
     tb_dist weight, delay; /* delay in ms */
     tb_toml_pos pos;
+    /* connectome: `span` populations from source.index and from target
+     * (one per region each), wired by `wiring` (owned) */
+    size_t span;
+    struct tb_spk_wiring *wiring;
 } tb_spk_projection;
 
 typedef enum tb_spk_input_kind {
@@ -136,10 +141,11 @@ typedef struct tb_spiking_scenario {
     tb_spk_record *records;
     size_t n_records;
     bool pops_incomplete; /* a population without a valid name (reported): names not found may be its */
+    struct tb_spk_brain *brain; /* [brain], or NULL (brain.c) */
 } tb_spiking_scenario;
 
 /* The top-level sections the kit owns. */
-#define TB_SPIKING_N_SECTIONS 5
+#define TB_SPIKING_N_SECTIONS 6
 extern const tb_key_spec tb_spiking_sections[TB_SPIKING_N_SECTIONS];
 
 /* The kit's part of a scenario the spiking kit runs. */
@@ -163,6 +169,13 @@ void tb_spiking_plugin_text(const tb_plugin *p, tb_buf *b);
 void tb_spiking_plugin_json(const tb_plugin *p, tb_buf *b);
 void tb_spiking_summary_text(const struct tb_sim *sim, const tb_scenario *sc, const struct tb_sim_summary *s,
                              tb_buf *b);
+/* One [[population]] or [[projection]] table checked into s, named in
+ * messages as `where_` (NULL: population[idx], projection[idx]); brain.c
+ * checks the tables it expands [brain] into with them. */
+void tb_spk_check_population(tb_schema_checker *c, tb_spiking_scenario *s, tb_toml_value *t, size_t idx,
+                             const char *where_, const tb_plugin_registry *reg);
+void tb_spk_check_projection(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s, tb_toml_value *t,
+                             size_t idx, const char *where_);
 /* The keys, for tb_scenario_keys(). */
 void tb_spiking_list_keys(tb_buf *b);
 

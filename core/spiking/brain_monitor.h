@@ -1,0 +1,17 @@
+/* A brain's output: /brain and the per-region monitors (brain_monitor.c),
+ * hooked into the spiking kit's recording (spiking_record.c). */
+#ifndef TWINBRAIN_SPIKING_BRAIN_MONITOR_H
+#define TWINBRAIN_SPIKING_BRAIN_MONITOR_H
+
+#include "brain.h"
+#include "spiking_internal.h"
+
+/* Marks the monitored populations' neurons for per-step counts (before
+ * the recording buffers are made). */
+tb_status spk_brain_plan(spk *k, tb_error *err);
+tb_status spk_brain_declare(spk *k, tb_output *out, tb_error *err);
+/* One chunk's population counts per step ([step][population]). */
+tb_status spk_brain_drain(spk *k, const tb_chunk *p, const uint32_t *pc, tb_error *err);
+void spk_brain_free(spk *k);
+
+#endif

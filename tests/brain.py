@@ -1,0 +1,280 @@
+"""A whole-brain spiking network ([brain], docs/brain.md) against its
+definitions, computed here from the connectome file with numpy:
+
+- every neuron of target region j receives exactly round(K w_ji / W)
+  synapses from region i's excitatory neurons (W the largest total input
+  weight of a region), and none across a lesioned (zero-weight) edge;
+- every inter-region synapse has the delay rint(length_ji / speed / dt)
+  steps (at least one);
+- spikes carried per connectome edge (the source spikes times the
+  edge's synapses from that source) are none across the lesioned edge;
+- region_rates equal the spike trains' counts per bin and region;
+- bold equals a numpy Euler integration of the Balloon-Windkessel model
+  driven by the region's rate per step (as the neural-mass kit's);
+- the network is the same for 1 and 3 partitions.
+On every device (tests/devices.py); once, without a device: the example
+checks, and mistakes in [brain] are errors naming FILE:LINE:COL and the
+key, with their exit statuses."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
+import spiking_reference as ref  # noqa: E402
+
+suite = devices.Tests()
+check = suite.check
+
+DT, K, SPEED, NE, NI, T = 0.1, 20, 3.0, 80, 20, 400.0
+BIN, PERIOD = 10.0, 50.0
+FIRST = []  # (device label, network) of the first device that ran
+
+
+def connectome(tmp):
+    """An 8-region synthetic connectome with its strongest edge lesioned."""
+    path = os.path.join(tmp, "c8.h5")
+    subprocess.run([os.environ["TWINBRAIN"], "connectome", "generate", "--regions", "8", "--seed", "3", "-o", path],
+                   check=True, capture_output=True)
+    with h5py.File(path, "r+") as f:
+        w = np.array(f["weights"])
+        np.fill_diagonal(w, 0)
+        j, i = np.unravel_index(np.argmax(w), w.shape)
+        w2 = np.array(f["weights"])
+        w2[j, i] = 0.0
+        f["weights"][...] = w2
+    return path, (int(i), int(j))
+
+
+def scenario(conn):
+    return f"""[simulation]
+duration = {T}
+dt = {DT}
+seed = 5
+
+[brain]
+connectome = "{conn}"
+speed = {SPEED}
+
+[[brain.population]]
+name = "E"
+model = "iaf_psc_exp"
+size = {NE}
+[brain.population.initial]
+V_m = {{ dist = "uniform", low = -70.0, high = -55.0 }}
+
+[[brain.population]]
+name = "I"
+model = "iaf_psc_exp"
+size = {NI}
+
+[[brain.projection]]
+source = "E"
+target = "I"
+rule = "fixed_indegree"
+indegree = 10
+weight = 50.0
+delay = 1.5
+
+[[brain.projection]]
+source = "I"
+target = "E"
+rule = "fixed_indegree"
+indegree = 5
+weight = -100.0
+
+[[brain.projection]]
+source = "E"
+target = "E"
+rule = "connectome"
+indegree = {K}
+weight = 40.0
+
+[[input]]
+name = "bg"
+kind = "poisson"
+rate = 4000.0
+weight = 50.0
+targets = ["E", "I"]
+
+[[record]]
+kind = "spikes"
+
+[[record]]
+kind = "connections"
+populations = ["E"]
+
+[[brain.monitor]]
+kind = "region_rates"
+populations = ["E"]
+period = {BIN}
+
+[[brain.monitor]]
+kind = "bold"
+populations = ["E"]
+period = {PERIOD}
+"""
+
+
+def expected(conn):
+    with h5py.File(conn, "r") as f:
+        w, length = np.array(f["weights"]), np.array(f["tract_lengths"])
+    R = w.shape[0]
+    off = w * (1 - np.eye(R))
+    W = off.sum(axis=1).max()
+    n = np.floor(K * off / W + 0.5).astype(np.int64)  # [target, source]
+    d = np.maximum(1, np.floor(length / SPEED / DT + 0.5)).astype(np.int64)
+    return n, d, R
+
+
+def bold_reference(counts, neurons, period_steps):
+    """counts [steps, R]: the mass kit's Euler scheme, core/bold.c's defaults
+    with scale 0.01."""
+    kappa, gamma, tau, alpha, E0, V0 = 0.65, 0.41, 0.98, 0.32, 0.34, 0.02
+    k1, k2, k3, scale = 7 * E0, 2.0, 2 * E0 - 0.2, 0.01
+    h = DT * 1e-3
+    R = counts.shape[1]
+    s, f, v, q = np.zeros(R), np.ones(R), np.ones(R), np.ones(R)
+    out = []
+    for k in range(counts.shape[0]):
+        z = counts[k] / (neurons * h)
+        iv = np.exp(np.log(v) / alpha)
+        dq = (f * (1 - np.exp(np.log(1 - E0) / f)) / E0 - iv * q / v) / tau
+        s, f, v, q = (s + h * (scale * z - kappa * s - gamma * (f - 1)), f + h * s, v + h * (f - iv) / tau,
+                      q + h * dq)
+        if (k + 1) % period_steps == 0:
+            out.append(V0 * (k1 * (1 - q) + k2 * (1 - q / v) + k3 * (1 - v)))
+    return np.array(out)
+
+
+def body(dev):
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, (li, lj) = connectome(tmp)
+        n, d, R = expected(conn)
+        out = ref.run(scenario(conn), tmp, "brain")
+        with h5py.File(out, "r") as f:
+            labels = [x.decode() if isinstance(x, bytes) else x for x in f["brain/region_labels"][:]]
+            region_of = np.array(f["brain/population_region"])
+            names = [x.decode() if isinstance(x, bytes) else x for x in f["populations/names"][:]]
+            g = f["connections/connections"]
+            groups = [x.decode() if isinstance(x, bytes) else x for x in g.attrs["groups"]]
+            e = {k: np.array(g[k]) for k in g}
+            spikes = {p: (np.array(f["spikes"][p]["timestamps"]), np.array(f["spikes"][p]["node_ids"]))
+                      for p in f["spikes"]}
+            rr = np.array(f["monitors/region_rates/data"])[:, 0, :, 0]
+            bold = np.array(f["monitors/bold/data"])[:, 0, :, 0]
+        epop = [names.index(f"{lab}_E") for lab in labels]
+        check("population -> region map", all(region_of[p] == r for r, p in enumerate(epop)) and
+              len(region_of) == 2 * R, f"{len(region_of)} populations over {R} regions")
+        # inter-region synapses: E of one region onto E of another
+        sreg = np.array([region_of[names.index(groups[x])] if groups[x] in names else -1 for x in e["source_group"]])
+        treg = np.array([region_of[names.index(groups[x])] for x in e["target_group"]])
+        stpl = np.array([groups[x].endswith("_E") for x in e["source_group"]])
+        inter = (sreg != treg) & stpl
+        per = np.zeros((R, NE, R), dtype=np.int64)  # [target region, target neuron, source region]
+        np.add.at(per, (treg[inter], e["target"][inter].astype(np.int64), sreg[inter]), 1)
+        want = np.broadcast_to(n[:, None, :], per.shape)
+        check("synapses per neuron and connectome edge = round(K w / W)", np.array_equal(per, want),
+              f"{int(inter.sum())} inter-region synapses, {int((n > 0).sum())} edges")
+        check("the lesioned edge has no synapses", per[lj, :, li].sum() == 0 and n[lj, li] == 0,
+              f"{labels[li]} -> {labels[lj]}")
+        steps = np.rint(e["delay"][inter] / DT).astype(np.int64)
+        check("delays = tract length / speed, to the step", np.array_equal(steps, d[treg[inter], sreg[inter]]),
+              f"{len(np.unique(steps))} distinct delays, {steps.min()}..{steps.max()} steps")
+        # spikes carried per edge: each synapse carries its source's spikes
+        nspk = {r: np.bincount(spikes[f"{labels[r]}_E"][1].astype(np.int64), minlength=NE) for r in range(R)}
+        carried = np.zeros((R, R), dtype=np.int64)
+        for a, b_, s in zip(sreg[inter], treg[inter], e["source"][inter].astype(np.int64)):
+            carried[b_, a] += nspk[a][s]
+        check("spikes carried per edge: none across the lesioned edge, some across the others",
+              carried[lj, li] == 0 and nspk[li].sum() > 0 and np.all(carried[n > 0] > 0),
+              f"{labels[li]} fired {nspk[li].sum()} spikes; edges carried {carried[n > 0].min()}.."
+              f"{carried.max()}")
+        # region rates and BOLD from the spike trains
+        nsteps = int(round(T / DT))
+        counts = np.zeros((nsteps, R))
+        for r in range(R):
+            t = spikes[f"{labels[r]}_E"][0]
+            np.add.at(counts[:, r], np.rint(t / DT).astype(np.int64) - 1, 1)
+        b = int(round(BIN / DT))
+        want_rr = counts.reshape(-1, b, R).sum(axis=1) / (NE * BIN * 1e-3)
+        check("region_rates = spikes per bin / (neurons x bin)", np.allclose(rr, want_rr, rtol=1e-12, atol=0),
+              f"{rr.shape[0]} bins, mean {rr.mean():.1f} Hz")
+        want_b = bold_reference(counts, NE, int(round(PERIOD / DT)))
+        err = np.abs(bold - want_b).max()
+        check("bold = Balloon-Windkessel (numpy) of the region's rate", bold.shape == want_b.shape and
+              err <= 1e-9 * np.abs(want_b).max(), f"max |diff| {err:.2e}")
+        # the same network for any partitioning
+        nets = []
+        for p in ("1", "3"):
+            o = ref.run(scenario(conn).replace(f"duration = {T}", f"duration = {DT}"), tmp, "p" + p,
+                        env={"TWINBRAIN_SPIKING_PARTITIONS": p})
+            with h5py.File(o, "r") as f:
+                g = f["connections/connections"]
+                nets.append({k: np.array(g[k]) for k in g})
+        check("the same network for 1 and 3 partitions",
+              all(np.array_equal(nets[0][k], nets[1][k]) for k in nets[0]) and
+              all(np.array_equal(nets[0][k], e[k]) for k in e), f"{len(e['source'])} synapses")
+        # and on every device: the first device's network is the reference
+        if FIRST:
+            check("the same network as on " + FIRST[0], all(np.array_equal(FIRST[1][k], e[k]) for k in e),
+                  f"{len(e['source'])} synapses")
+        else:
+            FIRST.extend([dev.label, e])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def errors():
+    suite.host()
+    ex = os.path.join(os.environ["TB_SRCDIR"], "examples", "brain", "brain_246.toml")
+    done = subprocess.run([os.environ["TWINBRAIN"], "check", ex], capture_output=True, text=True)
+    check("examples/brain/brain_246.toml checks", done.returncode == 0 and
+          "492 populations, 246000 neurons" in done.stdout, done.stdout.strip())
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, _ = connectome(tmp)
+        base = scenario(conn)
+        cases = [
+            ("a connectome rule with a delay", base.replace('indegree = {K}\nweight = 40.0'.format(K=K),
+                                                            f'indegree = {K}\nweight = 40.0\ndelay = 2.0'),
+             2, "brain.projection[2].delay does not apply to rule connectome"),
+            ("an unknown template", base.replace('source = "I"', 'source = "Inh"'), 2,
+             "brain.projection[1].source: no template population named 'Inh'; did you mean 'I'?"),
+            ("a missing connectome", base.replace(conn, os.path.join(tmp, "none.h5")), 4,
+             "brain.connectome: no such file"),
+            ("two monitors of one name", base.replace('kind = "bold"', 'kind = "bold"\nname = "region_rates"'), 2,
+             "brain.monitor[1].name 'region_rates' is already used by brain.monitor[0]"),
+            ("a population named as a brain's", base + '[[population]]\nname = "R_002_E"\nmodel = "iaf_psc_exp"\n'
+             'size = 3\n', 2, "population[0].name 'R_002_E' is already the name of a [brain] population"),
+            ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
+             "brain.population[1] needs one of 'size' and 'fraction'"),
+        ]
+        # sizes by area: round(fraction x neurons x area / mean area), at least 1
+        areas = np.array([1.0, 2.0, 3.0, 0.5, 0.01, 4.0, 2.5, 1.5])
+        with h5py.File(conn, "r+") as f:
+            f["areas"] = areas
+        frac = base.replace(f"speed = {SPEED}", f'speed = {SPEED}\nneurons = 100\nsize_by = "areas"')
+        frac = frac.replace(f"size = {NE}\n", "fraction = 0.8\n").replace(f"size = {NI}\n", "fraction = 0.2\n")
+        want = sum(max(1, int(np.floor(fr * 100 * a / areas.mean() + 0.5))) for fr in (0.8, 0.2) for a in areas)
+        path = os.path.join(tmp, "area.toml")
+        with open(path, "w") as f:
+            f.write(frac)
+        done = subprocess.run([os.environ["TWINBRAIN"], "check", path], capture_output=True, text=True)
+        check("sizes by area", done.returncode == 0 and f"16 populations, {want} neurons" in done.stdout,
+              done.stdout.strip() + done.stderr.strip())
+        for what, text, status, msg in cases:
+            path = os.path.join(tmp, "bad.toml")
+            with open(path, "w") as f:
+                f.write(text)
+            done = subprocess.run([os.environ["TWINBRAIN"], "check", path], capture_output=True, text=True)
+            check(f"{what}: status {status}, '{msg}'", done.returncode == status and msg in done.stderr and
+                  "bad.toml:" in done.stderr, done.stderr.strip()[:300])
+
+
+errors()
+suite.each(body)
+suite.finish()
