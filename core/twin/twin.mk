@@ -1,7 +1,11 @@
 # The twin kit (visual-cortex digital twins: networks from PyTorch through
 # ONNX): an automake fragment included from the top-level Makefile.am when
 # configure found protobuf-c (paths relative to the top directory).
+TB_KITS += twin
 libtwinbrain_la_SOURCES += \
+	core/twin/twin.c \
+	core/twin/twin_scenario.c core/twin/twin_scenario.h \
+	core/twin/twin_stimulus.c core/twin/twin_stimulus.h \
 	core/twin/twin_graph.c core/twin/twin_graph.h \
 	core/twin/twin_onnx.c core/twin/twin_import.h \
 	core/twin/twin_ops.c core/twin/twin_ops.h \
