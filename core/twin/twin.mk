@@ -26,4 +26,5 @@ twinbrain_SOURCES += core/twin/cli_twin.c
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
 dist_kernel_DATA += kernels/twin.cl
+dist_doc_DATA += docs/twin.md
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto
