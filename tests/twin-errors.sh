@@ -46,6 +46,17 @@ import h5py, numpy as np, sys
 r = h5py.File('$TMP/ok.h5')['twin/responses'][()]
 sys.exit(0 if r.shape == (5, 2, 48) and np.all(r == 0.5) else 1)"
 
+# a network file whose shapes were edited is refused before anything runs
+cp "$TMP/twin.h5" "$TMP/edited.h5"
+"$TB_PYTHON" -c "
+import h5py
+with h5py.File('$TMP/edited.h5', 'r+') as f:
+    names = [n.decode() if isinstance(n, bytes) else n for n in f['tensors/name'][()]]
+    f['tensors/shape'][names.index('r'), 3] = 80
+"
+sed 's/network = "twin.h5"/network = "edited.h5"/' "$B" > "$TMP/edited.toml"
+expect 4 "edited.h5: node 0 ('', Relu) is not what 'twinbrain twin import' writes" -- "$TWINBRAIN" check "$TMP/edited.toml"
+
 sed 's/network = "twin.h5"/network = "none.h5"/' "$B" > "$TMP/missing.toml"
 expect 4 "missing.toml:6:11: twin.network: no such file 'none.h5'" -- "$TWINBRAIN" check "$TMP/missing.toml"
 sed 's/batch = 2/batch = 0/' "$B" > "$TMP/batch.toml"

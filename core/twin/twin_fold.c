@@ -275,3 +275,53 @@ tb_status tw_graph_fold(tw_graph *g, tb_error *err)
     free(dead);
     return st ? st : pair_state(g, err);
 }
+
+tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
+{
+    bool *ready = calloc(g->n_t + 1, 1);
+    if (!ready)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 0; k < g->n_t; ++k)
+        ready[k] = tw_is_const(&g->t[k]);
+    for (size_t j = 0; j < g->n_inputs; ++j)
+        ready[g->inputs[j]] = tw_is_float(g->t[g->inputs[j]].dtype);
+    tb_status st = TB_OK;
+    for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
+        tw_node *n = &g->nodes[k];
+        const tw_op *op = tw_op_find(n->op);
+        bool ok = op && op->kind != TW_K_HOST && n->n_out > 0 && n->out[0] >= 0;
+        for (size_t j = 0; ok && j < n->n_in; ++j)
+            ok = n->in[j] < 0 || ready[n->in[j]];
+        tw_tensor saved[4];
+        for (size_t j = 0; ok && j < n->n_out && j < 4; ++j)
+            if (n->out[j] >= 0) {
+                saved[j] = g->t[n->out[j]];
+                ok = !ready[n->out[j]] && (j > 0 || tw_is_float(saved[j].dtype));
+            }
+        tb_error e = {0};
+        ok = ok && n->n_out <= 4 && op->infer(g, n, &e) == TB_OK;
+        for (size_t j = 0; ok && j < n->n_out; ++j) {
+            if (n->out[j] < 0)
+                continue;
+            tw_tensor *t = &g->t[n->out[j]];
+            ok = t->rank == saved[j].rank && memcmp(t->dims, saved[j].dims, (size_t)t->rank * sizeof t->dims[0]) == 0;
+            ready[n->out[j]] = true;
+        }
+        if (!ok)
+            st = tb_error_set(err, TB_ERR_INPUT,
+                              "%s: node %zu ('%s', %s) is not what 'twinbrain twin import' writes (an unknown op, "
+                              "an input computed later, or shapes its inputs do not give)%s%s",
+                              file, k, n->name, n->op, e.status ? ": " : "", e.status ? tb_error_message(&e) : "");
+    }
+    for (size_t j = 0; st == TB_OK && j < g->n_outputs; ++j)
+        if (!ready[g->outputs[j]] || tw_is_const(&g->t[g->outputs[j]]))
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: output '%s' is computed by no node", file,
+                              g->t[g->outputs[j]].name);
+    for (size_t j = 0; st == TB_OK && j < g->n_state; ++j) {
+        const tw_tensor *a = &g->t[g->state_in[j]], *b = &g->t[g->state_out[j]];
+        if (a->rank != b->rank || tw_numel(a) != tw_numel(b) || tw_is_const(a) || tw_is_const(b))
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: state '%s' and '%s' differ in shape", file, a->name, b->name);
+    }
+    free(ready);
+    return st;
+}

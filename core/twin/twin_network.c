@@ -249,10 +249,15 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
-static bool read_all(hid_t f, const char *path, hid_t mtype, void *buf)
+/* The whole dataset at `path`, which must hold exactly `n` elements. */
+static bool read_all(hid_t f, const char *path, hid_t mtype, void *buf, int64_t n)
 {
-    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
-    bool ok = ds >= 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    hid_t ds = H5Lexists(f, path, H5P_DEFAULT) > 0 ? H5Dopen2(f, path, H5P_DEFAULT) : -1;
+    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
+    bool ok = sp >= 0 && H5Sget_simple_extent_npoints(sp) == n &&
+              H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    if (sp >= 0)
+        H5Sclose(sp);
     if (ds >= 0)
         H5Dclose(ds);
     return ok;
@@ -293,9 +298,9 @@ static tb_status read_tensors(reader *r, tw_graph *g)
     uint8_t *cst = calloc(n + 1, 1);
     tb_status st = TB_OK;
     if (!names || !types || nt != n || !shape || !rank || !cst ||
-        (n && (!read_all(r->f, "/tensors/shape", H5T_NATIVE_INT64, shape) ||
-               !read_all(r->f, "/tensors/rank", H5T_NATIVE_INT32, rank) ||
-               !read_all(r->f, "/tensors/constant", H5T_NATIVE_UINT8, cst))))
+        (n && (!read_all(r->f, "/tensors/shape", H5T_NATIVE_INT64, shape, (int64_t)n * TW_MAX_RANK) ||
+               !read_all(r->f, "/tensors/rank", H5T_NATIVE_INT32, rank, (int64_t)n) ||
+               !read_all(r->f, "/tensors/constant", H5T_NATIVE_UINT8, cst, (int64_t)n))))
         st = bad(r, "/tensors is incomplete");
     for (size_t k = 0; st == TB_OK && k < n; ++k) {
         int j = tw_graph_tensor(g, names[k]);
@@ -307,16 +312,23 @@ static tb_status read_tensors(reader *r, tw_graph *g)
         t->dtype = dtype_of(types[k]);
         t->rank = rank[k];
         t->known = true;
-        for (int d = 0; d < t->rank; ++d)
+        int64_t numel = 1;
+        for (int d = 0; d < t->rank; ++d) {
             t->dims[d] = shape[k * TW_MAX_RANK + d];
-        if (!cst[k])
+            if (t->dims[d] < 0 || (t->dims[d] > 0 && numel > ((int64_t)1 << 40) / t->dims[d])) {
+                st = bad(r, "a tensor has a negative or too large size");
+                break;
+            }
+            numel *= t->dims[d];
+        }
+        if (st || !cst[k])
             continue;
         char path[64];
         snprintf(path, sizeof path, "/tensors/data/%zu", k);
         if (!tw_tensor_alloc(t))
             st = tb_error_set(r->err, TB_ERR_OTHER, "out of memory reading %s", r->path);
         else if (tw_numel(t) && !read_all(r->f, path, t->f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64,
-                                          t->f ? (void *)t->f : (void *)t->i))
+                                          t->f ? (void *)t->f : (void *)t->i, tw_numel(t)))
             st = bad(r, "a constant's data is missing");
     }
     free_strings(names, n);
@@ -485,6 +497,8 @@ tb_status tw_network_read(const char *path, tw_graph *g, tb_error *err)
     st = st ? st : read_names(&r, g, "/state/outputs", &g->state_out, &ns2);
     if (st == TB_OK && ns2 != g->n_state)
         st = bad(&r, "/state/inputs and /state/outputs differ in length");
+    if (st == TB_OK)
+        st = tw_graph_verify(g, path, err);
     if (r.f >= 0)
         H5Fclose(r.f);
     H5Eclear2(H5E_DEFAULT);

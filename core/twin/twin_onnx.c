@@ -81,10 +81,12 @@ static tb_status tensor_from_proto(const char *file, const Onnx__TensorProto *tp
     if (dt == TW_BOOL)
         t->dtype = TW_BOOL;
     t->rank = (int)tp->n_dims;
+    int64_t numel = 1;
     for (size_t d = 0; d < tp->n_dims; ++d) {
-        if (tp->dims[d] < 0)
-            return tb_error_set(err, TB_ERR_INPUT, "%s: tensor '%s' has a negative size", file, name);
+        if (tp->dims[d] < 0 || (tp->dims[d] > 0 && numel > ((int64_t)1 << 40) / tp->dims[d]))
+            return tb_error_set(err, TB_ERR_INPUT, "%s: tensor '%s' has a negative or too large size", file, name);
         t->dims[d] = tp->dims[d];
+        numel *= tp->dims[d];
     }
     if (!tw_tensor_alloc(t))
         return oom(err);
@@ -278,6 +280,8 @@ static bool parse_dims(const char *s, tw_tensor *t)
 static tb_status graph_input(const char *file, tw_graph *g, const Onnx__ValueInfoProto *vi, const char *const *sizes,
                              size_t n_sizes, tb_error *err)
 {
+    if (!vi->name || !vi->name[0])
+        return tb_error_set(err, TB_ERR_INPUT, "%s: an input has no name", file);
     int k = tw_graph_tensor(g, vi->name);
     if (k < 0)
         return oom(err);
@@ -370,9 +374,10 @@ static tb_status read_graph(const char *file, const Onnx__ModelProto *m, const c
         st = add_node(file, g, gp->node[j], err);
     size_t cap = 0;
     for (size_t j = 0; st == TB_OK && j < gp->n_output; ++j) {
-        int k = tw_graph_find(g, gp->output[j]->name);
+        int k = tw_graph_find(g, gp->output[j]->name ? gp->output[j]->name : "");
         if (k < 0)
-            st = tb_error_set(err, TB_ERR_INPUT, "%s: output '%s' is computed by no node", file, gp->output[j]->name);
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: output '%s' is computed by no node", file,
+                              gp->output[j]->name ? gp->output[j]->name : "");
         else if (!tb_grow((void **)&g->outputs, &cap, g->n_outputs + 1, sizeof *g->outputs))
             st = oom(err);
         else
