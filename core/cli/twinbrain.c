@@ -23,7 +23,9 @@ static const char usage[] =
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
     "  spikes stats OUT.h5 [--warmup MS] [--json]          spike statistics per population\n"
+#ifdef TB_HAVE_TWIN
     "  twin import|eval ...                                visual-cortex twins: ONNX import, evaluation\n"
+#endif
     "  bench FAMILY [--json]                               standard workloads (mass, spiking), device limits\n"
     "  compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double] [--json]\n"
     "                                                      the same run on several devices: time, differences\n"
