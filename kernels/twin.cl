@@ -89,7 +89,10 @@ __kernel void tw_copy(__global const real *x, const long xs, __global real *y, c
 }
 
 /* meta: N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, groups, has_bias.
- * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW]. */
+ * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW].
+ * The taps inside the input are found before the loops (no test per tap),
+ * and indices within one instance are ints (the executor refuses tensors
+ * of 2^31 elements or more). */
 __kernel void tw_conv2d(__global const real *x, const long xs, __global const real *w, const long ws,
                         __global const real *bias, __global real *y, const long ys, __global const long *meta,
                         const long n)
@@ -97,25 +100,23 @@ __kernel void tw_conv2d(__global const real *x, const long xs, __global const re
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
         return;
-    const long C = meta[1], H = meta[2], W = meta[3], M = meta[4], OH = meta[5], OW = meta[6], KH = meta[7],
-               KW = meta[8], sh = meta[9], sw = meta[10], ph = meta[11], pw = meta[12], dh = meta[13],
-               dw = meta[14], groups = meta[15];
-    const long ow = i % OW, oh = (i / OW) % OH, m = (i / (OW * OH)) % M, nn = i / (OW * OH * M);
-    const long cpg = C / groups, g = m / (M / groups);
+    const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], M = (int)meta[4], OH = (int)meta[5],
+              OW = (int)meta[6], KH = (int)meta[7], KW = (int)meta[8], sh = (int)meta[9], sw = (int)meta[10],
+              ph = (int)meta[11], pw = (int)meta[12], dh = (int)meta[13], dw = (int)meta[14], groups = (int)meta[15];
+    const int j = (int)i, ow = j % OW, oh = (j / OW) % OH, m = (j / (OW * OH)) % M, nn = j / (OW * OH * M);
+    const int cpg = C / groups, g = m / (M / groups);
+    const int h0 = oh * sh - ph, w0 = ow * sw - pw;
+    /* first and one-past-last taps whose row / column is inside */
+    const int kh0 = h0 >= 0 ? 0 : (-h0 + dh - 1) / dh, kw0 = w0 >= 0 ? 0 : (-w0 + dw - 1) / dw;
+    const int kh1 = min(KH, (H - h0 + dh - 1) / dh), kw1 = min(KW, (W - w0 + dw - 1) / dw);
+    const int at = h0 * W + w0; /* the window's corner, maybe outside: only taps inside are read */
     __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;
     __global const real *wp = w + b * ws + m * cpg * KH * KW;
     real acc = meta[16] ? bias[m] : TB_R(0);
-    for (long c = 0; c < cpg; ++c)
-        for (long kh = 0; kh < KH; ++kh) {
-            const long ih = oh * sh - ph + kh * dh;
-            if (ih < 0 || ih >= H)
-                continue;
-            for (long kw = 0; kw < KW; ++kw) {
-                const long iw = ow * sw - pw + kw * dw;
-                if (iw >= 0 && iw < W)
-                    acc += xp[(c * H + ih) * W + iw] * wp[(c * KH + kh) * KW + kw];
-            }
-        }
+    for (int c = 0; c < cpg; ++c, xp += H * W, wp += KH * KW)
+        for (int kh = kh0; kh < kh1; ++kh)
+            for (int kw = kw0; kw < kw1; ++kw)
+                acc += xp[at + kh * dh * W + kw * dw] * wp[kh * KW + kw];
     y[b * ys + i] = acc;
 }
 

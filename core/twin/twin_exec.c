@@ -229,6 +229,10 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
     tb_status st = tw_window_of(g, nd, true, &w, err);
     if (st)
         return st;
+    const int64_t int_max = 2147483647;
+    if (tw_numel(tw_in(g, nd, 0)) > int_max || tw_numel(tw_in(g, nd, 1)) > int_max ||
+        tw_numel(tw_out(g, nd, 0)) > int_max)
+        return tw_node_error(g, nd, err, "a tensor of 2^31 elements or more per instance (the kernel counts in int)");
     bool has_bias = tw_in(g, nd, 2) != NULL;
     int64_t meta[17] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
                         w.groups, has_bias};
