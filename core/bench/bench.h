@@ -19,6 +19,7 @@ double tb_bench_baseline(const tb_bench_net *net, const char *model, int single,
 
 int tb_bench_mass(int argc, char **argv);
 int tb_bench_spiking(int argc, char **argv);
+int tb_bench_twin(int argc, char **argv); /* core/twin/bench_twin.c, with the twin kit */
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -17,6 +17,9 @@ static const struct family {
     {"devices", tb_bench_devices, "each device's limits: memory bandwidth, multiply-add rate, read-back, launch"},
     {"all", tb_bench_all, "every family's standard workloads on each device, as fractions of its limits"},
     {"spiking", tb_bench_spiking, "COBA and the cortical microcircuit: real-time factor, events/s, build time, memory"},
+#ifdef TB_HAVE_TWIN
+    {"twin", tb_bench_twin, "a Sensorium-style visual twin: frames/s at batch 1 and 8 against PyTorch and ONNX Runtime"},
+#endif
 };
 
 static void usage(FILE *f)

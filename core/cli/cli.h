@@ -16,6 +16,7 @@ int tb_cli_devices(int argc, char **argv);
 int tb_cli_plugins(int argc, char **argv);
 int tb_cli_connectome(int argc, char **argv);
 int tb_cli_spikes(int argc, char **argv);
+int tb_cli_twin(int argc, char **argv); /* built with the twin kit (TB_HAVE_TWIN) */
 int tb_cli_bench(int argc, char **argv);
 
 int tb_cli_compare(int argc, char **argv);

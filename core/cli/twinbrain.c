@@ -24,6 +24,9 @@ static const char usage[] =
     "  plugins [--json] [NAME]                             plugins; NAME shows its parameters and docs\n"
     "  connectome generate|info|import ...                 connectome files\n"
     "  spikes stats OUT.h5 [--warmup MS] [--json]          spike statistics per population\n"
+#ifdef TB_HAVE_TWIN
+    "  twin import|eval ...                                visual-cortex twins: ONNX import, evaluation\n"
+#endif
     "  bench FAMILY [--json]                               standard workloads (mass, spiking), device limits\n"
     "  compare SCENARIO.toml --devices SEL,SEL[,...] [--precisions single,double] [--json]\n"
     "                                                      the same run on several devices: time, differences\n"
@@ -104,6 +107,9 @@ int main(int argc, char **argv)
         {"plugins", tb_cli_plugins}, {"connectome", tb_cli_connectome}, {"version", version},
         {"bench", tb_cli_bench},     {"kernels", tb_cli_kernels},       {"compare", tb_cli_compare},
         {"spikes", tb_cli_spikes},   {"resume", tb_cli_resume},         {"plot", tb_cli_plot},
+#ifdef TB_HAVE_TWIN
+        {"twin", tb_cli_twin},
+#endif
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; ++i)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -1,0 +1,30 @@
+# The twin kit (visual-cortex digital twins: networks from PyTorch through
+# ONNX): an automake fragment included from the top-level Makefile.am when
+# configure found protobuf-c (paths relative to the top directory).
+TB_KITS += twin
+libtwinbrain_la_SOURCES += \
+	core/twin/twin.c \
+	core/twin/twin_scenario.c core/twin/twin_scenario.h \
+	core/twin/twin_stimulus.c core/twin/twin_stimulus.h \
+	core/twin/twin_graph.c core/twin/twin_graph.h \
+	core/twin/twin_onnx.c core/twin/twin_import.h \
+	core/twin/twin_ops.c core/twin/twin_ops.h \
+	core/twin/twin_fold.c \
+	core/twin/twin_network.c \
+	core/twin/twin_exec.c core/twin/twin_exec.h
+nodist_libtwinbrain_la_SOURCES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
+libtwinbrain_la_CPPFLAGS += $(PROTOBUF_C_CFLAGS) -I$(top_builddir)/core/twin
+libtwinbrain_la_LIBADD += $(PROTOBUF_C_LIBS)
+BUILT_SOURCES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
+CLEANFILES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
+
+# protoc-c writes both files from the .proto (the ONNX subset the importer reads).
+core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h: core/twin/onnx_subset.proto
+	$(AM_V_GEN)$(MKDIR_P) core/twin && $(PROTOC_C) --c_out=core/twin -I$(srcdir)/core/twin $(srcdir)/core/twin/onnx_subset.proto
+
+twinbrain_SOURCES += core/twin/cli_twin.c core/twin/bench_twin.c
+twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
+
+dist_kernel_DATA += kernels/twin.cl
+dist_doc_DATA += docs/twin.md
+EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto

@@ -1,0 +1,643 @@
+/* The twin network executor (twin_exec.h): buffers, launch plans built
+ * once from the op table's geometry, frames enqueued in order. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+#include "twin_exec.h"
+#include "twin_ops.h"
+#include "twinbrain/opencl.h"
+#include "util.h"
+
+typedef struct launch {
+    cl_kernel k;
+    size_t n;
+    const char *what; /* the op, for profiles */
+} launch;
+
+struct tw_exec {
+    const tw_graph *g;
+    tb_device *dev;
+    tb_program *prog;
+    tb_precision prec;
+    size_t rs, batch;
+    cl_mem *mem;   /* per tensor (aliases share their input's) */
+    bool *own;     /* whether mem[k] is released with tensor k */
+    bool *batched; /* one copy per instance, or shared */
+    launch *l;
+    size_t n_l, cap_l;
+    cl_mem *extra; /* meta tables, folded batch-norm factors */
+    size_t n_extra, cap_extra;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+typedef struct args {
+    tw_exec *x;
+    cl_kernel k;
+    cl_uint i;
+    cl_int rc;
+} args;
+
+static void a_mem(args *a, cl_mem m)
+{
+    if (a->rc == CL_SUCCESS)
+        a->rc = clSetKernelArg(a->k, a->i, sizeof m, &m);
+    a->i++;
+}
+
+static void a_long(args *a, int64_t v)
+{
+    cl_long l = v;
+    if (a->rc == CL_SUCCESS)
+        a->rc = clSetKernelArg(a->k, a->i, sizeof l, &l);
+    a->i++;
+}
+
+static void a_int(args *a, int v)
+{
+    cl_int l = v;
+    if (a->rc == CL_SUCCESS)
+        a->rc = clSetKernelArg(a->k, a->i, sizeof l, &l);
+    a->i++;
+}
+
+static void a_real(args *a, double v)
+{
+    float f = (float)v;
+    if (a->rc == CL_SUCCESS)
+        a->rc = a->x->prec == TB_DOUBLE ? clSetKernelArg(a->k, a->i, sizeof v, &v) : clSetKernelArg(a->k, a->i, sizeof f, &f);
+    a->i++;
+}
+
+/* A tensor's buffer and its instance stride. */
+static void a_tensor(args *a, int t)
+{
+    a_mem(a, a->x->mem[t]);
+    a_long(a, a->x->batched[t] ? tw_numel(&a->x->g->t[t]) : 0);
+}
+
+static cl_mem keep_extra(tw_exec *x, cl_mem m)
+{
+    if (m && !tb_grow((void **)&x->extra, &x->cap_extra, x->n_extra + 1, sizeof *x->extra)) {
+        clReleaseMemObject(m);
+        return NULL;
+    }
+    if (m)
+        x->extra[x->n_extra++] = m;
+    return m;
+}
+
+static cl_mem meta_buf(tw_exec *x, const int64_t *v, size_t n, tb_error *err)
+{
+    cl_long *c = malloc((n + 1) * sizeof *c);
+    if (!c) {
+        tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
+    }
+    for (size_t j = 0; j < n; ++j)
+        c[j] = v[j];
+    cl_mem m = tb_device_alloc(x->dev, (n ? n : 1) * sizeof *c, c, "twin op geometry", err);
+    free(c);
+    return keep_extra(x, m);
+}
+
+static cl_mem real_buf(tw_exec *x, const double *v, size_t n, const char *what, tb_error *err)
+{
+    void *h = malloc((n ? n : 1) * x->rs);
+    if (!h) {
+        tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
+    }
+    for (size_t j = 0; j < n; ++j) {
+        if (x->prec == TB_DOUBLE)
+            ((double *)h)[j] = v[j];
+        else
+            ((float *)h)[j] = (float)v[j];
+    }
+    cl_mem m = tb_device_alloc(x->dev, (n ? n : 1) * x->rs, h, what, err);
+    free(h);
+    return m;
+}
+
+/* Start a launch of `kernel` over n elements per instance. */
+static tb_status start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, args *a, tb_error *err)
+{
+    if (!tb_grow((void **)&x->l, &x->cap_l, x->n_l + 1, sizeof *x->l))
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    cl_kernel k = tb_program_kernel(x->prog, kernel, err);
+    if (!k)
+        return err->status;
+    x->l[x->n_l++] = (launch){k, n, nd->op};
+    *a = (args){x, k, 0, CL_SUCCESS};
+    return TB_OK;
+}
+
+static tb_status finish(args *a, const tw_node *nd, tb_error *err)
+{
+    if (a->rc != CL_SUCCESS)
+        return tb_cl_fail(err, a->rc, nd->op);
+    return TB_OK;
+}
+
+/* ------------------------------------------------------------ plans */
+
+static tb_status plan_unary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    double p0, p1;
+    tw_unary_params(g, nd, &p0, &p1);
+    args a;
+    tb_status st = start(x, "tw_unary", nd, (size_t)tw_numel(tw_out(g, nd, 0)), &a, err);
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->out[0]);
+    a_long(&a, tw_numel(tw_out(g, nd, 0)));
+    a_int(&a, op->code);
+    a_real(&a, p0);
+    a_real(&a, p1);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_binary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_tensor *o = tw_out(g, nd, 0);
+    int64_t meta[1 + 3 * TW_MAX_RANK];
+    int r = o->rank;
+    meta[0] = r;
+    memcpy(meta + 1, o->dims, (size_t)r * sizeof *meta);
+    tw_broadcast_strides(tw_in(g, nd, 0), o, meta + 1 + r);
+    tw_broadcast_strides(tw_in(g, nd, 1), o, meta + 1 + 2 * r);
+    cl_mem m = meta_buf(x, meta, 1 + 3 * (size_t)r, err);
+    args a;
+    tb_status st = m ? start(x, "tw_binary", nd, (size_t)tw_numel(o), &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->in[1]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, tw_numel(o));
+    a_int(&a, op->code);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    int cap = (int)(nd->n_in + 64);
+    tw_tensor *idx = strcmp(nd->op, "Gather") == 0 ? tw_in(g, nd, 1) : NULL;
+    if (idx)
+        cap += (int)tw_numel(idx);
+    tw_view *v = malloc((size_t)cap * sizeof *v);
+    int nv = v ? op->views(g, nd, v, cap) : -1;
+    tb_status st = nv < 0 ? tb_error_set(err, TB_ERR_OTHER, "node '%s': cannot plan its copies", nd->name) : TB_OK;
+    for (int j = 0; st == TB_OK && j < nv; ++j) {
+        int64_t meta[3 + 3 * TW_MAX_RANK], n = 1;
+        int r = v[j].rank;
+        meta[0] = r, meta[1] = v[j].xoff, meta[2] = v[j].yoff;
+        for (int d = 0; d < r; ++d) {
+            meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
+            n *= v[j].dims[d];
+        }
+        if (n == 0)
+            continue;
+        cl_mem m = meta_buf(x, meta, 3 + 3 * (size_t)r, err);
+        args a;
+        st = m ? start(x, "tw_copy", nd, (size_t)n, &a, err) : err->status;
+        if (st)
+            break;
+        a_tensor(&a, nd->in[v[j].src]);
+        a_tensor(&a, nd->out[0]);
+        a_mem(&a, m);
+        a_long(&a, n);
+        st = finish(&a, nd, err);
+    }
+    free(v);
+    return st;
+}
+
+static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_window w;
+    tb_status st = tw_window_of(g, nd, true, &w, err);
+    if (st)
+        return st;
+    const int64_t int_max = 2147483647;
+    if (tw_numel(tw_in(g, nd, 0)) > int_max || tw_numel(tw_in(g, nd, 1)) > int_max ||
+        tw_numel(tw_out(g, nd, 0)) > int_max)
+        return tw_node_error(g, nd, err, "a tensor of 2^31 elements or more per instance (the kernel counts in int)");
+    bool has_bias = tw_in(g, nd, 2) != NULL;
+    int64_t meta[17] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
+                        w.groups, has_bias};
+    cl_mem m = meta_buf(x, meta, 17, err);
+    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    args a;
+    st = m ? start(x, "tw_conv2d", nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->in[1]);
+    a_mem(&a, x->mem[has_bias ? nd->in[2] : nd->in[1]]);
+    if (has_bias && x->batched[nd->in[2]])
+        return tw_node_error(g, nd, err, "a bias computed at run time is not supported");
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, (int64_t)n);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_matmul(tw_exec *x, const tw_node *nd, bool gemm, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_tensor *A = tw_in(g, nd, 0), *B = tw_in(g, nd, 1), *C = gemm ? tw_in(g, nd, 2) : NULL, *o = tw_out(g, nd, 0);
+    int64_t meta[11 + 3 * TW_MAX_RANK] = {0};
+    double alpha = 1, beta = 1;
+    if (gemm) {
+        bool ta = tw_attr_int(nd, "transA", 0), tb = tw_attr_int(nd, "transB", 0);
+        alpha = tw_attr_float(nd, "alpha", 1.0), beta = tw_attr_float(nd, "beta", 1.0);
+        meta[0] = o->dims[0], meta[1] = o->dims[1], meta[2] = ta ? A->dims[0] : A->dims[1];
+        meta[3] = ta ? 1 : A->dims[1], meta[4] = ta ? A->dims[1] : 1;
+        meta[5] = tb ? 1 : B->dims[1], meta[6] = tb ? B->dims[1] : 1;
+        if (C) {
+            int64_t cs[TW_MAX_RANK];
+            tw_broadcast_strides(C, o, cs);
+            meta[7] = 1, meta[8] = cs[0], meta[9] = cs[1];
+        }
+    } else {
+        tw_tensor a2 = *A, b2 = *B;
+        if (A->rank == 1)
+            a2.rank = 2, a2.dims[0] = 1, a2.dims[1] = A->dims[0];
+        if (B->rank == 1)
+            b2.rank = 2, b2.dims[1] = 1;
+        int64_t M = a2.dims[a2.rank - 2], K = a2.dims[a2.rank - 1], N = b2.dims[b2.rank - 1];
+        meta[0] = M, meta[1] = N, meta[2] = K, meta[3] = K, meta[4] = 1, meta[5] = N, meta[6] = 1;
+        int rb = o->rank - (A->rank > 1) - (B->rank > 1), ra = a2.rank - 2, rbb = b2.rank - 2;
+        int64_t as[TW_MAX_RANK], bs[TW_MAX_RANK];
+        tw_strides(&a2, as);
+        tw_strides(&b2, bs);
+        meta[10] = rb;
+        for (int d = 0; d < rb; ++d) {
+            int ka = d - (rb - ra), kb = d - (rb - rbb);
+            meta[11 + d] = o->dims[d];
+            meta[11 + rb + d] = ka < 0 || a2.dims[ka] == 1 ? 0 : as[ka];
+            meta[11 + 2 * rb + d] = kb < 0 || b2.dims[kb] == 1 ? 0 : bs[kb];
+        }
+    }
+    cl_mem m = meta_buf(x, meta, 11 + 3 * TW_MAX_RANK, err);
+    size_t n = (size_t)tw_numel(o);
+    args a;
+    tb_status st = m ? start(x, "tw_matmul", nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->in[1]);
+    if (C)
+        a_tensor(&a, nd->in[2]);
+    else
+        a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, (int64_t)n);
+    a_real(&a, alpha);
+    a_real(&a, beta);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_pool(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_window w;
+    tb_status st = tw_window_of(g, nd, false, &w, err);
+    if (st)
+        return st;
+    int64_t meta[15] = {w.N * w.C, w.H, w.W, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw, op->code,
+                        tw_attr_int(nd, "count_include_pad", 0)};
+    cl_mem m = meta_buf(x, meta, 15, err);
+    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    args a;
+    st = m ? start(x, "tw_pool2d", nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, (int64_t)n);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_reduce(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_reduce_axes ra;
+    tb_status st = tw_reduce_axes_of(g, nd, &ra, err);
+    if (st)
+        return st;
+    tw_tensor *in = tw_in(g, nd, 0);
+    int64_t xs[TW_MAX_RANK], kd[TW_MAX_RANK], ks[TW_MAX_RANK], rd[TW_MAX_RANK], rs[TW_MAX_RANK], cnt = 1;
+    int r = 0, q = 0;
+    tw_strides(in, xs);
+    for (int d = 0; d < in->rank; ++d) {
+        if (ra.reduced[d])
+            rd[q] = in->dims[d], rs[q++] = xs[d], cnt *= in->dims[d];
+        else
+            kd[r] = in->dims[d], ks[r++] = xs[d];
+    }
+    int64_t meta[5 + 4 * TW_MAX_RANK], k = 0;
+    meta[k++] = op->code, meta[k++] = r;
+    for (int d = 0; d < r; ++d)
+        meta[k++] = kd[d];
+    for (int d = 0; d < r; ++d)
+        meta[k++] = ks[d];
+    meta[k++] = q;
+    for (int d = 0; d < q; ++d)
+        meta[k++] = rd[d];
+    for (int d = 0; d < q; ++d)
+        meta[k++] = rs[d];
+    meta[k++] = cnt;
+    cl_mem m = meta_buf(x, meta, (size_t)k, err);
+    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    args a;
+    st = m ? start(x, "tw_reduce", nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, (int64_t)n);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_grid(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_tensor *in = tw_in(g, nd, 0), *o = tw_out(g, nd, 0);
+    int64_t meta[8] = {in->dims[0], in->dims[1], in->dims[2], in->dims[3], o->dims[2], o->dims[3],
+                       tw_attr_int(nd, "align_corners", 0),
+                       strcmp(tw_attr_string(nd, "padding_mode", "zeros"), "border") == 0};
+    cl_mem m = meta_buf(x, meta, 8, err);
+    args a;
+    tb_status st = m ? start(x, "tw_grid_sample", nd, (size_t)tw_numel(o), &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->in[1]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, tw_numel(o));
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_affine(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_tensor *in = tw_in(g, nd, 0), *gam = tw_in(g, nd, 1), *beta = tw_in(g, nd, 2), *mean = tw_in(g, nd, 3),
+              *var = tw_in(g, nd, 4);
+    int64_t C = in->dims[1], inner = tw_numel(in) / (in->dims[0] * C);
+    double eps = tw_attr_float(nd, "epsilon", 1e-5);
+    double *s = malloc((size_t)C * 2 * sizeof *s);
+    if (!s)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (int64_t c = 0; c < C; ++c) {
+        s[c] = tw_get_f(gam, c) / sqrt(tw_get_f(var, c) + eps);
+        s[C + c] = tw_get_f(beta, c) - tw_get_f(mean, c) * s[c];
+    }
+    cl_mem ms = keep_extra(x, real_buf(x, s, (size_t)C, "batch-norm scale", err));
+    cl_mem mt = ms ? keep_extra(x, real_buf(x, s + C, (size_t)C, "batch-norm shift", err)) : NULL;
+    free(s);
+    int64_t meta[2] = {C, inner};
+    cl_mem m = mt ? meta_buf(x, meta, 2, err) : NULL;
+    args a;
+    tb_status st = m ? start(x, "tw_affine", nd, (size_t)tw_numel(in), &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_mem(&a, ms);
+    a_mem(&a, mt);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, tw_numel(in));
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_softmax(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    tw_tensor *in = tw_in(g, nd, 0);
+    int64_t ax = tw_attr_int(nd, "axis", g->opset >= 13 ? -1 : 1);
+    ax = ax < 0 ? ax + in->rank : ax;
+    int64_t inner = 1;
+    for (int d = (int)ax + 1; d < in->rank; ++d)
+        inner *= in->dims[d];
+    int64_t meta[2] = {in->dims[ax], inner};
+    cl_mem m = meta_buf(x, meta, 2, err);
+    size_t n = (size_t)(tw_numel(in) / (in->dims[ax] ? in->dims[ax] : 1));
+    args a;
+    tb_status st = m ? start(x, "tw_softmax", nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    a_tensor(&a, nd->in[0]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_long(&a, (int64_t)n);
+    return finish(&a, nd, err);
+}
+
+static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    const tw_op *op = tw_op_find(nd->op);
+    if (!op || op->kind == TW_K_HOST)
+        return tb_error_set(err, TB_ERR_INPUT, "node '%s': op '%s' does not run on a device", nd->name, nd->op);
+    switch (op->kind) {
+    case TW_K_UNARY: return plan_unary(x, nd, op, err);
+    case TW_K_BINARY: return plan_binary(x, nd, op, err);
+    case TW_K_COPY: return plan_copy(x, nd, op, err);
+    case TW_K_CONV: return plan_conv(x, nd, err);
+    case TW_K_GEMM: return plan_matmul(x, nd, true, err);
+    case TW_K_MATMUL: return plan_matmul(x, nd, false, err);
+    case TW_K_POOL: return plan_pool(x, nd, op, err);
+    case TW_K_REDUCE: return plan_reduce(x, nd, op, err);
+    case TW_K_GRID: return plan_grid(x, nd, err);
+    case TW_K_AFFINE: return plan_affine(x, nd, err);
+    case TW_K_SOFTMAX: return plan_softmax(x, nd, err);
+    default: return TB_OK; /* aliases: no work */
+    }
+}
+
+/* ------------------------------------------------------------ buffers */
+
+static tb_status alloc_tensor(tw_exec *x, int k, tb_error *err)
+{
+    const tw_tensor *t = &x->g->t[k];
+    size_t n = (size_t)tw_numel(t);
+    if (tw_is_const(t)) {
+        if (!t->f)
+            return TB_OK; /* integer constants are read at planning */
+        x->mem[k] = real_buf(x, t->f, n, t->name, err);
+    } else {
+        x->batched[k] = true;
+        size_t bytes = (n ? n : 1) * x->batch * x->rs;
+        void *zero = calloc(1, bytes);
+        x->mem[k] = zero ? tb_device_alloc(x->dev, bytes, zero, t->name, err) : NULL;
+        free(zero);
+        if (!zero)
+            return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    }
+    x->own[k] = x->mem[k] != NULL;
+    return x->mem[k] ? TB_OK : err->status;
+}
+
+/* Aliasing ops share their input's buffer; everything else gets its own. */
+static tb_status alloc_all(tw_exec *x, tb_error *err)
+{
+    const tw_graph *g = x->g;
+    bool *alias = calloc(g->n_t + 1, 1);
+    if (!alias)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 0; k < g->n_nodes; ++k) {
+        const tw_op *op = tw_op_find(g->nodes[k].op);
+        if (op && op->kind == TW_K_ALIAS && g->nodes[k].out[0] >= 0)
+            alias[g->nodes[k].out[0]] = true;
+    }
+    tb_status st = TB_OK;
+    for (size_t k = 0; st == TB_OK && k < g->n_t; ++k)
+        if (!alias[k])
+            st = alloc_tensor(x, (int)k, err);
+    for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
+        const tw_node *nd = &g->nodes[k];
+        if (nd->out[0] >= 0 && alias[nd->out[0]]) {
+            x->mem[nd->out[0]] = x->mem[nd->in[0]];
+            x->batched[nd->out[0]] = x->batched[nd->in[0]];
+        }
+    }
+    free(alias);
+    return st;
+}
+
+tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, size_t batch, tw_exec **out,
+                         tb_error *err)
+{
+    *out = NULL;
+    tw_exec *x = calloc(1, sizeof *x);
+    if (!x)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    x->g = g, x->dev = dev, x->prec = prec, x->batch = batch ? batch : 1;
+    x->rs = prec == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    x->mem = calloc(g->n_t + 1, sizeof *x->mem);
+    x->own = calloc(g->n_t + 1, sizeof *x->own);
+    x->batched = calloc(g->n_t + 1, sizeof *x->batched);
+    tb_status st = x->mem && x->own && x->batched ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    if (st == TB_OK) {
+        const tb_program_part parts[] = {{.file = "twin.cl"}};
+        char *src = tb_program_assemble(prec, parts, 1, err);
+        st = src ? tb_program_build(dev, src, "", "twin ops", &x->prog, err) : err->status;
+        free(src);
+    }
+    st = st ? st : alloc_all(x, err);
+    for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k)
+        st = plan_node(x, &g->nodes[k], err);
+    if (st) {
+        tw_exec_destroy(x);
+        return st;
+    }
+    *out = x;
+    return TB_OK;
+}
+
+void tw_exec_destroy(tw_exec *x)
+{
+    if (!x)
+        return;
+    for (size_t k = 0; k < x->n_l; ++k)
+        clReleaseKernel(x->l[k].k);
+    for (size_t k = 0; x->mem && k < x->g->n_t; ++k)
+        if (x->own[k])
+            clReleaseMemObject(x->mem[k]);
+    for (size_t k = 0; k < x->n_extra; ++k)
+        clReleaseMemObject(x->extra[k]);
+    tb_program_free(x->prog);
+    free(x->l);
+    free(x->extra);
+    free(x->mem);
+    free(x->own);
+    free(x->batched);
+    free(x);
+}
+
+size_t tw_exec_real_size(const tw_exec *x)
+{
+    return x->rs;
+}
+
+const tb_program *tw_exec_program(const tw_exec *x)
+{
+    return x->prog;
+}
+
+size_t tw_exec_launches(const tw_exec *x)
+{
+    return x->n_l;
+}
+
+static size_t bytes_of(const tw_exec *x, int t)
+{
+    return (size_t)tw_numel(&x->g->t[t]) * x->batch * x->rs;
+}
+
+tb_status tw_exec_write_input(tw_exec *x, size_t k, const void *host, tb_error *err)
+{
+    int t = x->g->inputs[k];
+    cl_int rc = clEnqueueWriteBuffer(tb_device_queue(x->dev), x->mem[t], CL_FALSE, 0, bytes_of(x, t), host, 0, NULL,
+                                     NULL);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "uploading a twin input");
+}
+
+tb_status tw_exec_run(tw_exec *x, tb_error *err)
+{
+    cl_command_queue q = tb_device_queue(x->dev);
+    tb_profile *prof = tb_device_profile(x->dev);
+    for (size_t k = 0; k < x->n_l; ++k) {
+        size_t gs[2] = {x->l[k].n, x->batch};
+        cl_event ev;
+        cl_int rc = clEnqueueNDRangeKernel(q, x->l[k].k, 2, NULL, gs, NULL, 0, NULL, tb_profile_event_slot(prof, &ev));
+        if (rc != CL_SUCCESS)
+            return tb_cl_fail(err, rc, x->l[k].what);
+        if (prof && ev) {
+            tb_profile_command(prof, x->l[k].what, ev);
+            clReleaseEvent(ev);
+        }
+    }
+    for (size_t s = 0; s < x->g->n_state; ++s) {
+        int in = x->g->state_in[s], out = x->g->state_out[s];
+        cl_int rc = clEnqueueCopyBuffer(q, x->mem[out], x->mem[in], 0, 0, bytes_of(x, in), 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return tb_cl_fail(err, rc, "carrying the recurrent state");
+    }
+    return TB_OK;
+}
+
+tb_status tw_exec_reset_state(tw_exec *x, tb_error *err)
+{
+    for (size_t s = 0; s < x->g->n_state; ++s) {
+        int in = x->g->state_in[s];
+        cl_double zero = 0;
+        cl_int rc = clEnqueueFillBuffer(tb_device_queue(x->dev), x->mem[in], &zero, x->rs, 0, bytes_of(x, in), 0, NULL,
+                                        NULL);
+        if (rc != CL_SUCCESS)
+            return tb_cl_fail(err, rc, "zeroing the recurrent state");
+    }
+    return TB_OK;
+}
+
+tb_status tw_exec_read_output(tw_exec *x, size_t k, void *host, cl_event *ev, tb_error *err)
+{
+    int t = x->g->outputs[k];
+    cl_int rc = clEnqueueReadBuffer(tb_device_queue(x->dev), x->mem[t], CL_FALSE, 0, bytes_of(x, t), host, 0, NULL, ev);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "reading a twin output");
+}

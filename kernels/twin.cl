@@ -1,0 +1,267 @@
+/* The twin kit's op library (core/twin/twin_ops.c says which op runs
+ * which kernel). Every kernel computes one output element per work-item
+ * (dimension 0, bounded by n) for one batch instance (dimension 1). Each
+ * tensor argument comes with its instance stride: its element count when
+ * every instance has its own copy (activations), 0 when all share it
+ * (weights). Shapes and strides come in a table of longs, `meta`. */
+
+/* Offset of element i of a view (dims, strides) in row-major order. */
+inline long tw_offset(long i, int rank, __global const long *dims, __global const long *str)
+{
+    long off = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+        const long c = i % dims[d];
+        i /= dims[d];
+        off += c * str[d];
+    }
+    return off;
+}
+
+/* Codes as in core/twin/twin_ops.h. */
+inline real tw_unary_op(int op, real x, real p0, real p1)
+{
+    switch (op) {
+    case 0: return x > 0 ? x : TB_R(0);
+    case 1: return x > 0 ? x : p0 * expm1(x);
+    case 2: return TB_R(1) / (TB_R(1) + exp(-x));
+    case 3: return tanh(x);
+    case 4: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case 5: return exp(x);
+    case 6: return log(x);
+    case 7: return fabs(x);
+    case 8: return -x;
+    case 9: return sqrt(x);
+    case 10: return x < p0 ? p0 : x > p1 ? p1 : x;
+    case 11: return x >= 0 ? x : p0 * x;
+    case 12: return TB_R(1) / x;
+    case 14: return erf(x);
+    case 15: return floor(x);
+    case 16: return ceil(x);
+    default: return x;
+    }
+}
+
+__kernel void tw_unary(__global const real *x, const long xs, __global real *y, const long ys, const long n,
+                       const int op, const real p0, const real p1)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i < n)
+        y[b * ys + i] = tw_unary_op(op, x[b * xs + i], p0, p1);
+}
+
+inline real tw_binary_op(int op, real a, real b)
+{
+    switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return pow(a, b);
+    case 5: return a > b ? a : b;
+    case 6: return a < b ? a : b;
+    default: return 0;
+    }
+}
+
+/* meta: rank, dims[rank], a strides[rank], b strides[rank] (broadcast: 0). */
+__kernel void tw_binary(__global const real *a, const long as, __global const real *bb, const long bs,
+                        __global real *y, const long ys, __global const long *meta, const long n, const int op)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int r = (int)meta[0];
+    const long oa = tw_offset(i, r, meta + 1, meta + 1 + r), ob = tw_offset(i, r, meta + 1, meta + 1 + 2 * r);
+    y[b * ys + i] = tw_binary_op(op, a[b * as + oa], bb[b * bs + ob]);
+}
+
+/* meta: rank, xoff, yoff, dims[rank], x strides[rank], y strides[rank]. */
+__kernel void tw_copy(__global const real *x, const long xs, __global real *y, const long ys,
+                      __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int r = (int)meta[0];
+    const long ox = meta[1] + tw_offset(i, r, meta + 3, meta + 3 + r);
+    const long oy = meta[2] + tw_offset(i, r, meta + 3, meta + 3 + 2 * r);
+    y[b * ys + oy] = x[b * xs + ox];
+}
+
+/* meta: N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, groups, has_bias.
+ * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW].
+ * The taps inside the input are found before the loops (no test per tap),
+ * and indices within one instance are ints (the executor refuses tensors
+ * of 2^31 elements or more). */
+__kernel void tw_conv2d(__global const real *x, const long xs, __global const real *w, const long ws,
+                        __global const real *bias, __global real *y, const long ys, __global const long *meta,
+                        const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], M = (int)meta[4], OH = (int)meta[5],
+              OW = (int)meta[6], KH = (int)meta[7], KW = (int)meta[8], sh = (int)meta[9], sw = (int)meta[10],
+              ph = (int)meta[11], pw = (int)meta[12], dh = (int)meta[13], dw = (int)meta[14], groups = (int)meta[15];
+    const int j = (int)i, ow = j % OW, oh = (j / OW) % OH, m = (j / (OW * OH)) % M, nn = j / (OW * OH * M);
+    const int cpg = C / groups, g = m / (M / groups);
+    const int h0 = oh * sh - ph, w0 = ow * sw - pw;
+    /* first and one-past-last taps whose row / column is inside */
+    const int kh0 = h0 >= 0 ? 0 : (-h0 + dh - 1) / dh, kw0 = w0 >= 0 ? 0 : (-w0 + dw - 1) / dw;
+    const int kh1 = min(KH, (H - h0 + dh - 1) / dh), kw1 = min(KW, (W - w0 + dw - 1) / dw);
+    const int at = h0 * W + w0; /* the window's corner, maybe outside: only taps inside are read */
+    __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;
+    __global const real *wp = w + b * ws + m * cpg * KH * KW;
+    real acc = meta[16] ? bias[m] : TB_R(0);
+    for (int c = 0; c < cpg; ++c, xp += H * W, wp += KH * KW)
+        for (int kh = kh0; kh < kh1; ++kh)
+            for (int kw = kw0; kw < kw1; ++kw)
+                acc += xp[at + kh * dh * W + kw * dw] * wp[kh * KW + kw];
+    y[b * ys + i] = acc;
+}
+
+/* meta: M, N, K, a row and column strides, b row and column strides,
+ * has_c, c row and column strides, batch rank r, batch dims[r], a batch
+ * strides[r], b batch strides[r]. Output [batch..., M, N]. */
+__kernel void tw_matmul(__global const real *a, const long as, __global const real *bm, const long bs,
+                        __global const real *c, const long cs, __global real *y, const long ys,
+                        __global const long *meta, const long n, const real alpha, const real beta)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long M = meta[0], N = meta[1], K = meta[2];
+    const long col = i % N, row = (i / N) % M, bi = i / (N * M);
+    const int r = (int)meta[10];
+    const long oa = tw_offset(bi, r, meta + 11, meta + 11 + r), ob = tw_offset(bi, r, meta + 11, meta + 11 + 2 * r);
+    __global const real *ap = a + b * as + oa + row * meta[3];
+    __global const real *bp = bm + b * bs + ob + col * meta[6];
+    real acc = 0;
+    for (long k = 0; k < K; ++k)
+        acc += ap[k * meta[4]] * bp[k * meta[5]];
+    acc *= alpha;
+    if (meta[7])
+        acc += beta * c[b * cs + row * meta[8] + col * meta[9]];
+    y[b * ys + i] = acc;
+}
+
+/* meta: C (planes: N x C), H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, op
+ * (0 average, 1 max), count_include_pad. */
+__kernel void tw_pool2d(__global const real *x, const long xs, __global real *y, const long ys,
+                        __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long H = meta[1], W = meta[2], OH = meta[3], OW = meta[4], KH = meta[5], KW = meta[6], sh = meta[7],
+               sw = meta[8], ph = meta[9], pw = meta[10], dh = meta[11], dw = meta[12];
+    const int is_max = meta[13] == 1;
+    const long ow = i % OW, oh = (i / OW) % OH, plane = i / (OW * OH);
+    __global const real *xp = x + b * xs + plane * H * W;
+    real acc = is_max ? -INFINITY : TB_R(0);
+    long count = 0;
+    for (long kh = 0; kh < KH; ++kh) {
+        const long ih = oh * sh - ph + kh * dh;
+        for (long kw = 0; kw < KW; ++kw) {
+            const long iw = ow * sw - pw + kw * dw;
+            const int inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            if (inside) {
+                const real v = xp[ih * W + iw];
+                acc = is_max ? fmax(acc, v) : acc + v;
+                ++count;
+            } else if (meta[14] && ih < H + ph && iw < W + pw) {
+                ++count; /* padding counted (count_include_pad), never beyond the padded input */
+            }
+        }
+    }
+    y[b * ys + i] = is_max ? acc : acc / (real)count;
+}
+
+/* meta: op, kept rank r, kept dims[r], their x strides[r], reduced rank q,
+ * reduced dims[q], their x strides[q], reduced count. Codes as in
+ * twin_ops.h: sum, mean, max, min, l2, sum of squares. */
+__kernel void tw_reduce(__global const real *x, const long xs, __global real *y, const long ys,
+                        __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int op = (int)meta[0], r = (int)meta[1];
+    const long base = tw_offset(i, r, meta + 2, meta + 2 + r);
+    __global const long *red = meta + 2 + 2 * r;
+    const int q = (int)red[0];
+    const long cnt = red[1 + 2 * q];
+    __global const real *xp = x + b * xs + base;
+    real acc = op == 2 ? -INFINITY : op == 3 ? INFINITY : TB_R(0);
+    for (long k = 0; k < cnt; ++k) {
+        const real v = xp[tw_offset(k, q, red + 1, red + 1 + q)];
+        acc = op == 2 ? fmax(acc, v) : op == 3 ? fmin(acc, v) : op >= 4 ? acc + v * v : acc + v;
+    }
+    y[b * ys + i] = op == 1 ? acc / (real)cnt : op == 4 ? sqrt(acc) : acc;
+}
+
+/* Bilinear grid sampling, as ONNX GridSample (= torch grid_sample).
+ * meta: N, C, H, W, OH, OW, align_corners, padding (0 zeros, 1 border). */
+inline real tw_grid_at(__global const real *xp, long H, long W, long ix, long iy)
+{
+    return ix >= 0 && ix < W && iy >= 0 && iy < H ? xp[iy * W + ix] : TB_R(0);
+}
+
+inline real tw_unnormalize(real g, long size, int align)
+{
+    return align ? (g + 1) / 2 * (real)(size - 1) : ((g + 1) * (real)size - 1) / 2;
+}
+
+__kernel void tw_grid_sample(__global const real *x, const long xs, __global const real *grid, const long gs,
+                             __global real *y, const long ys, __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long C = meta[1], H = meta[2], W = meta[3], OH = meta[4], OW = meta[5];
+    const int align = (int)meta[6], border = meta[7] == 1;
+    const long ow = i % OW, oh = (i / OW) % OH, c = (i / (OW * OH)) % C, nn = i / (OW * OH * C);
+    __global const real *gp = grid + b * gs + ((nn * OH + oh) * OW + ow) * 2;
+    real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
+    if (border) {
+        ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
+        iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
+    }
+    const real fx = floor(ix), fy = floor(iy);
+    const long x0 = (long)fx, y0 = (long)fy;
+    const real tx = ix - fx, ty = iy - fy;
+    __global const real *xp = x + b * xs + (nn * C + c) * H * W;
+    y[b * ys + i] = tw_grid_at(xp, H, W, x0, y0) * (1 - tx) * (1 - ty) + tw_grid_at(xp, H, W, x0 + 1, y0) * tx * (1 - ty) +
+                    tw_grid_at(xp, H, W, x0, y0 + 1) * (1 - tx) * ty + tw_grid_at(xp, H, W, x0 + 1, y0 + 1) * tx * ty;
+}
+
+/* y = x s[c] + t[c] over [N, C, inner]. meta: C, inner. */
+__kernel void tw_affine(__global const real *x, const long xs, __global const real *s, __global const real *t,
+                        __global real *y, const long ys, __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long c = (i / meta[1]) % meta[0];
+    y[b * ys + i] = x[b * xs + i] * s[c] + t[c];
+}
+
+/* Softmax over an axis: one work-item per (outer, inner). meta: len, inner. */
+__kernel void tw_softmax(__global const real *x, const long xs, __global real *y, const long ys,
+                         __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long len = meta[0], inner = meta[1];
+    const long base = (i / inner) * len * inner + i % inner;
+    __global const real *xp = x + b * xs + base;
+    __global real *yp = y + b * ys + base;
+    real mx = -INFINITY, sum = 0;
+    for (long k = 0; k < len; ++k)
+        mx = fmax(mx, xp[k * inner]);
+    for (long k = 0; k < len; ++k)
+        sum += exp(xp[k * inner] - mx);
+    for (long k = 0; k < len; ++k)
+        yp[k * inner] = exp(xp[k * inner] - mx) / sum;
+}

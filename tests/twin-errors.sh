@@ -1,0 +1,79 @@
+#!/bin/sh
+# Broken twin scenarios, networks and inputs: each gets its own message
+# naming the file (and line, column and key for scenario errors) and the
+# documented exit status (2 scenario, 4 input file). Needs python3-onnx to
+# build the small network it runs (skipped visibly without it).
+. "$TB_SRCDIR/tests/lib.sh"
+have_python && "$TB_PYTHON" -c 'import onnx' 2>/dev/null || tb_skip "python3 with onnx (python3-onnx) is missing"
+"$TB_PYTHON" - "$TMP" <<'PY'
+import sys, numpy as np, h5py, onnx
+from onnx import TensorProto, helper
+tmp = sys.argv[1]
+g = helper.make_graph([helper.make_node("Relu", ["img"], ["r"])], "g",
+                      [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 1, 6, 8])],
+                      [helper.make_tensor_value_info("r", TensorProto.FLOAT, None)])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)]), f"{tmp}/relu.onnx")
+with h5py.File(f"{tmp}/short.h5", "w") as f:
+    f["frames"] = np.zeros((3, 6, 8), np.uint8)
+with h5py.File(f"{tmp}/wrong.h5", "w") as f:
+    f["frames"] = np.zeros((10, 5, 8), np.float32)
+with open(f"{tmp}/model.onnx.txt", "w") as f:
+    f.write("not a model")
+PY
+expect 0 "twin.h5: 1 nodes" -- "$TWINBRAIN" twin import "$TMP/relu.onnx" -o "$TMP/twin.h5"
+expect 4 "not an ONNX model" -- "$TWINBRAIN" twin import "$TMP/model.onnx.txt" -o "$TMP/x.h5"
+expect 4 "relu.onnx: not an HDF5 file (a twin network is made by" -- "$TWINBRAIN" twin eval "$TMP/relu.onnx" "$TMP/short.h5" -o "$TMP/x.h5"
+expect 2 "needs MODEL.onnx and -o NET.h5" -- "$TWINBRAIN" twin import "$TMP/relu.onnx"
+
+B="$TMP/base.toml"
+cat > "$B" <<'TOML'
+[simulation]
+duration = 5
+dt = 1
+
+[twin]
+network = "twin.h5"
+batch = 2
+
+[twin.input]
+kind = "blank"
+mean = 0.5
+TOML
+expect 0 "twin network" -- "$TWINBRAIN" check "$B"
+expect 0 "" -- "$TWINBRAIN" run "$B" -o "$TMP/ok.h5" --quiet
+check "a blank screen gives relu(0.5) everywhere" "$TB_PYTHON" -c "
+import h5py, numpy as np, sys
+r = h5py.File('$TMP/ok.h5')['twin/responses'][()]
+sys.exit(0 if r.shape == (5, 2, 48) and np.all(r == 0.5) else 1)"
+
+# a network file whose shapes were edited is refused before anything runs
+cp "$TMP/twin.h5" "$TMP/edited.h5"
+"$TB_PYTHON" -c "
+import h5py
+with h5py.File('$TMP/edited.h5', 'r+') as f:
+    names = [n.decode() if isinstance(n, bytes) else n for n in f['tensors/name'][()]]
+    f['tensors/shape'][names.index('r'), 3] = 80
+"
+sed 's/network = "twin.h5"/network = "edited.h5"/' "$B" > "$TMP/edited.toml"
+expect 4 "edited.h5: node 0 ('', Relu) is not what 'twinbrain twin import' writes" -- "$TWINBRAIN" check "$TMP/edited.toml"
+
+sed 's/network = "twin.h5"/network = "none.h5"/' "$B" > "$TMP/missing.toml"
+expect 4 "missing.toml:6:11: twin.network: no such file 'none.h5'" -- "$TWINBRAIN" check "$TMP/missing.toml"
+sed 's/batch = 2/batch = 0/' "$B" > "$TMP/batch.toml"
+expect 2 "batch.toml:7:9: twin.batch" -- "$TWINBRAIN" check "$TMP/batch.toml"
+sed 's/kind = "blank"/kind = "movie"/' "$B" > "$TMP/kind.toml"
+expect 2 "kind.toml:10:8: twin.input.kind" -- "$TWINBRAIN" check "$TMP/kind.toml"
+sed 's/mean = 0.5/mean = 0.5\nperiode = 3/' "$B" > "$TMP/key.toml"
+expect 2 "unknown key 'periode' in [twin.input]" -- "$TWINBRAIN" check "$TMP/key.toml"
+sed 's/kind = "blank"/kind = "gratings"\ndirections = [0, 90, 180]/' "$B" > "$TMP/dirs.toml"
+expect 2 "twin.input.directions has 3 entries; twin.batch is 2" -- "$TWINBRAIN" check "$TMP/dirs.toml"
+sed 's/kind = "blank"/kind = "file"/' "$B" > "$TMP/nofile.toml"
+expect 2 "kind \"file\" needs file" -- "$TWINBRAIN" check "$TMP/nofile.toml"
+sed 's/kind = "blank"/kind = "file"\nfile = "short.h5"/' "$B" > "$TMP/short.toml"
+expect 4 "short.h5: frames has 3 frames; the run needs 5" -- "$TWINBRAIN" check "$TMP/short.toml"
+sed 's/kind = "blank"/kind = "file"\nfile = "wrong.h5"/' "$B" > "$TMP/wrong.toml"
+expect 4 "has frames of 5x8 pixels; the network takes 6x8" -- "$TWINBRAIN" run "$TMP/wrong.toml" -o "$TMP/w.h5"
+check "nothing is written for a refused input" test ! -e "$TMP/w.h5"
+sed 's/batch = 2/batch = 2\noutput = "nope"/' "$B" > "$TMP/out.toml"
+expect 4 "the network has no output named 'nope' (twin.output)" -- "$TWINBRAIN" check "$TMP/out.toml"
+finish

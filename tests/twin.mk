@@ -1,0 +1,10 @@
+# Tests of the twin kit: an automake fragment included from
+# tests/Makefile.inc when the kit is built (configure found protobuf-c).
+# The Python tests skip visibly (77) without onnx or torch.
+TWIN_TESTS = \
+	tests/twin-ops.py \
+	tests/twin-sensorium.py \
+	tests/twin-state.py \
+	tests/twin-errors.sh
+TESTS += $(TWIN_TESTS)
+EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk
