@@ -264,6 +264,7 @@ done:
  * region. */
 static void *ir_values(const mass *m, size_t *count)
 {
+    size_t n = m->n_ir * m->Bp * m->Np + 1;
     double *v = calloc(n, sizeof *v);
     if (!v)
         return NULL;
