@@ -117,6 +117,11 @@ def body(dev):
         check("BOLD correlation with the data >= 0.9", rb >= 0.9 and abs(rb - r_file) < 1e-9,
               f"r = {rb:.4f} (the file says {r_file:.4f})")
         # errors
+        done = subprocess.run([TB, "run", os.path.join(tmp, "fit.toml"), "-o", os.path.join(tmp, "ck.h5"), "--quiet",
+                               "--checkpoint-every", "100"], capture_output=True, text=True)
+        check("--checkpoint-every refuses [assimilation] (status 2), naming it",
+              done.returncode == 2 and "[assimilation]" in done.stderr and not os.path.exists(
+                  os.path.join(tmp, "ck.h5")), f"exit {done.returncode}: {done.stderr.strip()[:200]}")
         with h5py.File(os.path.join(tmp, "subject.h5"), "w") as f:
             f["bold"] = bold  # [samples, regions]: transposed
         err = run(tmp, "bad", BASE.replace("IEXT", "0.0") + ASSIM, expect=4)

@@ -7,7 +7,10 @@ that was never interrupted (numpy.array_equal, every dataset but the
 checkpoint slots), for:
   - a mass sweep with coloured (OU) noise and temporal-average, BOLD and FC
     monitors, on one device and split over two devices (--device all);
-  - the COBA spiking network (examples/spiking/coba.toml, shortened).
+  - the COBA spiking network (examples/spiking/coba.toml, shortened);
+  - a mass sweep with perturbations that start and end during the run (a
+    lesion, edge scaling by a ramped drug-like parameter change, a DBS
+    input): a resumed run replays the actions before its checkpoint.
 After every kill the output file (when there is one) opens in HDF5 as a
 SWMR reader. Also: Ctrl-C then resume; a torn newest slot falls back to
 the older one; resume of a complete file says so (exit 0); of a file
@@ -20,6 +23,7 @@ TESTS=tests/checkpoint-resume.py` is the long version (docs/testing.md)."""
 import glob
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -342,11 +346,64 @@ def coba(dev, tmp, rng):
     killed_and_resumed("coba", args, ref, "monitors/rates/time", tmp, rng, env)
 
 
+PERTURBED = """
+[[perturbation]]
+plugin = "lesion"
+targets = [2, 5]
+from = 1200.0
+until = 3300.0
+
+[[perturbation]]
+plugin = "stimulation"
+targets = [0]
+from = 700.0
+until = 4100.0
+parameters = { waveform = "tacs", frequency = 10.0, amplitude = 20.0, variable = "y1" }
+"""
+
+
+def perturbed(dev, tmp, rng):
+    """Actions before and after the checkpoints a kill falls between: a
+    resumed run must replay those before its checkpoint (parameters and
+    weights are not in a checkpoint)."""
+    env = dev.env()
+    sc = os.path.join(tmp, "p.toml")
+    with open(sc, "w") as f:
+        f.write(MASS.format(duration=5000.0) + PERTURBED)
+    ref = os.path.join(tmp, "pref.h5")
+    args = [sc, "--checkpoint-every", "100"]
+    r = tb("run", *args, "-o", ref, "-q", env=env)
+    check("perturbed: uninterrupted run with checkpoints", r.returncode == 0, r.stderr)
+    plain = os.path.join(tmp, "pplain.h5")
+    r = tb("run", sc, "-o", plain, "-q", env=env)
+    diff = same(ref, plain)
+    check("perturbed: checkpoints change no result", r.returncode == 0 and not diff, diff or r.stderr)
+    killed_and_resumed("perturbed", args, ref, "monitors/tavg/time", tmp, rng, env)
+    # a stop inside the lesion, then resume: the lesion must still be there
+    out = os.path.join(tmp, "pstop.h5")
+    p = subprocess.Popen([TB, "run", *args, "-o", out, "-q"], env=env, stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while p.poll() is None and time.monotonic() - t0 < 60:
+        try:
+            if rows(out, "monitors/tavg/time") * 2.0 > 1500.0:
+                break
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    p.communicate()
+    r = tb("resume", out, env=env)
+    diff = same(ref, out) if r.returncode == 0 else r.stderr
+    check("perturbed: Ctrl-C during a lesion, then resume: bit-identical", p.returncode in (0, 130) and not diff,
+          diff)
+
+
 def body(dev):
     rng = random.Random(SEED * 1000 + dev.index)
     with tempfile.TemporaryDirectory() as tmp:
         sc = mass_cases(dev, tmp, rng)
         coba(dev, tmp, rng)
+        perturbed(dev, tmp, rng)
         usable = [d for d in devices.listing() if d.get("score", 1) > 0]
         if dev.first and len(usable) >= 2:
             two_devices(tmp, sc, rng)
