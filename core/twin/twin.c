@@ -76,7 +76,8 @@ static tb_status prepare(const tb_scenario *sc, twk *k, tb_error *err)
                             "with batch 1 and one channel: --size %s=1x1x%zux%zu)",
                             s->network, in->name, (long long)tw_numel(in), k->H, k->W, in->name, k->H, k->W);
     k->units = (size_t)tw_numel(&g->t[g->outputs[k->out_k]]);
-    return tw_stimulus_open(&k->stim, s, k->H, k->W, sc->steps, err);
+    tb_status fit = tw_experiments_fit(&s->exps, k->H, k->W, err);
+    return fit ? fit : tw_stimulus_open(&k->stim, s, k->H, k->W, sc->steps, err);
 }
 
 static void release(twk *k)
@@ -202,7 +203,10 @@ static tb_status twin_declare(void *impl, tb_output *out, tb_error *err)
                                          err);
     st = st ? st : tb_output_write_array(out, "/twin/directions", TB_F64, 1, &nb, k->s->directions, err);
     free(idx);
-    return st;
+    /* the experiments run before the frames of [twin.input], whose run
+     * starts from the zero state they leave */
+    tw_exp_target t = {k->x, k->dev, k->in_k, k->out_k, k->H, k->W, k->units, k->sc->precision, outname};
+    return st ? st : tw_experiments_run(&k->s->exps, &t, out, err);
 }
 
 static tb_status twin_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
@@ -255,6 +259,8 @@ static void twin_check_text(const tb_scenario *sc, tb_buf *b)
     tb_buf_printf(b, "twin network %s; %llu frames x %zu stimuli (%s)", s->network ? s->network : "?",
                   (unsigned long long)sc->steps, s->batch,
                   s->kind == TW_STIM_FILE ? "video" : s->kind == TW_STIM_GRATINGS ? "drifting gratings" : "blank");
+    if (s->exps.n)
+        tb_buf_printf(b, "; %zu experiment%s", s->exps.n, s->exps.n == 1 ? "" : "s");
 }
 
 static void twin_summary_text(const tb_sim *sim, const tb_scenario *sc, const tb_sim_summary *s, tb_buf *b)

@@ -6,6 +6,8 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin.c \
 	core/twin/twin_scenario.c core/twin/twin_scenario.h \
 	core/twin/twin_stimulus.c core/twin/twin_stimulus.h \
+	core/twin/twin_experiment.c core/twin/twin_experiment_run.c core/twin/twin_experiment.h \
+	core/twin/twin_measures.c core/twin/twin_measures.h \
 	core/twin/twin_graph.c core/twin/twin_graph.h \
 	core/twin/twin_onnx.c core/twin/twin_import.h \
 	core/twin/twin_ops.c core/twin/twin_ops.h \
@@ -25,6 +27,6 @@ core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h: core/twin/onnx_subset
 twinbrain_SOURCES += core/twin/cli_twin.c core/twin/bench_twin.c
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
-dist_kernel_DATA += kernels/twin.cl
+dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl
 dist_doc_DATA += docs/twin.md
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto
