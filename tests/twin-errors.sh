@@ -76,4 +76,29 @@ expect 4 "has frames of 5x8 pixels; the network takes 6x8" -- "$TWINBRAIN" run "
 check "nothing is written for a refused input" test ! -e "$TMP/w.h5"
 sed 's/batch = 2/batch = 2\noutput = "nope"/' "$B" > "$TMP/out.toml"
 expect 4 "the network has no output named 'nope' (twin.output)" -- "$TWINBRAIN" check "$TMP/out.toml"
+# [[experiment]] tables: kinds, keys of the other kind, names, sizes
+X="$TMP/exp.toml"
+exp_case() { # STATUS MESSAGE TOML-LINES...
+    st=$1 msg=$2
+    shift 2
+    { cat "$B"; printf '\n[[experiment]]\n'; printf '%s\n' "$@"; } > "$X"
+    expect "$st" "$msg" -- "$TWINBRAIN" check "$X"
+}
+exp_case 0 "1 experiment" 'name = "ori"' 'kind = "orientation_tuning"' 'directions = 4'
+exp_case 2 "exp.toml:15:8: experiment[0].kind must be one of orientation_tuning, receptive_field (got \"size\")" \
+    'name = "s"' 'kind = "size"'
+exp_case 2 "exp.toml:16:1: experiment[0].square is not read by kind \"orientation_tuning\"" \
+    'name = "o"' 'kind = "orientation_tuning"' 'square = 2'
+exp_case 2 "exp.toml:14:8: experiment[0].name \"a/b\" must be letters, digits" 'name = "a/b"' 'kind = "receptive_field"'
+exp_case 2 "exp.toml:16:8: experiment[0].mean must be a number, not nan" 'name = "n"' 'kind = "receptive_field"' 'mean = nan'
+exp_case 2 "exp.toml:16:14: experiment[0].directions must be >= 3" 'name = "d"' 'kind = "orientation_tuning"' 'directions = 2'
+exp_case 2 "experiment[0].spatial_frequencies" 'name = "f"' 'kind = "orientation_tuning"' \
+    'spatial_frequencies = [0.1, 0.7]'
+exp_case 4 "exp.toml:16:10: experiment[0].square is 7 pixels; the network's frames are 6x8" \
+    'name = "big"' 'kind = "receptive_field"' 'square = 7'
+cp "$X" "$TMP/big.toml"
+expect 4 "experiment[0].square is 7 pixels" -- "$TWINBRAIN" run "$TMP/big.toml" -o "$TMP/big.h5"
+check "nothing is written for an experiment that does not fit" test ! -e "$TMP/big.h5"
+exp_case 2 "experiment[1].name \"r\" is also experiment[0]'s" 'name = "r"' 'kind = "receptive_field"' \
+    '[[experiment]]' 'name = "r"' 'kind = "receptive_field"'
 finish
