@@ -243,7 +243,7 @@ def check_tuning(f, prec, tol):
           f"{pd_got[u]}")
     # at the frequency whose drift moves the grating by d per frame it is strongly so
     dsi0, pd0 = vector_sum(resp[u, 0, 0, 0], 1)
-    check(f"{prec}: and direction selective at k |d| = tf", dsi0 > 0.3 and angle_diff(pd0, dang, 360) < 1e-6 + tol,
+    check(f"{prec}: and direction selective at k |d| = tf", dsi0 > 0.15 and angle_diff(pd0, dang, 360) < 1e-6 + tol,
           f"DSI {dsi0}, direction {pd0}")
     # the vector-sum OSI of a cosine tuning a + b cos 2(theta - theta0) is b / 2a
     cos_curve = 1.0 + 0.6 * np.cos(2 * np.radians(theta - 30))
