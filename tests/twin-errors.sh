@@ -13,6 +13,10 @@ g = helper.make_graph([helper.make_node("Relu", ["img"], ["r"])], "g",
                       [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 1, 6, 8])],
                       [helper.make_tensor_value_info("r", TensorProto.FLOAT, None)])
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)]), f"{tmp}/relu.onnx")
+g = helper.make_graph([helper.make_node("Log", ["img"], ["r"])], "g",
+                      [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 1, 6, 8])],
+                      [helper.make_tensor_value_info("r", TensorProto.FLOAT, None)])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)]), f"{tmp}/log.onnx")
 with h5py.File(f"{tmp}/short.h5", "w") as f:
     f["frames"] = np.zeros((3, 6, 8), np.uint8)
 with h5py.File(f"{tmp}/wrong.h5", "w") as f:
@@ -99,6 +103,12 @@ exp_case 4 "exp.toml:16:10: experiment[0].square is 7 pixels; the network's fram
 cp "$X" "$TMP/big.toml"
 expect 4 "experiment[0].square is 7 pixels" -- "$TWINBRAIN" run "$TMP/big.toml" -o "$TMP/big.h5"
 check "nothing is written for an experiment that does not fit" test ! -e "$TMP/big.h5"
+# a response that is not finite (log of a grating's negative half) stops the run: status 5, no file
+expect 0 "log.h5: 1 nodes" -- "$TWINBRAIN" twin import "$TMP/log.onnx" -o "$TMP/log.h5"
+exp_case 0 "1 experiment" 'name = "ori"' 'kind = "orientation_tuning"' 'directions = 4'
+sed 's/network = "twin.h5"/network = "log.h5"/' "$X" > "$TMP/nan.toml"
+expect 5 "experiment 'ori': the twin's response is" -- "$TWINBRAIN" run "$TMP/nan.toml" -o "$TMP/nan.h5"
+check "nothing is written for an experiment whose responses are not finite" test ! -e "$TMP/nan.h5"
 exp_case 2 "experiment[1].name \"r\" is also experiment[0]'s" 'name = "r"' 'kind = "receptive_field"' \
     '[[experiment]]' 'name = "r"' 'kind = "receptive_field"'
 finish
