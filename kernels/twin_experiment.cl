@@ -49,3 +49,20 @@ __kernel void tw_exp_sparse(__global real *x, const long xs, const int H, const 
     }
     x[b * xs + i] = v;
 }
+
+/* A disc of drifting grating on a grey screen: p holds per instance (kx,
+ * ky, tf, contrast, cx, cy, radius, 0); pixels whose centre lies within
+ * radius of (cx, cy) show the grating, the others mean. */
+__kernel void tw_exp_disc(__global real *x, const long xs, const int H, const int W, __global const real *p,
+                          const long t, const real mean)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= (long)H * W)
+        return;
+    const real px = (real)(i % W), py = (real)(i / W);
+    __global const real *q = p + 8 * b;
+    const real dx = px - q[4], dy = py - q[5];
+    const real phase = q[0] * px + q[1] * py - q[2] * (real)t;
+    const real g = q[3] * sinpi(TB_R(2) * (phase - floor(phase)));
+    x[b * xs + i] = mean + (dx * dx + dy * dy <= q[6] * q[6] ? g : TB_R(0));
+}

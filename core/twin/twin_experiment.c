@@ -13,45 +13,57 @@
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const kinds[] = {"orientation_tuning", "receptive_field", NULL};
+static const char *const kinds[] = {"orientation_tuning", "receptive_field", "size_tuning", NULL};
 
-enum { BOTH = 3, TUNING = 1, RF = 2 };
+enum { TUNING = 1, RF = 2, SIZE = 4, ALL = 7 };
 
 static const tb_key_spec keys[] = {
     {"name", KT_STRING, true,
      .doc = "the experiment's name: its results go to /twin/experiments/NAME/ (letters, digits, _ and -)"},
-    {"kind", KT_STRING, true, .choices = kinds, .doc = "orientation_tuning or receptive_field"},
+    {"kind", KT_STRING, true, .choices = kinds, .doc = "orientation_tuning, receptive_field or size_tuning"},
     {"mean", KT_FLOAT, false, 0.0, .has_def = true, .min = -INFINITY, .max = INFINITY,
      .doc = "the grey level: the value of every pixel of a blank frame"},
     {"burn_in", KT_INT, .min = 0, .max = 1e9,
-     .doc = "frames shown before responses count; default 8 (orientation_tuning), 0 (receptive_field)"},
+     .doc = "frames shown before responses count; default 8 (orientation_tuning, size_tuning), 0 (receptive_field)"},
     {"directions", KT_INT, .min = 3, .max = 3600,
      .doc = "orientation_tuning: drift directions, 360 k / directions degrees; default 8"},
     {"spatial_frequencies", KT_NUMBERS, .min = 0, .max = 0.5, .min_excl = true,
-     .doc = "orientation_tuning: cycles per pixel, one or several; default 1/16"},
+     .doc = "orientation_tuning: cycles per pixel, one or several; size_tuning: one; default 1/16"},
     {"temporal_frequencies", KT_NUMBERS, .min = -0.5, .max = 0.5,
-     .doc = "orientation_tuning: drift in cycles per frame, one or several; default 1/8"},
+     .doc = "orientation_tuning: drift in cycles per frame, one or several; size_tuning: one; default 1/8"},
     {"contrasts", KT_NUMBERS, .min = 0, .max = INFINITY,
      .doc = "orientation_tuning: grating amplitudes around mean, one or several; default 1"},
     {"window", KT_INT, .min = 1, .max = 1e9,
-     .doc = "orientation_tuning: frames after burn_in over which responses are averaged; default 16"},
+     .doc = "orientation_tuning, size_tuning: frames after burn_in over which responses are averaged; default 16"},
     {"square", KT_INT, .min = 1, .max = 65536,
      .doc = "receptive_field: side of a noise square in pixels (the grid's cell); default 1"},
     {"density", KT_FLOAT, .min = 0, .max = 1, .min_excl = true,
      .doc = "receptive_field: probability that a square is not grey in a pattern (half on, half off); default 0.1"},
     {"contrast", KT_FLOAT, .min = 0, .max = INFINITY, .min_excl = true,
-     .doc = "receptive_field: on squares are mean + contrast, off squares mean - contrast; default 1"},
+     .doc = "receptive_field: on squares are mean + contrast, off squares mean - contrast; size_tuning: the "
+            "grating's amplitude; default 1"},
     {"frames", KT_INT, .min = 1, .max = 1e9,
      .doc = "receptive_field: frames shown to each of the twin.batch instances, after burn_in; default 1000"},
     {"hold", KT_INT, .min = 1, .max = 1e6, .doc = "receptive_field: frames each pattern stays on screen; default 1"},
     {"lag", KT_INT, .min = 0, .max = 1e6,
      .doc = "receptive_field: frames from a pattern to the response it is paired with; default 0"},
     {"seed", KT_INT, .min = 0, .max = 9.2e18, .doc = "receptive_field: seed of the noise; default 1"},
+    {"radii", KT_NUMBERS, .min = 0, .max = INFINITY, .min_excl = true,
+     .doc = "size_tuning: disc radii in pixels; default 1, 2, 4, 8, 16"},
+    {"centre", KT_NUMBERS, .min = -INFINITY, .max = INFINITY,
+     .doc = "size_tuning: [x, y], the discs' centre in pixels for every unit; default the frame's centre"},
+    {"rf", KT_STRING, .doc = "size_tuning: an earlier receptive_field experiment whose fitted centres place each "
+                             "unit's discs (instead of centre)"},
+    {"direction", KT_FLOAT, .min = -INFINITY, .max = INFINITY,
+     .doc = "size_tuning: drift direction in degrees for every unit; default 0"},
+    {"tuning", KT_STRING, .doc = "size_tuning: an earlier orientation_tuning experiment whose preferred "
+                                 "directions each unit's gratings take (instead of direction)"},
 };
 
 /* Which kinds read each key, in the order of keys[]. */
-static const int readers[N_(keys)] = {BOTH, BOTH, BOTH, BOTH, TUNING, TUNING, TUNING, TUNING,
-                                      TUNING, RF, RF, RF, RF, RF, RF, RF};
+static const int readers[N_(keys)] = {ALL,          ALL,         ALL,  ALL, TUNING, TUNING | SIZE, TUNING | SIZE,
+                                      TUNING,       TUNING | SIZE, RF,   RF,  RF | SIZE, RF,          RF,
+                                      RF,           RF,           SIZE, SIZE, SIZE,     SIZE,        SIZE};
 
 void tw_experiments_list_keys(tb_buf *b)
 {
@@ -66,6 +78,7 @@ void tw_experiments_free(tw_experiments *x)
         free(e->sf.v);
         free(e->tf.v);
         free(e->contrasts.v);
+        free(e->radii.v);
         free(e->where);
     }
     free(x->e);
@@ -105,16 +118,73 @@ static void refuse_foreign(tb_schema_checker *c, const tb_toml_value *t, int kin
     }
 }
 
+/* The name of an earlier experiment of kind `want`, or -1. */
+static long earlier(tb_schema_checker *c, const tb_toml_value *t, const char *key, size_t i, const tw_experiment *all,
+                    tw_exp_kind want, const char *want_name)
+{
+    const tb_toml_value *v = tb_toml_get(t, key);
+    const char *name = tb_toml_as_string(v);
+    if (!name || tb_schema_refused(c, v))
+        return -1;
+    for (size_t j = 0; j < i; ++j)
+        if (all[j].name && strcmp(all[j].name, name) == 0 && all[j].kind == want)
+            return (long)j;
+    tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "experiment[%zu].%s: no %s experiment named \"%s\" before this one",
+                     i, key, want_name, name);
+    return -1;
+}
+
+static void check_size(tb_schema_checker *c, const tb_toml_value *t, size_t i, tw_experiment *e)
+{
+    const tw_experiment *all = e - i;
+    static const double radii[] = {1, 2, 4, 8, 16};
+    read_list(t, "radii", 0, &e->radii);
+    if (!tb_toml_get(t, "radii") && e->radii.v) {
+        free(e->radii.v);
+        e->radii.v = malloc(sizeof radii);
+        e->radii.n = e->radii.v ? N_(radii) : 0;
+        for (size_t k = 0; k < e->radii.n; ++k)
+            e->radii.v[k] = radii[k];
+    }
+    const char *one[] = {"spatial_frequencies", "temporal_frequencies"};
+    for (int k = 0; k < 2; ++k) {
+        const tb_toml_value *v = tb_toml_get(t, one[k]);
+        if (v && v->type == TB_TOML_ARRAY && v->u.arr.n != 1)
+            tb_schema_report(c, TB_ERR_SCENARIO, v->pos, "experiment[%zu].%s: size_tuning takes one value", i, one[k]);
+    }
+    e->direction = tb_schema_num(c, t, "direction", 0);
+    const tb_toml_value *cv = tb_toml_get(t, "centre");
+    if (cv && !tb_schema_refused(c, cv)) {
+        if (cv->type != TB_TOML_ARRAY || cv->u.arr.n != 2)
+            tb_schema_report(c, TB_ERR_SCENARIO, cv->pos, "experiment[%zu].centre must be [x, y]", i);
+        else {
+            e->has_centre = true;
+            for (int k = 0; k < 2; ++k)
+                tb_toml_as_double(cv->u.arr.items[k], &e->centre[k]);
+        }
+    }
+    e->rf = earlier(c, t, "rf", i, all, TW_EXP_RF, "receptive_field");
+    e->tuning = earlier(c, t, "tuning", i, all, TW_EXP_ORIENTATION, "orientation_tuning");
+    const tb_toml_value *rv = tb_toml_get(t, "rf"), *dv = tb_toml_get(t, "direction");
+    if (cv && rv)
+        tb_schema_report(c, TB_ERR_SCENARIO, rv->pos, "experiment[%zu]: give centre or rf, not both", i);
+    if (dv && tb_toml_get(t, "tuning"))
+        tb_schema_report(c, TB_ERR_SCENARIO, dv->pos, "experiment[%zu]: give direction or tuning, not both", i);
+}
+
 static void check_one(tb_schema_checker *c, tb_toml_value *t, size_t i, tw_experiment *e)
 {
     char prefix[64];
+    e->rf = e->tuning = -1;
     snprintf(prefix, sizeof prefix, "experiment[%zu]", i);
     if (!tb_schema_table(c, t, keys, N_(keys), prefix))
         return;
     const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
-    e->kind = kind && strcmp(kind, "receptive_field") == 0 ? TW_EXP_RF : TW_EXP_ORIENTATION;
+    e->kind = kind && strcmp(kind, "receptive_field") == 0 ? TW_EXP_RF
+              : kind && strcmp(kind, "size_tuning") == 0   ? TW_EXP_SIZE
+                                                           : TW_EXP_ORIENTATION;
     if (kind)
-        refuse_foreign(c, t, e->kind == TW_EXP_RF ? RF : TUNING, kind, i);
+        refuse_foreign(c, t, e->kind == TW_EXP_RF ? RF : e->kind == TW_EXP_SIZE ? SIZE : TUNING, kind, i);
     e->name = tb_schema_get_s(t, "name");
     const tb_toml_value *nv = tb_toml_get(t, "name");
     if (nv && e->name && !good_name(e->name))
@@ -137,6 +207,8 @@ static void check_one(tb_schema_checker *c, tb_toml_value *t, size_t i, tw_exper
     e->seed = (uint64_t)tb_schema_int(c, t, "seed", 1);
     const tb_toml_value *sq = tb_toml_get(t, "square");
     e->where = tb_schema_where(c->file, sq ? sq->pos : t->pos);
+    if (e->kind == TW_EXP_SIZE)
+        check_size(c, t, i, e);
 }
 
 static void check_names(tb_schema_checker *c, const tb_toml_value *arr, const tw_experiments *x)
@@ -162,6 +234,8 @@ void tw_experiments_check(tb_schema_checker *c, tb_scenario *sc, tw_experiments 
     for (size_t i = 0; i < out->n; ++i)
         if (arr->u.arr.items[i]->type == TB_TOML_TABLE)
             check_one(c, arr->u.arr.items[i], i, &out->e[i]);
+        else
+            out->e[i].rf = out->e[i].tuning = -1;
     check_names(c, arr, out);
 }
 

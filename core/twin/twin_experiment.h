@@ -4,6 +4,7 @@
 #ifndef TWINBRAIN_TWIN_EXPERIMENT_H
 #define TWINBRAIN_TWIN_EXPERIMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +12,7 @@
 #include "twinbrain/output.h"
 #include "twinbrain/scenario.h"
 
-typedef enum tw_exp_kind { TW_EXP_ORIENTATION, TW_EXP_RF } tw_exp_kind;
+typedef enum tw_exp_kind { TW_EXP_ORIENTATION, TW_EXP_RF, TW_EXP_SIZE } tw_exp_kind;
 
 typedef struct tw_list {
     double *v;
@@ -32,6 +33,11 @@ typedef struct tw_experiment {
     double density, contrast;
     uint64_t frames, hold, lag, seed;
     char *where; /* "FILE:LINE:COL" of experiment.square, for size errors */
+    /* size_tuning (sf, tf: their first entries; contrast) */
+    tw_list radii;
+    double centre[2], direction;
+    bool has_centre;
+    long rf, tuning; /* earlier experiments giving centres, directions; -1: none */
 } tw_experiment;
 
 typedef struct tw_experiments {

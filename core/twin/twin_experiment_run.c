@@ -24,6 +24,9 @@ typedef struct run {
     char *host; /* frames x B x units reals read back */
     size_t host_frames;
     char group[320];
+    size_t index;    /* of the experiment running */
+    double **centre; /* per experiment: receptive_field centres [U][2] */
+    double **dir;    /* per experiment: orientation_tuning preferred directions [U] */
 } run;
 
 static cl_int arg(run *r, cl_uint i, size_t size, const void *v)
@@ -102,26 +105,26 @@ static void condition(const tw_experiment *e, const tuning *g, size_t k, double 
     p[0] = e->sf.v[s] * cos(th), p[1] = e->sf.v[s] * sin(th), p[2] = e->tf.v[t], p[3] = e->contrasts.v[c];
 }
 
-static tb_status tuning_batch(run *r, tuning *g, size_t k0, cl_mem params, tb_error *err)
+/* Run `active` conditions (their np parameters per instance in pv, doubles)
+ * from the zero state through burn_in + window frames; mean[b][u] gets
+ * each instance's mean response over the window. */
+static tb_status grating_batch(run *r, cl_mem params, const double *pv, size_t np, size_t active, double *mean,
+                               tb_error *err)
 {
     const tw_experiment *e = r->e;
-    size_t units = r->t->units, active = g->n - k0 < r->B ? g->n - k0 : r->B;
-    double p[4];
-    char *pv = calloc(r->B * 4, r->rs);
-    if (!pv)
+    size_t units = r->t->units;
+    char *dev = calloc(r->B * np, r->rs);
+    if (!dev)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    for (size_t b = 0; b < active; ++b) {
-        condition(e, g, k0 + b, p);
-        for (int j = 0; j < 4; ++j) {
-            if (r->rs == sizeof(double))
-                ((double *)pv)[b * 4 + j] = p[j];
-            else
-                ((float *)pv)[b * 4 + j] = (float)p[j];
-        }
+    for (size_t j = 0; j < active * np; ++j) {
+        if (r->rs == sizeof(double))
+            ((double *)dev)[j] = pv[j];
+        else
+            ((float *)dev)[j] = (float)pv[j];
     }
     cl_command_queue q = tb_device_queue(r->t->dev);
-    cl_int rc = clEnqueueWriteBuffer(q, params, CL_TRUE, 0, r->B * 4 * r->rs, pv, 0, NULL, NULL);
-    free(pv);
+    cl_int rc = clEnqueueWriteBuffer(q, params, CL_TRUE, 0, r->B * np * r->rs, dev, 0, NULL, NULL);
+    free(dev);
     tb_status st = rc == CL_SUCCESS ? tw_exec_reset_state(r->t->x, err) : tb_cl_fail(err, rc, "uploading gratings");
     for (uint64_t f = 0; st == TB_OK && f < e->burn_in + e->window; ++f) {
         cl_long t = (cl_long)f;
@@ -136,14 +139,48 @@ static tb_status tuning_batch(run *r, tuning *g, size_t k0, cl_mem params, tb_er
             double s = 0;
             for (uint64_t f = 0; f < e->window; ++f)
                 s += host_at(r, f, b, u);
-            g->resp[(k0 + b) * units + u] = s / (double)e->window;
+            mean[b * units + u] = s / (double)e->window;
         }
+    return st;
+}
+
+/* The grating kernels' fixed arguments and a parameter buffer of np reals
+ * per instance. */
+static tb_status grating_setup(run *r, size_t np, cl_mem *params, tb_error *err)
+{
+    cl_int rc = CL_SUCCESS;
+    *params = clCreateBuffer(tb_device_context(r->t->dev), CL_MEM_READ_ONLY, r->B * np * r->rs, NULL, &rc);
+    if (rc != CL_SUCCESS)
+        return tb_cl_fail(err, rc, "allocating grating parameters");
+    r->host_frames = r->e->window;
+    r->host = malloc(r->e->window * r->B * r->t->units * r->rs + 1);
+    if (!r->host)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    cl_mem in = tw_exec_input_mem(r->t->x, r->t->in_k);
+    cl_long xs = (cl_long)(r->t->H * r->t->W);
+    cl_int H = (cl_int)r->t->H, W = (cl_int)r->t->W;
+    rc = arg(r, 0, sizeof in, &in) | arg(r, 1, sizeof xs, &xs) | arg(r, 2, sizeof H, &H) | arg(r, 3, sizeof W, &W) |
+         arg(r, 4, sizeof *params, params) | arg_real(r, 6, r->e->mean);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, CL_INVALID_KERNEL_ARGS, "setting the grating kernel");
+}
+
+static tb_status tuning_batch(run *r, tuning *g, size_t k0, cl_mem params, tb_error *err)
+{
+    size_t active = g->n - k0 < r->B ? g->n - k0 : r->B;
+    double *pv = calloc(r->B * 4, sizeof *pv);
+    if (!pv)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t b = 0; b < active; ++b)
+        condition(r->e, g, k0 + b, pv + 4 * b);
+    tb_status st = grating_batch(r, params, pv, 4, active, g->resp + k0 * r->t->units, err);
+    free(pv);
     return st;
 }
 
 static tb_status tuning_write(run *r, const tuning *g, tb_output *out, tb_error *err)
 {
     size_t U = r->t->units, D = g->D, per = g->n / D;
+    r->dir[r->index] = malloc((U + 1) * sizeof **r->dir);
     double *resp = malloc((g->n * U + 1) * sizeof *resp), *curve = malloc((U * D + 1) * sizeof *curve);
     double *m = malloc((4 * U + 1) * sizeof *m);
     int64_t *best = malloc((3 * U + 1) * sizeof *best);
@@ -163,6 +200,8 @@ static tb_status tuning_write(run *r, const tuning *g, tb_output *out, tb_error 
         best[3 * u] = (int64_t)(bc / (g->C * g->T)), best[3 * u + 1] = (int64_t)(bc / g->C % g->T);
         best[3 * u + 2] = (int64_t)(bc % g->C);
         tw_vector_sum(curve + u * D, g->theta, D, 1, &m[u], &m[U + u]);
+        if (r->dir[r->index])
+            r->dir[r->index][u] = m[U + u];
         tw_vector_sum(curve + u * D, g->theta, D, 2, &m[2 * U + u], &m[3 * U + u]);
     }
     uint64_t d1[1] = {D}, d_resp[5] = {U, g->S, g->T, g->C, D}, d_curve[2] = {U, D}, d_best[2] = {U, 3}, du[1] = {U};
@@ -193,23 +232,11 @@ static tb_status orientation_tuning(run *r, tb_output *out, tb_error *err)
     g.n = g.S * g.T * g.C * g.D;
     g.theta = malloc(g.D * sizeof *g.theta);
     g.resp = malloc(g.n * r->t->units * sizeof *g.resp + 1);
-    r->host_frames = e->window;
-    r->host = malloc(e->window * r->B * r->t->units * r->rs + 1);
-    cl_int rc = CL_SUCCESS;
-    cl_mem params = clCreateBuffer(tb_device_context(r->t->dev), CL_MEM_READ_ONLY, r->B * 4 * r->rs, NULL, &rc);
-    tb_status st = !g.theta || !g.resp || !r->host ? tb_error_set(err, TB_ERR_OTHER, "out of memory")
-                   : rc != CL_SUCCESS             ? tb_cl_fail(err, rc, "allocating grating parameters")
-                                                  : TB_OK;
+    cl_mem params = NULL;
+    tb_status st = !g.theta || !g.resp ? tb_error_set(err, TB_ERR_OTHER, "out of memory")
+                                       : grating_setup(r, 4, &params, err);
     for (size_t d = 0; st == TB_OK && d < g.D; ++d)
         g.theta[d] = 360.0 * (double)d / (double)g.D;
-    cl_mem in = tw_exec_input_mem(r->t->x, r->t->in_k);
-    cl_long xs = (cl_long)(r->t->H * r->t->W);
-    cl_int H = (cl_int)r->t->H, W = (cl_int)r->t->W;
-    if (st == TB_OK) {
-        rc = arg(r, 0, sizeof in, &in) | arg(r, 1, sizeof xs, &xs) | arg(r, 2, sizeof H, &H) |
-             arg(r, 3, sizeof W, &W) | arg(r, 4, sizeof params, &params) | arg_real(r, 6, e->mean);
-        st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, CL_INVALID_KERNEL_ARGS, "setting the grating kernel");
-    }
     for (size_t k0 = 0; st == TB_OK && k0 < g.n; k0 += r->B)
         st = tuning_batch(r, &g, k0, params, err);
     st = st ? st : tuning_write(r, &g, out, err);
@@ -297,7 +324,7 @@ static tb_status rf_write(run *r, const rf *g, tb_output *out, tb_error *err)
     size_t U = r->t->units, n = g->n;
     double *sta = malloc((U * n + 1) * sizeof *sta), *m = malloc((9 * U + 1) * sizeof *m);
     tb_status st = sta && m ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    double sq = (double)r->e->square;
+    double sq = (double)r->e->square, *kept = r->centre[r->index] = malloc((2 * U + 1) * sizeof *kept);
     for (size_t u = 0; st == TB_OK && u < U; ++u) {
         double mean = g->count > 0 ? g->sr[u] / g->count : 0;
         size_t peak = 0;
@@ -313,6 +340,11 @@ static tb_status rf_write(run *r, const rf *g, tb_output *out, tb_error *err)
         m[3 * U + 2 * u] = fit.x0, m[3 * U + 2 * u + 1] = fit.y0;
         m[5 * U + 2 * u] = fit.sx, m[5 * U + 2 * u + 1] = fit.sy;
         m[7 * U + u] = fit.amplitude, m[8 * U + u] = fit.offset;
+        /* size_tuning centres its discs here: the fit, or the peak when
+         * the fit has nothing to go on */
+        bool fitted = isfinite(fit.x0) && isfinite(fit.y0);
+        for (int k = 0; kept && k < 2; ++k)
+            kept[2 * u + k] = fitted ? m[3 * U + 2 * u + k] : m[2 * u + k];
     }
     uint64_t d_sta[3] = {U, g->rows, g->cols}, d2[2] = {U, 2}, du[1] = {U};
     st = st ? st : write(r, out, "sta", TB_F64, 3, d_sta, sta, err);
@@ -373,19 +405,104 @@ static tb_status receptive_field(run *r, tb_output *out, tb_error *err)
     return st;
 }
 
+/* ------------------------------------------------------------ size tuning */
+
+/* Where unit u's discs go and which way their gratings drift. */
+static void size_place(const run *r, size_t u, double *cx, double *cy, double *dir)
+{
+    const tw_experiment *e = r->e;
+    *cx = e->has_centre ? e->centre[0] : ((double)r->t->W - 1) / 2;
+    *cy = e->has_centre ? e->centre[1] : ((double)r->t->H - 1) / 2;
+    if (e->rf >= 0 && r->centre[e->rf])
+        *cx = r->centre[e->rf][2 * u], *cy = r->centre[e->rf][2 * u + 1];
+    *dir = e->direction;
+    if (e->tuning >= 0 && r->dir[e->tuning] && isfinite(r->dir[e->tuning][u]))
+        *dir = r->dir[e->tuning][u];
+}
+
+static tb_status size_write(run *r, const double *resp, const double *place, tb_output *out, tb_error *err)
+{
+    size_t U = r->t->units, R = r->e->radii.n;
+    double *m = malloc((2 * U + 1) * sizeof *m), *centre = malloc((2 * U + 1) * sizeof *centre);
+    double *dir = malloc((U + 1) * sizeof *dir);
+    tb_status st = m && centre && dir ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t u = 0; st == TB_OK && u < U; ++u) {
+        size_t best = 0;
+        for (size_t j = 1; j < R; ++j)
+            if (resp[u * R + j] > resp[u * R + best])
+                best = j;
+        double top = resp[u * R + best], last = resp[u * R + R - 1];
+        m[u] = r->e->radii.v[best];
+        m[U + u] = top > 0 ? (top - last) / top : NAN;
+        centre[2 * u] = place[3 * u], centre[2 * u + 1] = place[3 * u + 1], dir[u] = place[3 * u + 2];
+    }
+    uint64_t dr[1] = {R}, d_resp[2] = {U, R}, d2[2] = {U, 2}, du[1] = {U};
+    st = st ? st : write(r, out, "radii", TB_F64, 1, dr, r->e->radii.v, err);
+    st = st ? st : write(r, out, "responses", TB_F64, 2, d_resp, resp, err);
+    st = st ? st : write(r, out, "centre", TB_F64, 2, d2, centre, err);
+    st = st ? st : write(r, out, "direction", TB_F64, 1, du, dir, err);
+    st = st ? st : write(r, out, "preferred_radius", TB_F64, 1, du, m, err);
+    st = st ? st : write(r, out, "ssi", TB_F64, 1, du, m + U, err);
+    st = st ? st : tb_output_attr_int(out, r->group, "window", (int64_t)r->e->window, err);
+    st = st ? st : tb_output_attr_double(out, r->group, "spatial_frequency", r->e->sf.v[0], err);
+    st = st ? st : tb_output_attr_double(out, r->group, "temporal_frequency", r->e->tf.v[0], err);
+    st = st ? st : tb_output_attr_double(out, r->group, "contrast", r->e->contrast, err);
+    free(m);
+    free(centre);
+    free(dir);
+    return st;
+}
+
+/* Every unit sees its own discs: conditions (unit, radius), unit-major;
+ * of each instance's responses only its unit's is kept. */
+static tb_status size_tuning(run *r, tb_output *out, tb_error *err)
+{
+    const tw_experiment *e = r->e;
+    size_t U = r->t->units, R = e->radii.n, n = U * R;
+    double *resp = malloc((n + 1) * sizeof *resp), *place = malloc((3 * U + 1) * sizeof *place);
+    double *pv = calloc(r->B * 8, sizeof *pv), *mean = malloc((r->B * U + 1) * sizeof *mean);
+    cl_mem params = NULL;
+    tb_status st = resp && place && pv && mean ? grating_setup(r, 8, &params, err)
+                                               : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t u = 0; st == TB_OK && u < U; ++u)
+        size_place(r, u, &place[3 * u], &place[3 * u + 1], &place[3 * u + 2]);
+    for (size_t k0 = 0; st == TB_OK && k0 < n; k0 += r->B) {
+        size_t active = n - k0 < r->B ? n - k0 : r->B;
+        for (size_t b = 0; b < active; ++b) {
+            size_t u = (k0 + b) / R, j = (k0 + b) % R;
+            double th = place[3 * u + 2] * M_PI / 180.0, *q = pv + 8 * b;
+            q[0] = e->sf.v[0] * cos(th), q[1] = e->sf.v[0] * sin(th), q[2] = e->tf.v[0], q[3] = e->contrast;
+            q[4] = place[3 * u], q[5] = place[3 * u + 1], q[6] = e->radii.v[j], q[7] = 0;
+        }
+        st = grating_batch(r, params, pv, 8, active, mean, err);
+        for (size_t b = 0; st == TB_OK && b < active; ++b)
+            resp[k0 + b] = mean[b * U + (k0 + b) / R];
+    }
+    st = st ? st : size_write(r, resp, place, out, err);
+    if (params)
+        clReleaseMemObject(params);
+    free(resp);
+    free(place);
+    free(pv);
+    free(mean);
+    return st;
+}
+
 /* ------------------------------------------------------------ entry */
 
 static tb_status one(run *r, tb_output *out, tb_error *err)
 {
     const tw_experiment *e = r->e;
     snprintf(r->group, sizeof r->group, "/twin/experiments/%s", e->name);
-    r->k = tb_program_kernel(r->prog, e->kind == TW_EXP_RF ? "tw_exp_sparse" : "tw_exp_grating", err);
+    static const char *const kernel[] = {"tw_exp_grating", "tw_exp_sparse", "tw_exp_disc"};
+    static const char *const kind[] = {"orientation_tuning", "receptive_field", "size_tuning"};
+    r->k = tb_program_kernel(r->prog, kernel[e->kind], err);
     if (!r->k)
         return err->status;
-    tb_status st = e->kind == TW_EXP_RF ? receptive_field(r, out, err) : orientation_tuning(r, out, err);
-    st = st ? st
-            : tb_output_attr_string(out, r->group, "kind",
-                                    e->kind == TW_EXP_RF ? "receptive_field" : "orientation_tuning", err);
+    tb_status st = e->kind == TW_EXP_RF     ? receptive_field(r, out, err)
+                   : e->kind == TW_EXP_SIZE ? size_tuning(r, out, err)
+                                            : orientation_tuning(r, out, err);
+    st = st ? st : tb_output_attr_string(out, r->group, "kind", kind[e->kind], err);
     st = st ? st : tb_output_attr_int(out, r->group, "burn_in", (int64_t)e->burn_in, err);
     st = st ? st : tb_output_attr_double(out, r->group, "mean", e->mean, err);
     st = st ? st : tb_output_attr_string(out, r->group, "output", r->t->output_name, err);
@@ -400,14 +517,23 @@ tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb
     if (x->n == 0)
         return TB_OK;
     run r = {.t = t, .B = tw_exec_batch(t->x), .rs = tw_exec_real_size(t->x)};
+    r.centre = calloc(x->n, sizeof *r.centre), r.dir = calloc(x->n, sizeof *r.dir);
+    if (!r.centre || !r.dir) {
+        free(r.centre), free(r.dir);
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    }
     const tb_program_part parts[] = {{.file = "twin_experiment.cl"}};
     char *src = tb_program_assemble(t->prec, parts, 1, err);
     tb_status st = src ? tb_program_build(t->dev, src, "", "twin experiments", &r.prog, err) : err->status;
     free(src);
     for (size_t i = 0; st == TB_OK && i < x->n; ++i) {
-        r.e = &x->e[i];
+        r.e = &x->e[i], r.index = i;
         st = one(&r, out, err);
     }
+    for (size_t i = 0; i < x->n; ++i)
+        free(r.centre[i]), free(r.dir[i]);
+    free(r.centre);
+    free(r.dir);
     tb_program_free(r.prog);
     tb_status z = tw_exec_reset_state(t->x, err);
     return st ? st : z;
