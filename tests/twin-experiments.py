@@ -73,6 +73,13 @@ POINT = (11, 3)
 unit(-delta(*POINT), np.zeros(HW), 0, 1, 0.0, "point")  # an OFF unit
 LAGGED = (2, 12)
 unit(np.zeros(HW), delta(*LAGGED), 0, 1, 0.0, "lagged")
+# centre-surround: a pixel pair and, a grating period (4 pixels at k = 1/4) away, a weaker pair of the
+# opposite sign that cancels 60% of it once a disc reaches it
+CS = [((8, 8), 1.0), ((10, 8), -1.0), ((12, 8), -0.6), ((14, 8), 0.6)]
+cs = np.zeros(HW)
+for (x, y), w in CS:
+    cs[pix(x, y)] = w
+unit(cs, np.zeros(HW), 1, 0, 0.05, "cs")
 U = len(units)
 q = np.array([u["q"] for u in units], float)
 lin = np.array([u["l"] for u in units], float)
@@ -111,6 +118,11 @@ RF = dict(square=1, density=0.2, contrast=1.0, frames=1500, seed=7, mean=0.25)
 RF2 = dict(square=2, density=0.3, contrast=0.5, frames=600, seed=3, mean=0.0, hold=2, lag=1, burn_in=2)
 
 
+SIZE = dict(centre=[9, 8], direction=0, spatial_frequencies=[0.25], temporal_frequencies=[0.125], contrast=0.8,
+            radii=[0.5, 1.5, 3.5, 6], burn_in=2, window=16, mean=0.1)
+SIZE_RF = dict(rf='"rf"', tuning='"ori"', spatial_frequencies=[0.125], radii=[1, 3, 20], burn_in=1, window=8)
+
+
 def scenario(prec):
     def kv(d):
         return "".join(f"{k} = {v}\n" for k, v in d.items())
@@ -120,7 +132,9 @@ def scenario(prec):
             f'spatial_frequencies = {SF}\ntemporal_frequencies = {TF}\ncontrasts = {CON}\n'
             f'burn_in = {BURN}\nwindow = {WIN}\n\n'
             f'[[experiment]]\nname = "rf"\nkind = "receptive_field"\n{kv(RF)}\n'
-            f'[[experiment]]\nname = "rf2"\nkind = "receptive_field"\n{kv(RF2)}')
+            f'[[experiment]]\nname = "rf2"\nkind = "receptive_field"\n{kv(RF2)}\n'
+            f'[[experiment]]\nname = "size"\nkind = "size_tuning"\n{kv(SIZE)}\n'
+            f'[[experiment]]\nname = "size_rf"\nkind = "size_tuning"\n{kv(SIZE_RF)}')
 
 
 for prec in ("double", "single"):
@@ -283,6 +297,52 @@ def check_rf(f, prec, tol):
           np.max(np.abs(f["twin/experiments/rf/sta"][il])) < 0.2, f"{np.max(np.abs(f['twin/experiments/rf/sta'][il]))}")
 
 
+def size_closed_form(centre, direction, k, tf, con, mean, radii):
+    """Mean responses [U, R] to discs over whole drift cycles: with y = a.x_t + b.x_{t-1}, its mean is
+    mean (sum a + sum b) and its oscillation the complex amplitude con |sum_disc (a_j + b_j e^(i 2 pi tf))
+    e^(i phi_j)|, phi_j = 2 pi k (x_j cos d + y_j sin d); the response q y^2 + l y + bias averages to
+    q (dc^2 + amp^2 / 2) + l dc + bias. centre [U, 2] and direction [U] per unit."""
+    out = np.zeros((U, len(radii)))
+    px, py = xx.ravel(), yy.ravel()
+    for u in range(U):
+        th = np.radians(direction[u])
+        phi = 2 * np.pi * k * (px * np.cos(th) + py * np.sin(th))
+        dc = mean * (A[:, u].sum() + Bm[:, u].sum())
+        for j, rad in enumerate(radii):
+            inside = (px - centre[u][0]) ** 2 + (py - centre[u][1]) ** 2 <= rad ** 2
+            amp = con * abs(np.sum((A[inside, u] + Bm[inside, u] * np.exp(2j * np.pi * tf)) * np.exp(1j * phi[inside])))
+            out[u, j] = q[u] * (dc ** 2 + amp ** 2 / 2) + lin[u] * dc + bias[u]
+    return out
+
+
+def check_size(f, prec, tol):
+    grp = f["twin/experiments/size"]
+    got = grp["responses"][()]
+    want_s = size_closed_form([SIZE["centre"]] * U, [0] * U, 0.25, 0.125, SIZE["contrast"], SIZE["mean"],
+                              SIZE["radii"])
+    e = ref.rel_err(got, want_s) if got.shape == want_s.shape else float("inf")
+    check(f"{prec}: size tuning responses match the closed form", e <= tol, f"shape {got.shape}, error {e:.2e}")
+    ic = [k for k, u in enumerate(units) if u["kind"] == "cs"][0]
+    r = want_s[ic]
+    check(f"{prec}: the centre-surround unit prefers radius 1.5", grp["preferred_radius"][ic] == 1.5,
+          f"{grp['preferred_radius'][ic]}")
+    ssi = (r.max() - r[-1]) / r.max()
+    check(f"{prec}: its surround suppression index", abs(grp["ssi"][ic] - ssi) <= tol and ssi > 0.5,
+          f"{grp['ssi'][ic]} vs {ssi}")
+    # discs placed at each unit's fitted RF centre, gratings drifting its preferred direction
+    g2 = f["twin/experiments/size_rf"]
+    rfc, peak = f["twin/experiments/rf/centre"][()], f["twin/experiments/rf/peak"][()]
+    pd = f["twin/experiments/ori/preferred_direction"][()]
+    centre = np.where(np.isfinite(rfc), rfc, peak)
+    direction = np.where(np.isfinite(pd), pd, 0)
+    check(f"{prec}: size_rf centres are the rf experiment's", np.array_equal(g2["centre"][()], centre))
+    check(f"{prec}: size_rf directions are the ori experiment's", np.array_equal(g2["direction"][()], direction))
+    want2 = size_closed_form(centre, direction, 0.125, 0.125, 1.0, 0.0, [1, 3, 20])
+    got2 = g2["responses"][()]
+    e = ref.rel_err(got2, want2) if got2.shape == want2.shape else float("inf")
+    check(f"{prec}: and their responses match the closed form", e <= tol, f"error {e:.2e}")
+
+
 def body(dev):
     for prec, tol in (("double", 1e-9), ("single", 2e-4)):
         if prec == "double" and not suite.needs_fp64("the double-precision run"):
@@ -292,6 +352,7 @@ def body(dev):
         with h5py.File(out) as f:
             check_tuning(f, prec, tol)
             check_rf(f, prec, tol)
+            check_size(f, prec, tol)
             check(f"{prec}: the run itself still writes its frames", f["twin/responses"].shape == (2, B, U))
 
 
