@@ -89,8 +89,8 @@ exp_case() { # STATUS MESSAGE TOML-LINES...
     expect "$st" "$msg" -- "$TWINBRAIN" check "$X"
 }
 exp_case 0 "1 experiment" 'name = "ori"' 'kind = "orientation_tuning"' 'directions = 4'
-exp_case 2 "exp.toml:15:8: experiment[0].kind must be one of orientation_tuning, receptive_field (got \"size\")" \
-    'name = "s"' 'kind = "size"'
+exp_case 2 "exp.toml:15:8: experiment[0].kind must be one of orientation_tuning, receptive_field, size_tuning (got \"orientation\")" \
+    'name = "s"' 'kind = "orientation"'
 exp_case 2 "exp.toml:16:1: experiment[0].square is not read by kind \"orientation_tuning\"" \
     'name = "o"' 'kind = "orientation_tuning"' 'square = 2'
 exp_case 2 "exp.toml:14:8: experiment[0].name \"a/b\" must be letters, digits" 'name = "a/b"' 'kind = "receptive_field"'
@@ -101,6 +101,16 @@ exp_case 2 "experiment[0].spatial_frequencies" 'name = "f"' 'kind = "orientation
 exp_case 4 "exp.toml:16:10: experiment[0].square is 7 pixels; the network's frames are 6x8" \
     'name = "big"' 'kind = "receptive_field"' 'square = 7'
 cp "$X" "$TMP/big.toml"
+exp_case 2 "experiment[0].rf: no receptive_field experiment named \"rf\" before this one" \
+    'name = "s"' 'kind = "size_tuning"' 'rf = "rf"'
+exp_case 2 "experiment[1].tuning: no orientation_tuning experiment named \"rf\" before this one" \
+    'name = "rf"' 'kind = "receptive_field"' '[[experiment]]' 'name = "s"' 'kind = "size_tuning"' 'tuning = "rf"'
+exp_case 2 "experiment[0].centre must be [x, y]" 'name = "s"' 'kind = "size_tuning"' 'centre = [1, 2, 3]'
+exp_case 2 "experiment[0].spatial_frequencies: size_tuning takes one value" 'name = "s"' 'kind = "size_tuning"' \
+    'spatial_frequencies = [0.1, 0.2]'
+exp_case 2 "experiment[0].density is not read by kind \"size_tuning\"" 'name = "s"' 'kind = "size_tuning"' \
+    'density = 0.2'
+exp_case 0 "1 experiment" 'name = "s"' 'kind = "size_tuning"' 'radii = [1, 2]' 'centre = [3, 2]' 'contrast = 0.5'
 expect 4 "experiment[0].square is 7 pixels" -- "$TWINBRAIN" run "$TMP/big.toml" -o "$TMP/big.h5"
 check "nothing is written for an experiment that does not fit" test ! -e "$TMP/big.h5"
 # a response that is not finite (log of a grating's negative half) stops the run: status 5, no file
