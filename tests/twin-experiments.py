@@ -123,6 +123,11 @@ SIZE = dict(centre=[9, 8], direction=0, spatial_frequencies=[0.25], temporal_fre
 SIZE_RF = dict(rf='"rf"', tuning='"ori"', spatial_frequencies=[0.125], radii=[1, 3, 20], burn_in=1, window=8)
 
 
+STIM = np.random.default_rng(5).normal(size=(5, 6, H, W))  # 5 stimuli of 6 frames: batch 4 + 1
+with h5py.File(os.path.join(tmp, "stim.h5"), "w") as f:
+    f["movies"] = STIM
+
+
 def scenario(prec):
     def kv(d):
         return "".join(f"{k} = {v}\n" for k, v in d.items())
@@ -134,7 +139,9 @@ def scenario(prec):
             f'[[experiment]]\nname = "rf"\nkind = "receptive_field"\n{kv(RF)}\n'
             f'[[experiment]]\nname = "rf2"\nkind = "receptive_field"\n{kv(RF2)}\n'
             f'[[experiment]]\nname = "size"\nkind = "size_tuning"\n{kv(SIZE)}\n'
-            f'[[experiment]]\nname = "size_rf"\nkind = "size_tuning"\n{kv(SIZE_RF)}')
+            f'[[experiment]]\nname = "size_rf"\nkind = "size_tuning"\n{kv(SIZE_RF)}\n'
+            f'[[experiment]]\nname = "resp"\nkind = "response_to"\nfile = "stim.h5"\ndataset = "movies"\n'
+            f'scale = 0.5\noffset = 0.1\n')
 
 
 for prec in ("double", "single"):
@@ -343,6 +350,16 @@ def check_size(f, prec, tol):
     check(f"{prec}: and their responses match the closed form", e <= tol, f"error {e:.2e}")
 
 
+def check_response_to(f, prec, tol):
+    x = (STIM * 0.5 + 0.1).reshape(5, 6, HW)
+    prev = np.concatenate([np.zeros((5, 1, HW)), x[:, :-1]], 1)
+    want_r = net(x, prev)  # [5, 6, U]
+    got = f["twin/experiments/resp/responses"][()]
+    e = ref.rel_err(got, want_r) if got.shape == want_r.shape else float("inf")
+    check(f"{prec}: response_to runs each stimulus from the zero state", e <= tol, f"shape {got.shape}, error {e:.2e}")
+    return want_r
+
+
 def body(dev):
     for prec, tol in (("double", 1e-9), ("single", 2e-4)):
         if prec == "double" and not suite.needs_fp64("the double-precision run"):
@@ -353,7 +370,21 @@ def body(dev):
             check_tuning(f, prec, tol)
             check_rf(f, prec, tol)
             check_size(f, prec, tol)
+            want_r = check_response_to(f, prec, tol)
             check(f"{prec}: the run itself still writes its frames", f["twin/responses"].shape == (2, B, U))
+        if prec == "double" and dev.first:
+            # its responses are the predictions `twin score` reads
+            rec = want_r[:, None] + 0.3 * np.random.default_rng(9).normal(size=(5, 3, 6, U))
+            with h5py.File(os.path.join(tmp, "rec.h5"), "w") as g:
+                g["responses"] = rec
+            ref.run("twin", "score", os.path.join(tmp, "rec.h5"), out, "--predictions",
+                    "/twin/experiments/resp/responses", "-o", os.path.join(tmp, "sc.h5"))
+            with h5py.File(os.path.join(tmp, "sc.h5")) as g:
+                cc = g["scores/correlation_to_average"][()]
+            avg = rec.mean(1).reshape(-1, U)
+            pf = want_r.reshape(-1, U)
+            want_cc = [np.corrcoef(avg[:, u], pf[:, u])[0, 1] for u in range(U)]
+            check("twin score reads response_to's responses as predictions", np.allclose(cc, want_cc, atol=1e-9))
 
 
 suite.each(body)

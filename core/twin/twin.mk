@@ -7,6 +7,7 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin_scenario.c core/twin/twin_scenario.h \
 	core/twin/twin_stimulus.c core/twin/twin_stimulus.h \
 	core/twin/twin_experiment.c core/twin/twin_experiment_run.c core/twin/twin_experiment.h \
+	core/twin/twin_response_to.c \
 	core/twin/twin_measures.c core/twin/twin_measures.h \
 	core/twin/twin_graph.c core/twin/twin_graph.h \
 	core/twin/twin_onnx.c core/twin/twin_import.h \

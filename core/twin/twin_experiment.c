@@ -13,18 +13,20 @@
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const kinds[] = {"orientation_tuning", "receptive_field", "size_tuning", NULL};
+static const char *const kinds[] = {"orientation_tuning", "receptive_field", "size_tuning", "response_to", NULL};
 
-enum { TUNING = 1, RF = 2, SIZE = 4, ALL = 7 };
+enum { TUNING = 1, RF = 2, SIZE = 4, RESP = 8, ALL = 15 };
 
 static const tb_key_spec keys[] = {
     {"name", KT_STRING, true,
      .doc = "the experiment's name: its results go to /twin/experiments/NAME/ (letters, digits, _ and -)"},
-    {"kind", KT_STRING, true, .choices = kinds, .doc = "orientation_tuning, receptive_field or size_tuning"},
+    {"kind", KT_STRING, true, .choices = kinds,
+     .doc = "orientation_tuning, receptive_field, size_tuning or response_to"},
     {"mean", KT_FLOAT, false, 0.0, .has_def = true, .min = -INFINITY, .max = INFINITY,
      .doc = "the grey level: the value of every pixel of a blank frame"},
     {"burn_in", KT_INT, .min = 0, .max = 1e9,
-     .doc = "frames shown before responses count; default 8 (orientation_tuning, size_tuning), 0 (receptive_field)"},
+     .doc = "frames shown before responses count; default 8 (orientation_tuning, size_tuning), 0 (receptive_field, "
+            "response_to)"},
     {"directions", KT_INT, .min = 3, .max = 3600,
      .doc = "orientation_tuning: drift directions, 360 k / directions degrees; default 8"},
     {"spatial_frequencies", KT_NUMBERS, .min = 0, .max = 0.5, .min_excl = true,
@@ -58,12 +60,19 @@ static const tb_key_spec keys[] = {
      .doc = "size_tuning: drift direction in degrees for every unit; default 0"},
     {"tuning", KT_STRING, .doc = "size_tuning: an earlier orientation_tuning experiment whose preferred "
                                  "directions each unit's gratings take (instead of direction)"},
+    {"file", KT_STRING, .doc = "response_to: HDF5 file of stimuli, relative to the scenario's folder"},
+    {"dataset", KT_STRING, .doc = "response_to: the dataset, [stimuli, frames, height, width], uint8 or float; "
+                                  "default stimuli"},
+    {"scale", KT_FLOAT, .min = -INFINITY, .max = INFINITY,
+     .doc = "response_to: value = raw x scale + offset; default 1/255 for uint8, 1 otherwise"},
+    {"offset", KT_FLOAT, .min = -INFINITY, .max = INFINITY, .doc = "response_to: added after scaling; default 0"},
 };
 
 /* Which kinds read each key, in the order of keys[]. */
 static const int readers[N_(keys)] = {ALL,          ALL,         ALL,  ALL, TUNING, TUNING | SIZE, TUNING | SIZE,
                                       TUNING,       TUNING | SIZE, RF,   RF,  RF | SIZE, RF,          RF,
-                                      RF,           RF,           SIZE, SIZE, SIZE,     SIZE,        SIZE};
+                                      RF,           RF,           SIZE, SIZE, SIZE,     SIZE,        SIZE,
+                                      RESP,         RESP,         RESP, RESP};
 
 void tw_experiments_list_keys(tb_buf *b)
 {
@@ -80,6 +89,9 @@ void tw_experiments_free(tw_experiments *x)
         free(e->contrasts.v);
         free(e->radii.v);
         free(e->where);
+        free(e->file);
+        free(e->dataset);
+        free(e->file_where);
     }
     free(x->e);
     x->e = NULL, x->n = 0;
@@ -172,7 +184,29 @@ static void check_size(tb_schema_checker *c, const tb_toml_value *t, size_t i, t
         tb_schema_report(c, TB_ERR_SCENARIO, dv->pos, "experiment[%zu]: give direction or tuning, not both", i);
 }
 
-static void check_one(tb_schema_checker *c, tb_toml_value *t, size_t i, tw_experiment *e)
+static void check_response(tb_schema_checker *c, tb_scenario *sc, const tb_toml_value *t, size_t i, tw_experiment *e)
+{
+    e->scale = tb_schema_num(c, t, "scale", NAN);
+    e->offset = tb_schema_num(c, t, "offset", 0);
+    char *ds = tb_schema_get_s(t, "dataset");
+    e->dataset = ds ? ds : tb_strdup("stimuli");
+    const tb_toml_value *fv = tb_toml_get(t, "file");
+    const char *file = tb_toml_as_string(fv);
+    if (!file) {
+        if (!fv)
+            tb_schema_report(c, TB_ERR_SCENARIO, t->pos, "experiment[%zu]: kind \"response_to\" needs file = "
+                             "\"STIMULI.h5\"", i);
+        return;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "experiment[%zu].file", i);
+    e->file = tb_scenario_input_path(sc, key, file);
+    e->file_where = tb_schema_where(c->file, fv->pos);
+    if (e->file && !tb_file_exists(e->file))
+        tb_schema_report(c, TB_ERR_INPUT, fv->pos, "%s: no such file '%s' (looked for %s)", key, file, e->file);
+}
+
+static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, size_t i, tw_experiment *e)
 {
     char prefix[64];
     e->rf = e->tuning = -1;
@@ -180,11 +214,13 @@ static void check_one(tb_schema_checker *c, tb_toml_value *t, size_t i, tw_exper
     if (!tb_schema_table(c, t, keys, N_(keys), prefix))
         return;
     const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
-    e->kind = kind && strcmp(kind, "receptive_field") == 0 ? TW_EXP_RF
-              : kind && strcmp(kind, "size_tuning") == 0   ? TW_EXP_SIZE
-                                                           : TW_EXP_ORIENTATION;
+    e->kind = TW_EXP_ORIENTATION;
+    for (int k = 0; kind && kinds[k]; ++k)
+        if (strcmp(kind, kinds[k]) == 0)
+            e->kind = (tw_exp_kind)k;
+    static const int bit[] = {TUNING, RF, SIZE, RESP};
     if (kind)
-        refuse_foreign(c, t, e->kind == TW_EXP_RF ? RF : e->kind == TW_EXP_SIZE ? SIZE : TUNING, kind, i);
+        refuse_foreign(c, t, bit[e->kind], kind, i);
     e->name = tb_schema_get_s(t, "name");
     const tb_toml_value *nv = tb_toml_get(t, "name");
     if (nv && e->name && !good_name(e->name))
@@ -192,7 +228,8 @@ static void check_one(tb_schema_checker *c, tb_toml_value *t, size_t i, tw_exper
                          "experiment[%zu].name \"%s\" must be letters, digits, _ and - (it names an HDF5 group)", i,
                          e->name);
     e->mean = tb_schema_num(c, t, "mean", 0);
-    e->burn_in = (uint64_t)tb_schema_int(c, t, "burn_in", e->kind == TW_EXP_RF ? 0 : 8);
+    bool zero_burn = e->kind == TW_EXP_RF || e->kind == TW_EXP_RESPONSE;
+    e->burn_in = (uint64_t)tb_schema_int(c, t, "burn_in", zero_burn ? 0 : 8);
     e->directions = (size_t)tb_schema_int(c, t, "directions", 8);
     read_list(t, "spatial_frequencies", 1.0 / 16, &e->sf);
     read_list(t, "temporal_frequencies", 1.0 / 8, &e->tf);
@@ -209,6 +246,8 @@ static void check_one(tb_schema_checker *c, tb_toml_value *t, size_t i, tw_exper
     e->where = tb_schema_where(c->file, sq ? sq->pos : t->pos);
     if (e->kind == TW_EXP_SIZE)
         check_size(c, t, i, e);
+    if (e->kind == TW_EXP_RESPONSE)
+        check_response(c, sc, t, i, e);
 }
 
 static void check_names(tb_schema_checker *c, const tb_toml_value *arr, const tw_experiments *x)
@@ -233,7 +272,7 @@ void tw_experiments_check(tb_schema_checker *c, tb_scenario *sc, tw_experiments 
     out->n = arr->u.arr.n;
     for (size_t i = 0; i < out->n; ++i)
         if (arr->u.arr.items[i]->type == TB_TOML_TABLE)
-            check_one(c, arr->u.arr.items[i], i, &out->e[i]);
+            check_one(c, sc, arr->u.arr.items[i], i, &out->e[i]);
         else
             out->e[i].rf = out->e[i].tuning = -1;
     check_names(c, arr, out);
@@ -248,6 +287,9 @@ tb_status tw_experiments_fit(const tw_experiments *x, size_t H, size_t W, tb_err
                                 "%sexperiment[%zu].square is %lld pixels; the network's frames are %zux%zu "
                                 "(height x width): no square fits",
                                 e->where ? e->where : "", i, (long long)e->square, H, W);
+        tb_status st = e->kind == TW_EXP_RESPONSE ? tw_response_to_fit(e, i, H, W, err) : TB_OK;
+        if (st)
+            return st;
     }
     return TB_OK;
 }

@@ -12,7 +12,7 @@
 #include "twinbrain/output.h"
 #include "twinbrain/scenario.h"
 
-typedef enum tw_exp_kind { TW_EXP_ORIENTATION, TW_EXP_RF, TW_EXP_SIZE } tw_exp_kind;
+typedef enum tw_exp_kind { TW_EXP_ORIENTATION, TW_EXP_RF, TW_EXP_SIZE, TW_EXP_RESPONSE } tw_exp_kind;
 
 typedef struct tw_list {
     double *v;
@@ -38,6 +38,10 @@ typedef struct tw_experiment {
     double centre[2], direction;
     bool has_centre;
     long rf, tuning; /* earlier experiments giving centres, directions; -1: none */
+    /* response_to */
+    char *file, *dataset; /* resolved path */
+    double scale, offset; /* scale NaN: by type */
+    char *file_where;     /* "FILE:LINE:COL: " of experiment.file */
 } tw_experiment;
 
 typedef struct tw_experiments {
@@ -66,5 +70,11 @@ typedef struct tw_exp_target {
     const char *output_name;
 } tw_exp_target;
 tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb_output *out, tb_error *err);
+
+/* response_to (twin_response_to.c): experiment i's file fits H x W; run it
+ * into group. */
+tb_status tw_response_to_fit(const tw_experiment *e, size_t i, size_t H, size_t W, tb_error *err);
+tb_status tw_response_to_run(const tw_experiment *e, size_t i, const tw_exp_target *t, const char *group,
+                             tb_output *out, tb_error *err);
 
 #endif

@@ -494,14 +494,15 @@ static tb_status one(run *r, tb_output *out, tb_error *err)
 {
     const tw_experiment *e = r->e;
     snprintf(r->group, sizeof r->group, "/twin/experiments/%s", e->name);
-    static const char *const kernel[] = {"tw_exp_grating", "tw_exp_sparse", "tw_exp_disc"};
-    static const char *const kind[] = {"orientation_tuning", "receptive_field", "size_tuning"};
+    static const char *const kernel[] = {"tw_exp_grating", "tw_exp_sparse", "tw_exp_disc", "tw_exp_grating"};
+    static const char *const kind[] = {"orientation_tuning", "receptive_field", "size_tuning", "response_to"};
     r->k = tb_program_kernel(r->prog, kernel[e->kind], err);
     if (!r->k)
         return err->status;
-    tb_status st = e->kind == TW_EXP_RF     ? receptive_field(r, out, err)
-                   : e->kind == TW_EXP_SIZE ? size_tuning(r, out, err)
-                                            : orientation_tuning(r, out, err);
+    tb_status st = e->kind == TW_EXP_RF         ? receptive_field(r, out, err)
+                   : e->kind == TW_EXP_SIZE     ? size_tuning(r, out, err)
+                   : e->kind == TW_EXP_RESPONSE ? tw_response_to_run(e, r->index, r->t, r->group, out, err)
+                                                : orientation_tuning(r, out, err);
     st = st ? st : tb_output_attr_string(out, r->group, "kind", kind[e->kind], err);
     st = st ? st : tb_output_attr_int(out, r->group, "burn_in", (int64_t)e->burn_in, err);
     st = st ? st : tb_output_attr_double(out, r->group, "mean", e->mean, err);
