@@ -21,6 +21,13 @@ with h5py.File(f"{tmp}/short.h5", "w") as f:
     f["frames"] = np.zeros((3, 6, 8), np.uint8)
 with h5py.File(f"{tmp}/wrong.h5", "w") as f:
     f["frames"] = np.zeros((10, 5, 8), np.float32)
+with h5py.File(f"{tmp}/stim.h5", "w") as f:
+    f["stimuli"] = np.zeros((3, 4, 6, 8), np.uint8)
+    f["small"] = np.zeros((3, 4, 5, 8), np.float32)
+    f["flat"] = np.zeros((4, 6, 8), np.float32)
+    nan = np.zeros((3, 4, 6, 8))
+    nan[2, 1, 3, 3] = np.nan
+    f["nan"] = nan
 with open(f"{tmp}/model.onnx.txt", "w") as f:
     f.write("not a model")
 PY
@@ -89,7 +96,7 @@ exp_case() { # STATUS MESSAGE TOML-LINES...
     expect "$st" "$msg" -- "$TWINBRAIN" check "$X"
 }
 exp_case 0 "1 experiment" 'name = "ori"' 'kind = "orientation_tuning"' 'directions = 4'
-exp_case 2 "exp.toml:15:8: experiment[0].kind must be one of orientation_tuning, receptive_field, size_tuning (got \"orientation\")" \
+exp_case 2 "exp.toml:15:8: experiment[0].kind must be one of orientation_tuning, receptive_field, size_tuning, response_to (got \"orientation\")" \
     'name = "s"' 'kind = "orientation"'
 exp_case 2 "exp.toml:16:1: experiment[0].square is not read by kind \"orientation_tuning\"" \
     'name = "o"' 'kind = "orientation_tuning"' 'square = 2'
@@ -111,6 +118,19 @@ exp_case 2 "experiment[0].spatial_frequencies: size_tuning takes one value" 'nam
 exp_case 2 "experiment[0].density is not read by kind \"size_tuning\"" 'name = "s"' 'kind = "size_tuning"' \
     'density = 0.2'
 exp_case 0 "1 experiment" 'name = "s"' 'kind = "size_tuning"' 'radii = [1, 2]' 'centre = [3, 2]' 'contrast = 0.5'
+exp_case 0 "1 experiment" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"'
+exp_case 2 "experiment[0]: kind \"response_to\" needs file" 'name = "r"' 'kind = "response_to"'
+exp_case 4 "exp.toml:16:8: experiment[0].file: no such file 'none.h5'" 'name = "r"' 'kind = "response_to"' \
+    'file = "none.h5"'
+exp_case 4 "exp.toml:16:8: experiment[0].file: $TMP/stim.h5: small has frames of 5x8 pixels; the network takes 6x8" \
+    'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "small"'
+exp_case 4 "flat must be numbers [stimuli, frames, height, width]" \
+    'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "flat"'
+exp_case 4 "has no dataset 'nope'" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "nope"'
+exp_case 0 "1 experiment" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "nan"'
+cp "$X" "$TMP/nanstim.toml"
+expect 4 "stim.h5: nan holds nan at stimulus 2, frame 1" -- "$TWINBRAIN" run "$TMP/nanstim.toml" -o "$TMP/nanstim.h5"
+check "nothing is written for stimuli holding NaN" test ! -e "$TMP/nanstim.h5"
 expect 4 "experiment[0].square is 7 pixels" -- "$TWINBRAIN" run "$TMP/big.toml" -o "$TMP/big.h5"
 check "nothing is written for an experiment that does not fit" test ! -e "$TMP/big.h5"
 # a response that is not finite (log of a grating's negative half) stops the run: status 5, no file
