@@ -22,11 +22,11 @@ static const tb_key_spec keys[] = {
      .doc = "the experiment's name: its results go to /twin/experiments/NAME/ (letters, digits, _ and -)"},
     {"kind", KT_STRING, true, .choices = kinds,
      .doc = "orientation_tuning, receptive_field, size_tuning or response_to"},
-    {"mean", KT_FLOAT, false, 0.0, .has_def = true, .min = -INFINITY, .max = INFINITY,
-     .doc = "the grey level: the value of every pixel of a blank frame"},
+    {"mean", KT_FLOAT, .min = -INFINITY, .max = INFINITY,
+     .doc = "the grey level of the generated stimuli (not response_to); default 0"},
     {"burn_in", KT_INT, .min = 0, .max = 1e9,
-     .doc = "frames shown before responses count; default 8 (orientation_tuning, size_tuning), 0 (receptive_field, "
-            "response_to)"},
+     .doc = "frames shown before responses count (not response_to, which keeps every frame); default 8 "
+            "(orientation_tuning, size_tuning), 0 (receptive_field)"},
     {"directions", KT_INT, .min = 3, .max = 3600,
      .doc = "orientation_tuning: drift directions, 360 k / directions degrees; default 8"},
     {"spatial_frequencies", KT_NUMBERS, .min = 0, .max = 0.5, .min_excl = true,
@@ -69,10 +69,14 @@ static const tb_key_spec keys[] = {
 };
 
 /* Which kinds read each key, in the order of keys[]. */
-static const int readers[N_(keys)] = {ALL,          ALL,         ALL,  ALL, TUNING, TUNING | SIZE, TUNING | SIZE,
-                                      TUNING,       TUNING | SIZE, RF,   RF,  RF | SIZE, RF,          RF,
-                                      RF,           RF,           SIZE, SIZE, SIZE,     SIZE,        SIZE,
-                                      RESP,         RESP,         RESP, RESP};
+static const int readers[] = {
+    ALL,    ALL,           ALL & ~RESP,   ALL & ~RESP, /* name, kind, mean, burn_in */
+    TUNING, TUNING | SIZE, TUNING | SIZE, TUNING,      TUNING | SIZE, /* directions .. window */
+    RF,     RF,            RF | SIZE,     RF,          RF, RF, RF,    /* square .. seed */
+    SIZE,   SIZE,          SIZE,          SIZE,        SIZE,          /* radii .. tuning */
+    RESP,   RESP,          RESP,          RESP,                       /* file .. offset */
+};
+_Static_assert(N_(readers) == N_(keys), "one readers entry per key");
 
 void tw_experiments_list_keys(tb_buf *b)
 {
