@@ -34,6 +34,7 @@ typedef struct twk {
     tb_pipeline pipe;
     tb_dataset *ds;
     uint64_t samples;
+    double exp_frames, exp_seconds; /* the [[experiment]]s' */
 } twk;
 
 static const tw_scenario *scen(const tb_scenario *sc)
@@ -206,7 +207,10 @@ static tb_status twin_declare(void *impl, tb_output *out, tb_error *err)
     /* the experiments run before the frames of [twin.input], whose run
      * starts from the zero state they leave */
     tw_exp_target t = {k->x, k->dev, k->in_k, k->out_k, k->H, k->W, k->units, k->sc->precision, outname};
-    return st ? st : tw_experiments_run(&k->s->exps, &t, out, err);
+    double t0 = tb_now();
+    st = st ? st : tw_experiments_run(&k->s->exps, &t, out, &k->exp_frames, err);
+    k->exp_seconds = tb_now() - t0;
+    return st;
 }
 
 static tb_status twin_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
@@ -231,7 +235,9 @@ static size_t twin_figures(void *impl, tb_sim_figure *f)
     const twk *k = impl;
     f[0] = (tb_sim_figure){"nodes", (double)k->g.n_nodes};
     f[1] = (tb_sim_figure){"launches", (double)tw_exec_launches(k->x)};
-    return 2;
+    f[2] = (tb_sim_figure){"experiment_frames", k->exp_frames};
+    f[3] = (tb_sim_figure){"experiment_seconds", k->exp_seconds};
+    return 4;
 }
 
 static void twin_destroy(void *impl)
@@ -271,6 +277,10 @@ static void twin_summary_text(const tb_sim *sim, const tb_scenario *sc, const tb
     tb_sim_summary_devices(sim, b);
     tb_sim_summary_kernels(s, b);
     double fps = s->wall_seconds > 0 ? (double)s->steps * (double)ts->batch / s->wall_seconds : 0;
+    double ef = tb_sim_summary_figure(s, "experiment_frames"), es = tb_sim_summary_figure(s, "experiment_seconds");
+    if (ts->exps.n)
+        tb_buf_printf(b, "  experiments %zu: %.0f stimulus frames in %.2f s, %.1f frames per second (before the run)\n",
+                      ts->exps.n, ef, es, es > 0 ? ef / es : 0);
     tb_buf_printf(b, "  run      %.2f s wall, %.1f frames per second (all stimuli), %.0f nodes in %.0f launches\n",
                   s->wall_seconds, fps, tb_sim_summary_figure(s, "nodes"), tb_sim_summary_figure(s, "launches"));
 }

@@ -60,8 +60,8 @@ void tw_experiments_list_keys(tb_buf *b);
 tb_status tw_experiments_fit(const tw_experiments *x, size_t H, size_t W, tb_error *err);
 
 /* Run them all on the executor (frame input in_k, response output out_k,
- * units of them) and write their results; the recurrent state is zero
- * after. */
+ * units of them) and write their results; *frames gets the stimulus frames
+ * run. The recurrent state is zero after. */
 typedef struct tw_exp_target {
     struct tw_exec *x;
     tb_device *dev;
@@ -69,12 +69,13 @@ typedef struct tw_exp_target {
     tb_precision prec;
     const char *output_name;
 } tw_exp_target;
-tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb_output *out, tb_error *err);
+tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb_output *out, double *frames,
+                             tb_error *err);
 
 /* response_to (twin_response_to.c): experiment i's file fits H x W; run it
  * into group. */
 tb_status tw_response_to_fit(const tw_experiment *e, size_t i, size_t H, size_t W, tb_error *err);
 tb_status tw_response_to_run(const tw_experiment *e, size_t i, const tw_exp_target *t, const char *group,
-                             tb_output *out, tb_error *err);
+                             tb_output *out, double *frames, tb_error *err);
 
 #endif

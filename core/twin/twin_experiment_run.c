@@ -27,6 +27,7 @@ typedef struct run {
     size_t index;    /* of the experiment running */
     double **centre; /* per experiment: receptive_field centres [U][2] */
     double **dir;    /* per experiment: orientation_tuning preferred directions [U] */
+    double frames;   /* stimulus frames run (instances that held a condition) */
 } run;
 
 static cl_int arg(run *r, cl_uint i, size_t size, const void *v)
@@ -134,6 +135,7 @@ static tb_status grating_batch(run *r, cl_mem params, const double *pv, size_t n
     }
     st = st ? st : finish_queue(r, err);
     st = st ? st : check_finite(r, e->window, active, err);
+    r->frames += (double)(e->burn_in + e->window) * (double)active;
     for (size_t b = 0; st == TB_OK && b < active; ++b)
         for (size_t u = 0; u < units; ++u) {
             double s = 0;
@@ -300,6 +302,7 @@ static tb_status rf_frames(run *r, rf *g, tb_error *err)
     uint64_t total = e->burn_in + e->frames, chunk0 = 0;
     size_t used = 0;
     tb_status st = tw_exec_reset_state(r->t->x, err);
+    r->frames += (double)total * (double)r->B;
     for (uint64_t f = 0; st == TB_OK && f < total; ++f) {
         cl_ulong pattern = f / e->hold;
         cl_int rc = arg(r, 9, sizeof pattern, &pattern);
@@ -501,7 +504,7 @@ static tb_status one(run *r, tb_output *out, tb_error *err)
         return err->status;
     tb_status st = e->kind == TW_EXP_RF         ? receptive_field(r, out, err)
                    : e->kind == TW_EXP_SIZE     ? size_tuning(r, out, err)
-                   : e->kind == TW_EXP_RESPONSE ? tw_response_to_run(e, r->index, r->t, r->group, out, err)
+                   : e->kind == TW_EXP_RESPONSE ? tw_response_to_run(e, r->index, r->t, r->group, out, &r->frames, err)
                                                 : orientation_tuning(r, out, err);
     st = st ? st : tb_output_attr_string(out, r->group, "kind", kind[e->kind], err);
     st = st ? st : tb_output_attr_int(out, r->group, "burn_in", (int64_t)e->burn_in, err);
@@ -513,8 +516,10 @@ static tb_status one(run *r, tb_output *out, tb_error *err)
     return st;
 }
 
-tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb_output *out, tb_error *err)
+tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb_output *out, double *frames,
+                             tb_error *err)
 {
+    *frames = 0;
     if (x->n == 0)
         return TB_OK;
     run r = {.t = t, .B = tw_exec_batch(t->x), .rs = tw_exec_real_size(t->x)};
@@ -531,6 +536,7 @@ tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb
         r.e = &x->e[i], r.index = i;
         st = one(&r, out, err);
     }
+    *frames = r.frames;
     for (size_t i = 0; i < x->n; ++i)
         free(r.centre[i]), free(r.dir[i]);
     free(r.centre);

@@ -105,7 +105,7 @@ static tb_status batch(const tw_exp_target *t, const stimuli *s, size_t k0, size
 }
 
 tb_status tw_response_to_run(const tw_experiment *e, size_t i, const tw_exp_target *t, const char *group,
-                             tb_output *out, tb_error *err)
+                             tb_output *out, double *frames, tb_error *err)
 {
     stimuli s = {0};
     tb_status st = load(e, i, t->H, t->W, &s, true, err);
@@ -118,6 +118,7 @@ tb_status tw_response_to_run(const tw_experiment *e, size_t i, const tw_exp_targ
     for (size_t k0 = 0; st == TB_OK && k0 < S; k0 += B) {
         size_t active = S - k0 < B ? S - k0 : B;
         st = batch(t, &s, k0, active, stage, res, err);
+        *frames += (double)(F * active);
         for (size_t f = 0; st == TB_OK && f < F; ++f)
             for (size_t b = 0; st == TB_OK && b < active; ++b)
                 for (size_t u = 0; u < U; ++u) {
