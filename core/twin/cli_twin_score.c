@@ -144,8 +144,8 @@ static tb_status check_shapes(const score_args *a, const array *r, const array *
     hsize_t want[3] = {r->d[0], r->d[2], r->d[3]};
     for (int k = 0; k < 3; ++k)
         if (p->d[k] != want[k])
-            return tb_error_set(err, TB_ERR_INPUT, "%s has %llu %s; %s has %llu", a->pred,
-                                (unsigned long long)p->d[k], what[k], a->data, (unsigned long long)want[k]);
+            return tb_error_set(err, TB_ERR_INPUT, "%s has %llu %s; %s has %llu", a->pred, (unsigned long long)p->d[k],
+                                what[k], a->data, (unsigned long long)want[k]);
     if ((hsize_t)a->burn_in >= r->d[2])
         return tb_error_set(err, TB_ERR_INPUT, "--burn-in %ld leaves none of the %llu frames", a->burn_in,
                             (unsigned long long)r->d[2]);
@@ -192,8 +192,8 @@ static tb_status write_scores(const score_args *a, const tw_score_shape *sh, dou
     size_t feve_units;
     nanmean(m[TW_SCORE_FEVE], sh->units, &feve_units);
     const char *iname[] = {"stimuli", "repeats", "frames", "units", "burn_in", "units_feve"};
-    long long ival[] = {(long long)sh->stimuli, (long long)sh->repeats, (long long)sh->frames, (long long)sh->units,
-                        (long long)sh->burn_in, (long long)feve_units};
+    long long ival[] = {(long long)sh->stimuli, (long long)sh->repeats, (long long)sh->frames,
+                        (long long)sh->units,   (long long)sh->burn_in, (long long)feve_units};
     for (int k = 0; ok && k < 6; ++k) {
         hid_t as = H5Screate(H5S_SCALAR);
         hid_t at = H5Acreate2(g, iname[k], H5T_STD_I64LE, as, H5P_DEFAULT, H5P_DEFAULT);

@@ -6,8 +6,9 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin.c \
 	core/twin/twin_scenario.c core/twin/twin_scenario.h \
 	core/twin/twin_stimulus.c core/twin/twin_stimulus.h \
-	core/twin/twin_experiment.c core/twin/twin_experiment_run.c core/twin/twin_experiment.h \
-	core/twin/twin_response_to.c \
+	core/twin/twin_experiment.c core/twin/twin_experiment.h \
+	core/twin/twin_experiment_run.c core/twin/twin_experiment_run.h \
+	core/twin/twin_tuning.c core/twin/twin_rf.c core/twin/twin_size.c core/twin/twin_response_to.c \
 	core/twin/twin_measures.c core/twin/twin_measures.h \
 	core/twin/twin_graph.c core/twin/twin_graph.h \
 	core/twin/twin_onnx.c core/twin/twin_import.h \

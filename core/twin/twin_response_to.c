@@ -36,12 +36,15 @@ static tb_status load(const tw_experiment *e, size_t i, size_t H, size_t W, stim
         st = tb_error_set(err, TB_ERR_INPUT, "%sexperiment[%zu].file: %s has no dataset '%s' (experiment.dataset)", w,
                           i, e->file, e->dataset);
     else if (rank != 4 || H5Sget_simple_extent_dims(sp, s->d, NULL) < 0 || H5Tget_class(ty) == H5T_STRING)
-        st = tb_error_set(err, TB_ERR_INPUT, "%sexperiment[%zu].file: %s: %s must be numbers [stimuli, frames, height, "
-                          "width]", w, i, e->file, e->dataset);
+        st = tb_error_set(err, TB_ERR_INPUT,
+                          "%sexperiment[%zu].file: %s: %s must be numbers [stimuli, frames, height, "
+                          "width]",
+                          w, i, e->file, e->dataset);
     else if (s->d[2] != H || s->d[3] != W)
-        st = tb_error_set(err, TB_ERR_INPUT, "%sexperiment[%zu].file: %s: %s has frames of %llux%llu pixels; the "
-                          "network takes %zux%zu", w, i, e->file, e->dataset, (unsigned long long)s->d[2],
-                          (unsigned long long)s->d[3], H, W);
+        st = tb_error_set(err, TB_ERR_INPUT,
+                          "%sexperiment[%zu].file: %s: %s has frames of %llux%llu pixels; the "
+                          "network takes %zux%zu",
+                          w, i, e->file, e->dataset, (unsigned long long)s->d[2], (unsigned long long)s->d[3], H, W);
     else if (s->d[0] == 0 || s->d[1] == 0)
         st = tb_error_set(err, TB_ERR_INPUT, "%sexperiment[%zu].file: %s: %s is empty", w, i, e->file, e->dataset);
     if (st == TB_OK && read) {
@@ -55,9 +58,8 @@ static tb_status load(const tw_experiment *e, size_t i, size_t H, size_t W, stim
             st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s", e->file, e->dataset);
         for (size_t k = 0; st == TB_OK && k < n; ++k) {
             if (!isfinite(s->v[k]))
-                st = tb_error_set(err, TB_ERR_INPUT, "%s: %s holds %g at stimulus %zu, frame %zu", e->file,
-                                  e->dataset, s->v[k], k / (size_t)(s->d[1] * H * W),
-                                  k / (H * W) % (size_t)s->d[1]);
+                st = tb_error_set(err, TB_ERR_INPUT, "%s: %s holds %g at stimulus %zu, frame %zu", e->file, e->dataset,
+                                  s->v[k], k / (size_t)(s->d[1] * H * W), k / (H * W) % (size_t)s->d[1]);
             s->v[k] = s->v[k] * scale + e->offset;
         }
     }
@@ -125,8 +127,10 @@ tb_status tw_response_to_run(const tw_experiment *e, size_t i, const tw_exp_targ
                     size_t at = (f * B + b) * U + u;
                     double v = rs == sizeof(double) ? ((double *)res)[at] : ((float *)res)[at];
                     if (!isfinite(v))
-                        st = tb_error_set(err, TB_ERR_DIVERGED, "experiment '%s': the twin's response is %g "
-                                          "(stimulus %zu, frame %zu, unit %zu)", e->name, v, k0 + b, f, u);
+                        st = tb_error_set(err, TB_ERR_DIVERGED,
+                                          "experiment '%s': the twin's response is %g "
+                                          "(stimulus %zu, frame %zu, unit %zu)",
+                                          e->name, v, k0 + b, f, u);
                     resp[((k0 + b) * F + f) * U + u] = v;
                 }
     }

@@ -9,8 +9,8 @@
 
 #include "twin_score.h"
 
-const char *const tw_score_names[TW_N_SCORES] = {"single_trial_correlation", "correlation_to_average", "fev", "feve",
-                                                 "cc_abs", "cc_max", "cc_norm"};
+const char *const tw_score_names[TW_N_SCORES] = {
+    "single_trial_correlation", "correlation_to_average", "fev", "feve", "cc_abs", "cc_max", "cc_norm"};
 
 /* Values are taken relative to the unit's first kept response: every
  * measure is unchanged by a common shift of r and p, and the sums of
