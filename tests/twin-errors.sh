@@ -13,10 +13,21 @@ g = helper.make_graph([helper.make_node("Relu", ["img"], ["r"])], "g",
                       [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 1, 6, 8])],
                       [helper.make_tensor_value_info("r", TensorProto.FLOAT, None)])
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)]), f"{tmp}/relu.onnx")
+g = helper.make_graph([helper.make_node("Log", ["img"], ["r"])], "g",
+                      [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 1, 6, 8])],
+                      [helper.make_tensor_value_info("r", TensorProto.FLOAT, None)])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)]), f"{tmp}/log.onnx")
 with h5py.File(f"{tmp}/short.h5", "w") as f:
     f["frames"] = np.zeros((3, 6, 8), np.uint8)
 with h5py.File(f"{tmp}/wrong.h5", "w") as f:
     f["frames"] = np.zeros((10, 5, 8), np.float32)
+with h5py.File(f"{tmp}/stim.h5", "w") as f:
+    f["stimuli"] = np.zeros((3, 4, 6, 8), np.uint8)
+    f["small"] = np.zeros((3, 4, 5, 8), np.float32)
+    f["flat"] = np.zeros((4, 6, 8), np.float32)
+    nan = np.zeros((3, 4, 6, 8))
+    nan[2, 1, 3, 3] = np.nan
+    f["nan"] = nan
 with open(f"{tmp}/model.onnx.txt", "w") as f:
     f.write("not a model")
 PY
@@ -76,4 +87,58 @@ expect 4 "has frames of 5x8 pixels; the network takes 6x8" -- "$TWINBRAIN" run "
 check "nothing is written for a refused input" test ! -e "$TMP/w.h5"
 sed 's/batch = 2/batch = 2\noutput = "nope"/' "$B" > "$TMP/out.toml"
 expect 4 "the network has no output named 'nope' (twin.output)" -- "$TWINBRAIN" check "$TMP/out.toml"
+# [[experiment]] tables: kinds, keys of the other kind, names, sizes
+X="$TMP/exp.toml"
+exp_case() { # STATUS MESSAGE TOML-LINES...
+    st=$1 msg=$2
+    shift 2
+    { cat "$B"; printf '\n[[experiment]]\n'; printf '%s\n' "$@"; } > "$X"
+    expect "$st" "$msg" -- "$TWINBRAIN" check "$X"
+}
+exp_case 0 "1 experiment" 'name = "ori"' 'kind = "orientation_tuning"' 'directions = 4'
+exp_case 2 "exp.toml:15:8: experiment[0].kind must be one of orientation_tuning, receptive_field, size_tuning, response_to (got \"orientation\")" \
+    'name = "s"' 'kind = "orientation"'
+exp_case 2 "exp.toml:16:1: experiment[0].square is not read by kind \"orientation_tuning\"" \
+    'name = "o"' 'kind = "orientation_tuning"' 'square = 2'
+exp_case 2 "exp.toml:14:8: experiment[0].name \"a/b\" must be letters, digits" 'name = "a/b"' 'kind = "receptive_field"'
+exp_case 2 "exp.toml:16:8: experiment[0].mean must be a number, not nan" 'name = "n"' 'kind = "receptive_field"' 'mean = nan'
+exp_case 2 "exp.toml:16:14: experiment[0].directions must be >= 3" 'name = "d"' 'kind = "orientation_tuning"' 'directions = 2'
+exp_case 2 "experiment[0].spatial_frequencies" 'name = "f"' 'kind = "orientation_tuning"' \
+    'spatial_frequencies = [0.1, 0.7]'
+exp_case 4 "exp.toml:16:10: experiment[0].square is 7 pixels; the network's frames are 6x8" \
+    'name = "big"' 'kind = "receptive_field"' 'square = 7'
+cp "$X" "$TMP/big.toml"
+exp_case 2 "experiment[0].rf: no receptive_field experiment named \"rf\" before this one" \
+    'name = "s"' 'kind = "size_tuning"' 'rf = "rf"'
+exp_case 2 "experiment[1].tuning: no orientation_tuning experiment named \"rf\" before this one" \
+    'name = "rf"' 'kind = "receptive_field"' '[[experiment]]' 'name = "s"' 'kind = "size_tuning"' 'tuning = "rf"'
+exp_case 2 "experiment[0].centre must be [x, y]" 'name = "s"' 'kind = "size_tuning"' 'centre = [1, 2, 3]'
+exp_case 2 "experiment[0].spatial_frequencies: size_tuning takes one value" 'name = "s"' 'kind = "size_tuning"' \
+    'spatial_frequencies = [0.1, 0.2]'
+exp_case 2 "experiment[0].density is not read by kind \"size_tuning\"" 'name = "s"' 'kind = "size_tuning"' \
+    'density = 0.2'
+exp_case 0 "1 experiment" 'name = "s"' 'kind = "size_tuning"' 'radii = [1, 2]' 'centre = [3, 2]' 'contrast = 0.5'
+exp_case 0 "1 experiment" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"'
+exp_case 2 "experiment[0]: kind \"response_to\" needs file" 'name = "r"' 'kind = "response_to"'
+exp_case 4 "exp.toml:16:8: experiment[0].file: no such file 'none.h5'" 'name = "r"' 'kind = "response_to"' \
+    'file = "none.h5"'
+exp_case 4 "exp.toml:16:8: experiment[0].file: $TMP/stim.h5: small has frames of 5x8 pixels; the network takes 6x8" \
+    'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "small"'
+exp_case 4 "flat must be numbers [stimuli, frames, height, width]" \
+    'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "flat"'
+exp_case 4 "has no dataset 'nope'" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "nope"'
+exp_case 0 "1 experiment" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"' 'dataset = "nan"'
+cp "$X" "$TMP/nanstim.toml"
+expect 4 "stim.h5: nan holds nan at stimulus 2, frame 1" -- "$TWINBRAIN" run "$TMP/nanstim.toml" -o "$TMP/nanstim.h5"
+check "nothing is written for stimuli holding NaN" test ! -e "$TMP/nanstim.h5"
+expect 4 "experiment[0].square is 7 pixels" -- "$TWINBRAIN" run "$TMP/big.toml" -o "$TMP/big.h5"
+check "nothing is written for an experiment that does not fit" test ! -e "$TMP/big.h5"
+# a response that is not finite (log of a grating's negative half) stops the run: status 5, no file
+expect 0 "log.h5: 1 nodes" -- "$TWINBRAIN" twin import "$TMP/log.onnx" -o "$TMP/log.h5"
+exp_case 0 "1 experiment" 'name = "ori"' 'kind = "orientation_tuning"' 'directions = 4'
+sed 's/network = "twin.h5"/network = "log.h5"/' "$X" > "$TMP/nan.toml"
+expect 5 "experiment 'ori': the twin's response is" -- "$TWINBRAIN" run "$TMP/nan.toml" -o "$TMP/nan.h5"
+check "nothing is written for an experiment whose responses are not finite" test ! -e "$TMP/nan.h5"
+exp_case 2 "experiment[1].name \"r\" is also experiment[0]'s" 'name = "r"' 'kind = "receptive_field"' \
+    '[[experiment]]' 'name = "r"' 'kind = "receptive_field"'
 finish

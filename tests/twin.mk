@@ -5,6 +5,8 @@ TWIN_TESTS = \
 	tests/twin-ops.py \
 	tests/twin-sensorium.py \
 	tests/twin-state.py \
+	tests/twin-experiments.py \
+	tests/twin-score.py \
 	tests/twin-errors.sh
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk

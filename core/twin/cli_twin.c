@@ -11,6 +11,7 @@
 #include "h5util.h"
 #include "twin_exec.h"
 #include "twin_import.h"
+#include "twin_score.h"
 #include "twinbrain/device.h"
 #include "util.h"
 
@@ -268,7 +269,8 @@ int tb_cli_twin(int argc, char **argv)
     if (argc < 2 || tb_cli_is_help(argv[1])) {
         fputs("usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]...\n"
               "       twinbrain twin eval NET.h5 INPUTS.h5 -o OUT.h5 [--device SEL] [--precision P]\n"
-              "'twinbrain twin import --help' and 'twinbrain twin eval --help' say more.\n",
+              "       twinbrain twin score DATA.h5 PREDICTIONS.h5 -o SCORES.h5 [--burn-in N]\n"
+              "'twinbrain twin COMMAND --help' says more.\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? TB_ERR_SCENARIO : 0;
     }
@@ -276,5 +278,7 @@ int tb_cli_twin(int argc, char **argv)
         return do_import(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0)
         return do_eval(argc - 1, argv + 1);
-    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import' or 'eval')", argv[1]);
+    if (strcmp(argv[1], "score") == 0)
+        return tw_cli_score(argc - 1, argv + 1);
+    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval' or 'score')", argv[1]);
 }

@@ -34,6 +34,7 @@ typedef struct twk {
     tb_pipeline pipe;
     tb_dataset *ds;
     uint64_t samples;
+    double exp_frames, exp_seconds; /* the [[experiment]]s' */
 } twk;
 
 static const tw_scenario *scen(const tb_scenario *sc)
@@ -76,7 +77,8 @@ static tb_status prepare(const tb_scenario *sc, twk *k, tb_error *err)
                             "with batch 1 and one channel: --size %s=1x1x%zux%zu)",
                             s->network, in->name, (long long)tw_numel(in), k->H, k->W, in->name, k->H, k->W);
     k->units = (size_t)tw_numel(&g->t[g->outputs[k->out_k]]);
-    return tw_stimulus_open(&k->stim, s, k->H, k->W, sc->steps, err);
+    tb_status fit = tw_experiments_fit(&s->exps, k->H, k->W, err);
+    return fit ? fit : tw_stimulus_open(&k->stim, s, k->H, k->W, sc->steps, err);
 }
 
 static void release(twk *k)
@@ -202,6 +204,12 @@ static tb_status twin_declare(void *impl, tb_output *out, tb_error *err)
                                          err);
     st = st ? st : tb_output_write_array(out, "/twin/directions", TB_F64, 1, &nb, k->s->directions, err);
     free(idx);
+    /* the experiments run before the frames of [twin.input], whose run
+     * starts from the zero state they leave */
+    tw_exp_target t = {k->x, k->dev, k->in_k, k->out_k, k->H, k->W, k->units, k->sc->precision, outname};
+    double t0 = tb_now();
+    st = st ? st : tw_experiments_run(&k->s->exps, &t, out, &k->exp_frames, err);
+    k->exp_seconds = tb_now() - t0;
     return st;
 }
 
@@ -227,7 +235,9 @@ static size_t twin_figures(void *impl, tb_sim_figure *f)
     const twk *k = impl;
     f[0] = (tb_sim_figure){"nodes", (double)k->g.n_nodes};
     f[1] = (tb_sim_figure){"launches", (double)tw_exec_launches(k->x)};
-    return 2;
+    f[2] = (tb_sim_figure){"experiment_frames", k->exp_frames};
+    f[3] = (tb_sim_figure){"experiment_seconds", k->exp_seconds};
+    return 4;
 }
 
 static void twin_destroy(void *impl)
@@ -255,6 +265,8 @@ static void twin_check_text(const tb_scenario *sc, tb_buf *b)
     tb_buf_printf(b, "twin network %s; %llu frames x %zu stimuli (%s)", s->network ? s->network : "?",
                   (unsigned long long)sc->steps, s->batch,
                   s->kind == TW_STIM_FILE ? "video" : s->kind == TW_STIM_GRATINGS ? "drifting gratings" : "blank");
+    if (s->exps.n)
+        tb_buf_printf(b, "; %zu experiment%s", s->exps.n, s->exps.n == 1 ? "" : "s");
 }
 
 static void twin_summary_text(const tb_sim *sim, const tb_scenario *sc, const tb_sim_summary *s, tb_buf *b)
@@ -265,6 +277,10 @@ static void twin_summary_text(const tb_sim *sim, const tb_scenario *sc, const tb
     tb_sim_summary_devices(sim, b);
     tb_sim_summary_kernels(s, b);
     double fps = s->wall_seconds > 0 ? (double)s->steps * (double)ts->batch / s->wall_seconds : 0;
+    double ef = tb_sim_summary_figure(s, "experiment_frames"), es = tb_sim_summary_figure(s, "experiment_seconds");
+    if (ts->exps.n)
+        tb_buf_printf(b, "  experiments %zu: %.0f stimulus frames in %.2f s, %.1f frames per second (before the run)\n",
+                      ts->exps.n, ef, es, es > 0 ? ef / es : 0);
     tb_buf_printf(b, "  run      %.2f s wall, %.1f frames per second (all stimuli), %.0f nodes in %.0f launches\n",
                   s->wall_seconds, fps, tb_sim_summary_figure(s, "nodes"), tb_sim_summary_figure(s, "launches"));
 }

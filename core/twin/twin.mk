@@ -6,6 +6,10 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin.c \
 	core/twin/twin_scenario.c core/twin/twin_scenario.h \
 	core/twin/twin_stimulus.c core/twin/twin_stimulus.h \
+	core/twin/twin_experiment.c core/twin/twin_experiment.h \
+	core/twin/twin_experiment_run.c core/twin/twin_experiment_run.h \
+	core/twin/twin_tuning.c core/twin/twin_rf.c core/twin/twin_size.c core/twin/twin_response_to.c \
+	core/twin/twin_measures.c core/twin/twin_measures.h \
 	core/twin/twin_graph.c core/twin/twin_graph.h \
 	core/twin/twin_onnx.c core/twin/twin_import.h \
 	core/twin/twin_ops.c core/twin/twin_ops.h \
@@ -22,9 +26,10 @@ CLEANFILES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
 core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h: core/twin/onnx_subset.proto
 	$(AM_V_GEN)$(MKDIR_P) core/twin && $(PROTOC_C) --c_out=core/twin -I$(srcdir)/core/twin $(srcdir)/core/twin/onnx_subset.proto
 
-twinbrain_SOURCES += core/twin/cli_twin.c core/twin/bench_twin.c
+twinbrain_SOURCES += core/twin/cli_twin.c core/twin/cli_twin_score.c core/twin/twin_score.c core/twin/twin_score.h \
+	core/twin/bench_twin.c
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
-dist_kernel_DATA += kernels/twin.cl
+dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl
 dist_doc_DATA += docs/twin.md
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto

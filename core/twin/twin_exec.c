@@ -575,6 +575,16 @@ size_t tw_exec_real_size(const tw_exec *x)
     return x->rs;
 }
 
+cl_mem tw_exec_input_mem(const tw_exec *x, size_t k)
+{
+    return x->mem[x->g->inputs[k]];
+}
+
+size_t tw_exec_batch(const tw_exec *x)
+{
+    return x->batch;
+}
+
 const tb_program *tw_exec_program(const tw_exec *x)
 {
     return x->prog;

@@ -25,6 +25,10 @@ tb_status tw_exec_run(tw_exec *x, tb_error *err);
 tb_status tw_exec_read_output(tw_exec *x, size_t k, void *host, cl_event *ev, tb_error *err);
 /* Zero the recurrent state (the start of a sequence). */
 tb_status tw_exec_reset_state(tw_exec *x, tb_error *err);
+/* The device buffer of graph input k ([batch][numel] reals), for stimuli
+ * generated on the device (twin_experiment.c). */
+cl_mem tw_exec_input_mem(const tw_exec *x, size_t k);
+size_t tw_exec_batch(const tw_exec *x);
 const tb_program *tw_exec_program(const tw_exec *x);
 size_t tw_exec_launches(const tw_exec *x);
 

@@ -13,6 +13,7 @@
 
 const tb_key_spec tw_sections[TW_N_SECTIONS] = {
     {"twin", KT_TABLE, true, .doc = "a visual-cortex twin: the network and what it is shown ([twin], [twin.input])"},
+    {"experiment", KT_TABLES, .doc = "in-silico experiments on the twin, as [[experiment]] tables"},
 };
 
 static const char *const kinds[] = {"file", "gratings", "blank", NULL};
@@ -25,7 +26,7 @@ static const tb_key_spec twin_keys[] = {
     {"input_name", KT_STRING, .doc = "the network input that takes the frames; default its first input (other "
                                      "inputs, such as eye position or behaviour, are 0)"},
     {"output", KT_STRING, .doc = "the network output written as responses; default its first output"},
-    {"input", KT_TABLE, true, .doc = "what the twin is shown: [twin.input]"},
+    {"input", KT_TABLE, .doc = "what the twin is shown over the run: [twin.input]; default a blank screen"},
 };
 
 static const tb_key_spec input_keys[] = {
@@ -56,6 +57,7 @@ void tw_list_keys(tb_buf *b)
 {
     tb_schema_list_keys(b, "twin", twin_keys, N_(twin_keys));
     tb_schema_list_keys(b, "twin.input", input_keys, N_(input_keys));
+    tw_experiments_list_keys(b);
 }
 
 void tw_free_scenario(void *kit_data)
@@ -69,6 +71,7 @@ void tw_free_scenario(void *kit_data)
     free(s->file);
     free(s->dataset);
     free(s->directions);
+    tw_experiments_free(&s->exps);
     free(s);
 }
 
@@ -152,4 +155,9 @@ void tw_check_scenario(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_re
     tb_toml_value *in = (tb_toml_value *)tb_toml_get(t, "input");
     if (in && !tb_schema_refused(c, in))
         check_input(c, sc, s, in);
+    if (!in) {
+        s->kind = TW_STIM_BLANK;
+        check_directions(c, s, NULL);
+    }
+    tw_experiments_check(c, sc, &s->exps);
 }

@@ -4,6 +4,7 @@
 #define TWINBRAIN_TWIN_SCENARIO_H
 
 #include "schema.h"
+#include "twin_experiment.h"
 #include "twinbrain/scenario.h"
 
 typedef enum tw_stim_kind { TW_STIM_FILE, TW_STIM_GRATINGS, TW_STIM_BLANK } tw_stim_kind;
@@ -18,9 +19,10 @@ typedef struct tw_scenario {
     double scale, offset; /* file: value = raw x scale + offset; scale NaN: by type */
     double mean, amplitude, period, cycles_per_frame; /* gratings, blank */
     double *directions;  /* degrees, one per instance */
+    tw_experiments exps; /* [[experiment]] */
 } tw_scenario;
 
-#define TW_N_SECTIONS 1
+#define TW_N_SECTIONS 2
 extern const tb_key_spec tw_sections[TW_N_SECTIONS];
 
 void tw_check_scenario(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_registry *reg);
