@@ -477,6 +477,13 @@ static tb_status apply_layers(tb_sim *sim, uint64_t step, tb_error *err)
     return st;
 }
 
+/* Over ranks, a failed run's file says how far every rank's rows go. */
+static tb_status world_failed(tb_sim *sim, uint64_t delivered, tb_status st)
+{
+    sim->steps_done = delivered;
+    return st;
+}
+
 static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, double t0, tb_error *err)
 {
     uint64_t max = max_chunk(sim);
@@ -497,6 +504,9 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
     /* over ranks, a failure of rank 0's file alone waits for the next
      * exchange to be shared, so that no rank is left waiting */
     tb_status pending = TB_OK;
+    /* the steps whose rows every rank has delivered: a chunk's rows come
+     * with the next chunk's exchange */
+    uint64_t delivered = sim->steps_done;
     while (sim->steps_done < total) {
         stop = opt && opt->stop && *opt->stop;
         if (stop && !sim->world)
@@ -513,7 +523,7 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
         if (sim->world) { /* rank 0's chunk; any rank's stop */
             tb_status agreed = tb_sim_world_agree(sim->world, &n, &stop, err);
             if (agreed != TB_OK)
-                return agreed;
+                return world_failed(sim, delivered, agreed);
             if (stop && st == TB_OK)
                 break;
         }
@@ -522,10 +532,11 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
             st = pending;
         if (st == TB_OK)
             st = advance_all(sim, sim->steps_done, n, err);
-        if (sim->world)
-            st = tb_sim_world_exchange(sim->world, out, st, err);
+        if (sim->world && (st = tb_sim_world_exchange(sim->world, out, st, err)) != TB_OK)
+            return world_failed(sim, delivered, st);
         if (st != TB_OK)
             return st;
+        delivered = sim->steps_done;
         sim->steps_done += n;
         if ((st = tb_output_flush(out, err)) != TB_OK && !sim->world)
             return st;
@@ -753,6 +764,7 @@ tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options 
 {
     double t0 = tb_now();
     tb_output *out = NULL;
+    tb_world_watch(opt ? opt->stop : NULL);
     tb_status st = open_output(sim, output_path, opt, &out, err);
     if (st != TB_OK)
         return st;

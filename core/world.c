@@ -1,9 +1,13 @@
 /* The processes of one run: MPI when built with it (world.h). */
 #include "config.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "util.h"
 #include "world.h"
 
 #ifdef TB_HAVE_MPI
@@ -14,6 +18,14 @@ static bool active;
 static int rank_, size_ = 1;
 static char library[MPI_MAX_LIBRARY_VERSION_STRING];
 static bool broken; /* a communication failed: a rank is gone */
+static volatile sig_atomic_t *stop_flag;
+static int gave_up_on = -1; /* the rank a wait gave up on after a stop */
+
+/* A stopped process (Ctrl-C, or mpirun stopping every rank because one
+ * died) waits this long for the others to answer, then closes what it
+ * writes: mpirun sends SIGKILL 1 s after SIGTERM. */
+#define STOP_GRACE_SECONDS 0.25
+#define GAVE_UP (-12345)
 
 /* A launcher leaves its mark in the environment of every process it
  * starts: Open MPI's mpirun, PMIx (srun --mpi=pmix, Open MPI 4 and
@@ -27,12 +39,48 @@ static bool launched(void)
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK") || getenv("PMI_SIZE");
 }
 
+/* Wait for a request without spinning on a core other ranks may need
+ * (oversubscribed hosts), and give up shortly after a stop. */
+static int wait_for(MPI_Request *req, int peer)
+{
+    long pause_ns = 1000;
+    double stopped_at = 0;
+    for (;;) {
+        int done = 0;
+        int code = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (code != MPI_SUCCESS || done)
+            return code;
+        if (stop_flag && *stop_flag) {
+            double now = tb_now();
+            if (stopped_at == 0)
+                stopped_at = now;
+            else if (now - stopped_at > STOP_GRACE_SECONDS) {
+                gave_up_on = peer;
+                return GAVE_UP;
+            }
+        }
+        struct timespec ts = {0, pause_ns};
+        nanosleep(&ts, NULL);
+        if (pause_ns < 1000000)
+            pause_ns *= 2;
+    }
+}
+
 static tb_status mpi_fail(int code, const char *what, tb_error *err)
 {
+    broken = true;
+    if (code == GAVE_UP) {
+        char peer[48] = "";
+        if (gave_up_on >= 0)
+            snprintf(peer, sizeof peer, ", waiting for rank %d", gave_up_on);
+        return tb_error_set(err, TB_ERR_INTERRUPTED,
+                            "MPI: rank %d: stopped while %s%s; output kept up to the last complete chunk (mpirun "
+                            "stops every rank when one of them dies: see its message)",
+                            rank_, what, peer);
+    }
     char text[MPI_MAX_ERROR_STRING] = "";
     int len = 0;
     MPI_Error_string(code, text, &len);
-    broken = true;
     return tb_error_set(err, TB_ERR_OTHER, "MPI: rank %d: %s failed: %s (a rank was lost?)", rank_, what, text);
 }
 
@@ -54,11 +102,11 @@ tb_status tb_world_start(int *argc, char ***argv, tb_error *err)
     return TB_OK;
 }
 
-void tb_world_end(void)
+void tb_world_end(int status)
 {
     /* after a lost rank, MPI_Finalize would wait for it forever */
     if (active && broken)
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
     if (active)
         MPI_Finalize();
     active = false;
@@ -67,6 +115,11 @@ void tb_world_end(void)
 bool tb_world_broken(void)
 {
     return broken;
+}
+
+void tb_world_watch(volatile sig_atomic_t *stop)
+{
+    stop_flag = stop;
 }
 
 bool tb_world_active(void)
@@ -91,13 +144,19 @@ const char *tb_world_library(void)
 
 tb_status tb_world_max(uint64_t *values, int n, tb_error *err)
 {
-    int code = MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Request req;
+    int code = MPI_Iallreduce(MPI_IN_PLACE, values, n, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req, -1);
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "agreeing on the next chunk", err);
 }
 
 tb_status tb_world_sum(double *values, int n, tb_error *err)
 {
-    int code = MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Request req;
+    int code = MPI_Iallreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req, -1);
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "adding up the ranks' figures", err);
 }
 
@@ -109,7 +168,10 @@ tb_status tb_world_gather(const void *data, size_t n, void **all, tb_error *err)
     void *buf = NULL;
     if (rank_ == 0 && !(buf = malloc(n * (size_t)size_ + 1)))
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    int code = MPI_Gather(data, (int)n, MPI_BYTE, buf, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
+    MPI_Request req;
+    int code = MPI_Igather(data, (int)n, MPI_BYTE, buf, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req, -1);
     if (code != MPI_SUCCESS) {
         free(buf);
         return mpi_fail(code, "gathering to rank 0", err);
@@ -125,10 +187,15 @@ enum { TAG_SIZE = 1, TAG_DATA = 2 };
 tb_status tb_world_send(const void *data, size_t n, tb_error *err)
 {
     uint64_t size = n;
-    int code = MPI_Send(&size, 1, MPI_UINT64_T, 0, TAG_SIZE, MPI_COMM_WORLD);
+    MPI_Request req;
+    int code = MPI_Isend(&size, 1, MPI_UINT64_T, 0, TAG_SIZE, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req, 0);
     for (size_t at = 0; code == MPI_SUCCESS && at < n; at += PIECE) {
         size_t piece = n - at < PIECE ? n - at : PIECE;
-        code = MPI_Send((const char *)data + at, (int)piece, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD);
+        code = MPI_Isend((const char *)data + at, (int)piece, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD, &req);
+        if (code == MPI_SUCCESS)
+            code = wait_for(&req, 0);
     }
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "sending to rank 0", err);
 }
@@ -138,7 +205,10 @@ tb_status tb_world_recv(int from, void **data, size_t *n, tb_error *err)
     uint64_t size = 0;
     *data = NULL;
     *n = 0;
-    int code = MPI_Recv(&size, 1, MPI_UINT64_T, from, TAG_SIZE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Request req;
+    int code = MPI_Irecv(&size, 1, MPI_UINT64_T, from, TAG_SIZE, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req, from);
     if (code != MPI_SUCCESS) {
         tb_status st = mpi_fail(code, "receiving", err);
         return tb_error_prefix(err, "from rank %d: ", from), st;
@@ -149,7 +219,9 @@ tb_status tb_world_recv(int from, void **data, size_t *n, tb_error *err)
                             (unsigned long long)size, from);
     for (size_t at = 0; code == MPI_SUCCESS && at < size; at += PIECE) {
         size_t piece = size - at < PIECE ? (size_t)size - at : PIECE;
-        code = MPI_Recv(buf + at, (int)piece, MPI_BYTE, from, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        code = MPI_Irecv(buf + at, (int)piece, MPI_BYTE, from, TAG_DATA, MPI_COMM_WORLD, &req);
+        if (code == MPI_SUCCESS)
+            code = wait_for(&req, from);
     }
     if (code != MPI_SUCCESS) {
         free(buf);
@@ -212,6 +284,11 @@ bool tb_world_broken(void)
     return false;
 }
 
+void tb_world_watch(volatile sig_atomic_t *stop)
+{
+    (void)stop;
+}
+
 tb_status tb_world_start(int *argc, char ***argv, tb_error *err)
 {
     (void)argc;
@@ -220,7 +297,10 @@ tb_status tb_world_start(int *argc, char ***argv, tb_error *err)
     return TB_OK;
 }
 
-void tb_world_end(void) {}
+void tb_world_end(int status)
+{
+    (void)status;
+}
 
 bool tb_world_active(void)
 {

@@ -9,6 +9,7 @@
 #ifndef TWINBRAIN_WORLD_H
 #define TWINBRAIN_WORLD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,10 +20,16 @@
  * mpiexec, srun: their environment says so); otherwise, and without MPI,
  * do nothing. Call once, from the command's main. */
 tb_status tb_world_start(int *argc, char ***argv, tb_error *err);
-void tb_world_end(void);
+/* `status`: the command's exit status, passed to MPI_Abort when a rank was
+ * lost (MPI_Finalize would wait for it). */
+void tb_world_end(int status);
 /* Whether MPI was started (even with one rank). */
 bool tb_world_active(void);
 int tb_world_rank(void);
+/* The run's stop flag (Ctrl-C, SIGTERM): a process asked to stop waits
+ * a quarter of a second for the others, then gives up (TB_ERR_INTERRUPTED),
+ * so that rank 0 closes the file before mpirun's SIGKILL when a rank died. */
+void tb_world_watch(volatile sig_atomic_t *stop);
 /* Whether a communication failed (a rank was lost): no more exchanges. */
 bool tb_world_broken(void);
 int tb_world_size(void);

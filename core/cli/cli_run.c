@@ -301,7 +301,7 @@ int tb_cli_run(int argc, char **argv)
         rc = tb_cli_fail(&err);
     if (rc < 0)
         rc = run(&a);
-    tb_world_end();
+    tb_world_end(rc);
     tb_error_clear(&err);
     free(a.sets);
     return rc;
