@@ -87,13 +87,15 @@ static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err
     bool ranks = tb_world_size() > 1;
     if (ranks && !sim->kit->create_part)
         return tb_error_set(err, TB_ERR_SCENARIO,
-                            "%s scenarios run in one process: MPI ranks divide a sweep's instances, and this kind "
-                            "cannot run a share of them (docs/mpi.md); run without mpirun",
-                            sim->kit->name);
+                            "%s: %s scenarios run in one process; MPI ranks divide a sweep's instances, and this "
+                            "kind cannot run a share of them (docs/mpi.md); run without mpirun",
+                            sc->path, sim->kit->name);
     if (ranks) {
         tb_status st = tb_sim_world_split(total, &first, &total, err);
-        if (st != TB_OK)
+        if (st != TB_OK) {
+            tb_error_prefix(err, "%s: ", sc->path);
             return st;
+        }
     } else if (sim->n_parts == 1) {
         sim->parts[0] = (sim_part){.dev = devs[0], .first = 0, .count = total};
         return sim->kit->create(sc, devs[0], &sim->parts[0].impl, err);
@@ -622,14 +624,19 @@ static tb_status store_profiles(tb_sim *sim, const char *path, double write_seco
  * (HDF5's deflate usually saves a fifth to a half of it), so
  * TWINBRAIN_NO_SPACE_CHECK=1 lets a user who expects it to compress try;
  * a disk that fills during the run still ends it cleanly (exit 4). */
-static tb_status check_disk(const tb_sim *sim, const char *path, tb_error *err)
+static double output_need(const tb_sim *sim)
+{
+    double need = 0;
+    for (size_t k = 0; sim->kit->output_bytes && k < sim->n_parts; ++k)
+        need += sim->kit->output_bytes(sim->parts[k].impl);
+    return need;
+}
+
+static tb_status check_disk(const char *path, double need, tb_error *err)
 {
     const char *skip = getenv("TWINBRAIN_NO_SPACE_CHECK");
     if (skip && strcmp(skip, "1") == 0)
         return TB_OK;
-    double need = 0;
-    for (size_t k = 0; sim->kit->output_bytes && k < sim->n_parts; ++k)
-        need += sim->kit->output_bytes(sim->parts[k].impl);
     char *dir = tb_path_dirname(path);
     struct statvfs fs;
     bool known = dir && statvfs(dir, &fs) == 0;
@@ -703,11 +710,14 @@ static tb_status open_output(tb_sim *sim, const char *path, const tb_sim_options
                              tb_error *err)
 {
     bool writes = tb_world_rank() == 0;
-    tb_status st = checkpoint_options(sim, opt, err);
+    double need = output_need(sim); /* over ranks: every rank's rows reach rank 0's file */
+    tb_status st = sim->world ? tb_world_sum(&need, 1, err) : TB_OK;
+    if (st == TB_OK)
+        st = checkpoint_options(sim, opt, err);
     if (st == TB_OK && writes)
         st = tb_scenario_check_output(sim->sc, path, err);
     if (st == TB_OK && writes)
-        st = check_disk(sim, path, err);
+        st = check_disk(path, need, err);
     if (st == TB_OK)
         st = writes ? tb_output_create(path, out, err) : tb_sim_world_output(sim->world, path, out, err);
     bool made = st == TB_OK;

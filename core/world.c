@@ -19,7 +19,6 @@ static int rank_, size_ = 1;
 static char library[MPI_MAX_LIBRARY_VERSION_STRING];
 static bool broken; /* a communication failed: a rank is gone */
 static volatile sig_atomic_t *stop_flag;
-static int gave_up_on = -1; /* the rank a wait gave up on after a stop */
 
 /* A stopped process (Ctrl-C, or mpirun stopping every rank because one
  * died) waits this long for the others to answer, then closes what it
@@ -41,7 +40,7 @@ static bool launched(void)
 
 /* Wait for a request without spinning on a core other ranks may need
  * (oversubscribed hosts), and give up shortly after a stop. */
-static int wait_for(MPI_Request *req, int peer)
+static int wait_for(MPI_Request *req)
 {
     long pause_ns = 1000;
     double stopped_at = 0;
@@ -54,10 +53,8 @@ static int wait_for(MPI_Request *req, int peer)
             double now = tb_now();
             if (stopped_at == 0)
                 stopped_at = now;
-            else if (now - stopped_at > STOP_GRACE_SECONDS) {
-                gave_up_on = peer;
+            else if (now - stopped_at > STOP_GRACE_SECONDS)
                 return GAVE_UP;
-            }
         }
         struct timespec ts = {0, pause_ns};
         nanosleep(&ts, NULL);
@@ -69,15 +66,11 @@ static int wait_for(MPI_Request *req, int peer)
 static tb_status mpi_fail(int code, const char *what, tb_error *err)
 {
     broken = true;
-    if (code == GAVE_UP) {
-        char peer[48] = "";
-        if (gave_up_on >= 0)
-            snprintf(peer, sizeof peer, ", waiting for rank %d", gave_up_on);
+    if (code == GAVE_UP)
         return tb_error_set(err, TB_ERR_INTERRUPTED,
-                            "MPI: rank %d: stopped while %s%s; output kept up to the last complete chunk (mpirun "
+                            "MPI: rank %d: stopped while %s; output kept up to the last complete chunk (mpirun "
                             "stops every rank when one of them dies: see its message)",
-                            rank_, what, peer);
-    }
+                            rank_, what);
     char text[MPI_MAX_ERROR_STRING] = "";
     int len = 0;
     MPI_Error_string(code, text, &len);
@@ -142,26 +135,38 @@ const char *tb_world_library(void)
     return library;
 }
 
+/* After a failed exchange nothing more can be agreed on. */
+static tb_status lost(tb_error *err)
+{
+    return tb_error_set(err, TB_ERR_OTHER, "MPI: rank %d: an earlier exchange failed; the ranks cannot go on", rank_);
+}
+
 tb_status tb_world_max(uint64_t *values, int n, tb_error *err)
 {
+    if (broken)
+        return lost(err);
     MPI_Request req;
     int code = MPI_Iallreduce(MPI_IN_PLACE, values, n, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD, &req);
     if (code == MPI_SUCCESS)
-        code = wait_for(&req, -1);
+        code = wait_for(&req);
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "agreeing on the next chunk", err);
 }
 
 tb_status tb_world_sum(double *values, int n, tb_error *err)
 {
+    if (broken)
+        return lost(err);
     MPI_Request req;
     int code = MPI_Iallreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req);
     if (code == MPI_SUCCESS)
-        code = wait_for(&req, -1);
+        code = wait_for(&req);
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "adding up the ranks' figures", err);
 }
 
 tb_status tb_world_gather(const void *data, size_t n, void **all, tb_error *err)
 {
+    if (broken)
+        return lost(err);
     *all = NULL;
     if (n > (size_t)INT32_MAX)
         return tb_error_set(err, TB_ERR_OTHER, "MPI: %zu bytes to gather: too many", n);
@@ -171,7 +176,7 @@ tb_status tb_world_gather(const void *data, size_t n, void **all, tb_error *err)
     MPI_Request req;
     int code = MPI_Igather(data, (int)n, MPI_BYTE, buf, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
     if (code == MPI_SUCCESS)
-        code = wait_for(&req, -1);
+        code = wait_for(&req);
     if (code != MPI_SUCCESS) {
         free(buf);
         return mpi_fail(code, "gathering to rank 0", err);
@@ -186,33 +191,42 @@ enum { TAG_SIZE = 1, TAG_DATA = 2 };
 
 tb_status tb_world_send(const void *data, size_t n, tb_error *err)
 {
+    if (broken)
+        return lost(err);
     uint64_t size = n;
     MPI_Request req;
     int code = MPI_Isend(&size, 1, MPI_UINT64_T, 0, TAG_SIZE, MPI_COMM_WORLD, &req);
     if (code == MPI_SUCCESS)
-        code = wait_for(&req, 0);
+        code = wait_for(&req);
     for (size_t at = 0; code == MPI_SUCCESS && at < n; at += PIECE) {
         size_t piece = n - at < PIECE ? n - at : PIECE;
         code = MPI_Isend((const char *)data + at, (int)piece, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD, &req);
         if (code == MPI_SUCCESS)
-            code = wait_for(&req, 0);
+            code = wait_for(&req);
     }
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "sending to rank 0", err);
 }
 
+static tb_status recv_failed(int code, int from, tb_error *err)
+{
+    char what[48];
+    snprintf(what, sizeof what, "receiving from rank %d", from);
+    return mpi_fail(code, what, err);
+}
+
 tb_status tb_world_recv(int from, void **data, size_t *n, tb_error *err)
 {
+    if (broken)
+        return lost(err);
     uint64_t size = 0;
     *data = NULL;
     *n = 0;
     MPI_Request req;
     int code = MPI_Irecv(&size, 1, MPI_UINT64_T, from, TAG_SIZE, MPI_COMM_WORLD, &req);
     if (code == MPI_SUCCESS)
-        code = wait_for(&req, from);
-    if (code != MPI_SUCCESS) {
-        tb_status st = mpi_fail(code, "receiving", err);
-        return tb_error_prefix(err, "from rank %d: ", from), st;
-    }
+        code = wait_for(&req);
+    if (code != MPI_SUCCESS)
+        return recv_failed(code, from, err);
     char *buf = size < SIZE_MAX ? malloc((size_t)size + 1) : NULL;
     if (!buf)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory for %llu bytes from rank %d",
@@ -221,12 +235,11 @@ tb_status tb_world_recv(int from, void **data, size_t *n, tb_error *err)
         size_t piece = size - at < PIECE ? (size_t)size - at : PIECE;
         code = MPI_Irecv(buf + at, (int)piece, MPI_BYTE, from, TAG_DATA, MPI_COMM_WORLD, &req);
         if (code == MPI_SUCCESS)
-            code = wait_for(&req, from);
+            code = wait_for(&req);
     }
     if (code != MPI_SUCCESS) {
         free(buf);
-        tb_status st = mpi_fail(code, "receiving", err);
-        return tb_error_prefix(err, "from rank %d: ", from), st;
+        return recv_failed(code, from, err);
     }
     *data = buf;
     *n = (size_t)size;
@@ -237,6 +250,8 @@ tb_status tb_world_verdict(tb_status st, tb_error *err)
 {
     if (!active)
         return st;
+    if (broken)
+        return st != TB_OK ? st : lost(err);
     tb_status verdict = st;
     if (rank_ != 0) {
         const char *msg = st != TB_OK && err ? tb_error_message(err) : "";
