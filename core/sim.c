@@ -916,8 +916,3 @@ char *tb_sim_summary_text(const tb_sim *sim, const char *output_path)
     tb_buf_printf(&b, "  output   %s\n", output_path);
     return tb_buf_take(&b);
 }
-
-size_t tb_sim_all_devices(const tb_sim *sim)
-{
-    return all_parts(sim);
-}

@@ -68,7 +68,4 @@ void tb_sim_world_add(const tb_sim_world *w, tb_sim_summary *s);
 /* Rank 0: the other ranks' scores in `all` (every instance of the run). */
 void tb_sim_world_scores(const tb_sim_world *w, double *all);
 
-/* Every device of the run, over every rank (rank 0; elsewhere its own). */
-size_t tb_sim_all_devices(const tb_sim *sim);
-
 #endif

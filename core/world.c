@@ -143,6 +143,8 @@ static tb_status lost(tb_error *err)
 
 tb_status tb_world_max(uint64_t *values, int n, tb_error *err)
 {
+    if (!active) /* a world of one */
+        return TB_OK;
     if (broken)
         return lost(err);
     MPI_Request req;
@@ -154,6 +156,8 @@ tb_status tb_world_max(uint64_t *values, int n, tb_error *err)
 
 tb_status tb_world_sum(double *values, int n, tb_error *err)
 {
+    if (!active) /* a world of one */
+        return TB_OK;
     if (broken)
         return lost(err);
     MPI_Request req;
@@ -161,28 +165,6 @@ tb_status tb_world_sum(double *values, int n, tb_error *err)
     if (code == MPI_SUCCESS)
         code = wait_for(&req);
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "adding up the ranks' figures", err);
-}
-
-tb_status tb_world_gather(const void *data, size_t n, void **all, tb_error *err)
-{
-    if (broken)
-        return lost(err);
-    *all = NULL;
-    if (n > (size_t)INT32_MAX)
-        return tb_error_set(err, TB_ERR_OTHER, "MPI: %zu bytes to gather: too many", n);
-    void *buf = NULL;
-    if (rank_ == 0 && !(buf = malloc(n * (size_t)size_ + 1)))
-        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    MPI_Request req;
-    int code = MPI_Igather(data, (int)n, MPI_BYTE, buf, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
-    if (code == MPI_SUCCESS)
-        code = wait_for(&req);
-    if (code != MPI_SUCCESS) {
-        free(buf);
-        return mpi_fail(code, "gathering to rank 0", err);
-    }
-    *all = buf;
-    return TB_OK;
 }
 
 /* Messages go in pieces MPI's int counts can hold, after their size. */
@@ -350,15 +332,6 @@ tb_status tb_world_sum(double *values, int n, tb_error *err)
     (void)values;
     (void)n;
     (void)err;
-    return TB_OK;
-}
-
-tb_status tb_world_gather(const void *data, size_t n, void **all, tb_error *err)
-{
-    *all = malloc(n + 1);
-    if (!*all)
-        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    memcpy(*all, data, n);
     return TB_OK;
 }
 

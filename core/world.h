@@ -41,9 +41,6 @@ const char *tb_world_library(void);
 tb_status tb_world_max(uint64_t *values, int n, tb_error *err);
 /* Each value becomes the sum over the ranks. */
 tb_status tb_world_sum(double *values, int n, tb_error *err);
-/* Rank 0 gets every rank's `n` bytes, rank after rank (*all: n x size
- * bytes, malloc'ed); the others get NULL. */
-tb_status tb_world_gather(const void *data, size_t n, void **all, tb_error *err);
 
 /* The run goes on only if every rank's step succeeded: every rank gives
  * its status; rank 0 gets its own error, else the first failing rank's

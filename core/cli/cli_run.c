@@ -10,7 +10,6 @@
 
 #include "cli.h"
 #include "profile.h"
-#include "sim_world.h"
 #include "twinbrain/device.h"
 #include "twinbrain/plugin.h"
 #include "twinbrain/scenario.h"
@@ -28,6 +27,7 @@ static const char run_usage[] =
     "  --device SEL          device: auto, cpu, gpu, accelerator, INDEX, P:D or name~TEXT\n"
     "                        (default: simulation.device, else $TWINBRAIN_DEVICE, else auto);\n"
     "                        SEL,SEL,... or all: split a sweep's instances across devices\n"
+    "                        local: under mpirun or srun, one device per rank of a host (docs/mpi.md)\n"
     "  --precision P         single or double (overrides simulation.precision)\n"
     "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
     "  --checkpoint-every MS write the complete state into the output every MS ms of simulated\n"
@@ -223,14 +223,16 @@ static tb_status execute(run_args *a, const tb_scenario *sc, tb_cli_devs *devs, 
 {
     tb_sim *sim = NULL;
     char *indices = device_indices(devs);
-    tb_status st = tb_sim_create_multi(sc, devs->dev, devs->n, &sim, err);
-    /* over MPI ranks rank 0 speaks for all (docs/mpi.md) */
+    /* over MPI ranks rank 0 speaks for all (docs/mpi.md), first saying
+     * how many ranks and devices run, before programs are built */
     bool speaks = tb_world_rank() == 0;
-    if (st == TB_OK && speaks && tb_world_active()) {
-        size_t n = tb_sim_all_devices(sim);
-        fprintf(stderr, "twinbrain: MPI: %d rank%s, %zu device%s in all (%s)\n", tb_world_size(),
-                tb_world_size() == 1 ? "" : "s", n, n == 1 ? "" : "s", tb_world_library());
-    }
+    double n_devs = (double)devs->n;
+    tb_status st = tb_world_sum(&n_devs, 1, err);
+    if (st == TB_OK && speaks && tb_world_active())
+        fprintf(stderr, "twinbrain: MPI: %d rank%s, %.0f device%s in all (%s)\n", tb_world_size(),
+                tb_world_size() == 1 ? "" : "s", n_devs, n_devs == 1 ? "" : "s", tb_world_library());
+    if (st == TB_OK)
+        st = tb_sim_create_multi(sc, devs->dev, devs->n, &sim, err);
     if (st == TB_OK) {
         tb_progress_line pl = {.out = stderr};
         tb_sim_options opt = {.stop = &stop_requested, .checkpoint_every_ms = a->checkpoint_every,
