@@ -269,7 +269,7 @@ tb_status tb_world_verdict(tb_status st, tb_error *err)
     if (agreed != TB_OK)
         return agreed;
     verdict = (tb_status)v;
-    if (verdict != TB_OK && st == TB_OK)
+    if (verdict != TB_OK && st == TB_OK && rank_ != 0) /* rank 0 holds the failing rank's message */
         tb_error_set(err, verdict, "rank %d stops: another rank failed (rank 0 reports why)", rank_);
     return verdict;
 }
