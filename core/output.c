@@ -33,6 +33,7 @@
 #include "twinbrain/output.h"
 
 #include "h5driver.h"
+#include "output_remote.h"
 #include "h5util.h"
 #include "util.h"
 
@@ -88,6 +89,10 @@ struct tb_output {
     tb_output *base;
     uint64_t first, count, total;
     bool primary;
+    /* A remote output (output_remote.h): no file; its datasets' shapes and
+     * rows go to the sink, which ships them to the process that writes. */
+    tb_output_sink sink;
+    bool remote;
 };
 
 /* ------------------------------------------------------------ HDF5 errors */
@@ -283,7 +288,7 @@ static tb_status check_writable(const tb_output *o, const char *obj, tb_error *e
 {
     if (!o)
         return tb_error_set(err, TB_ERR_OTHER, "output: no output file (NULL)");
-    if (o->file < 0)
+    if (o->file < 0 && !o->remote)
         return fail(o, obj, err, "the file is closed");
     if (o->broken)
         return fail(o, obj, err, "the file is unusable after an earlier error: %s", o->broken);
@@ -603,6 +608,8 @@ tb_status tb_output_attr_string(tb_output *o, const char *obj, const char *name,
 {
     if (o && o->base) /* a part: what all parts share is written once */
         return o->primary ? tb_output_attr_string(o->base, obj, name, value, err) : TB_OK;
+    if (o && o->remote) /* what all parts share is the writer's */
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_strings(o, obj, name, &value, 1, true, err);
     tb_h5_quiet_end(q);
@@ -614,6 +621,8 @@ tb_status tb_output_attr_strings(tb_output *o, const char *obj, const char *name
 {
     if (o && o->base) /* a part: what all parts share is written once */
         return o->primary ? tb_output_attr_strings(o->base, obj, name, values, n, err) : TB_OK;
+    if (o && o->remote) /* what all parts share is the writer's */
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_strings(o, obj, name, values, n, false, err);
     tb_h5_quiet_end(q);
@@ -625,6 +634,8 @@ tb_status tb_output_attr_double(tb_output *o, const char *obj, const char *name,
 {
     if (o && o->base) /* a part: what all parts share is written once */
         return o->primary ? tb_output_attr_double(o->base, obj, name, value, err) : TB_OK;
+    if (o && o->remote) /* what all parts share is the writer's */
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_scalar(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, err);
     tb_h5_quiet_end(q);
@@ -635,6 +646,8 @@ tb_status tb_output_attr_int(tb_output *o, const char *obj, const char *name, in
 {
     if (o && o->base) /* a part: what all parts share is written once */
         return o->primary ? tb_output_attr_int(o->base, obj, name, value, err) : TB_OK;
+    if (o && o->remote) /* what all parts share is the writer's */
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = attr_scalar(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, err);
     tb_h5_quiet_end(q);
@@ -706,6 +719,8 @@ tb_status tb_output_write_array(tb_output *o, const char *path, tb_dtype type, i
 {
     if (o && o->base) /* a part: what all parts share is written once */
         return o->primary ? tb_output_write_array(o->base, path, type, rank, dims, data, err) : TB_OK;
+    if (o && o->remote) /* what all parts share is the writer's */
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = write_array(o, path, type, rank, dims, data, err);
     tb_h5_quiet_end(q);
@@ -738,6 +753,8 @@ tb_status tb_output_write_strings(tb_output *o, const char *path, const char *co
 {
     if (o && o->base) /* a part: what all parts share is written once */
         return o->primary ? tb_output_write_strings(o->base, path, values, n, err) : TB_OK;
+    if (o && o->remote) /* what all parts share is the writer's */
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = write_strings(o, path, values, n, err);
     tb_h5_quiet_end(q);
@@ -847,8 +864,16 @@ static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int
     ds->type = type;
     ds->rank = rank;
     s = dataset_shape(o, ds, dims, err);
-    if (s != TB_OK) {
-        dataset_free(ds);
+    if (s == TB_OK && o->remote) {
+        s = o->sink.create(o->sink.ctx, path, type, rank, dims, chunk_rows, err);
+        if (s == TB_OK)
+            s = remember_dataset(o, ds, err);
+    }
+    if (s != TB_OK || o->remote) {
+        if (s != TB_OK)
+            dataset_free(ds);
+        else
+            *out = ds;
         return s;
     }
     hsize_t maxdims[H5S_MAX_RANK];
@@ -1040,6 +1065,27 @@ static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype
     return TB_OK;
 }
 
+/* The bytes of rows x cols of a dataset (cols counting the instance axis,
+ * the second, of a dataset of rank 2 or more). */
+static uint64_t block_bytes(const tb_dataset *ds, uint64_t rows, uint64_t cols)
+{
+    uint64_t per_col = ds->rank >= 2 ? ds->row_bytes / ds->dims[1] : ds->row_bytes;
+    return rows * (ds->rank >= 2 ? cols : 1) * per_col;
+}
+
+/* A remote output's block goes to its sink; the rows are counted as
+ * written, so the parts' cursors advance as over a file. */
+static tb_status remote_block(tb_dataset *ds, uint64_t row0, uint64_t rows, uint64_t col0, uint64_t cols,
+                              const void *data, tb_error *err)
+{
+    tb_output *o = ds->owner;
+    tb_status s = o->sink.block(o->sink.ctx, ds->path, row0, rows, col0, cols, data, block_bytes(ds, rows, cols),
+                                err);
+    if (s == TB_OK && row0 + rows > ds->dims[0])
+        ds->dims[0] = row0 + rows;
+    return s;
+}
+
 /* Rows [row0, row0 + rows) x instance columns [col0, col0 + cols) of the
  * file's dataset, growing it when these rows are the first to arrive. */
 static tb_status write_block(tb_dataset *ds, uint64_t row0, uint64_t rows, uint64_t col0, uint64_t cols,
@@ -1049,6 +1095,8 @@ static tb_status write_block(tb_dataset *ds, uint64_t row0, uint64_t rows, uint6
     tb_status s = check_writable(o, ds->path, err);
     if (s != TB_OK || rows == 0)
         return s;
+    if (o->remote)
+        return remote_block(ds, row0, rows, col0, cols, data, err);
     if (row0 + rows > ds->dims[0]) {
         hsize_t grown[H5S_MAX_RANK];
         memcpy(grown, ds->dims, sizeof grown);
@@ -1113,6 +1161,8 @@ tb_status tb_output_go_live(tb_output *o, tb_error *err)
 {
     if (o && o->base)
         o = o->base;
+    if (o && o->remote)
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     tb_status s = go_live(o, err);
     tb_h5_quiet_end(q);
@@ -1135,6 +1185,8 @@ tb_status tb_output_flush(tb_output *o, tb_error *err)
 {
     if (o && o->base)
         o = o->base;
+    if (o && o->remote)
+        return TB_OK;
     tb_h5_quiet q = tb_h5_quiet_begin();
     double t0 = tb_now();
     tb_status s = output_flush(o, err);
@@ -1459,4 +1511,78 @@ void tb_output_part_follow(tb_output *part)
 {
     for (size_t i = 0; part && part->base && i < part->n_datasets; i++)
         part->datasets[i]->cursor = part->datasets[i]->shared->dims[0];
+}
+
+/* ------------------------------------------------------------ remote outputs */
+
+tb_status tb_output_remote(const char *path, const tb_output_sink *sink, tb_output **out, tb_error *err)
+{
+    *out = NULL;
+    tb_output *o = calloc(1, sizeof *o);
+    if (!o || !(o->path = strdup(path))) {
+        free(o);
+        return tb_error_set(err, TB_ERR_OTHER, "%s: out of memory", path);
+    }
+    o->file = H5I_INVALID_HID;
+    o->remote = true;
+    o->sink = *sink;
+    *out = o;
+    return TB_OK;
+}
+
+void tb_output_remote_free(tb_output *o)
+{
+    if (!o || !o->remote)
+        return;
+    close_handles(o); /* its datasets hold no HDF5 handles */
+    output_free(o);
+}
+
+static tb_status ensure_dataset(tb_output *o, const char *path, tb_dtype type, int rank, const uint64_t *dims,
+                                uint64_t chunk_rows, tb_error *err)
+{
+    tb_dataset *ds = find_dataset(o, path);
+    if (!ds) {
+        tb_status s = check_creatable(o, path, err);
+        return s == TB_OK ? dataset_create(o, path, type, rank, dims, chunk_rows, &ds, err) : s;
+    }
+    bool same = ds->type == type && ds->rank == rank;
+    for (int i = 1; same && i < rank; i++)
+        same = ds->dims[i] == dims[i - 1];
+    return same ? TB_OK : fail(o, path, err, "parts of the run declare this dataset differently");
+}
+
+tb_status tb_output_remote_declare(tb_output *o, const char *path, tb_dtype type, int rank, const uint64_t *dims,
+                                   uint64_t chunk_rows, tb_error *err)
+{
+    if (!o || o->base || o->remote)
+        return tb_error_set(err, TB_ERR_OTHER, "output: %s: not a file to declare into", path);
+    if (rank < 1 || rank > H5S_MAX_RANK)
+        return fail(o, path, err, "invalid rank %d", rank);
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    tb_status s = ensure_dataset(o, path, type, rank, dims, chunk_rows, err);
+    tb_h5_quiet_end(q);
+    return s;
+}
+
+tb_status tb_output_remote_write(tb_output *o, const char *path, uint64_t row0, uint64_t rows, uint64_t col0,
+                                 uint64_t cols, const void *data, uint64_t bytes, tb_error *err)
+{
+    if (!o || o->base || o->remote)
+        return tb_error_set(err, TB_ERR_OTHER, "output: %s: not a file to write into", path);
+    tb_dataset *ds = find_dataset(o, path);
+    if (!ds)
+        return fail(o, path, err, "rows for a dataset no part declared");
+    if (ds->rank >= 2 && (col0 > ds->dims[1] || cols > ds->dims[1] - col0))
+        return fail(o, path, err, "instances %llu to %llu are beyond the dataset's %llu", (unsigned long long)col0,
+                    (unsigned long long)(col0 + cols), (unsigned long long)ds->dims[1]);
+    if (bytes != block_bytes(ds, rows, cols))
+        return fail(o, path, err, "%llu bytes for %llu rows of %llu instances", (unsigned long long)bytes,
+                    (unsigned long long)rows, (unsigned long long)cols);
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    double t0 = tb_now();
+    tb_status s = write_block(ds, row0, rows, col0, ds->rank >= 2 ? cols : 1, data, err);
+    o->busy += tb_now() - t0;
+    tb_h5_quiet_end(q);
+    return s;
 }

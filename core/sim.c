@@ -7,7 +7,12 @@
  * for a contiguous range of the sweep's instances, driven in lock step:
  * every chunk is launched on every device before the host waits for any
  * (a kit's advance launches chunk k, then drains chunk k - 1), and every
- * part writes its own instance columns of the same output datasets. */
+ * part writes its own instance columns of the same output datasets.
+ *
+ * Over MPI ranks (sim_world.h) each rank runs the parts of its share of
+ * the instances, and rank 0 writes what every rank's parts produce; every
+ * decision that could differ between ranks (the chunk's size, stopping,
+ * failing) is agreed on before it acts, so the ranks stay in lock step. */
 #include "config.h"
 
 #include <math.h>
@@ -21,8 +26,10 @@
 #include "kit.h"
 #include "layer.h"
 #include "profile.h"
+#include "sim_world.h"
 #include "twinbrain/sim.h"
 #include "util.h"
+#include "world.h"
 
 /* Chunks are sized to take about this long, so progress, interruption and
  * flushing happen often without launch overhead mattering. */
@@ -49,6 +56,7 @@ struct tb_sim {
     uint64_t ckpt_every;
     tb_ckpt_slots slots;
     uint64_t ckpt_last;
+    tb_sim_world *world; /* over several MPI ranks, else NULL */
 };
 
 tb_status tb_sim_check(const tb_scenario *sc, tb_error *err)
@@ -63,9 +71,8 @@ tb_status tb_sim_create(const tb_scenario *sc, tb_device *dev, tb_sim **out, tb_
 }
 
 /* Contiguous, as even as possible, the first devices taking one more. */
-static void split_instances(sim_part *parts, size_t n, size_t total)
+static void split_instances(sim_part *parts, size_t n, size_t first, size_t total)
 {
-    size_t first = 0;
     for (size_t k = 0; k < n; ++k) {
         parts[k].first = first;
         parts[k].count = total / n + (k < total % n);
@@ -76,8 +83,20 @@ static void split_instances(sim_part *parts, size_t n, size_t total)
 static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err)
 {
     const tb_scenario *sc = sim->sc;
-    size_t total = sc->n_instances;
-    if (sim->n_parts == 1) {
+    size_t total = sc->n_instances, first = 0;
+    bool ranks = tb_world_size() > 1;
+    if (ranks && !sim->kit->create_part)
+        return tb_error_set(err, TB_ERR_SCENARIO,
+                            "%s: %s scenarios run in one process; MPI ranks divide a sweep's instances, and this "
+                            "kind cannot run a share of them (docs/mpi.md); run without mpirun",
+                            sc->path, sim->kit->name);
+    if (ranks) {
+        tb_status st = tb_sim_world_split(total, &first, &total, err);
+        if (st != TB_OK) {
+            tb_error_prefix(err, "%s: ", sc->path);
+            return st;
+        }
+    } else if (sim->n_parts == 1) {
         sim->parts[0] = (sim_part){.dev = devs[0], .first = 0, .count = total};
         return sim->kit->create(sc, devs[0], &sim->parts[0].impl, err);
     }
@@ -86,10 +105,10 @@ static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err
                             sim->kit->name);
     if (total < sim->n_parts)
         return tb_error_set(err, TB_ERR_SCENARIO,
-                            "%zu devices were chosen but the run has %zu instance%s; each device needs at least "
+                            "%zu devices were chosen but the %s has %zu instance%s; each device needs at least "
                             "one (a [sweep] gives a run several instances)",
-                            sim->n_parts, total, total == 1 ? "" : "s");
-    split_instances(sim->parts, sim->n_parts, total);
+                            sim->n_parts, ranks ? "rank's share of the run" : "run", total, total == 1 ? "" : "s");
+    split_instances(sim->parts, sim->n_parts, first, total);
     tb_status st = TB_OK;
     for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
         sim_part *p = &sim->parts[k];
@@ -99,6 +118,25 @@ static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err
             tb_error_prefix(err, "device %d (%s), instances %zu to %zu: ", tb_device_get_info(p->dev)->index,
                             tb_device_get_info(p->dev)->name, p->first, p->first + p->count - 1);
     }
+    return st;
+}
+
+/* Every rank learns whether every rank made its parts. */
+static tb_status world_setup(tb_sim *sim, tb_status st, tb_error *err)
+{
+    size_t *first = calloc(sim->n_parts, sizeof *first), *count = calloc(sim->n_parts, sizeof *count);
+    tb_device **devs = calloc(sim->n_parts, sizeof *devs);
+    if (st == TB_OK && (!first || !count || !devs))
+        st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    for (size_t k = 0; st == TB_OK && k < sim->n_parts; ++k) {
+        first[k] = sim->parts[k].first;
+        count[k] = sim->parts[k].count;
+        devs[k] = sim->parts[k].dev;
+    }
+    st = tb_sim_world_setup(&sim->world, st, devs, first, count, sim->n_parts, err);
+    free(first);
+    free(count);
+    free(devs);
     return st;
 }
 
@@ -122,6 +160,7 @@ tb_status tb_sim_create_multi(const tb_scenario *sc, tb_device *const *devs, siz
     tb_status st = tb_layers_prepare(sc, err);
     if (st == TB_OK)
         st = create_parts(sim, devs, err);
+    st = world_setup(sim, st, err);
     if (st != TB_OK) {
         tb_sim_free(sim);
         return st;
@@ -141,6 +180,7 @@ void tb_sim_free(tb_sim *sim)
     }
     free(sim->parts);
     free(sim->scores);
+    tb_sim_world_free(sim->world);
     free(sim);
 }
 
@@ -166,33 +206,55 @@ static void utc_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The devices' names (platforms, drivers) joined with "; " when several ran. */
-static char *joined(const tb_sim *sim, size_t offset)
+/* The devices' names (platforms, drivers) joined with "; " when several ran
+ * (over ranks: every rank's, which rank 0 knows). */
+static char *joined(const tb_sim *sim, size_t offset, size_t world_offset)
 {
     tb_buf b = {0};
-    for (size_t k = 0; k < sim->n_parts; ++k)
+    for (size_t k = 0; !sim->world && k < sim->n_parts; ++k)
         tb_buf_printf(&b, "%s%s", k ? "; " : "", (const char *)tb_device_get_info(sim->parts[k].dev) + offset);
+    for (size_t k = 0; k < tb_sim_world_parts(sim->world); ++k)
+        tb_buf_printf(&b, "%s%s", k ? "; " : "",
+                      *(char *const *)((const char *)tb_sim_world_part(sim->world, k) + world_offset));
     return tb_buf_take(&b);
+}
+
+/* Part k of the run, wherever it ran. */
+static tb_world_part part_of(const tb_sim *sim, size_t k)
+{
+    if (sim->world)
+        return *tb_sim_world_part(sim->world, k);
+    const tb_device_info *d = tb_device_get_info(sim->parts[k].dev);
+    return (tb_world_part){0, (char *)d->name, (char *)d->platform_name, (char *)d->driver_version, d->index,
+                           sim->parts[k].first, sim->parts[k].count};
+}
+
+static size_t all_parts(const tb_sim *sim)
+{
+    return sim->world ? tb_sim_world_parts(sim->world) : sim->n_parts;
 }
 
 /* Which instances ran where, when several devices ran (docs/formats.md). */
 static tb_status write_devices(tb_sim *sim, tb_output *out, tb_error *err)
 {
     tb_status st = TB_OK;
-    for (size_t k = 0; st == TB_OK && sim->n_parts > 1 && k < sim->n_parts; ++k) {
-        const tb_device_info *d = tb_device_get_info(sim->parts[k].dev);
+    size_t n = all_parts(sim);
+    for (size_t k = 0; st == TB_OK && n > 1 && k < n; ++k) {
+        tb_world_part p = part_of(sim, k);
         char *g = tb_asprintf("/devices/%zu", k);
-        st = tb_output_attr_string(out, g, "device", d->name, err);
+        st = tb_output_attr_string(out, g, "device", p.device, err);
         if (st == TB_OK)
-            st = tb_output_attr_string(out, g, "platform", d->platform_name, err);
+            st = tb_output_attr_string(out, g, "platform", p.platform, err);
         if (st == TB_OK)
-            st = tb_output_attr_string(out, g, "driver_version", d->driver_version, err);
+            st = tb_output_attr_string(out, g, "driver_version", p.driver, err);
         if (st == TB_OK)
-            st = tb_output_attr_int(out, g, "index", d->index, err);
+            st = tb_output_attr_int(out, g, "index", p.index, err);
         if (st == TB_OK)
-            st = tb_output_attr_int(out, g, "first_instance", (int64_t)sim->parts[k].first, err);
+            st = tb_output_attr_int(out, g, "first_instance", (int64_t)p.first, err);
         if (st == TB_OK)
-            st = tb_output_attr_int(out, g, "instances", (int64_t)sim->parts[k].count, err);
+            st = tb_output_attr_int(out, g, "instances", (int64_t)p.count, err);
+        if (st == TB_OK && sim->world)
+            st = tb_output_attr_int(out, g, "mpi_rank", p.rank, err);
         free(g);
     }
     return st;
@@ -200,9 +262,9 @@ static tb_status write_devices(tb_sim *sim, tb_output *out, tb_error *err)
 
 static tb_status write_provenance(tb_sim *sim, tb_output *out, tb_error *err)
 {
-    char *platform = joined(sim, offsetof(tb_device_info, platform_name));
-    char *device = joined(sim, offsetof(tb_device_info, name));
-    char *driver = joined(sim, offsetof(tb_device_info, driver_version));
+    char *platform = joined(sim, offsetof(tb_device_info, platform_name), offsetof(tb_world_part, platform));
+    char *device = joined(sim, offsetof(tb_device_info, name), offsetof(tb_world_part, device));
+    char *driver = joined(sim, offsetof(tb_device_info, driver_version), offsetof(tb_world_part, driver));
     char *text = tb_toml_format(sim->sc->doc);
     char created[32];
     utc_now(created, sizeof created);
@@ -417,6 +479,13 @@ static tb_status apply_layers(tb_sim *sim, uint64_t step, tb_error *err)
     return st;
 }
 
+/* Over ranks, a failed run's file says how far every rank's rows go. */
+static tb_status world_failed(tb_sim *sim, uint64_t delivered, tb_status st)
+{
+    sim->steps_done = delivered;
+    return st;
+}
+
 static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, double t0, tb_error *err)
 {
     uint64_t max = max_chunk(sim);
@@ -433,24 +502,47 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
         if (st != TB_OK)
             return st;
     }
+    bool stop = false;
+    /* over ranks, a failure of rank 0's file alone waits for the next
+     * exchange to be shared, so that no rank is left waiting */
+    tb_status pending = TB_OK;
+    /* the steps whose rows every rank has delivered: a chunk's rows come
+     * with the next chunk's exchange */
+    uint64_t delivered = sim->steps_done;
     while (sim->steps_done < total) {
-        if (opt && opt->stop && *opt->stop)
+        stop = opt && opt->stop && *opt->stop;
+        if (stop && !sim->world)
             break;
         tb_status st = TB_OK;
         if (event == sim->steps_done) {
-            if ((st = apply_layers(sim, event, err)) != TB_OK)
+            /* over ranks a failure is shared after the chunk, below */
+            if ((st = apply_layers(sim, event, err)) != TB_OK && !sim->world)
                 return st;
             event = tb_layers_next_step(sim->sc, event + 1);
         }
         uint64_t want = total - sim->steps_done < chunk ? total - sim->steps_done : chunk;
         uint64_t n = until_checkpoint(sim, event - sim->steps_done < want ? event - sim->steps_done : want);
+        if (sim->world) { /* rank 0's chunk; any rank's stop */
+            tb_status agreed = tb_sim_world_agree(sim->world, &n, &stop, err);
+            if (agreed != TB_OK)
+                return world_failed(sim, delivered, agreed);
+            if (stop && st == TB_OK)
+                break;
+        }
         double c0 = tb_now();
-        st = advance_all(sim, sim->steps_done, n, err);
+        if (st == TB_OK)
+            st = pending;
+        if (st == TB_OK)
+            st = advance_all(sim, sim->steps_done, n, err);
+        if (sim->world && (st = tb_sim_world_exchange(sim->world, out, st, err)) != TB_OK)
+            return world_failed(sim, delivered, st);
         if (st != TB_OK)
             return st;
+        delivered = sim->steps_done;
         sim->steps_done += n;
-        if ((st = tb_output_flush(out, err)) != TB_OK)
+        if ((st = tb_output_flush(out, err)) != TB_OK && !sim->world)
             return st;
+        pending = st;
         if (sim->ckpt_every && sim->steps_done % sim->ckpt_every == 0 && sim->steps_done < total &&
             (st = save_checkpoint(sim, out, err)) != TB_OK)
             return st;
@@ -458,14 +550,16 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
             chunk = next_chunk(n, tb_now() - c0, max);
         progress(sim, opt, t0);
     }
-    bool stopped = opt && opt->stop && *opt->stop && sim->steps_done < total;
-    tb_status st = TB_OK;
+    bool stopped = (sim->world ? stop : opt && opt->stop && *opt->stop) && sim->steps_done < total;
+    tb_status st = pending;
     /* a stopped run is resumable from exactly where it stopped: the state
      * before the run's end (which finishes monitors) is saved */
     if (stopped && sim->ckpt_every && sim->ckpt_last != sim->steps_done)
         st = save_checkpoint(sim, out, err);
     if (st == TB_OK)
         st = advance_all(sim, sim->steps_done, 0, err);
+    if (sim->world)
+        st = tb_sim_world_exchange(sim->world, out, st, err);
     if (st == TB_OK && stopped)
         st = tb_error_set(err, TB_ERR_INTERRUPTED, "interrupted at t = %g ms of %g ms; output kept up to there",
                           (double)sim->steps_done * sim->sc->dt, sim->sc->duration);
@@ -482,8 +576,8 @@ static tb_status declare_all(tb_sim *sim, tb_output *out, tb_error *err)
         sim_part *p = &sim->parts[k];
         tb_output_part_free(p->out);
         p->out = NULL;
-        if (sim->n_parts > 1)
-            st = tb_output_part(out, p->first, p->count, total, k == 0, &p->out, err);
+        if (sim->n_parts > 1 || sim->world)
+            st = tb_output_part(out, p->first, p->count, total, k == 0 && tb_world_rank() == 0, &p->out, err);
         if (st == TB_OK)
             st = sim->kit->declare(p->impl, p->out ? p->out : out, err);
     }
@@ -530,14 +624,19 @@ static tb_status store_profiles(tb_sim *sim, const char *path, double write_seco
  * (HDF5's deflate usually saves a fifth to a half of it), so
  * TWINBRAIN_NO_SPACE_CHECK=1 lets a user who expects it to compress try;
  * a disk that fills during the run still ends it cleanly (exit 4). */
-static tb_status check_disk(const tb_sim *sim, const char *path, tb_error *err)
+static double output_need(const tb_sim *sim)
+{
+    double need = 0;
+    for (size_t k = 0; sim->kit->output_bytes && k < sim->n_parts; ++k)
+        need += sim->kit->output_bytes(sim->parts[k].impl);
+    return need;
+}
+
+static tb_status check_disk(const char *path, double need, tb_error *err)
 {
     const char *skip = getenv("TWINBRAIN_NO_SPACE_CHECK");
     if (skip && strcmp(skip, "1") == 0)
         return TB_OK;
-    double need = 0;
-    for (size_t k = 0; sim->kit->output_bytes && k < sim->n_parts; ++k)
-        need += sim->kit->output_bytes(sim->parts[k].impl);
     char *dir = tb_path_dirname(path);
     struct statvfs fs;
     bool known = dir && statvfs(dir, &fs) == 0;
@@ -578,6 +677,10 @@ static tb_status checkpoint_options(tb_sim *sim, const tb_sim_options *opt, tb_e
     sim->ckpt_last = UINT64_MAX;
     if (opt && opt->resume_from && !(every > 0))
         return tb_error_set(err, TB_ERR_RESUME, "%s: no checkpoint interval to resume with", opt->resume_from);
+    if ((every != 0 || (opt && opt->resume_from)) && sim->world)
+        return tb_error_set(err, TB_ERR_SCENARIO,
+                            "runs over several MPI ranks cannot be checkpointed or resumed yet (docs/mpi.md); run "
+                            "without --checkpoint-every");
     if (every == 0)
         return TB_OK;
     if (!(every > 0) || !isfinite(every))
@@ -600,33 +703,89 @@ static tb_status checkpoint_options(tb_sim *sim, const tb_sim_options *opt, tb_e
     return TB_OK;
 }
 
+/* The file, ready for rows: created, described, its datasets declared,
+ * live (over ranks: rank 0's file, with every rank's datasets; the other
+ * ranks' parts write through a remote output). */
+static tb_status open_output(tb_sim *sim, const char *path, const tb_sim_options *opt, tb_output **out,
+                             tb_error *err)
+{
+    bool writes = tb_world_rank() == 0;
+    double need = output_need(sim); /* over ranks: every rank's rows reach rank 0's file */
+    tb_status st = sim->world ? tb_world_sum(&need, 1, err) : TB_OK;
+    if (st == TB_OK)
+        st = checkpoint_options(sim, opt, err);
+    if (st == TB_OK && writes)
+        st = tb_scenario_check_output(sim->sc, path, err);
+    if (st == TB_OK && writes)
+        st = check_disk(path, need, err);
+    if (st == TB_OK)
+        st = writes ? tb_output_create(path, out, err) : tb_sim_world_output(sim->world, path, out, err);
+    bool made = st == TB_OK;
+    if (st == TB_OK && writes)
+        st = write_provenance(sim, *out, err);
+    if (st == TB_OK && sim->world && writes)
+        st = tb_output_attr_int(*out, "/", "mpi_ranks", tb_world_size(), err);
+    if (st == TB_OK)
+        st = declare_all(sim, *out, err);
+    if (st == TB_OK && writes)
+        st = write_checkpoint_facts(sim, *out, opt, err);
+    if (sim->world)
+        st = tb_sim_world_declare(sim->world, writes ? *out : NULL, st, err);
+    if (st == TB_OK && writes)
+        st = tb_output_go_live(*out, err);
+    if (sim->world && !tb_world_broken())
+        st = tb_world_verdict(st, err);
+    if (st == TB_OK && opt && opt->resume_from)
+        st = resume(sim, *out, opt->resume_from, err);
+    if (st != TB_OK) {
+        free_part_outputs(sim);
+        if (made && writes)
+            tb_output_discard(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* Over ranks, rank 0's summary counts every rank's instances. */
+static tb_status world_collect(tb_sim *sim, tb_error *err)
+{
+    if (!sim->world || tb_world_broken())
+        return TB_OK;
+    tb_sim_summary s;
+    tb_sim_get_summary(sim, &s);
+    const double **scores = calloc(sim->n_parts, sizeof *scores);
+    size_t *first = calloc(sim->n_parts, sizeof *first), *count = calloc(sim->n_parts, sizeof *count);
+    const char *name = NULL;
+    bool have = sim->kit->scores && scores && first && count;
+    for (size_t k = 0; have && k < sim->n_parts; ++k) {
+        scores[k] = sim->kit->scores(sim->parts[k].impl, &name);
+        first[k] = sim->parts[k].first;
+        count[k] = sim->parts[k].count;
+        have = scores[k] != NULL;
+    }
+    tb_status st = tb_sim_world_collect(sim->world, &s, have ? scores : NULL, first, count, sim->n_parts, err);
+    free(scores);
+    free(first);
+    free(count);
+    return st;
+}
+
 tb_status tb_sim_run(tb_sim *sim, const char *output_path, const tb_sim_options *opt, tb_error *err)
 {
     double t0 = tb_now();
     tb_output *out = NULL;
-    tb_status st = checkpoint_options(sim, opt, err);
-    if (st == TB_OK)
-        st = tb_scenario_check_output(sim->sc, output_path, err);
-    if (st == TB_OK)
-        st = check_disk(sim, output_path, err);
-    if (st == TB_OK)
-        st = tb_output_create(output_path, &out, err);
+    tb_world_watch(opt ? opt->stop : NULL);
+    tb_status st = open_output(sim, output_path, opt, &out, err);
     if (st != TB_OK)
         return st;
-    if ((st = write_provenance(sim, out, err)) == TB_OK && (st = declare_all(sim, out, err)) == TB_OK &&
-        (st = write_checkpoint_facts(sim, out, opt, err)) == TB_OK)
-        st = tb_output_go_live(out, err);
-    if (st == TB_OK && opt && opt->resume_from)
-        st = resume(sim, out, opt->resume_from, err);
-    if (st != TB_OK) {
-        free_part_outputs(sim);
-        tb_output_discard(out);
-        return st;
-    }
     tb_status run = loop(sim, out, opt, t0, err);
     sim->wall_seconds = tb_now() - t0;
     double write_seconds = tb_output_busy_seconds(out);
     free_part_outputs(sim);
+    if (run == TB_OK)
+        run = world_collect(sim, err);
+    if (tb_world_rank() != 0)
+        return run; /* rank 0 writes the file */
     /* The rows reached the file chunk by chunk; now say how far we got. */
     const char *dn[] = {"wall_seconds", "simulated_ms"};
     double dv[] = {sim->wall_seconds, (double)sim->steps_done * sim->sc->dt};
@@ -649,7 +808,7 @@ static const double *merged_scores(tb_sim *sim, const char **name)
 {
     if (!sim->kit->scores)
         return NULL;
-    if (sim->n_parts == 1)
+    if (sim->n_parts == 1 && !sim->world)
         return sim->kit->scores(sim->parts[0].impl, name);
     free(sim->scores);
     sim->scores = calloc(sim->sc->n_instances, sizeof *sim->scores);
@@ -661,6 +820,8 @@ static const double *merged_scores(tb_sim *sim, const char **name)
         }
         memcpy(sim->scores + sim->parts[k].first, part, sim->parts[k].count * sizeof *part);
     }
+    if (sim->scores && sim->world && tb_world_rank() == 0)
+        tb_sim_world_scores(sim->world, sim->scores);
     return sim->scores;
 }
 
@@ -706,6 +867,8 @@ void tb_sim_get_summary(const tb_sim *sim, tb_sim_summary *s)
         if (sim->kit->figures)
             add_figures(s, f, sim->kit->figures(impl, f));
     }
+    if (sim->world && tb_world_rank() == 0)
+        tb_sim_world_add(sim->world, s);
     s->units = sim->kit->units(sim->parts[0].impl);
     s->unit_noun = sim->kit->unit_noun;
     s->scores = merged_scores((tb_sim *)sim, &s->score_monitor);
@@ -721,7 +884,12 @@ double tb_sim_summary_figure(const tb_sim_summary *s, const char *name)
 
 void tb_sim_summary_devices(const tb_sim *sim, tb_buf *b)
 {
-    for (size_t k = 0; k < sim->n_parts; ++k) {
+    for (size_t k = 0; k < tb_sim_world_parts(sim->world); ++k) {
+        const tb_world_part *p = tb_sim_world_part(sim->world, k);
+        tb_buf_printf(b, "  device   %s (%s): rank %d, instances %zu to %zu\n", p->device, p->platform, p->rank,
+                      p->first, p->first + p->count - 1);
+    }
+    for (size_t k = 0; !sim->world && k < sim->n_parts; ++k) {
         const sim_part *p = &sim->parts[k];
         const tb_device_info *d = tb_device_get_info(p->dev);
         tb_buf_printf(b, "  device   %s (%s)", d->name, d->platform_name);

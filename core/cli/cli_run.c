@@ -15,6 +15,7 @@
 #include "twinbrain/scenario.h"
 #include "twinbrain/sim.h"
 #include "util.h"
+#include "world.h"
 
 static const char run_usage[] =
     "usage: twinbrain run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
@@ -26,6 +27,7 @@ static const char run_usage[] =
     "  --device SEL          device: auto, cpu, gpu, accelerator, INDEX, P:D or name~TEXT\n"
     "                        (default: simulation.device, else $TWINBRAIN_DEVICE, else auto);\n"
     "                        SEL,SEL,... or all: split a sweep's instances across devices\n"
+    "                        local: under mpirun or srun, one device per rank of a host (docs/mpi.md)\n"
     "  --precision P         single or double (overrides simulation.precision)\n"
     "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
     "  --checkpoint-every MS write the complete state into the output every MS ms of simulated\n"
@@ -221,12 +223,21 @@ static tb_status execute(run_args *a, const tb_scenario *sc, tb_cli_devs *devs, 
 {
     tb_sim *sim = NULL;
     char *indices = device_indices(devs);
-    tb_status st = tb_sim_create_multi(sc, devs->dev, devs->n, &sim, err);
+    /* over MPI ranks rank 0 speaks for all (docs/mpi.md), first saying
+     * how many ranks and devices run, before programs are built */
+    bool speaks = tb_world_rank() == 0;
+    double n_devs = (double)devs->n;
+    tb_status st = tb_world_sum(&n_devs, 1, err);
+    if (st == TB_OK && speaks && tb_world_active())
+        fprintf(stderr, "twinbrain: MPI: %d rank%s, %.0f device%s in all (%s)\n", tb_world_size(),
+                tb_world_size() == 1 ? "" : "s", n_devs, n_devs == 1 ? "" : "s", tb_world_library());
+    if (st == TB_OK)
+        st = tb_sim_create_multi(sc, devs->dev, devs->n, &sim, err);
     if (st == TB_OK) {
         tb_progress_line pl = {.out = stderr};
         tb_sim_options opt = {.stop = &stop_requested, .checkpoint_every_ms = a->checkpoint_every,
                               .devices = indices, .resume_from = resume_from};
-        if (!a->quiet && isatty(STDERR_FILENO)) {
+        if (!a->quiet && speaks && isatty(STDERR_FILENO)) {
             opt.progress = tb_progress_line_update;
             opt.progress_ctx = &pl;
         }
@@ -236,12 +247,12 @@ static tb_status execute(run_args *a, const tb_scenario *sc, tb_cli_devs *devs, 
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         tb_progress_line_end(&pl);
-        if (st == TB_OK && !a->quiet) {
+        if (st == TB_OK && !a->quiet && speaks) {
             char *text = tb_sim_summary_text(sim, out);
             fputs(text ? text : "", stdout);
             free(text);
         }
-        for (size_t k = 0; a->profile && k < devs->n; ++k) {
+        for (size_t k = 0; a->profile && speaks && k < devs->n; ++k) {
             const tb_device_info *d = tb_device_get_info(devs->dev[k]);
             char *title = tb_asprintf("device %d (%s)", d->index, d->name);
             tb_profile_print(devs->prof[k], title, stdout);
@@ -269,9 +280,11 @@ static int run(run_args *a)
     }
     if (st == TB_OK)
         st = open_devices(a, sc, &devs, &err);
+    /* every rank got this far, or none runs (rank 0 says why) */
+    st = tb_world_verdict(st, &err);
     if (st == TB_OK)
         st = execute(a, sc, &devs, out, NULL, &err);
-    int rc = st == TB_OK ? 0 : tb_cli_fail(&err);
+    int rc = st == TB_OK ? 0 : tb_world_rank() == 0 ? tb_cli_fail(&err) : (int)st;
     tb_error_clear(&err);
     free(out);
     tb_cli_devs_close(&devs);
@@ -284,8 +297,14 @@ int tb_cli_run(int argc, char **argv)
 {
     run_args a = {0};
     int rc = parse("run", argc, argv, &a, true);
+    tb_error err = {0};
+    /* under an MPI launcher the ranks share the run (docs/mpi.md) */
+    if (rc < 0 && tb_world_start(&argc, &argv, &err) != TB_OK)
+        rc = tb_cli_fail(&err);
     if (rc < 0)
         rc = run(&a);
+    tb_world_end(rc);
+    tb_error_clear(&err);
     free(a.sets);
     return rc;
 }

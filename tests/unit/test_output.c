@@ -25,6 +25,7 @@
 #include "testutil.h"
 #include <hdf5.h>
 
+#include "output_remote.h"
 #include "twinbrain/output.h"
 
 /* ------------------------------------------------------------ fixture */
@@ -453,6 +454,87 @@ static void test_parts(void **state)
             for (int v = 0; v < 2; v++)
                 assert_true(got[(t * 5 + b) * 2 + v] == 100.0 * t + 10.0 * b + v);
     }
+}
+
+/* What another process's parts write (an MPI rank's, docs/mpi.md): the
+ * sink replays each declaration and block straight into the real file,
+ * as rank 0 does with the messages it receives. */
+static tb_status replay_create(void *ctx, const char *path, tb_dtype type, int rank, const uint64_t *dims,
+                               uint64_t chunk_rows, tb_error *err)
+{
+    return tb_output_remote_declare(ctx, path, type, rank, dims, chunk_rows, err);
+}
+
+static tb_status replay_block(void *ctx, const char *path, uint64_t row0, uint64_t rows, uint64_t col0,
+                              uint64_t cols, const void *data, uint64_t bytes, tb_error *err)
+{
+    return tb_output_remote_write(ctx, path, row0, rows, col0, cols, data, bytes, err);
+}
+
+/* Instances 0-2 written by a local part, 3-4 by a part of a remote output:
+ * the file is the one two local parts write (test_parts). */
+static void test_remote_parts(void **state)
+{
+    fixture *f = *state;
+    tb_error e = {0};
+    tb_output *o = NULL, *remote = NULL, *p[2] = {NULL, NULL};
+    const uint64_t first[2] = {0, 3}, count[2] = {3, 2};
+    tb_dataset *data[2], *time[2];
+    assert_int_equal(tb_output_create(f->path, &o, &e), TB_OK);
+    tb_output_sink sink = {o, replay_create, replay_block};
+    assert_int_equal(tb_output_remote(f->path, &sink, &remote, &e), TB_OK);
+    assert_int_equal(tb_output_part(o, first[0], count[0], 5, true, &p[0], &e), TB_OK);
+    assert_int_equal(tb_output_part(remote, first[1], count[1], 5, false, &p[1], &e), TB_OK);
+    for (int k = 0; k < 2; k++) {
+        uint64_t dims[2] = {count[k], 2};
+        assert_int_equal(tb_output_dataset_create(p[k], "/m/data", TB_F64, 3, dims, 4, &data[k], &e), TB_OK);
+        assert_int_equal(tb_output_dataset_create(p[k], "/m/time", TB_F64, 1, NULL, 4, &time[k], &e), TB_OK);
+        assert_int_equal(tb_output_attr_int(p[k], "/", "instances", 5, &e), TB_OK);
+    }
+    /* a declaration of another shape is refused, naming the dataset */
+    uint64_t other[2] = {5, 3};
+    assert_int_equal(tb_output_remote_declare(o, "/m/data", TB_F64, 3, other, 4, &e), TB_ERR_OTHER);
+    assert_non_null(strstr(tb_error_message(&e), "/m/data"));
+    assert_int_equal(tb_output_go_live(o, &e), TB_OK);
+    assert_int_equal(tb_output_go_live(p[1], &e), TB_OK);
+    for (uint64_t t = 0; t < 3; t++)
+        for (int k = 1; k >= 0; k--) {
+            double rows[3 * 2], when = (double)t;
+            for (uint64_t b = 0; b < count[k]; b++)
+                for (int v = 0; v < 2; v++)
+                    rows[b * 2 + v] = 100.0 * (double)t + 10.0 * (double)(first[k] + b) + v;
+            assert_int_equal(tb_output_dataset_append(data[k], rows, 1, &e), TB_OK);
+            assert_int_equal(tb_output_dataset_append(time[k], &when, 1, &e), TB_OK);
+            assert_int_equal(tb_output_dataset_rows(data[k]), t + 1);
+        }
+    assert_int_equal(tb_output_flush(p[1], &e), TB_OK);
+    /* a block whose size does not match its rows and instances is refused */
+    double junk[4] = {0};
+    assert_int_equal(tb_output_remote_write(o, "/m/data", 0, 1, 3, 2, junk, sizeof junk - 8, &e), TB_ERR_OTHER);
+    assert_int_equal(tb_output_remote_write(o, "/m/none", 0, 1, 3, 2, junk, sizeof junk, &e), TB_ERR_OTHER);
+    tb_output_part_free(p[0]);
+    tb_output_part_free(p[1]);
+    tb_output_remote_free(remote);
+    assert_int_equal(tb_output_close(o, NULL, &e), TB_OK);
+
+    hid_t file = open_plain(f->path);
+    hsize_t dims[3], maxdims[3];
+    assert_int_equal(dataset_dims(file, "/m/data", dims, maxdims), 3);
+    assert_int_equal(dims[0], 3);
+    assert_int_equal(dims[1], 5);
+    assert_int_equal(dims[2], 2);
+    assert_int_equal(dataset_dims(file, "/m/time", dims, maxdims), 1);
+    assert_int_equal(dims[0], 3);
+    double got[3 * 5 * 2];
+    hid_t d = H5Dopen2(file, "/m/data", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0);
+    H5Dclose(d);
+    H5Fclose(file);
+    for (int t = 0; t < 3; t++)
+        for (int b = 0; b < 5; b++)
+            for (int v = 0; v < 2; v++)
+                assert_true(got[(t * 5 + b) * 2 + v] == 100.0 * t + 10.0 * b + v);
+    tb_error_clear(&e);
 }
 
 static void test_part_arguments(void **state)
@@ -1046,6 +1128,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_layout_and_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_part_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunk_size_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_rows_and_bad_arguments, setup, teardown),
