@@ -75,6 +75,57 @@ inline uint tb_poisson(real lambda, __global const real *cdf, uint n, ulong seed
     return (uint)lambda;
 }
 
+/* Poisson input of one step into neurons a, a + L, ... < e of a port's
+ * input array: the same counts as tb_poisson (same draws, same element =
+ * neuron), so a run is identical whichever way it is drawn. For a mean
+ * below 10 the count is the number of table entries below the uniform,
+ * over a fixed number T of entries (16 to 64: the table's length rounded
+ * up; the host pads it with 2, above every uniform): no data-dependent
+ * loop, so the compiler draws several neurons at once in vector lanes
+ * (the Philox rounds are plain integer arithmetic). That loop is why the
+ * Poisson drive is a pass of its own before the update, not a call in it;
+ * with one draw per neuron and step it costs about what the update does. */
+#define TB_POISSON_TABLE 64
+#define TB_POISSON_PASS(T)                                                                                 \
+    for (long i = a; i < e; i += L) {                                                                      \
+        const real u = tb_uniform2(seed, stream, step, (uint)i).x;                                         \
+        uint c = 0;                                                                                        \
+        _Pragma("unroll") for (int k = 0; k < (T); ++k) c += u > cdf[k] ? 1u : 0u;                         \
+        in[i] += w * (real)c;                                                                              \
+    }
+
+__attribute__((always_inline)) inline void tb_poisson_pass(__global real *restrict in, long a, long e, long L,
+                                                           __global const real *restrict cdf, uint n, real w,
+                                                           ulong seed, uint stream, ulong step)
+{
+    if (n <= 16) {
+        TB_POISSON_PASS(16)
+    } else if (n <= 24) {
+        TB_POISSON_PASS(24)
+    } else if (n <= 32) {
+        TB_POISSON_PASS(32)
+    } else if (n <= 48) {
+        TB_POISSON_PASS(48)
+    } else {
+        TB_POISSON_PASS(TB_POISSON_TABLE)
+    }
+}
+
+inline void tb_poisson_add(__global real *restrict in, long a, long e, long L, __global const real *restrict v,
+                           ulong seed, uint stream, ulong step)
+{
+    const real lambda = v[0], w = v[1];
+    if (lambda > (real)0 && lambda < (real)10) {
+        if (L == 1) /* a CPU's work-item: a unit stride, which the compiler vectorises */
+            tb_poisson_pass(in, a, e, 1, v + 3, (uint)v[2], w, seed, stream, step);
+        else
+            tb_poisson_pass(in, a, e, L, v + 3, (uint)v[2], w, seed, stream, step);
+        return;
+    }
+    for (long i = a; i < e; i += L)
+        in[i] += w * (real)tb_poisson(lambda, v + 3, (uint)v[2], seed, stream, step, (uint)i);
+}
+
 /* The arguments every step function takes, so generated code and the
  * library agree on them. */
 #define TB_STEP_PARAMS                                                                                     \

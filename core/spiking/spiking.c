@@ -136,8 +136,27 @@ static bool spike_step(double ms, double dt, uint64_t steps, uint64_t *s)
 }
 
 /* Entries of a Poisson input's cumulative-distribution table (means
- * below 10): up to where the tail is below 1e-16. */
+ * below 10): F(0) ... F(n - 1), n the first count whose tail P(K >= n) is
+ * below 1e-16 (a count of n stands for all of them), then padded with 2
+ * up to kernels/spiking.cl's TB_POISSON_TABLE: the drive counts the
+ * entries below a uniform over the table's length rounded up to 16, 24,
+ * 32, 48 or 64. */
 #define POISSON_TABLE_MAX 64
+#define POISSON_TAIL_TERMS 160
+
+/* The first n with P(K >= n) < 1e-16 for K ~ Poisson(lambda), lambda < 10:
+ * the tail summed from its far end, not 1 - F, which cancels. */
+static size_t poisson_table_length(double lambda)
+{
+    double tail[POISSON_TAIL_TERMS + 1];
+    tail[POISSON_TAIL_TERMS] = 0;
+    for (size_t j = POISSON_TAIL_TERMS; j-- > 0;)
+        tail[j] = tail[j + 1] + exp(-lambda + (double)j * log(lambda) - lgamma((double)j + 1.0));
+    size_t n = 0;
+    while (n < POISSON_TABLE_MAX && tail[n] >= 1e-16)
+        ++n;
+    return n;
+}
 
 /* The values an input's code reads: poisson {mean per step, weight, table
  * length, table...}, dc {amplitude}, noise {mean, std}. */
@@ -147,18 +166,20 @@ static size_t input_values(const spk *k, const tb_spk_input *in, double *v)
     switch (in->kind) {
     case TB_INPUT_POISSON: {
         double lambda = in->rate * (double)in->indegree * k->sc->dt * 1e-3; /* events per step */
-        size_t n = 0;
         v[0] = lambda, v[1] = in->weight;
-        if (lambda > 0 && lambda < 10) {
-            double p = exp(-lambda), F = p;
-            while (n < POISSON_TABLE_MAX && 1.0 - F > 1e-16) {
-                v[3 + n++] = F;
-                p *= lambda / (double)n;
-                F += p;
-            }
+        if (!(lambda > 0 && lambda < 10))
+            return 3;
+        size_t n = poisson_table_length(lambda);
+        double p = exp(-lambda), F = p;
+        for (size_t j = 0; j < n; ++j) {
+            v[3 + j] = F;
+            p *= lambda / (double)(j + 1);
+            F += p;
         }
+        for (size_t j = n; j < POISSON_TABLE_MAX; ++j)
+            v[3 + j] = 2.0;
         v[2] = (double)n;
-        return 3 + n;
+        return 3 + POISSON_TABLE_MAX;
     }
     case TB_INPUT_DC: v[0] = in->amplitude; return 3;
     case TB_INPUT_NOISE: v[0] = in->mean, v[1] = in->std; return 3;
