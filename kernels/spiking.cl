@@ -173,6 +173,17 @@ inline void tb_poisson_add(__global real *restrict in, long a, long e, long L, _
 #endif
 #define TB_BATCH 64
 
+/* The neuron loop of the update: a model's update is a chain of dependent
+ * operations (an exp's polynomial, say), so one vector of neurons at a
+ * time waits on latency; eight doubles (two vectors where the compiler
+ * prefers 256 bits) keep more in flight. Lane width does not change any
+ * result (no reassociation: each neuron's arithmetic is its own). */
+#if defined(__clang__) && defined(__x86_64__)
+#define TB_NEURON_LOOP _Pragma("clang loop vectorize_width(8) interleave_count(2)")
+#else
+#define TB_NEURON_LOOP
+#endif
+
 inline void tb_deliver_batch(__global const uint2 *restrict syn, __global real *restrict in, long N,
                              const uint2 *seg, int n)
 {
