@@ -1,12 +1,14 @@
 """Poisson inputs: each neuron's count per step is one draw of the summed
-rate (rate x indegree x dt), drawn by inversion of a Philox4x32-10 uniform
-keyed by (seed; stream, step, neuron). A probe model copies each step's
-input into its state, so the record holds the drawn counts themselves:
+rate (rate x indegree x dt): below a mean of 10, the inversion of a
+uniform made of one 32-bit word of a Philox4x32-10 block keyed by (seed;
+stream, step, neuron / 4). A probe model copies each step's input into its
+state, so the record holds the drawn counts themselves:
 
 - exactly the counts a numpy Philox4x32-10 (checked against Random123's
   known answer) and a numpy Poisson table give, neuron by neuron and step
   by step, in double and single precision, for means in every table-size
-  class of the kernel's drive (kernels/spiking.cl);
+  class of the kernel's drive (kernels/spiking.cl), with populations that
+  start and end inside a Philox block;
 - their mean, variance and distribution against the analytic Poisson
   values (5 standard errors; chi-square at alpha 1e-6), including a mean
   above 10 (the rejection sampler, not reproduced here);
@@ -27,7 +29,7 @@ import spiking_reference as ref  # noqa: E402
 suite = devices.Tests()
 check = suite.check
 
-DT, STEPS, N, SEED = 0.1, 400, 400, 1234
+DT, STEPS, N, SEED = 0.1, 400, 401, 1234  # N odd: populations start and end inside blocks
 TB_RNG_INPUT = 4
 # mean count per step -> (rate Hz, indegree); rate x indegree x dt / 1000
 MEANS = {"m005": (0.05, 10.0, 50), "m2": (2.0, 8.0, 2500), "m35": (3.5, 10.0, 3500), "m7": (7.0, 10.0, 7000),
@@ -51,14 +53,16 @@ def philox4x32(ctr, key):
 
 
 def uniforms(seed, stream, steps, neurons, single):
-    """u[step, neuron] as the kernels make it (kernels/rng.cl)."""
-    st, nn = np.meshgrid(np.asarray(steps, dtype=np.uint64), np.asarray(neurons, dtype=np.uint64), indexing="ij")
+    """u[step, neuron] as the Poisson inputs make it (kernels/spiking.cl):
+    word neuron % 4 of the block (seed; stream, step, neuron / 4), its top
+    24 bits in single precision, all 32 in double, u = (r + 0.5) 2^-bits."""
+    neurons = np.asarray(neurons, dtype=np.uint64)
+    st, nn = np.meshgrid(np.asarray(steps, dtype=np.uint64), neurons >> np.uint64(2), indexing="ij")
     r = philox4x32([nn, np.full(nn.shape, stream, np.uint64), st & np.uint64(0xFFFFFFFF), st >> np.uint64(32)],
                    (seed & 0xFFFFFFFF, seed >> 32))
-    if single:
-        return ((r[0] >> np.uint64(8)).astype(np.float32) + np.float32(0.5)) * np.float32(2.0 ** -24)
-    x = (r[0] << np.uint64(21)) ^ (r[1] >> np.uint64(11))
-    return (x.astype(np.float64) + 0.5) * 2.0 ** -53
+    word = np.choose((neurons & np.uint64(3)).astype(np.int64)[None, :].repeat(len(st), axis=0), r)
+    bits = 24 if single else 32
+    return ((word >> np.uint64(32 - bits)).astype(np.float64) + 0.5) * 2.0 ** -bits
 
 
 def poisson_table(lam):
@@ -78,7 +82,7 @@ def expected_counts(lam, stream, neurons, single):
     u = uniforms(SEED, stream, range(STEPS), neurons, single)
     F = poisson_table(lam)
     if single:
-        F = F.astype(np.float32)
+        F = F.astype(np.float32).astype(np.float64)
     return (u[..., None] > F).sum(axis=-1)
 
 

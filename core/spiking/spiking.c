@@ -135,12 +135,14 @@ static bool spike_step(double ms, double dt, uint64_t steps, uint64_t *s)
     return true;
 }
 
-/* Entries of a Poisson input's cumulative-distribution table (means
- * below 10): F(0) ... F(n - 1), n the first count whose tail P(K >= n) is
- * below 1e-16 (a count of n stands for all of them), then padded with 2
- * up to kernels/spiking.cl's TB_POISSON_TABLE: the drive counts the
- * entries below a uniform over the table's length rounded up to 16, 24,
- * 32, 48 or 64. */
+/* A Poisson input's table (means below 10): for k < n, t(k) = floor(F(k)
+ * 2^B - 0.5), F the cumulative distribution (rounded to the program's
+ * precision), B the bits of the uniform (32 in double precision, 24 in
+ * single), so that a uniform u = (r + 0.5) 2^-B exceeds F(k) exactly when
+ * r > t(k) (kernels/spiking.cl, tb_poisson_add); n the first count whose
+ * tail P(K >= n) is below 1e-16 (a count of n stands for all larger
+ * ones); then padded with 2^B - 1, which no r exceeds, up to
+ * TB_POISSON_TABLE. All these are integers below 2^B, exact in a real. */
 #define POISSON_TABLE_MAX 64
 #define POISSON_TAIL_TERMS 160
 
@@ -170,14 +172,15 @@ static size_t input_values(const spk *k, const tb_spk_input *in, double *v)
         if (!(lambda > 0 && lambda < 10))
             return 3;
         size_t n = poisson_table_length(lambda);
-        double p = exp(-lambda), F = p;
+        bool single = k->realsz == sizeof(float);
+        double scale = single ? 0x1p24 : 0x1p32, p = exp(-lambda), F = p;
         for (size_t j = 0; j < n; ++j) {
-            v[3 + j] = F;
+            v[3 + j] = floor((single ? (double)(float)F : F) * scale - 0.5);
             p *= lambda / (double)(j + 1);
             F += p;
         }
         for (size_t j = n; j < POISSON_TABLE_MAX; ++j)
-            v[3 + j] = 2.0;
+            v[3 + j] = scale - 1.0;
         v[2] = (double)n;
         return 3 + POISSON_TABLE_MAX;
     }
