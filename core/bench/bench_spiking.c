@@ -36,7 +36,8 @@ static const char usage[] =
     "build included), the peak resident memory of the process (on a CPU device it includes the\n"
     "device buffers) and the device buffers the run holds. COBA also runs as a plain C loop on one\n"
     "core (same model and statistics, its own random network); COBA and CUBA also run in Brian2's\n"
-    "C++ standalone mode with N OpenMP threads (default 2; run time only, not its compilation),\n"
+    "C++ standalone mode with N OpenMP threads (default 2) and with one thread without OpenMP\n"
+    "(run time only, not its compilation),\n"
     "when python3 imports brian2 (scripts/install-deps --bench). Targets (2-core PoCL): COBA\n"
     "real-time factor <= 0.5; microcircuit <= 10 with the network set up in <= 30 s and <= 4 GB;\n"
     "COBA and CUBA 3x Brian2's speed; the Poisson-driven microcircuit within 1.5x of the DC one.\n"
@@ -70,9 +71,10 @@ typedef struct result {
     double target_rtf;
     /* the C loop */
     double base_rtf, base_events_per_s;
-    /* Brian2's C++ standalone, same network */
-    double peer_rtf, peer_compile;
-    uint64_t peer_spikes, peer_synapses;
+    /* Brian2's C++ standalone, same network: [0] with the --threads
+     * OpenMP threads, [1] single-threaded without OpenMP */
+    double peer_rtf[2], peer_compile[2];
+    uint64_t peer_spikes[2], peer_synapses[2];
     char note[200];
 } result;
 
@@ -230,7 +232,7 @@ static const char brian2_peer[] =
     "    sys.exit(0)\n"
     "from brian2 import ms, mV, nS, pA, pF, second\n"
     "b2.set_device(\"cpp_standalone\", build_on_run=False)\n"
-    "b2.prefs.devices.cpp_standalone.openmp_threads = threads\n"
+    "b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0\n"
     "b2.defaultclock.dt = 0.1 * ms\n"
     "b2.seed(1)\n"
     "N, NE = 4000, 3200\n"
@@ -267,7 +269,7 @@ static const char brian2_peer[] =
     "run = b2.device._last_run_time\n"
     "print(f\"peer brian2 {which} {run:.6f} {spikes.num_spikes} {len(Ce) + len(Ci)} {t1 - t0:.3f} {t2 - t1:.6f}\", flush=True)\n";
 
-static void brian2_run(const opts *o, const char *which, result *r)
+static void brian2_run(const opts *o, const char *which, int threads, int slot, result *r)
 {
     char dir[] = "/tmp/twinbrain-brian2.XXXXXX";
     if (!mkdtemp(dir)) {
@@ -283,7 +285,7 @@ static void brian2_run(const opts *o, const char *which, result *r)
     /* OMP_WAIT_POLICY=passive: OpenMP's spinning barriers collapse when
      * the cores are shared (docs/performance.md) */
     char *cmd = written ? tb_asprintf("OMP_WAIT_POLICY=passive '%s' '%s' %s %g %d '%s' 2>&1", py, script, which,
-                                      r->simulated, o->threads, dir)
+                                      r->simulated, threads, dir)
                         : NULL;
     FILE *p = cmd ? popen(cmd, "r") : NULL;
     char line[512], skip[256] = "";
@@ -300,10 +302,10 @@ static void brian2_run(const opts *o, const char *which, result *r)
     if (p)
         pclose(p);
     if (got && run > 0) {
-        r->peer_rtf = run / r->simulated;
-        r->peer_compile = compile;
-        r->peer_spikes = spikes;
-        r->peer_synapses = syn;
+        r->peer_rtf[slot] = run / r->simulated;
+        r->peer_compile[slot] = compile;
+        r->peer_spikes[slot] = spikes;
+        r->peer_synapses[slot] = syn;
     } else {
         skip[strcspn(skip, "\n")] = 0;
         snprintf(r->note, sizeof r->note, "Brian2: %s", *skip ? skip : "the peer failed (run it by hand: see the source)");
@@ -390,11 +392,12 @@ static tb_status vogels_abbott(const opts *o, const tb_plugin_registry *reg, tb_
     free(path);
     if (st == TB_OK && is_coba && !o->no_baseline)
         coba_baseline(o, r);
-    if (st == TB_OK && !o->no_peers) {
+    for (int slot = 0; st == TB_OK && !o->no_peers && slot < (o->threads > 1 ? 2 : 1); ++slot) {
+        int threads = slot ? 1 : o->threads;
         if (!o->json)
-            fprintf(stderr, "  %s in Brian2 (C++ standalone, %d threads; compiling takes a while) ...\n", which,
-                    o->threads);
-        brian2_run(o, which, r);
+            fprintf(stderr, "  %s in Brian2 (C++ standalone, %d thread%s; compiling takes a while) ...\n", which,
+                    threads, threads > 1 ? "s, OpenMP" : ", no OpenMP");
+        brian2_run(o, which, threads, slot, r);
     }
     return st;
 }
@@ -464,13 +467,15 @@ static void print_table(const result *rs, size_t n, const tb_device_info *d, con
         if (r->base_rtf > 0)
             printf("%-34s %8.1fs %8.2f %7.3f %7s %11.3g\n", "  the same model, plain C, 1 core", r->simulated,
                    r->base_rtf * r->simulated, r->base_rtf, "", r->base_events_per_s);
-        if (r->peer_rtf > 0) {
+        for (int k = 0; k < 2; ++k) {
+            if (!(r->peer_rtf[k] > 0))
+                continue;
             char who[64];
-            snprintf(who, sizeof who, "  Brian2 C++ standalone, %d thr.", o->threads);
+            snprintf(who, sizeof who, "  Brian2 C++ standalone, %d thr.", k ? 1 : o->threads);
             printf("%-34s %8.1fs %8.2f %7.3f %7s %11s   twinbrain %.2fx its speed (target 3x); %llu spikes, "
                    "%llu synapses\n",
-                   who, r->simulated, r->peer_rtf * r->simulated, r->peer_rtf, "", "", r->peer_rtf / r->rtf,
-                   (unsigned long long)r->peer_spikes, (unsigned long long)r->peer_synapses);
+                   who, r->simulated, r->peer_rtf[k] * r->simulated, r->peer_rtf[k], "", "", r->peer_rtf[k] / r->rtf,
+                   (unsigned long long)r->peer_spikes[k], (unsigned long long)r->peer_synapses[k]);
         }
         printf("  %llu neurons, %llu synapses, %llu spikes%s%s\n", (unsigned long long)r->neurons,
                (unsigned long long)r->synapses, (unsigned long long)r->spikes, *r->note ? "; " : "", r->note);
@@ -523,12 +528,16 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
             json_num(&b, "baseline_real_time_factor", r->base_rtf);
             json_num(&b, "baseline_events_per_s", r->base_events_per_s);
         }
-        if (r->peer_rtf > 0) {
-            json_num(&b, "brian2_real_time_factor", r->peer_rtf);
+        if (r->peer_rtf[0] > 0) {
+            json_num(&b, "brian2_real_time_factor", r->peer_rtf[0]);
             json_num(&b, "brian2_threads", o->threads);
-            json_num(&b, "brian2_compile_s", r->peer_compile);
-            json_num(&b, "brian2_spikes", (double)r->peer_spikes);
-            json_num(&b, "brian2_synapses", (double)r->peer_synapses);
+            json_num(&b, "brian2_compile_s", r->peer_compile[0]);
+            json_num(&b, "brian2_spikes", (double)r->peer_spikes[0]);
+            json_num(&b, "brian2_synapses", (double)r->peer_synapses[0]);
+        }
+        if (r->peer_rtf[1] > 0) {
+            json_num(&b, "brian2_1_thread_real_time_factor", r->peer_rtf[1]);
+            json_num(&b, "brian2_1_thread_spikes", (double)r->peer_spikes[1]);
         }
         tb_buf_puts(&b, ", \"note\": ");
         tb_json_string(&b, r->note);
