@@ -630,11 +630,12 @@ static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf
 }
 
 /* Launches of at most the shortest delay (the whole chunk when nothing is
- * connected), cut where a state record samples. */
+ * connected, or when one work-group runs the whole network: no spike of
+ * another work-group can be due), cut where a state record samples. */
 static uint64_t launch_len(const spk *k, uint64_t t, uint64_t end)
 {
     uint64_t n = end - t;
-    if (k->n_syn && n > (uint64_t)k->dmin)
+    if (k->n_syn && (k->P > 1 || k->n_ext) && n > (uint64_t)k->dmin)
         n = (uint64_t)k->dmin;
     for (size_t r = 0; r < k->n_srec; ++r) {
         uint64_t next = ((t + 1) / k->srec[r].period + ((t + 1) % k->srec[r].period != 0)) * k->srec[r].period;
