@@ -262,7 +262,6 @@ static void gen_step(tb_buf *b, const spk *k)
                       "        { /* population '%s' */\n"
                       "            const long a = max(tb_lo, tb_lay[%zu]), e = min(tb_hi, tb_lay[%zu] + tb_lay[%zu]);\n"
                       "%s"
-                      "            TB_NEURON_LOOP\n"
                       "            for (long n = a + tb_lid; n < e; n += tb_L)\n"
                       "                tb_update_%zu(n - tb_lay[%zu], TB_UPD_ARGS);\n"
                       "        }\n",
