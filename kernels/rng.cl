@@ -21,7 +21,7 @@
 #define TB_RNG_INPUT 4u     /* Poisson and other stochastic inputs */
 #define TB_RNG_USER 16u     /* first stream free for plugins */
 
-inline uint4 tb_rng_bits(ulong seed, uint stream, ulong step, uint element)
+__attribute__((always_inline)) inline uint4 tb_rng_bits(ulong seed, uint stream, ulong step, uint element)
 {
     philox4x32_ctr_t c = {{element, stream, (uint)step, (uint)(step >> 32)}};
     philox4x32_key_t k = {{(uint)seed, (uint)(seed >> 32)}};
@@ -30,26 +30,26 @@ inline uint4 tb_rng_bits(ulong seed, uint stream, ulong step, uint element)
 }
 
 /* Uniforms in the open interval (0, 1): never 0, so log() is safe. */
-inline double tb_u01_double(uint hi, uint lo)
+__attribute__((always_inline)) inline double tb_u01_double(uint hi, uint lo)
 {
     ulong x = ((ulong)hi << 21) ^ (ulong)(lo >> 11); /* 53 random bits */
     return ((double)x + 0.5) * 0x1.0p-53;
 }
 
-inline float tb_u01_float(uint w)
+__attribute__((always_inline)) inline float tb_u01_float(uint w)
 {
     return ((float)(w >> 8) + 0.5f) * 0x1.0p-24f;
 }
 
 #ifdef TB_DOUBLE
 /* Two uniforms from one block. */
-inline real2 tb_uniform2(ulong seed, uint stream, ulong step, uint element)
+__attribute__((always_inline)) inline real2 tb_uniform2(ulong seed, uint stream, ulong step, uint element)
 {
     uint4 r = tb_rng_bits(seed, stream, step, element);
     return (real2)(tb_u01_double(r.s0, r.s1), tb_u01_double(r.s2, r.s3));
 }
 #else
-inline real2 tb_uniform2(ulong seed, uint stream, ulong step, uint element)
+__attribute__((always_inline)) inline real2 tb_uniform2(ulong seed, uint stream, ulong step, uint element)
 {
     uint4 r = tb_rng_bits(seed, stream, step, element);
     return (real2)(tb_u01_float(r.s0), tb_u01_float(r.s1));
@@ -57,7 +57,7 @@ inline real2 tb_uniform2(ulong seed, uint stream, ulong step, uint element)
 #endif
 
 /* Two independent standard normals (Box-Muller). */
-inline real2 tb_normal2(ulong seed, uint stream, ulong step, uint element)
+__attribute__((always_inline)) inline real2 tb_normal2(ulong seed, uint stream, ulong step, uint element)
 {
     real2 u = tb_uniform2(seed, stream, step, element);
     real rad = sqrt((real)-2 * log(u.x));

@@ -5,6 +5,7 @@ SPIKING_TESTS = \
 	tests/spiking-nest.py \
 	tests/spiking-connect.py \
 	tests/spiking-stats.py \
+	tests/spiking-poisson.py \
 	tests/spiking-errors.sh \
 	tests/spiking-output.py \
 	tests/spiking-examples.sh \

@@ -23,6 +23,16 @@
 #define DT 0.1
 #define SPEED 3.0
 
+/* fast_tvb's published workload (issue 16): its 379-region connectome
+ * reproduced in shape by `connectome generate` (density 0.40, lengths
+ * scaled so the longest delay is 18 ms at 12.5 mm/ms), Wong-Wang E-I,
+ * Euler-Maruyama, BOLD. */
+#define FAST_TVB_REGIONS 379
+#define FAST_TVB_DENSITY 0.40
+#define FAST_TVB_SPEED 12.5
+#define FAST_TVB_MAX_DELAY 18.0 /* ms */
+#define FAST_TVB_SIGMA 0.01
+
 static const char usage[] =
     "usage: twinbrain bench mass [--models M,...] [--regions N,...] [--instances B,...]\n"
     "                            [--precision single,double] [--device SEL] [--seconds S] [--json]\n"
@@ -32,7 +42,11 @@ static const char usage[] =
     "Heun at dt = 0.1 ms and a BOLD monitor, next to a plain single-threaded C loop of the same\n"
     "model measured in the same invocation. Sweeps vary one parameter over the instances.\n"
     "Defaults: --models jansen_rit,wong_wang_ei --regions 68,246,998 --instances 1,1024\n"
-    "--precision single,double --seconds 1.5. Figures: docs/performance.md.\n";
+    "--precision single,double --seconds 1.5. Figures: docs/performance.md.\n"
+    "  --shape fast_tvb  fast_tvb's workload instead: wong_wang_ei on 379 regions, connectome generate\n"
+    "                    --regions 379 --seed 1 --density 0.4 with the tortuosity that makes the longest\n"
+    "                    delay 18 ms at 12.5 mm/ms (printed), Euler-Maruyama (additive noise, sigma\n"
+    "                    0.01 on S_e and S_i), BOLD; one instance; the C loop stays Heun without noise\n";
 
 typedef struct list {
     char *items[16];
@@ -60,6 +74,7 @@ typedef struct opts {
     const char *device;
     double seconds;
     bool json;
+    bool fast_tvb;
 } opts;
 
 typedef struct result {
@@ -72,14 +87,41 @@ typedef struct result {
     char note[160];
 } result;
 
-static tb_status make_net(const char *dir, long n, char **path, tb_bench_net *net, long *edges, tb_error *err)
+static double max_length(const tb_connectome *c)
+{
+    double m = 0;
+    for (size_t i = 0; i < c->n * c->n; ++i)
+        if (c->weights[i] != 0 && c->tract_lengths[i] > m)
+            m = c->tract_lengths[i];
+    return m;
+}
+
+static tb_status make_net(const opts *o, const char *dir, long n, char **path, tb_bench_net *net, long *edges,
+                          tb_error *err)
 {
     tb_connectome_recipe r;
     tb_connectome_recipe_defaults(&r);
     r.n = (size_t)n;
     r.seed = 1;
     tb_connectome *c = NULL;
-    tb_status st = tb_connectome_generate(&r, &c, err);
+    const double speed = o->fast_tvb ? FAST_TVB_SPEED : SPEED;
+    tb_status st = TB_OK;
+    if (o->fast_tvb) {
+        /* the tortuosity that stretches the longest tract to 18 ms */
+        r.density = FAST_TVB_DENSITY;
+        r.tortuosity = 1.0;
+        st = tb_connectome_generate(&r, &c, err);
+        if (st == TB_OK)
+            r.tortuosity = FAST_TVB_MAX_DELAY * FAST_TVB_SPEED / max_length(c);
+        tb_connectome_free(c);
+        c = NULL;
+        if (!o->json && st == TB_OK)
+            fprintf(stderr, "  fast_tvb shape: twinbrain connectome generate --regions %ld --seed 1 --density %.2f "
+                            "--tortuosity %.6f, speed %.1f mm/ms\n",
+                    n, r.density, r.tortuosity, speed);
+    }
+    if (st == TB_OK)
+        st = tb_connectome_generate(&r, &c, err);
     *path = tb_asprintf("%s/connectome_%ld.h5", dir, n);
     if (st == TB_OK)
         st = tb_connectome_write(c, *path, err);
@@ -100,7 +142,7 @@ static tb_status make_net(const char *dir, long n, char **path, tb_bench_net *ne
             double w = c->weights[i * n + j];
             if (w == 0)
                 continue;
-            long d = lrint(c->tract_lengths[i * n + j] / SPEED / DT);
+            long d = lrint(c->tract_lengths[i * n + j] / speed / DT);
             net->col[e] = (int)j, net->w[e] = w, net->delay[e] = (int)d;
             maxd = d > maxd ? d : maxd;
             ++e;
@@ -121,15 +163,20 @@ static void net_free(tb_bench_net *net)
     free(net->w);
 }
 
-static char *scenario_text(const char *model, const char *connectome, long instances, const char *precision,
-                           uint64_t steps)
+static char *scenario_text(const opts *o, const char *model, const char *connectome, long instances,
+                           const char *precision, uint64_t steps)
 {
     tb_buf b = {0};
     tb_buf_printf(&b, "[simulation]\nduration = %.17g\ndt = %g\nprecision = \"%s\"\n", (double)steps * DT, DT,
                   precision);
-    tb_buf_printf(&b, "[connectome]\nfile = \"%s\"\nspeed = %g\n", connectome, SPEED);
+    tb_buf_printf(&b, "[connectome]\nfile = \"%s\"\nspeed = %g\n", connectome, o->fast_tvb ? FAST_TVB_SPEED : SPEED);
     tb_buf_printf(&b, "[model]\nplugin = \"%s\"\n", model);
-    tb_buf_puts(&b, "[integrator]\nmethod = \"heun\"\n");
+    if (o->fast_tvb)
+        tb_buf_printf(&b, "[integrator]\nmethod = \"euler\"\n[integrator.noise]\nkind = \"additive\"\n"
+                          "sigma = { S_e = %g, S_i = %g }\n",
+                      FAST_TVB_SIGMA, FAST_TVB_SIGMA);
+    else
+        tb_buf_puts(&b, "[integrator]\nmethod = \"heun\"\n");
     tb_buf_puts(&b, "[[monitor]]\nname = \"bold\"\nkind = \"bold\"\nperiod = 720.0\n");
     if (instances > 1) {
         bool jr = strcmp(model, "jansen_rit") == 0;
@@ -141,11 +188,12 @@ static char *scenario_text(const char *model, const char *connectome, long insta
 
 /* One engine run of `steps` steps; wall seconds of the run itself (the
  * program comes from the cache after the first). */
-static tb_status engine_run(const char *dir, const tb_plugin_registry *reg, tb_device *dev, const result *r,
-                            const char *connectome, uint64_t steps, double *wall, double *build, tb_error *err)
+static tb_status engine_run(const opts *o, const char *dir, const tb_plugin_registry *reg, tb_device *dev,
+                            const result *r, const char *connectome, uint64_t steps, double *wall, double *build,
+                            tb_error *err)
 {
     char *path = tb_asprintf("%s/bench.toml", dir), *out = tb_asprintf("%s/bench.h5", dir);
-    char *text = scenario_text(r->model, connectome, r->instances, r->precision, steps);
+    char *text = scenario_text(o, r->model, connectome, r->instances, r->precision, steps);
     FILE *f = fopen(path, "w");
     tb_status st = f ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "%s: cannot write", path);
     if (f) {
@@ -181,11 +229,11 @@ static void measure(const opts *o, const char *dir, const tb_plugin_registry *re
     tb_error err = {0};
     double wall = 0, build = 0;
     uint64_t probe = (uint64_t)fmax(50.0, 2e5 / ((double)r->regions * (double)r->instances));
-    tb_status st = engine_run(dir, reg, dev, r, connectome, probe, &wall, &build, &err);
+    tb_status st = engine_run(o, dir, reg, dev, r, connectome, probe, &wall, &build, &err);
     if (st == TB_OK) {
         double rate = (double)probe / fmax(wall, 1e-6);
         r->steps = (uint64_t)fmax(50.0, rate * o->seconds);
-        st = engine_run(dir, reg, dev, r, connectome, r->steps, &wall, &r->build, &err);
+        st = engine_run(o, dir, reg, dev, r, connectome, r->steps, &wall, &r->build, &err);
         r->build = build; /* the first build; the measured run loads from the cache */
     }
     if (st != TB_OK) {
@@ -287,9 +335,20 @@ static int parse(int argc, char **argv, opts *o)
             o->seconds = atof(v), ++i;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
+        } else if (strcmp(a, "--shape") == 0 && v) {
+            if (strcmp(v, "fast_tvb") != 0)
+                return tb_cli_usage_error("bench mass", "--shape takes fast_tvb, not '%s'", v);
+            o->fast_tvb = true, ++i;
         } else {
             return tb_cli_usage_error("bench mass", "unknown or incomplete option '%s'", a);
         }
+    }
+    if (o->fast_tvb) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", FAST_TVB_REGIONS);
+        list_free(&o->models), split(&o->models, "wong_wang_ei");
+        list_free(&o->regions), split(&o->regions, n);
+        list_free(&o->instances), split(&o->instances, "1");
     }
     return -1;
 }
@@ -321,7 +380,7 @@ static int run(const opts *o)
         char *con = NULL;
         tb_bench_net net = {0};
         long edges = 0;
-        st = make_net(dir, N, &con, &net, &edges, &err);
+        st = make_net(o, dir, N, &con, &net, &edges, &err);
         for (size_t mi = 0; st == TB_OK && mi < o->models.n; ++mi)
             for (size_t bi = 0; bi < o->instances.n; ++bi)
                 for (size_t pi = 0; pi < o->precisions.n; ++pi) {
@@ -403,7 +462,7 @@ tb_status tb_bench_mass_standard(tb_device *dev, const tb_plugin_registry *reg, 
     char *con = NULL;
     tb_bench_net net = {0};
     long edges = 0;
-    tb_status st = make_net(dir, 246, &con, &net, &edges, err);
+    tb_status st = make_net(&o, dir, 246, &con, &net, &edges, err);
     bool fp64 = tb_device_get_info(dev)->fp64;
     for (size_t i = 0; st == TB_OK && i < sizeof set / sizeof set[0] && *n < cap; ++i) {
         if (strcmp(set[i].precision, "double") == 0 && !fp64)

@@ -1,10 +1,12 @@
-/* twinbrain bench spiking: the COBA benchmark (Brette et al. 2007, 10 s)
- * and the full-scale cortical microcircuit (Potjans & Diesmann 2014, DC
- * drive, 1 s after a 0.5 s warm-up), as the example scenarios describe
- * them: real-time factor (wall / simulated), synaptic events per second,
- * network generation and set-up time, peak memory; COBA also next to a
- * plain single-threaded C loop of the same network model run in the same
- * invocation (ratios hold on a shared machine; seconds do not). */
+/* twinbrain bench spiking: the COBA and CUBA benchmarks (Brette et al.
+ * 2007, 10 s) and the full-scale cortical microcircuit (Potjans & Diesmann
+ * 2014, 1 s after a 0.5 s warm-up, with DC and with Poisson drive), as the
+ * example scenarios describe them: real-time factor (wall / simulated),
+ * synaptic events per second, network generation and set-up time, peak
+ * memory; COBA also next to a plain single-threaded C loop of the same
+ * network model, and COBA and CUBA next to Brian2's C++ standalone (the
+ * same networks written for Brian2), run in the same invocation (ratios
+ * hold on a shared machine; seconds do not). */
 #include "config.h"
 
 #include <math.h>
@@ -23,17 +25,24 @@
 #include "util.h"
 
 static const char usage[] =
-    "usage: twinbrain bench spiking [--examples DIR] [--only coba|microcircuit] [--quick]\n"
-    "                               [--precision single|double] [--device SEL] [--json]\n"
+    "usage: twinbrain bench spiking [--examples DIR] [--only NAME[,NAME...]] [--quick] [--no-peers]\n"
+    "                               [--threads N] [--precision single|double] [--device SEL] [--json]\n"
     "\n"
-    "Runs examples/spiking/coba.toml for 10 s and examples/spiking/potjans_diesmann_dc.toml for\n"
-    "1.5 s (the first 0.5 s a warm-up) and reports the real-time factor (wall seconds per simulated\n"
+    "Runs examples/spiking/coba.toml and cuba.toml for 10 s, and potjans_diesmann_dc.toml (DC\n"
+    "drive) and potjans_diesmann.toml (Poisson drive) for 1.5 s (the first 0.5 s a warm-up), and\n"
+    "reports the real-time factor (wall seconds per simulated\n"
     "second; lower is faster), synaptic events per second (spikes written x their synapses, over\n"
     "the measured interval), the time to generate the network and to set everything up (kernel\n"
     "build included), the peak resident memory of the process (on a CPU device it includes the\n"
     "device buffers) and the device buffers the run holds. COBA also runs as a plain C loop on one\n"
-    "core (same model and statistics, its own random network). Targets (2-core PoCL): COBA\n"
-    "real-time factor <= 0.5; microcircuit <= 10 with the network set up in <= 30 s and <= 4 GB.\n"
+    "core (same model and statistics, its own random network); COBA and CUBA also run in Brian2's\n"
+    "C++ standalone mode with N OpenMP threads (default 2) and with one thread without OpenMP\n"
+    "(run time only, not its compilation),\n"
+    "when python3 imports brian2 (scripts/install-deps --bench). Targets (2-core PoCL): COBA\n"
+    "real-time factor <= 0.5; microcircuit <= 10 with the network set up in <= 30 s and <= 4 GB;\n"
+    "COBA and CUBA 3x Brian2's speed; the Poisson-driven microcircuit within 1.5x of the DC one.\n"
+    "  --only NAMES     some of coba, cuba, microcircuit (DC), poisson (the Poisson microcircuit)\n"
+    "  --no-peers       no Brian2 runs (--quick implies it)\n"
     "  --examples DIR   where coba.toml and potjans_diesmann_dc.toml are (default: the\n"
     "                   installed examples/spiking)\n"
     "  --quick          COBA 1 s, microcircuit at 10%% of the neurons (same in-degrees): a smoke\n"
@@ -45,7 +54,8 @@ typedef struct opts {
     const char *only;
     const char *precision;
     const char *device;
-    bool quick, json;
+    bool quick, json, no_peers;
+    int threads;      /* the peer's */
     bool no_baseline; /* bench all: the engine's figure only */
 } opts;
 
@@ -61,6 +71,10 @@ typedef struct result {
     double target_rtf;
     /* the C loop */
     double base_rtf, base_events_per_s;
+    /* Brian2's C++ standalone, same network: [0] with the --threads
+     * OpenMP threads, [1] single-threaded without OpenMP */
+    double peer_rtf[2], peer_compile[2];
+    uint64_t peer_spikes[2], peer_synapses[2];
     char note[200];
 } result;
 
@@ -196,6 +210,112 @@ static void coba_baseline(const opts *o, result *r)
     (void)o;
 }
 
+/* ------------------------------------------------------------ Brian2 */
+
+/* The peer: COBA or CUBA as examples/spiking/coba.toml and cuba.toml
+ * describe them (the same models, parameters, drive, initial state
+ * distributions, connection rule and delay; Brian2's own random network),
+ * exponential Euler for COBA and the exact solution for CUBA (Brian2's
+ * choices in its examples), all spikes recorded (and COBA's population
+ * rate), in C++ standalone mode with OpenMP. argv: coba|cuba, seconds,
+ * threads, a scratch folder. Prints "peer brian2 NAME RUN_S SPIKES
+ * SYNAPSES COMPILE_S WALL_S" or "skip WHY". RUN_S is Brian2's own timing
+ * of the simulation loop (device._last_run_time): no compilation, no
+ * start-up. */
+static const char brian2_peer[] =
+    "import os, sys, time\n"
+    "which, seconds, threads, workdir = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]\n"
+    "try:\n"
+    "    import brian2 as b2\n"
+    "except Exception as e:\n"
+    "    print(\"skip brian2 is not importable (\" + type(e).__name__ + \"): scripts/install-deps --bench\", flush=True)\n"
+    "    sys.exit(0)\n"
+    "from brian2 import ms, mV, nS, pA, pF, second\n"
+    "b2.set_device(\"cpp_standalone\", build_on_run=False)\n"
+    "b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0\n"
+    "b2.defaultclock.dt = 0.1 * ms\n"
+    "b2.seed(1)\n"
+    "N, NE = 4000, 3200\n"
+    "if which == \"coba\":\n"
+    "    eqs = \"\"\"dv/dt = (gl * (El - v) + ge * (Ee - v) + gi * (Ei - v) + I) / Cm : volt (unless refractory)\n"
+    "             dge/dt = -ge / taue : siemens\n"
+    "             dgi/dt = -gi / taui : siemens\"\"\"\n"
+    "    ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, I=200 * pA, Cm=200 * pF, taue=5 * ms, taui=10 * ms)\n"
+    "    we, wi, method = 4 * nS, 51 * nS, \"exponential_euler\"\n"
+    "else:\n"
+    "    eqs = \"\"\"dv/dt = (ge + gi - (v - El)) / taum : volt (unless refractory)\n"
+    "             dge/dt = -ge / taue : volt\n"
+    "             dgi/dt = -gi / taui : volt\"\"\"\n"
+    "    ns = dict(El=-49 * mV, taum=20 * ms, taue=5 * ms, taui=10 * ms)\n"
+    "    we, wi, method = 1.62 * mV, -9 * mV, \"exact\"\n"
+    "P = b2.NeuronGroup(N, eqs, threshold=\"v > -50*mV\", reset=\"v = -60*mV\", refractory=5 * ms, method=method,\n"
+    "                   namespace=ns)\n"
+    "P.v = \"-60*mV + rand() * 10*mV\"\n"
+    "if which == \"coba\":\n"
+    "    P.ge = \"clip(40 + 15 * randn(), 0, inf) * nS\"\n"
+    "    P.gi = \"clip(200 + 120 * randn(), 0, inf) * nS\"\n"
+    "Ce = b2.Synapses(P, P, on_pre=\"ge += we\", delay=0.2 * ms, namespace=dict(we=we))\n"
+    "Ci = b2.Synapses(P, P, on_pre=\"gi += wi\", delay=0.2 * ms, namespace=dict(wi=wi))\n"
+    "Ce.connect(\"i < 3200 and i != j\", p=0.02)\n"
+    "Ci.connect(\"i >= 3200 and i != j\", p=0.02)\n"
+    "spikes = b2.SpikeMonitor(P)\n"
+    "mons = [spikes] + ([b2.PopulationRateMonitor(P)] if which == \"coba\" else [])\n"
+    "b2.run(seconds * second)\n"
+    "t0 = time.time()\n"
+    "b2.device.build(directory=os.path.join(workdir, which), run=False)\n"
+    "t1 = time.time()\n"
+    "b2.device.run()\n"
+    "t2 = time.time()\n"
+    "run = b2.device._last_run_time\n"
+    "print(f\"peer brian2 {which} {run:.6f} {spikes.num_spikes} {len(Ce) + len(Ci)} {t1 - t0:.3f} {t2 - t1:.6f}\", flush=True)\n";
+
+static void brian2_run(const opts *o, const char *which, int threads, int slot, result *r)
+{
+    char dir[] = "/tmp/twinbrain-brian2.XXXXXX";
+    if (!mkdtemp(dir)) {
+        snprintf(r->note, sizeof r->note, "Brian2: no scratch folder in /tmp");
+        return;
+    }
+    char *script = tb_path_join(dir, "peer.py");
+    FILE *f = script ? fopen(script, "w") : NULL;
+    bool written = f && fputs(brian2_peer, f) >= 0;
+    if (f)
+        written &= fclose(f) == 0;
+    const char *py = getenv("TB_PYTHON") && strcmp(getenv("TB_PYTHON"), "none") != 0 ? getenv("TB_PYTHON") : "python3";
+    /* OMP_WAIT_POLICY=passive: OpenMP's spinning barriers collapse when
+     * the cores are shared (docs/performance.md) */
+    char *cmd = written ? tb_asprintf("OMP_WAIT_POLICY=passive '%s' '%s' %s %g %d '%s' 2>&1", py, script, which,
+                                      r->simulated, threads, dir)
+                        : NULL;
+    FILE *p = cmd ? popen(cmd, "r") : NULL;
+    char line[512], skip[256] = "";
+    double run = 0, compile = 0, wall = 0;
+    unsigned long long spikes = 0, syn = 0;
+    char name[16];
+    bool got = false;
+    while (p && fgets(line, sizeof line, p)) {
+        if (sscanf(line, "peer brian2 %15s %lf %llu %llu %lf %lf", name, &run, &spikes, &syn, &compile, &wall) == 6)
+            got = true;
+        else if (strncmp(line, "skip ", 5) == 0)
+            snprintf(skip, sizeof skip, "%.200s", line + 5);
+    }
+    if (p)
+        pclose(p);
+    if (got && run > 0) {
+        r->peer_rtf[slot] = run / r->simulated;
+        r->peer_compile[slot] = compile;
+        r->peer_spikes[slot] = spikes;
+        r->peer_synapses[slot] = syn;
+    } else {
+        skip[strcspn(skip, "\n")] = 0;
+        snprintf(r->note, sizeof r->note, "Brian2: %s", *skip ? skip : "the peer failed (run it by hand: see the source)");
+    }
+    char *rm = tb_asprintf("rm -rf '%s'", dir);
+    if (rm && system(rm) != 0)
+        fprintf(stderr, "  (could not remove %s)\n", dir);
+    free(rm), free(cmd), free(script);
+}
+
 /* ------------------------------------------------------------ engine runs */
 
 typedef struct watch {
@@ -255,11 +375,13 @@ static tb_status engine(const opts *o, const tb_plugin_registry *reg, tb_device 
     return st;
 }
 
-static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r, double simulated,
-                      tb_error *err)
+/* COBA or CUBA ("coba", "cuba"). */
+static tb_status vogels_abbott(const opts *o, const tb_plugin_registry *reg, tb_device *dev, const char *which,
+                               result *r, double simulated, tb_error *err)
 {
-    char *path = tb_asprintf("%s/coba.toml", o->examples);
-    r->name = "COBA (4000 neurons)";
+    char *path = tb_asprintf("%s/%s.toml", o->examples, which);
+    bool is_coba = strcmp(which, "coba") == 0;
+    r->name = is_coba ? "COBA (4000 neurons)" : "CUBA (4000 neurons)";
     r->simulated = simulated;
     r->target_rtf = 0.5;
     char dur[64], prec[64];
@@ -268,17 +390,33 @@ static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *d
     const char *sets[] = {dur, prec};
     tb_status st = engine(o, reg, dev, path, sets, 2, r, err);
     free(path);
-    if (st == TB_OK && !o->no_baseline)
+    if (st == TB_OK && is_coba && !o->no_baseline)
         coba_baseline(o, r);
+    for (int slot = 0; st == TB_OK && !o->no_peers && slot < (o->threads > 1 ? 2 : 1); ++slot) {
+        int threads = slot ? 1 : o->threads;
+        if (!o->json)
+            fprintf(stderr, "  %s in Brian2 (C++ standalone, %d thread%s; compiling takes a while) ...\n", which,
+                    threads, threads > 1 ? "s, OpenMP" : ", no OpenMP");
+        brian2_run(o, which, threads, slot, r);
+    }
     return st;
 }
 
-static tb_status microcircuit(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r,
+static tb_status coba(const opts *o, const tb_plugin_registry *reg, tb_device *dev, result *r, double simulated,
+                      tb_error *err)
+{
+    return vogels_abbott(o, reg, dev, "coba", r, simulated, err);
+}
+
+/* The microcircuit with DC drive (the benchmark) or with its Poisson
+ * background (what the reference rates refer to). */
+static tb_status microcircuit(const opts *o, const tb_plugin_registry *reg, tb_device *dev, bool poisson, result *r,
                               tb_error *err)
 {
-    char *path = tb_asprintf("%s/potjans_diesmann_dc.toml", o->examples);
+    char *path = tb_asprintf("%s/potjans_diesmann%s.toml", o->examples, poisson ? "" : "_dc");
     char *small = NULL;
-    r->name = o->quick ? "microcircuit at 10% (DC)" : "microcircuit (77169 neurons, DC)";
+    r->name = poisson ? (o->quick ? "microcircuit at 10% (Poisson)" : "microcircuit (77169 neurons, Poisson)")
+                      : (o->quick ? "microcircuit at 10% (DC)" : "microcircuit (77169 neurons, DC)");
     r->simulated = 1.0;
     r->warmup = 0.5;
     r->target_rtf = 10;
@@ -286,7 +424,8 @@ static tb_status microcircuit(const opts *o, const tb_plugin_registry *reg, tb_d
         /* the generator's --scale 0.1 network, written next to the run */
         small = tb_asprintf("%s/potjans_diesmann.py", o->examples);
         char dir[] = "/tmp/twinbrain-bench.XXXXXX";
-        char *cmd = mkdtemp(dir) ? tb_asprintf("python3 '%s' --scale 0.1 --dc '%s/pd.toml' 2>/dev/null", small, dir)
+        char *cmd = mkdtemp(dir) ? tb_asprintf("python3 '%s' --scale 0.1 %s'%s/pd.toml' 2>/dev/null", small,
+                                                                poisson ? "" : "--dc ", dir)
                                  : NULL;
         free(small);
         small = cmd && system(cmd) == 0 ? tb_asprintf("%s/pd.toml", dir) : NULL;
@@ -328,9 +467,25 @@ static void print_table(const result *rs, size_t n, const tb_device_info *d, con
         if (r->base_rtf > 0)
             printf("%-34s %8.1fs %8.2f %7.3f %7s %11.3g\n", "  the same model, plain C, 1 core", r->simulated,
                    r->base_rtf * r->simulated, r->base_rtf, "", r->base_events_per_s);
+        for (int k = 0; k < 2; ++k) {
+            if (!(r->peer_rtf[k] > 0))
+                continue;
+            char who[64];
+            snprintf(who, sizeof who, "  Brian2 C++ standalone, %d thr.", k ? 1 : o->threads);
+            printf("%-34s %8.1fs %8.2f %7.3f %7s %11s   twinbrain %.2fx its speed (target 3x); %llu spikes, "
+                   "%llu synapses\n",
+                   who, r->simulated, r->peer_rtf[k] * r->simulated, r->peer_rtf[k], "", "", r->peer_rtf[k] / r->rtf,
+                   (unsigned long long)r->peer_spikes[k], (unsigned long long)r->peer_synapses[k]);
+        }
         printf("  %llu neurons, %llu synapses, %llu spikes%s%s\n", (unsigned long long)r->neurons,
                (unsigned long long)r->synapses, (unsigned long long)r->spikes, *r->note ? "; " : "", r->note);
     }
+    const result *dc = NULL, *po = NULL;
+    for (size_t i = 0; i < n; ++i)
+        if (strstr(rs[i].name, "microcircuit"))
+            *(strstr(rs[i].name, "Poisson") ? &po : &dc) = &rs[i];
+    if (dc && po)
+        printf("Poisson-driven / DC-driven microcircuit, real-time factor: %.2f (target <= 1.5)\n", po->rtf / dc->rtf);
 }
 
 static void json_num(tb_buf *b, const char *key, double x)
@@ -373,6 +528,17 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
             json_num(&b, "baseline_real_time_factor", r->base_rtf);
             json_num(&b, "baseline_events_per_s", r->base_events_per_s);
         }
+        if (r->peer_rtf[0] > 0) {
+            json_num(&b, "brian2_real_time_factor", r->peer_rtf[0]);
+            json_num(&b, "brian2_threads", o->threads);
+            json_num(&b, "brian2_compile_s", r->peer_compile[0]);
+            json_num(&b, "brian2_spikes", (double)r->peer_spikes[0]);
+            json_num(&b, "brian2_synapses", (double)r->peer_synapses[0]);
+        }
+        if (r->peer_rtf[1] > 0) {
+            json_num(&b, "brian2_1_thread_real_time_factor", r->peer_rtf[1]);
+            json_num(&b, "brian2_1_thread_spikes", (double)r->peer_spikes[1]);
+        }
         tb_buf_puts(&b, ", \"note\": ");
         tb_json_string(&b, r->note);
         tb_buf_puts(&b, "}");
@@ -383,10 +549,27 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
     free(s);
 }
 
+static const char *const workloads[] = {"coba", "cuba", "microcircuit", "poisson"};
+
+static bool wanted(const opts *o, const char *name)
+{
+    if (!o->only)
+        return true;
+    size_t len = strlen(name);
+    for (const char *w = o->only; *w;) {
+        size_t l = strcspn(w, ",");
+        if (l == len && strncmp(w, name, l) == 0)
+            return true;
+        w += l + (w[l] == ',');
+    }
+    return false;
+}
+
 static int parse(int argc, char **argv, opts *o)
 {
     o->examples = getenv("TWINBRAIN_EXAMPLES") ? getenv("TWINBRAIN_EXAMPLES") : TB_PKGDATADIR "/examples/spiking";
     o->precision = "double";
+    o->threads = 2;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         bool next = i + 1 < argc;
@@ -396,7 +579,15 @@ static int parse(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
         } else if (strcmp(a, "--quick") == 0) {
-            o->quick = true;
+            o->quick = o->no_peers = true;
+        } else if (strcmp(a, "--no-peers") == 0) {
+            o->no_peers = true;
+        } else if (strcmp(a, "--threads") == 0 && next) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 1024)
+                return tb_cli_usage_error("bench spiking", "--threads takes a count from 1 to 1024, not '%s'", argv[i]);
+            o->threads = (int)t;
         } else if (strcmp(a, "--examples") == 0 && next) {
             o->examples = argv[++i];
         } else if (strcmp(a, "--only") == 0 && next) {
@@ -409,8 +600,16 @@ static int parse(int argc, char **argv, opts *o)
             return tb_cli_usage_error("bench spiking", "unknown argument '%s' (or it is missing its value)", a);
         }
     }
-    if (o->only && strcmp(o->only, "coba") && strcmp(o->only, "microcircuit"))
-        return tb_cli_usage_error("bench spiking", "--only takes coba or microcircuit, not '%s'", o->only);
+    for (const char *w = o->only; w && *w;) {
+        size_t len = strcspn(w, ",");
+        bool known = false;
+        for (size_t k = 0; k < sizeof workloads / sizeof *workloads; ++k)
+            known |= strlen(workloads[k]) == len && strncmp(w, workloads[k], len) == 0;
+        if (!known)
+            return tb_cli_usage_error("bench spiking", "--only takes coba, cuba, microcircuit or poisson, not '%.*s'",
+                                      (int)len, w);
+        w += len + (w[len] == ',');
+    }
     if (strcmp(o->precision, "single") && strcmp(o->precision, "double"))
         return tb_cli_usage_error("bench spiking", "--precision takes single or double");
     return -1;
@@ -423,7 +622,7 @@ static int run(const opts *o)
     tb_device_info *devs = NULL;
     size_t ndev = 0, chosen = 0, n = 0;
     tb_device *dev = NULL;
-    result rs[2];
+    result rs[4];
     memset(rs, 0, sizeof rs);
     tb_status st = tb_plugin_registry_load(&reg, &err);
     if (st == TB_OK)
@@ -432,16 +631,19 @@ static int run(const opts *o)
         st = tb_device_select(devs, ndev, o->device, strcmp(o->precision, "double") == 0, &chosen, &err);
     if (st == TB_OK)
         st = tb_device_open(&devs[chosen], &dev, &err);
-    if (st == TB_OK && (!o->only || strcmp(o->only, "coba") == 0)) {
-        if (!o->json)
-            fprintf(stderr, "  COBA ...\n");
-        st = coba(o, reg, dev, &rs[n++], o->quick ? 1.0 : 10.0, &err);
-    }
-    if (st == TB_OK && (!o->only || strcmp(o->only, "microcircuit") == 0)) {
-        if (!o->json)
-            fprintf(stderr, "  microcircuit (the network takes a while to build) ...\n");
-        st = microcircuit(o, reg, dev, &rs[n++], &err);
-    }
+    for (size_t k = 0; k < 2 && st == TB_OK; ++k)
+        if (wanted(o, workloads[k])) {
+            if (!o->json)
+                fprintf(stderr, "  %s ...\n", workloads[k]);
+            st = vogels_abbott(o, reg, dev, workloads[k], &rs[n++], o->quick ? 1.0 : 10.0, &err);
+        }
+    for (size_t k = 2; k < 4 && st == TB_OK; ++k)
+        if (wanted(o, workloads[k])) {
+            if (!o->json)
+                fprintf(stderr, "  microcircuit, %s drive (the network takes a while to build) ...\n",
+                        k == 2 ? "DC" : "Poisson");
+            st = microcircuit(o, reg, dev, k == 3, &rs[n++], &err);
+        }
     int rc = 0;
     if (st != TB_OK)
         rc = tb_cli_fail(&err);
@@ -478,7 +680,7 @@ tb_status tb_bench_spiking_standard(tb_device *dev, const tb_plugin_registry *re
     for (size_t i = 0; st == TB_OK && i < 2 && *n < cap; ++i) {
         if (strcmp(precisions[i], "double") == 0 && !tb_device_get_info(dev)->fp64)
             continue;
-        opts o = {.examples = dir, .precision = precisions[i], .quick = true, .no_baseline = true};
+        opts o = {.examples = dir, .precision = precisions[i], .quick = true, .no_baseline = true, .no_peers = true};
         result r = {0};
         st = coba(&o, reg, dev, &r, seconds * 3 > 1 ? seconds * 3 : 1, err);
         if (st != TB_OK)

@@ -135,9 +135,30 @@ static bool spike_step(double ms, double dt, uint64_t steps, uint64_t *s)
     return true;
 }
 
-/* Entries of a Poisson input's cumulative-distribution table (means
- * below 10): up to where the tail is below 1e-16. */
+/* A Poisson input's table (means below 10): for k < n, t(k) = floor(F(k)
+ * 2^B - 0.5), F the cumulative distribution (rounded to the program's
+ * precision), B the bits of the uniform (32 in double precision, 24 in
+ * single), so that a uniform u = (r + 0.5) 2^-B exceeds F(k) exactly when
+ * r > t(k) (kernels/spiking.cl, tb_poisson_add); n the first count whose
+ * tail P(K >= n) is below 1e-16 (a count of n stands for all larger
+ * ones); then padded with 2^B - 1, which no r exceeds, up to
+ * TB_POISSON_TABLE. All these are integers below 2^B, exact in a real. */
 #define POISSON_TABLE_MAX 64
+#define POISSON_TAIL_TERMS 160
+
+/* The first n with P(K >= n) < 1e-16 for K ~ Poisson(lambda), lambda < 10:
+ * the tail summed from its far end, not 1 - F, which cancels. */
+static size_t poisson_table_length(double lambda)
+{
+    double tail[POISSON_TAIL_TERMS + 1];
+    tail[POISSON_TAIL_TERMS] = 0;
+    for (size_t j = POISSON_TAIL_TERMS; j-- > 0;)
+        tail[j] = tail[j + 1] + exp(-lambda + (double)j * log(lambda) - lgamma((double)j + 1.0));
+    size_t n = 0;
+    while (n < POISSON_TABLE_MAX && tail[n] >= 1e-16)
+        ++n;
+    return n;
+}
 
 /* The values an input's code reads: poisson {mean per step, weight, table
  * length, table...}, dc {amplitude}, noise {mean, std}. */
@@ -147,18 +168,21 @@ static size_t input_values(const spk *k, const tb_spk_input *in, double *v)
     switch (in->kind) {
     case TB_INPUT_POISSON: {
         double lambda = in->rate * (double)in->indegree * k->sc->dt * 1e-3; /* events per step */
-        size_t n = 0;
         v[0] = lambda, v[1] = in->weight;
-        if (lambda > 0 && lambda < 10) {
-            double p = exp(-lambda), F = p;
-            while (n < POISSON_TABLE_MAX && 1.0 - F > 1e-16) {
-                v[3 + n++] = F;
-                p *= lambda / (double)n;
-                F += p;
-            }
+        if (!(lambda > 0 && lambda < 10))
+            return 3;
+        size_t n = poisson_table_length(lambda);
+        bool single = k->realsz == sizeof(float);
+        double scale = single ? 0x1p24 : 0x1p32, p = exp(-lambda), F = p;
+        for (size_t j = 0; j < n; ++j) {
+            v[3 + j] = floor((single ? (double)(float)F : F) * scale - 0.5);
+            p *= lambda / (double)(j + 1);
+            F += p;
         }
+        for (size_t j = n; j < POISSON_TABLE_MAX; ++j)
+            v[3 + j] = scale - 1.0;
         v[2] = (double)n;
-        return 3 + n;
+        return 3 + POISSON_TABLE_MAX;
     }
     case TB_INPUT_DC: v[0] = in->amplitude; return 3;
     case TB_INPUT_NOISE: v[0] = in->mean, v[1] = in->std; return 3;
@@ -606,11 +630,12 @@ static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf
 }
 
 /* Launches of at most the shortest delay (the whole chunk when nothing is
- * connected), cut where a state record samples. */
+ * connected, or when one work-group runs the whole network: no spike of
+ * another work-group can be due), cut where a state record samples. */
 static uint64_t launch_len(const spk *k, uint64_t t, uint64_t end)
 {
     uint64_t n = end - t;
-    if (k->n_syn && n > (uint64_t)k->dmin)
+    if (k->n_syn && (k->P > 1 || k->n_ext) && n > (uint64_t)k->dmin)
         n = (uint64_t)k->dmin;
     for (size_t r = 0; r < k->n_srec; ++r) {
         uint64_t next = ((t + 1) / k->srec[r].period + ((t + 1) % k->srec[r].period != 0)) * k->srec[r].period;

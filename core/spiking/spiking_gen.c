@@ -134,20 +134,15 @@ static void gen_inputs(tb_buf *b, const spk *k, const spk_pop *p)
     for (size_t u = 0; u < p->n_inputs; ++u) {
         const tb_spk_input *in = &k->ss->inputs[p->inputs[u].input];
         size_t l = spk_lay_input(p, u);
+        if (in->kind == TB_INPUT_POISSON)
+            continue;
         tb_buf_printf(b, "    if (tb_step >= tb_lay[%zu] && tb_step < tb_lay[%zu]) { /* input '%s' */\n", l, l + 1,
                       in->name);
         tb_buf_printf(b, "        __global const real *tb_v = tb_pv + tb_lay[%zu];\n", l + 2);
         const unsigned stream_input = (unsigned)p->inputs[u].input << 8;
         switch (in->kind) {
-        case TB_INPUT_POISSON: {
-            int port = port_index(p->model->m, in->ports[p->inputs[u].slot]);
-            tb_buf_printf(b,
-                          "        in_%s += tb_v[1] * (real)tb_poisson(tb_v[0], tb_v + 3, (uint)tb_v[2], tb_seed, "
-                          "TB_RNG_INPUT | %uu, "
-                          "(ulong)tb_step, (uint)tb_gn);\n",
-                          p->model->m->ports[port].name, stream_input);
+        case TB_INPUT_POISSON: /* tb_drive_* adds it into tb_in beforehand */
             break;
-        }
         case TB_INPUT_DC:
             tb_buf_puts(b, "        I_ext += tb_v[0];\n");
             break;
@@ -205,6 +200,40 @@ static void gen_update(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
     tb_buf_puts(b, "    tb_flags[tb_gn] = tb_spike;\n}\n\n");
 }
 
+static bool has_poisson(const spk *k, const spk_pop *p)
+{
+    for (size_t u = 0; u < p->n_inputs; ++u)
+        if (k->ss->inputs[p->inputs[u].input].kind == TB_INPUT_POISSON)
+            return true;
+    return false;
+}
+
+/* The population's Poisson inputs of this step, added into its input
+ * array before the update reads it (in the order the update used to add
+ * them, so the sums are the same): neurons a + lid, a + lid + L, ... < e,
+ * the ones this work-item updates. */
+static void gen_drive(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
+{
+    if (!has_poisson(k, p))
+        return;
+    tb_buf_printf(b, "__attribute__((always_inline)) inline void tb_drive_%zu(long a, long e, long L, TB_UPD_PARAMS)\n{\n",
+                  idx);
+    tb_buf_puts(b, "    (void)tb_state, (void)tb_refr, (void)tb_flags, (void)tb_cv, (void)dt;\n");
+    for (size_t u = 0; u < p->n_inputs; ++u) {
+        const tb_spk_input *in = &k->ss->inputs[p->inputs[u].input];
+        if (in->kind != TB_INPUT_POISSON)
+            continue;
+        size_t l = spk_lay_input(p, u);
+        int port = port_index(p->model->m, in->ports[p->inputs[u].slot]);
+        tb_buf_printf(b,
+                      "    if (tb_step >= tb_lay[%zu] && tb_step < tb_lay[%zu]) /* input '%s' */\n"
+                      "        tb_poisson_add(tb_in + %d * tb_N, a, e, L, tb_pv + tb_lay[%zu], tb_seed, TB_RNG_INPUT | %uu,\n"
+                      "                       (ulong)tb_step);\n",
+                      l, l + 1, in->name, port, l + 2, (unsigned)p->inputs[u].input << 8);
+    }
+    tb_buf_puts(b, "}\n\n");
+}
+
 /* One launch: `steps` steps (at most the shortest delay, so no spike of
  * this launch is due in it). Work-group p owns partition p; work-group P,
  * when there are spike files, copies their spikes into the history. */
@@ -226,13 +255,18 @@ static void gen_step(tb_buf *b, const spk *k)
                    "        const long tb_lo = tb_part[tb_p], tb_hi = tb_part[tb_p + 1];\n");
     for (size_t i = 0; i < k->n_pops; ++i) {
         const spk_pop *p = &k->pops[i];
+        char *drive = has_poisson(k, p)
+                          ? tb_asprintf("            tb_drive_%zu(a + tb_lid, e, tb_L, TB_UPD_ARGS);\n", i)
+                          : tb_asprintf("%s", "");
         tb_buf_printf(b,
                       "        { /* population '%s' */\n"
                       "            const long a = max(tb_lo, tb_lay[%zu]), e = min(tb_hi, tb_lay[%zu] + tb_lay[%zu]);\n"
+                      "%s"
                       "            for (long n = a + tb_lid; n < e; n += tb_L)\n"
                       "                tb_update_%zu(n - tb_lay[%zu], TB_UPD_ARGS);\n"
                       "        }\n",
-                      p->spec->name, p->lay + LAY_LO, p->lay + LAY_LO, p->lay + LAY_N, i, p->lay + LAY_LO);
+                      p->spec->name, p->lay + LAY_LO, p->lay + LAY_LO, p->lay + LAY_N, drive, i, p->lay + LAY_LO);
+        free(drive);
     }
     tb_buf_puts(b, "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
                    "        if (tb_lid == 0)\n"
@@ -264,6 +298,7 @@ char *spk_generate(const spk *k)
         gen_init(&b, p, i);
         gen_prepare(&b, p, i);
         gen_update(&b, k, p, i);
+        gen_drive(&b, k, p, i);
     }
     gen_step(&b, k);
     return tb_buf_take(&b);
