@@ -16,8 +16,9 @@ coverage-programs: FZ_OUT = tests/fuzz/coverage
 coverage-programs: FZ_CFLAGS = -g -O0 -fprofile-instr-generate -fcoverage-mapping
 coverage-programs: FZ_LDFLAGS = -fprofile-instr-generate
 
-FZ_CPPFLAGS = $(DEFS) $(DEFAULT_INCLUDES) $(FUZZ_REPLAY_CPPFLAGS) -I$(TB_RANDOM123_INCLUDE) $(CPPFLAGS)
-FZ_LIBS = $(OPENCL_LIBS) $(HDF5_LIBS) $(LTDL_LIBS) -lm $(LIBS)
+# MPI_*: empty unless configured --with-mpi (core/world.c then includes mpi.h)
+FZ_CPPFLAGS = $(DEFS) $(DEFAULT_INCLUDES) $(FUZZ_REPLAY_CPPFLAGS) $(MPI_CFLAGS) -I$(TB_RANDOM123_INCLUDE) $(CPPFLAGS)
+FZ_LIBS = $(OPENCL_LIBS) $(HDF5_LIBS) $(LTDL_LIBS) $(MPI_LIBS) -lm $(LIBS)
 FZ_LIB_C = $(filter %.c,$(libtwinbrain_la_SOURCES))
 fz_lib_objs = $(patsubst %.c,$(1)/obj/%.o,$(FZ_LIB_C))
 
