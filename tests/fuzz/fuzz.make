@@ -16,16 +16,21 @@ coverage-programs: FZ_OUT = tests/fuzz/coverage
 coverage-programs: FZ_CFLAGS = -g -O0 -fprofile-instr-generate -fcoverage-mapping
 coverage-programs: FZ_LDFLAGS = -fprofile-instr-generate
 
-# MPI_*: empty unless configured --with-mpi (core/world.c then includes mpi.h)
-FZ_CPPFLAGS = $(DEFS) $(DEFAULT_INCLUDES) $(FUZZ_REPLAY_CPPFLAGS) $(MPI_CFLAGS) -I$(TB_RANDOM123_INCLUDE) $(CPPFLAGS)
-FZ_LIBS = $(OPENCL_LIBS) $(HDF5_LIBS) $(LTDL_LIBS) $(MPI_LIBS) -lm $(LIBS)
-FZ_LIB_C = $(filter %.c,$(libtwinbrain_la_SOURCES))
+# The library's own flags and libraries: they follow configure (MPI,
+# protobuf-c for the twin kit) and the kits' fragments.
+FZ_CPPFLAGS = $(DEFS) $(DEFAULT_INCLUDES) $(FUZZ_REPLAY_CPPFLAGS) $(libtwinbrain_la_CPPFLAGS) $(CPPFLAGS)
+FZ_LIBS = $(libtwinbrain_la_LIBADD) $(LIBS)
+FZ_LIB_C = $(filter %.c,$(libtwinbrain_la_SOURCES) $(nodist_libtwinbrain_la_SOURCES))
 fz_lib_objs = $(patsubst %.c,$(1)/obj/%.o,$(FZ_LIB_C))
 
 fuzz-programs: $(FUZZ_HARNESSES:%=tests/fuzz/build/fuzz_%)
 coverage-programs: $(FUZZ_HARNESSES:%=tests/fuzz/coverage/replay_%)
 
 tests/fuzz/build/obj/%.o tests/fuzz/coverage/obj/%.o: $(srcdir)/%.c
+	@mkdir -p $(@D)
+	$(AM_V_CC)$(FUZZ_CC) $(FZ_CPPFLAGS) $(AM_CFLAGS) $(FZ_CFLAGS) -MMD -MP -c -o $@ $<
+# generated sources (protoc-c's) are in the build folder
+tests/fuzz/build/obj/%.o tests/fuzz/coverage/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(AM_V_CC)$(FUZZ_CC) $(FZ_CPPFLAGS) $(AM_CFLAGS) $(FZ_CFLAGS) -MMD -MP -c -o $@ $<
 
