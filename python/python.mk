@@ -26,7 +26,10 @@ python__core_la_LIBADD = libtwinbrain.la
 install-data-hook: pyext-drop-la
 pyext-drop-la:
 	rm -f $(DESTDIR)$(pytwinbraindir)/_core.la
+# ... so libtool's uninstall does not know it; Python leaves its caches.
 uninstall-hook:
+	rm -f $(DESTDIR)$(pytwinbraindir)/_core.so
+	rm -rf $(DESTDIR)$(pytwinbraindir)/__pycache__
 	-rmdir $(DESTDIR)$(pytwinbraindir) 2>/dev/null
 endif
 
