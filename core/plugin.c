@@ -424,6 +424,15 @@ static void default_text(char *buf, size_t n, const tb_param_info *q)
         snprintf(buf, n, "%g", q->value);
 }
 
+/* A parameter's allowed values and default as the listing shows them. */
+static void param_columns(const tb_param_info *q, char *r, size_t nr, char *d, size_t nd)
+{
+    range_text(r, nr, q->min, q->max);
+    default_text(d, nd, q);
+    if (q->type != TB_PARAM_REAL)
+        snprintf(r, nr, "%s", tb_param_type_name(q->type));
+}
+
 void tb_plugin_describe(const tb_plugin *p, const char *file, tb_buf *b)
 {
     tb_buf_printf(b, "%s %s (%s plugin)\n  %s\n  file: %s\n\n", p->name, p->version ? p->version : "", p->kind,
@@ -436,15 +445,24 @@ void tb_plugin_describe(const tb_plugin *p, const char *file, tb_buf *b)
         kit->plugin_text(p, b);
     else if (layer && layer->plugin_text)
         layer->plugin_text(p, b);
-    tb_buf_printf(b, "parameters\n  %-10s %-12s %-8s %-14s %s\n", "name", "default", "unit", "allowed", "meaning");
+    /* columns as wide as their longest entry (at least the usual widths),
+     * so that a long unit or default does not push the rest out of line */
+    int w[4] = {10, 12, 8, 14};
+    for (size_t i = 0; i < p->n_params; ++i) {
+        char r[64], d[64];
+        param_columns(&p->params[i], r, sizeof r, d, sizeof d);
+        const char *col[4] = {p->params[i].name, d, p->params[i].unit ? p->params[i].unit : "", r};
+        for (int c = 0; c < 4; ++c)
+            w[c] = (int)strlen(col[c]) > w[c] ? (int)strlen(col[c]) : w[c];
+    }
+    tb_buf_printf(b, "parameters\n  %-*s %-*s %-*s %-*s %s\n", w[0], "name", w[1], "default", w[2], "unit", w[3],
+                  "allowed", "meaning");
     for (size_t i = 0; i < p->n_params; ++i) {
         const tb_param_info *q = &p->params[i];
         char r[64], d[64];
-        range_text(r, sizeof r, q->min, q->max);
-        default_text(d, sizeof d, q);
-        if (q->type != TB_PARAM_REAL)
-            snprintf(r, sizeof r, "%s", tb_param_type_name(q->type));
-        tb_buf_printf(b, "  %-10s %-12s %-8s %-14s %s\n", q->name, d, q->unit ? q->unit : "", r, q->doc ? q->doc : "");
+        param_columns(q, r, sizeof r, d, sizeof d);
+        tb_buf_printf(b, "  %-*s %-*s %-*s %-*s %s\n", w[0], q->name, w[1], d, w[2], q->unit ? q->unit : "", w[3], r,
+                      q->doc ? q->doc : "");
     }
 }
 
