@@ -97,6 +97,18 @@ static char **read_strings(hid_t d, hid_t s, size_t n)
     return out;
 }
 
+/* The size of the file that holds dataset d (0 when unknown). */
+static hsize_t file_bytes(hid_t d)
+{
+    hsize_t size = 0;
+    hid_t f = H5Iget_file_id(d);
+    if (f >= 0 && H5Fget_filesize(f, &size) < 0)
+        size = 0;
+    if (f >= 0)
+        H5Fclose(f);
+    return size;
+}
+
 static tb_status labels_from(hid_t d, const char *path, const char *dataset, size_t n, const char *items,
                              char ***labels, tb_error *err)
 {
@@ -114,6 +126,11 @@ static tb_status labels_from(hid_t d, const char *path, const char *dataset, siz
     else if (len != n)
         st = tb_error_set(err, TB_ERR_INPUT, "%s: %s holds %llu labels, but %s: one label each", path, dataset,
                           (unsigned long long)len, items);
+    else if (n > file_bytes(d))
+        /* a dataspace may claim any length without storage behind it:
+         * every stored label takes at least a byte of the file */
+        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s claims %llu labels, more than the file's %llu bytes can hold",
+                          path, dataset, (unsigned long long)n, (unsigned long long)file_bytes(d));
     else if (!(*labels = read_strings(d, s, n)))
         st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s: %s", path, dataset, tb_h5_reason_take().text);
     if (t >= 0)
