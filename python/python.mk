@@ -51,6 +51,7 @@ CLEANFILES += python/build.env
 
 # They skip (77), saying why, without the extension or matplotlib.
 PYTHON_TESTS = python/tests/api.py python/tests/errors.py python/tests/interrupt.py python/tests/plots.py \
+	python/tests/resume.py \
 	python/tests/example.py
 TESTS += $(PYTHON_TESTS)
 EXTRA_DIST += $(PYTHON_TESTS)

@@ -28,6 +28,7 @@ PyObject *ext_devices(PyObject *self, PyObject *args);
 PyObject *ext_plugins(PyObject *self, PyObject *args);
 PyObject *ext_check(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *ext_run(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *ext_resume(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *ext_compare(PyObject *self, PyObject *args);
 
 /* The scenario a call names: a file, or TOML text with a name and a folder. */

@@ -80,6 +80,8 @@ static PyMethodDef methods[] = {
      "Load and check a scenario; a dict describing it."},
     {"run", (PyCFunction)(void (*)(void))ext_run, METH_VARARGS | METH_KEYWORDS,
      "Run a scenario into an output file; a dict summarising the run."},
+    {"resume", (PyCFunction)(void (*)(void))ext_resume, METH_VARARGS | METH_KEYWORDS,
+     "Continue an interrupted run from its newest checkpoint; a dict summarising it."},
     {"compare", ext_compare, METH_VARARGS, "Compare two output files of the same scenario."},
     {NULL, NULL, 0, NULL},
 };

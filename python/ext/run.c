@@ -19,13 +19,14 @@
 #include <string.h>
 
 static int parse_source(PyObject *args, PyObject *kw, ext_source *src, const char **device, const char **output,
-                        PyObject **progress)
+                        PyObject **progress, double *every_ms)
 {
-    static char *keys[] = {"path", "text", "name", "dir", "sets", "device", "output", "progress", NULL};
+    static char *keys[] = {"path", "text", "name", "dir", "sets", "device", "output", "progress", "checkpoint_every",
+                           NULL};
     PyObject *sets = NULL;
     *src = (ext_source){0};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "zzzzO|zzO", keys, &src->path, &src->text, &src->name, &src->dir,
-                                     &sets, device, output, progress))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "zzzzO|zzOd", keys, &src->path, &src->text, &src->name, &src->dir,
+                                     &sets, device, output, progress, every_ms))
         return -1;
     if (!src->path && !(src->text && src->name)) {
         PyErr_SetString(PyExc_ValueError, "a scenario needs a path, or text and a name");
@@ -65,7 +66,8 @@ PyObject *ext_check(PyObject *self, PyObject *args, PyObject *kw)
     ext_source src;
     const char *device = NULL, *output = NULL;
     PyObject *progress = NULL;
-    if (parse_source(args, kw, &src, &device, &output, &progress) < 0) {
+    double every_ms = 0;
+    if (parse_source(args, kw, &src, &device, &output, &progress, &every_ms) < 0) {
         free_source(&src);
         return NULL;
     }
@@ -196,12 +198,77 @@ static PyObject *raise_stopped(const tb_error *err, const char *output, watch *w
     return NULL;
 }
 
+/* The devices' indices, "I,J,...": what a resumed run opens again. */
+static char *device_indices(const devs *d)
+{
+    size_t cap = 12 * d->n + 1, len = 0;
+    char *s = malloc(cap);
+    for (size_t k = 0; s && k < d->n; ++k)
+        len += (size_t)snprintf(s + len, cap - len, "%s%d", k ? "," : "", tb_device_get_info(d->dev[k])->index);
+    if (s && !d->n)
+        *s = '\0';
+    return s;
+}
+
+/* What run() and resume() share: open the devices, build, run into
+ * `output` (continuing `resume_from` when given), the summary or the
+ * exception. */
+static PyObject *run_scenario(const tb_scenario *sc, const char *device, const char *output, double every_ms,
+                              const char *resume_from, watch *w)
+{
+    tb_error err = {0};
+    devs d = {0};
+    tb_sim *sim = NULL;
+    char *indices = NULL;
+    PyObject *out = NULL;
+    tb_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = resume_from ? TB_OK : tb_scenario_check_output(sc, output, &err);
+    if (st == TB_OK)
+        st = open_devices(&d, device ? device : sc->device, sc->precision == TB_DOUBLE, &err);
+    if (st == TB_OK && !(indices = device_indices(&d)))
+        st = tb_error_set(&err, TB_ERR_OTHER, "out of memory");
+    if (st == TB_OK)
+        st = tb_sim_create_multi(sc, d.dev, d.n, &sim, &err);
+    Py_END_ALLOW_THREADS
+    if (st == TB_OK && PyErr_CheckSignals() < 0)
+        goto done; /* Ctrl-C while the program built: nothing written yet */
+    if (st == TB_OK) {
+        tb_sim_options opt = {.progress = on_chunk, .progress_ctx = w, .stop = &w->stop,
+                              .checkpoint_every_ms = every_ms, .devices = indices, .resume_from = resume_from};
+        Py_BEGIN_ALLOW_THREADS
+        st = tb_sim_run(sim, output, &opt, &err);
+        Py_END_ALLOW_THREADS
+    }
+    if (st == TB_OK && w->exc_type) {
+        /* Ctrl-C after the last chunk: the file is complete, the interrupt still ends the call */
+        PyErr_Restore(w->exc_type, w->exc_value, w->exc_tb);
+        w->exc_type = w->exc_value = w->exc_tb = NULL;
+    } else if (st == TB_OK)
+        out = summary(sim, output);
+    else if (w->stop)
+        raise_stopped(&err, output, w);
+    else
+        ext_raise(&err, st == TB_ERR_DIVERGED || st == TB_ERR_INTERRUPTED ? output : NULL);
+done:
+    Py_XDECREF(w->exc_type);
+    Py_XDECREF(w->exc_value);
+    Py_XDECREF(w->exc_tb);
+    w->exc_type = w->exc_value = w->exc_tb = NULL;
+    free(indices);
+    tb_error_clear(&err);
+    tb_sim_free(sim);
+    close_devices(&d);
+    return out;
+}
+
 PyObject *ext_run(PyObject *self, PyObject *args, PyObject *kw)
 {
     ext_source src;
     const char *device = NULL, *output = NULL;
+    double every_ms = 0;
     watch w = {0};
-    if (parse_source(args, kw, &src, &device, &output, &w.progress) < 0) {
+    if (parse_source(args, kw, &src, &device, &output, &w.progress, &every_ms) < 0) {
         free_source(&src);
         return NULL;
     }
@@ -215,46 +282,65 @@ PyObject *ext_run(PyObject *self, PyObject *args, PyObject *kw)
     tb_error err = {0};
     tb_plugin_registry *reg = NULL;
     tb_scenario *sc = NULL;
-    devs d = {0};
-    tb_sim *sim = NULL;
     PyObject *out = NULL;
-    tb_status st = ext_load(&src, &reg, &sc, &err);
-    if (st == TB_OK) {
-        Py_BEGIN_ALLOW_THREADS
-        st = tb_scenario_check_output(sc, output, &err);
-        if (st == TB_OK)
-            st = open_devices(&d, device ? device : sc->device, sc->precision == TB_DOUBLE, &err);
-        if (st == TB_OK)
-            st = tb_sim_create_multi(sc, d.dev, d.n, &sim, &err);
-        Py_END_ALLOW_THREADS
-    }
-    if (st == TB_OK && PyErr_CheckSignals() < 0)
-        goto done; /* Ctrl-C while the program built: nothing written yet */
-    if (st == TB_OK) {
-        tb_sim_options opt = {.progress = on_chunk, .progress_ctx = &w, .stop = &w.stop};
-        Py_BEGIN_ALLOW_THREADS
-        st = tb_sim_run(sim, output, &opt, &err);
-        Py_END_ALLOW_THREADS
-    }
-    if (st == TB_OK && w.exc_type) {
-        /* Ctrl-C after the last chunk: the file is complete, the interrupt still ends the call */
-        PyErr_Restore(w.exc_type, w.exc_value, w.exc_tb);
-        w.exc_type = w.exc_value = w.exc_tb = NULL;
-    } else if (st == TB_OK)
-        out = summary(sim, output);
-    else if (w.stop)
-        raise_stopped(&err, output, &w);
+    if (ext_load(&src, &reg, &sc, &err) == TB_OK)
+        out = run_scenario(sc, device, output, every_ms, NULL, &w);
     else
-        ext_raise(&err, st == TB_ERR_DIVERGED || st == TB_ERR_INTERRUPTED ? output : NULL);
-done:
-    Py_XDECREF(w.exc_type);
-    Py_XDECREF(w.exc_value);
-    Py_XDECREF(w.exc_tb);
+        ext_raise(&err, NULL);
     tb_error_clear(&err);
-    tb_sim_free(sim);
-    close_devices(&d);
     tb_scenario_free(sc);
     tb_plugin_registry_free(reg);
     free_source(&src);
+    return out;
+}
+
+/* resume(path, device=None, progress=None): `twinbrain resume`. A run
+ * that was complete already gives {"output", "complete": True, "steps"}
+ * and nothing runs; else the summary of the resumed run, with
+ * "resumed_from" (file) and "resumed_step". */
+PyObject *ext_resume(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *keys[] = {"path", "device", "progress", NULL};
+    const char *path = NULL, *device = NULL;
+    watch w = {0};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zO", keys, &path, &device, &w.progress))
+        return NULL;
+    if (w.progress == Py_None)
+        w.progress = NULL;
+    tb_error err = {0};
+    tb_resume r;
+    tb_plugin_registry *reg = NULL;
+    tb_scenario *sc = NULL;
+    PyObject *out = NULL;
+    tb_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = tb_resume_find(path, &r, &err);
+    if (st == TB_OK && !r.complete) {
+        st = tb_plugin_registry_load(&reg, &err);
+        if (st == TB_OK)
+            st = tb_scenario_load_text(r.scenario, r.scenario_file ? r.scenario_file : r.target, NULL, NULL, 0, reg,
+                                       &sc, &err);
+    }
+    Py_END_ALLOW_THREADS
+    if (st == TB_OK && !r.complete)
+        out = run_scenario(sc, device ? device : r.devices, r.target, r.every_ms, r.source, &w);
+    if (st == TB_OK && r.complete) {
+        out = PyDict_New();
+        if (out && (ext_set(out, "output", ext_str(r.target)) || ext_set(out, "complete", Py_NewRef(Py_True)) ||
+                    ext_set(out, "steps", PyLong_FromUnsignedLongLong(r.step))))
+            Py_CLEAR(out);
+    } else if (out && (ext_set(out, "complete", Py_NewRef(Py_False)) ||
+                       ext_set(out, "resumed_from", ext_str(r.source)) ||
+                       ext_set(out, "resumed_step", PyLong_FromUnsignedLongLong(r.step))))
+        Py_CLEAR(out);
+    /* the earlier attempts' partial files are superseded once the target is whole */
+    if (out && (st = tb_resume_tidy(&r, &err)) != TB_OK)
+        Py_CLEAR(out);
+    if (st != TB_OK)
+        ext_raise(&err, NULL);
+    tb_error_clear(&err);
+    tb_resume_clear(&r);
+    tb_scenario_free(sc);
+    tb_plugin_registry_free(reg);
     return out;
 }

@@ -15,15 +15,16 @@ if _os.environ.get("TWINBRAIN_PYTHON_EXT"):
     __path__.insert(0, _os.environ["TWINBRAIN_PYTHON_EXT"])
 
 from . import _core  # noqa: E402
-from .errors import DeviceError, DivergedError, Error, InputError, Interrupted, ScenarioError  # noqa: E402
+from .errors import (DeviceError, DivergedError, Error, InputError, Interrupted, ResumeError,  # noqa: E402
+                     ScenarioError)
 from .result import Monitor, Result, Spikes  # noqa: E402
-from .runner import compare, run  # noqa: E402
+from .runner import compare, resume, run  # noqa: E402
 from .scenario import Raw, Scenario  # noqa: E402
 from . import tomlwrite  # noqa: E402,F401
 
 __version__ = _core.version
-__all__ = ["devices", "plugins", "Scenario", "Raw", "run", "compare", "open", "Result", "Monitor", "Spikes",
-           "Error", "ScenarioError", "DeviceError", "InputError", "DivergedError", "Interrupted"]
+__all__ = ["devices", "plugins", "Scenario", "Raw", "run", "resume", "compare", "open", "Result", "Monitor", "Spikes",
+           "Error", "ScenarioError", "DeviceError", "InputError", "DivergedError", "ResumeError", "Interrupted"]
 
 
 def devices():

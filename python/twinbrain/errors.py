@@ -8,7 +8,8 @@ carry where they are: ``file``, ``line`` and ``column`` of the first one
 """
 import re
 
-__all__ = ["Error", "ScenarioError", "DeviceError", "InputError", "DivergedError", "Interrupted", "from_status"]
+__all__ = ["Error", "ScenarioError", "DeviceError", "InputError", "DivergedError", "ResumeError", "Interrupted",
+           "from_status"]
 
 _WHERE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")
 _OVERRIDE = re.compile(r"^(?P<file>.+?): --set: (?P<msg>.*)$")  # a value given with set(): no line
@@ -63,6 +64,13 @@ class DivergedError(Error):
     status = 5
 
 
+class ResumeError(Error):
+    """Nothing to resume: the file has no whole checkpoint, or its kind of
+    model cannot checkpoint (6)."""
+
+    status = 6
+
+
 class Interrupted(Error, KeyboardInterrupt):
     """Ctrl-C stopped a run after a chunk; ``output`` holds what it wrote (130).
 
@@ -77,7 +85,8 @@ class Interrupted(Error, KeyboardInterrupt):
         return Result(self.output) if self.output else None
 
 
-_BY_STATUS = {c.status: c for c in (ScenarioError, DeviceError, InputError, DivergedError, Interrupted)}
+_BY_STATUS = {c.status: c for c in (ScenarioError, DeviceError, InputError, DivergedError, ResumeError,
+                                            Interrupted)}
 
 
 def from_status(status, message, output=None):

@@ -9,10 +9,10 @@ from .progress import Progress
 from .result import Result
 from .scenario import Scenario
 
-__all__ = ["run", "compare"]
+__all__ = ["run", "resume", "compare"]
 
 
-def run(scenario, device=None, output=None, progress=True):
+def run(scenario, device=None, output=None, progress=True, checkpoint_every=None):
     """Run a scenario (a :class:`Scenario` or a TOML file's path) and return its
     :class:`Result`.
 
@@ -23,6 +23,9 @@ def run(scenario, device=None, output=None, progress=True):
     that is removed when the result is no longer used. ``progress``: True for a
     progress bar (tqdm when installed, else a line on stderr when it is a terminal), False for none,
     or a callable ``f(step, steps, t_ms, duration_ms, wall_seconds, eta_seconds)``.
+    ``checkpoint_every``: ms of simulated time between checkpoints (as
+    ``twinbrain run --checkpoint-every``), so that :func:`resume` can finish a
+    run that was stopped or killed; needs ``output``.
 
     Errors raise :class:`twinbrain.Error` subclasses. Ctrl-C stops the run after
     the current chunk, keeps the output written so far and raises
@@ -30,20 +33,16 @@ def run(scenario, device=None, output=None, progress=True):
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
     keep = None
+    if checkpoint_every is not None and output is None:
+        raise ValueError("checkpoint_every needs an output file to resume from")
     if output is None:
         keep = tempfile.mkdtemp(prefix="twinbrain-")
         output = os.path.join(keep, "run.h5")
     output = os.fspath(output)
-    bar = None
-    if progress is True and Progress.wanted():
-        bar = Progress()
-        fn = bar
-    elif callable(progress):
-        fn = progress
-    else:
-        fn = None
+    bar, fn = _progress(progress)
+    extra = {} if checkpoint_every is None else {"checkpoint_every": float(checkpoint_every)}
     try:
-        summary = _core.run(**scenario._source(), device=device, output=output, progress=fn)
+        summary = _core.run(**scenario._source(), device=device, output=output, progress=fn, **extra)
     except BaseException:
         if keep and not os.path.exists(output):
             shutil.rmtree(keep, ignore_errors=True)
@@ -55,6 +54,34 @@ def run(scenario, device=None, output=None, progress=True):
     if keep:
         weakref.finalize(result, shutil.rmtree, keep, True)
     return result
+
+
+def _progress(progress):
+    """The progress bar to close afterwards (or None) and the callable to pass."""
+    if progress is True and Progress.wanted():
+        bar = Progress()
+        return bar, bar
+    return None, progress if callable(progress) else None
+
+
+def resume(output, device=None, progress=True):
+    """Finish a run that was started with ``checkpoint_every`` (or
+    ``--checkpoint-every``) and then stopped or killed, as ``twinbrain resume
+    OUTPUT`` does: from the newest whole checkpoint in ``output`` or its
+    ``OUTPUT.partial-*`` files, on the devices it ran on (or ``device``), into
+    ``output``. Returns its :class:`Result`; ``result.summary["resumed_step"]``
+    is the step it continued from, and ``summary["complete"]`` is True when the
+    run had already ended and nothing ran. Nothing to resume raises
+    :class:`ResumeError` (a file without a checkpoint) or :class:`InputError`
+    (no such file)."""
+    output = os.fspath(output)
+    bar, fn = _progress(progress)
+    try:
+        summary = _core.resume(output, device=device, progress=fn)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Result(summary["output"], summary=summary)
 
 
 def compare(reference, other):
