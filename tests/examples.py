@@ -41,19 +41,31 @@ def body(dev):
         check("Kuramoto: incoherent without coupling, synchronised at a = 600", R[0] < 0.2 and R[1] > 0.9,
               f"R = {R[0]:.3f}, {R[1]:.3f}")
 
-        out = os.path.join(tmp, "e.h5")
-        ref.run_twinbrain(os.path.join(EX, "epileptor_seizure.toml"), out, "--set", "simulation.duration=1500")
-        with h5py.File(out) as f:
-            x1 = f["monitors/tavg/data"][:, 0, :, 0]
-            t = f["monitors/tavg/time"][:]
-        onset = [t[np.argmax(x1[:, r] > 0)] if (x1[:, r] > 0).any() else None for r in range(x1.shape[1])]
-        ez = [onset[r] for r in (10, 11)]
-        pz = [onset[r] for r in (12, 13, 14, 15)]
-        healthy = [r for r in range(x1.shape[1]) if r not in range(10, 16) and onset[r] is not None]
+        # The propagation zone (142, 186) is just below the threshold: recruited
+        # by the zone's seizure, it must not seize on its own (the same
+        # scenario with the zone healthy), or "recruited" would mean nothing.
+        zones, pz_regions = (10, 11), (142, 186)
+        onsets = {}
+        for case, extra in (("zone", []), ("alone", ["--set", "model.parameters.x0=[" + ", ".join(
+                "-2.045" if r in pz_regions else "-2.2" for r in range(246)) + "]"])):
+            out = os.path.join(tmp, f"e-{case}.h5")
+            ref.run_twinbrain(os.path.join(EX, "epileptor_seizure.toml"), out, "--set", "simulation.duration=2200",
+                              *extra)
+            with h5py.File(out) as f:
+                x1 = f["monitors/tavg/data"][:, 0, :, 0]
+                t = f["monitors/tavg/time"][:]
+            onsets[case] = [t[np.argmax(x1[:, r] > 0)] if (x1[:, r] > 0).any() else None for r in range(x1.shape[1])]
+        onset = onsets["zone"]
+        ez = [onset[r] for r in zones]
+        pz = [onset[r] for r in pz_regions]
+        healthy = [r for r in range(len(onset)) if r not in zones + pz_regions and onset[r] is not None]
         check("Epileptor: the epileptogenic zone seizes first", all(o is not None and o < 800 for o in ez), str(ez))
         check("Epileptor: the propagation zone is recruited after it",
               all(o is not None and o > max(ez) for o in pz), str(pz))
         check("Epileptor: healthy regions stay out of seizure", not healthy, f"seizing: {healthy[:10]}")
+        alone = [r for r, o in enumerate(onsets["alone"]) if o is not None]
+        check("Epileptor: without the zone's seizure the propagation zone does not seize", not alone,
+              f"seizing: {alone[:10]}")
 
         out = os.path.join(tmp, "r.h5")
         ref.run_twinbrain(os.path.join(EX, "resting_state.toml"), out, "--set", "simulation.duration=20000")

@@ -6,7 +6,8 @@
 
 static const tb_param_info params[] = {
     {"x0_zone", -1.6, "", -INFINITY, INFINITY, "excitability in the epileptogenic zone (above about -2.05: seizes)"},
-    {"x0_propagation", -1.8, "", -INFINITY, INFINITY, "excitability in the propagation zone"},
+    {"x0_propagation", -2.05, "", -INFINITY, INFINITY,
+     "excitability in the propagation zone (a little below x0c: seizes when recruited)"},
     {"parameter", 0, "", 0, 0, "the model's excitability parameter", TB_PARAM_STRING, "x0"},
 };
 
@@ -42,8 +43,10 @@ static const tb_plugin plugin = {
     .summary = "set an Epileptor's excitability x0 over an epileptogenic and a propagation zone",
     .doc = "From `from` (default 0: the whole run) until `until`, the parameter (x0) of the regions in\n"
            "`zone` is x0_zone and of those in `propagation_zone` x0_propagation; the other regions keep\n"
-           "the scenario's value. In the Epileptor, x0 > x0c (about -2.05) makes a region seize on its own;\n"
-           "propagation-zone regions, a little below, seize when recruited.\n"
+           "the scenario's value. In the Epileptor, x0 > x0c (about -2.05; it depends on the coupling)\n"
+           "makes a region seize on its own; propagation-zone regions, a little below, seize when\n"
+           "recruited by a seizing neighbour (so they should be connected to the zone). Check a\n"
+           "propagation zone alone (x0_zone at the healthy value): it should not seize.\n"
            "A resection is a lesion of the zone (plugin lesion) at a later time.\n"
            "Works on the mass kit with any model that has the parameter (the spiking kit: a population\n"
            "parameter of that name).\n"
