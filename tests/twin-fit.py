@@ -113,6 +113,7 @@ with h5py.File(data, "w") as f:
     f["stimuli"] = stim.astype(np.float32)
     f["responses"] = resp
     f["behaviour"] = np.zeros((T, 2))
+    f["unit_ids"] = np.arange(N) + 1000
 print(f"core map [{C}, {h}, {w_}]; mean rate {rates.mean():.2f}")
 
 
@@ -150,6 +151,7 @@ def fit_case(dev, prec):
         check(f"{tag}: early stopping on the held-out frames", stopped and len(curve) == int(g.attrs["epochs"]) and
               int(g.attrs["validation_frames"]) == 300 and abs(curve.min() - g.attrs["validation_loss"]) < 1e-12,
               f"{g.attrs['epochs']} epochs, best {g.attrs['best_epoch']}")
+        check(f"{tag}: the unit ids are kept", np.array_equal(g["unit_ids"][()], np.arange(N) + 1000))
     # the fitted network on new images
     feeds = os.path.join(tmp, f"feeds_{prec}.h5")
     with h5py.File(feeds, "w") as f:
@@ -201,11 +203,13 @@ suite.each(body, fp64=False)
 
 
 # ------------------------------------------------------------ bad input (the first device)
-def bad(name, stimuli, responses, want, *extra):
+def bad(name, stimuli, responses, want, *extra, ids=None):
     path = os.path.join(tmp, f"bad_{name}.h5")
     with h5py.File(path, "w") as f:
         f["stimuli"] = stimuli
         f["responses"] = responses
+        if ids is not None:
+            f["unit_ids"] = ids
     out = os.path.join(tmp, f"bad_{name}_out.h5")
     r = subprocess.run([ref.TWINBRAIN, "twin", "fit", nets["single"], path, "-o", out, "--precision", "single",
                         "--quiet", *extra], capture_output=True, text=True)
@@ -221,6 +225,8 @@ if suite.devices:
     bad("stimulus size", np.zeros((100, H, W + 1), np.float32), resp[:100], [f"bad_stimulus size.h5", "/stimuli",
                                                                                "16x21", "images"])
     bad("frames", small, resp[:99], ["bad_frames.h5", "/responses", "100 frames"])
+    bad("unit count", small, resp[:100], ["bad_unit count.h5", "/unit_ids names 11 units", "/responses has 10"],
+        ids=np.arange(N + 1))
     nan = resp[:100].copy()
     nan[17, 3] = np.nan
     bad("NaN", small, nan, ["bad_NaN.h5", "/responses", "NaN at frame 17, column 3"])

@@ -23,12 +23,12 @@ static const char usage[] =
     "\n"
     "Keeps the network's core frozen and fits a Gaussian readout (per unit a position on the core's\n"
     "map, channel weights and a bias) to a new animal's responses: DATA.h5 holds /stimuli [frames,\n"
-    "height, width] (uint8 scaled by 1/255) and /responses [frames, units], optionally /behaviour\n"
-    "[frames, k] (checked, not used). Poisson loss, Adam on the device, early stopping on a held-out\n"
-    "fraction of the frames (--validation 0.2, a --seed'ed shuffle). NEW.h5 is the network with its\n"
-    "readout replaced (docs/twin.md, \"A twin for a new animal\"). The core is --core TENSOR, by\n"
-    "default the map the readout's GridSample reads. Exit status 2 for bad arguments, 4 for inputs\n"
-    "that do not fit the network, 5 when the loss stops being finite.\n";
+    "height, width] (uint8 scaled by 1/255) and /responses [frames, units], optionally /unit_ids\n"
+    "[units] and /behaviour [frames, k] (checked, not used). Poisson loss, Adam on the device, early\n"
+    "stopping on a held-out fraction of the frames (--validation 0.2, a --seed'ed shuffle). NEW.h5\n"
+    "is the network with its readout replaced (docs/twin.md, \"A twin for a new animal\"). The core\n"
+    "is --core TENSOR, by default the map the readout's GridSample reads. Exit status 2 for bad\n"
+    "arguments, 4 for inputs that do not fit the network, 5 when the loss stops being finite.\n";
 
 typedef struct fit_args {
     const char *net, *data, *out, *core, *output, *input, *device, *nonlin;
@@ -93,7 +93,7 @@ static tb_status check_finite(const char *file, const char *name, const array *a
 }
 
 typedef struct recording {
-    array stim, resp, beh;
+    array stim, resp, beh, ids;
     size_t T, H, W, N;
 } recording;
 
@@ -102,6 +102,7 @@ static void recording_free(recording *r)
     free(r->stim.v);
     free(r->resp.v);
     free(r->beh.v);
+    free(r->ids.v);
 }
 
 /* The frame input: --input, else the first input that is not state. */
@@ -125,6 +126,7 @@ static tb_status read_recording(const fit_args *a, const tw_tensor *in, recordin
     tb_status st = read_array(a->data, "/stimuli", false, &r->stim, err);
     st = st ? st : read_array(a->data, "/responses", false, &r->resp, err);
     st = st ? st : read_array(a->data, "/behaviour", true, &r->beh, err);
+    st = st ? st : read_array(a->data, "/unit_ids", true, &r->ids, err);
     if (st)
         return st;
     if (r->stim.rank != 3)
@@ -146,6 +148,9 @@ static tb_status read_recording(const fit_args *a, const tw_tensor *in, recordin
     r->N = r->resp.d[1];
     if (r->N == 0)
         return tb_error_set(err, TB_ERR_INPUT, "%s: /responses has no units", a->data);
+    if (r->ids.v && (r->ids.rank != 1 || r->ids.d[0] != r->N))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: /unit_ids names %llu units; /responses has %zu", a->data,
+                            (unsigned long long)(r->ids.rank == 1 ? r->ids.d[0] : 0), r->N);
     st = check_finite(a->data, "/responses", &r->resp, err);
     st = st ? st : check_finite(a->data, "/stimuli", &(array){r->stim.v, 1, {r->T * r->H * r->W}, false}, err);
     if (st == TB_OK && r->beh.v) {
@@ -241,8 +246,8 @@ static bool curve(hid_t grp, const char *name, const double *v, long n)
 }
 
 /* /fit: how the readout was fitted (docs/formats.md, "Twin networks"). */
-static bool write_provenance(const char *path, const fit_args *a, const char *core, size_t n_train, size_t n_val,
-                             const tw_fit_report *rep)
+static bool write_provenance(const char *path, const fit_args *a, const recording *rec, const char *core,
+                             size_t n_train, size_t n_val, const tw_fit_report *rep)
 {
     tb_h5_quiet q = tb_h5_quiet_begin();
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -260,6 +265,19 @@ static bool write_provenance(const char *path, const fit_args *a, const char *co
         ok = attr_num(g, rname[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &reals[k]);
     ok = ok && curve(g, "validation_loss", rep->val_curve, rep->epochs) &&
          curve(g, "training_loss", rep->train_curve, rep->epochs);
+    if (ok && rec->ids.v) {
+        hsize_t d = rec->N;
+        hid_t s = H5Screate_simple(1, &d, NULL);
+        hid_t ds = H5Dcreate2(g, "unit_ids", H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        long long *v = malloc((rec->N + 1) * sizeof *v);
+        for (size_t k = 0; v && k < rec->N; ++k)
+            v[k] = (long long)llround(rec->ids.v[k]);
+        ok = v && ds >= 0 && H5Dwrite(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0;
+        free(v);
+        if (ds >= 0)
+            H5Dclose(ds);
+        H5Sclose(s);
+    }
     if (g >= 0)
         H5Gclose(g);
     if (f >= 0 && H5Fclose(f) < 0)
@@ -268,14 +286,14 @@ static bool write_provenance(const char *path, const fit_args *a, const char *co
     return ok;
 }
 
-static tb_status write_network(const fit_args *a, const tw_graph *g, const char *core, size_t n_train, size_t n_val,
-                               const tw_fit_report *rep, tb_error *err)
+static tb_status write_network(const fit_args *a, const tw_graph *g, const recording *rec, const char *core,
+                               size_t n_train, size_t n_val, const tw_fit_report *rep, tb_error *err)
 {
     char *tmp = tb_asprintf("%s.partial", a->out);
     if (!tmp)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     tb_status st = tw_network_write(g, tmp, err);
-    if (st == TB_OK && !write_provenance(tmp, a, core, n_train, n_val, rep))
+    if (st == TB_OK && !write_provenance(tmp, a, rec, core, n_train, n_val, rep))
         st = tb_error_set(err, TB_ERR_OTHER, "%s: cannot write /fit", tmp);
     if (st == TB_OK && rename(tmp, a->out) != 0)
         st = tb_error_set(err, TB_ERR_OTHER, "%s: cannot rename to %s", tmp, a->out);
@@ -338,7 +356,7 @@ static tb_status fit(fit_args *a, tb_error *err)
     st = st ? st : tw_fit_run(devs.dev[0], a->prec, features, resp, rec.T, C, H, W, idx, n_train, n_val, &a->o, &r,
                               &rep, err);
     st = st ? st : tw_fit_attach(&g, &site, out_name, &r, err);
-    st = st ? st : write_network(a, &g, core_name, n_train, n_val, &rep, err);
+    st = st ? st : write_network(a, &g, &rec, core_name, n_train, n_val, &rep, err);
     if (st == TB_OK)
         printf("%s: %zu units read from '%s' [%zu, %zu, %zu] (%s); %zu training and %zu held-out frames; "
                "%ld epochs, best held-out Poisson loss %.6g at epoch %ld\n",
