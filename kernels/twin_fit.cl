@@ -1,6 +1,8 @@
 /* Fitting a Gaussian readout to recorded responses (twinbrain twin fit,
  * docs/twin.md "A twin for a new animal"). The core's features F are
- * [T][C][H][W] (one map per frame); unit n reads them at its position
+ * [H][W][C][T], frames innermost, so that a unit going through the frames
+ * reads 4 C streams in order (core/twin/twin_fit.c transposes the core's
+ * [T][C][H][W] maps); unit n reads them at its position
  * (mx, my) in GridSample's normalised coordinates (align_corners 0,
  * border padding, as the readout subgraph the fit writes), weighs the C
  * channels with w, adds b and applies the output nonlinearity. The
@@ -35,10 +37,25 @@ inline tw_fit_taps tw_fit_taps_at(real mx, real my, long H, long W)
     return k;
 }
 
-inline real tw_fit_sample(__global const real *plane, long W, const tw_fit_taps *k)
+/* The four tap values of channel c at frame t. */
+typedef struct tw_fit_quad {
+    real a, b, d, e; /* (x0, y0), (x1, y0), (x0, y1), (x1, y1) */
+} tw_fit_quad;
+
+inline tw_fit_quad tw_fit_quad_at(__global const real *F, long C, long T, long W, long c, long t, const tw_fit_taps *k)
 {
-    return plane[k->y0 * W + k->x0] * (1 - k->tx) * (1 - k->ty) + plane[k->y0 * W + k->x1] * k->tx * (1 - k->ty) +
-           plane[k->y1 * W + k->x0] * (1 - k->tx) * k->ty + plane[k->y1 * W + k->x1] * k->tx * k->ty;
+    tw_fit_quad q;
+    q.a = F[((k->y0 * W + k->x0) * C + c) * T + t];
+    q.b = F[((k->y0 * W + k->x1) * C + c) * T + t];
+    q.d = F[((k->y1 * W + k->x0) * C + c) * T + t];
+    q.e = F[((k->y1 * W + k->x1) * C + c) * T + t];
+    return q;
+}
+
+inline real tw_fit_mix(const tw_fit_quad *q, const tw_fit_taps *k)
+{
+    return q->a * (1 - k->tx) * (1 - k->ty) + q->b * k->tx * (1 - k->ty) + q->d * (1 - k->tx) * k->ty +
+           q->e * k->tx * k->ty;
 }
 
 /* The rate and its slope: exp(z), or ELU(z) + 1 (= exp(z) for z <= 0). */
@@ -55,25 +72,27 @@ inline real tw_fit_rate(real z, int expo, real *slope)
 
 #define TW_FIT_LOG_EPS TB_R(1e-12)
 
-/* z of unit n (parameters p) on frame features f. */
-inline real tw_fit_linear(__global const real *f, __global const real *p, long C, long H, long W,
+/* z of unit n (parameters p) at frame t. */
+inline real tw_fit_linear(__global const real *F, long T, long t, __global const real *p, long C, long W,
                           const tw_fit_taps *k)
 {
     real z = p[C];
-    for (long c = 0; c < C; ++c)
-        z += p[c] * tw_fit_sample(f + c * H * W, W, k);
+    for (long c = 0; c < C; ++c) {
+        const tw_fit_quad q = tw_fit_quad_at(F, C, T, W, c, t, k);
+        z += p[c] * tw_fit_mix(&q, k);
+    }
     return z;
 }
 
 /* Mean Poisson loss r - y log r of unit n over frames idx[from .. to). */
-inline real tw_fit_loss(__global const real *F, __global const real *Y, __global const int *idx, long from, long to,
-                        __global const real *p, long n, long N, long C, long H, long W, int expo)
+inline real tw_fit_loss(__global const real *F, long T, __global const real *Y, __global const int *idx, long from,
+                        long to, __global const real *p, long n, long N, long C, long H, long W, int expo)
 {
     const tw_fit_taps k = tw_fit_taps_at(p[C + 1], p[C + 2], H, W);
     real loss = 0, slope;
     for (long j = from; j < to; ++j) {
         const long t = idx[j];
-        const real r = tw_fit_rate(tw_fit_linear(F + t * C * H * W, p, C, H, W, &k), expo, &slope);
+        const real r = tw_fit_rate(tw_fit_linear(F, T, t, p, C, W, &k), expo, &slope);
         loss += r - Y[t * N + n] * log(r + TW_FIT_LOG_EPS);
     }
     return to > from ? loss / (real)(to - from) : TB_R(0);
@@ -84,7 +103,8 @@ inline real tw_fit_loss(__global const real *F, __global const real *Y, __global
  * n_train + n_val) at the new parameters. L[2n] is the training loss before
  * the step, L[2n + 1] the validation loss after it. c1, c2: Adam's bias
  * corrections 1 - beta1^t, 1 - beta2^t. */
-__kernel void tw_fit_epoch(__global const real *F, __global const real *Y, __global const int *idx, const long n_train,
+__kernel void tw_fit_epoch(__global const real *F, const long T, __global const real *Y, __global const int *idx,
+                           const long n_train,
                            const long n_val, __global real *P, __global real *G, __global real *M, __global real *V,
                            __global real *L, const long N, const long C, const long H, const long W, const int expo,
                            const real lr, const real c1, const real c2)
@@ -100,19 +120,17 @@ __kernel void tw_fit_epoch(__global const real *F, __global const real *Y, __glo
     real loss = 0;
     for (long j = 0; j < n_train; ++j) {
         const long t = idx[j];
-        __global const real *f = F + t * C * H * W;
         real slope;
-        const real r = tw_fit_rate(tw_fit_linear(f, p, C, H, W, &k), expo, &slope);
+        const real r = tw_fit_rate(tw_fit_linear(F, T, t, p, C, W, &k), expo, &slope);
         const real y = Y[t * N + n];
         loss += r - y * log(r + TW_FIT_LOG_EPS);
         const real gz = (1 - y / (r + TW_FIT_LOG_EPS)) * slope;
         real sx = 0, sy = 0;
         for (long c = 0; c < C; ++c) {
-            __global const real *q = f + c * H * W;
-            const real a = q[k.y0 * W + k.x0], b = q[k.y0 * W + k.x1], d = q[k.y1 * W + k.x0], e = q[k.y1 * W + k.x1];
-            g[c] += gz * tw_fit_sample(q, W, &k);
-            sx += p[c] * ((1 - k.ty) * (b - a) + k.ty * (e - d));
-            sy += p[c] * ((1 - k.tx) * (d - a) + k.tx * (e - b));
+            const tw_fit_quad q = tw_fit_quad_at(F, C, T, W, c, t, &k);
+            g[c] += gz * tw_fit_mix(&q, &k);
+            sx += p[c] * ((1 - k.ty) * (q.b - q.a) + k.ty * (q.e - q.d));
+            sy += p[c] * ((1 - k.tx) * (q.d - q.a) + k.tx * (q.e - q.b));
         }
         g[C] += gz;
         g[C + 1] += gz * sx * k.gx;
@@ -128,31 +146,32 @@ __kernel void tw_fit_epoch(__global const real *F, __global const real *Y, __glo
     p[C + 1] = fmin(fmax(p[C + 1], TB_R(-1)), TB_R(1));
     p[C + 2] = fmin(fmax(p[C + 2], TB_R(-1)), TB_R(1));
     L[2 * n] = loss * scale;
-    L[2 * n + 1] = tw_fit_loss(F, Y, idx, n_train, n_train + n_val, p, n, N, C, H, W, expo);
+    L[2 * n + 1] = tw_fit_loss(F, T, Y, idx, n_train, n_train + n_val, p, n, N, C, H, W, expo);
 }
 
 /* The starting position: for unit n and map pixel s (work-item n HW + s),
  * the sum over channels of the squared correlation between the channel at
- * s and the unit's training responses. */
-__kernel void tw_fit_scan(__global const real *F, __global const real *Y, __global const int *idx, const long n_train,
-                          __global real *S, const long N, const long C, const long H, const long W)
+ * s and the unit's responses, over every step-th training frame. */
+__kernel void tw_fit_scan(__global const real *F, const long T, __global const real *Y, __global const int *idx,
+                          const long n_train, const long step, __global real *S, const long N, const long C,
+                          const long H, const long W)
 {
     const long i = get_global_id(0);
     if (i >= N * H * W)
         return;
     const long n = i / (H * W), s = i % (H * W);
-    real sy = 0, syy = 0;
-    for (long j = 0; j < n_train; ++j) {
+    real sy = 0, syy = 0, cn = 0;
+    for (long j = 0; j < n_train; j += step, cn += 1) {
         const real y = Y[idx[j] * N + n];
         sy += y, syy += y * y;
     }
-    const real cn = (real)n_train, vy = syy - sy * sy / cn;
+    const real vy = syy - sy * sy / cn;
     real score = 0;
     for (long c = 0; c < C && vy > 0; ++c) {
         real sf = 0, sff = 0, sfy = 0;
-        for (long j = 0; j < n_train; ++j) {
+        for (long j = 0; j < n_train; j += step) {
             const long t = idx[j];
-            const real f = F[(t * C + c) * H * W + s], y = Y[t * N + n];
+            const real f = F[(s * C + c) * T + t], y = Y[t * N + n];
             sf += f, sff += f * f, sfy += f * y;
         }
         const real vf = sff - sf * sf / cn, cov = sfy - sf * sy / cn;

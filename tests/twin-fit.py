@@ -155,6 +155,8 @@ def fit_case(dev, prec):
               int(g.attrs["validation_frames"]) == 300 and abs(curve.min() - g.attrs["validation_loss"]) < 1e-12,
               f"{g.attrs['epochs']} epochs, best {g.attrs['best_epoch']}")
         check(f"{tag}: the unit ids are kept", np.array_equal(g["unit_ids"][()], np.arange(N) + 1000))
+        check(f"{tag}: ELU + 1 found at the network's output", g.attrs["nonlinearity"] == "elu" and
+              g.attrs["core"] == "/core/core.2/Elu_output_0", f"{g.attrs['nonlinearity']}, core {g.attrs['core']}")
     # the fitted network on new images
     feeds = os.path.join(tmp, f"feeds_{prec}.h5")
     with h5py.File(feeds, "w") as f:

@@ -348,20 +348,23 @@ static tb_status fit(fit_args *a, tb_error *err)
     st = st ? st : tw_fit_core_graph(&g, &site, err);
     size_t rs = a->prec == TB_DOUBLE ? sizeof(double) : sizeof(float);
     void *features = NULL, *resp = st ? NULL : malloc(rec.T * rec.N * rs + 1);
+    double t0 = tb_now();
     st = st ? st : run_core(&g, devs.dev[0], a->prec, k_in, &rec, &features, err);
+    double t1 = tb_now();
     for (size_t k = 0; st == TB_OK && resp && k < rec.T * rec.N; ++k)
         put(resp, k, rec.resp.v[k], rs);
     tw_readout r = {.units = rec.N, .channels = C, .exp_output = a->o.exp_output};
     tw_fit_report rep = {0};
     st = st ? st : tw_fit_run(devs.dev[0], a->prec, features, resp, rec.T, C, H, W, idx, n_train, n_val, &a->o, &r,
                               &rep, err);
+    double t2 = tb_now();
     st = st ? st : tw_fit_attach(&g, &site, out_name, &r, err);
     st = st ? st : write_network(a, &g, &rec, core_name, n_train, n_val, &rep, err);
     if (st == TB_OK)
         printf("%s: %zu units read from '%s' [%zu, %zu, %zu] (%s); %zu training and %zu held-out frames; "
-               "%ld epochs, best held-out Poisson loss %.6g at epoch %ld\n",
+               "%ld epochs, best held-out Poisson loss %.6g at epoch %ld (core %.2f s, fit %.2f s)\n",
                a->out, rec.N, core_name, C, H, W, a->o.exp_output ? "exp" : "ELU + 1", n_train, n_val, rep.epochs,
-               rep.best_val, rep.best_epoch);
+               rep.best_val, rep.best_epoch, t1 - t0, t2 - t1);
     tb_cli_devs_close(&devs);
     tw_readout_free(&r);
     free(rep.val_curve);

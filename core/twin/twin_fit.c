@@ -51,7 +51,7 @@ typedef struct fit_dev {
     tb_device *dev;
     cl_command_queue q;
     tb_precision prec;
-    size_t rs;
+    size_t rs, T;
     tb_program *prog;
     cl_kernel epoch, scan;
     cl_mem F, Y, idx, P, best, G, M, V, L, S;
@@ -80,6 +80,17 @@ static cl_mem zeros(fit_dev *d, size_t n, const char *what, tb_error *err)
     return m;
 }
 
+/* [T][C][HW] -> [HW][C][T]: each value's frames in a row (kernels/twin_fit.cl). */
+static void *transposed(const void *F, size_t T, size_t C, size_t HW, size_t rs)
+{
+    char *out = malloc(T * C * HW * rs + 1);
+    for (size_t t = 0; out && t < T; ++t)
+        for (size_t c = 0; c < C; ++c)
+            for (size_t s = 0; s < HW; ++s)
+                memcpy(out + ((s * C + c) * T + t) * rs, (const char *)F + ((t * C + c) * HW + s) * rs, rs);
+    return out;
+}
+
 static tb_status fit_dev_open(fit_dev *d, const void *F, const void *Y, const int *idx, size_t T, size_t C, size_t HW,
                               size_t N, tb_error *err)
 {
@@ -93,8 +104,13 @@ static tb_status fit_dev_open(fit_dev *d, const void *F, const void *Y, const in
         !(d->scan = tb_program_kernel(d->prog, "tw_fit_scan", err)))
         return err->status;
     size_t np = N * (C + 3);
-    if (!(d->F = tb_device_alloc(d->dev, T * C * HW * d->rs, F, "twin fit features", err)) ||
-        !(d->Y = tb_device_alloc(d->dev, T * N * d->rs, Y, "twin fit responses", err)) ||
+    d->T = T;
+    void *Ft = transposed(F, T, C, HW, d->rs);
+    if (!Ft)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory for the core's maps");
+    d->F = tb_device_alloc(d->dev, T * C * HW * d->rs, Ft, "twin fit features", err);
+    free(Ft);
+    if (!d->F || !(d->Y = tb_device_alloc(d->dev, T * N * d->rs, Y, "twin fit responses", err)) ||
         !(d->idx = tb_device_alloc(d->dev, T * sizeof(cl_int), idx, "twin fit frames", err)) ||
         !(d->P = zeros(d, np, "twin fit parameters", err)) || !(d->best = zeros(d, np, "twin fit best", err)) ||
         !(d->G = zeros(d, np, "twin fit gradients", err)) || !(d->M = zeros(d, np, "twin fit moments", err)) ||
@@ -159,13 +175,19 @@ static void set_real(const fit_dev *d, void *v, size_t k, double x)
 
 /* ------------------------------------------------------------ the fit */
 
+#define TW_FIT_SCAN_FRAMES 1000
+
 /* Positions at the best pixel of the scan, weights 0, bias at the rate of
  * the unit's mean training response. */
 static tb_status initial(fit_dev *d, const void *Y, const int *idx, size_t n_train, size_t N, size_t C, size_t H,
                          size_t W, bool expo, tb_error *err)
 {
+    /* the scan costs frames x units x channels x map pixels: enough frames to place a unit,
+     * spread over the recording */
     kargs a = {d->scan, 0, CL_SUCCESS, d->rs};
-    k_mem(&a, d->F), k_mem(&a, d->Y), k_mem(&a, d->idx), k_long(&a, n_train), k_mem(&a, d->S);
+    size_t step = (n_train + TW_FIT_SCAN_FRAMES - 1) / TW_FIT_SCAN_FRAMES;
+    k_mem(&a, d->F), k_long(&a, d->T), k_mem(&a, d->Y), k_mem(&a, d->idx), k_long(&a, n_train), k_long(&a, step);
+    k_mem(&a, d->S);
     k_long(&a, N), k_long(&a, C), k_long(&a, H), k_long(&a, W);
     if (a.rc != CL_SUCCESS)
         return tb_cl_fail(err, a.rc, "setting the twin fit scan's arguments");
@@ -222,7 +244,7 @@ static tb_status epoch(fit_dev *d, loop_state *s, size_t N, size_t C, size_t H, 
 {
     s->step++;
     kargs a = {d->epoch, 0, CL_SUCCESS, d->rs};
-    k_mem(&a, d->F), k_mem(&a, d->Y), k_mem(&a, d->idx), k_long(&a, n_train), k_long(&a, n_val);
+    k_mem(&a, d->F), k_long(&a, d->T), k_mem(&a, d->Y), k_mem(&a, d->idx), k_long(&a, n_train), k_long(&a, n_val);
     k_mem(&a, d->P), k_mem(&a, d->G), k_mem(&a, d->M), k_mem(&a, d->V), k_mem(&a, d->L);
     k_long(&a, N), k_long(&a, C), k_long(&a, H), k_long(&a, W);
     cl_int expo = o->exp_output;
@@ -287,6 +309,25 @@ static tb_status take_best(fit_dev *d, size_t N, size_t C, tw_readout *r, tb_err
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "reading the fitted readout");
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Each part of the split in frame order: a full-batch step does not care
+ * about the order, the caches do. */
+static int *sorted_split(const int *idx, size_t n_train, size_t n_val)
+{
+    int *o = malloc((n_train + n_val + 1) * sizeof *o);
+    if (o) {
+        memcpy(o, idx, (n_train + n_val) * sizeof *o);
+        qsort(o, n_train, sizeof *o, cmp_int);
+        qsort(o + n_train, n_val, sizeof *o, cmp_int);
+    }
+    return o;
+}
+
 tb_status tw_fit_run(tb_device *dev, tb_precision prec, const void *features, const void *responses, size_t T, size_t C,
                      size_t H, size_t W, const int *idx, size_t n_train, size_t n_val, const tw_fit_options *o,
                      tw_readout *r, tw_fit_report *rep, tb_error *err)
@@ -299,8 +340,12 @@ tb_status tw_fit_run(tb_device *dev, tb_precision prec, const void *features, co
     rep->train_curve = malloc(((size_t)o->max_epochs + 1) * sizeof *rep->train_curve);
     void *L = malloc(2 * N * d.rs);
     tb_status st = rep->val_curve && rep->train_curve && L ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    st = st ? st : fit_dev_open(&d, features, responses, idx, T, C, H * W, N, err);
-    st = st ? st : initial(&d, responses, idx, n_train, N, C, H, W, o->exp_output, err);
+    int *order = st ? NULL : sorted_split(idx, n_train, n_val);
+    if (st == TB_OK && !order)
+        st = tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    st = st ? st : fit_dev_open(&d, features, responses, order, T, C, H * W, N, err);
+    st = st ? st : initial(&d, responses, order, n_train, N, C, H, W, o->exp_output, err);
+    free(order);
     st = st ? st : copy(&d, d.P, d.best, N * (C + 3), err);
     loop_state s = {.decays_left = o->decays, .lr = o->lr, .best = INFINITY};
     bool stop = false;
