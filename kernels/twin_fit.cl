@@ -151,17 +151,18 @@ __kernel void tw_fit_epoch(__global const real *F, const long T, __global const 
 
 /* The starting position: for unit n and map pixel s (work-item n HW + s),
  * the sum over channels of the squared correlation between the channel at
- * s and the unit's responses, over every step-th training frame. */
+ * s and the unit's training responses (a scan of frames x units x
+ * channels x pixels: about HW / 8 steps' worth of work). */
 __kernel void tw_fit_scan(__global const real *F, const long T, __global const real *Y, __global const int *idx,
-                          const long n_train, const long step, __global real *S, const long N, const long C,
-                          const long H, const long W)
+                          const long n_train, __global real *S, const long N, const long C, const long H,
+                          const long W)
 {
     const long i = get_global_id(0);
     if (i >= N * H * W)
         return;
     const long n = i / (H * W), s = i % (H * W);
     real sy = 0, syy = 0, cn = 0;
-    for (long j = 0; j < n_train; j += step, cn += 1) {
+    for (long j = 0; j < n_train; ++j, cn += 1) {
         const real y = Y[idx[j] * N + n];
         sy += y, syy += y * y;
     }
@@ -169,7 +170,7 @@ __kernel void tw_fit_scan(__global const real *F, const long T, __global const r
     real score = 0;
     for (long c = 0; c < C && vy > 0; ++c) {
         real sf = 0, sff = 0, sfy = 0;
-        for (long j = 0; j < n_train; j += step) {
+        for (long j = 0; j < n_train; ++j) {
             const long t = idx[j];
             const real f = F[(s * C + c) * T + t], y = Y[t * N + n];
             sf += f, sff += f * f, sfy += f * y;

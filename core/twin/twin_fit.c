@@ -175,18 +175,13 @@ static void set_real(const fit_dev *d, void *v, size_t k, double x)
 
 /* ------------------------------------------------------------ the fit */
 
-#define TW_FIT_SCAN_FRAMES 1000
-
 /* Positions at the best pixel of the scan, weights 0, bias at the rate of
  * the unit's mean training response. */
 static tb_status initial(fit_dev *d, const void *Y, const int *idx, size_t n_train, size_t N, size_t C, size_t H,
                          size_t W, bool expo, tb_error *err)
 {
-    /* the scan costs frames x units x channels x map pixels: enough frames to place a unit,
-     * spread over the recording */
     kargs a = {d->scan, 0, CL_SUCCESS, d->rs};
-    size_t step = (n_train + TW_FIT_SCAN_FRAMES - 1) / TW_FIT_SCAN_FRAMES;
-    k_mem(&a, d->F), k_long(&a, d->T), k_mem(&a, d->Y), k_mem(&a, d->idx), k_long(&a, n_train), k_long(&a, step);
+    k_mem(&a, d->F), k_long(&a, d->T), k_mem(&a, d->Y), k_mem(&a, d->idx), k_long(&a, n_train);
     k_mem(&a, d->S);
     k_long(&a, N), k_long(&a, C), k_long(&a, H), k_long(&a, W);
     if (a.rc != CL_SUCCESS)
