@@ -19,7 +19,9 @@ on every device, in single and double precision:
   - the fit stopped early on the held-out frames (/fit records it);
   - with a core that carries recurrent state (run over the frames in
     order), the positions are found as well and a [twin] run of the
-    fitted network over a movie is the fitted readout on that core.
+    fitted network over a movie is the fitted readout on that core;
+  - with an exp output (--nonlinearity exp) likewise, and the written
+    network ends in Exp.
 Bad inputs (stimuli of another size, responses with other frames or
 holding NaN, too few frames for the split, an unknown core tensor or
 output) get status 4 naming the file and dataset, and leave nothing."""
@@ -89,14 +91,14 @@ def core_maps(images):
         return model.core(torch.from_numpy(images[:, None]).double())  # [T, C, h, w]
 
 
-def readout(maps, mu, w, b):
-    """PyTorch's Gaussian readout: mu [N, 2], w [N, C], b [N] -> rates [T, N]."""
+def readout(maps, mu, w, b, expo=False):
+    """PyTorch's Gaussian readout: mu [N, 2], w [N, C], b [N] -> rates [T, N] (ELU + 1, or exp)."""
     mu, w, b = (np.asarray(v, np.float64) for v in (mu, w, b))
     grid = torch.from_numpy(mu[None, None]).expand(maps.shape[0], 1, N, 2)
     with torch.no_grad():
         s = F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)[:, :, 0]
         z = torch.einsum("tcn,nc->tn", s, torch.from_numpy(w)) + torch.from_numpy(b)
-        return (F.elu(z) + 1).numpy()
+        return (torch.exp(z) if expo else F.elu(z) + 1).numpy()
 
 
 stim = rng.normal(size=(T, H, W))
@@ -276,9 +278,42 @@ def recurrent(dev):
           e < 1e-4, f"relative error {e:.2e}")
 
 
+# ------------------------------------------------------------ exp output (--nonlinearity exp)
+exp_rates = readout(maps, mu_true, w_true, np.log(b_true), expo=True)
+exp_data = os.path.join(tmp, "exp_data.h5")
+with h5py.File(exp_data, "w") as f:
+    f["stimuli"] = stim.astype(np.float32)
+    f["responses"] = rng.poisson(exp_rates).astype(np.float64)
+
+
+def exponential(dev):
+    out = os.path.join(tmp, f"exp_fit_{dev.index}.h5")
+    ref.run("twin", "fit", nets["single"], exp_data, "-o", out, "--precision", "single", "--nonlinearity", "exp",
+            "--quiet")
+    mu = tensor(out, "twin_fit/grid").reshape(N, 2)
+    w = tensor(out, "twin_fit/features").reshape(C, N).T
+    b = tensor(out, "twin_fit/bias").reshape(N)
+    err_px = np.abs(to_pixels(mu) - to_pixels(mu_true)).max()
+    wc = corr(w.T, w_true.T)
+    check("exp output: positions within 0.25 map pixel, weights correlated", err_px < 0.25 and wc.min() > 0.95,
+          f"largest error {err_px:.3f} px, lowest weight correlation {wc.min():.4f}")
+    feeds = os.path.join(tmp, "feeds_single.h5")
+    pred_path = os.path.join(tmp, f"exp_pred_{dev.index}.h5")
+    ref.run("twin", "eval", out, feeds, "-o", pred_path, "--precision", "single")
+    with h5py.File(pred_path) as f:
+        pred = f["responses"][()][:, 0]
+    want = readout(core_maps(test.astype(np.float32).astype(np.float64)), mu, w, b, expo=True)
+    e = ref.rel_err(pred, want)
+    with h5py.File(out) as f:
+        nonlin = f["fit"].attrs["nonlinearity"]
+    check("exp output: the written network ends in exp", e < 1e-4 and nonlin == "exp",
+          f"relative error {e:.2e}, /fit nonlinearity {nonlin}")
+
+
 def body_all(dev):
     body(dev)
     recurrent(dev)
+    exponential(dev)
 
 
 suite.each(body_all, fp64=False)
