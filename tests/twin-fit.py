@@ -22,9 +22,10 @@ on every device, in single and double precision:
     fitted network over a movie is the fitted readout on that core;
   - with an exp output (--nonlinearity exp) likewise, and the written
     network ends in Exp.
-Bad inputs (stimuli of another size, responses with other frames or
-holding NaN, too few frames for the split, an unknown core tensor or
-output) get status 4 naming the file and dataset, and leave nothing."""
+Bad inputs (stimuli of another size or holding Inf, responses with
+other frames or holding NaN, unit ids of another count, too few frames
+for the split, an unknown core tensor, output or input) get status 4
+naming the file and dataset, and leave nothing."""
 import os
 import subprocess
 import sys
@@ -351,6 +352,10 @@ if suite.devices:
                                                    "held-out"])
     bad("unknown core", small, resp[:100], ["net_single.h5", "no tensor 'nope'"], "--core", "nope")
     bad("unknown output", small, resp[:100], ["net_single.h5", "no output 'nope'"], "--output", "nope")
+    bad("unknown input", small, resp[:100], ["net_single.h5", "no input 'nope'"], "--input", "nope")
+    inf = small.copy()
+    inf[5, 2, 3] = np.inf
+    bad("Inf stimulus", inf, resp[:100], ["bad_Inf stimulus.h5", "/stimuli holds Inf at frame 5, row 2, column 3"])
     r = subprocess.run([ref.TWINBRAIN, "twin", "fit", nets["single"], data, "-o", "x.h5", "--validation", "1.5"],
                        capture_output=True, text=True)
     check("a validation fraction outside (0, 1) is a usage error (2)", r.returncode == 2, r.stderr.strip())

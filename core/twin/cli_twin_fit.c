@@ -152,7 +152,10 @@ static tb_status read_recording(const fit_args *a, const tw_tensor *in, recordin
         return tb_error_set(err, TB_ERR_INPUT, "%s: /unit_ids names %llu units; /responses has %zu", a->data,
                             (unsigned long long)(r->ids.rank == 1 ? r->ids.d[0] : 0), r->N);
     st = check_finite(a->data, "/responses", &r->resp, err);
-    st = st ? st : check_finite(a->data, "/stimuli", &(array){r->stim.v, 1, {r->T * r->H * r->W}, false}, err);
+    for (size_t k = 0; st == TB_OK && k < r->T * r->H * r->W; ++k)
+        if (!isfinite(r->stim.v[k]))
+            st = tb_error_set(err, TB_ERR_INPUT, "%s: /stimuli holds %s at frame %zu, row %zu, column %zu", a->data,
+                              isnan(r->stim.v[k]) ? "NaN" : "Inf", k / (r->H * r->W), k / r->W % r->H, k % r->W);
     if (st == TB_OK && r->beh.v) {
         if (r->beh.rank != 2 || r->beh.d[0] != r->T)
             return tb_error_set(err, TB_ERR_INPUT, "%s: /behaviour must be [frames, k] with the %zu frames of /stimuli",
