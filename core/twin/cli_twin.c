@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "h5util.h"
 #include "twin_exec.h"
+#include "twin_fit.h"
 #include "twin_import.h"
 #include "twin_score.h"
 #include "twinbrain/device.h"
@@ -270,6 +271,7 @@ int tb_cli_twin(int argc, char **argv)
         fputs("usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]...\n"
               "       twinbrain twin eval NET.h5 INPUTS.h5 -o OUT.h5 [--device SEL] [--precision P]\n"
               "       twinbrain twin score DATA.h5 PREDICTIONS.h5 -o SCORES.h5 [--burn-in N]\n"
+              "       twinbrain twin fit NET.h5 DATA.h5 -o NEW.h5 [--core TENSOR] [--validation F]\n"
               "'twinbrain twin COMMAND --help' says more.\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? TB_ERR_SCENARIO : 0;
@@ -280,5 +282,7 @@ int tb_cli_twin(int argc, char **argv)
         return do_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "score") == 0)
         return tw_cli_score(argc - 1, argv + 1);
-    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval' or 'score')", argv[1]);
+    if (strcmp(argv[1], "fit") == 0)
+        return tw_cli_fit(argc - 1, argv + 1);
+    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval', 'score' or 'fit')", argv[1]);
 }

@@ -15,7 +15,8 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin_ops.c core/twin/twin_ops.h \
 	core/twin/twin_fold.c \
 	core/twin/twin_network.c \
-	core/twin/twin_exec.c core/twin/twin_exec.h
+	core/twin/twin_exec.c core/twin/twin_exec.h \
+	core/twin/twin_fit.c core/twin/twin_fit_graph.c core/twin/twin_fit.h
 nodist_libtwinbrain_la_SOURCES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
 libtwinbrain_la_CPPFLAGS += $(PROTOBUF_C_CFLAGS) -I$(top_builddir)/core/twin
 libtwinbrain_la_LIBADD += $(PROTOBUF_C_LIBS)
@@ -27,9 +28,9 @@ core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h: core/twin/onnx_subset
 	$(AM_V_GEN)$(MKDIR_P) core/twin && $(PROTOC_C) --c_out=core/twin -I$(srcdir)/core/twin $(srcdir)/core/twin/onnx_subset.proto
 
 twinbrain_SOURCES += core/twin/cli_twin.c core/twin/cli_twin_score.c core/twin/twin_score.c core/twin/twin_score.h \
-	core/twin/bench_twin.c
+	core/twin/bench_twin.c core/twin/cli_twin_fit.c
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
-dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl
+dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl kernels/twin_fit.cl
 dist_doc_DATA += docs/twin.md
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto

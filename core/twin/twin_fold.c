@@ -276,6 +276,21 @@ tb_status tw_graph_fold(tw_graph *g, tb_error *err)
     return st ? st : pair_state(g, err);
 }
 
+tb_status tw_graph_prune(tw_graph *g, tb_error *err)
+{
+    bool *dead = calloc(g->n_nodes + 1, 1);
+    if (!dead)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    prune(g, dead);
+    tb_status st = compact(g, dead, err);
+    free(dead);
+    free(g->state_in);
+    free(g->state_out);
+    g->state_in = g->state_out = NULL;
+    g->n_state = 0;
+    return st ? st : pair_state(g, err);
+}
+
 tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
 {
     bool *ready = calloc(g->n_t + 1, 1);

@@ -12,6 +12,9 @@ tb_status tw_onnx_read(const char *file, const char *const *sizes, size_t n_size
  * no output needs, pair recurrent state. An op the kit does not know is
  * TB_ERR_INPUT naming the op, the node and the opset. */
 tb_status tw_graph_fold(tw_graph *g, tb_error *err);
+/* Drop the nodes and tensors no output needs (after the outputs of an
+ * already folded graph changed) and pair the recurrent state again. */
+tb_status tw_graph_prune(tw_graph *g, tb_error *err);
 /* A graph read from a network file is what the importer would write:
  * every node's op runs on a device, its inputs exist before it, and the
  * stored shapes are those its inputs give (so no kernel reads or writes
