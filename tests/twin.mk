@@ -3,6 +3,7 @@
 # The Python tests skip visibly (77) without onnx or torch.
 TWIN_TESTS = \
 	tests/twin-ops.py \
+	tests/twin-ops2.py \
 	tests/twin-sensorium.py \
 	tests/twin-state.py \
 	tests/twin-experiments.py \

@@ -289,7 +289,10 @@ tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
     for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
         tw_node *n = &g->nodes[k];
         const tw_op *op = tw_op_find(n->op);
-        bool ok = op && op->kind != TW_K_HOST && n->n_out > 0 && n->out[0] >= 0;
+        bool any_out = false; /* an optional output may be left out (LSTM's Y) */
+        for (size_t j = 0; j < n->n_out; ++j)
+            any_out |= n->out[j] >= 0;
+        bool ok = op && op->kind != TW_K_HOST && any_out;
         for (size_t j = 0; ok && j < n->n_in; ++j)
             ok = n->in[j] < 0 || ready[n->in[j]];
         tw_tensor saved[4];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "twin_ops.h"
+#include "twin_ops_ext.h"
 #include "util.h"
 
 tb_status tw_node_error(tw_graph *g, const tw_node *n, tb_error *err, const char *fmt, ...)
@@ -820,6 +821,9 @@ static tb_status infer_window(tw_graph *g, tw_node *n, bool conv, tb_error *err)
 
 static tb_status infer_conv(tw_graph *g, tw_node *n, tb_error *err)
 {
+    tw_tensor *x = need_in(g, n, 0);
+    if (x && x->rank == 5)
+        return tw_infer_conv3d(g, n, err);
     return infer_window(g, n, true, err);
 }
 
@@ -1000,17 +1004,22 @@ static const tw_op ops[] = {
     {"GlobalAveragePool", TW_K_POOL, 0, infer_pool, NULL, NULL},
     {"GlobalMaxPool", TW_K_POOL, 1, infer_pool, NULL, NULL},
     {"Greater", TW_K_HOST, TW_B_GREATER, infer_binary, NULL, NULL},
+    {"GRU", TW_K_EXT, 0, tw_infer_gru, NULL, NULL},
     {"GridSample", TW_K_GRID, 0, infer_grid, NULL, NULL},
     {"Identity", TW_K_ALIAS, 0, infer_identity, NULL, eval_alias},
+    {"InstanceNormalization", TW_K_EXT, 0, tw_infer_instancenorm, NULL, NULL},
     {"LeakyRelu", TW_K_UNARY, TW_U_LEAKY, infer_unary, NULL, NULL},
+    {"LayerNormalization", TW_K_EXT, 0, tw_infer_layernorm, NULL, NULL},
     {"Less", TW_K_HOST, TW_B_LESS, infer_binary, NULL, NULL},
     {"Log", TW_K_UNARY, TW_U_LOG, infer_unary, NULL, NULL},
+    {"LSTM", TW_K_EXT, 0, tw_infer_lstm, NULL, NULL},
     {"MatMul", TW_K_MATMUL, 0, infer_matmul, NULL, NULL},
     {"Max", TW_K_BINARY, TW_B_MAX, infer_binary, NULL, NULL},
     {"MaxPool", TW_K_POOL, 1, infer_pool, NULL, NULL},
     {"Min", TW_K_BINARY, TW_B_MIN, infer_binary, NULL, NULL},
     {"Mul", TW_K_BINARY, TW_B_MUL, infer_binary, NULL, NULL},
     {"Neg", TW_K_UNARY, TW_U_NEG, infer_unary, NULL, NULL},
+    {"Pad", TW_K_EXT, 0, tw_infer_pad, NULL, NULL},
     {"Pow", TW_K_BINARY, TW_B_POW, infer_binary, NULL, NULL},
     {"Range", TW_K_HOST, 0, infer_range, NULL, eval_range},
     {"Reciprocal", TW_K_UNARY, TW_U_RECIP, infer_unary, NULL, NULL},

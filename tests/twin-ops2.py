@@ -1,0 +1,270 @@
+"""The twin kit's second op set against numpy, on odd shapes, in single
+and double precision, on every device (as tests/twin-ops.py): 3-D Conv
+(groups, strides, dilations, pads), Pad (constant, edge, reflect, crop),
+LayerNormalization, InstanceNormalization, LSTM (several steps, initial
+states, peepholes) and GRU (linear_before_reset 0 and 1). The numpy
+references follow the ONNX operator specification
+(https://onnx.ai/onnx/operators/). Also: unsupported attribute
+combinations are refused at import naming op, node and opset."""
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
+import devices  # noqa: E402
+import twin_reference as ref  # noqa: E402
+
+onnx, h5py = ref.need("onnx", "h5py")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+suite = devices.Tests()
+check = suite.check
+rng = np.random.default_rng(11)
+B = 3  # batch instances
+OPSET = 17  # the first with LayerNormalization
+
+
+# ------------------------------------------------------------ numpy references
+
+def conv3d(x, w, b, strides, pads, dil, groups):
+    N, C, D, H, W = x.shape
+    M, Cg, KD, KH, KW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[3]), (pads[1], pads[4]), (pads[2], pads[5])))
+    O = [(s + pads[k] + pads[k + 3] - dil[k] * (kk - 1) - 1) // strides[k] + 1
+         for k, (s, kk) in enumerate(((D, KD), (H, KH), (W, KW)))]
+    out = np.zeros((N, M) + tuple(O))
+    Mg = M // groups
+    for g in range(groups):
+        for kd in range(KD):
+            for kh in range(KH):
+                for kw in range(KW):
+                    d0, h0, w0 = kd * dil[0], kh * dil[1], kw * dil[2]
+                    patch = xp[:, g * Cg:(g + 1) * Cg, d0:d0 + strides[0] * (O[0] - 1) + 1:strides[0],
+                               h0:h0 + strides[1] * (O[1] - 1) + 1:strides[1],
+                               w0:w0 + strides[2] * (O[2] - 1) + 1:strides[2]]
+                    out[:, g * Mg:(g + 1) * Mg] += np.einsum("ncdij,mc->nmdij", patch,
+                                                             w[g * Mg:(g + 1) * Mg, :, kd, kh, kw])
+    if b is not None:
+        out += b[None, :, None, None, None]
+    return out
+
+
+def sig(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def lstm(x, W, R, Bi, h0, c0, P):
+    """ONNX LSTM, forward, gates i, o, f, c: Y [T, 1, rows, H], Y_h, Y_c."""
+    H = R.shape[-1]
+    W, R = W[0], R[0]
+    wb, rb = (Bi[0, :4 * H], Bi[0, 4 * H:]) if Bi is not None else (0, 0)
+    pi, po, pf = (P[0, :H], P[0, H:2 * H], P[0, 2 * H:]) if P is not None else (0, 0, 0)
+    h = h0[0] if h0 is not None else np.zeros((x.shape[1], H))
+    c = c0[0] if c0 is not None else np.zeros((x.shape[1], H))
+    ys = []
+    for t in range(x.shape[0]):
+        a = x[t] @ W.T + h @ R.T + wb + rb
+        i, o, f, cc = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        i, f = sig(i + pi * c), sig(f + pf * c)
+        c = f * c + i * np.tanh(cc)
+        h = sig(o + po * c) * np.tanh(c)
+        ys.append(h)
+    return np.stack(ys)[:, None], h[None], c[None]
+
+
+def gru(x, W, R, Bi, h0, lbr):
+    """ONNX GRU, forward, gates z, r, h."""
+    H = R.shape[-1]
+    W, R = W[0], R[0]
+    wb, rb = (Bi[0, :3 * H], Bi[0, 3 * H:]) if Bi is not None else (np.zeros(3 * H), np.zeros(3 * H))
+    h = h0[0] if h0 is not None else np.zeros((x.shape[1], H))
+    ys = []
+    for t in range(x.shape[0]):
+        wx = x[t] @ W.T + wb
+        z = sig(wx[:, :H] + h @ R[:H].T + rb[:H])
+        r = sig(wx[:, H:2 * H] + h @ R[H:2 * H].T + rb[H:2 * H])
+        if lbr:
+            ht = np.tanh(wx[:, 2 * H:] + r * (h @ R[2 * H:].T + rb[2 * H:]))
+        else:
+            ht = np.tanh(wx[:, 2 * H:] + (r * h) @ R[2 * H:].T + rb[2 * H:])
+        h = (1 - z) * ht + z * h
+        ys.append(h)
+    return np.stack(ys)[:, None], h[None]
+
+
+def norm(x, axes, eps):
+    m = x.mean(axis=axes, keepdims=True)
+    v = ((x - m) ** 2).mean(axis=axes, keepdims=True)
+    return (x - m) / np.sqrt(v + eps)
+
+
+# ------------------------------------------------------------ the graph
+
+class Graph:
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.np = np.float32 if dtype == TensorProto.FLOAT else np.float64
+        self.nodes, self.inputs, self.outputs, self.inits = [], [], [], []
+        self.feeds, self.cases = {}, []
+
+    def inp(self, name, shape, lo=-1.0, hi=1.0):
+        self.inputs.append(helper.make_tensor_value_info(name, self.dtype, list(shape)))
+        self.feeds[name] = rng.uniform(lo, hi, size=(B,) + tuple(shape)).astype(self.np)
+        return name
+
+    def const(self, name, value, dtype=None):
+        value = np.asarray(value).astype(self.np if dtype is None else dtype)
+        self.inits.append(numpy_helper.from_array(value, name))
+        return value.astype(np.float64) if dtype is None else value
+
+    def node(self, op, ins, outs, **attrs):
+        outs = [outs] if isinstance(outs, str) else outs
+        self.nodes.append(helper.make_node(op, ins, outs, name=f"n_{outs[0] or outs[-1]}", **attrs))
+
+    def case(self, out, fn):
+        self.outputs.append(helper.make_tensor_value_info(out, self.dtype, None))
+        self.cases.append((out, fn))
+
+    def model(self):
+        g = helper.make_graph(self.nodes, "ops2", self.inputs, self.outputs, self.inits)
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="twin-ops2 test")
+
+
+def build(dtype):
+    g = Graph(dtype)
+    # ---- Conv 3-D: groups, strides, dilations, asymmetric pads; a causal temporal 3x3x3 conv
+    g.inp("vx", (2, 4, 5, 7, 6))
+    w1 = g.const("w31", rng.normal(size=(6, 2, 2, 3, 2)) * 0.3)
+    b1 = g.const("b31", rng.normal(size=6))
+    g.node("Conv", ["vx", "w31", "b31"], "conv3d_g", group=2, strides=[1, 2, 1], dilations=[2, 1, 2],
+           pads=[1, 0, 2, 0, 1, 1])
+    g.case("conv3d_g", lambda f: conv3d(f["vx"], w1, b1, (1, 2, 1), (1, 0, 2, 0, 1, 1), (2, 1, 2), 2))
+    w2 = g.const("w32", rng.normal(size=(3, 4, 3, 3, 3)) * 0.2)
+    g.node("Conv", ["vx", "w32"], "conv3d_causal", pads=[0, 1, 1, 0, 1, 1])
+    g.case("conv3d_causal", lambda f: conv3d(f["vx"], w2, None, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 1))
+    # ---- Pad: constant (with a value), edge (replicate), reflect, negative pads (crop), axes
+    g.inp("px", (2, 3, 5, 4))
+    g.const("pads_c", [0, 1, 2, 0, 1, 0, 1, 3], np.int64)
+    g.const("pad_v", 0.75)
+    g.node("Pad", ["px", "pads_c", "pad_v"], "pad_const", mode="constant")
+    g.case("pad_const", lambda f: np.pad(f["px"], ((0, 1), (1, 0), (2, 1), (0, 3)), constant_values=0.75))
+    g.const("pads_e", [0, 0, 3, 1, 0, 0, 2, 2], np.int64)
+    g.node("Pad", ["px", "pads_e"], "pad_edge", mode="edge")
+    g.case("pad_edge", lambda f: np.pad(f["px"], ((0, 0), (0, 0), (3, 2), (1, 2)), mode="edge"))
+    g.const("pads_r", [0, 2, 4, 1, 0, 1, 2, 3], np.int64)
+    g.node("Pad", ["px", "pads_r"], "pad_reflect", mode="reflect")
+    g.case("pad_reflect", lambda f: np.pad(f["px"], ((0, 0), (2, 1), (4, 2), (1, 3)), mode="reflect"))
+    g.const("pads_n", [-1, 2, 1, -2], np.int64)
+    g.const("pad_ax", [2, 3], np.int64)
+    g.node("Pad", ["px", "pads_n", "", "pad_ax"], "pad_crop", mode="edge")
+    g.case("pad_crop", lambda f: np.pad(f["px"][:, :, 1:, :-2], ((0, 0), (0, 0), (0, 1), (2, 0)), mode="edge"))
+    # ---- LayerNormalization over the last two axes and over one; InstanceNormalization
+    g.inp("nx", (2, 3, 5, 7), -2.0, 3.0)
+    s2, b2 = g.const("ln_s", rng.uniform(0.5, 1.5, (5, 7))), g.const("ln_b", rng.normal(size=(5, 7)))
+    g.node("LayerNormalization", ["nx", "ln_s", "ln_b"], "layernorm2", axis=-2, epsilon=1e-3)
+    eps3 = float(np.float32(1e-3))
+    g.case("layernorm2", lambda f: norm(f["nx"], (2, 3), eps3) * s2 + b2)
+    s1 = g.const("ln_s1", rng.uniform(0.5, 1.5, 7))
+    g.node("LayerNormalization", ["nx", "ln_s1"], "layernorm1")
+    g.case("layernorm1", lambda f: norm(f["nx"], (3,), 1e-5) * s1)  # the default epsilon
+    si, bi = g.const("in_s", rng.uniform(0.5, 1.5, 3)), g.const("in_b", rng.normal(size=3))
+    g.node("InstanceNormalization", ["nx", "in_s", "in_b"], "instnorm", epsilon=1e-4)
+    g.case("instnorm", lambda f: norm(f["nx"], (2, 3), float(np.float32(1e-4))) * si[:, None, None] +
+           bi[:, None, None])
+    # ---- LSTM: 4 steps, 2 rows, input 5, hidden 6, initial states, peepholes; and a bare one
+    T, R, I, H = 4, 2, 5, 6
+    g.inp("sx", (T, R, I))
+    g.inp("h0", (1, R, H))
+    g.inp("c0", (1, R, H))
+    Wl = g.const("lw", rng.normal(size=(1, 4 * H, I)) * 0.5)
+    Rl = g.const("lr", rng.normal(size=(1, 4 * H, H)) * 0.5)
+    Bl = g.const("lb", rng.normal(size=(1, 8 * H)) * 0.5)
+    Pl = g.const("lp", rng.normal(size=(1, 3 * H)) * 0.5)
+    g.node("LSTM", ["sx", "lw", "lr", "lb", "", "h0", "c0", "lp"], ["lstm_y", "lstm_h", "lstm_c"], hidden_size=H)
+    for k, o in enumerate(("lstm_y", "lstm_h", "lstm_c")):
+        g.case(o, lambda f, k=k: lstm(f["sx"], Wl, Rl, Bl, f["h0"], f["c0"], Pl)[k])
+    g.node("LSTM", ["sx", "lw", "lr"], ["", "lstm_h_bare"], hidden_size=H)
+    g.case("lstm_h_bare", lambda f: lstm(f["sx"], Wl, Rl, None, None, None, None)[1])
+    # ---- GRU: linear_before_reset 1 (PyTorch's) and 0, with and without an initial state
+    Wg = g.const("gw", rng.normal(size=(1, 3 * H, I)) * 0.5)
+    Rg = g.const("gr", rng.normal(size=(1, 3 * H, H)) * 0.5)
+    Bg = g.const("gb", rng.normal(size=(1, 6 * H)) * 0.5)
+    for lbr in (0, 1):
+        g.node("GRU", ["sx", "gw", "gr", "gb", "", "h0"], [f"gru{lbr}_y", f"gru{lbr}_h"], hidden_size=H,
+               linear_before_reset=lbr)
+        for k, o in enumerate((f"gru{lbr}_y", f"gru{lbr}_h")):
+            g.case(o, lambda f, k=k, lbr=lbr: gru(f["sx"], Wg, Rg, Bg, f["h0"], lbr)[k])
+    g.node("GRU", ["sx", "gw", "gr"], ["", "gru_h_bare"], hidden_size=H)
+    g.case("gru_h_bare", lambda f: gru(f["sx"], Wg, Rg, None, None, 0)[1])
+    return g
+
+
+def compare(g, out_path, tol, label):
+    with h5py.File(out_path) as f:
+        for name, fn in g.cases:
+            got = f[name][()]
+            want = np.stack([fn({k: v[b].astype(np.float64) for k, v in g.feeds.items()}) for b in range(B)])
+            if got.shape != want.shape:
+                check(f"{label} {name}", False, f"shape {got.shape}, numpy {want.shape}")
+                continue
+            e = ref.rel_err(got, want)
+            check(f"{label} {name} {list(want.shape[1:])}", e <= tol, f"max error / max |value| = {e:.2e} (<= {tol:g})")
+
+
+tmp = tempfile.mkdtemp(prefix="twin-ops2-")
+models = {}
+for prec, dtype, tol in (("single", TensorProto.FLOAT, 2e-5), ("double", TensorProto.DOUBLE, 1e-12)):
+    g = build(dtype)
+    path = os.path.join(tmp, f"ops_{prec}.onnx")
+    onnx.save(g.model(), path)
+    net = os.path.join(tmp, f"ops_{prec}.h5")
+    ref.run("twin", "import", path, "-o", net)
+    feeds = os.path.join(tmp, f"feeds_{prec}.h5")
+    with h5py.File(feeds, "w") as f:
+        for k, v in g.feeds.items():
+            f[k] = v
+    models[prec] = (g, net, feeds, tol)
+
+
+def body(dev):
+    for prec, (g, net, feeds, tol) in models.items():
+        if prec == "double" and not suite.needs_fp64("the double-precision op cases"):
+            continue
+        out = os.path.join(tmp, f"out_{prec}_{dev.index}.h5")
+        ref.run("twin", "eval", net, feeds, "-o", out, "--precision", prec)
+        compare(g, out, tol, prec)
+
+
+suite.each(body, fp64=False)
+
+
+# ---- unsupported attribute combinations: exit 4 naming op, node and opset
+def refused(label, op, ins, shapes, want, **attrs):
+    inits = [numpy_helper.from_array(np.asarray(v, dtype=np.int64 if isinstance(v, list) else np.float32), k)
+             for k, v in shapes.items() if k != ins[0]]
+    node = helper.make_node(op, ins, ["y"], name="the_node", **attrs)
+    gr = helper.make_graph([node], "bad", [helper.make_tensor_value_info(ins[0], TensorProto.FLOAT, shapes[ins[0]])],
+                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    path = os.path.join(tmp, f"bad_{label}.onnx")
+    onnx.save(helper.make_model(gr, opset_imports=[helper.make_opsetid("", OPSET)]), path)
+    r = ref.run("twin", "import", path, "-o", os.path.join(tmp, "bad.h5"), expect=4)
+    check(f"refused: {label}", all(s in r.stderr for s in (op, "the_node", f"opset {OPSET}", want)), r.stderr.strip())
+
+
+zw = np.zeros((1, 8, 3), np.float32)
+zr = np.zeros((1, 8, 2), np.float32)
+refused("LSTM reverse", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "direction 'reverse'",
+        hidden_size=2, direction="reverse")
+refused("LSTM clip", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "clip", hidden_size=2, clip=3.0)
+refused("LSTM layout 1", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "layout", hidden_size=2,
+        layout=1)
+refused("GRU activations", "GRU", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw[:, :6], "r": zr[:, :6]},
+        "activations", hidden_size=2, activations=["Relu", "Tanh"])
+refused("Pad wrap", "Pad", ["x", "p"], {"x": [2, 3], "p": [0, 1, 0, 1]}, "mode 'wrap'", mode="wrap")
+refused("Pad reflect too wide", "Pad", ["x", "p"], {"x": [2, 3], "p": [0, 3, 0, 0]}, "reflect pads", mode="reflect")
+refused("Conv3D auto_pad", "Conv", ["x", "w"], {"x": [1, 1, 3, 3, 3], "w": np.zeros((1, 1, 2, 2, 2), np.float32)},
+        "auto_pad", auto_pad="SAME_UPPER")
+
+suite.finish()
