@@ -106,3 +106,12 @@ __kernel void tw_norm(__global const real *x, const long xs, __global const real
         yr[j] = (xr[j] - mean) * inv * sc[b * ss + p] + (has_bias ? bi[b * bs + p] : TB_R(0));
     }
 }
+
+/* Sin (is_sin = 1) or Cos, elementwise. */
+__kernel void tw_trig(__global const real *x, const long xs, __global real *y, const long ys, const long n,
+                      const int is_sin)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i < n)
+        y[b * ys + i] = is_sin ? sin(x[b * xs + i]) : cos(x[b * xs + i]);
+}

@@ -2,7 +2,7 @@
 and double precision, on every device (as tests/twin-ops.py): 3-D Conv
 (groups, strides, dilations, pads), Pad (constant, edge, reflect, crop),
 LayerNormalization, InstanceNormalization, LSTM (several steps, initial
-states, peepholes) and GRU (linear_before_reset 0 and 1). The numpy
+states, peepholes), GRU (linear_before_reset 0 and 1), Sin and Cos. The numpy
 references follow the ONNX operator specification
 (https://onnx.ai/onnx/operators/). Also: unsupported attribute
 combinations are refused at import naming op, node and opset."""
@@ -198,6 +198,11 @@ def build(dtype):
             g.case(o, lambda f, k=k, lbr=lbr: gru(f["sx"], Wg, Rg, Bg, f["h0"], lbr)[k])
     g.node("GRU", ["sx", "gw", "gr"], ["", "gru_h_bare"], hidden_size=H)
     g.case("gru_h_bare", lambda f: gru(f["sx"], Wg, Rg, None, None, 0)[1])
+    # ---- Sin, Cos (the perspective module's rotations)
+    g.inp("tx", (3, 5), -4.0, 4.0)
+    for op, fn in (("Sin", np.sin), ("Cos", np.cos)):
+        g.node(op, ["tx"], op.lower())
+        g.case(op.lower(), lambda f, fn=fn: fn(f["tx"]))
     return g
 
 

@@ -4,10 +4,11 @@
 TWIN_TESTS = \
 	tests/twin-ops.py \
 	tests/twin-ops2.py \
+	tests/twin-fnn.py \
 	tests/twin-sensorium.py \
 	tests/twin-state.py \
 	tests/twin-experiments.py \
 	tests/twin-score.py \
 	tests/twin-errors.sh
 TESTS += $(TWIN_TESTS)
-EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk
+EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk

@@ -45,6 +45,8 @@ tb_status tw_plan_ext(tw_exec *x, const tw_node *nd, tb_error *err)
         {"InstanceNormalization", tw_plan_norm},
         {"LSTM", tw_plan_lstm},
         {"GRU", tw_plan_gru},
+        {"Sin", tw_plan_trig},
+        {"Cos", tw_plan_trig},
     };
     for (size_t k = 0; k < sizeof planners / sizeof planners[0]; ++k)
         if (strcmp(planners[k].op, nd->op) == 0)

@@ -13,6 +13,8 @@ tb_status tw_infer_layernorm(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_instancenorm(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_lstm(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_gru(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_infer_trig(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_eval_trig(tw_graph *g, tw_node *n, tb_error *err);
 
 /* An input of known shape, or NULL. */
 tw_tensor *tw_known_in(tw_graph *g, const tw_node *n, size_t i);
