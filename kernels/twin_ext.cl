@@ -115,3 +115,42 @@ __kernel void tw_trig(__global const real *x, const long xs, __global real *y, c
     if (i < n)
         y[b * ys + i] = is_sin ? sin(x[b * xs + i]) : cos(x[b * xs + i]);
 }
+
+/* Einsum with up to three operands. meta: n_ops, n_out, out sizes[n_out],
+ * n_sum, summed sizes[n_sum], then per operand (3) its strides over the
+ * output indices [n_out] and over the summed ones [n_sum] (0: absent). */
+__kernel void tw_einsum(__global const real *a0, const long s0, __global const real *a1, const long s1,
+                        __global const real *a2, const long s2, __global real *y, const long ys,
+                        __global const long *m, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int nops = (int)m[0], no = (int)m[1], ns = (int)m[2 + no];
+    __global const long *od = m + 2, *sd = m + 3 + no, *st = m + 3 + no + ns;
+    const long w = no + ns;
+    long base0 = b * s0, base1 = b * s1, base2 = b * s2, rest = i, total = 1;
+    for (int d = no - 1; d >= 0; --d) {
+        const long c = rest % od[d];
+        rest /= od[d];
+        base0 += c * st[d], base1 += c * st[w + d], base2 += c * st[2 * w + d];
+    }
+    for (int d = 0; d < ns; ++d)
+        total *= sd[d];
+    real acc = 0;
+    for (long s = 0; s < total; ++s) {
+        long r = s, o0 = base0, o1 = base1, o2 = base2;
+        for (int d = ns - 1; d >= 0; --d) {
+            const long c = r % sd[d];
+            r /= sd[d];
+            o0 += c * st[no + d], o1 += c * st[w + no + d], o2 += c * st[2 * w + no + d];
+        }
+        real p = a0[o0];
+        if (nops > 1)
+            p *= a1[o1];
+        if (nops > 2)
+            p *= a2[o2];
+        acc += p;
+    }
+    y[b * ys + i] = acc;
+}

@@ -2,7 +2,7 @@
 and double precision, on every device (as tests/twin-ops.py): 3-D Conv
 (groups, strides, dilations, pads), Pad (constant, edge, reflect, crop),
 LayerNormalization, InstanceNormalization, LSTM (several steps, initial
-states, peepholes), GRU (linear_before_reset 0 and 1), Sin and Cos. The numpy
+states, peepholes), GRU (linear_before_reset 0 and 1), Sin, Cos, Split and Einsum. The numpy
 references follow the ONNX operator specification
 (https://onnx.ai/onnx/operators/). Also: unsupported attribute
 combinations are refused at import naming op, node and opset."""
@@ -203,6 +203,34 @@ def build(dtype):
     for op, fn in (("Sin", np.sin), ("Cos", np.cos)):
         g.node(op, ["tx"], op.lower())
         g.case(op.lower(), lambda f, fn=fn: fn(f["tx"]))
+    # ---- Split: sizes from the input, equal parts
+    g.inp("spx", (2, 7, 3))
+    g.const("sp_sizes", [2, 4, 1], np.int64)
+    g.node("Split", ["spx", "sp_sizes"], ["split_a", "split_b", "split_c"], axis=1)
+    for k, (lo, hi) in enumerate(((0, 2), (2, 6), (6, 7))):
+        g.case(f"split_{'abc'[k]}", lambda f, lo=lo, hi=hi: f["spx"][:, lo:hi])
+    g.node("Split", ["spx"], ["split_e0", "split_e1", "split_e2"], axis=-1)
+    for k in range(3):
+        g.case(f"split_e{k}", lambda f, k=k: f["spx"][:, :, k:k + 1])
+    # ---- Einsum: readout contractions, a batched product with an ellipsis, implicit output, 1 and 3 operands
+    g.inp("ex4", (2, 5, 3, 4))
+    feat = g.const("e_feat", rng.normal(size=(7, 5)))
+    g.node("Einsum", ["ex4", "e_feat"], "einsum_readout", equation="bchw,uc->buhw")
+    g.case("einsum_readout", lambda f: np.einsum("bchw,uc->buhw", f["ex4"], feat))
+    g.inp("ex3", (2, 5, 7))
+    fu = g.const("e_fu", rng.normal(size=(5, 7)))
+    g.node("Einsum", ["ex3", "e_fu"], "einsum_units", equation="ncu, cu -> nu")
+    g.case("einsum_units", lambda f: np.einsum("ncu,cu->nu", f["ex3"], fu))
+    eb = g.const("e_b", rng.normal(size=(4, 6)))
+    g.node("Einsum", ["ex4", "e_b"], "einsum_batched", equation="...ij,jk->...ik")
+    g.case("einsum_batched", lambda f: np.einsum("...ij,jk->...ik", f["ex4"], eb))
+    g.node("Einsum", ["ex4", "e_b"], "einsum_implicit", equation="abcd,dE")
+    g.case("einsum_implicit", lambda f: np.einsum("abcd,dE", f["ex4"], eb))
+    g.node("Einsum", ["ex4"], "einsum_one", equation="bchw->wb")
+    g.case("einsum_one", lambda f: np.einsum("bchw->wb", f["ex4"]))
+    e3 = g.const("e_3", rng.normal(size=(6, 2)))
+    g.node("Einsum", ["ex4", "e_b", "e_3"], "einsum_three", equation="bchw,wk,kz->bzc")
+    g.case("einsum_three", lambda f: np.einsum("bchw,wk,kz->bzc", f["ex4"], eb, e3))
     return g
 
 
@@ -272,4 +300,5 @@ refused("Pad reflect too wide", "Pad", ["x", "p"], {"x": [2, 3], "p": [0, 3, 0, 
 refused("Conv3D auto_pad", "Conv", ["x", "w"], {"x": [1, 1, 3, 3, 3], "w": np.zeros((1, 1, 2, 2, 2), np.float32)},
         "auto_pad", auto_pad="SAME_UPPER")
 
+refused("Einsum trace", "Einsum", ["x"], {"x": [3, 3]}, "repeats within operand", equation="ii->")
 suite.finish()

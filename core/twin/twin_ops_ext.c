@@ -46,6 +46,8 @@ tb_status tw_plan_ext(tw_exec *x, const tw_node *nd, tb_error *err)
         {"LSTM", tw_plan_lstm},
         {"GRU", tw_plan_gru},
         {"Sin", tw_plan_trig},
+        {"Split", tw_plan_split},
+        {"Einsum", tw_plan_einsum},
         {"Cos", tw_plan_trig},
     };
     for (size_t k = 0; k < sizeof planners / sizeof planners[0]; ++k)

@@ -13,6 +13,9 @@ tb_status tw_infer_layernorm(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_instancenorm(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_lstm(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_gru(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_infer_split(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_eval_split(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_infer_einsum(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_trig(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_eval_trig(tw_graph *g, tw_node *n, tb_error *err);
 
