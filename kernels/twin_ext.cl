@@ -154,3 +154,42 @@ __kernel void tw_einsum(__global const real *a0, const long s0, __global const r
     }
     y[b * ys + i] = acc;
 }
+
+/* ConvTranspose, 2-D (1-D as height 1). meta: C, M, groups, has_bias,
+ * IH, IW, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw. Input [N, C, IH, IW],
+ * weight [C, M / groups, KH, KW], output [N, M, OH, OW]: output (oh, ow)
+ * takes input (ih, iw) through tap (kh, kw) when oh + ph = ih sh + kh dh. */
+__kernel void tw_conv_transpose2d(__global const real *x, const long xs, __global const real *w, const long ws,
+                                  __global const real *bias, const long bstr, __global real *y, const long ys,
+                                  __global const long *m, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long C = m[0], M = m[1], G = m[2], IH = m[4], IW = m[5], OH = m[6], OW = m[7], KH = m[8], KW = m[9];
+    const long ow = i % OW, oh = (i / OW) % OH, mo = (i / (OW * OH)) % M, nn = i / (OW * OH * M);
+    const long Cg = C / G, Mg = M / G, g = mo / Mg;
+    real acc = m[3] ? bias[b * bstr + mo] : TB_R(0);
+    for (long kh = 0; kh < KH; ++kh) {
+        const long th = oh + m[12] - kh * m[14];
+        if (th < 0 || th % m[10])
+            continue;
+        const long ih = th / m[10];
+        if (ih >= IH)
+            continue;
+        for (long kw = 0; kw < KW; ++kw) {
+            const long tw = ow + m[13] - kw * m[15];
+            if (tw < 0 || tw % m[11])
+                continue;
+            const long iw = tw / m[11];
+            if (iw >= IW)
+                continue;
+            for (long c = 0; c < Cg; ++c) {
+                const long ci = g * Cg + c;
+                acc += x[b * xs + ((nn * C + ci) * IH + ih) * IW + iw] *
+                       w[b * ws + ((ci * Mg + mo % Mg) * KH + kh) * KW + kw];
+            }
+        }
+    }
+    y[b * ys + i] = acc;
+}

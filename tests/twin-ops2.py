@@ -2,7 +2,8 @@
 and double precision, on every device (as tests/twin-ops.py): 3-D Conv
 (groups, strides, dilations, pads), Pad (constant, edge, reflect, crop),
 LayerNormalization, InstanceNormalization, LSTM (several steps, initial
-states, peepholes), GRU (linear_before_reset 0 and 1), Sin, Cos, Split and Einsum. The numpy
+states, peepholes), GRU (linear_before_reset 0 and 1), Sin, Cos, Split, Einsum and
+ConvTranspose (2-D and 1-D). The numpy
 references follow the ONNX operator specification
 (https://onnx.ai/onnx/operators/). Also: unsupported attribute
 combinations are refused at import naming op, node and opset."""
@@ -48,6 +49,28 @@ def conv3d(x, w, b, strides, pads, dil, groups):
                                                              w[g * Mg:(g + 1) * Mg, :, kd, kh, kw])
     if b is not None:
         out += b[None, :, None, None, None]
+    return out
+
+
+def conv_transpose(x, w, b, strides, pads, dil, groups, opad):
+    """Scatter form (the definition): input (ih, iw) adds w taps at ih s + kh d - pad."""
+    N, C, H, W = x.shape
+    _, Mg, KH, KW = w.shape
+    M, Cg = Mg * groups, C // groups
+    full = [s * (n - 1) + o + (k - 1) * d + 1 for s, n, o, k, d in
+            zip(strides, (H, W), opad, (KH, KW), dil)]
+    out = np.zeros((N, M, full[0], full[1]))
+    for g in range(groups):
+        for ih in range(H):
+            for iw in range(W):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        oh, ow = ih * strides[0] + kh * dil[0], iw * strides[1] + kw * dil[1]
+                        out[:, g * Mg:(g + 1) * Mg, oh, ow] += x[:, g * Cg:(g + 1) * Cg, ih, iw] @ w[g * Cg:(g + 1) * Cg,
+                                                                                                    :, kh, kw]
+    out = out[:, :, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3]]
+    if b is not None:
+        out += b[None, :, None, None]
     return out
 
 
@@ -231,6 +254,18 @@ def build(dtype):
     e3 = g.const("e_3", rng.normal(size=(6, 2)))
     g.node("Einsum", ["ex4", "e_b", "e_3"], "einsum_three", equation="bchw,wk,kz->bzc")
     g.case("einsum_three", lambda f: np.einsum("bchw,wk,kz->bzc", f["ex4"], eb, e3))
+    # ---- ConvTranspose 2-D: groups, strides, dilations, asymmetric pads, output_padding; 1-D
+    g.inp("tcx", (2, 4, 5, 6))
+    wt = g.const("wt", rng.normal(size=(4, 3, 3, 2)) * 0.4)
+    bt = g.const("bt", rng.normal(size=6))
+    g.node("ConvTranspose", ["tcx", "wt", "bt"], "convt_g", group=2, strides=[2, 3], dilations=[1, 2],
+           pads=[1, 0, 0, 2], output_padding=[1, 0])
+    g.case("convt_g", lambda f: conv_transpose(f["tcx"], wt, bt, (2, 3), (1, 0, 0, 2), (1, 2), 2, (1, 0)))
+    g.inp("tc1", (2, 3, 7))
+    w1t = g.const("w1t", rng.normal(size=(3, 2, 4)) * 0.4)
+    g.node("ConvTranspose", ["tc1", "w1t"], "convt_1d", strides=[2], pads=[1, 2])
+    g.case("convt_1d", lambda f: conv_transpose(f["tc1"][:, :, None], w1t[:, :, None], None, (1, 2), (0, 1, 0, 2),
+                                                (1, 1), 1, (0, 0))[:, :, 0])
     return g
 
 
@@ -300,5 +335,7 @@ refused("Pad reflect too wide", "Pad", ["x", "p"], {"x": [2, 3], "p": [0, 3, 0, 
 refused("Conv3D auto_pad", "Conv", ["x", "w"], {"x": [1, 1, 3, 3, 3], "w": np.zeros((1, 1, 2, 2, 2), np.float32)},
         "auto_pad", auto_pad="SAME_UPPER")
 
+refused("ConvTranspose output_shape", "ConvTranspose", ["x", "w"], {"x": [1, 1, 3, 3], "w": np.zeros((1, 1, 2, 2),
+        np.float32)}, "output_shape", output_shape=[6, 6], strides=[2, 2])
 refused("Einsum trace", "Einsum", ["x"], {"x": [3, 3]}, "repeats within operand", equation="ii->")
 suite.finish()

@@ -990,6 +990,7 @@ static const tw_op ops[] = {
     {"Concat", TW_K_COPY, 0, infer_concat, views_concat, NULL},
     {"ConstantOfShape", TW_K_HOST, 0, infer_constant_of_shape, NULL, eval_constant_of_shape},
     {"Conv", TW_K_CONV, 0, infer_conv, NULL, NULL},
+    {"ConvTranspose", TW_K_EXT, 0, tw_infer_convt, NULL, NULL},
     {"Cos", TW_K_EXT, 0, tw_infer_trig, NULL, tw_eval_trig},
     {"Div", TW_K_BINARY, TW_B_DIV, infer_binary, NULL, NULL},
     {"Dropout", TW_K_ALIAS, 0, infer_identity, NULL, eval_alias},

@@ -16,6 +16,7 @@ tb_status tw_infer_gru(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_split(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_eval_split(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_einsum(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_infer_convt(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_trig(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_eval_trig(tw_graph *g, tw_node *n, tb_error *err);
 

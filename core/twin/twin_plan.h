@@ -39,6 +39,7 @@ tb_status tw_plan_lstm(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_gru(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_split(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_einsum(tw_exec *x, const tw_node *nd, tb_error *err);
+tb_status tw_plan_convt(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_trig(tw_exec *x, const tw_node *nd, tb_error *err);
 
 #endif
