@@ -2,8 +2,8 @@
 and double precision, on every device (as tests/twin-ops.py): 3-D Conv
 (groups, strides, dilations, pads), Pad (constant, edge, reflect, crop),
 LayerNormalization, InstanceNormalization, LSTM (several steps, initial
-states, peepholes), GRU (linear_before_reset 0 and 1), Sin, Cos, Split, Einsum and
-ConvTranspose (2-D and 1-D). The numpy
+states, peepholes), GRU (linear_before_reset 0 and 1), Sin, Cos, Split, Einsum,
+ConvTranspose (2-D and 1-D), and If on shapes folded at import. The numpy
 references follow the ONNX operator specification
 (https://onnx.ai/onnx/operators/). Also: unsupported attribute
 combinations are refused at import naming op, node and opset."""
@@ -266,6 +266,37 @@ def build(dtype):
     g.node("ConvTranspose", ["tc1", "w1t"], "convt_1d", strides=[2], pads=[1, 2])
     g.case("convt_1d", lambda f: conv_transpose(f["tc1"][:, :, None], w1t[:, :, None], None, (1, 2), (0, 1, 0, 2),
                                                 (1, 1), 1, (0, 0))[:, :, 0])
+    # ---- If on shapes, folded at import: the branch for x.size(0) == 2 (the other is invalid for these sizes),
+    # a nested If reading an outer tensor and a branch initializer, an If whose outputs are constants (a shape)
+    g.inp("ifx", (2, 3, 5))
+    g.const("if_zero", 0, np.int64)
+    g.const("if_two", 2, np.int64)
+    g.node("Shape", ["ifx"], "if_shape")
+    g.node("Gather", ["if_shape", "if_zero"], "if_n0", axis=0)
+    g.node("Equal", ["if_n0", "if_two"], "if_cond")
+    T = helper.make_tensor_value_info
+    inner_then = helper.make_graph([helper.make_node("Mul", ["ifx", "k_then"], ["i_out"])], "inner_then", [],
+                                   [T("i_out", g.dtype, None)], [numpy_helper.from_array(np.asarray(1.5, g.np), "k_then")])
+    inner_else = helper.make_graph([helper.make_node("Neg", ["ifx"], ["i_out"])], "inner_else", [],
+                                   [T("i_out", g.dtype, None)])
+    then_b = helper.make_graph([helper.make_node("Relu", ["ifx"], ["t_relu"]),
+                                helper.make_node("If", ["if_cond"], ["t_inner"], then_branch=inner_then,
+                                                 else_branch=inner_else),
+                                helper.make_node("Add", ["t_relu", "t_inner"], ["t_out"])], "then", [],
+                               [T("t_out", g.dtype, None)])
+    g.const("if_bad_shape", [7, -1], np.int64)
+    else_b = helper.make_graph([helper.make_node("Reshape", ["ifx", "if_bad_shape"], ["e_out"])], "else", [],
+                               [T("e_out", g.dtype, None)])
+    g.node("If", ["if_cond"], "if_out", then_branch=then_b, else_branch=else_b)
+    g.case("if_out", lambda f: np.maximum(f["ifx"], 0) + 1.5 * f["ifx"])
+    c_then = helper.make_graph([helper.make_node("Constant", [], ["c_shape"], value=numpy_helper.from_array(
+        np.array([-1, 5], np.int64)))], "ct", [], [T("c_shape", TensorProto.INT64, None)])
+    c_else = helper.make_graph([helper.make_node("Constant", [], ["c_shape"], value=numpy_helper.from_array(
+        np.array([-1], np.int64)))], "ce", [], [T("c_shape", TensorProto.INT64, None)])
+    g.node("If", ["if_cond"], "if_shape_out", then_branch=c_then, else_branch=c_else)
+    g.node("Reshape", ["ifx", "if_shape_out"], "if_reshaped")
+    g.node("Sigmoid", ["if_reshaped"], "if_view")
+    g.case("if_view", lambda f: 1 / (1 + np.exp(-f["ifx"].reshape(-1, 5))))
     return g
 
 
@@ -337,5 +368,16 @@ refused("Conv3D auto_pad", "Conv", ["x", "w"], {"x": [1, 1, 3, 3, 3], "w": np.ze
 
 refused("ConvTranspose output_shape", "ConvTranspose", ["x", "w"], {"x": [1, 1, 3, 3], "w": np.zeros((1, 1, 2, 2),
         np.float32)}, "output_shape", output_shape=[6, 6], strides=[2, 2])
+# If on a value known only at run time
+rt = helper.make_graph([helper.make_node("Neg", ["x"], ["o"])], "b", [], [helper.make_tensor_value_info(
+    "o", TensorProto.FLOAT, None)])
+gr = helper.make_graph([helper.make_node("If", ["c"], ["y"], name="the_if", then_branch=rt, else_branch=rt)], "bad",
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+                        helper.make_tensor_value_info("c", TensorProto.FLOAT, [1])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+onnx.save(helper.make_model(gr, opset_imports=[helper.make_opsetid("", OPSET)]), os.path.join(tmp, "bad_if.onnx"))
+r = ref.run("twin", "import", os.path.join(tmp, "bad_if.onnx"), "-o", os.path.join(tmp, "bad.h5"), expect=4)
+check("refused: If on a run-time value", all(w in r.stderr for w in ("the_if", "If", "opset 17", "import only")),
+      r.stderr.strip())
 refused("Einsum trace", "Einsum", ["x"], {"x": [3, 3]}, "repeats within operand", equation="ii->")
 suite.finish()

@@ -10,6 +10,7 @@
 
 #include "twin_import.h"
 #include "twin_ops.h"
+#include "twin_ops_ext.h"
 #include "util.h"
 
 static bool all_const_inputs(tw_graph *g, const tw_node *n)
@@ -28,6 +29,14 @@ static bool all_const_inputs(tw_graph *g, const tw_node *n)
 static tb_status visit(tw_graph *g, size_t k, bool *dead, tb_error *err)
 {
     tw_node *n = &g->nodes[k];
+    bool live;
+    tb_status gs = tw_if_guard(g, n, &live, err);
+    if (gs || !live) {
+        dead[k] = !live;
+        return gs;
+    }
+    if (strcmp(n->op, "If") == 0 && (gs = tw_if_choose(g, n, err)) != TB_OK)
+        return gs;
     const tw_op *op = tw_op_find(n->op);
     if (!op)
         return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' (opset %lld) is not supported by the twin kit",

@@ -1010,6 +1010,7 @@ static const tw_op ops[] = {
     {"GRU", TW_K_EXT, 0, tw_infer_gru, NULL, NULL},
     {"GridSample", TW_K_GRID, 0, infer_grid, NULL, NULL},
     {"Identity", TW_K_ALIAS, 0, infer_identity, NULL, eval_alias},
+    {"If", TW_K_EXT, 0, tw_infer_if, NULL, tw_eval_if},
     {"InstanceNormalization", TW_K_EXT, 0, tw_infer_instancenorm, NULL, NULL},
     {"LeakyRelu", TW_K_UNARY, TW_U_LEAKY, infer_unary, NULL, NULL},
     {"LayerNormalization", TW_K_EXT, 0, tw_infer_layernorm, NULL, NULL},

@@ -46,6 +46,7 @@ tb_status tw_plan_ext(tw_exec *x, const tw_node *nd, tb_error *err)
         {"LSTM", tw_plan_lstm},
         {"GRU", tw_plan_gru},
         {"Sin", tw_plan_trig},
+        {"If", tw_plan_if},
         {"ConvTranspose", tw_plan_convt},
         {"Split", tw_plan_split},
         {"Einsum", tw_plan_einsum},

@@ -17,6 +17,12 @@ tb_status tw_infer_split(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_eval_split(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_einsum(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_convt(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_infer_if(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_eval_if(tw_graph *g, tw_node *n, tb_error *err);
+/* At import: whether a node inlined from an If's branch is live (its
+ * conditions folded its way), and the If's choice of branch. */
+tb_status tw_if_guard(tw_graph *g, const tw_node *n, bool *live, tb_error *err);
+tb_status tw_if_choose(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_trig(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_eval_trig(tw_graph *g, tw_node *n, tb_error *err);
 
