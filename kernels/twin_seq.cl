@@ -1,11 +1,15 @@
-/* The twin kit's recurrent cells (ONNX LSTM and GRU, forward direction,
- * layout 0; core/twin/twin_ops_seq.c plans them): one launch per time
- * step t (all hidden units of step t depend on every unit of t - 1),
- * one work-item per (batch row, hidden unit). The hidden states of every
- * step live in the scratch hs [T][rows][H] per instance (step t - 1 is
- * read, step t written); the LSTM cell state in cs [rows][H].
+/* The twin kit's recurrent cells (ONNX LSTM and GRU, forward, reverse or
+ * both directions, layout 0; core/twin/twin_ops_seq.c plans them): one
+ * launch per step t of direction dir (all hidden units of a step depend
+ * on every unit of the step before), one work-item per (batch row,
+ * hidden unit); step t reads the input at time tt (t, or T - 1 - t when
+ * the direction runs backwards). The hidden states of every step live
+ * in the scratch hs [D][T][rows][H] per instance (step t - 1 is read,
+ * step t written); the LSTM cell state in cs [D][rows][H]. Weights,
+ * biases, peepholes and initial states are per direction as ONNX lays
+ * them out; Y is [T][D][rows][H], Y_h and Y_c [D][rows][H].
  * meta: T, rows, I, H, has_B, has_h0, has_c0 (LSTM), has_P (LSTM),
- * has_Y, has_Yh, has_Yc (LSTM), linear_before_reset (GRU). */
+ * has_Y, has_Yh, has_Yc (LSTM), linear_before_reset (GRU), D. */
 
 inline real tw_sig(real v)
 {
@@ -34,27 +38,29 @@ __kernel void tw_lstm_step(__global const real *x, const long xs, __global const
                            __global const real *p, const long ps, __global real *hs, const long hss,
                            __global real *cs, const long css, __global real *y, const long ys,
                            __global real *yh, const long yhs, __global real *yc, const long ycs,
-                           __global const long *m, const long n, const long t)
+                           __global const long *m, const long n, const long t, const long dir, const long tt)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
         return;
-    const long T = m[0], rows = m[1], I = m[2], H = m[3];
+    const long T = m[0], rows = m[1], I = m[2], H = m[3], D = m[12], st = dir * rows * H;
     const long row = i / H, j = i % H;
-    __global const real *xt = x + b * xs + (t * rows + row) * I;
-    __global real *hb = hs + b * hss, *cb = cs + b * css;
+    __global const real *xt = x + b * xs + (tt * rows + row) * I;
+    __global real *hb = hs + b * hss + dir * T * rows * H, *cb = cs + b * css + st;
     const bool zero_h = t == 0 && !m[5];
-    __global const real *hp = tw_hprev(t, row, H, rows, hb, h0 + b * h0s);
+    __global const real *hp = tw_hprev(t, row, H, rows, hb, h0 + b * h0s + st);
+    __global const real *wd = w + b * ws + dir * 4 * H * I, *rd = r + b * rs + dir * 4 * H * H;
+    __global const real *bd = bias + b * bs + dir * 8 * H;
     real a[4];
     for (int g = 0; g < 4; ++g) { /* gate order i, o, f, c */
-        a[g] = tw_dot(w + b * ws + (g * H + j) * I, xt, I);
+        a[g] = tw_dot(wd + (g * H + j) * I, xt, I);
         if (!zero_h)
-            a[g] += tw_dot(r + b * rs + (g * H + j) * H, hp, H);
+            a[g] += tw_dot(rd + (g * H + j) * H, hp, H);
         if (m[4])
-            a[g] += bias[b * bs + g * H + j] + bias[b * bs + (4 + g) * H + j];
+            a[g] += bd[g * H + j] + bd[(4 + g) * H + j];
     }
-    const real cprev = t > 0 ? cb[i] : m[6] ? c0[b * c0s + i] : TB_R(0);
-    __global const real *pb = p + b * ps;
+    const real cprev = t > 0 ? cb[i] : m[6] ? c0[b * c0s + st + i] : TB_R(0);
+    __global const real *pb = p + b * ps + dir * 3 * H;
     const real ig = tw_sig(a[0] + (m[7] ? pb[j] * cprev : TB_R(0)));
     const real fg = tw_sig(a[2] + (m[7] ? pb[2 * H + j] * cprev : TB_R(0)));
     const real c = fg * cprev + ig * tanh(a[3]);
@@ -63,12 +69,12 @@ __kernel void tw_lstm_step(__global const real *x, const long xs, __global const
     cb[i] = c;
     hb[t * rows * H + i] = h;
     if (m[8])
-        y[b * ys + t * rows * H + i] = h;
+        y[b * ys + (tt * D + dir) * rows * H + i] = h;
     if (t == T - 1) {
         if (m[9])
-            yh[b * yhs + i] = h;
+            yh[b * yhs + st + i] = h;
         if (m[10])
-            yc[b * ycs + i] = c;
+            yc[b * ycs + st + i] = c;
     }
 }
 
@@ -79,24 +85,25 @@ __kernel void tw_gru_step(__global const real *x, const long xs, __global const 
                           __global const real *h0, const long h0s, __global real *hs, const long hss,
                           __global real *cs, const long css, __global real *y, const long ys,
                           __global real *yh, const long yhs, __global const long *m, const long n, const long t,
-                          const int phase)
+                          const long dir, const long tt, const int phase)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
         return;
-    const long T = m[0], rows = m[1], I = m[2], H = m[3];
+    const long T = m[0], rows = m[1], I = m[2], H = m[3], D = m[12], st = dir * rows * H;
     const long row = i / H, j = i % H;
-    __global const real *xt = x + b * xs + (t * rows + row) * I;
-    __global real *hb = hs + b * hss, *rh = cs + b * css;
+    __global const real *xt = x + b * xs + (tt * rows + row) * I;
+    __global real *hb = hs + b * hss + dir * T * rows * H, *rh = cs + b * css + st;
     const bool zero_h = t == 0 && !m[5];
-    __global const real *hp = tw_hprev(t, row, H, rows, hb, h0 + b * h0s);
-    __global const real *bb = bias + b * bs;
+    __global const real *hp = tw_hprev(t, row, H, rows, hb, h0 + b * h0s + st);
+    __global const real *bb = bias + b * bs + dir * 6 * H;
+    __global const real *wd = w + b * ws + dir * 3 * H * I, *rd = r + b * rs + dir * 3 * H * H;
     real wx[3], rx[3];
     for (int g = 0; g < 3; ++g) {
-        wx[g] = tw_dot(w + b * ws + (g * H + j) * I, xt, I) + (m[4] ? bb[g * H + j] : TB_R(0));
+        wx[g] = tw_dot(wd + (g * H + j) * I, xt, I) + (m[4] ? bb[g * H + j] : TB_R(0));
         rx[g] = m[4] ? bb[(3 + g) * H + j] : TB_R(0);
         if (!zero_h && (g < 2 || m[11]))
-            rx[g] += tw_dot(r + b * rs + (g * H + j) * H, hp, H);
+            rx[g] += tw_dot(rd + (g * H + j) * H, hp, H);
     }
     const real rg = tw_sig(wx[1] + rx[1]);
     const real hprev = zero_h ? TB_R(0) : hp[j];
@@ -109,11 +116,11 @@ __kernel void tw_gru_step(__global const real *x, const long xs, __global const 
     if (m[11])
         ht = tanh(wx[2] + rg * rx[2]);
     else
-        ht = tanh(wx[2] + rx[2] + (zero_h ? TB_R(0) : tw_dot(r + b * rs + (2 * H + j) * H, rh + row * H, H)));
+        ht = tanh(wx[2] + rx[2] + (zero_h ? TB_R(0) : tw_dot(rd + (2 * H + j) * H, rh + row * H, H)));
     const real h = (TB_R(1) - zg) * ht + zg * hprev;
     hb[t * rows * H + i] = h;
     if (m[8])
-        y[b * ys + t * rows * H + i] = h;
+        y[b * ys + (tt * D + dir) * rows * H + i] = h;
     if (t == T - 1 && m[9])
-        yh[b * yhs + i] = h;
+        yh[b * yhs + st + i] = h;
 }

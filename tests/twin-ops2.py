@@ -2,7 +2,8 @@
 and double precision, on every device (as tests/twin-ops.py): 3-D Conv
 (groups, strides, dilations, pads), Pad (constant, edge, reflect, crop),
 LayerNormalization, InstanceNormalization, LSTM (several steps, initial
-states, peepholes), GRU (linear_before_reset 0 and 1), Sin, Cos, Split, Einsum,
+states, peepholes; forward, reverse, bidirectional), GRU (linear_before_reset
+0 and 1; forward and bidirectional), Sin, Cos, Split, Einsum,
 ConvTranspose (2-D and 1-D), and If on shapes folded at import. The numpy
 references follow the ONNX operator specification
 (https://onnx.ai/onnx/operators/). Also: unsupported attribute
@@ -117,6 +118,19 @@ def gru(x, W, R, Bi, h0, lbr):
     return np.stack(ys)[:, None], h[None]
 
 
+def both_ways(cell, x, W, R, Bi, states, direction, n_out):
+    """ONNX's directions from a forward cell: reverse runs it on the time-reversed input (Y reversed back);
+    bidirectional stacks forward and reverse on axis 1 of Y and axis 0 of the final states."""
+    D = W.shape[0]
+    res = []
+    for d in range(D):
+        back = direction == "reverse" or d == 1
+        sl = lambda a: None if a is None else a[d:d + 1]  # noqa: E731
+        r = cell(x[::-1] if back else x, sl(W), sl(R), sl(Bi), *[sl(v) for v in states])
+        res.append([r[0][::-1] if back else r[0]] + list(r[1:n_out]))
+    return [np.concatenate([r[k] for r in res], axis=1 if k == 0 else 0) for k in range(n_out)]
+
+
 def norm(x, axes, eps):
     m = x.mean(axis=axes, keepdims=True)
     v = ((x - m) ** 2).mean(axis=axes, keepdims=True)
@@ -219,6 +233,32 @@ def build(dtype):
                linear_before_reset=lbr)
         for k, o in enumerate((f"gru{lbr}_y", f"gru{lbr}_h")):
             g.case(o, lambda f, k=k, lbr=lbr: gru(f["sx"], Wg, Rg, Bg, f["h0"], lbr)[k])
+    # ---- directions: reverse LSTM, bidirectional LSTM (initial states, peepholes) and GRU
+    g.node("LSTM", ["sx", "lw", "lr", "lb", "", "h0", "c0", "lp"], ["lstm_rev_y", "lstm_rev_h", "lstm_rev_c"],
+           hidden_size=H, direction="reverse")
+    for k, o in enumerate(("lstm_rev_y", "lstm_rev_h", "lstm_rev_c")):
+        g.case(o, lambda f, k=k: both_ways(lambda x, W, R, Bi, P, h0, c0: lstm(x, W, R, Bi, h0, c0, P), f["sx"],
+                                           Wl, Rl, Bl, (Pl, f["h0"], f["c0"]), "reverse", 3)[k])
+    Wl2 = g.const("lw2", rng.normal(size=(2, 4 * H, I)) * 0.5)
+    Rl2 = g.const("lr2", rng.normal(size=(2, 4 * H, H)) * 0.5)
+    Bl2 = g.const("lb2", rng.normal(size=(2, 8 * H)) * 0.5)
+    Pl2 = g.const("lp2", rng.normal(size=(2, 3 * H)) * 0.5)
+    g.inp("h02", (2, R, H))
+    g.inp("c02", (2, R, H))
+    g.node("LSTM", ["sx", "lw2", "lr2", "lb2", "", "h02", "c02", "lp2"], ["lstm_bi_y", "lstm_bi_h", "lstm_bi_c"],
+           hidden_size=H, direction="bidirectional")
+    for k, o in enumerate(("lstm_bi_y", "lstm_bi_h", "lstm_bi_c")):
+        g.case(o, lambda f, k=k: both_ways(lambda x, W, R, Bi, P, h0, c0: lstm(x, W, R, Bi, h0, c0, P), f["sx"],
+                                           Wl2, Rl2, Bl2, (Pl2, f["h02"], f["c02"]), "bidirectional", 3)[k])
+    Wg2 = g.const("gw2", rng.normal(size=(2, 3 * H, I)) * 0.5)
+    Rg2 = g.const("gr2", rng.normal(size=(2, 3 * H, H)) * 0.5)
+    Bg2 = g.const("gb2", rng.normal(size=(2, 6 * H)) * 0.5)
+    for lbr in (0, 1):
+        g.node("GRU", ["sx", "gw2", "gr2", "gb2", "", "h02"], [f"gru_bi{lbr}_y", f"gru_bi{lbr}_h"], hidden_size=H,
+               direction="bidirectional", linear_before_reset=lbr)
+        for k, o in enumerate((f"gru_bi{lbr}_y", f"gru_bi{lbr}_h")):
+            g.case(o, lambda f, k=k, lbr=lbr: both_ways(lambda x, W, R, Bi, h0: gru(x, W, R, Bi, h0, lbr), f["sx"],
+                                                        Wg2, Rg2, Bg2, (f["h02"],), "bidirectional", 2)[k])
     g.node("GRU", ["sx", "gw", "gr"], ["", "gru_h_bare"], hidden_size=H)
     g.case("gru_h_bare", lambda f: gru(f["sx"], Wg, Rg, None, None, 0)[1])
     # ---- Sin, Cos (the perspective module's rotations)
@@ -354,8 +394,10 @@ def refused(label, op, ins, shapes, want, **attrs):
 
 zw = np.zeros((1, 8, 3), np.float32)
 zr = np.zeros((1, 8, 2), np.float32)
-refused("LSTM reverse", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "direction 'reverse'",
-        hidden_size=2, direction="reverse")
+refused("LSTM input_forget", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "input_forget",
+        hidden_size=2, input_forget=1)
+refused("LSTM bidirectional weights", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "W must be [2",
+        hidden_size=2, direction="bidirectional")
 refused("LSTM clip", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "clip", hidden_size=2, clip=3.0)
 refused("LSTM layout 1", "LSTM", ["x", "w", "r"], {"x": [1, 1, 3], "w": zw, "r": zr}, "layout", hidden_size=2,
         layout=1)
