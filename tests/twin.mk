@@ -3,6 +3,9 @@
 # The Python tests skip visibly (77) without onnx or torch.
 TWIN_TESTS = \
 	tests/twin-ops.py \
+	tests/twin-ops2.py \
+	tests/twin-fnn.py \
+	tests/twin-torch-ops.py \
 	tests/twin-sensorium.py \
 	tests/twin-state.py \
 	tests/twin-experiments.py \
@@ -10,4 +13,4 @@ TWIN_TESTS = \
 	tests/twin-fit.py \
 	tests/twin-errors.sh
 TESTS += $(TWIN_TESTS)
-EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk
+EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk

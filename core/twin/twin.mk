@@ -13,6 +13,9 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin_graph.c core/twin/twin_graph.h \
 	core/twin/twin_onnx.c core/twin/twin_import.h \
 	core/twin/twin_ops.c core/twin/twin_ops.h \
+	core/twin/twin_ops_ext.c core/twin/twin_ops_ext.h core/twin/twin_plan.h \
+	core/twin/twin_ops_conv3d.c core/twin/twin_ops_pad.c core/twin/twin_ops_norm.c core/twin/twin_ops_seq.c \
+	core/twin/twin_ops_trig.c core/twin/twin_ops_split.c core/twin/twin_ops_einsum.c core/twin/twin_ops_convt.c core/twin/twin_ops_if.c \
 	core/twin/twin_fold.c \
 	core/twin/twin_network.c \
 	core/twin/twin_exec.c core/twin/twin_exec.h \
@@ -31,6 +34,6 @@ twinbrain_SOURCES += core/twin/cli_twin.c core/twin/cli_twin_score.c core/twin/t
 	core/twin/bench_twin.c core/twin/cli_twin_fit.c
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
-dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl kernels/twin_fit.cl
+dist_kernel_DATA += kernels/twin.cl kernels/twin_ext.cl kernels/twin_seq.cl kernels/twin_experiment.cl kernels/twin_fit.cl
 dist_doc_DATA += docs/twin.md
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto

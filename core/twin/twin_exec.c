@@ -9,6 +9,7 @@
 #include "profile.h"
 #include "twin_exec.h"
 #include "twin_ops.h"
+#include "twin_plan.h"
 #include "twinbrain/opencl.h"
 #include "util.h"
 
@@ -458,7 +459,8 @@ static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
     case TW_K_UNARY: return plan_unary(x, nd, op, err);
     case TW_K_BINARY: return plan_binary(x, nd, op, err);
     case TW_K_COPY: return plan_copy(x, nd, op, err);
-    case TW_K_CONV: return plan_conv(x, nd, err);
+    case TW_K_CONV: return x->g->t[nd->in[0]].rank == 5 ? tw_plan_ext(x, nd, err) : plan_conv(x, nd, err);
+    case TW_K_EXT: return tw_plan_ext(x, nd, err);
     case TW_K_GEMM: return plan_matmul(x, nd, true, err);
     case TW_K_MATMUL: return plan_matmul(x, nd, false, err);
     case TW_K_POOL: return plan_pool(x, nd, op, err);
@@ -534,8 +536,8 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
     tb_status st = x->mem && x->own && x->batched ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     if (st == TB_OK) {
-        const tb_program_part parts[] = {{.file = "twin.cl"}};
-        char *src = tb_program_assemble(prec, parts, 1, err);
+        const tb_program_part parts[] = {{.file = "twin.cl"}, {.file = "twin_ext.cl"}, {.file = "twin_seq.cl"}};
+        char *src = tb_program_assemble(prec, parts, sizeof parts / sizeof parts[0], err);
         st = src ? tb_program_build(dev, src, "", "twin ops", &x->prog, err) : err->status;
         free(src);
     }
@@ -650,4 +652,99 @@ tb_status tw_exec_read_output(tw_exec *x, size_t k, void *host, cl_event *ev, tb
     int t = x->g->outputs[k];
     cl_int rc = clEnqueueReadBuffer(tb_device_queue(x->dev), x->mem[t], CL_FALSE, 0, bytes_of(x, t), host, 0, NULL, ev);
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "reading a twin output");
+}
+
+/* ------------------------------------------------------------ twin_plan.h */
+
+const tw_graph *tw_plan_graph(const tw_exec *x)
+{
+    return x->g;
+}
+
+static args from_tw(tw_args *t)
+{
+    return (args){t->x, t->k, t->i, t->rc};
+}
+
+static void to_tw(tw_args *t, const args *a)
+{
+    *t = (tw_args){a->x, a->k, a->i, a->rc};
+}
+
+tb_status tw_plan_start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, tw_args *t, tb_error *err)
+{
+    args a;
+    tb_status st = start(x, kernel, nd, n, &a, err);
+    if (st == TB_OK)
+        to_tw(t, &a);
+    return st;
+}
+
+tb_status tw_plan_finish(tw_args *t, const tw_node *nd, tb_error *err)
+{
+    args a = from_tw(t);
+    return finish(&a, nd, err);
+}
+
+void tw_arg_mem(tw_args *t, cl_mem m)
+{
+    args a = from_tw(t);
+    a_mem(&a, m);
+    to_tw(t, &a);
+}
+
+void tw_arg_long(tw_args *t, int64_t v)
+{
+    args a = from_tw(t);
+    a_long(&a, v);
+    to_tw(t, &a);
+}
+
+void tw_arg_int(tw_args *t, int v)
+{
+    args a = from_tw(t);
+    a_int(&a, v);
+    to_tw(t, &a);
+}
+
+void tw_arg_real(tw_args *t, double v)
+{
+    args a = from_tw(t);
+    a_real(&a, v);
+    to_tw(t, &a);
+}
+
+void tw_arg_tensor(tw_args *t, int k)
+{
+    args a = from_tw(t);
+    a_tensor(&a, k);
+    to_tw(t, &a);
+}
+
+void tw_arg_opt_tensor(tw_args *t, int k, int stand_in)
+{
+    if (k >= 0) {
+        tw_arg_tensor(t, k);
+        return;
+    }
+    tw_arg_mem(t, t->x->mem[stand_in]);
+    tw_arg_long(t, 0);
+}
+
+cl_mem tw_plan_meta(tw_exec *x, const int64_t *v, size_t n, tb_error *err)
+{
+    return meta_buf(x, v, n, err);
+}
+
+cl_mem tw_plan_scratch(tw_exec *x, size_t n, tb_error *err)
+{
+    size_t bytes = (n ? n : 1) * x->batch * x->rs;
+    void *zero = calloc(1, bytes);
+    if (!zero) {
+        tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
+    }
+    cl_mem m = tb_device_alloc(x->dev, bytes, zero, "twin op scratch", err);
+    free(zero);
+    return keep_extra(x, m);
 }

@@ -10,6 +10,7 @@
 
 #include "twin_import.h"
 #include "twin_ops.h"
+#include "twin_ops_ext.h"
 #include "util.h"
 
 static bool all_const_inputs(tw_graph *g, const tw_node *n)
@@ -28,6 +29,14 @@ static bool all_const_inputs(tw_graph *g, const tw_node *n)
 static tb_status visit(tw_graph *g, size_t k, bool *dead, tb_error *err)
 {
     tw_node *n = &g->nodes[k];
+    bool live;
+    tb_status gs = tw_if_guard(g, n, &live, err);
+    if (gs || !live) {
+        dead[k] = !live;
+        return gs;
+    }
+    if (strcmp(n->op, "If") == 0 && (gs = tw_if_choose(g, n, err)) != TB_OK)
+        return gs;
     const tw_op *op = tw_op_find(n->op);
     if (!op)
         return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' (opset %lld) is not supported by the twin kit",
@@ -304,7 +313,10 @@ tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
     for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
         tw_node *n = &g->nodes[k];
         const tw_op *op = tw_op_find(n->op);
-        bool ok = op && op->kind != TW_K_HOST && n->n_out > 0 && n->out[0] >= 0;
+        bool any_out = false; /* an optional output may be left out (LSTM's Y) */
+        for (size_t j = 0; j < n->n_out; ++j)
+            any_out |= n->out[j] >= 0;
+        bool ok = op && op->kind != TW_K_HOST && any_out;
         for (size_t j = 0; ok && j < n->n_in; ++j)
             ok = n->in[j] < 0 || ready[n->in[j]];
         tw_tensor saved[4];

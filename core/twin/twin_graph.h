@@ -12,6 +12,7 @@
 #include "twinbrain/error.h"
 
 #define TW_MAX_RANK 8
+#define TW_MAX_GUARDS 4 /* nested Ifs */
 
 /* Element types, numbered as ONNX numbers them (TensorProto.DataType). */
 enum {
@@ -56,6 +57,11 @@ typedef struct tw_node {
     size_t n_in, n_out;
     tw_attr *attrs;
     size_t n_attrs;
+    /* A node inlined from a branch of an If (twin_onnx.c): live only when
+     * each condition tensor guard[k] folds at import to guard_then[k]. */
+    int guard[TW_MAX_GUARDS];
+    bool guard_then[TW_MAX_GUARDS];
+    int n_guard;
 } tw_node;
 
 typedef struct tw_graph {

@@ -210,12 +210,131 @@ static tb_status copy_attr(const char *file, tw_graph *g, const Onnx__AttributeP
     return TB_OK;
 }
 
-static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, tb_error *err)
+/* The names a branch of an If defines (its initializers and node outputs)
+ * are renamed PREFIX NAME so that both branches inline side by side; a
+ * name it does not define refers to an enclosing graph. */
+typedef struct scope {
+    const Onnx__GraphProto *gp;
+    const char *prefix;
+    const struct scope *up;
+} scope;
+
+typedef struct guards {
+    int cond[TW_MAX_GUARDS];
+    bool then[TW_MAX_GUARDS];
+    int n;
+} guards;
+
+static bool defines(const Onnx__GraphProto *gp, const char *name)
+{
+    for (size_t j = 0; j < gp->n_initializer; ++j)
+        if (gp->initializer[j]->name && strcmp(gp->initializer[j]->name, name) == 0)
+            return true;
+    for (size_t j = 0; j < gp->n_node; ++j)
+        for (size_t o = 0; o < gp->node[j]->n_output; ++o)
+            if (strcmp(gp->node[j]->output[o], name) == 0)
+                return true;
+    return false;
+}
+
+static char *scoped_name(const scope *sc, const char *name)
+{
+    for (const scope *s = name[0] ? sc : NULL; s; s = s->up)
+        if (defines(s->gp, name))
+            return tb_asprintf("%s%s", s->prefix, name);
+    return tb_strdup(name);
+}
+
+static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, const scope *sc,
+                          const guards *gd, tb_error *err);
+static tb_status add_plain_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, const guards *gd,
+                                tb_error *err);
+
+/* The initializers and nodes of one branch, then its outputs' names. */
+static tb_status inline_branch(const char *file, tw_graph *g, const Onnx__GraphProto *bp, const scope *sc,
+                               const guards *gd, char **outs, tb_error *err)
+{
+    tb_status st = TB_OK;
+    for (size_t j = 0; st == TB_OK && j < bp->n_initializer; ++j) {
+        char *nm = scoped_name(sc, bp->initializer[j]->name ? bp->initializer[j]->name : "");
+        int k = nm ? tw_graph_tensor(g, nm) : -1;
+        free(nm);
+        st = k < 0 ? oom(err) : tensor_from_proto(file, bp->initializer[j], &g->t[k], err);
+    }
+    for (size_t j = 0; st == TB_OK && j < bp->n_node; ++j)
+        st = add_node(file, g, bp->node[j], sc, gd, err);
+    for (size_t j = 0; st == TB_OK && j < bp->n_output; ++j)
+        if (!(outs[j] = scoped_name(sc, bp->output[j]->name ? bp->output[j]->name : "")))
+            st = oom(err);
+    return st;
+}
+
+/* If: both branches inline before it, each node guarded by the branch it
+ * belongs to; the If node reads the condition and both branches' outputs
+ * (then, else). The importer keeps one branch once the condition folds
+ * (twin_ops_if.c); a condition known only at run time is refused there. */
+static tb_status if_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, const scope *sc, const guards *gd,
+                         tb_error *err)
+{
+    const Onnx__GraphProto *br[2] = {NULL, NULL};
+    for (size_t j = 0; j < np->n_attribute; ++j) {
+        const Onnx__AttributeProto *a = np->attribute[j];
+        int b = a->name && strcmp(a->name, "then_branch") == 0 ? 0 : a->name && strcmp(a->name, "else_branch") == 0 ? 1 : -1;
+        if (b >= 0)
+            br[b] = a->g;
+    }
+    const char *name = np->name ? np->name : "";
+    if (np->n_input != 1 || !np->input[0][0] || !br[0] || !br[1] || br[0]->n_output != np->n_output ||
+        br[1]->n_output != np->n_output || np->n_output == 0 || np->n_output > 32)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op 'If' (opset %lld) needs a condition and two "
+                            "branches with as many outputs as the node (at most 32)", file, name, (long long)g->opset);
+    if (gd->n >= TW_MAX_GUARDS)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op 'If' (opset %lld) nested more than %d deep", file,
+                            name, (long long)g->opset, TW_MAX_GUARDS);
+    char *cond = scoped_name(sc, np->input[0]), *outs[2][32] = {{0}};
+    int ci = cond ? tw_graph_tensor(g, cond) : -1;
+    tb_status st = ci < 0 ? oom(err) : TB_OK;
+    for (int b = 0; st == TB_OK && b < 2; ++b) {
+        char *out0 = scoped_name(sc, np->output[0]);
+        char *prefix = out0 ? tb_asprintf("%s/%s/", out0, b ? "else" : "then") : NULL;
+        free(out0);
+        scope inner = {br[b], prefix, sc};
+        guards ig = *gd;
+        ig.cond[ig.n] = ci, ig.then[ig.n++] = b == 0;
+        st = prefix ? inline_branch(file, g, br[b], &inner, &ig, outs[b], err) : oom(err);
+        free(prefix);
+    }
+    size_t k = np->n_output;
+    char **ins = calloc(3 * k + 1, sizeof *ins);
+    if (st == TB_OK && !ins)
+        st = oom(err);
+    if (st == TB_OK) {
+        Onnx__NodeProto cp = *np;
+        ins[0] = cond;
+        for (size_t j = 0; j < k; ++j)
+            ins[1 + j] = outs[0][j], ins[1 + k + j] = outs[1][j];
+        for (size_t j = 0; st == TB_OK && j < k; ++j)
+            if (!(ins[2 * k + 1 + j] = scoped_name(sc, np->output[j])))
+                st = oom(err);
+        cp.input = ins, cp.n_input = 2 * k + 1;
+        cp.output = ins + 2 * k + 1;
+        cp.n_attribute = 0; /* the branches are inlined */
+        st = st ? st : add_plain_node(file, g, &cp, gd, err);
+        for (size_t j = 0; j < k; ++j)
+            free(ins[2 * k + 1 + j]);
+    }
+    free(ins);
+    free(cond);
+    for (int b = 0; b < 2; ++b)
+        for (size_t j = 0; j < k; ++j)
+            free(outs[b][j]);
+    return st;
+}
+
+static tb_status add_plain_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, const guards *gd,
+                                tb_error *err)
 {
     const char *op = np->op_type ? np->op_type : "";
-    if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' of domain '%s' is not supported (opset %lld)",
-                            file, np->name ? np->name : "", op, np->domain, (long long)g->opset);
     if (strcmp(op, "Constant") == 0)
         return constant_node(file, g, np, err);
     tw_node *n = tw_graph_add_node(g, op, np->name);
@@ -226,6 +345,9 @@ static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *
     n->attrs = calloc(np->n_attribute + 1, sizeof *n->attrs);
     if (!n->in || !n->out || !n->attrs)
         return oom(err);
+    memcpy(n->guard, gd->cond, sizeof n->guard);
+    memcpy(n->guard_then, gd->then, sizeof n->guard_then);
+    n->n_guard = gd->n;
     for (size_t j = 0; j < np->n_input; ++j) {
         int k = np->input[j][0] ? tw_graph_tensor(g, np->input[j]) : -1;
         if (np->input[j][0] && k < 0)
@@ -245,6 +367,35 @@ static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *
             return st;
     }
     return TB_OK;
+}
+
+static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, const scope *sc,
+                          const guards *gd, tb_error *err)
+{
+    const char *op = np->op_type ? np->op_type : "";
+    if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
+        return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' of domain '%s' is not supported (opset %lld)",
+                            file, np->name ? np->name : "", op, np->domain, (long long)g->opset);
+    if (strcmp(op, "If") == 0 && np->n_attribute > 0)
+        return if_node(file, g, np, sc, gd, err);
+    if (!sc)
+        return add_plain_node(file, g, np, gd, err);
+    /* inside a branch: the node with its names scoped */
+    Onnx__NodeProto cp = *np;
+    char **names = calloc(np->n_input + np->n_output + 1, sizeof *names);
+    tb_status st = names ? TB_OK : oom(err);
+    for (size_t j = 0; st == TB_OK && j < np->n_input + np->n_output; ++j) {
+        names[j] = scoped_name(sc, j < np->n_input ? np->input[j] : np->output[j - np->n_input]);
+        st = names[j] ? TB_OK : oom(err);
+    }
+    if (st == TB_OK) {
+        cp.input = names, cp.output = names + np->n_input;
+        st = add_plain_node(file, g, &cp, gd, err);
+    }
+    for (size_t j = 0; names && j < np->n_input + np->n_output; ++j)
+        free(names[j]);
+    free(names);
+    return st;
 }
 
 /* "NAME=1x3x36x64" */
@@ -370,8 +521,9 @@ static tb_status read_graph(const char *file, const Onnx__ModelProto *m, const c
                               nm ? nm : sizes[s]);
         free(nm);
     }
+    const guards none = {.n = 0};
     for (size_t j = 0; st == TB_OK && j < gp->n_node; ++j)
-        st = add_node(file, g, gp->node[j], err);
+        st = add_node(file, g, gp->node[j], NULL, &none, err);
     size_t cap = 0;
     for (size_t j = 0; st == TB_OK && j < gp->n_output; ++j) {
         int k = tw_graph_find(g, gp->output[j]->name ? gp->output[j]->name : "");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "twin_ops.h"
+#include "twin_ops_ext.h"
 #include "util.h"
 
 tb_status tw_node_error(tw_graph *g, const tw_node *n, tb_error *err, const char *fmt, ...)
@@ -820,6 +821,9 @@ static tb_status infer_window(tw_graph *g, tw_node *n, bool conv, tb_error *err)
 
 static tb_status infer_conv(tw_graph *g, tw_node *n, tb_error *err)
 {
+    tw_tensor *x = need_in(g, n, 0);
+    if (x && x->rank == 5)
+        return tw_infer_conv3d(g, n, err);
     return infer_window(g, n, true, err);
 }
 
@@ -986,8 +990,11 @@ static const tw_op ops[] = {
     {"Concat", TW_K_COPY, 0, infer_concat, views_concat, NULL},
     {"ConstantOfShape", TW_K_HOST, 0, infer_constant_of_shape, NULL, eval_constant_of_shape},
     {"Conv", TW_K_CONV, 0, infer_conv, NULL, NULL},
+    {"ConvTranspose", TW_K_EXT, 0, tw_infer_convt, NULL, NULL},
+    {"Cos", TW_K_EXT, 0, tw_infer_trig, NULL, tw_eval_trig},
     {"Div", TW_K_BINARY, TW_B_DIV, infer_binary, NULL, NULL},
     {"Dropout", TW_K_ALIAS, 0, infer_identity, NULL, eval_alias},
+    {"Einsum", TW_K_EXT, 0, tw_infer_einsum, NULL, NULL},
     {"Elu", TW_K_UNARY, TW_U_ELU, infer_unary, NULL, NULL},
     {"Equal", TW_K_HOST, TW_B_EQUAL, infer_binary, NULL, eval_eq},
     {"Erf", TW_K_UNARY, TW_U_ERF, infer_unary, NULL, NULL},
@@ -1000,17 +1007,23 @@ static const tw_op ops[] = {
     {"GlobalAveragePool", TW_K_POOL, 0, infer_pool, NULL, NULL},
     {"GlobalMaxPool", TW_K_POOL, 1, infer_pool, NULL, NULL},
     {"Greater", TW_K_HOST, TW_B_GREATER, infer_binary, NULL, NULL},
+    {"GRU", TW_K_EXT, 0, tw_infer_gru, NULL, NULL},
     {"GridSample", TW_K_GRID, 0, infer_grid, NULL, NULL},
     {"Identity", TW_K_ALIAS, 0, infer_identity, NULL, eval_alias},
+    {"If", TW_K_EXT, 0, tw_infer_if, NULL, tw_eval_if},
+    {"InstanceNormalization", TW_K_EXT, 0, tw_infer_instancenorm, NULL, NULL},
     {"LeakyRelu", TW_K_UNARY, TW_U_LEAKY, infer_unary, NULL, NULL},
+    {"LayerNormalization", TW_K_EXT, 0, tw_infer_layernorm, NULL, NULL},
     {"Less", TW_K_HOST, TW_B_LESS, infer_binary, NULL, NULL},
     {"Log", TW_K_UNARY, TW_U_LOG, infer_unary, NULL, NULL},
+    {"LSTM", TW_K_EXT, 0, tw_infer_lstm, NULL, NULL},
     {"MatMul", TW_K_MATMUL, 0, infer_matmul, NULL, NULL},
     {"Max", TW_K_BINARY, TW_B_MAX, infer_binary, NULL, NULL},
     {"MaxPool", TW_K_POOL, 1, infer_pool, NULL, NULL},
     {"Min", TW_K_BINARY, TW_B_MIN, infer_binary, NULL, NULL},
     {"Mul", TW_K_BINARY, TW_B_MUL, infer_binary, NULL, NULL},
     {"Neg", TW_K_UNARY, TW_U_NEG, infer_unary, NULL, NULL},
+    {"Pad", TW_K_EXT, 0, tw_infer_pad, NULL, NULL},
     {"Pow", TW_K_BINARY, TW_B_POW, infer_binary, NULL, NULL},
     {"Range", TW_K_HOST, 0, infer_range, NULL, eval_range},
     {"Reciprocal", TW_K_UNARY, TW_U_RECIP, infer_unary, NULL, NULL},
@@ -1024,9 +1037,11 @@ static const tw_op ops[] = {
     {"Reshape", TW_K_ALIAS, 0, infer_reshape, NULL, eval_alias},
     {"Shape", TW_K_HOST, 0, infer_shape, NULL, eval_shape},
     {"Sigmoid", TW_K_UNARY, TW_U_SIGMOID, infer_unary, NULL, NULL},
+    {"Sin", TW_K_EXT, 0, tw_infer_trig, NULL, tw_eval_trig},
     {"Slice", TW_K_COPY, 0, infer_slice, views_slice, NULL},
     {"Softmax", TW_K_SOFTMAX, 0, infer_softmax, NULL, NULL},
     {"Softplus", TW_K_UNARY, TW_U_SOFTPLUS, infer_unary, NULL, NULL},
+    {"Split", TW_K_EXT, 0, tw_infer_split, NULL, tw_eval_split},
     {"Sqrt", TW_K_UNARY, TW_U_SQRT, infer_unary, NULL, NULL},
     {"Squeeze", TW_K_ALIAS, 0, infer_squeeze, NULL, eval_alias},
     {"Sub", TW_K_BINARY, TW_B_SUB, infer_binary, NULL, NULL},
