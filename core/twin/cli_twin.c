@@ -12,6 +12,7 @@
 #include "twin_exec.h"
 #include "twin_import.h"
 #include "twin_score.h"
+#include "twin_similarity.h"
 #include "twinbrain/device.h"
 #include "util.h"
 
@@ -270,6 +271,8 @@ int tb_cli_twin(int argc, char **argv)
         fputs("usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]...\n"
               "       twinbrain twin eval NET.h5 INPUTS.h5 -o OUT.h5 [--device SEL] [--precision P]\n"
               "       twinbrain twin score DATA.h5 PREDICTIONS.h5 -o SCORES.h5 [--burn-in N]\n"
+              "       twinbrain twin embeddings RUN.h5 -o EMB.h5 [--network NET.h5 --features TENSOR] [--csv FILE]\n"
+              "       twinbrain twin similarity RUN.h5 -o SIM.h5 [--units LIST | --pairs FILE] [--csv FILE]\n"
               "'twinbrain twin COMMAND --help' says more.\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? TB_ERR_SCENARIO : 0;
@@ -280,5 +283,9 @@ int tb_cli_twin(int argc, char **argv)
         return do_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "score") == 0)
         return tw_cli_score(argc - 1, argv + 1);
-    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval' or 'score')", argv[1]);
+    if (strcmp(argv[1], "embeddings") == 0)
+        return tw_cli_embeddings(argc - 1, argv + 1);
+    if (strcmp(argv[1], "similarity") == 0)
+        return tw_cli_similarity(argc - 1, argv + 1);
+    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval', 'score', 'embeddings' or 'similarity')", argv[1]);
 }
