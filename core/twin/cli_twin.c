@@ -287,5 +287,7 @@ int tb_cli_twin(int argc, char **argv)
         return tw_cli_embeddings(argc - 1, argv + 1);
     if (strcmp(argv[1], "similarity") == 0)
         return tw_cli_similarity(argc - 1, argv + 1);
-    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval', 'score', 'embeddings' or 'similarity')", argv[1]);
+    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval', 'score', 'embeddings' or "
+                                      "'similarity')",
+                              argv[1]);
 }

@@ -32,6 +32,7 @@ typedef struct tw_experiment {
     int64_t square;
     double density, contrast;
     uint64_t frames, hold, lag, seed;
+    bool white; /* Gaussian white noise instead of sparse */
     char *where; /* "FILE:LINE:COL" of experiment.square, for size errors */
     /* size_tuning (sf, tf: their first entries; contrast) */
     tw_list radii;
