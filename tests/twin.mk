@@ -8,6 +8,7 @@ TWIN_TESTS = \
 	tests/twin-experiments.py \
 	tests/twin-score.py \
 	tests/twin-similarity.py \
+	tests/twin-examples.py \
 	tests/twin-errors.sh
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk

@@ -33,4 +33,7 @@ twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
 dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl
 dist_doc_DATA += docs/twin.md
+twinexampledir = $(exampledir)/twin
+dist_twinexample_DATA = examples/twin/README.md examples/twin/gabor_twin.h5 examples/twin/orientation_tuning.toml \
+	examples/twin/receptive_field.toml examples/twin/train_gabor_twin.py
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto
