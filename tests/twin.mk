@@ -9,6 +9,7 @@ TWIN_TESTS = \
 	tests/twin-score.py \
 	tests/twin-similarity.py \
 	tests/twin-examples.py \
-	tests/twin-errors.sh
+	tests/twin-errors.sh \
+	tests/twin-interrupt.sh
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk
