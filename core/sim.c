@@ -578,7 +578,6 @@ static tb_status declare_all(tb_sim *sim, tb_output *out, volatile sig_atomic_t 
         p->out = NULL;
         if (sim->n_parts > 1 || sim->world)
             st = tb_output_part(out, p->first, p->count, total, k == 0 && tb_world_rank() == 0, &p->out, err);
-        if (st == TB_OK)
         if (st == TB_OK && sim->kit->watch)
             sim->kit->watch(p->impl, stop);
         if (st == TB_OK)
