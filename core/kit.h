@@ -90,6 +90,12 @@ typedef struct tb_kit {
     tb_status (*create)(const tb_scenario *sc, tb_device *dev, void **impl, tb_error *err);
     /* Create datasets and write fixed arrays (before the file goes live). */
     tb_status (*declare)(void *impl, tb_output *out, tb_error *err);
+    /* Optional: the run's stop flag (Ctrl-C; NULL when there is none),
+     * given before declare to a kit whose declare does long work (a whole
+     * experiment before the run's first step). Such a declare returns
+     * TB_ERR_INTERRUPTED once the flag is set, and the run keeps the file
+     * written so far under its partial name. */
+    void (*watch)(void *impl, volatile sig_atomic_t *stop);
     /* Advance steps [step0, step0 + n), append rows to the datasets;
      * n = 0 drains what is still in flight (the run's end). */
     tb_status (*advance)(void *impl, uint64_t step0, uint64_t n, tb_error *err);

@@ -1228,6 +1228,13 @@ static const char *file_name(const tb_output *o)
     return o->writing ? o->writing : o->path;
 }
 
+const char *tb_output_file_name(const tb_output *o)
+{
+    if (o && o->base)
+        o = o->base;
+    return o ? file_name(o) : NULL;
+}
+
 /* The new file replaces the old one in one step, after its bytes are on
  * disk (else a crash could leave the name pointing at a file not yet
  * written). Syncing the folder makes the rename itself durable (best

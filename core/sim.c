@@ -568,7 +568,7 @@ static tb_status loop(tb_sim *sim, tb_output *out, const tb_sim_options *opt, do
 
 /* Each part declares its datasets (through its part of the output when
  * several devices share the file). */
-static tb_status declare_all(tb_sim *sim, tb_output *out, tb_error *err)
+static tb_status declare_all(tb_sim *sim, tb_output *out, volatile sig_atomic_t *stop, tb_error *err)
 {
     tb_status st = TB_OK;
     size_t total = sim->sc->n_instances;
@@ -578,6 +578,8 @@ static tb_status declare_all(tb_sim *sim, tb_output *out, tb_error *err)
         p->out = NULL;
         if (sim->n_parts > 1 || sim->world)
             st = tb_output_part(out, p->first, p->count, total, k == 0 && tb_world_rank() == 0, &p->out, err);
+        if (st == TB_OK && sim->kit->watch)
+            sim->kit->watch(p->impl, stop);
         if (st == TB_OK)
             st = sim->kit->declare(p->impl, p->out ? p->out : out, err);
     }
@@ -703,6 +705,19 @@ static tb_status checkpoint_options(tb_sim *sim, const tb_sim_options *opt, tb_e
     return TB_OK;
 }
 
+/* A run stopped while declaring (a kit whose declare does long work)
+ * keeps what it wrote under the partial name: it is not the run's file,
+ * which never went live, but results all the same. */
+static void keep_partial(tb_output *out, tb_error *err)
+{
+    char *name = tb_strdup(tb_output_file_name(out)), *said = tb_strdup(tb_error_message(err));
+    tb_output_abort(out);
+    if (name && said)
+        tb_error_set(err, TB_ERR_INTERRUPTED, "%s; what it wrote is kept in %s", said, name);
+    free(name);
+    free(said);
+}
+
 /* The file, ready for rows: created, described, its datasets declared,
  * live (over ranks: rank 0's file, with every rank's datasets; the other
  * ranks' parts write through a remote output). */
@@ -726,7 +741,7 @@ static tb_status open_output(tb_sim *sim, const char *path, const tb_sim_options
     if (st == TB_OK && sim->world && writes)
         st = tb_output_attr_int(*out, "/", "mpi_ranks", tb_world_size(), err);
     if (st == TB_OK)
-        st = declare_all(sim, *out, err);
+        st = declare_all(sim, *out, opt ? opt->stop : NULL, err);
     if (st == TB_OK && writes)
         st = write_checkpoint_facts(sim, *out, opt, err);
     if (sim->world)
@@ -739,7 +754,9 @@ static tb_status open_output(tb_sim *sim, const char *path, const tb_sim_options
         st = resume(sim, *out, opt->resume_from, err);
     if (st != TB_OK) {
         free_part_outputs(sim);
-        if (made && writes)
+        if (made && writes && st == TB_ERR_INTERRUPTED)
+            keep_partial(*out, err);
+        else if (made && writes)
             tb_output_discard(*out);
         *out = NULL;
     }

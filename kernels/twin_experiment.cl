@@ -30,10 +30,12 @@ inline ulong tw_mix64(ulong z)
 
 /* Sparse noise: squares of side sq on a rows x cols grid from the top-left
  * pixel, off (-1) when the 53-bit draw is below off, on (+1) below on,
- * else grey; pixels outside the grid stay grey. */
+ * else grey; pixels outside the grid stay grey. White noise (white != 0):
+ * every square mean + contrast x a standard normal, by Box-Muller from the
+ * cell's hash and the hash of that. */
 __kernel void tw_exp_sparse(__global real *x, const long xs, const int H, const int W, const int sq, const int rows,
                             const int cols, const ulong seed, const ulong b0, const ulong pattern, const ulong off,
-                            const ulong on, const real mean, const real contrast)
+                            const ulong on, const real mean, const real contrast, const int white)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= (long)H * W)
@@ -44,8 +46,15 @@ __kernel void tw_exp_sparse(__global real *x, const long xs, const int H, const 
         ulong z = tw_mix64(seed);
         z = tw_mix64(z ^ (b0 + (ulong)b));
         z = tw_mix64(z ^ pattern);
-        z = tw_mix64(z ^ (ulong)(r * cols + c)) >> 11;
-        v = z < off ? mean - contrast : z < on ? mean + contrast : mean;
+        z = tw_mix64(z ^ (ulong)(r * cols + c));
+        if (white) {
+            const real u1 = ((real)(z >> 11) + TB_R(1)) * TB_R(1.1102230246251565e-16);
+            const real u2 = (real)(tw_mix64(z) >> 11) * TB_R(1.1102230246251565e-16);
+            v = mean + contrast * sqrt(TB_R(-2) * log(u1)) * cospi(TB_R(2) * u2);
+        } else {
+            z >>= 11;
+            v = z < off ? mean - contrast : z < on ? mean + contrast : mean;
+        }
     }
     x[b * xs + i] = v;
 }

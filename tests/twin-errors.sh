@@ -117,6 +117,11 @@ exp_case 2 "experiment[0].spatial_frequencies: size_tuning takes one value" 'nam
     'spatial_frequencies = [0.1, 0.2]'
 exp_case 2 "experiment[0].density is not read by kind \"size_tuning\"" 'name = "s"' 'kind = "size_tuning"' \
     'density = 0.2'
+exp_case 0 "1 experiment" 'name = "w"' 'kind = "receptive_field"' 'noise = "white"' 'contrast = 0.5'
+exp_case 2 "exp.toml:17:11: experiment[0].density is for sparse noise" 'name = "w"' 'kind = "receptive_field"' \
+    'noise = "white"' 'density = 0.2'
+exp_case 2 "experiment[0].noise must be one of sparse, white" 'name = "w"' 'kind = "receptive_field"' \
+    'noise = "pink"'
 exp_case 0 "1 experiment" 'name = "s"' 'kind = "size_tuning"' 'radii = [1, 2]' 'centre = [3, 2]' 'contrast = 0.5'
 exp_case 0 "1 experiment" 'name = "r"' 'kind = "response_to"' 'file = "stim.h5"'
 exp_case 2 "experiment[0]: kind \"response_to\" needs file" 'name = "r"' 'kind = "response_to"'

@@ -116,6 +116,8 @@ check("the importer pairs prev with prev_next", "1 state pairs" in r.stdout, r.s
 
 RF = dict(square=1, density=0.2, contrast=1.0, frames=1500, seed=7, mean=0.25)
 RF2 = dict(square=2, density=0.3, contrast=0.5, frames=600, seed=3, mean=0.0, hold=2, lag=1, burn_in=2)
+RFW = dict(noise='"white"', square=1, contrast=0.5, frames=1500, seed=5, mean=0.25)
+RFW2 = dict(noise='"white"', square=2, contrast=1.0, frames=400, seed=9, mean=0.0, hold=2, lag=1, burn_in=1)
 
 
 SIZE = dict(centre=[9, 8], direction=0, spatial_frequencies=[0.25], temporal_frequencies=[0.125], contrast=0.8,
@@ -138,6 +140,8 @@ def scenario(prec):
             f'burn_in = {BURN}\nwindow = {WIN}\n\n'
             f'[[experiment]]\nname = "rf"\nkind = "receptive_field"\n{kv(RF)}\n'
             f'[[experiment]]\nname = "rf2"\nkind = "receptive_field"\n{kv(RF2)}\n'
+            f'[[experiment]]\nname = "rfw"\nkind = "receptive_field"\n{kv(RFW)}\n'
+            f'[[experiment]]\nname = "rfw2"\nkind = "receptive_field"\n{kv(RFW2)}\n'
             f'[[experiment]]\nname = "size"\nkind = "size_tuning"\n{kv(SIZE)}\n'
             f'[[experiment]]\nname = "size_rf"\nkind = "size_tuning"\n{kv(SIZE_RF)}\n'
             f'[[experiment]]\nname = "resp"\nkind = "response_to"\nfile = "stim.h5"\ndataset = "movies"\n'
@@ -189,10 +193,16 @@ def mix64(z):
 
 
 def noise_cells(ex, b, pattern, n):
-    """Cell values in {-1, 0, 1} [len(pattern), n] of instance b."""
+    """Cell values in {-1, 0, 1} [len(pattern), n] of instance b (sparse noise), or standard normal draws
+    (white noise: Box-Muller on the cell's hash h, u1 = (h >> 11 + 1) 2^-53, u2 = (mix64(h) >> 11) 2^-53)."""
     with np.errstate(over="ignore"):
         z0 = mix64(mix64(mix64(np.uint64(ex["seed"])) ^ np.uint64(b)) ^ pattern.astype(np.uint64))
-        z = mix64(z0[:, None] ^ np.arange(n, dtype=np.uint64)[None, :]) >> np.uint64(11)
+        h = mix64(z0[:, None] ^ np.arange(n, dtype=np.uint64)[None, :])
+        z = h >> np.uint64(11)
+        if "white" in ex.get("noise", ""):
+            u1 = (z.astype(np.float64) + 1) * 2.0 ** -53
+            u2 = (mix64(h) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+            return np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
     off = np.uint64(int(np.floor(ex["density"] / 2 * 2.0 ** 53)))
     on = np.uint64(int(np.floor(ex["density"] * 2.0 ** 53)))
     return np.where(z < off, -1, np.where(z < on, 1, 0)).astype(np.float64)
@@ -216,13 +226,14 @@ def sta_reference(ex):
         c = noise_cells(ex, b, (use - lag) // hold, rows * cols)
         srv += resp[use].T @ c
         sv += c.sum(0)
-        sa += np.abs(c).sum(0)
+        sa += (c * c).sum(0)
         sr += resp[use].sum(0)
         n += len(use)
     return ((srv - (sr / n)[:, None] * sv) / np.where(sa > 0, sa, 1)).reshape(U, rows, cols)
 
 
-sta_want = {"rf": sta_reference(RF), "rf2": sta_reference(RF2)}
+sta_want = {"rf": sta_reference(RF), "rf2": sta_reference(RF2), "rfw": sta_reference(RFW),
+            "rfw2": sta_reference(RFW2)}
 
 
 # ------------------------------------------------------------ the runs
@@ -272,7 +283,7 @@ def check_tuning(f, prec, tol):
 
 
 def check_rf(f, prec, tol):
-    for name, ex in (("rf", RF), ("rf2", RF2)):
+    for name, ex in (("rf", RF), ("rf2", RF2), ("rfw", RFW), ("rfw2", RFW2)):
         grp = f[f"twin/experiments/{name}"]
         sta, want_sta = grp["sta"][()], sta_want[name]
         ok = sta.shape == want_sta.shape
@@ -295,7 +306,21 @@ def check_rf(f, prec, tol):
     amp = grp["amplitude"][ib]
     check(f"{prec}: Gaussian fit amplitude of the blob unit", abs(amp / RF["contrast"] - 1) < 0.1, f"{amp}")
     check(f"{prec}: Gaussian fit centre of the point unit", np.hypot(*(centre[ip] - POINT)) < 0.05, f"{centre[ip]}")
+    # white noise: the same placement from Gaussian noise; the STA of a linear unit is contrast x its weights
+    gw = f["twin/experiments/rfw"]
+    check(f"{prec}: white noise is recorded as such", gw.attrs["noise"] in ("white", b"white") and
+          "density" not in gw.attrs)
+    check(f"{prec}: white noise: the point unit's STA peaks at its pixel, OFF",
+          np.array_equal(gw["peak"][ip], POINT) and gw["peak_value"][ip] < 0, f"{gw['peak'][ip]}")
+    d = np.hypot(*(gw["centre"][ib] - BLOB_C))
+    check(f"{prec}: white noise: Gaussian fit centre and size of the blob unit",
+          d < 0.15 and np.all(np.abs(gw["sigma"][ib] / BLOB_S - 1) < 0.1), f"{gw['centre'][ib]}, {gw['sigma'][ib]}")
+    check(f"{prec}: white noise: fit amplitude is contrast x the blob's height",
+          abs(gw["amplitude"][ib] / RFW["contrast"] - 1) < 0.1, f"{gw['amplitude'][ib]}")
     il = [k for k, u in enumerate(units) if u["kind"] == "lagged"][0]
+    cell = (LAGGED[0] // 2 * 2 + 0.5, LAGGED[1] // 2 * 2 + 0.5)
+    check(f"{prec}: white noise at lag 1: the unit reading the previous frame peaks at its square",
+          np.array_equal(f["twin/experiments/rfw2/peak"][il], cell), f"{f['twin/experiments/rfw2/peak'][il]}")
     g2 = f["twin/experiments/rf2"]
     cell = (LAGGED[0] // 2 * 2 + 0.5, LAGGED[1] // 2 * 2 + 0.5)
     check(f"{prec}: at lag 1 the unit reading the previous frame peaks at its (2-pixel) square",

@@ -11,6 +11,9 @@ TWIN_TESTS = \
 	tests/twin-experiments.py \
 	tests/twin-score.py \
 	tests/twin-fit.py \
-	tests/twin-errors.sh
+	tests/twin-similarity.py \
+	tests/twin-examples.py \
+	tests/twin-errors.sh \
+	tests/twin-interrupt.sh
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk

@@ -13,6 +13,7 @@
 #include "twin_fit.h"
 #include "twin_import.h"
 #include "twin_score.h"
+#include "twin_similarity.h"
 #include "twinbrain/device.h"
 #include "util.h"
 
@@ -272,6 +273,8 @@ int tb_cli_twin(int argc, char **argv)
               "       twinbrain twin eval NET.h5 INPUTS.h5 -o OUT.h5 [--device SEL] [--precision P]\n"
               "       twinbrain twin score DATA.h5 PREDICTIONS.h5 -o SCORES.h5 [--burn-in N]\n"
               "       twinbrain twin fit NET.h5 DATA.h5 -o NEW.h5 [--core TENSOR] [--validation F]\n"
+              "       twinbrain twin embeddings RUN.h5 -o EMB.h5 [--network NET.h5 --features TENSOR] [--csv FILE]\n"
+              "       twinbrain twin similarity RUN.h5 -o SIM.h5 [--units LIST | --pairs FILE] [--csv FILE]\n"
               "'twinbrain twin COMMAND --help' says more.\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? TB_ERR_SCENARIO : 0;
@@ -284,5 +287,11 @@ int tb_cli_twin(int argc, char **argv)
         return tw_cli_score(argc - 1, argv + 1);
     if (strcmp(argv[1], "fit") == 0)
         return tw_cli_fit(argc - 1, argv + 1);
-    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval', 'score' or 'fit')", argv[1]);
+    if (strcmp(argv[1], "embeddings") == 0)
+        return tw_cli_embeddings(argc - 1, argv + 1);
+    if (strcmp(argv[1], "similarity") == 0)
+        return tw_cli_similarity(argc - 1, argv + 1);
+    return tb_cli_usage_error("twin", "unknown subcommand '%s' (try 'import', 'eval', 'score', 'fit', 'embeddings' or "
+                                      "'similarity')",
+                              argv[1]);
 }

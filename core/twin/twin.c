@@ -35,6 +35,7 @@ typedef struct twk {
     tb_dataset *ds;
     uint64_t samples;
     double exp_frames, exp_seconds; /* the [[experiment]]s' */
+    volatile sig_atomic_t *stop;    /* the run's Ctrl-C flag, which the experiments watch */
 } twk;
 
 static const tw_scenario *scen(const tb_scenario *sc)
@@ -206,11 +207,16 @@ static tb_status twin_declare(void *impl, tb_output *out, tb_error *err)
     free(idx);
     /* the experiments run before the frames of [twin.input], whose run
      * starts from the zero state they leave */
-    tw_exp_target t = {k->x, k->dev, k->in_k, k->out_k, k->H, k->W, k->units, k->sc->precision, outname};
+    tw_exp_target t = {k->x, k->dev, k->in_k, k->out_k, k->H, k->W, k->units, k->sc->precision, outname, k->stop};
     double t0 = tb_now();
     st = st ? st : tw_experiments_run(&k->s->exps, &t, out, &k->exp_frames, err);
     k->exp_seconds = tb_now() - t0;
     return st;
+}
+
+static void twin_watch(void *impl, volatile sig_atomic_t *stop)
+{
+    ((twk *)impl)->stop = stop;
 }
 
 static tb_status twin_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
@@ -301,6 +307,7 @@ const tb_kit tb_twin_kit = {
     .check = twin_check,
     .create = twin_create,
     .declare = twin_declare,
+    .watch = twin_watch,
     .advance = twin_advance,
     .max_chunk = twin_max_chunk,
     .program = twin_program,

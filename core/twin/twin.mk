@@ -31,9 +31,13 @@ core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h: core/twin/onnx_subset
 	$(AM_V_GEN)$(MKDIR_P) core/twin && $(PROTOC_C) --c_out=core/twin -I$(srcdir)/core/twin $(srcdir)/core/twin/onnx_subset.proto
 
 twinbrain_SOURCES += core/twin/cli_twin.c core/twin/cli_twin_score.c core/twin/twin_score.c core/twin/twin_score.h \
-	core/twin/bench_twin.c core/twin/cli_twin_fit.c
+	core/twin/bench_twin.c core/twin/cli_twin_fit.c \
+	core/twin/cli_twin_similarity.c core/twin/twin_similarity.c core/twin/twin_embeddings.c core/twin/twin_similarity.h
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 
 dist_kernel_DATA += kernels/twin.cl kernels/twin_ext.cl kernels/twin_seq.cl kernels/twin_experiment.cl kernels/twin_fit.cl
 dist_doc_DATA += docs/twin.md
+twinexampledir = $(exampledir)/twin
+dist_twinexample_DATA = examples/twin/README.md examples/twin/gabor_twin.h5 examples/twin/orientation_tuning.toml \
+	examples/twin/receptive_field.toml examples/twin/train_gabor_twin.py
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto

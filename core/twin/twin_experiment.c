@@ -14,6 +14,7 @@
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const kinds[] = {"orientation_tuning", "receptive_field", "size_tuning", "response_to", NULL};
+static const char *const noises[] = {"sparse", "white", NULL};
 
 enum { TUNING = 1, RF = 2, SIZE = 4, RESP = 8, ALL = 15 };
 
@@ -50,6 +51,9 @@ static const tb_key_spec keys[] = {
     {"lag", KT_INT, .min = 0, .max = 1e6,
      .doc = "receptive_field: frames from a pattern to the response it is paired with; default 0"},
     {"seed", KT_INT, .min = 0, .max = 9.2e18, .doc = "receptive_field: seed of the noise; default 1"},
+    {"noise", KT_STRING, .choices = noises,
+     .doc = "receptive_field: sparse (on/off squares on grey) or white (every square Gaussian, mean + contrast x "
+            "N(0, 1)); default sparse"},
     {"radii", KT_NUMBERS, .min = 0, .max = INFINITY, .min_excl = true,
      .doc = "size_tuning: disc radii in pixels; default 1, 2, 4, 8, 16"},
     {"centre", KT_NUMBERS, .min = -INFINITY, .max = INFINITY,
@@ -72,7 +76,7 @@ static const tb_key_spec keys[] = {
 static const int readers[] = {
     ALL,    ALL,           ALL & ~RESP,   ALL & ~RESP, /* name, kind, mean, burn_in */
     TUNING, TUNING | SIZE, TUNING | SIZE, TUNING,      TUNING | SIZE, /* directions .. window */
-    RF,     RF,            RF | SIZE,     RF,          RF, RF, RF,    /* square .. seed */
+    RF,     RF,            RF | SIZE,     RF,          RF, RF, RF, RF, /* square .. noise */
     SIZE,   SIZE,          SIZE,          SIZE,        SIZE,          /* radii .. tuning */
     RESP,   RESP,          RESP,          RESP,                       /* file .. offset */
 };
@@ -246,6 +250,12 @@ static void check_one(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t, s
     e->hold = (uint64_t)tb_schema_int(c, t, "hold", 1);
     e->lag = (uint64_t)tb_schema_int(c, t, "lag", 0);
     e->seed = (uint64_t)tb_schema_int(c, t, "seed", 1);
+    const char *noise = tb_toml_as_string(tb_toml_get(t, "noise"));
+    e->white = noise && strcmp(noise, "white") == 0;
+    const tb_toml_value *dv = tb_toml_get(t, "density");
+    if (e->white && dv)
+        tb_schema_report(c, TB_ERR_SCENARIO, dv->pos,
+                         "experiment[%zu].density is for sparse noise: white noise draws every square", i);
     const tb_toml_value *sq = tb_toml_get(t, "square");
     e->where = tb_schema_where(c->file, sq ? sq->pos : t->pos);
     if (e->kind == TW_EXP_SIZE)

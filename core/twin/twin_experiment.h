@@ -4,6 +4,7 @@
 #ifndef TWINBRAIN_TWIN_EXPERIMENT_H
 #define TWINBRAIN_TWIN_EXPERIMENT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ typedef struct tw_experiment {
     int64_t square;
     double density, contrast;
     uint64_t frames, hold, lag, seed;
+    bool white; /* Gaussian white noise instead of sparse */
     char *where; /* "FILE:LINE:COL" of experiment.square, for size errors */
     /* size_tuning (sf, tf: their first entries; contrast) */
     tw_list radii;
@@ -68,7 +70,10 @@ typedef struct tw_exp_target {
     size_t in_k, out_k, H, W, units;
     tb_precision prec;
     const char *output_name;
+    volatile sig_atomic_t *stop; /* Ctrl-C: TB_ERR_INTERRUPTED at the next frame; NULL: none */
 } tw_exp_target;
+/* TB_ERR_INTERRUPTED naming experiment `name` when the run's stop flag is set. */
+tb_status tw_exp_check_stop(const tw_exp_target *t, const char *name, tb_error *err);
 tb_status tw_experiments_run(const tw_experiments *x, const tw_exp_target *t, tb_output *out, double *frames,
                              tb_error *err);
 

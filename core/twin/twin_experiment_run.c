@@ -31,11 +31,21 @@ double tw_xrun_at(const tw_xrun *r, size_t frame, size_t b, size_t u)
     return r->rs == sizeof(double) ? ((double *)r->host)[i] : ((float *)r->host)[i];
 }
 
+tb_status tw_exp_check_stop(const tw_exp_target *t, const char *name, tb_error *err)
+{
+    if (!t->stop || !*t->stop)
+        return TB_OK;
+    return tb_error_set(err, TB_ERR_INTERRUPTED, "interrupted during experiment '%s'", name);
+}
+
 /* Enqueue one frame through the network; its response lands in the host
  * buffer at row `slot` when slot >= 0. */
 tb_status tw_xrun_frame(tw_xrun *r, long slot, tb_error *err)
 {
     const tw_exp_target *t = r->t;
+    tb_status stopped = tw_exp_check_stop(t, r->e->name, err);
+    if (stopped)
+        return stopped;
     cl_command_queue q = tb_device_queue(t->dev);
     size_t gs[2] = {t->H * t->W, r->B};
     cl_int rc = clEnqueueNDRangeKernel(q, r->k, 2, NULL, gs, NULL, 0, NULL, NULL);

@@ -83,11 +83,12 @@ tb_status tw_response_to_fit(const tw_experiment *e, size_t i, size_t H, size_t 
 }
 
 /* Stimuli [k0, k0 + active) through all their frames; res gets [F][B][U]. */
-static tb_status batch(const tw_exp_target *t, const stimuli *s, size_t k0, size_t active, char *stage, char *res,
-                       tb_error *err)
+static tb_status batch(const tw_exp_target *t, const char *name, const stimuli *s, size_t k0, size_t active,
+                       char *stage, char *res, tb_error *err)
 {
     size_t B = tw_exec_batch(t->x), rs = tw_exec_real_size(t->x), n = t->H * t->W, F = (size_t)s->d[1];
-    tb_status st = tw_exec_reset_state(t->x, err);
+    tb_status st = tw_exp_check_stop(t, name, err);
+    st = st ? st : tw_exec_reset_state(t->x, err);
     for (size_t f = 0; st == TB_OK && f < F; ++f) {
         char *in = stage + f * B * n * rs;
         for (size_t b = 0; b < B; ++b)
@@ -119,7 +120,7 @@ tb_status tw_response_to_run(const tw_experiment *e, size_t i, const tw_exp_targ
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory for experiment '%s'", e->name);
     for (size_t k0 = 0; st == TB_OK && k0 < S; k0 += B) {
         size_t active = S - k0 < B ? S - k0 : B;
-        st = batch(t, &s, k0, active, stage, res, err);
+        st = batch(t, e->name, &s, k0, active, stage, res, err);
         *frames += (double)(F * active);
         for (size_t f = 0; st == TB_OK && f < F; ++f)
             for (size_t b = 0; st == TB_OK && b < active; ++b)

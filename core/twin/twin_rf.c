@@ -1,5 +1,5 @@
-/* The receptive_field experiment (docs/twin.md): sparse noise drawn on
- * the device from a hash the host recomputes, mean-subtracted
+/* The receptive_field experiment (docs/twin.md): sparse or white noise
+ * drawn on the device from a hash the host recomputes, mean-subtracted
  * spike-triggered averages per square, their peak and a 2D Gaussian fit. */
 #include "config.h"
 
@@ -16,7 +16,7 @@ typedef struct rf {
     size_t rows, cols, n; /* the grid */
     uint64_t off, on;     /* 53-bit thresholds */
     double *srv, *sv, *sa, *sr, count;
-    signed char *cells;
+    double *cells; /* the pattern's squares: -1, 0, 1 (sparse) or N(0, 1) draws (white) */
 } rf;
 
 static uint64_t mix64(uint64_t z)
@@ -32,8 +32,12 @@ static void pattern_cells(const tw_xrun *r, const rf *g, uint64_t b, uint64_t pa
 {
     uint64_t z0 = mix64(mix64(mix64(r->e->seed) ^ b) ^ pattern);
     for (size_t c = 0; c < g->n; ++c) {
-        uint64_t z = mix64(z0 ^ (uint64_t)c) >> 11;
-        g->cells[c] = (signed char)(z < g->off ? -1 : z < g->on ? 1 : 0);
+        uint64_t h = mix64(z0 ^ (uint64_t)c), z = h >> 11;
+        if (r->e->white) {
+            double u1 = ((double)z + 1) * 0x1p-53, u2 = (double)(mix64(h) >> 11) * 0x1p-53;
+            g->cells[c] = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+        } else
+            g->cells[c] = z < g->off ? -1 : z < g->on ? 1 : 0;
     }
 }
 
@@ -50,7 +54,7 @@ static void rf_accumulate(const tw_xrun *r, rf *g, size_t slot, uint64_t f)
             if (!g->cells[c])
                 continue;
             double v = g->cells[c];
-            g->sv[c] += v, g->sa[c] += 1;
+            g->sv[c] += v, g->sa[c] += v * v;
             for (size_t u = 0; u < U; ++u)
                 g->srv[u * g->n + c] += tw_xrun_at(r, slot, b, u) * v;
         }
@@ -122,7 +126,9 @@ static tb_status rf_write(tw_xrun *r, const rf *g, tb_output *out, tb_error *err
     st = st ? st : tw_xrun_write(r, out, "offset", TB_F64, 1, du, m + 8 * U, err);
     const tw_experiment *e = r->e;
     st = st ? st : tb_output_attr_int(out, r->group, "square", e->square, err);
-    st = st ? st : tb_output_attr_double(out, r->group, "density", e->density, err);
+    st = st ? st : tb_output_attr_string(out, r->group, "noise", e->white ? "white" : "sparse", err);
+    if (!e->white)
+        st = st ? st : tb_output_attr_double(out, r->group, "density", e->density, err);
     st = st ? st : tb_output_attr_double(out, r->group, "contrast", e->contrast, err);
     st = st ? st : tb_output_attr_int(out, r->group, "frames", (int64_t)e->frames, err);
     st = st ? st : tb_output_attr_int(out, r->group, "hold", (int64_t)e->hold, err);
@@ -143,7 +149,8 @@ tb_status tw_receptive_field(tw_xrun *r, tb_output *out, tb_error *err)
     g.off = (uint64_t)floor(e->density / 2 * 9007199254740992.0);
     g.on = (uint64_t)floor(e->density * 9007199254740992.0);
     g.srv = calloc(U * g.n + 1, sizeof *g.srv), g.sv = calloc(g.n + 1, sizeof *g.sv);
-    g.sa = calloc(g.n + 1, sizeof *g.sa), g.sr = calloc(U + 1, sizeof *g.sr), g.cells = calloc(g.n + 1, 1);
+    g.sa = calloc(g.n + 1, sizeof *g.sa), g.sr = calloc(U + 1, sizeof *g.sr);
+    g.cells = calloc(g.n + 1, sizeof *g.cells);
     r->host_frames = 64;
     r->host = malloc(r->host_frames * r->B * U * r->rs + 1);
     tb_status st = g.srv && g.sv && g.sa && g.sr && g.cells && r->host
@@ -153,6 +160,7 @@ tb_status tw_receptive_field(tw_xrun *r, tb_output *out, tb_error *err)
     cl_long xs = (cl_long)(r->t->H * r->t->W);
     cl_int H = (cl_int)r->t->H, W = (cl_int)r->t->W, isq = (cl_int)sq, rows = (cl_int)g.rows, cols = (cl_int)g.cols;
     cl_ulong seed = e->seed, b0 = 0, off = g.off, on = g.on;
+    cl_int white = e->white;
     if (st == TB_OK) {
         cl_int rc = tw_xrun_arg(r, 0, sizeof in, &in) | tw_xrun_arg(r, 1, sizeof xs, &xs) |
                     tw_xrun_arg(r, 2, sizeof H, &H) | tw_xrun_arg(r, 3, sizeof W, &W) |
@@ -160,7 +168,7 @@ tb_status tw_receptive_field(tw_xrun *r, tb_output *out, tb_error *err)
                     tw_xrun_arg(r, 6, sizeof cols, &cols) | tw_xrun_arg(r, 7, sizeof seed, &seed) |
                     tw_xrun_arg(r, 8, sizeof b0, &b0) | tw_xrun_arg(r, 10, sizeof off, &off) |
                     tw_xrun_arg(r, 11, sizeof on, &on) | tw_xrun_arg_real(r, 12, e->mean) |
-                    tw_xrun_arg_real(r, 13, e->contrast);
+                    tw_xrun_arg_real(r, 13, e->contrast) | tw_xrun_arg(r, 14, sizeof white, &white);
         st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, CL_INVALID_KERNEL_ARGS, "setting the sparse-noise kernel");
     }
     st = st ? st : rf_frames(r, &g, err);

@@ -125,6 +125,9 @@ void tb_output_abort(tb_output *o);
 void tb_output_discard(tb_output *o);
 
 const char *tb_output_path(const tb_output *o);
+/* The name the file is being written under: OUT.partial-XXXXXX until it
+ * goes live (or, replacing a file, until it is closed), then its path. */
+const char *tb_output_file_name(const tb_output *o);
 
 /* Seconds spent so far appending rows and flushing (for profiles). */
 double tb_output_busy_seconds(const tb_output *o);
