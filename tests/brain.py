@@ -8,6 +8,8 @@ definitions, computed here from the connectome file with numpy:
   steps (at least one);
 - spikes carried per connectome edge (the source spikes times the
   edge's synapses from that source) are none across the lesioned edge;
+- a region lesioned by the perturbation kit (its source population
+  silenced) fires no spikes, so none of its edges carries any;
 - region_rates equal the spike trains' counts per bin and region;
 - bold equals a numpy Euler integration of the Balloon-Windkessel model
   driven by the region's rate per step (as the neural-mass kit's);
@@ -209,6 +211,22 @@ def body(dev):
         err = np.abs(bold - want_b).max()
         check("bold = Balloon-Windkessel (numpy) of the region's rate", bold.shape == want_b.shape and
               err <= 1e-9 * np.abs(want_b).max(), f"max |diff| {err:.2e}")
+        # the perturbation kit's lesion on a brain: a region's source
+        # population silenced from the start sends no spikes down any of
+        # its connectome edges, over the same network
+        src = max((r for r in range(R) if r != li), key=lambda r: int((n[:, r] > 0).sum()))
+        les = ref.run(scenario(conn).replace(f"duration = {T}", "duration = 100.0") +
+                      f'[[perturbation]]\nplugin = "lesion"\ntargets = ["{labels[src]}_E"]\nat = 0.0\n', tmp, "lesion")
+        with h5py.File(les, "r") as f:
+            g = f["connections/connections"]
+            same_net = all(np.array_equal(np.array(g[k]), e[k]) for k in e)
+            lspk = {p: len(f["spikes"][p]["node_ids"]) for p in f["spikes"]}
+        silent = lspk.get(f"{labels[src]}_E", 0) == 0
+        others = sum(v for p_, v in lspk.items() if p_ != f"{labels[src]}_E")
+        check("a lesioned region (perturbation kit) carries no spikes on its edges",
+              same_net and silent and others > 0 and np.all(carried[n[:, src] > 0, src] > 0),
+              f"{labels[src]}_E: {int((n[:, src] > 0).sum())} out-edges, silent; the unlesioned run carried "
+              f"{carried[:, src].sum()} spikes on them; other populations fired {others}")
         # the same network for any partitioning
         nets = []
         for p in ("1", "3"):
