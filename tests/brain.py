@@ -5,7 +5,8 @@ definitions, computed here from the connectome file with numpy:
   synapses from region i's excitatory neurons (W the largest total input
   weight of a region), and none across a lesioned (zero-weight) edge;
 - every inter-region synapse has the delay rint(length_ji / speed / dt)
-  steps (at least one);
+  steps (at least one); /brain/connectome_edges lists the same edges,
+  counts and delays;
 - spikes carried per connectome edge (the source spikes times the
   edge's synapses from that source) are none across the lesioned edge;
 - a region lesioned by the perturbation kit (its source population
@@ -198,6 +199,9 @@ def body(dev):
             lfp, lfp_t = np.array(f["monitors/lfp/data"])[:, 0, :, 0], np.array(f["monitors/lfp/time"])
             lfp_unit = f["monitors/lfp/data"].attrs["units"][0]
             cur = [np.array(f[f"monitors/st_{r}/data"])[:, 0, :, :] for r in range(len(labels))]
+            eg = f["brain/connectome_edges/0"]
+            edges = {k_: np.array(eg[k_]) for k_ in eg}
+            edge_tpl = (eg.attrs["source_template"], eg.attrs["target_template"])
             bold = np.array(f["monitors/bold/data"])[:, 0, :, 0]
         epop = [names.index(f"{lab}_E") for lab in labels]
         check("population -> region map", all(region_of[p] == r for r, p in enumerate(epop)) and
@@ -215,6 +219,14 @@ def body(dev):
         check("the lesioned edge has no synapses", per[lj, :, li].sum() == 0 and n[lj, li] == 0,
               f"{labels[li]} -> {labels[lj]}")
         steps = np.rint(e["delay"][inter] / DT).astype(np.int64)
+        es, et = edges["source_region"], edges["target_region"]
+        table = np.zeros((R, R), dtype=np.int64)
+        table[et, es] = edges["synapses_per_neuron"]
+        check("/brain/connectome_edges: every wired edge, its synapses per neuron and delay",
+              np.array_equal(table, n) and np.all(edges["synapses_per_neuron"] > 0) and
+              np.array_equal(edges["delay_steps"], d[et, es]) and
+              np.allclose(edges["delay_ms"], d[et, es] * DT, rtol=1e-12) and edge_tpl == ("E", "E"),
+              f"{len(es)} edges")
         check("delays = tract length / speed, to the step", np.array_equal(steps, d[treg[inter], sreg[inter]]),
               f"{len(np.unique(steps))} distinct delays, {steps.min()}..{steps.max()} steps")
         # spikes carried per edge: each synapse carries its source's spikes

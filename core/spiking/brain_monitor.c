@@ -153,6 +153,43 @@ tb_status spk_brain_plan(spk *k, tb_error *err)
     return TB_OK;
 }
 
+/* Every edge a connectome rule wired: /brain/connectome_edges/<n> for the
+ * n-th such rule, one row per edge that carries synapses. */
+static tb_status declare_edges(spk *k, tb_output *out, size_t n, const tb_spk_projection *pr, tb_error *err)
+{
+    const tb_spk_wiring *w = pr->wiring;
+    const tb_spk_brain *b = k->ss->brain;
+    uint64_t E = w->eptr[w->R];
+    int64_t *col[4];
+    double *ms = malloc((E + 1) * sizeof *ms);
+    for (int c = 0; c < 4; ++c)
+        col[c] = malloc((E + 1) * sizeof **col);
+    tb_status st = ms && col[0] && col[1] && col[2] && col[3] ? TB_OK : oom(err);
+    for (size_t j = 0; st == TB_OK && j < w->R; ++j)
+        for (uint32_t e = w->eptr[j]; e < w->eptr[j + 1]; ++e) {
+            col[0][e] = w->esrc[e], col[1][e] = (int64_t)j, col[2][e] = w->ecount[e], col[3][e] = w->edelay[e];
+            ms[e] = w->edelay[e] * k->sc->dt;
+        }
+    static const char *const names[] = {"source_region", "target_region", "synapses_per_neuron", "delay_steps"};
+    char *g = tb_asprintf("/brain/connectome_edges/%zu", n);
+    for (int c = 0; st == TB_OK && c < 4; ++c) {
+        char *d = tb_asprintf("%s/%s", g, names[c]);
+        st = d ? tb_output_write_array(out, d, TB_I64, 1, &E, col[c], err) : oom(err);
+        free(d);
+    }
+    char *d = tb_asprintf("%s/delay_ms", g);
+    if (st == TB_OK)
+        st = d ? tb_output_write_array(out, d, TB_F64, 1, &E, ms, err) : oom(err);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, g, "source_template", b->templates[pr->source.index / b->R], err);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, g, "target_template", b->templates[pr->target / b->R], err);
+    free(d), free(g), free(ms);
+    for (int c = 0; c < 4; ++c)
+        free(col[c]);
+    return st;
+}
+
 static tb_status declare_regions(spk *k, tb_output *out, tb_error *err)
 {
     const tb_spk_brain *b = k->ss->brain;
@@ -177,6 +214,9 @@ static tb_status declare_regions(spk *k, tb_output *out, tb_error *err)
         st = tb_output_attr_string(out, "/brain", "connectome", b->file, err);
     if (st == TB_OK)
         st = tb_output_attr_double(out, "/brain", "speed_mm_per_ms", b->speed, err);
+    for (size_t i = 0, n = 0; st == TB_OK && i < k->ss->n_projs; ++i)
+        if (k->ss->projs[i].rule == TB_RULE_CONNECTOME && k->ss->projs[i].wiring)
+            st = declare_edges(k, out, n++, &k->ss->projs[i], err);
     free(region);
     free(tmpl);
     return st;
