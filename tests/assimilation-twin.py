@@ -10,12 +10,12 @@ Then, on every device (tests/devices.py):
   [assimilation];
 - the free run on them is one instance, and equals bit for bit the run
   whose scenario writes that array by hand (and `--parameters-from`
-  equals the key);
+  equals the key, and the resolved scenario read back equals both);
 - a lesion (of the most connected region) at 1500 ms on top of the fitted map equals the hand-written
   map with the same lesion, equals the unperturbed twin before 1500 ms,
   and differs from it after;
 - errors: a file that is not a fit's output (status 4), the parameter
-  given twice without [assimilation] (status 2)."""
+  given other values too, without [assimilation] (status 2)."""
 import os
 import re
 import shutil
@@ -165,6 +165,14 @@ def body(dev):
             resolved = tomllib.loads(f.attrs["scenario"])
         check("the output's resolved scenario records the fitted values",
               np.array_equal(np.array(resolved["model"]["parameters"]["I_ext"]), final), "")
+        # the resolved scenario read back (check --print, or a resumed run's
+        # stored scenario) holds both the key and the values: the same run
+        done = subprocess.run([TB, "check", os.path.join(tmp, "free_key.toml"), "--print"], capture_output=True,
+                              text=True)
+        again = run(tmp, "resolved", done.stdout)
+        (ma, _) = monitors(again)
+        check("the resolved scenario, read back, runs the same twin",
+              done.returncode == 0 and all(np.array_equal(ma[k], mk[k]) for k in mk), done.stderr.strip()[:200])
         # a perturbation on top of the fitted map
         pk = run(tmp, "lesion_key", scenario(frm='parameters_from = "fit.h5"', extra=lesion_toml(tmp)))
         ph = run(tmp, "lesion_hand", scenario(hand_map, extra=lesion_toml(tmp)))

@@ -5,12 +5,14 @@
  * as if written in model.parameters; the scenario's [assimilation], if
  * any, is dropped (and with it any value model.parameters gave the
  * parameter, which the filter never used; without one, such a value is
- * an error: one of the two would be silently ignored), so the same scenario runs free (one instance) and its
+ * an error, one of the two would be silently ignored, unless it is
+ * exactly the fitted map: the resolved scenario read back), so the same scenario runs free (one instance) and its
  * perturbations, sweeps and monitors apply on top of the fitted map. The
  * array enters the document itself, so the resolved scenario (`check
  * --print`, the output's `scenario` attribute) shows the values used. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,20 @@ static tb_toml_value *final_mean(const char *path, tb_toml_pos pos, tb_error *er
     return arr;
 }
 
+/* Whether v is exactly the array arr (a resolved scenario written back:
+ * `check --print`, the scenario a resumed run reads from its output). */
+static bool same_values(const tb_toml_value *v, const tb_toml_value *arr)
+{
+    if (!v || v->type != TB_TOML_ARRAY || v->u.arr.n != arr->u.arr.n)
+        return false;
+    for (size_t i = 0; i < arr->u.arr.n; ++i) {
+        double a, b;
+        if (!tb_toml_as_double(v->u.arr.items[i], &a) || !tb_toml_as_double(arr->u.arr.items[i], &b) || a != b)
+            return false;
+    }
+    return true;
+}
+
 void tb_parameters_from_apply(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *model, tb_toml_value *params)
 {
     const tb_toml_value *pv = tb_toml_get(model, "parameters_from");
@@ -67,16 +83,18 @@ void tb_parameters_from_apply(tb_schema_checker *c, tb_scenario *sc, tb_toml_val
         tb_schema_report(c, TB_ERR_INPUT, pv->pos,
                          "model.parameters_from: %s has no /assimilation with a 'parameter' attribute (it is not the "
                          "output of a run with [assimilation])", path);
-    else if (tb_toml_get(params, name) && !tb_toml_get(sc->doc, "assimilation"))
+    else if (!(arr = final_mean(path, pv->pos, &err)))
+        report(c, pv, &err);
+    const tb_toml_value *given = name ? tb_toml_get(params, name) : NULL;
+    if (arr && given && !tb_toml_get(sc->doc, "assimilation") && !same_values(given, arr)) {
         tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get_kv(params, name)->pos,
                          "model.parameters.%s is also set by model.parameters_from (%s fitted it); give one of them",
                          name, rel);
-    else if (!(arr = final_mean(path, pv->pos, &err)))
-        report(c, pv, &err);
-    else
+        tb_toml_free(arr);
+    } else if (arr) {
         tb_toml_table_set(params, name, arr)->pos = pv->pos;
-    if (arr)
         tb_toml_table_remove(sc->doc, "assimilation");
+    }
     free(name);
     free(path);
 }
