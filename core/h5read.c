@@ -160,3 +160,31 @@ tb_status tb_h5_read_labels(const char *path, const char *dataset, size_t n, con
     tb_h5_quiet_end(q);
     return st;
 }
+
+tb_status tb_h5_read_attr_string(const char *path, const char *object, const char *name, char **value,
+                                 tb_error *err)
+{
+    *value = NULL;
+    if (!tb_file_exists(path))
+        return tb_error_set(err, TB_ERR_INPUT, "%s: no such file", path);
+    tb_h5_quiet q = tb_h5_quiet_begin();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    tb_status st = f < 0 ? tb_error_set(err, TB_ERR_INPUT, "%s: not an HDF5 file (or not readable)", path) : TB_OK;
+    bool has = f >= 0 && H5Lexists(f, object, H5P_DEFAULT) > 0 && H5Aexists_by_name(f, object, name, H5P_DEFAULT) > 0;
+    hid_t a = has ? H5Aopen_by_name(f, object, name, H5P_DEFAULT, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t t = a >= 0 ? tb_h5_utf8_type() : H5I_INVALID_HID;
+    char *v = NULL;
+    if (a >= 0 && t >= 0 && H5Aread(a, t, &v) >= 0 && v) {
+        *value = tb_strdup(v);
+        H5free_memory(v);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    tb_h5_quiet_end(q);
+    return st;
+}

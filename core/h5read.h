@@ -19,4 +19,10 @@ tb_status tb_h5_read_doubles(const char *path, const char *dataset, double **dat
 tb_status tb_h5_read_labels(const char *path, const char *dataset, size_t n, const char *items, char ***labels,
                             tb_error *err);
 
+/* A string attribute `name` of the object `object` ("/assimilation"):
+ * *value is NULL (and TB_OK) when the file has no such object or
+ * attribute; a file that cannot be opened is TB_ERR_INPUT. */
+tb_status tb_h5_read_attr_string(const char *path, const char *object, const char *name, char **value,
+                                 tb_error *err);
+
 #endif

@@ -5,10 +5,15 @@ definitions, computed here from the connectome file with numpy:
   synapses from region i's excitatory neurons (W the largest total input
   weight of a region), and none across a lesioned (zero-weight) edge;
 - every inter-region synapse has the delay rint(length_ji / speed / dt)
-  steps (at least one);
+  steps (at least one); /brain/connectome_edges lists the same edges,
+  counts and delays;
 - spikes carried per connectome edge (the source spikes times the
   edge's synapses from that source) are none across the lesioned edge;
+- a region lesioned by the perturbation kit (its source population
+  silenced) fires no spikes, so none of its edges carries any;
 - region_rates equal the spike trains' counts per bin and region;
+- lfp equals the sum of |I_syn_ex| + |I_syn_in| over each region's E
+  neurons, sampled by ordinary state records;
 - bold equals a numpy Euler integration of the Balloon-Windkessel model
   driven by the region's rate per step (as the neural-mass kit's);
 - the network is the same for 1 and 3 partitions.
@@ -32,7 +37,7 @@ suite = devices.Tests()
 check = suite.check
 
 DT, K, SPEED, NE, NI, T = 0.1, 20, 3.0, 80, 20, 400.0
-BIN, PERIOD = 10.0, 50.0
+BIN, PERIOD, LFP = 10.0, 50.0, 5.0
 FIRST = []  # (device label, network) of the first device that ran
 
 
@@ -121,6 +126,28 @@ period = {PERIOD}
 """
 
 
+def lfp_toml(labels):
+    """An lfp monitor of the E populations, and their currents sampled by
+    ordinary state records (one per region) to check it against."""
+    text = f"""
+[[brain.monitor]]
+kind = "lfp"
+populations = ["E"]
+period = {LFP}
+"""
+    for r, lab in enumerate(labels):
+        text += f"""
+[[record]]
+kind = "state"
+name = "st_{r}"
+population = "{lab}_E"
+neurons = {NE}
+variables = ["I_syn_ex", "I_syn_in"]
+period = {LFP}
+"""
+    return text
+
+
 def expected(conn):
     with h5py.File(conn, "r") as f:
         w, length = np.array(f["weights"]), np.array(f["tract_lengths"])
@@ -156,7 +183,9 @@ def body(dev):
     with tempfile.TemporaryDirectory() as tmp:
         conn, (li, lj) = connectome(tmp)
         n, d, R = expected(conn)
-        out = ref.run(scenario(conn), tmp, "brain")
+        with h5py.File(conn, "r") as f:
+            plain = [x.decode() if isinstance(x, bytes) else x for x in f["region_labels"][:]]
+        out = ref.run(scenario(conn) + lfp_toml(plain), tmp, "brain")
         with h5py.File(out, "r") as f:
             labels = [x.decode() if isinstance(x, bytes) else x for x in f["brain/region_labels"][:]]
             region_of = np.array(f["brain/population_region"])
@@ -167,6 +196,12 @@ def body(dev):
             spikes = {p: (np.array(f["spikes"][p]["timestamps"]), np.array(f["spikes"][p]["node_ids"]))
                       for p in f["spikes"]}
             rr = np.array(f["monitors/region_rates/data"])[:, 0, :, 0]
+            lfp, lfp_t = np.array(f["monitors/lfp/data"])[:, 0, :, 0], np.array(f["monitors/lfp/time"])
+            lfp_unit = f["monitors/lfp/data"].attrs["units"][0]
+            cur = [np.array(f[f"monitors/st_{r}/data"])[:, 0, :, :] for r in range(len(labels))]
+            eg = f["brain/connectome_edges/0"]
+            edges = {k_: np.array(eg[k_]) for k_ in eg}
+            edge_tpl = (eg.attrs["source_template"], eg.attrs["target_template"])
             bold = np.array(f["monitors/bold/data"])[:, 0, :, 0]
         epop = [names.index(f"{lab}_E") for lab in labels]
         check("population -> region map", all(region_of[p] == r for r, p in enumerate(epop)) and
@@ -184,6 +219,14 @@ def body(dev):
         check("the lesioned edge has no synapses", per[lj, :, li].sum() == 0 and n[lj, li] == 0,
               f"{labels[li]} -> {labels[lj]}")
         steps = np.rint(e["delay"][inter] / DT).astype(np.int64)
+        es, et = edges["source_region"], edges["target_region"]
+        table = np.zeros((R, R), dtype=np.int64)
+        table[et, es] = edges["synapses_per_neuron"]
+        check("/brain/connectome_edges: every wired edge, its synapses per neuron and delay",
+              np.array_equal(table, n) and np.all(edges["synapses_per_neuron"] > 0) and
+              np.array_equal(edges["delay_steps"], d[et, es]) and
+              np.allclose(edges["delay_ms"], d[et, es] * DT, rtol=1e-12) and edge_tpl == ("E", "E"),
+              f"{len(es)} edges")
         check("delays = tract length / speed, to the step", np.array_equal(steps, d[treg[inter], sreg[inter]]),
               f"{len(np.unique(steps))} distinct delays, {steps.min()}..{steps.max()} steps")
         # spikes carried per edge: each synapse carries its source's spikes
@@ -209,6 +252,30 @@ def body(dev):
         err = np.abs(bold - want_b).max()
         check("bold = Balloon-Windkessel (numpy) of the region's rate", bold.shape == want_b.shape and
               err <= 1e-9 * np.abs(want_b).max(), f"max |diff| {err:.2e}")
+        # the LFP proxy: the sum of |I_syn_ex| + |I_syn_in| over the region's
+        # E neurons, against the same currents sampled by state records
+        want_lfp = np.stack([np.abs(c).sum(axis=(1, 2)) for c in cur], axis=1)
+        err = np.abs(lfp - want_lfp).max()
+        check("lfp = sum over the region's E neurons of |I_syn_ex| + |I_syn_in| (state records)",
+              lfp.shape == want_lfp.shape and err <= 1e-12 * np.abs(want_lfp).max() and want_lfp.min() > 0 and
+              np.allclose(lfp_t, LFP * np.arange(1, lfp.shape[0] + 1)) and lfp_unit in ("pA", b"pA"),
+              f"{lfp.shape[0]} samples, mean {lfp.mean():.3g} pA, max |diff| {err:.2e}")
+        # the perturbation kit's lesion on a brain: a region's source
+        # population silenced from the start sends no spikes down any of
+        # its connectome edges, over the same network
+        src = max((r for r in range(R) if r != li), key=lambda r: int((n[:, r] > 0).sum()))
+        les = ref.run(scenario(conn).replace(f"duration = {T}", "duration = 100.0") +
+                      f'[[perturbation]]\nplugin = "lesion"\ntargets = ["{labels[src]}_E"]\nat = 0.0\n', tmp, "lesion")
+        with h5py.File(les, "r") as f:
+            g = f["connections/connections"]
+            same_net = all(np.array_equal(np.array(g[k]), e[k]) for k in e)
+            lspk = {p: len(f["spikes"][p]["node_ids"]) for p in f["spikes"]}
+        silent = lspk.get(f"{labels[src]}_E", 0) == 0
+        others = sum(v for p_, v in lspk.items() if p_ != f"{labels[src]}_E")
+        check("a lesioned region (perturbation kit) carries no spikes on its edges",
+              same_net and silent and others > 0 and np.all(carried[n[:, src] > 0, src] > 0),
+              f"{labels[src]}_E: {int((n[:, src] > 0).sum())} out-edges, silent; the unlesioned run carried "
+              f"{carried[:, src].sum()} spikes on them; other populations fired {others}")
         # the same network for any partitioning
         nets = []
         for p in ("1", "3"):
@@ -252,6 +319,11 @@ def errors():
              'size = 3\n', 2, "population[0].name 'R_002_E' is already the name of a [brain] population"),
             ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
              "brain.population[1] needs one of 'size' and 'fraction'"),
+            ("an lfp variable the model lacks", base + '[[brain.monitor]]\nkind = "lfp"\nvariables = ["g_ex"]\n', 2,
+             "brain.monitor[2].variables: model 'iaf_psc_exp' of template 'E' has no state variable 'g_ex'"),
+            ("variables on a rate monitor", base.replace('kind = "region_rates"', 'kind = "region_rates"\n'
+                                                          'variables = ["V_m"]'), 2,
+             "brain.monitor[0].variables applies to lfp monitors only"),
         ]
         # sizes by area: round(fraction x neurons x area / mean area), at least 1
         areas = np.array([1.0, 2.0, 3.0, 0.5, 0.01, 4.0, 2.5, 1.5])

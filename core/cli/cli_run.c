@@ -20,7 +20,7 @@
 static const char run_usage[] =
     "usage: twinbrain run SCENARIO.toml [-o OUT.h5] [--device SEL] [--precision single|double]\n"
     "                     [--set KEY=VALUE]... [--checkpoint-every MS] [--profile] [--kernels DIR]\n"
-    "                     [--no-compile] [--quiet]\n"
+    "                     [--no-compile] [--parameters-from FIT.h5] [--quiet]\n"
     "\n"
     "Runs a scenario and writes its results to an HDF5 file (docs/formats.md).\n"
     "  -o, --output OUT.h5   output file (default: [output] file, else SCENARIO-NAME.h5 here)\n"
@@ -30,6 +30,9 @@ static const char run_usage[] =
     "                        local: under mpirun or srun, one device per rank of a host (docs/mpi.md)\n"
     "  --precision P         single or double (overrides simulation.precision)\n"
     "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
+    "  --parameters-from FIT.h5  run free on the parameters an [assimilation] fitted into FIT.h5\n"
+    "                        (model.parameters_from: the final mean per region; the scenario's\n"
+    "                        [assimilation] is not run; docs/brain.md)\n"
     "  --checkpoint-every MS write the complete state into the output every MS ms of simulated\n"
     "                        time (and when stopped), so that 'twinbrain resume OUT.h5' can finish\n"
     "                        a run that was interrupted or killed\n"
@@ -56,11 +59,12 @@ static const char resume_usage[] =
     "checkpoint to resume from.\n";
 
 static const char check_usage[] =
-    "usage: twinbrain check SCENARIO.toml [--print] [--set KEY=VALUE]...\n"
+    "usage: twinbrain check SCENARIO.toml [--print] [--set KEY=VALUE]... [--parameters-from FIT.h5]\n"
     "\n"
     "Validates a scenario and its input files without running it.\n"
     "  --print          write the resolved scenario (every default filled in) to stdout\n"
     "  --set KEY=VALUE  override a scenario key before checking\n"
+    "  --parameters-from FIT.h5  as for run: the fitted parameters, without [assimilation]\n"
     "  --keys           list every scenario key the engine knows, with its type and meaning\n";
 
 typedef struct run_args {
@@ -76,8 +80,27 @@ typedef struct run_args {
     bool profile;
     bool no_compile;
     const char *kernels;
+    char *fitted;            /* --parameters-from: the override model.parameters_from='ABSOLUTE' */
     double checkpoint_every; /* ms, 0: none */
 } run_args;
+
+/* The override naming FIT.h5 from here: the key's own paths are relative
+ * to the scenario's folder, a command line's to the working directory. */
+static int parse_fitted(const char *cmd, const char *v, run_args *a)
+{
+    if (a->fitted)
+        return tb_cli_usage_error(cmd, "--parameters-from is given twice");
+    if (strpbrk(v, "'\n") || !*v)
+        return tb_cli_usage_error(cmd, "--parameters-from: '%s' is not a file name it can pass on", v);
+    char cwd[4096];
+    if (v[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return tb_cli_usage_error(cmd, "--parameters-from: the working directory has no name");
+    char *path = v[0] == '/' ? tb_strdup(v) : tb_path_join(cwd, v);
+    a->fitted = tb_asprintf("model.parameters_from='%s'", path);
+    free(path);
+    a->sets[a->n_sets++] = a->fitted;
+    return -1;
+}
 
 static int parse_every(const char *cmd, const char *v, run_args *a)
 {
@@ -114,6 +137,10 @@ static int parse(const char *cmd, int argc, char **argv, run_args *a, bool is_ru
                 return tb_cli_usage_error(cmd, "--precision must be single or double, not '%s'", a->precision);
         } else if (is_run && strcmp(s, "--checkpoint-every") == 0 && has_next) {
             int rc = parse_every(cmd, argv[++i], a);
+            if (rc >= 0)
+                return rc;
+        } else if (strcmp(s, "--parameters-from") == 0 && has_next) {
+            int rc = parse_fitted(cmd, argv[++i], a);
             if (rc >= 0)
                 return rc;
         } else if (is_run && strcmp(s, "--profile") == 0) {
@@ -306,6 +333,7 @@ int tb_cli_run(int argc, char **argv)
     tb_world_end(rc);
     tb_error_clear(&err);
     free(a.sets);
+    free(a.fitted);
     return rc;
 }
 
@@ -348,6 +376,7 @@ int tb_cli_check(int argc, char **argv)
     if (rc < 0)
         rc = check(&a);
     free(a.sets);
+    free(a.fitted);
     return rc;
 }
 

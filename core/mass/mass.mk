@@ -16,6 +16,7 @@ libtwinbrain_la_SOURCES += \
 	core/mass/stimulus.c core/mass/stimulus.h \
 	core/mass/sweep.c core/mass/sweep.h \
 	core/mass/assimilate.c core/mass/assimilate.h \
+	core/mass/parameters_from.c core/mass/parameters_from.h \
 	core/mass/coupling.c core/mass/coupling.h \
 	core/mass/declared_model.c core/mass/declared_model.h
 

@@ -11,6 +11,7 @@
 #include "coupling.h"
 #include "declared_model.h"
 #include "mass_scenario.h"
+#include "parameters_from.h"
 #include "scenario_monitor.h"
 #include "stimulus.h"
 #include "assimilate.h"
@@ -49,6 +50,9 @@ static const tb_key_spec model_keys[] = {
     {"plugin", KT_STRING, .doc = "name of a mass-model plugin (twinbrain plugins); or declare the model here "
                                  "with variables and derivatives"},
     {"parameters", KT_TABLE, .doc = "the plugin's parameters: a number, or an array of one per region"},
+    {"parameters_from", KT_STRING,
+     .doc = "output of a run with [assimilation]: its fitted parameter (the final ensemble mean per region) is "
+            "set, and this scenario's [assimilation] is not run (a free run on the fitted brain)"},
     {"name", KT_STRING, .doc = "declared model: its name in messages and the output"},
     {"variables", KT_STRINGS, .doc = "declared model: the state variables, in order"},
     {"derivatives", KT_TABLE, .doc = "declared model: d<variable>/dt of each variable as an OpenCL expression"},
@@ -84,7 +88,16 @@ static const tb_key_spec noise_keys[] = {
 };
 
 
-static void check_model(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_value *model, const tb_plugin_registry *reg)
+static void check_params(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *model)
+{
+    tb_toml_value *params = tb_schema_ensure_table(model, "parameters");
+    tb_parameters_from_apply(c, sc, model, params);
+    if (ms->model && params)
+        ms->model_params = tb_schema_params(c, params, ms->model->params, ms->model->n_params, "model.parameters");
+}
+
+static void check_model(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *model,
+                        const tb_plugin_registry *reg)
 {
     tb_schema_table(c, model, model_keys, N_(model_keys), "model");
     const tb_toml_value *pv = tb_toml_get(model, "plugin");
@@ -99,9 +112,7 @@ static void check_model(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_valu
     if (declared) {
         ms->model = tb_declared_model_build(c, model, &ms->declared);
         ms->mass = ms->model ? tb_mass_of(ms->model) : NULL;
-        tb_toml_value *params = tb_schema_ensure_table(model, "parameters");
-        if (ms->model && params)
-            ms->model_params = tb_schema_params(c, params, ms->model->params, ms->model->n_params, "model.parameters");
+        check_params(c, sc, ms, model);
         return;
     }
     if (!pv) {
@@ -142,9 +153,7 @@ static void check_model(tb_schema_checker *c, tb_mass_scenario *ms, tb_toml_valu
         free(names);
         return;
     }
-    tb_toml_value *params = tb_schema_ensure_table(model, "parameters");
-    if (params)
-        ms->model_params = tb_schema_params(c, params, ms->model->params, ms->model->n_params, "model.parameters");
+    check_params(c, sc, ms, model);
 }
 
 /* What a coupling problem is about: the scenario's coupling.function, or
@@ -418,7 +427,7 @@ static void check_sections(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenar
     if ((t = (tb_toml_value *)tb_toml_get(root, "connectome")) && t->type == TB_TOML_TABLE)
         check_connectome(c, sc, ms, t);
     if ((t = (tb_toml_value *)tb_toml_get(root, "model")) && t->type == TB_TOML_TABLE)
-        check_model(c, ms, t, reg);
+        check_model(c, sc, ms, t, reg);
     if ((t = tb_schema_ensure_table(root, "coupling")))
         check_coupling(c, ms, t);
     if ((t = tb_schema_ensure_table(root, "integrator")))

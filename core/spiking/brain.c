@@ -23,7 +23,7 @@
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const size_rules[] = {"none", "areas", NULL};
-static const char *const monitor_kinds[] = {"region_rates", "bold", NULL};
+static const char *const monitor_kinds[] = {"region_rates", "bold", "lfp", NULL};
 
 static const tb_key_spec brain_keys[] = {
     {"connectome", KT_STRING, true,
@@ -38,16 +38,21 @@ static const tb_key_spec brain_keys[] = {
     {"population", KT_TABLES, true, .doc = "the populations of every region, as [[brain.population]] tables"},
     {"projection", KT_TABLES,
      .doc = "rules within every region, and rule = \"connectome\" between regions, as [[brain.projection]] tables"},
-    {"monitor", KT_TABLES, .doc = "per-region rates and BOLD, as [[brain.monitor]] tables"},
+    {"monitor", KT_TABLES, .doc = "per-region rates, BOLD and LFP proxies, as [[brain.monitor]] tables"},
 };
 
 static const tb_key_spec monitor_keys[] = {
     {"name", KT_STRING, .doc = "dataset name under /monitors/; default the kind"},
     {"kind", KT_STRING, true, .choices = monitor_kinds,
-     .doc = "region_rates (each region's firing rate, Hz) or bold (Balloon-Windkessel driven by that rate)"},
+     .doc = "region_rates (each region's firing rate, Hz), bold (Balloon-Windkessel driven by that rate) or lfp "
+            "(the sum of the absolute synaptic currents of the region's neurons, Mazzoni et al. 2008)"},
     {"populations", KT_STRINGS, .doc = "template populations pooled in each region; default all"},
     {"period", KT_FLOAT, .min = 0, .max = INFINITY, .min_excl = true,
-     .doc = "ms, a multiple of dt: region_rates' bin (default 1.0), bold's sampling period (default 2000)"},
+     .doc = "ms, a multiple of dt: region_rates' bin (default 1.0), bold's sampling period (default 2000), "
+            "lfp's (default 1.0)"},
+    {"variables", KT_STRINGS,
+     .doc = "lfp: the state variables whose absolute values are summed over the region's neurons; default "
+            "[\"I_syn_ex\", \"I_syn_in\"] (the synaptic currents of iaf_psc_exp)"},
     {"parameters", KT_TABLE,
      .doc = "bold: Balloon-Windkessel constants as the mass kit's bold monitor; scale defaults to 0.01 per Hz"},
 };
@@ -102,6 +107,10 @@ void tb_spk_brain_free(tb_spk_brain *b)
     for (size_t i = 0; i < b->n_monitors; ++i) {
         free(b->monitors[i].name);
         free(b->monitors[i].templates);
+        for (size_t v = 0; v < b->monitors[i].n_variables; ++v)
+            free(b->monitors[i].variables[v]);
+        free(b->monitors[i].variables);
+        free(b->monitors[i].var_index);
     }
     free(b->monitors);
     free(b->clones);
@@ -277,6 +286,33 @@ static const char *rule_of(const tb_toml_value *t)
 
 static size_t template_index(const tb_spk_brain *b, const char *name);
 
+/* lfp's variables (names only: the models are known after the
+ * populations, check_lfp_models). */
+static void check_lfp_variables(tb_schema_checker *c, tb_spk_brain_monitor *m, tb_toml_value *t, const char *prefix)
+{
+    const tb_toml_value *vv = tb_toml_get(t, "variables");
+    if (m->kind != TB_BRAIN_LFP) {
+        if (vv)
+            tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get_kv(t, "variables")->pos,
+                             "%s.variables applies to lfp monitors only", prefix);
+        return;
+    }
+    if (!vv) {
+        tb_toml_value *arr = tb_toml_new_array();
+        tb_toml_array_push(arr, tb_toml_new_string("I_syn_ex"));
+        tb_toml_array_push(arr, tb_toml_new_string("I_syn_in"));
+        vv = tb_toml_table_set(t, "variables", arr)->value;
+    }
+    m->var_pos = vv->pos;
+    size_t n = vv->type == TB_TOML_ARRAY ? vv->u.arr.n : 0;
+    if (vv->type == TB_TOML_ARRAY && n == 0)
+        tb_schema_report(c, TB_ERR_SCENARIO, vv->pos, "%s.variables is empty", prefix);
+    m->variables = calloc(n + 1, sizeof *m->variables);
+    for (size_t i = 0; m->variables && i < n; ++i)
+        if (tb_toml_as_string(vv->u.arr.items[i]))
+            m->variables[m->n_variables++] = tb_strdup(tb_toml_as_string(vv->u.arr.items[i]));
+}
+
 static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *t, size_t k, double dt)
 {
     char *prefix = tb_asprintf("brain.monitor[%zu]", k);
@@ -284,7 +320,9 @@ static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *
     tb_schema_table(c, t, monitor_keys, N_(monitor_keys), prefix);
     tb_spk_brain_monitor *m = &b->monitors[b->n_monitors++];
     const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
-    m->kind = kind && strcmp(kind, "bold") == 0 ? TB_BRAIN_BOLD : TB_BRAIN_REGION_RATES;
+    m->kind = kind && strcmp(kind, "bold") == 0  ? TB_BRAIN_BOLD
+              : kind && strcmp(kind, "lfp") == 0 ? TB_BRAIN_LFP
+                                                 : TB_BRAIN_REGION_RATES;
     if (!tb_toml_get(t, "name") && kind)
         tb_toml_table_set(t, "name", tb_toml_new_string(kind));
     const tb_toml_value *nv = tb_toml_get(t, "name");
@@ -316,12 +354,14 @@ static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *
     const tb_toml_value *per = tb_toml_get(t, "period");
     if (!per)
         per = tb_toml_table_set(t, "period", tb_toml_new_float(m->kind == TB_BRAIN_BOLD ? 2000.0 : 1.0))->value;
+
     m->period = tb_schema_num(c, t, "period", NAN);
     uint64_t steps;
     if (isfinite(m->period) && dt > 0 &&
         (!tb_schema_multiple_of_dt(m->period, dt) || !tb_schema_steps(m->period, dt, &steps)))
         tb_schema_report(c, TB_ERR_SCENARIO, per->pos, "%s.period (%g ms) must be a whole multiple of simulation.dt "
                          "(%g ms)", prefix, m->period, dt);
+    check_lfp_variables(c, m, t, prefix);
     if (m->kind == TB_BRAIN_BOLD)
         tb_bold_check(c, t, prefix, 0.01, &m->bold);
     else if (tb_toml_get(t, "parameters"))
@@ -669,9 +709,35 @@ void tb_spk_brain_check_pop_names(tb_schema_checker *c, const tb_spiking_scenari
     free(u);
 }
 
+/* Each lfp variable in the model of each pooled template. */
+static void check_lfp_models(tb_schema_checker *c, const tb_spiking_scenario *s, tb_spk_brain_monitor *m, size_t i)
+{
+    const tb_spk_brain *b = s->brain;
+    m->var_index = calloc(m->n_templates * m->n_variables + 1, sizeof *m->var_index);
+    for (size_t j = 0; m->var_index && j < m->n_templates; ++j) {
+        const tb_spk_population *p = &s->pops[tb_spk_brain_pop(b, m->templates[j], 0)];
+        const tb_spk_model *md = p->model < s->n_models ? &s->models[p->model] : NULL;
+        if (!md || !md->m)
+            continue; /* an unknown model: reported */
+        for (size_t v = 0; v < m->n_variables; ++v) {
+            size_t x = 0;
+            while (x < md->m->n_vars && strcmp(md->m->vars[x].name, m->variables[v]) != 0)
+                ++x;
+            if (x == md->m->n_vars)
+                tb_schema_report(c, TB_ERR_SCENARIO, m->var_pos,
+                                 "brain.monitor[%zu].variables: model '%s' of template '%s' has no state variable "
+                                 "'%s'", i, md->name, b->templates[m->templates[j]], m->variables[v]);
+            m->var_index[j * m->n_variables + v] = x;
+        }
+    }
+}
+
 void tb_spk_brain_check_names(tb_schema_checker *c, const tb_spiking_scenario *s)
 {
     const tb_spk_brain *b = s->brain;
+    for (size_t i = 0; b && i < b->n_monitors; ++i)
+        if (b->monitors[i].kind == TB_BRAIN_LFP && s->n_pops >= b->T * b->R)
+            check_lfp_models(c, s, &b->monitors[i], i);
     for (size_t i = 0; b && i < b->n_monitors; ++i) {
         const char *name = b->monitors[i].name;
         for (size_t j = 0; name && j < i; ++j)

@@ -11,17 +11,26 @@
 #include "bold.h"
 #include "spiking_scenario.h"
 
-/* [[brain.monitor]]: per-region signals from the spike counts of chosen
- * template populations (brain_monitor.c). */
-typedef enum tb_spk_brain_monitor_kind { TB_BRAIN_REGION_RATES, TB_BRAIN_BOLD } tb_spk_brain_monitor_kind;
+/* [[brain.monitor]]: per-region signals from the spike counts (rates,
+ * BOLD) or the sampled state (LFP proxy) of chosen template populations
+ * (brain_monitor.c). */
+typedef enum tb_spk_brain_monitor_kind {
+    TB_BRAIN_REGION_RATES,
+    TB_BRAIN_BOLD,
+    TB_BRAIN_LFP
+} tb_spk_brain_monitor_kind;
 
 typedef struct tb_spk_brain_monitor {
     char *name;
     tb_spk_brain_monitor_kind kind;
     size_t *templates; /* template populations pooled per region */
     size_t n_templates;
-    double period;     /* ms: the rate's bin, the BOLD sampling period */
+    double period;     /* ms: the rate's bin, the BOLD and LFP sampling period */
     tb_bold_params bold;
+    char **variables;  /* lfp: state variables whose absolute values are summed */
+    size_t n_variables;
+    size_t *var_index; /* lfp: [n_templates * n_variables] in each template's model (after check_names) */
+    tb_toml_pos var_pos;
     tb_toml_pos pos; /* its name (or table) */
 } tb_spk_brain_monitor;
 
@@ -82,7 +91,8 @@ size_t tb_spk_brain_pops(const tb_spiking_scenario *s);
  * take. */
 void tb_spk_brain_check_pop_names(tb_schema_checker *c, const tb_spiking_scenario *s, const tb_toml_value *tables);
 /* Monitors of the brain whose /monitors/<name> another monitor or a
- * record already takes (after the records are checked). */
+ * record already takes (after the records are checked); and the lfp
+ * monitors' variables in their populations' models. */
 void tb_spk_brain_check_names(tb_schema_checker *c, const tb_spiking_scenario *s);
 void tb_spk_brain_free(tb_spk_brain *b);
 void tb_spk_wiring_free(tb_spk_wiring *w);

@@ -7,7 +7,12 @@
  *   bold:         the Balloon-Windkessel model (core/bold.c, the neural-mass
  *                 kit's equations and Euler scheme) driven every step by
  *                 z = scale x the region's rate in that step (Hz), sampled
- *                 every period. */
+ *                 every period;
+ *   lfp:          an LFP proxy: the sum over the region's chosen neurons of
+ *                 the absolute values of chosen state variables (by default
+ *                 the synaptic currents), sampled at the end of every
+ *                 period (Mazzoni et al. 2008). The state comes back as a
+ *                 state record of the kit without a dataset of its own. */
 #include "config.h"
 
 #include <math.h>
@@ -22,6 +27,8 @@ typedef struct brain_mon {
     double *neurons; /* [R] neurons pooled per region */
     double *acc;     /* [R] spikes in the open bin (region_rates) */
     double *st;      /* [4 R] balloon states (bold) */
+    uint64_t *roff;  /* [R + 1] lfp: each region's entries in its state record's rows */
+    size_t srec;     /* lfp: its state record in k->srec */
     tb_dataset *data, *time;
 } brain_mon;
 
@@ -42,11 +49,74 @@ void spk_brain_free(spk *k)
         free(rt->m[i].neurons);
         free(rt->m[i].acc);
         free(rt->m[i].st);
+        free(rt->m[i].roff);
     }
     if (rt)
         free(rt->m);
     free(rt);
     k->brain_rt = NULL;
+}
+
+/* An lfp monitor's rows of a chunk stay within LFP_BUDGET state entries. */
+#define LFP_BUDGET ((uint64_t)8 << 20)
+
+static void limit_chunk(spk *k, const brain_mon *m)
+{
+    uint64_t per_row = 0;
+    for (size_t r = 0; r < k->ss->brain->R; ++r)
+        per_row += (uint64_t)m->neurons[r] * m->spec->n_variables;
+    uint64_t rows = per_row ? LFP_BUDGET / per_row : 0, kmax = rows > 1 ? (rows - 1) * m->period : m->period;
+    if (kmax < k->kmax)
+        k->kmax = kmax;
+}
+
+size_t spk_brain_n_state(const spk *k)
+{
+    size_t n = 0;
+    for (size_t i = 0; k->brain_rt && i < k->brain_rt->n; ++i)
+        n += k->brain_rt->m[i].spec->kind == TB_BRAIN_LFP;
+    return n;
+}
+
+/* Every chosen neuron's variables, region by region. */
+static tb_status plan_lfp(spk *k, brain_mon *m, tb_error *err)
+{
+    const tb_spk_brain *b = k->ss->brain;
+    const tb_spk_brain_monitor *s = m->spec;
+    m->roff = calloc(b->R + 1, sizeof *m->roff);
+    uint64_t count = 0;
+    for (size_t r = 0; r < b->R; ++r)
+        count += (uint64_t)m->neurons[r] * s->n_variables;
+    cl_ulong *idx = malloc((count + 1) * sizeof *idx);
+    if (!m->roff || !idx) {
+        free(idx);
+        return oom(err);
+    }
+    uint64_t at = 0;
+    for (size_t r = 0; r < b->R; ++r) {
+        m->roff[r] = at;
+        for (size_t j = 0; j < s->n_templates; ++j) {
+            const spk_pop *p = &k->pops[tb_spk_brain_pop(b, s->templates[j], r)];
+            for (uint64_t n = 0; n < p->n; ++n)
+                for (size_t v = 0; v < s->n_variables; ++v)
+                    idx[at++] = p->state_off + s->var_index[j * s->n_variables + v] * p->n + n;
+        }
+    }
+    m->roff[b->R] = at;
+    m->srec = k->n_srec;
+    spk_state_rec *sr = &k->srec[k->n_srec++];
+    tb_status st = spk_state_rec_make(k, sr, idx, count, m->period, err);
+    free(idx);
+    return st;
+}
+
+tb_status spk_brain_plan_state(spk *k, tb_error *err)
+{
+    tb_status st = TB_OK;
+    for (size_t i = 0; st == TB_OK && k->brain_rt && i < k->brain_rt->n; ++i)
+        if (k->brain_rt->m[i].spec->kind == TB_BRAIN_LFP)
+            st = plan_lfp(k, &k->brain_rt->m[i], err);
+    return st;
 }
 
 tb_status spk_brain_plan(spk *k, tb_error *err)
@@ -73,12 +143,51 @@ tb_status spk_brain_plan(spk *k, tb_error *err)
                 const spk_pop *p = &k->pops[tb_spk_brain_pop(b, m->spec->templates[j], r)];
                 m->neurons[r] += (double)p->n;
                 /* their spikes are counted per step on the device */
-                for (uint64_t n = 0; n < p->n; ++n)
+                for (uint64_t n = 0; m->spec->kind != TB_BRAIN_LFP && n < p->n; ++n)
                     k->recorded[p->lo + n] |= 2;
             }
+        if (m->spec->kind == TB_BRAIN_LFP)
+            limit_chunk(k, m);
     }
     k->any_rates = true;
     return TB_OK;
+}
+
+/* Every edge a connectome rule wired: /brain/connectome_edges/<n> for the
+ * n-th such rule, one row per edge that carries synapses. */
+static tb_status declare_edges(spk *k, tb_output *out, size_t n, const tb_spk_projection *pr, tb_error *err)
+{
+    const tb_spk_wiring *w = pr->wiring;
+    const tb_spk_brain *b = k->ss->brain;
+    uint64_t E = w->eptr[w->R];
+    int64_t *col[4];
+    double *ms = malloc((E + 1) * sizeof *ms);
+    for (int c = 0; c < 4; ++c)
+        col[c] = malloc((E + 1) * sizeof **col);
+    tb_status st = ms && col[0] && col[1] && col[2] && col[3] ? TB_OK : oom(err);
+    for (size_t j = 0; st == TB_OK && j < w->R; ++j)
+        for (uint32_t e = w->eptr[j]; e < w->eptr[j + 1]; ++e) {
+            col[0][e] = w->esrc[e], col[1][e] = (int64_t)j, col[2][e] = w->ecount[e], col[3][e] = w->edelay[e];
+            ms[e] = w->edelay[e] * k->sc->dt;
+        }
+    static const char *const names[] = {"source_region", "target_region", "synapses_per_neuron", "delay_steps"};
+    char *g = tb_asprintf("/brain/connectome_edges/%zu", n);
+    for (int c = 0; st == TB_OK && c < 4; ++c) {
+        char *d = tb_asprintf("%s/%s", g, names[c]);
+        st = d ? tb_output_write_array(out, d, TB_I64, 1, &E, col[c], err) : oom(err);
+        free(d);
+    }
+    char *d = tb_asprintf("%s/delay_ms", g);
+    if (st == TB_OK)
+        st = d ? tb_output_write_array(out, d, TB_F64, 1, &E, ms, err) : oom(err);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, g, "source_template", b->templates[pr->source.index / b->R], err);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, g, "target_template", b->templates[pr->target / b->R], err);
+    free(d), free(g), free(ms);
+    for (int c = 0; c < 4; ++c)
+        free(col[c]);
+    return st;
 }
 
 static tb_status declare_regions(spk *k, tb_output *out, tb_error *err)
@@ -105,18 +214,30 @@ static tb_status declare_regions(spk *k, tb_output *out, tb_error *err)
         st = tb_output_attr_string(out, "/brain", "connectome", b->file, err);
     if (st == TB_OK)
         st = tb_output_attr_double(out, "/brain", "speed_mm_per_ms", b->speed, err);
+    for (size_t i = 0, n = 0; st == TB_OK && i < k->ss->n_projs; ++i)
+        if (k->ss->projs[i].rule == TB_RULE_CONNECTOME && k->ss->projs[i].wiring)
+            st = declare_edges(k, out, n++, &k->ss->projs[i], err);
     free(region);
     free(tmpl);
     return st;
 }
 
+/* The unit of the first summed variable (the others are summed with it). */
+static const char *lfp_unit(const spk *k, const brain_mon *m)
+{
+    const tb_spk_brain *b = k->ss->brain;
+    const spk_pop *p = &k->pops[tb_spk_brain_pop(b, m->spec->templates[0], 0)];
+    const char *u = p->model->m->vars[m->spec->var_index[0]].unit;
+    return u ? u : "";
+}
+
 static tb_status declare_monitor(spk *k, tb_output *out, brain_mon *m, tb_error *err)
 {
     const tb_spk_brain *b = k->ss->brain;
-    bool bold = m->spec->kind == TB_BRAIN_BOLD;
+    bool bold = m->spec->kind == TB_BRAIN_BOLD, lfp = m->spec->kind == TB_BRAIN_LFP;
     char *d = tb_asprintf("/monitors/%s/data", m->spec->name), *t = tb_asprintf("/monitors/%s/time", m->spec->name);
     uint64_t dims[3] = {1, b->R, 1};
-    const char *var[] = {bold ? "bold" : "rate"}, *unit[] = {bold ? "" : "Hz"};
+    const char *var[] = {bold ? "bold" : lfp ? "lfp" : "rate"}, *unit[] = {bold ? "" : lfp ? lfp_unit(k, m) : "Hz"};
     const char **pops = calloc(m->spec->n_templates + 1, sizeof *pops);
     tb_status st = d && t && pops ? TB_OK : oom(err);
     for (size_t i = 0; pops && i < m->spec->n_templates; ++i)
@@ -126,7 +247,10 @@ static tb_status declare_monitor(spk *k, tb_output *out, brain_mon *m, tb_error 
     if (st == TB_OK)
         st = tb_output_dataset_create(out, t, TB_F64, 1, NULL, 4096, &m->time, err);
     if (st == TB_OK)
-        st = tb_output_attr_string(out, d, "kind", bold ? "bold" : "region_rates", err);
+        st = tb_output_attr_string(out, d, "kind", bold ? "bold" : lfp ? "lfp" : "region_rates", err);
+    if (st == TB_OK && lfp)
+        st = tb_output_attr_strings(out, d, "summed_variables", (const char *const *)m->spec->variables,
+                                    m->spec->n_variables, err);
     if (st == TB_OK)
         st = tb_output_attr_double(out, d, "period_ms", m->spec->period, err);
     if (st == TB_OK)
@@ -139,8 +263,10 @@ static tb_status declare_monitor(spk *k, tb_output *out, brain_mon *m, tb_error 
         st = tb_output_attr_string(out, d, "time_convention",
                                    bold ? "time[k] is the time of the BOLD signal sampled (Balloon-Windkessel "
                                           "integrated every step, driven by the region's rate)"
-                                        : "time[k] is the end of the bin (t - bin, t]; rate = spikes in the bin / "
-                                          "(the region's neurons x bin)",
+                                   : lfp ? "time[k]: the state after the step ending at time[k]; lfp = the sum over "
+                                           "the region's neurons of |summed_variables|"
+                                         : "time[k] is the end of the bin (t - bin, t]; rate = spikes in the bin / "
+                                           "(the region's neurons x bin)",
                                    err);
     free(pops);
     free(d);
@@ -158,8 +284,42 @@ tb_status spk_brain_declare(spk *k, tb_output *out, tb_error *err)
     return st;
 }
 
+static double real_at(const spk *k, const void *buf, uint64_t i)
+{
+    return k->realsz == sizeof(double) ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
+}
+
+static tb_status drain_lfp(spk *k, const tb_chunk *p, brain_mon *m, tb_error *err)
+{
+    size_t R = k->ss->brain->R;
+    const spk_state_rec *sr = &k->srec[m->srec];
+    uint64_t first = p->step0 / m->period, nrow = (p->step0 + p->n) / m->period - first;
+    double *rows = malloc((nrow * R + 1) * sizeof *rows), *times = malloc((nrow + 1) * sizeof *times);
+    if (!rows || !times) {
+        free(rows), free(times);
+        return oom(err);
+    }
+    for (uint64_t i = 0; i < nrow; ++i) {
+        for (size_t r = 0; r < R; ++r) {
+            double sum = 0;
+            for (uint64_t e = m->roff[r]; e < m->roff[r + 1]; ++e)
+                sum += fabs(real_at(k, sr->host[p->buf], i * sr->count + e));
+            rows[i * R + r] = sum;
+        }
+        times[i] = (double)((first + 1 + i) * m->period) * k->sc->dt;
+    }
+    tb_status st = tb_output_dataset_append(m->data, rows, nrow, err);
+    if (st == TB_OK)
+        st = tb_output_dataset_append(m->time, times, nrow, err);
+    k->samples += nrow;
+    free(rows), free(times);
+    return st;
+}
+
 static tb_status drain_one(spk *k, const tb_chunk *p, const uint32_t *pc, brain_mon *m, tb_error *err)
 {
+    if (m->spec->kind == TB_BRAIN_LFP)
+        return drain_lfp(k, p, m, err);
     const tb_spk_brain *b = k->ss->brain;
     size_t R = b->R;
     uint64_t rows_max = p->n / m->period + 1;

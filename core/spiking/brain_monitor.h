@@ -9,8 +9,13 @@
 /* Marks the monitored populations' neurons for per-step counts (before
  * the recording buffers are made). */
 tb_status spk_brain_plan(spk *k, tb_error *err);
+/* The lfp monitors' state records: how many, then appended to k->srec
+ * (after the scenario's own). */
+size_t spk_brain_n_state(const spk *k);
+tb_status spk_brain_plan_state(spk *k, tb_error *err);
 tb_status spk_brain_declare(spk *k, tb_output *out, tb_error *err);
-/* One chunk's population counts per step ([step][population]). */
+/* One chunk's population counts per step ([step][population]); the lfp
+ * monitors' state rows are in their records' host buffers by then. */
 tb_status spk_brain_drain(spk *k, const tb_chunk *p, const uint32_t *pc, tb_error *err);
 void spk_brain_free(spk *k);
 

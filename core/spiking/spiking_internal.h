@@ -66,7 +66,7 @@ static inline size_t spk_lay_input(const spk_pop *p, size_t u)
 
 /* One state record: which state entries, sampled every `period` steps. */
 typedef struct spk_state_rec {
-    const tb_spk_record *spec;
+    const tb_spk_record *spec; /* NULL: a brain monitor's, not written as such */
     uint64_t period;
     size_t count;          /* neurons x variables */
     uint64_t max_rows;     /* per chunk */
@@ -185,6 +185,10 @@ cl_int spk_enqueue(const spk *k, cl_command_queue q, cl_kernel kn, size_t global
 void spk_profile(const spk *k, const char *name, cl_event ev);
 /* Device buffer, counted in device_bytes. */
 cl_mem spk_alloc(spk *k, size_t bytes, const void *host, const char *what, tb_error *err);
+/* A state record's buffers for `count` state entries (idx: their offsets
+ * in the state array), sampled every `period` steps (spiking_record.c). */
+tb_status spk_state_rec_make(spk *k, spk_state_rec *sr, const cl_ulong *idx, size_t count, uint64_t period,
+                             tb_error *err);
 void spk_release(cl_mem *m);
 /* Host doubles as device reals (malloc'd). */
 void *spk_to_real(const spk *k, const double *x, size_t n);

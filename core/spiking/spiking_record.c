@@ -37,23 +37,13 @@ static void mark(spk *k, const size_t *pops, size_t n, uint8_t bit)
     }
 }
 
-static tb_status plan_state(spk *k, spk_state_rec *sr, const tb_spk_record *r, tb_error *err)
+tb_status spk_state_rec_make(spk *k, spk_state_rec *sr, const cl_ulong *idx, size_t count, uint64_t period,
+                             tb_error *err)
 {
-    const spk_pop *p = &k->pops[r->pop];
-    sr->spec = r;
-    sr->period = (uint64_t)llround(r->period / k->sc->dt);
-    if (sr->period < 1)
-        sr->period = 1;
-    sr->count = r->n_neurons * r->n_vars;
+    sr->period = period < 1 ? 1 : period;
+    sr->count = count;
     sr->max_rows = k->kmax / sr->period + 1;
-    cl_ulong *idx = calloc(sr->count + 1, sizeof *idx);
-    if (!idx)
-        return oom(err);
-    for (size_t j = 0; j < r->n_neurons; ++j)
-        for (size_t v = 0; v < r->n_vars; ++v)
-            idx[j * r->n_vars + v] = p->state_off + r->vars[v] * p->n + r->neurons[j];
-    sr->idx = spk_alloc(k, sr->count * sizeof *idx, idx, "state record indices", err);
-    free(idx);
+    sr->idx = spk_alloc(k, count * sizeof *idx, idx, "state record indices", err);
     size_t bytes = sr->max_rows * sr->count * k->realsz;
     for (int b = 0; sr->idx && b < 2; ++b) {
         sr->out[b] = spk_alloc(k, bytes, NULL, "state record rows", err);
@@ -62,6 +52,22 @@ static tb_status plan_state(spk *k, spk_state_rec *sr, const tb_spk_record *r, t
             return err && err->status ? err->status : oom(err);
     }
     return sr->idx ? TB_OK : err->status;
+}
+
+static tb_status plan_state(spk *k, spk_state_rec *sr, const tb_spk_record *r, tb_error *err)
+{
+    const spk_pop *p = &k->pops[r->pop];
+    sr->spec = r;
+    size_t count = r->n_neurons * r->n_vars;
+    cl_ulong *idx = calloc(count + 1, sizeof *idx);
+    if (!idx)
+        return oom(err);
+    for (size_t j = 0; j < r->n_neurons; ++j)
+        for (size_t v = 0; v < r->n_vars; ++v)
+            idx[j * r->n_vars + v] = p->state_off + r->vars[v] * p->n + r->neurons[j];
+    tb_status st = spk_state_rec_make(k, sr, idx, count, (uint64_t)llround(r->period / k->sc->dt), err);
+    free(idx);
+    return st;
 }
 
 /* Which neurons are recorded, the chunk length, and the buffers. */
@@ -152,7 +158,7 @@ tb_status spk_record_plan(spk *k, tb_error *err)
         ns += ss->records[i].kind == TB_RECORD_STATE;
         nr += ss->records[i].kind == TB_RECORD_RATES;
     }
-    k->srec = calloc(ns + 1, sizeof *k->srec);
+    k->srec = calloc(ns + spk_brain_n_state(k) + 1, sizeof *k->srec);
     k->rrec = calloc(nr + 1, sizeof *k->rrec);
     k->spk_time = calloc(k->n_pops + 1, sizeof *k->spk_time);
     k->spk_node = calloc(k->n_pops + 1, sizeof *k->spk_node);
@@ -171,6 +177,8 @@ tb_status spk_record_plan(spk *k, tb_error *err)
                 st = oom(err);
         }
     }
+    if (st == TB_OK)
+        st = spk_brain_plan_state(k, err);
     return st;
 }
 
@@ -554,6 +562,8 @@ static tb_status write_state(spk *k, const tb_chunk *p, spk_state_rec *sr, int b
     if (rows == 0)
         return TB_OK;
     tb_status st = read(k, sr->out[buf], 0, rows * sr->count * k->realsz, sr->host[buf], err);
+    if (!sr->spec) /* a brain monitor's: it reads the rows (spk_brain_drain) */
+        return st;
     double *times = malloc(rows * sizeof *times);
     if (st == TB_OK && !times)
         st = oom(err);
@@ -599,10 +609,10 @@ tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err)
         st = read(k, k->pop_cnt[b], 0, p->n * k->n_pops * sizeof(uint32_t), k->pop_cnt_host[b], err);
     for (size_t i = 0; st == TB_OK && i < k->n_rrec; ++i)
         st = write_rates(k, p, k->pop_cnt_host[b], &k->rrec[i], err);
-    if (st == TB_OK && k->brain_rt)
-        st = spk_brain_drain(k, p, k->pop_cnt_host[b], err);
     for (size_t i = 0; st == TB_OK && i < k->n_srec; ++i)
         st = write_state(k, p, &k->srec[i], b, err);
+    if (st == TB_OK && k->brain_rt)
+        st = spk_brain_drain(k, p, k->pop_cnt_host[b], err);
     uint32_t bad = ~0u;
     if (st == TB_OK)
         st = read(k, k->bad_buf, (size_t)b * sizeof bad, sizeof bad, &bad, err);
