@@ -103,25 +103,41 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
     /* delays are below H, so one conditional add replaces a division per edge */
     const int now = (int)tb_slot(t, H);
 #if TB_LANES > 1 && TB_REGION_LANES
-    /* sliced ELL: slice q holds one edge of each of the block's 8 rows */
-    const int blk = n / TB_LANES, q0 = row_ptr[blk];
+    /* The block's 8 rows one after another, each summed over its edges 8
+     * at a time (one gather, one vector of weights), in TB_LANES partial
+     * sums added pairwise at the end. An edge is one int, its offset in the
+     * ring from the slot of `now` (source - delay x TB_NC x N): no division,
+     * no index arithmetic beyond one add and a wrap. Rows are padded with
+     * weightless edges (offset: the row's own region, now) to whole
+     * vectors; a row's edges are sorted by delay, then source, so the
+     * reads walk the ring in order. */
+    const int ring = H * TB_NC * N, at = now * TB_NC * N;
     __global const tb_scalar *hb = hist + TB_HX(0, 0, b, 0);
-    for (int q = q0; q < row_ptr[blk + 1]; ++q) {
-        /* the 8 lanes' addresses in vector arithmetic: done per lane in
-         * scalar code, they cost more than the loads themselves */
-        int8 slot = (int8)now - vload8(0, delay + (long)q * TB_LANES);
-        slot += select((int8)0, (int8)H, slot < 0);
-        /* dense storage: slice q of a block is source q, for every lane */
-        const int8 j = TB_DENSE ? (int8)(q - q0) : vload8(0, col + (long)q * TB_LANES);
-        const long8 ix = convert_long8(slot) * ((long)TB_NC * N) + convert_long8(j);
-        const real w = TB_LD(weight + (long)q * TB_LANES);
+    tb_scalar s[TB_NC][TB_LANES];
+    for (int l = 0; l < TB_LANES; ++l) {
+        real acc[TB_NC];
+        for (int k = 0; k < TB_NC; ++k)
+            acc[k] = (real)0;
+        for (int e = row_ptr[n + l]; e < row_ptr[n + l + 1]; e += TB_LANES) {
+            int8 ix = (int8)at + vload8(0, col + e);
+            ix += select((int8)0, (int8)ring, ix < 0);
+            const real w = TB_LD(weight + e);
+            for (int k = 0; k < TB_NC; ++k) {
+                __global const tb_scalar *hk = hb + (long)k * N;
+                const real h = (real)(hk[ix.s0], hk[ix.s1], hk[ix.s2], hk[ix.s3], hk[ix.s4], hk[ix.s5], hk[ix.s6],
+                                      hk[ix.s7]);
+                acc[k] += w * tb_pre_row(p, h, xi[k], l);
+            }
+        }
         for (int k = 0; k < TB_NC; ++k) {
-            __global const tb_scalar *hk = hb + (long)k * N;
-            const real h = (real)(hk[ix.s0], hk[ix.s1], hk[ix.s2], hk[ix.s3], hk[ix.s4], hk[ix.s5], hk[ix.s6],
-                                  hk[ix.s7]);
-            sum[k] += w * tb_pre(p, h, xi[k]);
+            const real a = acc[k];
+            const tb_scalar4 q = a.lo + a.hi;
+            const tb_scalar2 r = q.lo + q.hi;
+            s[k][l] = r.lo + r.hi;
         }
     }
+    for (int k = 0; k < TB_NC; ++k)
+        sum[k] = TB_LD(s[k]);
 #else
     const int end = row_ptr[n + 1];
     const int e0 = row_ptr[n];

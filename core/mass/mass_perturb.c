@@ -210,8 +210,8 @@ void tb_mass_perturb_free(mass *m)
 /* ------------------------------------------------------------ between chunks */
 
 /* The weights in the layout upload_connectivity gave them: the pattern of
- * the unperturbed connectome (every pair when dense), rows per target, as
- * slices of 8 rows with region lanes. */
+ * the unperturbed connectome (every pair when dense), rows per target, in
+ * region lanes sorted and padded as tb_mass_to_rows lays them out. */
 static tb_status write_weights(mass *m, tb_error *err)
 {
     size_t N = m->N, nnz = 0;
@@ -229,6 +229,7 @@ static tb_status write_weights(mass *m, tb_error *err)
             if (!m->dense && base[i * N + j] == 0.0)
                 continue;
             col[e] = (int)j;
+            delay[e] = tb_mass_delay_steps(m, i, j);
             w[e++] = m->pt->silent[i] || m->pt->silent[j] ? 0.0 : m->pt->w[i * N + j];
         }
     }
@@ -236,13 +237,11 @@ static tb_status write_weights(mass *m, tb_error *err)
         row_ptr[N] = (int)e;
     double *values = w;
     size_t count = nnz;
-    int *sptr = NULL, *scol = NULL, *sdel = NULL;
-    double *sw = NULL;
+    int *rptr = NULL, *roff = NULL;
+    double *rw = NULL;
     if (st == TB_OK && m->region_lanes) {
-        size_t slices;
-        tb_mass_to_sliced(m, row_ptr, col, delay, w, &sptr, &scol, &sdel, &sw, &slices);
-        values = sw;
-        count = slices * m->lanes;
+        st = tb_mass_to_rows(m, row_ptr, col, delay, w, &rptr, &roff, &rw, &count, err);
+        values = rw;
     }
     void *real = st == TB_OK ? tb_mass_to_real(values, count ? count : 1, m->realsz) : NULL;
     if (st == TB_OK && real) {
@@ -255,7 +254,7 @@ static tb_status write_weights(mass *m, tb_error *err)
     }
     free(real);
     free(row_ptr), free(col), free(delay), free(w);
-    free(sptr), free(scol), free(sdel), free(sw);
+    free(rptr), free(roff), free(rw);
     return st;
 }
 
