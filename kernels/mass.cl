@@ -254,21 +254,51 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
 }
 
 #if TB_NOISE != TB_NOISE_NONE
+#if TB_LANES > 1 && TB_REGION_LANES
+/* kernels/rng.cl's Philox4x32-10 on 8 counters at once (the same words as
+ * tb_rng_bits for each lane), so that the lanes' draws are vector
+ * instructions rather than 8 scalar blocks. */
+inline void tb_philox8(uint8 *c0, uint8 *c1, uint8 *c2, uint8 *c3, uint k0, uint k1)
+{
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0)
+            k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+        const uint8 hi0 = mul_hi((uint8)0xD2511F53u, *c0), lo0 = (uint8)0xD2511F53u * *c0;
+        const uint8 hi1 = mul_hi((uint8)0xCD9E8D57u, *c2), lo1 = (uint8)0xCD9E8D57u * *c2;
+        *c0 = hi1 ^ *c1 ^ (uint8)k0;
+        *c1 = lo1;
+        *c2 = hi0 ^ *c3 ^ (uint8)k1;
+        *c3 = lo0;
+    }
+}
+#endif
+
 /* Standard normals for (step, region, variable), independent of the
  * instance's place in the batch: each instance's own seed keys them (with
  * lanes, each lane draws with its instance's seed). */
 inline void tb_normals(__global const ulong *seeds, int b, long t, int n, real *z)
 {
 #if TB_LANES > 1 && TB_REGION_LANES
-    tb_scalar zs[TB_NV + 1][TB_LANES];
-    for (int l = 0; l < TB_LANES; ++l)
-        for (int v = 0; v < TB_NV; v += 2) {
-            real2 r = tb_normal2(seeds[b], TB_RNG_NOISE, (ulong)t, (uint)((n + l) * TB_NV + v));
-            zs[v][l] = r.x;
-            zs[v + 1][l] = r.y;
-        }
-    for (int v = 0; v < TB_NV; ++v)
-        z[v] = TB_LD(zs[v]);
+    /* tb_normal2 for the 8 regions as lanes: uniforms as tb_u01_* make
+     * them, then Box-Muller */
+    const ulong seed = seeds[b];
+    for (int v = 0; v < TB_NV; v += 2) {
+        uint8 c0 = ((uint8)n + (uint8)(0, 1, 2, 3, 4, 5, 6, 7)) * (uint)TB_NV + (uint)v;
+        uint8 c1 = (uint8)TB_RNG_NOISE, c2 = (uint8)(uint)t, c3 = (uint8)(uint)((ulong)t >> 32);
+        tb_philox8(&c0, &c1, &c2, &c3, (uint)seed, (uint)(seed >> 32));
+#ifdef TB_DOUBLE
+        const real u0 = (convert_double8((convert_ulong8(c0) << 21) ^ convert_ulong8(c1 >> 11)) + 0.5) * 0x1.0p-53;
+        const real u1 = (convert_double8((convert_ulong8(c2) << 21) ^ convert_ulong8(c3 >> 11)) + 0.5) * 0x1.0p-53;
+#else
+        const real u0 = (convert_float8(c0 >> 8) + 0.5f) * 0x1.0p-24f;
+        const real u1 = (convert_float8(c1 >> 8) + 0.5f) * 0x1.0p-24f;
+#endif
+        const real rad = sqrt((tb_scalar)-2 * log(u0));
+        const real ang = (tb_scalar)6.283185307179586476925286766559 * u1;
+        z[v] = rad * cos(ang);
+        if (v + 1 < TB_NV)
+            z[v + 1] = rad * sin(ang);
+    }
 #elif TB_LANES > 1
     tb_scalar zs[TB_NV + 1][TB_LANES];
     for (int l = 0; l < TB_LANES; ++l)

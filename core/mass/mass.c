@@ -844,10 +844,23 @@ static void set_lanes(mass *m, size_t lanes, bool regions)
 }
 
 /* Fewer instances than compute units leave cores idle: then each
- * instance's regions may be shared by several work-groups, one launch per
- * step (about 2 us on PoCL, against tens of us of work per step from about
- * 64 regions on). */
+ * instance's regions may be shared by several work-groups, a launch per
+ * shortest delay of steps (a launch is about 2-5 us on PoCL, against tens
+ * of us of work per step from about 64 regions on). */
 #define SPLIT_FROM_REGIONS 64
+
+/* The shortest delay of an edge, in steps (INT_MAX without edges). */
+static int shortest_delay(const mass *m)
+{
+    int mind = INT_MAX;
+    for (size_t i = 0; i < m->N; ++i)
+        for (size_t j = 0; j < m->N; ++j)
+            if (m->con->weights[i * m->N + j] != 0.0) {
+                int d = tb_mass_delay_steps(m, i, j);
+                mind = d < mind ? d : mind;
+            }
+    return mind;
+}
 
 static void choose_layout(mass *m)
 {
@@ -865,9 +878,13 @@ static void choose_layout(mass *m)
     else
         set_lanes(m, 1, false);
     m->split = 1;
-    /* measured on a loaded 2-core machine the split run was slower (each
-     * step waits for the busier core); opt-in until measured idle */
-    if ((split || rsplit) && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
+    /* A launch per step was slower on a loaded 2-core machine (each step
+     * waits for the busier core); from two steps per launch on (the
+     * shortest delay at least one step), the split run took half the wall
+     * time of one work-group on fast_tvb's shape (docs/performance.md). */
+    bool few = m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS;
+    bool by_default = few && !env && cpu && shortest_delay(m) >= 1;
+    if ((split || rsplit || by_default) && few)
         m->split = d->compute_units / m->B;
     if ((split || rsplit) && m->split < 2)
         m->split = 2;
@@ -1194,7 +1211,6 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
     cl_long s0 = (cl_long)step0;
     cl_int per = (cl_int)(m->split > 1 && m->per_launch < n ? m->per_launch : n);
     cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
-    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof per, &per);
     for (size_t i = 0; i < m->n_mon; ++i)
         if (m->mon[i].kernel_slot >= 0)
             rc |= clSetKernelArg(m->k_run, m->arg_step0 + 5 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
@@ -1204,7 +1220,9 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
     size_t global = m->global, local = m->wg;
     tb_profile *prof = tb_device_profile(m->dev);
     for (cl_int first = 0; first < (cl_int)n; first += per) {
-        rc = clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
+        cl_int steps = (cl_int)n - first < per ? (cl_int)n - first : per; /* the chunk's last launch */
+        rc = clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof steps, &steps);
+        rc |= clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
         cl_event ev;
         if (rc == CL_SUCCESS)
             rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL,
