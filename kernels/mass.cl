@@ -21,7 +21,8 @@
  *     steps; state [NV][B][N], history ring [B][H][NC][N]: each instance's
  *     ring is one block, which stays in a core's cache. With TB_SPLIT > 1
  *     an instance's regions are shared by that many work-groups (so a
- *     single run uses every core) and the host launches once per step.
+ *     single run uses every core), without barriers: the host launches
+ *     no more steps at once than the shortest delay allows.
  *   instance lanes (TB_LANES > 1, CPUs with sweeps): one work-item runs
  *     TB_LANES instances at once as the lanes of vector types, so the
  *     model's arithmetic, its exp and sin, and the gathers from the history
@@ -29,18 +30,19 @@
  *     state [B/L][NV][N][L], history [B/L][H][NC][N][L].
  *   region lanes (TB_LANES > 1 and TB_REGION_LANES, CPUs with few
  *     instances): as region-parallel, but a work-item runs 8 consecutive
- *     regions as the lanes of vector types; the connectivity is then sliced
- *     ELL (rows padded to the longest of each block of 8 rows, stored lane
- *     by lane) so that the 8 rows advance together, one vector of weights
- *     and 8 history loads per slice; N counts regions padded to lanes,
+ *     regions as the lanes of vector types; the connectivity is then CSR
+ *     rows whose edges are ring offsets (`col`: source - delay x TB_NC x
+ *     N; `delay` unused), summed 8 edges at a time (tb_coupling); N
+ *     counts regions padded to lanes,
  *     Nout the connectome's regions, the count the model and the coupling
  *     see as n_regions (Kuramoto's 1/N) in every decomposition.
  *   instance-parallel (TB_INSTANCE_MAJOR, GPUs with sweeps): one work-item
  *     per instance, instances innermost in memory (state [NV][N][B],
  *     history [H][NC][N][B]), so the threads of a warp read neighbouring
  *     memory and follow the same edges and delays in lockstep.
- * In every case a chunk is one launch and instances never wait for each
- * other; b is the first instance a work-item handles. Connectivity is CSR
+ * In every case a chunk is one launch (with TB_SPLIT > 1, one launch per
+ * shortest delay + 1 steps at most: the host's per_launch) and instances
+ * never wait for each other; b is the first instance a work-item handles. Connectivity is CSR
  * rows per target region, or with TB_DENSE every pair (zero weights
  * included) without source indices, for dense connectomes. */
 
@@ -374,8 +376,8 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
     if (b >= B) /* padding of the last work-group */                                                           \
         return;
 #elif TB_SPLIT > 1
-/* an instance's regions over TB_SPLIT work-groups; the host launches once
- * per step, the launch boundary ordering the steps */
+/* an instance's regions over TB_SPLIT work-groups; the launch boundary
+ * orders the steps, a launch no more than the shortest delay + 1 */
 #define TB_WORK_ITEM                                                                                           \
     const int b = get_group_id(0) / TB_SPLIT;                                                                  \
     const int n0 = (get_group_id(0) % TB_SPLIT) * get_local_size(0) + get_local_id(0);                         \
