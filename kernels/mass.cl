@@ -21,7 +21,8 @@
  *     steps; state [NV][B][N], history ring [B][H][NC][N]: each instance's
  *     ring is one block, which stays in a core's cache. With TB_SPLIT > 1
  *     an instance's regions are shared by that many work-groups (so a
- *     single run uses every core) and the host launches once per step.
+ *     single run uses every core), without barriers: the host launches
+ *     no more steps at once than the shortest delay allows.
  *   instance lanes (TB_LANES > 1, CPUs with sweeps): one work-item runs
  *     TB_LANES instances at once as the lanes of vector types, so the
  *     model's arithmetic, its exp and sin, and the gathers from the history
@@ -29,18 +30,19 @@
  *     state [B/L][NV][N][L], history [B/L][H][NC][N][L].
  *   region lanes (TB_LANES > 1 and TB_REGION_LANES, CPUs with few
  *     instances): as region-parallel, but a work-item runs 8 consecutive
- *     regions as the lanes of vector types; the connectivity is then sliced
- *     ELL (rows padded to the longest of each block of 8 rows, stored lane
- *     by lane) so that the 8 rows advance together, one vector of weights
- *     and 8 history loads per slice; N counts regions padded to lanes,
+ *     regions as the lanes of vector types; the connectivity is then CSR
+ *     rows whose edges are ring offsets (`col`: source - delay x TB_NC x
+ *     N; `delay` unused), summed 8 edges at a time (tb_coupling); N
+ *     counts regions padded to lanes,
  *     Nout the connectome's regions, the count the model and the coupling
  *     see as n_regions (Kuramoto's 1/N) in every decomposition.
  *   instance-parallel (TB_INSTANCE_MAJOR, GPUs with sweeps): one work-item
  *     per instance, instances innermost in memory (state [NV][N][B],
  *     history [H][NC][N][B]), so the threads of a warp read neighbouring
  *     memory and follow the same edges and delays in lockstep.
- * In every case a chunk is one launch and instances never wait for each
- * other; b is the first instance a work-item handles. Connectivity is CSR
+ * In every case a chunk is one launch (with TB_SPLIT > 1, one launch per
+ * shortest delay + 1 steps at most: the host's per_launch) and instances
+ * never wait for each other; b is the first instance a work-item handles. Connectivity is CSR
  * rows per target region, or with TB_DENSE every pair (zero weights
  * included) without source indices, for dense connectomes. */
 
@@ -103,25 +105,41 @@ inline void tb_coupling(const tb_params *p, __global const tb_scalar *hist, __gl
     /* delays are below H, so one conditional add replaces a division per edge */
     const int now = (int)tb_slot(t, H);
 #if TB_LANES > 1 && TB_REGION_LANES
-    /* sliced ELL: slice q holds one edge of each of the block's 8 rows */
-    const int blk = n / TB_LANES, q0 = row_ptr[blk];
+    /* The block's 8 rows one after another, each summed over its edges 8
+     * at a time (one gather, one vector of weights), in TB_LANES partial
+     * sums added pairwise at the end. An edge is one int, its offset in the
+     * ring from the slot of `now` (source - delay x TB_NC x N): no division,
+     * no index arithmetic beyond one add and a wrap. Rows are padded with
+     * weightless edges (offset: the row's own region, now) to whole
+     * vectors; a row's edges are sorted by delay, then source, so the
+     * reads walk the ring in order. */
+    const int ring = H * TB_NC * N, at = now * TB_NC * N;
     __global const tb_scalar *hb = hist + TB_HX(0, 0, b, 0);
-    for (int q = q0; q < row_ptr[blk + 1]; ++q) {
-        /* the 8 lanes' addresses in vector arithmetic: done per lane in
-         * scalar code, they cost more than the loads themselves */
-        int8 slot = (int8)now - vload8(0, delay + (long)q * TB_LANES);
-        slot += select((int8)0, (int8)H, slot < 0);
-        /* dense storage: slice q of a block is source q, for every lane */
-        const int8 j = TB_DENSE ? (int8)(q - q0) : vload8(0, col + (long)q * TB_LANES);
-        const long8 ix = convert_long8(slot) * ((long)TB_NC * N) + convert_long8(j);
-        const real w = TB_LD(weight + (long)q * TB_LANES);
+    tb_scalar s[TB_NC][TB_LANES];
+    for (int l = 0; l < TB_LANES; ++l) {
+        real acc[TB_NC];
+        for (int k = 0; k < TB_NC; ++k)
+            acc[k] = (real)0;
+        for (int e = row_ptr[n + l]; e < row_ptr[n + l + 1]; e += TB_LANES) {
+            int8 ix = (int8)at + vload8(0, col + e);
+            ix += select((int8)0, (int8)ring, ix < 0);
+            const real w = TB_LD(weight + e);
+            for (int k = 0; k < TB_NC; ++k) {
+                __global const tb_scalar *hk = hb + (long)k * N;
+                const real h = (real)(hk[ix.s0], hk[ix.s1], hk[ix.s2], hk[ix.s3], hk[ix.s4], hk[ix.s5], hk[ix.s6],
+                                      hk[ix.s7]);
+                acc[k] += w * tb_pre_row(p, h, xi[k], l);
+            }
+        }
         for (int k = 0; k < TB_NC; ++k) {
-            __global const tb_scalar *hk = hb + (long)k * N;
-            const real h = (real)(hk[ix.s0], hk[ix.s1], hk[ix.s2], hk[ix.s3], hk[ix.s4], hk[ix.s5], hk[ix.s6],
-                                  hk[ix.s7]);
-            sum[k] += w * tb_pre(p, h, xi[k]);
+            const real a = acc[k];
+            const tb_scalar4 q = a.lo + a.hi;
+            const tb_scalar2 r = q.lo + q.hi;
+            s[k][l] = r.lo + r.hi;
         }
     }
+    for (int k = 0; k < TB_NC; ++k)
+        sum[k] = TB_LD(s[k]);
 #else
     const int end = row_ptr[n + 1];
     const int e0 = row_ptr[n];
@@ -238,21 +256,51 @@ inline void tb_integrate(const tb_params *p, const real *x, const real *c, real 
 }
 
 #if TB_NOISE != TB_NOISE_NONE
+#if TB_LANES > 1 && TB_REGION_LANES
+/* kernels/rng.cl's Philox4x32-10 on 8 counters at once (the same words as
+ * tb_rng_bits for each lane), so that the lanes' draws are vector
+ * instructions rather than 8 scalar blocks. */
+inline void tb_philox8(uint8 *c0, uint8 *c1, uint8 *c2, uint8 *c3, uint k0, uint k1)
+{
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0)
+            k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+        const uint8 hi0 = mul_hi((uint8)0xD2511F53u, *c0), lo0 = (uint8)0xD2511F53u * *c0;
+        const uint8 hi1 = mul_hi((uint8)0xCD9E8D57u, *c2), lo1 = (uint8)0xCD9E8D57u * *c2;
+        *c0 = hi1 ^ *c1 ^ (uint8)k0;
+        *c1 = lo1;
+        *c2 = hi0 ^ *c3 ^ (uint8)k1;
+        *c3 = lo0;
+    }
+}
+#endif
+
 /* Standard normals for (step, region, variable), independent of the
  * instance's place in the batch: each instance's own seed keys them (with
  * lanes, each lane draws with its instance's seed). */
 inline void tb_normals(__global const ulong *seeds, int b, long t, int n, real *z)
 {
 #if TB_LANES > 1 && TB_REGION_LANES
-    tb_scalar zs[TB_NV + 1][TB_LANES];
-    for (int l = 0; l < TB_LANES; ++l)
-        for (int v = 0; v < TB_NV; v += 2) {
-            real2 r = tb_normal2(seeds[b], TB_RNG_NOISE, (ulong)t, (uint)((n + l) * TB_NV + v));
-            zs[v][l] = r.x;
-            zs[v + 1][l] = r.y;
-        }
-    for (int v = 0; v < TB_NV; ++v)
-        z[v] = TB_LD(zs[v]);
+    /* tb_normal2 for the 8 regions as lanes: uniforms as tb_u01_* make
+     * them, then Box-Muller */
+    const ulong seed = seeds[b];
+    for (int v = 0; v < TB_NV; v += 2) {
+        uint8 c0 = ((uint8)n + (uint8)(0, 1, 2, 3, 4, 5, 6, 7)) * (uint)TB_NV + (uint)v;
+        uint8 c1 = (uint8)TB_RNG_NOISE, c2 = (uint8)(uint)t, c3 = (uint8)(uint)((ulong)t >> 32);
+        tb_philox8(&c0, &c1, &c2, &c3, (uint)seed, (uint)(seed >> 32));
+#ifdef TB_DOUBLE
+        const real u0 = (convert_double8((convert_ulong8(c0) << 21) ^ convert_ulong8(c1 >> 11)) + 0.5) * 0x1.0p-53;
+        const real u1 = (convert_double8((convert_ulong8(c2) << 21) ^ convert_ulong8(c3 >> 11)) + 0.5) * 0x1.0p-53;
+#else
+        const real u0 = (convert_float8(c0 >> 8) + 0.5f) * 0x1.0p-24f;
+        const real u1 = (convert_float8(c1 >> 8) + 0.5f) * 0x1.0p-24f;
+#endif
+        const real rad = sqrt((tb_scalar)-2 * log(u0));
+        const real ang = (tb_scalar)6.283185307179586476925286766559 * u1;
+        z[v] = rad * cos(ang);
+        if (v + 1 < TB_NV)
+            z[v + 1] = rad * sin(ang);
+    }
 #elif TB_LANES > 1
     tb_scalar zs[TB_NV + 1][TB_LANES];
     for (int l = 0; l < TB_LANES; ++l)
@@ -328,8 +376,8 @@ inline void tb_load_state(__global const tb_scalar *state, real *x, int b, int B
     if (b >= B) /* padding of the last work-group */                                                           \
         return;
 #elif TB_SPLIT > 1
-/* an instance's regions over TB_SPLIT work-groups; the host launches once
- * per step, the launch boundary ordering the steps */
+/* an instance's regions over TB_SPLIT work-groups; the launch boundary
+ * orders the steps, a launch no more than the shortest delay + 1 */
 #define TB_WORK_ITEM                                                                                           \
     const int b = get_group_id(0) / TB_SPLIT;                                                                  \
     const int n0 = (get_group_id(0) % TB_SPLIT) * get_local_size(0) + get_local_id(0);                         \

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -84,6 +85,7 @@ typedef struct result {
     uint64_t steps;
     double engine, baseline; /* region-steps per second (baseline: per instance, single thread) */
     double build;
+    double fast_tvb; /* fast_tvb's region-steps per second (0: not run) */
     char note[160];
 } result;
 
@@ -94,6 +96,63 @@ static double max_length(const tb_connectome *c)
         if (c->weights[i] != 0 && c->tract_lengths[i] > m)
             m = c->tract_lengths[i];
     return m;
+}
+
+/* fast_tvb's inputs (its README's layout, relative to its working
+ * folder): input/param_set.txt (regions, G, J_NMDA, w_plus, J_i, sigma,
+ * milliseconds, BOLD TR in ms, speed in m/s, seed; its published values
+ * but for the length, set per run) and the weights and tract lengths as
+ * N x N text, row = target as in twinbrain. */
+static tb_status fast_tvb_inputs(const char *dir, const tb_connectome *c, tb_error *err)
+{
+    char *in = tb_asprintf("%s/input", dir), *out = tb_asprintf("%s/output", dir);
+    bool ok = mkdir(in, 0700) == 0 && mkdir(out, 0700) == 0;
+    for (int k = 0; ok && k < 2; ++k) {
+        char *path = tb_asprintf("%s/bench_SC_%s.txt", in, k ? "distances" : "weights");
+        FILE *f = fopen(path, "w");
+        ok = f != NULL;
+        for (size_t i = 0; ok && i < c->n; ++i) {
+            for (size_t j = 0; j < c->n; ++j)
+                fprintf(f, "%.9g ", k ? c->tract_lengths[i * c->n + j] : c->weights[i * c->n + j]);
+            fputc('\n', f);
+        }
+        if (f)
+            ok &= fclose(f) == 0;
+        free(path);
+    }
+    tb_status st = ok ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "%s: cannot write fast_tvb's inputs", in);
+    free(in), free(out);
+    return st;
+}
+
+/* fast_tvb on the connectome fast_tvb_inputs wrote, `steps` steps rounded
+ * up to its whole milliseconds; region-steps per second of its whole
+ * process (reading its text inputs included, a fraction of a second). */
+static double fast_tvb_run(const char *dir, long regions, uint64_t steps, unsigned threads, char *note, size_t cap)
+{
+    long ms = (long)((steps + 9) / 10);
+    char *param = tb_asprintf("%s/input/param_set.txt", dir);
+    FILE *f = fopen(param, "w");
+    if (f) {
+        fprintf(f, "%ld 1.000 0.150 1.400 1.000 %.4f %ld 720 %.4f 1403\n", regions, FAST_TVB_SIGMA, ms, FAST_TVB_SPEED);
+        fclose(f);
+    }
+    char *bold = tb_asprintf("%s/output/bench_param_set.txt_fMRI.txt", dir);
+    unlink(bold);
+    char *cmd = tb_asprintf("cd '%s' && '%s' param_set.txt bench %u >/dev/null 2>&1", dir, getenv("FAST_TVB"),
+                            threads ? threads : 1);
+    double t0 = tb_now();
+    int rc = f ? system(cmd) : -1;
+    double wall = tb_now() - t0;
+    /* it exits 0 on its own errors: its BOLD file says it ran */
+    double rate = 0;
+    if (rc == 0 && access(bold, R_OK) == 0)
+        rate = (double)regions * (double)ms * 10.0 / wall;
+    else
+        snprintf(note, cap, "fast_tvb did not run (run `%s` by hand)", cmd);
+    unlink(bold);
+    free(param), free(bold), free(cmd);
+    return rate;
 }
 
 static tb_status make_net(const opts *o, const char *dir, long n, char **path, tb_bench_net *net, long *edges,
@@ -122,6 +181,8 @@ static tb_status make_net(const opts *o, const char *dir, long n, char **path, t
     }
     if (st == TB_OK)
         st = tb_connectome_generate(&r, &c, err);
+    if (st == TB_OK && o->fast_tvb && getenv("FAST_TVB"))
+        st = fast_tvb_inputs(dir, c, err);
     *path = tb_asprintf("%s/connectome_%ld.h5", dir, n);
     if (st == TB_OK)
         st = tb_connectome_write(c, *path, err);
@@ -259,7 +320,7 @@ static void measure(const opts *o, const char *dir, const tb_plugin_registry *re
         snprintf(r->note, sizeof r->note, "baseline diverged");
 }
 
-static void print_table(const result *rs, size_t n, const tb_device_info *d)
+static void print_table(const result *rs, size_t n, const tb_device_info *d, bool fast_tvb_shape)
 {
     printf("device: %s (%s), %u compute units\n", d->name, d->platform_name, d->compute_units);
     printf("%-14s %7s %9s %6s %9s %8s %13s %13s %7s  %s\n", "model", "regions", "instances", "edges", "precision",
@@ -275,6 +336,13 @@ static void print_table(const result *rs, size_t n, const tb_device_info *d)
                r->edges, r->precision, (unsigned long long)r->steps, r->engine, r->baseline, r->engine / r->baseline,
                r->note);
     }
+    for (size_t i = 0; i < n; ++i)
+        if (rs[i].fast_tvb > 0 && rs[i].engine > 0)
+            printf("fast_tvb (%s, %u threads), same connectome and steps: %.3g region-steps/s; twinbrain %s: %.2fx "
+                   "its speed\n",
+                   getenv("FAST_TVB"), d->compute_units, rs[i].fast_tvb, rs[i].precision, rs[i].engine / rs[i].fast_tvb);
+    if (fast_tvb_shape && !getenv("FAST_TVB"))
+        printf("fast_tvb: not run (FAST_TVB=PATH to its compiled tvbii_multicore.c runs it side by side)\n");
     printf("rs/s: region-steps per second (regions x steps x instances / wall s); the baseline is one thread\n"
            "of plain C, per instance. Targets on 2 CPU cores: single instance at 246 regions >= 3x,\n"
            "1024-instance sweep >= 10x.\n");
@@ -297,9 +365,12 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d)
         tb_json_string(&b, r->precision);
         tb_buf_printf(&b,
                       ", \"steps\": %llu, \"engine_region_steps_per_s\": %.6g, "
-                      "\"baseline_region_steps_per_s\": %.6g, \"ratio\": %.4g, \"build_s\": %.3g, \"note\": ",
+                      "\"baseline_region_steps_per_s\": %.6g, \"ratio\": %.4g, \"build_s\": %.3g, ",
                       (unsigned long long)r->steps, r->engine, r->baseline,
                       r->baseline > 0 ? r->engine / r->baseline : 0.0, r->build);
+        if (r->fast_tvb > 0)
+            tb_buf_printf(&b, "\"fast_tvb_region_steps_per_s\": %.6g, ", r->fast_tvb);
+        tb_buf_puts(&b, "\"note\": ");
         tb_json_string(&b, r->note);
         tb_buf_puts(&b, "}");
     }
@@ -380,6 +451,7 @@ static int run(const opts *o)
         char *con = NULL;
         tb_bench_net net = {0};
         long edges = 0;
+        double ftvb = 0;
         st = make_net(o, dir, N, &con, &net, &edges, &err);
         for (size_t mi = 0; st == TB_OK && mi < o->models.n; ++mi)
             for (size_t bi = 0; bi < o->instances.n; ++bi)
@@ -389,6 +461,11 @@ static int run(const opts *o)
                                   .instances = atol(o->instances.items[bi]), .edges = edges,
                                   .precision = o->precisions.items[pi]};
                     measure(o, dir, reg, dev, r, con, &net);
+                    /* fast_tvb once per connectome, on the first row's steps */
+                    if (o->fast_tvb && getenv("FAST_TVB") && r->steps > 0 && ftvb == 0)
+                        ftvb = fast_tvb_run(dir, N, r->steps, tb_device_get_info(dev)->compute_units, r->note,
+                                            sizeof r->note);
+                    r->fast_tvb = ftvb;
                     if (!o->json)
                         fprintf(stderr, "  %s %ld regions x %ld, %s: %.3g region-steps/s (baseline %.3g)\n",
                                 r->model, N, r->instances, r->precision, r->engine, r->baseline);
@@ -398,6 +475,16 @@ static int run(const opts *o)
         free(con);
         net_free(&net);
     }
+    if (o->fast_tvb && getenv("FAST_TVB")) {
+        static const char *const left[] = {"input/bench_SC_weights.txt", "input/bench_SC_distances.txt",
+                                           "input/param_set.txt", "input", "output"};
+        for (size_t i = 0; i < sizeof left / sizeof left[0]; ++i) {
+            char *path = tb_asprintf("%s/%s", dir, left[i]);
+            if (remove(path) != 0 && st == TB_OK)
+                fprintf(stderr, "  (could not remove %s)\n", path);
+            free(path);
+        }
+    }
     if (st == TB_OK)
         rmdir(dir);
     int rc = 0;
@@ -406,7 +493,7 @@ static int run(const opts *o)
     } else if (o->json) {
         print_json(rs, n, tb_device_get_info(dev));
     } else {
-        print_table(rs, n, tb_device_get_info(dev));
+        print_table(rs, n, tb_device_get_info(dev), o->fast_tvb);
     }
     free(rs);
     tb_error_clear(&err);

@@ -134,43 +134,81 @@ static tb_status bind_params(mass *m, tb_error *err)
     return bind_history(m, err);
 }
 
-/* CSR rows per target (row = target, column = source: the TVB convention),
- * keeping only non-zero weights; delays rounded to whole steps as TVB does. */
-/* Rows of 8 regions as slices: slice q of a block holds the q-th edge of
- * each of its rows (lane l = row 8 blk + l), padded with weightless edges
- * to the block's longest row, so that 8 rows advance together. */
-void tb_mass_to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
-                      int **sptr, int **scol, int **sdel, double **sw, size_t *slices)
+/* Steps per launch of split work-groups at most. */
+#define SPLIT_STEPS_MAX 64
+
+/* An edge of a region-lanes row: sorted by delay, then source. */
+typedef struct row_edge {
+    int delay, col;
+    double w;
+} row_edge;
+
+static int row_edge_cmp(const void *a, const void *b)
 {
-    size_t L = m->lanes, blocks = m->Np / L, total = 0;
-    *sptr = malloc((blocks + 1) * sizeof **sptr);
-    for (size_t k = 0; k < blocks; ++k) {
-        int longest = 0;
-        for (size_t l = 0; l < L; ++l) {
-            size_t i = k * L + l;
-            int len = i < m->N ? row_ptr[i + 1] - row_ptr[i] : 0;
-            longest = len > longest ? len : longest;
-        }
-        (*sptr)[k] = (int)total;
-        total += (size_t)longest;
+    const row_edge *x = a, *y = b;
+    if (x->delay != y->delay)
+        return x->delay < y->delay ? -1 : 1;
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+/* Rows for region lanes (kernels/mass.cl): each row's edges sorted by
+ * delay, then source, as offsets in the ring from the slot of the current
+ * step (source - delay x NC x Np), padded with weightless edges on the
+ * row's own region to a whole number of lanes; Np rows, those past N
+ * empty. Same pattern for the same connectome, whatever the weights (a
+ * perturbation writes the weights again in this order). */
+tb_status tb_mass_to_rows(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
+                          int **rptr, int **roff, double **rw, size_t *entries, tb_error *err)
+{
+    size_t L = m->lanes, total = 0, longest = 0;
+    *roff = NULL, *rw = NULL;
+    *rptr = malloc((m->Np + 1) * sizeof **rptr);
+    for (size_t i = 0; *rptr && i <= m->Np; ++i) {
+        (*rptr)[i] = (int)total;
+        size_t len = i < m->N ? (size_t)(row_ptr[i + 1] - row_ptr[i]) : 0;
+        longest = len > longest ? len : longest;
+        total += (len + L - 1) / L * L;
     }
-    (*sptr)[blocks] = (int)total;
-    *slices = total;
-    *scol = calloc((total ? total : 1) * L, sizeof **scol);
-    *sdel = calloc((total ? total : 1) * L, sizeof **sdel);
-    *sw = calloc((total ? total : 1) * L, sizeof **sw);
-    for (size_t k = 0; k < blocks; ++k)
-        for (size_t l = 0; l < L; ++l) {
-            size_t i = k * L + l;
-            int len = i < m->N ? row_ptr[i + 1] - row_ptr[i] : 0;
-            for (int q = 0; q < (*sptr)[k + 1] - (*sptr)[k]; ++q) {
-                size_t at = ((size_t)(*sptr)[k] + (size_t)q) * L + l;
-                /* padding reads the row's own region: a finite value, weight 0 */
-                (*scol)[at] = q < len ? col[row_ptr[i] + q] : (int)(i < m->N ? i : 0);
-                (*sdel)[at] = q < len ? delay[row_ptr[i] + q] : 0;
-                (*sw)[at] = q < len ? w[row_ptr[i] + q] : 0.0;
-            }
+    if (*rptr)
+        total = (size_t)(*rptr)[m->Np];
+    *roff = malloc((total ? total : 1) * sizeof **roff);
+    *rw = malloc((total ? total : 1) * sizeof **rw);
+    row_edge *tmp = malloc((longest ? longest : 1) * sizeof *tmp);
+    if (!*rptr || !*roff || !*rw || !tmp) {
+        free(tmp);
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory laying out %zu edges", total);
+    }
+    long stride = (long)m->NC * (long)m->Np;
+    if ((long)m->H * stride > INT_MAX) {
+        free(tmp);
+        return tb_error_set(err, TB_ERR_OTHER, "the delay history (%d steps x %zu regions) is too long for one "
+                            "instance's ring in region lanes", m->H, m->N);
+    }
+    for (size_t i = 0; i < m->N; ++i) {
+        int len = row_ptr[i + 1] - row_ptr[i];
+        for (int q = 0; q < len; ++q)
+            tmp[q] = (row_edge){delay[row_ptr[i] + q], col[row_ptr[i] + q], w[row_ptr[i] + q]};
+        qsort(tmp, (size_t)len, sizeof *tmp, row_edge_cmp);
+        for (int q = (*rptr)[i], k = 0; q < (*rptr)[i + 1]; ++q, ++k) {
+            /* padding reads the row's own region now: finite, weight 0 */
+            (*roff)[q] = k < len ? (int)(tmp[k].col - tmp[k].delay * stride) : (int)i;
+            (*rw)[q] = k < len ? tmp[k].w : 0.0;
         }
+    }
+    free(tmp);
+    *entries = total;
+    return TB_OK;
+}
+
+/* Steps of the delay rounded as TVB does: rint(length / speed / dt), ties
+ * to even; a pair without weight reads the newest slot (delay 0). */
+int tb_mass_delay_steps(const mass *m, size_t i, size_t j)
+{
+    const tb_connectome *c = m->con;
+    if (c->weights[i * m->N + j] == 0.0)
+        return 0;
+    /* check_delays made every delay fit an int */
+    return (int)lrint(c->tract_lengths[i * m->N + j] / m->ms->speed / m->sc->dt);
 }
 
 static void release_mem(cl_mem *b)
@@ -188,7 +226,8 @@ static tb_status upload_rows(mass *m, const int *row_ptr, size_t rows, const int
     void *wr = tb_mass_to_real(w, n, m->realsz);
     m->row_ptr = tb_device_alloc(m->dev, (rows + 1) * sizeof(int), row_ptr, "connectome rows", err);
     m->col = m->row_ptr ? tb_device_alloc(m->dev, n * sizeof(int), col, "connectome columns", err) : NULL;
-    m->delay = m->col ? tb_device_alloc(m->dev, n * sizeof(int), delay, "connectome delays", err) : NULL;
+    /* region lanes: no delays apart (one entry, unread) */
+    m->delay = m->col ? tb_device_alloc(m->dev, (delay ? n : 1) * sizeof(int), delay, "connectome delays", err) : NULL;
     m->weight = m->delay && wr ? tb_device_alloc(m->dev, n * m->realsz, wr, "connectome weights", err) : NULL;
     free(wr);
     return m->weight ? TB_OK : err && err->status ? err->status : TB_ERR_OTHER;
@@ -203,9 +242,11 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
     const tb_connectome *c = m->con;
     for (size_t i = 0; i < N * N; ++i)
         nnz += c->weights[i] != 0.0;
-    /* from half the pairs on, source indices cost more than the zeros */
-    m->dense = m->ms->storage == TB_STORAGE_DENSE ||
-               (m->ms->storage == TB_STORAGE_AUTO && (double)nnz >= 0.5 * (double)N * (double)N);
+    /* from half the pairs on, source indices cost more than the zeros;
+     * region lanes keep no source index apart (an edge is one offset) */
+    m->dense = !m->region_lanes &&
+               (m->ms->storage == TB_STORAGE_DENSE ||
+                (m->ms->storage == TB_STORAGE_AUTO && (double)nnz >= 0.5 * (double)N * (double)N));
     if (m->dense)
         nnz = N * N;
     int *row_ptr = malloc((N + 1) * sizeof *row_ptr);
@@ -217,7 +258,7 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
         st = tb_error_set(err, TB_ERR_OTHER, "out of memory laying out %zu edges", nnz);
         goto done;
     }
-    long maxd = 0;
+    int maxd = 0, mind = INT_MAX;
     size_t e = 0;
     for (size_t i = 0; i < N; ++i) {
         row_ptr[i] = (int)e;
@@ -225,28 +266,39 @@ static tb_status upload_connectivity(mass *m, tb_error *err)
             double wij = c->weights[i * N + j];
             if (wij == 0.0 && !m->dense)
                 continue;
-            /* TVB's rule: rint(length / speed / dt), ties to even; a pair
-             * without weight (dense storage) reads the newest slot;
-             * check_delays made every delay fit an int */
-            long d = wij == 0.0 ? 0 : lrint(c->tract_lengths[i * N + j] / m->ms->speed / m->sc->dt);
+            int d = tb_mass_delay_steps(m, i, j);
             col[e] = (int)j;
             w[e] = wij;
-            delay[e] = (int)d;
+            delay[e] = d;
             maxd = d > maxd ? d : maxd;
+            if (wij != 0.0)
+                mind = d < mind ? d : mind;
             ++e;
         }
     }
     row_ptr[N] = (int)e;
+    /* Split work-groups run several steps per launch, as many as the
+     * shortest delay allows: a step reads slots at least that many steps
+     * old, all written by earlier launches (a weightless pair reads the
+     * newest slot, but adds an exact zero). */
+    bool ahead = m->split > 1 && mind != INT_MAX;
+    m->per_launch = ahead ? (uint64_t)mind + 1 : CHUNK_STEPS_MAX;
+    if (m->per_launch > SPLIT_STEPS_MAX)
+        m->per_launch = SPLIT_STEPS_MAX; /* a bound on the longer ring */
     /* +2: the step writing slot t+1 must not overwrite the oldest slot that
-     * other regions still read in the same step. */
-    m->H = (int)maxd + 2;
+     * other regions still read in the same step; with several steps per
+     * launch and no barrier between work-groups, one may be that many
+     * steps ahead of another. */
+    m->H = maxd + 1 + (ahead ? (int)m->per_launch : 1);
     if (m->region_lanes) {
-        int *sptr, *scol, *sdel;
-        double *sw;
-        size_t slices;
-        tb_mass_to_sliced(m, row_ptr, col, delay, w, &sptr, &scol, &sdel, &sw, &slices);
-        st = upload_rows(m, sptr, m->Np / m->lanes, scol, sdel, sw, slices * m->lanes, err);
-        free(sptr), free(scol), free(sdel), free(sw);
+        int *rptr = NULL, *roff = NULL;
+        double *rw = NULL;
+        size_t entries = 0;
+        st = tb_mass_to_rows(m, row_ptr, col, delay, w, &rptr, &roff, &rw, &entries, err);
+        /* no delays apart: the offsets hold them */
+        if (st == TB_OK)
+            st = upload_rows(m, rptr, m->Np, roff, NULL, rw, entries, err);
+        free(rptr), free(roff), free(rw);
     } else {
         st = upload_rows(m, row_ptr, N, col, delay, w, nnz, err);
     }
@@ -792,10 +844,23 @@ static void set_lanes(mass *m, size_t lanes, bool regions)
 }
 
 /* Fewer instances than compute units leave cores idle: then each
- * instance's regions may be shared by several work-groups, one launch per
- * step (about 2 us on PoCL, against tens of us of work per step from about
- * 64 regions on). */
+ * instance's regions may be shared by several work-groups, a launch per
+ * shortest delay of steps (a launch is about 2-5 us on PoCL, against tens
+ * of us of work per step from about 64 regions on). */
 #define SPLIT_FROM_REGIONS 64
+
+/* The shortest delay of an edge, in steps (INT_MAX without edges). */
+static int shortest_delay(const mass *m)
+{
+    int mind = INT_MAX;
+    for (size_t i = 0; i < m->N; ++i)
+        for (size_t j = 0; j < m->N; ++j)
+            if (m->con->weights[i * m->N + j] != 0.0) {
+                int d = tb_mass_delay_steps(m, i, j);
+                mind = d < mind ? d : mind;
+            }
+    return mind;
+}
 
 static void choose_layout(mass *m)
 {
@@ -813,9 +878,13 @@ static void choose_layout(mass *m)
     else
         set_lanes(m, 1, false);
     m->split = 1;
-    /* measured on a loaded 2-core machine the split run was slower (each
-     * step waits for the busier core); opt-in until measured idle */
-    if ((split || rsplit) && m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS)
+    /* A launch per step was slower on a loaded 2-core machine (each step
+     * waits for the busier core); from two steps per launch on (the
+     * shortest delay at least one step), the split run took half the wall
+     * time of one work-group on fast_tvb's shape (docs/performance.md). */
+    bool few = m->B < d->compute_units && m->N >= SPLIT_FROM_REGIONS;
+    bool by_default = few && !env && cpu && shortest_delay(m) >= 1;
+    if ((split || rsplit || by_default) && few)
         m->split = d->compute_units / m->B;
     if ((split || rsplit) && m->split < 2)
         m->split = 2;
@@ -1140,9 +1209,8 @@ static tb_status mass_declare(void *impl, tb_output *out, tb_error *err)
 static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_error *err)
 {
     cl_long s0 = (cl_long)step0;
-    cl_int per = m->split > 1 ? 1 : (cl_int)n;
+    cl_int per = (cl_int)(m->split > 1 && m->per_launch < n ? m->per_launch : n);
     cl_int rc = clSetKernelArg(m->k_run, m->arg_step0, sizeof s0, &s0);
-    rc |= clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof per, &per);
     for (size_t i = 0; i < m->n_mon; ++i)
         if (m->mon[i].kernel_slot >= 0)
             rc |= clSetKernelArg(m->k_run, m->arg_step0 + 5 + 2 * (cl_uint)m->mon[i].kernel_slot, sizeof(cl_mem),
@@ -1152,7 +1220,9 @@ static tb_status enqueue_steps(mass *m, uint64_t step0, uint64_t n, int buf, tb_
     size_t global = m->global, local = m->wg;
     tb_profile *prof = tb_device_profile(m->dev);
     for (cl_int first = 0; first < (cl_int)n; first += per) {
-        rc = clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
+        cl_int steps = (cl_int)n - first < per ? (cl_int)n - first : per; /* the chunk's last launch */
+        rc = clSetKernelArg(m->k_run, m->arg_step0 + 1, sizeof steps, &steps);
+        rc |= clSetKernelArg(m->k_run, m->arg_step0 + 2, sizeof first, &first);
         cl_event ev;
         if (rc == CL_SUCCESS)
             rc = clEnqueueNDRangeKernel(tb_device_queue(m->dev), m->k_run, 1, NULL, &global, &local, 0, NULL,

@@ -129,6 +129,16 @@ static void gen_coupling(const mass *m, tb_buf *b)
     tb_buf_puts(b, "}\n\ninline real tb_pre(const tb_params *tb_p, real h, real xi)\n{\n");
     gen_unpack(m, b, true);
     tb_buf_printf(b, "    return %s;\n}\n\n", pre);
+    if (m->lanes > 1 && m->region_lanes) {
+        /* the same for the edges of one row as lanes (kernels/mass.cl):
+         * the target's values, its own and its parameters', on every lane */
+        tb_buf_puts(b, "inline real tb_pre_row(const tb_params *tb_p, real h, real tb_xi, int tb_l)\n{\n");
+        for (size_t i = 0; i < m->n_params; ++i)
+            if (strncmp(m->params[i].code_name, "cp_", 3) == 0)
+                tb_buf_printf(b, "    const real %s = (real)tb_lane(tb_p->%s, tb_l);\n", m->params[i].code_name,
+                              m->params[i].code_name);
+        tb_buf_printf(b, "    const real xi = (real)tb_lane(tb_xi, tb_l);\n    return %s;\n}\n\n", pre);
+    }
     tb_buf_puts(b, "inline void tb_post_all(const tb_params *tb_p, const real *sums, const real *xi, real *c,\n"
                    "                        int n_regions)\n{\n");
     gen_unpack(m, b, true);
@@ -271,9 +281,15 @@ static void gen_lanes(const mass *m, tb_buf *b)
     }
     /* a per-region value is a vector over region lanes and the same on
      * every instance lane; a per-instance value the other way round */
-    if (m->lanes > 1 && m->region_lanes)
+    if (m->lanes > 1 && m->region_lanes) {
         tb_buf_puts(b, "#define TB_LD_REGION(p) TB_LD(p)\n#define TB_LD_INSTANCE(p) (*(p))\n"
-                       "#define TB_REGION_T TB_CAT(int, TB_LANES)\n\n");
+                       "#define TB_REGION_T TB_CAT(int, TB_LANES)\n");
+        /* halves for the pairwise sum of a vector, and one lane of it */
+        tb_buf_printf(b, "typedef %s4 tb_scalar4;\ntypedef %s2 tb_scalar2;\n",
+                      m->realsz == sizeof(double) ? "double" : "float", m->realsz == sizeof(double) ? "double" : "float");
+        tb_buf_puts(b, "inline tb_scalar tb_lane(real v, int l)\n{\n    tb_scalar a[TB_LANES];\n    TB_ST(v, a);\n"
+                       "    return a[l];\n}\n\n");
+    }
     else if (m->lanes > 1)
         tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) TB_LD(p)\n#define TB_REGION_T int\n\n");
     else

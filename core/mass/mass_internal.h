@@ -85,7 +85,8 @@ typedef struct mass {
     bool dense;           /* weights stored for every pair, without source indices */
     size_t Np;            /* regions on the device: N, rounded up to whole lanes with region lanes */
     size_t Bp;            /* instances allocated: B rounded up to whole lanes */
-    size_t split;         /* work-groups sharing one instance's regions (launch per step when > 1) */
+    size_t split;         /* work-groups sharing one instance's regions (several launches a chunk when > 1) */
+    uint64_t per_launch;  /* steps per launch when split: the shortest delay + 1 */
     uint64_t kmax;
     cl_mem state, hist, row_ptr, col, weight, delay, pscalar, pregion, pinst, pir, seeds, ou, stim_w, stim_series;
     size_t *stim_offset;  /* where each stimulus's series starts in stim_series */
@@ -160,12 +161,14 @@ static inline size_t tb_mass_ix(const struct mass *m, size_t v, size_t b, size_t
 
 /* mass.c, for mass_perturb.c: a parameter slot turned per instance and
  * region (its values kept), the per-instance, per-region values written
- * to the device again, and the rows of 8 regions as slices */
+ * to the device again, the rows of region lanes, and an edge's delay in
+ * steps */
 tb_status tb_mass_slot_per_region(mass *m, size_t slot, tb_error *err);
 size_t tb_mass_add_slot(mass *m, const char *code_name, const tb_scenario_value *v);
 tb_status tb_mass_write_ir(mass *m, tb_error *err);
-void tb_mass_to_sliced(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
-                       int **sptr, int **scol, int **sdel, double **sw, size_t *slices);
+tb_status tb_mass_to_rows(const mass *m, const int *row_ptr, const int *col, const int *delay, const double *w,
+                          int **rptr, int **roff, double **rw, size_t *entries, tb_error *err);
+int tb_mass_delay_steps(const mass *m, size_t i, size_t j);
 
 /* mass_perturb.c: the kit's operations for perturbations (core/perturb/),
  * the plan bound before the program is generated, and the cleanup */

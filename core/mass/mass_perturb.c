@@ -210,8 +210,11 @@ void tb_mass_perturb_free(mass *m)
 /* ------------------------------------------------------------ between chunks */
 
 /* The weights in the layout upload_connectivity gave them: the pattern of
- * the unperturbed connectome (every pair when dense), rows per target, as
- * slices of 8 rows with region lanes. */
+ * the unperturbed connectome (every pair when dense), rows per target. In
+ * region lanes the rows are laid out again without the edges a
+ * perturbation zeroed (tb_mass_to_rows: a row's place in its partial sums
+ * then matches the run on the edited connectome, bit for bit), which
+ * never takes more room than the unperturbed rows. */
 static tb_status write_weights(mass *m, tb_error *err)
 {
     size_t N = m->N, nnz = 0;
@@ -226,28 +229,33 @@ static tb_status write_weights(mass *m, tb_error *err)
     for (size_t i = 0; st == TB_OK && i < N; ++i) {
         row_ptr[i] = (int)e;
         for (size_t j = 0; j < N; ++j) {
-            if (!m->dense && base[i * N + j] == 0.0)
+            double v = m->pt->silent[i] || m->pt->silent[j] ? 0.0 : m->pt->w[i * N + j];
+            if (m->region_lanes ? v == 0.0 : !m->dense && base[i * N + j] == 0.0)
                 continue;
             col[e] = (int)j;
-            w[e++] = m->pt->silent[i] || m->pt->silent[j] ? 0.0 : m->pt->w[i * N + j];
+            delay[e] = tb_mass_delay_steps(m, i, j);
+            w[e++] = v;
         }
     }
     if (st == TB_OK)
         row_ptr[N] = (int)e;
     double *values = w;
     size_t count = nnz;
-    int *sptr = NULL, *scol = NULL, *sdel = NULL;
-    double *sw = NULL;
+    int *rptr = NULL, *roff = NULL;
+    double *rw = NULL;
     if (st == TB_OK && m->region_lanes) {
-        size_t slices;
-        tb_mass_to_sliced(m, row_ptr, col, delay, w, &sptr, &scol, &sdel, &sw, &slices);
-        values = sw;
-        count = slices * m->lanes;
+        st = tb_mass_to_rows(m, row_ptr, col, delay, w, &rptr, &roff, &rw, &count, err);
+        values = rw;
     }
     void *real = st == TB_OK ? tb_mass_to_real(values, count ? count : 1, m->realsz) : NULL;
     if (st == TB_OK && real) {
-        cl_int rc = clEnqueueWriteBuffer(tb_device_queue(m->dev), m->weight, CL_TRUE, 0,
-                                         (count ? count : 1) * m->realsz, real, 0, NULL, NULL);
+        cl_command_queue q = tb_device_queue(m->dev);
+        cl_int rc = clEnqueueWriteBuffer(q, m->weight, CL_TRUE, 0, (count ? count : 1) * m->realsz, real, 0, NULL,
+                                         NULL);
+        if (m->region_lanes && rc == CL_SUCCESS)
+            rc = clEnqueueWriteBuffer(q, m->row_ptr, CL_TRUE, 0, (m->Np + 1) * sizeof(int), rptr, 0, NULL, NULL);
+        if (m->region_lanes && rc == CL_SUCCESS && count)
+            rc = clEnqueueWriteBuffer(q, m->col, CL_TRUE, 0, count * sizeof(int), roff, 0, NULL, NULL);
         if (rc != CL_SUCCESS)
             st = tb_cl_fail(err, rc, "writing perturbed connectome weights");
     } else if (st == TB_OK) {
@@ -255,7 +263,7 @@ static tb_status write_weights(mass *m, tb_error *err)
     }
     free(real);
     free(row_ptr), free(col), free(delay), free(w);
-    free(sptr), free(scol), free(sdel), free(sw);
+    free(rptr), free(roff), free(rw);
     return st;
 }
 
