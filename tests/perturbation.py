@@ -325,7 +325,7 @@ def closed_forms(tmp, con, labels):
           f"{err:.3g}")
     q = np.full((T, N), 0.5)
     q[30:60, 4] = -1.6
-    q[30:60, 5] = -1.8
+    q[30:60, 5] = -2.05  # the default x0_propagation
     err = np.abs(inc[:, :, 2] - q).max()
     check("the epileptogenic zone's x0 holds over [from, until) in the zone and the propagation zone",
           err < 1e-11, f"{err:.3g}")
