@@ -15,7 +15,9 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin_ops.c core/twin/twin_ops.h \
 	core/twin/twin_fold.c \
 	core/twin/twin_network.c \
-	core/twin/twin_exec.c core/twin/twin_exec.h
+	core/twin/twin_exec.c core/twin/twin_exec.h \
+	core/twin/twin_plugin.c core/twin/twin_plugin.h
+twinbrain_include_HEADERS += include/twinbrain/twin.h
 nodist_libtwinbrain_la_SOURCES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
 libtwinbrain_la_CPPFLAGS += $(PROTOBUF_C_CFLAGS) -I$(top_builddir)/core/twin
 libtwinbrain_la_LIBADD += $(PROTOBUF_C_LIBS)
@@ -33,3 +35,9 @@ twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin
 dist_kernel_DATA += kernels/twin.cl kernels/twin_experiment.cl
 dist_doc_DATA += docs/twin.md
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto
+
+# Twin plugins (custom ops): include/twinbrain/twin.h, docs/plugins.md.
+plugin_LTLIBRARIES += plugins/gaussian_readout.la
+plugins_gaussian_readout_la_SOURCES = plugins/twin/gaussian_readout/gaussian_readout.c
+plugins_gaussian_readout_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_gaussian_readout_la_LDFLAGS = $(PLUGIN_LDFLAGS)

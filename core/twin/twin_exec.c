@@ -9,6 +9,7 @@
 #include "profile.h"
 #include "twin_exec.h"
 #include "twin_ops.h"
+#include "twin_plugin.h"
 #include "twinbrain/opencl.h"
 #include "util.h"
 
@@ -31,6 +32,12 @@ struct tw_exec {
     size_t n_l, cap_l;
     cl_mem *extra; /* meta tables, folded batch-norm factors */
     size_t n_extra, cap_extra;
+    /* twin plugins' programs, one per plugin the graph uses */
+    struct plugin_prog {
+        const tb_plugin *p;
+        tb_program *prog;
+    } *pp;
+    size_t n_pp, cap_pp;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -123,17 +130,23 @@ static cl_mem real_buf(tw_exec *x, const double *v, size_t n, const char *what, 
     return m;
 }
 
-/* Start a launch of `kernel` over n elements per instance. */
-static tb_status start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, args *a, tb_error *err)
+/* Start a launch of `kernel` of `prog` over n elements per instance. */
+static tb_status start_of(tw_exec *x, tb_program *prog, const char *kernel, const tw_node *nd, size_t n, args *a,
+                          tb_error *err)
 {
     if (!tb_grow((void **)&x->l, &x->cap_l, x->n_l + 1, sizeof *x->l))
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    cl_kernel k = tb_program_kernel(x->prog, kernel, err);
+    cl_kernel k = tb_program_kernel(prog, kernel, err);
     if (!k)
         return err->status;
     x->l[x->n_l++] = (launch){k, n, nd->op};
     *a = (args){x, k, 0, CL_SUCCESS};
     return TB_OK;
+}
+
+static tb_status start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, args *a, tb_error *err)
+{
+    return start_of(x, x->prog, kernel, nd, n, a, err);
 }
 
 static tb_status finish(args *a, const tw_node *nd, tb_error *err)
@@ -449,9 +462,59 @@ static tb_status plan_softmax(tw_exec *x, const tw_node *nd, tb_error *err)
     return finish(&a, nd, err);
 }
 
+/* A twin plugin's program, built once per executor (labelled by the plugin). */
+static tb_program *plugin_program(tw_exec *x, const tb_plugin *p, tb_error *err)
+{
+    for (size_t k = 0; k < x->n_pp; ++k)
+        if (x->pp[k].p == p)
+            return x->pp[k].prog;
+    if (!tb_grow((void **)&x->pp, &x->cap_pp, x->n_pp + 1, sizeof *x->pp)) {
+        tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
+    }
+    const tb_twin_op *t = p->table;
+    char *label = tb_asprintf("twin plugin %s", p->name);
+    const tb_program_part parts[] = {{.text = t->source, .label = label}};
+    char *src = label ? tb_program_assemble(x->prec, parts, 1, err) : NULL;
+    tb_program *prog = NULL;
+    tb_status st = src ? tb_program_build(x->dev, src, "", label, &prog, err) : label ? err->status : TB_ERR_OTHER;
+    free(src);
+    free(label);
+    if (st)
+        return NULL;
+    x->pp[x->n_pp++] = (struct plugin_prog){p, prog};
+    return prog;
+}
+
+/* Inputs in order, the output, the plugin's meta and reals, n (twinbrain/twin.h). */
+static tb_status plan_plugin(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    const tb_twin_op *t = nd->plugin->table;
+    int64_t meta[TB_TWIN_MAX_META];
+    double reals[TB_TWIN_MAX_META];
+    size_t nm = 0, nr = 0;
+    tw_plugin_tables(g, nd, meta, &nm, reals, &nr);
+    tb_program *prog = plugin_program(x, nd->plugin, err);
+    cl_mem m = prog ? meta_buf(x, meta, nm, err) : NULL;
+    cl_mem r = m ? keep_extra(x, real_buf(x, reals, nr, "twin plugin reals", err)) : NULL;
+    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    args a;
+    tb_status st = r ? start_of(x, prog, t->kernel, nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    for (size_t j = 0; j < nd->n_in; ++j)
+        a_tensor(&a, nd->in[j]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_mem(&a, r);
+    a_long(&a, (int64_t)n);
+    return finish(&a, nd, err);
+}
+
 static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
 {
-    const tw_op *op = tw_op_find(nd->op);
+    const tw_op *op = tw_node_op(nd);
     if (!op || op->kind == TW_K_HOST)
         return tb_error_set(err, TB_ERR_INPUT, "node '%s': op '%s' does not run on a device", nd->name, nd->op);
     switch (op->kind) {
@@ -466,6 +529,7 @@ static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
     case TW_K_GRID: return plan_grid(x, nd, err);
     case TW_K_AFFINE: return plan_affine(x, nd, err);
     case TW_K_SOFTMAX: return plan_softmax(x, nd, err);
+    case TW_K_PLUGIN: return plan_plugin(x, nd, err);
     default: return TB_OK; /* aliases: no work */
     }
 }
@@ -501,7 +565,7 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
     if (!alias)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t k = 0; k < g->n_nodes; ++k) {
-        const tw_op *op = tw_op_find(g->nodes[k].op);
+        const tw_op *op = tw_node_op(&g->nodes[k]);
         if (op && op->kind == TW_K_ALIAS && g->nodes[k].out[0] >= 0)
             alias[g->nodes[k].out[0]] = true;
     }
@@ -562,6 +626,9 @@ void tw_exec_destroy(tw_exec *x)
     for (size_t k = 0; k < x->n_extra; ++k)
         clReleaseMemObject(x->extra[k]);
     tb_program_free(x->prog);
+    for (size_t k = 0; k < x->n_pp; ++k)
+        tb_program_free(x->pp[k].prog);
+    free(x->pp);
     free(x->l);
     free(x->extra);
     free(x->mem);

@@ -10,6 +10,7 @@
 
 #include "twin_import.h"
 #include "twin_ops.h"
+#include "twin_plugin.h"
 #include "util.h"
 
 static bool all_const_inputs(tw_graph *g, const tw_node *n)
@@ -28,7 +29,7 @@ static bool all_const_inputs(tw_graph *g, const tw_node *n)
 static tb_status visit(tw_graph *g, size_t k, bool *dead, tb_error *err)
 {
     tw_node *n = &g->nodes[k];
-    const tw_op *op = tw_op_find(n->op);
+    const tw_op *op = tw_node_op(n);
     if (!op)
         return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' (opset %lld) is not supported by the twin kit",
                             g->source ? g->source : "model", n->name, n->op, (long long)g->opset);
@@ -288,7 +289,7 @@ tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
     tb_status st = TB_OK;
     for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
         tw_node *n = &g->nodes[k];
-        const tw_op *op = tw_op_find(n->op);
+        const tw_op *op = tw_node_op(n);
         bool ok = op && op->kind != TW_K_HOST && n->n_out > 0 && n->out[0] >= 0;
         for (size_t j = 0; ok && j < n->n_in; ++j)
             ok = n->in[j] < 0 || ready[n->in[j]];

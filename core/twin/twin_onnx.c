@@ -12,6 +12,7 @@
 #include "onnx_subset.pb-c.h"
 #include "sha256.h"
 #include "twin_import.h"
+#include "twin_plugin.h"
 #include "util.h"
 
 static tb_status oom(tb_error *err)
@@ -213,10 +214,8 @@ static tb_status copy_attr(const char *file, tw_graph *g, const Onnx__AttributeP
 static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, tb_error *err)
 {
     const char *op = np->op_type ? np->op_type : "";
-    if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' of domain '%s' is not supported (opset %lld)",
-                            file, np->name ? np->name : "", op, np->domain, (long long)g->opset);
-    if (strcmp(op, "Constant") == 0)
+    bool custom = np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0;
+    if (!custom && strcmp(op, "Constant") == 0)
         return constant_node(file, g, np, err);
     tw_node *n = tw_graph_add_node(g, op, np->name);
     if (!n)
@@ -244,7 +243,8 @@ static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *
         if (st)
             return st;
     }
-    return TB_OK;
+    /* an op of another domain is a twin plugin's (or refused naming it) */
+    return custom ? tw_plugin_resolve(g, &g->nodes[g->n_nodes - 1], np->domain, file, err) : TB_OK;
 }
 
 /* "NAME=1x3x36x64" */
