@@ -7,6 +7,7 @@ TWIN_TESTS = \
 	tests/twin-state.py \
 	tests/twin-experiments.py \
 	tests/twin-score.py \
-	tests/twin-errors.sh
+	tests/twin-errors.sh \
+	tests/twin-plugin.py
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk
