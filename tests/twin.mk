@@ -8,6 +8,7 @@ TWIN_TESTS = \
 	tests/twin-experiments.py \
 	tests/twin-score.py \
 	tests/twin-errors.sh \
-	tests/twin-plugin.py
+	tests/twin-plugin.py \
+	tests/twin-plugin-template.sh
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin.mk

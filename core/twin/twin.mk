@@ -41,3 +41,6 @@ plugin_LTLIBRARIES += plugins/gaussian_readout.la
 plugins_gaussian_readout_la_SOURCES = plugins/twin/gaussian_readout/gaussian_readout.c
 plugins_gaussian_readout_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_gaussian_readout_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+twinplugintemplatedir = $(exampledir)/twin-plugin-template
+dist_twinplugintemplate_DATA = examples/twin-plugin-template/Makefile examples/twin-plugin-template/my_op.c \
+	examples/twin-plugin-template/my_op_model.py examples/twin-plugin-template/README.md
