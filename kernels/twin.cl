@@ -265,3 +265,83 @@ __kernel void tw_softmax(__global const real *x, const long xs, __global real *y
     for (long k = 0; k < len; ++k)
         yp[k * inner] = exp(xp[k * inner] - mx) / sum;
 }
+
+/* Convolution in register tiles: one work-item computes TW_OB adjacent
+ * outputs of a row for MB output channels of one group, so that each
+ * input value read serves MB x (taps) multiply-adds and each weight TW_OB
+ * (the direct kernel above reads one input and one weight per
+ * multiply-add). The input columns a row tile needs are copied once per
+ * (channel, kernel row) into private memory, zeros where the padding is.
+ * meta: as tw_conv2d's, then [17] row tiles per output row, [18] channel
+ * tiles per group. The executor uses it when a tile's input columns fit
+ * in TW_SEG; summation order is tw_conv2d's (bias, then channel, kernel
+ * row, kernel column), so both kernels give the same sums. */
+#define TW_OB 8
+#define TW_SEG 64
+
+#define TW_CONV_TILED(NAME, MB)                                                                                   \
+    __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
+                       __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
+                       const long n)                                                                              \
+    {                                                                                                             \
+        const long i = get_global_id(0), b = get_global_id(1);                                                    \
+        if (i >= n)                                                                                               \
+            return;                                                                                               \
+        const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], M = (int)meta[4], OH = (int)meta[5],      \
+                  OW = (int)meta[6], KH = (int)meta[7], KW = (int)meta[8], sh = (int)meta[9], sw = (int)meta[10], \
+                  ph = (int)meta[11], pw = (int)meta[12], dh = (int)meta[13], dw = (int)meta[14],                 \
+                  groups = (int)meta[15], OWB = (int)meta[17], MBN = (int)meta[18];                               \
+        int j = (int)i;                                                                                           \
+        const int owb = j % OWB;                                                                                  \
+        j /= OWB;                                                                                                 \
+        const int oh = j % OH;                                                                                    \
+        j /= OH;                                                                                                  \
+        const int gb = j % (groups * MBN), nn = j / (groups * MBN);                                               \
+        const int cpg = C / groups, Mg = M / groups, g = gb / MBN, mt = (gb % MBN) * MB;                          \
+        const int m0 = g * Mg + mt, mcount = min(MB, Mg - mt);                                                    \
+        const int ow0 = owb * TW_OB, w0 = ow0 * sw - pw;                                                          \
+        const int seg = (TW_OB - 1) * sw + (KW - 1) * dw + 1;                                                     \
+        const int inside = w0 >= 0 && w0 + seg <= W;                                                              \
+        real acc[MB][TW_OB];                                                                                      \
+        for (int mb = 0; mb < MB; ++mb) {                                                                         \
+            const real b0 = meta[16] ? bias[m0 + (mb < mcount ? mb : 0)] : TB_R(0);                               \
+            for (int o = 0; o < TW_OB; ++o)                                                                       \
+                acc[mb][o] = b0;                                                                                  \
+        }                                                                                                         \
+        __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;                                        \
+        __global const real *wp = w + b * ws + m0 * cpg * KH * KW;                                                \
+        real xr[TW_SEG];                                                                                          \
+        for (int c = 0; c < cpg; ++c, xp += H * W) {                                                              \
+            for (int kh = 0; kh < KH; ++kh) {                                                                     \
+                const int ih = oh * sh - ph + kh * dh;                                                            \
+                if (ih < 0 || ih >= H)                                                                            \
+                    continue;                                                                                     \
+                __global const real *row = xp + ih * W;                                                           \
+                if (inside)                                                                                       \
+                    for (int s = 0; s < seg; ++s)                                                                 \
+                        xr[s] = row[w0 + s];                                                                      \
+                else                                                                                              \
+                    for (int s = 0; s < seg; ++s)                                                                 \
+                        xr[s] = w0 + s >= 0 && w0 + s < W ? row[w0 + s] : TB_R(0);                                \
+                for (int kw = 0; kw < KW; ++kw) {                                                                 \
+                    real xv[TW_OB], wv[MB];                                                                       \
+                    for (int o = 0; o < TW_OB; ++o)                                                               \
+                        xv[o] = xr[o * sw + kw * dw];                                                             \
+                    for (int mb = 0; mb < MB; ++mb)                                                               \
+                        wv[mb] = wp[((mb < mcount ? mb : 0) * cpg + c) * KH * KW + kh * KW + kw];                 \
+                    for (int mb = 0; mb < MB; ++mb)                                                               \
+                        for (int o = 0; o < TW_OB; ++o)                                                           \
+                            acc[mb][o] += wv[mb] * xv[o];                                                         \
+                }                                                                                                 \
+            }                                                                                                     \
+        }                                                                                                         \
+        for (int mb = 0; mb < mcount; ++mb) {                                                                     \
+            __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW;                                 \
+            for (int o = 0; o < TW_OB && ow0 + o < OW; ++o)                                                       \
+                yp[ow0 + o] = acc[mb][o];                                                                         \
+        }                                                                                                         \
+    }
+
+TW_CONV_TILED(tw_conv2d_t1, 1)
+TW_CONV_TILED(tw_conv2d_t4, 4)
+TW_CONV_TILED(tw_conv2d_t8, 8)

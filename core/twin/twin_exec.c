@@ -247,12 +247,19 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
         tw_numel(tw_out(g, nd, 0)) > int_max)
         return tw_node_error(g, nd, err, "a tensor of 2^31 elements or more per instance (the kernel counts in int)");
     bool has_bias = tw_in(g, nd, 2) != NULL;
-    int64_t meta[17] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
-                        w.groups, has_bias};
-    cl_mem m = meta_buf(x, meta, 17, err);
-    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    /* register tiles (kernels/twin.cl) of 8 output columns by up to 8
+     * channels of a group, where a tile's input columns fit its buffer */
+    const int64_t ob = 8, seg_max = 64;
+    int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1, owb = (w.OW + ob - 1) / ob,
+            mbn = (mg + mb - 1) / mb;
+    bool tiled = (ob - 1) * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
+    int64_t meta[19] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
+                        w.groups, has_bias, owb, mbn};
+    cl_mem m = meta_buf(x, meta, 19, err);
+    size_t n = tiled ? (size_t)(w.N * w.groups * mbn * w.OH * owb) : (size_t)tw_numel(tw_out(g, nd, 0));
+    const char *kernel = !tiled ? "tw_conv2d" : mb == 8 ? "tw_conv2d_t8" : mb == 4 ? "tw_conv2d_t4" : "tw_conv2d_t1";
     args a;
-    st = m ? start(x, "tw_conv2d", nd, n, &a, err) : err->status;
+    st = m ? start(x, kernel, nd, n, &a, err) : err->status;
     if (st)
         return st;
     a_tensor(&a, nd->in[0]);
