@@ -8,6 +8,8 @@
 /* Offset of element i of a view (dims, strides) in row-major order. */
 inline long tw_offset(long i, int rank, __global const long *dims, __global const long *str)
 {
+    if (rank == 1) /* the executor merges what it can into one dimension: no division */
+        return i * str[0];
     long off = 0;
     for (int d = rank - 1; d >= 0; --d) {
         const long c = i % dims[d];
@@ -202,37 +204,44 @@ __kernel void tw_reduce(__global const real *x, const long xs, __global real *y,
 
 /* Bilinear grid sampling, as ONNX GridSample (= torch grid_sample).
  * meta: N, C, H, W, OH, OW, align_corners, padding (0 zeros, 1 border). */
-inline real tw_grid_at(__global const real *xp, long H, long W, long ix, long iy)
-{
-    return ix >= 0 && ix < W && iy >= 0 && iy < H ? xp[iy * W + ix] : TB_R(0);
-}
-
 inline real tw_unnormalize(real g, long size, int align)
 {
     return align ? (g + 1) / 2 * (real)(size - 1) : ((g + 1) * (real)size - 1) / 2;
 }
 
+/* One work-item per sampling point (n, oh, ow): its taps and weights are
+ * found once and applied to every channel. */
 __kernel void tw_grid_sample(__global const real *x, const long xs, __global const real *grid, const long gs,
                              __global real *y, const long ys, __global const long *meta, const long n)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
         return;
-    const long C = meta[1], H = meta[2], W = meta[3], OH = meta[4], OW = meta[5];
+    const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], OH = (int)meta[4], OW = (int)meta[5];
     const int align = (int)meta[6], border = meta[7] == 1;
-    const long ow = i % OW, oh = (i / OW) % OH, c = (i / (OW * OH)) % C, nn = i / (OW * OH * C);
-    __global const real *gp = grid + b * gs + ((nn * OH + oh) * OW + ow) * 2;
+    const int pt = (int)i % (OH * OW), nn = (int)i / (OH * OW);
+    __global const real *gp = grid + b * gs + i * 2;
     real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
     if (border) {
         ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
         iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
     }
     const real fx = floor(ix), fy = floor(iy);
-    const long x0 = (long)fx, y0 = (long)fy;
+    const int x0 = (int)fx, y0 = (int)fy;
     const real tx = ix - fx, ty = iy - fy;
-    __global const real *xp = x + b * xs + (nn * C + c) * H * W;
-    y[b * ys + i] = tw_grid_at(xp, H, W, x0, y0) * (1 - tx) * (1 - ty) + tw_grid_at(xp, H, W, x0 + 1, y0) * tx * (1 - ty) +
-                    tw_grid_at(xp, H, W, x0, y0 + 1) * (1 - tx) * ty + tw_grid_at(xp, H, W, x0 + 1, y0 + 1) * tx * ty;
+    /* the four taps (row-major offsets) and their weights; a tap outside reads 0 */
+    real wt[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+    int at[4];
+    for (int k = 0; k < 4; ++k) {
+        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        const int in = xx >= 0 && xx < W && yy >= 0 && yy < H;
+        at[k] = in ? yy * W + xx : 0;
+        wt[k] = in ? wt[k] : TB_R(0);
+    }
+    __global const real *xp = x + b * xs + (long)nn * C * H * W;
+    __global real *yp = y + b * ys + (long)nn * C * OH * OW + pt;
+    for (int c = 0; c < C; ++c, xp += H * W, yp += OH * OW)
+        *yp = xp[at[0]] * wt[0] + xp[at[1]] * wt[1] + xp[at[2]] * wt[2] + xp[at[3]] * wt[3];
 }
 
 /* y = x s[c] + t[c] over [N, C, inner]. meta: C, inner. */

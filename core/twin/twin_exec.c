@@ -156,6 +156,33 @@ static tb_status finish(args *a, const tw_node *nd, tb_error *err)
     return TB_OK;
 }
 
+/* Merge adjacent dimensions that every one of the ns stride arrays walks
+ * contiguously, and drop dimensions of size 1: the kernels find an
+ * element's offsets with a division per dimension, which costs more than
+ * the element's arithmetic. Returns the new rank (0: one element). */
+static int collapse(int r, int64_t *dims, int64_t *const *str, int ns)
+{
+    int k = 0;
+    for (int d = 0; d < r; ++d) {
+        if (dims[d] == 1)
+            continue;
+        bool merge = k > 0;
+        for (int s = 0; merge && s < ns; ++s)
+            merge = str[s][k - 1] == str[s][d] * dims[d];
+        if (merge) {
+            dims[k - 1] *= dims[d];
+            for (int s = 0; s < ns; ++s)
+                str[s][k - 1] = str[s][d];
+            continue;
+        }
+        dims[k] = dims[d];
+        for (int s = 0; s < ns; ++s)
+            str[s][k] = str[s][d];
+        ++k;
+    }
+    return k;
+}
+
 /* ------------------------------------------------------------ plans */
 
 static tb_status plan_unary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
@@ -180,12 +207,15 @@ static tb_status plan_binary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_
 {
     tw_graph *g = (tw_graph *)x->g;
     tw_tensor *o = tw_out(g, nd, 0);
-    int64_t meta[1 + 3 * TW_MAX_RANK];
-    int r = o->rank;
+    int64_t meta[1 + 3 * TW_MAX_RANK], dims[TW_MAX_RANK], sa[TW_MAX_RANK], sb[TW_MAX_RANK];
+    memcpy(dims, o->dims, (size_t)o->rank * sizeof *dims);
+    tw_broadcast_strides(tw_in(g, nd, 0), o, sa);
+    tw_broadcast_strides(tw_in(g, nd, 1), o, sb);
+    int r = collapse(o->rank, dims, (int64_t *const[]){sa, sb}, 2);
     meta[0] = r;
-    memcpy(meta + 1, o->dims, (size_t)r * sizeof *meta);
-    tw_broadcast_strides(tw_in(g, nd, 0), o, meta + 1 + r);
-    tw_broadcast_strides(tw_in(g, nd, 1), o, meta + 1 + 2 * r);
+    memcpy(meta + 1, dims, (size_t)r * sizeof *meta);
+    memcpy(meta + 1 + r, sa, (size_t)r * sizeof *meta);
+    memcpy(meta + 1 + 2 * r, sb, (size_t)r * sizeof *meta);
     cl_mem m = meta_buf(x, meta, 1 + 3 * (size_t)r, err);
     args a;
     tb_status st = m ? start(x, "tw_binary", nd, (size_t)tw_numel(o), &a, err) : err->status;
@@ -212,12 +242,12 @@ static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_er
     tb_status st = nv < 0 ? tb_error_set(err, TB_ERR_OTHER, "node '%s': cannot plan its copies", nd->name) : TB_OK;
     for (int j = 0; st == TB_OK && j < nv; ++j) {
         int64_t meta[3 + 3 * TW_MAX_RANK], n = 1;
-        int r = v[j].rank;
-        meta[0] = r, meta[1] = v[j].xoff, meta[2] = v[j].yoff;
-        for (int d = 0; d < r; ++d) {
-            meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
+        for (int d = 0; d < v[j].rank; ++d)
             n *= v[j].dims[d];
-        }
+        int r = collapse(v[j].rank, v[j].dims, (int64_t *const[]){v[j].xstr, v[j].ystr}, 2);
+        meta[0] = r, meta[1] = v[j].xoff, meta[2] = v[j].yoff;
+        for (int d = 0; d < r; ++d)
+            meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
         if (n == 0)
             continue;
         cl_mem m = meta_buf(x, meta, 3 + 3 * (size_t)r, err);
@@ -369,6 +399,8 @@ static tb_status plan_reduce(tw_exec *x, const tw_node *nd, const tw_op *op, tb_
         else
             kd[r] = in->dims[d], ks[r++] = xs[d];
     }
+    r = collapse(r, kd, (int64_t *const[]){ks}, 1);
+    q = collapse(q, rd, (int64_t *const[]){rs}, 1);
     int64_t meta[5 + 4 * TW_MAX_RANK], k = 0;
     meta[k++] = op->code, meta[k++] = r;
     for (int d = 0; d < r; ++d)
@@ -403,14 +435,15 @@ static tb_status plan_grid(tw_exec *x, const tw_node *nd, tb_error *err)
                        strcmp(tw_attr_string(nd, "padding_mode", "zeros"), "border") == 0};
     cl_mem m = meta_buf(x, meta, 8, err);
     args a;
-    tb_status st = m ? start(x, "tw_grid_sample", nd, (size_t)tw_numel(o), &a, err) : err->status;
+    int64_t points = o->dims[0] * o->dims[2] * o->dims[3]; /* one work-item per point, for every channel */
+    tb_status st = m ? start(x, "tw_grid_sample", nd, (size_t)points, &a, err) : err->status;
     if (st)
         return st;
     a_tensor(&a, nd->in[0]);
     a_tensor(&a, nd->in[1]);
     a_tensor(&a, nd->out[0]);
     a_mem(&a, m);
-    a_long(&a, tw_numel(o));
+    a_long(&a, points);
     return finish(&a, nd, err);
 }
 
