@@ -91,13 +91,15 @@ __kernel void tw_copy(__global const real *x, const long xs, __global real *y, c
 }
 
 /* meta: N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, groups, has_bias.
- * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW].
+ * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW],
+ * written through the activation act (a unary code, with p0 and p1; the
+ * identity when no activation follows the convolution).
  * The taps inside the input are found before the loops (no test per tap),
  * and indices within one instance are ints (the executor refuses tensors
  * of 2^31 elements or more). */
 __kernel void tw_conv2d(__global const real *x, const long xs, __global const real *w, const long ws,
                         __global const real *bias, __global real *y, const long ys, __global const long *meta,
-                        const long n)
+                        const long n, const int act, const real p0, const real p1)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
@@ -119,7 +121,7 @@ __kernel void tw_conv2d(__global const real *x, const long xs, __global const re
         for (int kh = kh0; kh < kh1; ++kh)
             for (int kw = kw0; kw < kw1; ++kw)
                 acc += xp[at + kh * dh * W + kw * dw] * wp[kh * KW + kw];
-    y[b * ys + i] = acc;
+    y[b * ys + i] = tw_unary_op(act, acc, p0, p1);
 }
 
 /* meta: M, N, K, a row and column strides, b row and column strides,
@@ -287,11 +289,26 @@ __kernel void tw_softmax(__global const real *x, const long xs, __global real *y
  * row, kernel column), so both kernels give the same sums. */
 #define TW_OB 8
 #define TW_SEG 64
+#ifdef TB_DOUBLE
+typedef double8 tw_real8;
+#else
+typedef float8 tw_real8;
+#endif
+
+/* The TW_OB inputs of kernel column kw for a tile's outputs, from its
+ * private row segment (stride sw between outputs). */
+inline tw_real8 tw_tap8(const real *xr, int at, int sw)
+{
+    if (sw == 1)
+        return vload8(0, xr + at);
+    return (tw_real8)(xr[at], xr[at + sw], xr[at + 2 * sw], xr[at + 3 * sw], xr[at + 4 * sw], xr[at + 5 * sw],
+                      xr[at + 6 * sw], xr[at + 7 * sw]);
+}
 
 #define TW_CONV_TILED(NAME, MB)                                                                                   \
     __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
                        __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
-                       const long n)                                                                              \
+                       const long n, const int act, const real p0, const real p1)                                 \
     {                                                                                                             \
         const long i = get_global_id(0), b = get_global_id(1);                                                    \
         if (i >= n)                                                                                               \
@@ -310,44 +327,47 @@ __kernel void tw_softmax(__global const real *x, const long xs, __global real *y
         const int m0 = g * Mg + mt, mcount = min(MB, Mg - mt);                                                    \
         const int ow0 = owb * TW_OB, w0 = ow0 * sw - pw;                                                          \
         const int seg = (TW_OB - 1) * sw + (KW - 1) * dw + 1;                                                     \
-        const int inside = w0 >= 0 && w0 + seg <= W;                                                              \
-        real acc[MB][TW_OB];                                                                                      \
+        const int direct = sw == 1 && w0 >= 0 && w0 + seg <= W; /* vector loads straight from the input */      \
+        tw_real8 acc[MB];                                                                                         \
+        int wo[MB]; /* each channel's weights (a channel past the group's end reads the first's) */              \
         for (int mb = 0; mb < MB; ++mb) {                                                                         \
-            const real b0 = meta[16] ? bias[m0 + (mb < mcount ? mb : 0)] : TB_R(0);                               \
-            for (int o = 0; o < TW_OB; ++o)                                                                       \
-                acc[mb][o] = b0;                                                                                  \
+            const int m = mb < mcount ? mb : 0;                                                                   \
+            acc[mb] = (tw_real8)(meta[16] ? bias[m0 + m] : TB_R(0));                                              \
+            wo[mb] = m * cpg * KH * KW;                                                                           \
         }                                                                                                         \
         __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;                                        \
         __global const real *wp = w + b * ws + m0 * cpg * KH * KW;                                                \
         real xr[TW_SEG];                                                                                          \
-        for (int c = 0; c < cpg; ++c, xp += H * W) {                                                              \
+        for (int c = 0; c < cpg; ++c, xp += H * W, wp += KH * KW) {                                               \
             for (int kh = 0; kh < KH; ++kh) {                                                                     \
                 const int ih = oh * sh - ph + kh * dh;                                                            \
                 if (ih < 0 || ih >= H)                                                                            \
                     continue;                                                                                     \
-                __global const real *row = xp + ih * W;                                                           \
-                if (inside)                                                                                       \
-                    for (int s = 0; s < seg; ++s)                                                                 \
-                        xr[s] = row[w0 + s];                                                                      \
-                else                                                                                              \
-                    for (int s = 0; s < seg; ++s)                                                                 \
-                        xr[s] = w0 + s >= 0 && w0 + s < W ? row[w0 + s] : TB_R(0);                                \
+                __global const real *row = xp + ih * W + w0;                                                      \
+                __global const real *wk = wp + kh * KW;                                                           \
+                if (direct) {                                                                                     \
+                    for (int kw = 0; kw < KW; ++kw) {                                                             \
+                        const tw_real8 xv = vload8(0, row + kw * dw);                                             \
+                        for (int mb = 0; mb < MB; ++mb)                                                           \
+                            acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
+                    }                                                                                             \
+                    continue;                                                                                     \
+                }                                                                                                 \
+                for (int s = 0; s < seg; ++s)                                                                     \
+                    xr[s] = w0 + s >= 0 && w0 + s < W ? row[s] : TB_R(0);                                         \
                 for (int kw = 0; kw < KW; ++kw) {                                                                 \
-                    real xv[TW_OB], wv[MB];                                                                       \
-                    for (int o = 0; o < TW_OB; ++o)                                                               \
-                        xv[o] = xr[o * sw + kw * dw];                                                             \
+                    const tw_real8 xv = tw_tap8(xr, kw * dw, sw);                                                 \
                     for (int mb = 0; mb < MB; ++mb)                                                               \
-                        wv[mb] = wp[((mb < mcount ? mb : 0) * cpg + c) * KH * KW + kh * KW + kw];                 \
-                    for (int mb = 0; mb < MB; ++mb)                                                               \
-                        for (int o = 0; o < TW_OB; ++o)                                                           \
-                            acc[mb][o] += wv[mb] * xv[o];                                                         \
+                        acc[mb] += wk[wo[mb] + kw] * xv;                                                          \
                 }                                                                                                 \
             }                                                                                                     \
         }                                                                                                         \
         for (int mb = 0; mb < mcount; ++mb) {                                                                     \
-            __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW;                                 \
+            __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW + ow0;                           \
+            real t[TW_OB];                                                                                        \
+            vstore8(acc[mb], 0, t);                                                                               \
             for (int o = 0; o < TW_OB && ow0 + o < OW; ++o)                                                       \
-                yp[ow0 + o] = acc[mb][o];                                                                         \
+                yp[o] = tw_unary_op(act, t[o], p0, p1);                                                           \
         }                                                                                                         \
     }
 

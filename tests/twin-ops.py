@@ -99,6 +99,15 @@ def build(dtype):
     w6 = g.const("w6", rng.normal(size=(9, 3, 1, 7)) * 0.3)
     g.node("Conv", ["cx2", "w6"], "conv_dil", dilations=[1, 10], pads=[0, 30, 0, 30])
     g.case("conv_dil", lambda f: ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 30, 0, 30), (1, 10)))
+    # ---- an activation after a conv that nothing else reads is applied by the conv as it writes;
+    # a conv whose output is also read elsewhere (here: a graph output) keeps its own launch
+    g.node("Conv", ["cx2", "w4", "b4"], "conv_pre_elu", pads=[1, 1, 1, 1])
+    g.node("Elu", ["conv_pre_elu"], "conv_elu", alpha=0.7)
+    g.case("conv_elu", lambda f: ref.elu(ref.conv2d(f["cx2"], w4, b4, (1, 1), (1, 1, 1, 1)), f32(0.7)))
+    g.node("Conv", ["cx2", "w6"], "conv_kept", pads=[0, 3, 0, 3])
+    g.node("Relu", ["conv_kept"], "conv_relu")
+    g.case("conv_kept", lambda f: ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 3, 0, 3)))
+    g.case("conv_relu", lambda f: np.maximum(ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 3, 0, 3)), 0))
     # ---- BatchNormalization on its own (not after a conv): runs as a per-channel affine
     g.node("BatchNormalization", ["cx", "gam4", "bet4", "mu4", "var4"], "bn")
     gm4, bt4 = g.const("gam4", rng.uniform(0.5, 2, 4)), g.const("bet4", rng.normal(size=4))

@@ -28,6 +28,8 @@ struct tw_exec {
     cl_mem *mem;   /* per tensor (aliases share their input's) */
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
+    int *act_of;   /* per node: the activation node a Conv applies as it writes, or -1 */
+    bool *fused;   /* per node: an activation applied by the Conv before it (no launch) */
     launch *l;
     size_t n_l, cap_l;
     cl_mem *extra; /* meta tables, folded batch-norm factors */
@@ -300,6 +302,13 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
     a_tensor(&a, nd->out[0]);
     a_mem(&a, m);
     a_long(&a, (int64_t)n);
+    int act = x->act_of[nd - g->nodes];
+    double p0 = 0, p1 = 0;
+    if (act >= 0)
+        tw_unary_params(g, &g->nodes[act], &p0, &p1);
+    a_int(&a, act >= 0 ? tw_node_op(&g->nodes[act])->code : TW_U_IDENTITY);
+    a_real(&a, p0);
+    a_real(&a, p1);
     return finish(&a, nd, err);
 }
 
@@ -554,6 +563,8 @@ static tb_status plan_plugin(tw_exec *x, const tw_node *nd, tb_error *err)
 
 static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
 {
+    if (x->fused[nd - x->g->nodes])
+        return TB_OK;
     const tw_op *op = tw_node_op(nd);
     if (!op || op->kind == TW_K_HOST)
         return tb_error_set(err, TB_ERR_INPUT, "node '%s': op '%s' does not run on a device", nd->name, nd->op);
@@ -597,6 +608,46 @@ static tb_status alloc_tensor(tw_exec *x, int k, tb_error *err)
     return x->mem[k] ? TB_OK : err->status;
 }
 
+/* How many node inputs, graph outputs and state outputs read tensor t. */
+static size_t readers(const tw_graph *g, int t)
+{
+    size_t r = 0;
+    for (size_t k = 0; k < g->n_nodes; ++k)
+        for (size_t j = 0; j < g->nodes[k].n_in; ++j)
+            r += g->nodes[k].in[j] == t;
+    for (size_t j = 0; j < g->n_outputs; ++j)
+        r += g->outputs[j] == t;
+    for (size_t j = 0; j < g->n_state; ++j)
+        r += g->state_out[j] == t;
+    return r;
+}
+
+/* A Conv whose output only an elementwise activation reads applies the
+ * activation as it writes its output (one pass over the tensor less); the
+ * activation's output shares the Conv's buffer and launches nothing. */
+static void find_fusions(tw_exec *x)
+{
+    const tw_graph *g = x->g;
+    for (size_t k = 0; k < g->n_nodes; ++k) {
+        x->act_of[k] = -1;
+        const tw_op *op = tw_node_op(&g->nodes[k]);
+        int t = g->nodes[k].out[0];
+        if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1)
+            continue;
+        for (size_t j = k + 1; j < g->n_nodes; ++j) {
+            const tw_node *a = &g->nodes[j];
+            const tw_op *aop = tw_node_op(a);
+            if (a->n_in == 0 || a->in[0] != t)
+                continue;
+            if (aop && aop->kind == TW_K_UNARY && aop->code != TW_U_CAST && a->n_out >= 1 && a->out[0] >= 0) {
+                x->act_of[k] = (int)j;
+                x->fused[j] = true;
+            }
+            break;
+        }
+    }
+}
+
 /* Aliasing ops share their input's buffer; everything else gets its own. */
 static tb_status alloc_all(tw_exec *x, tb_error *err)
 {
@@ -606,7 +657,7 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t k = 0; k < g->n_nodes; ++k) {
         const tw_op *op = tw_node_op(&g->nodes[k]);
-        if (op && op->kind == TW_K_ALIAS && g->nodes[k].out[0] >= 0)
+        if (((op && op->kind == TW_K_ALIAS) || x->fused[k]) && g->nodes[k].out[0] >= 0)
             alias[g->nodes[k].out[0]] = true;
     }
     tb_status st = TB_OK;
@@ -636,7 +687,13 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     x->mem = calloc(g->n_t + 1, sizeof *x->mem);
     x->own = calloc(g->n_t + 1, sizeof *x->own);
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
-    tb_status st = x->mem && x->own && x->batched ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    x->act_of = calloc(g->n_nodes + 1, sizeof *x->act_of);
+    x->fused = calloc(g->n_nodes + 1, sizeof *x->fused);
+    tb_status st = x->mem && x->own && x->batched && x->act_of && x->fused
+                       ? TB_OK
+                       : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    if (st == TB_OK)
+        find_fusions(x);
     if (st == TB_OK) {
         const tb_program_part parts[] = {{.file = "twin.cl"}};
         char *src = tb_program_assemble(prec, parts, 1, err);
@@ -674,6 +731,8 @@ void tw_exec_destroy(tw_exec *x)
     free(x->mem);
     free(x->own);
     free(x->batched);
+    free(x->act_of);
+    free(x->fused);
     free(x);
 }
 
