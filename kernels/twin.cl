@@ -305,6 +305,23 @@ inline tw_real8 tw_tap8(const real *xr, int at, int sw)
                       xr[at + 6 * sw], xr[at + 7 * sw]);
 }
 
+/* A tile's activation: ELU and ReLU on the whole vector (vector expm1),
+ * the others element by element. */
+inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
+{
+    if (act == 1)
+        return select(p0 * expm1(v), v, v > (tw_real8)(0));
+    if (act == 0)
+        return fmax(v, (tw_real8)(0));
+    if (act == 13)
+        return v;
+    real t[TW_OB];
+    vstore8(v, 0, t);
+    for (int o = 0; o < TW_OB; ++o)
+        t[o] = tw_unary_op(act, t[o], p0, p1);
+    return vload8(0, t);
+}
+
 #define TW_CONV_TILED(NAME, MB)                                                                                   \
     __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
                        __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
@@ -364,10 +381,15 @@ inline tw_real8 tw_tap8(const real *xr, int at, int sw)
         }                                                                                                         \
         for (int mb = 0; mb < mcount; ++mb) {                                                                     \
             __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW + ow0;                           \
-            real t[TW_OB];                                                                                        \
-            vstore8(acc[mb], 0, t);                                                                               \
-            for (int o = 0; o < TW_OB && ow0 + o < OW; ++o)                                                       \
-                yp[o] = tw_unary_op(act, t[o], p0, p1);                                                           \
+            const tw_real8 v = tw_act8(acc[mb], act, p0, p1);                                                     \
+            if (ow0 + TW_OB <= OW) {                                                                              \
+                vstore8(v, 0, yp);                                                                                \
+            } else {                                                                                              \
+                real t[TW_OB];                                                                                    \
+                vstore8(v, 0, t);                                                                                 \
+                for (int o = 0; ow0 + o < OW; ++o)                                                                \
+                    yp[o] = t[o];                                                                                 \
+            }                                                                                                     \
         }                                                                                                         \
     }
 
