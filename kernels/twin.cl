@@ -1,6 +1,8 @@
 /* The twin kit's op library (core/twin/twin_ops.c says which op runs
- * which kernel). Every kernel computes one output element per work-item
- * (dimension 0, bounded by n) for one batch instance (dimension 1). Each
+ * which kernel). Every kernel computes one output element, or one tile
+ * of outputs (convolutions, matrix products, grid sampling: as each
+ * says), per work-item (dimension 0, bounded by n) for one batch instance
+ * (dimension 1). Each
  * tensor argument comes with its instance stride: its element count when
  * every instance has its own copy (activations), 0 when all share it
  * (weights). Shapes and strides come in a table of longs, `meta`. */
@@ -122,31 +124,6 @@ __kernel void tw_conv2d(__global const real *x, const long xs, __global const re
             for (int kw = kw0; kw < kw1; ++kw)
                 acc += xp[at + kh * dh * W + kw * dw] * wp[kh * KW + kw];
     y[b * ys + i] = tw_unary_op(act, acc, p0, p1);
-}
-
-/* meta: M, N, K, a row and column strides, b row and column strides,
- * has_c, c row and column strides, batch rank r, batch dims[r], a batch
- * strides[r], b batch strides[r]. Output [batch..., M, N]. */
-__kernel void tw_matmul(__global const real *a, const long as, __global const real *bm, const long bs,
-                        __global const real *c, const long cs, __global real *y, const long ys,
-                        __global const long *meta, const long n, const real alpha, const real beta)
-{
-    const long i = get_global_id(0), b = get_global_id(1);
-    if (i >= n)
-        return;
-    const long M = meta[0], N = meta[1], K = meta[2];
-    const long col = i % N, row = (i / N) % M, bi = i / (N * M);
-    const int r = (int)meta[10];
-    const long oa = tw_offset(bi, r, meta + 11, meta + 11 + r), ob = tw_offset(bi, r, meta + 11, meta + 11 + 2 * r);
-    __global const real *ap = a + b * as + oa + row * meta[3];
-    __global const real *bp = bm + b * bs + ob + col * meta[6];
-    real acc = 0;
-    for (long k = 0; k < K; ++k)
-        acc += ap[k * meta[4]] * bp[k * meta[5]];
-    acc *= alpha;
-    if (meta[7])
-        acc += beta * c[b * cs + row * meta[8] + col * meta[9]];
-    y[b * ys + i] = acc;
 }
 
 /* meta: C (planes: N x C), H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, op
@@ -396,3 +373,51 @@ inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
 TW_CONV_TILED(tw_conv2d_t1, 1)
 TW_CONV_TILED(tw_conv2d_t4, 4)
 TW_CONV_TILED(tw_conv2d_t8, 8)
+
+/* Matrix products (Gemm, batched MatMul) in register tiles: one work-item
+ * computes 4 rows by 8 columns of one batch entry, with vector loads of
+ * B's rows where its columns are contiguous. meta: M, N, K, a row and
+ * column strides, b row and column strides, has_c, c row and column
+ * strides, batch rank r, batch dims[r], a batch strides[r], b batch
+ * strides[r], column tiles per row, row tiles. Output [batch..., M, N]:
+ * alpha A B (+ beta C). */
+__kernel void tw_matmul_t(__global const real *a, const long as, __global const real *bm, const long bs,
+                          __global const real *c, const long cs, __global real *y, const long ys,
+                          __global const long *meta, const long n, const real alpha, const real beta)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long M = meta[0], N = meta[1], K = meta[2], sak = meta[4], sbk = meta[5], sbn = meta[6];
+    const int r = (int)meta[10];
+    const long NB = meta[11 + 3 * r], RB = meta[12 + 3 * r];
+    const long col0 = (i % NB) * 8, row0 = ((i / NB) % RB) * 4, bi = i / (NB * RB);
+    const long oa = tw_offset(bi, r, meta + 11, meta + 11 + r), ob = tw_offset(bi, r, meta + 11, meta + 11 + 2 * r);
+    __global const real *ap[4];
+    for (int q = 0; q < 4; ++q)
+        ap[q] = a + b * as + oa + min(row0 + q, M - 1) * meta[3];
+    __global const real *bp = bm + b * bs + ob + col0 * sbn;
+    const int vec = sbn == 1 && col0 + 8 <= N;
+    tw_real8 acc[4] = {(tw_real8)(0), (tw_real8)(0), (tw_real8)(0), (tw_real8)(0)};
+    for (long k = 0; k < K; ++k, bp += sbk) {
+        tw_real8 bv;
+        if (vec) {
+            bv = vload8(0, bp);
+        } else {
+            real t[8];
+            for (int o = 0; o < 8; ++o)
+                t[o] = col0 + o < N ? bp[o * sbn] : TB_R(0);
+            bv = vload8(0, t);
+        }
+        for (int q = 0; q < 4; ++q)
+            acc[q] += ap[q][k * sak] * bv;
+    }
+    for (int q = 0; q < 4 && row0 + q < M; ++q) {
+        real t[8];
+        vstore8(acc[q] * alpha, 0, t);
+        const long row = row0 + q;
+        __global real *yp = y + b * ys + (bi * M + row) * N;
+        for (int o = 0; o < 8 && col0 + o < N; ++o)
+            yp[col0 + o] = meta[7] ? t[o] + beta * c[b * cs + row * meta[8] + (col0 + o) * meta[9]] : t[o];
+    }
+}

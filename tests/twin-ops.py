@@ -124,6 +124,17 @@ def build(dtype):
     mb = g.const("mb", rng.normal(size=(3, 5, 6)))
     g.node("MatMul", ["ma", "mb"], "matmul")
     g.case("matmul", lambda f: f["ma"] @ mb)
+    # register tiles: whole 8-column tiles read as vectors and a column tail, a row tail, two run-time
+    # operands; Gemm with transB (columns not contiguous) and transA
+    g.inp("mc", (5, 9))
+    g.inp("md", (9, 19))
+    g.node("MatMul", ["mc", "md"], "matmul_t")
+    g.case("matmul_t", lambda f: f["mc"] @ f["md"])
+    gw2 = g.const("gw2", rng.normal(size=(21, 9)))
+    g.node("Gemm", ["mc", "gw2"], "gemm_tb", transB=1)
+    g.case("gemm_tb", lambda f: f["mc"] @ gw2.T)
+    g.node("Gemm", ["md", "gw2"], "gemm_ta", transA=1, transB=1, alpha=0.5)
+    g.case("gemm_ta", lambda f: f32(0.5) * f["md"].T @ gw2.T)
     # ---- elementwise binary with broadcasting
     g.inp("ea", (2, 3, 5), 0.5, 2.0)
     eb = g.const("eb", rng.uniform(0.5, 2.0, size=(3, 1)))

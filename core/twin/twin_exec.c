@@ -316,7 +316,7 @@ static tb_status plan_matmul(tw_exec *x, const tw_node *nd, bool gemm, tb_error 
 {
     tw_graph *g = (tw_graph *)x->g;
     tw_tensor *A = tw_in(g, nd, 0), *B = tw_in(g, nd, 1), *C = gemm ? tw_in(g, nd, 2) : NULL, *o = tw_out(g, nd, 0);
-    int64_t meta[11 + 3 * TW_MAX_RANK] = {0};
+    int64_t meta[13 + 3 * TW_MAX_RANK] = {0};
     double alpha = 1, beta = 1;
     if (gemm) {
         bool ta = tw_attr_int(nd, "transA", 0), tb = tw_attr_int(nd, "transB", 0);
@@ -349,10 +349,15 @@ static tb_status plan_matmul(tw_exec *x, const tw_node *nd, bool gemm, tb_error 
             meta[11 + 2 * rb + d] = kb < 0 || b2.dims[kb] == 1 ? 0 : bs[kb];
         }
     }
-    cl_mem m = meta_buf(x, meta, 11 + 3 * TW_MAX_RANK, err);
-    size_t n = (size_t)tw_numel(o);
+    /* register tiles of 4 rows by 8 columns (kernels/twin.cl, tw_matmul_t) */
+    int rb = (int)meta[10];
+    int64_t batches = meta[1] && meta[0] ? tw_numel(o) / (meta[0] * meta[1]) : 0;
+    meta[11 + 3 * rb] = (meta[1] + 7) / 8;
+    meta[12 + 3 * rb] = (meta[0] + 3) / 4;
+    cl_mem m = meta_buf(x, meta, 11 + 3 * TW_MAX_RANK + 2, err);
+    size_t n = (size_t)(batches * meta[11 + 3 * rb] * meta[12 + 3 * rb]);
     args a;
-    tb_status st = m ? start(x, "tw_matmul", nd, n, &a, err) : err->status;
+    tb_status st = m ? start(x, "tw_matmul_t", nd, n, &a, err) : err->status;
     if (st)
         return st;
     a_tensor(&a, nd->in[0]);
