@@ -79,6 +79,9 @@ typedef struct tb_kit {
      * (", \"key\": value" pairs), for a plugin of this kind. Optional. */
     void (*plugin_text)(const tb_plugin *p, tb_buf *b);
     void (*plugin_json)(const tb_plugin *p, tb_buf *b);
+    /* What `twinbrain plugins` says of the kit after its summary: what it
+     * has built in besides its plugins (one paragraph, no newline). Optional. */
+    void (*builtin_text)(tb_buf *b);
     /* `run`'s summary up to the output line, which the driver adds
      * (tb_sim_summary_text); tb_sim_summary_devices() and
      * tb_sim_summary_kernels() write the usual device and kernel lines. */

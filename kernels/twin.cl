@@ -1,6 +1,8 @@
 /* The twin kit's op library (core/twin/twin_ops.c says which op runs
- * which kernel). Every kernel computes one output element per work-item
- * (dimension 0, bounded by n) for one batch instance (dimension 1). Each
+ * which kernel). Every kernel computes one output element, or one tile
+ * of outputs (convolutions, matrix products, grid sampling: as each
+ * says), per work-item (dimension 0, bounded by n) for one batch instance
+ * (dimension 1). Each
  * tensor argument comes with its instance stride: its element count when
  * every instance has its own copy (activations), 0 when all share it
  * (weights). Shapes and strides come in a table of longs, `meta`. */
@@ -8,6 +10,8 @@
 /* Offset of element i of a view (dims, strides) in row-major order. */
 inline long tw_offset(long i, int rank, __global const long *dims, __global const long *str)
 {
+    if (rank == 1) /* the executor merges what it can into one dimension: no division */
+        return i * str[0];
     long off = 0;
     for (int d = rank - 1; d >= 0; --d) {
         const long c = i % dims[d];
@@ -89,13 +93,15 @@ __kernel void tw_copy(__global const real *x, const long xs, __global real *y, c
 }
 
 /* meta: N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, groups, has_bias.
- * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW].
+ * Input [N, C, H, W], weight [M, C / groups, KH, KW], output [N, M, OH, OW],
+ * written through the activation act (a unary code, with p0 and p1; the
+ * identity when no activation follows the convolution).
  * The taps inside the input are found before the loops (no test per tap),
  * and indices within one instance are ints (the executor refuses tensors
  * of 2^31 elements or more). */
 __kernel void tw_conv2d(__global const real *x, const long xs, __global const real *w, const long ws,
                         __global const real *bias, __global real *y, const long ys, __global const long *meta,
-                        const long n)
+                        const long n, const int act, const real p0, const real p1)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
@@ -117,32 +123,7 @@ __kernel void tw_conv2d(__global const real *x, const long xs, __global const re
         for (int kh = kh0; kh < kh1; ++kh)
             for (int kw = kw0; kw < kw1; ++kw)
                 acc += xp[at + kh * dh * W + kw * dw] * wp[kh * KW + kw];
-    y[b * ys + i] = acc;
-}
-
-/* meta: M, N, K, a row and column strides, b row and column strides,
- * has_c, c row and column strides, batch rank r, batch dims[r], a batch
- * strides[r], b batch strides[r]. Output [batch..., M, N]. */
-__kernel void tw_matmul(__global const real *a, const long as, __global const real *bm, const long bs,
-                        __global const real *c, const long cs, __global real *y, const long ys,
-                        __global const long *meta, const long n, const real alpha, const real beta)
-{
-    const long i = get_global_id(0), b = get_global_id(1);
-    if (i >= n)
-        return;
-    const long M = meta[0], N = meta[1], K = meta[2];
-    const long col = i % N, row = (i / N) % M, bi = i / (N * M);
-    const int r = (int)meta[10];
-    const long oa = tw_offset(bi, r, meta + 11, meta + 11 + r), ob = tw_offset(bi, r, meta + 11, meta + 11 + 2 * r);
-    __global const real *ap = a + b * as + oa + row * meta[3];
-    __global const real *bp = bm + b * bs + ob + col * meta[6];
-    real acc = 0;
-    for (long k = 0; k < K; ++k)
-        acc += ap[k * meta[4]] * bp[k * meta[5]];
-    acc *= alpha;
-    if (meta[7])
-        acc += beta * c[b * cs + row * meta[8] + col * meta[9]];
-    y[b * ys + i] = acc;
+    y[b * ys + i] = tw_unary_op(act, acc, p0, p1);
 }
 
 /* meta: C (planes: N x C), H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, op
@@ -202,37 +183,44 @@ __kernel void tw_reduce(__global const real *x, const long xs, __global real *y,
 
 /* Bilinear grid sampling, as ONNX GridSample (= torch grid_sample).
  * meta: N, C, H, W, OH, OW, align_corners, padding (0 zeros, 1 border). */
-inline real tw_grid_at(__global const real *xp, long H, long W, long ix, long iy)
-{
-    return ix >= 0 && ix < W && iy >= 0 && iy < H ? xp[iy * W + ix] : TB_R(0);
-}
-
 inline real tw_unnormalize(real g, long size, int align)
 {
     return align ? (g + 1) / 2 * (real)(size - 1) : ((g + 1) * (real)size - 1) / 2;
 }
 
+/* One work-item per sampling point (n, oh, ow): its taps and weights are
+ * found once and applied to every channel. */
 __kernel void tw_grid_sample(__global const real *x, const long xs, __global const real *grid, const long gs,
                              __global real *y, const long ys, __global const long *meta, const long n)
 {
     const long i = get_global_id(0), b = get_global_id(1);
     if (i >= n)
         return;
-    const long C = meta[1], H = meta[2], W = meta[3], OH = meta[4], OW = meta[5];
+    const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], OH = (int)meta[4], OW = (int)meta[5];
     const int align = (int)meta[6], border = meta[7] == 1;
-    const long ow = i % OW, oh = (i / OW) % OH, c = (i / (OW * OH)) % C, nn = i / (OW * OH * C);
-    __global const real *gp = grid + b * gs + ((nn * OH + oh) * OW + ow) * 2;
+    const int pt = (int)i % (OH * OW), nn = (int)i / (OH * OW);
+    __global const real *gp = grid + b * gs + i * 2;
     real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
     if (border) {
         ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
         iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
     }
     const real fx = floor(ix), fy = floor(iy);
-    const long x0 = (long)fx, y0 = (long)fy;
+    const int x0 = (int)fx, y0 = (int)fy;
     const real tx = ix - fx, ty = iy - fy;
-    __global const real *xp = x + b * xs + (nn * C + c) * H * W;
-    y[b * ys + i] = tw_grid_at(xp, H, W, x0, y0) * (1 - tx) * (1 - ty) + tw_grid_at(xp, H, W, x0 + 1, y0) * tx * (1 - ty) +
-                    tw_grid_at(xp, H, W, x0, y0 + 1) * (1 - tx) * ty + tw_grid_at(xp, H, W, x0 + 1, y0 + 1) * tx * ty;
+    /* the four taps (row-major offsets) and their weights; a tap outside reads 0 */
+    real wt[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+    int at[4];
+    for (int k = 0; k < 4; ++k) {
+        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        const int in = xx >= 0 && xx < W && yy >= 0 && yy < H;
+        at[k] = in ? yy * W + xx : 0;
+        wt[k] = in ? wt[k] : TB_R(0);
+    }
+    __global const real *xp = x + b * xs + (long)nn * C * H * W;
+    __global real *yp = y + b * ys + (long)nn * C * OH * OW + pt;
+    for (int c = 0; c < C; ++c, xp += H * W, yp += OH * OW)
+        *yp = xp[at[0]] * wt[0] + xp[at[1]] * wt[1] + xp[at[2]] * wt[2] + xp[at[3]] * wt[3];
 }
 
 /* y = x s[c] + t[c] over [N, C, inner]. meta: C, inner. */
@@ -264,4 +252,172 @@ __kernel void tw_softmax(__global const real *x, const long xs, __global real *y
         sum += exp(xp[k * inner] - mx);
     for (long k = 0; k < len; ++k)
         yp[k * inner] = exp(xp[k * inner] - mx) / sum;
+}
+
+/* Convolution in register tiles: one work-item computes TW_OB adjacent
+ * outputs of a row for MB output channels of one group, so that each
+ * input value read serves MB x (taps) multiply-adds and each weight TW_OB
+ * (the direct kernel above reads one input and one weight per
+ * multiply-add). The input columns a row tile needs are copied once per
+ * (channel, kernel row) into private memory, zeros where the padding is.
+ * meta: as tw_conv2d's, then [17] row tiles per output row, [18] channel
+ * tiles per group. The executor uses it when a tile's input columns fit
+ * in TW_SEG; summation order is tw_conv2d's (bias, then channel, kernel
+ * row, kernel column), so both kernels give the same sums. */
+#define TW_OB 8
+#define TW_SEG 64
+#ifdef TB_DOUBLE
+typedef double8 tw_real8;
+#else
+typedef float8 tw_real8;
+#endif
+
+/* The TW_OB inputs of kernel column kw for a tile's outputs, from its
+ * private row segment (stride sw between outputs). */
+inline tw_real8 tw_tap8(const real *xr, int at, int sw)
+{
+    if (sw == 1)
+        return vload8(0, xr + at);
+    return (tw_real8)(xr[at], xr[at + sw], xr[at + 2 * sw], xr[at + 3 * sw], xr[at + 4 * sw], xr[at + 5 * sw],
+                      xr[at + 6 * sw], xr[at + 7 * sw]);
+}
+
+/* A tile's activation: ELU and ReLU on the whole vector (vector expm1),
+ * the others element by element. */
+inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
+{
+    if (act == 1)
+        return select(p0 * expm1(v), v, v > (tw_real8)(0));
+    if (act == 0)
+        return fmax(v, (tw_real8)(0));
+    if (act == 13)
+        return v;
+    real t[TW_OB];
+    vstore8(v, 0, t);
+    for (int o = 0; o < TW_OB; ++o)
+        t[o] = tw_unary_op(act, t[o], p0, p1);
+    return vload8(0, t);
+}
+
+#define TW_CONV_TILED(NAME, MB)                                                                                   \
+    __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
+                       __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
+                       const long n, const int act, const real p0, const real p1)                                 \
+    {                                                                                                             \
+        const long i = get_global_id(0), b = get_global_id(1);                                                    \
+        if (i >= n)                                                                                               \
+            return;                                                                                               \
+        const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], M = (int)meta[4], OH = (int)meta[5],      \
+                  OW = (int)meta[6], KH = (int)meta[7], KW = (int)meta[8], sh = (int)meta[9], sw = (int)meta[10], \
+                  ph = (int)meta[11], pw = (int)meta[12], dh = (int)meta[13], dw = (int)meta[14],                 \
+                  groups = (int)meta[15], OWB = (int)meta[17], MBN = (int)meta[18];                               \
+        int j = (int)i;                                                                                           \
+        const int owb = j % OWB;                                                                                  \
+        j /= OWB;                                                                                                 \
+        const int oh = j % OH;                                                                                    \
+        j /= OH;                                                                                                  \
+        const int gb = j % (groups * MBN), nn = j / (groups * MBN);                                               \
+        const int cpg = C / groups, Mg = M / groups, g = gb / MBN, mt = (gb % MBN) * MB;                          \
+        const int m0 = g * Mg + mt, mcount = min(MB, Mg - mt);                                                    \
+        const int ow0 = owb * TW_OB, w0 = ow0 * sw - pw;                                                          \
+        const int seg = (TW_OB - 1) * sw + (KW - 1) * dw + 1;                                                     \
+        const int direct = sw == 1 && w0 >= 0 && w0 + seg <= W; /* vector loads straight from the input */      \
+        tw_real8 acc[MB];                                                                                         \
+        int wo[MB]; /* each channel's weights (a channel past the group's end reads the first's) */              \
+        for (int mb = 0; mb < MB; ++mb) {                                                                         \
+            const int m = mb < mcount ? mb : 0;                                                                   \
+            acc[mb] = (tw_real8)(meta[16] ? bias[m0 + m] : TB_R(0));                                              \
+            wo[mb] = m * cpg * KH * KW;                                                                           \
+        }                                                                                                         \
+        __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;                                        \
+        __global const real *wp = w + b * ws + m0 * cpg * KH * KW;                                                \
+        real xr[TW_SEG];                                                                                          \
+        for (int c = 0; c < cpg; ++c, xp += H * W, wp += KH * KW) {                                               \
+            for (int kh = 0; kh < KH; ++kh) {                                                                     \
+                const int ih = oh * sh - ph + kh * dh;                                                            \
+                if (ih < 0 || ih >= H)                                                                            \
+                    continue;                                                                                     \
+                __global const real *row = xp + ih * W + w0;                                                      \
+                __global const real *wk = wp + kh * KW;                                                           \
+                if (direct) {                                                                                     \
+                    for (int kw = 0; kw < KW; ++kw) {                                                             \
+                        const tw_real8 xv = vload8(0, row + kw * dw);                                             \
+                        for (int mb = 0; mb < MB; ++mb)                                                           \
+                            acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
+                    }                                                                                             \
+                    continue;                                                                                     \
+                }                                                                                                 \
+                for (int s = 0; s < seg; ++s)                                                                     \
+                    xr[s] = w0 + s >= 0 && w0 + s < W ? row[s] : TB_R(0);                                         \
+                for (int kw = 0; kw < KW; ++kw) {                                                                 \
+                    const tw_real8 xv = tw_tap8(xr, kw * dw, sw);                                                 \
+                    for (int mb = 0; mb < MB; ++mb)                                                               \
+                        acc[mb] += wk[wo[mb] + kw] * xv;                                                          \
+                }                                                                                                 \
+            }                                                                                                     \
+        }                                                                                                         \
+        for (int mb = 0; mb < mcount; ++mb) {                                                                     \
+            __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW + ow0;                           \
+            const tw_real8 v = tw_act8(acc[mb], act, p0, p1);                                                     \
+            if (ow0 + TW_OB <= OW) {                                                                              \
+                vstore8(v, 0, yp);                                                                                \
+            } else {                                                                                              \
+                real t[TW_OB];                                                                                    \
+                vstore8(v, 0, t);                                                                                 \
+                for (int o = 0; ow0 + o < OW; ++o)                                                                \
+                    yp[o] = t[o];                                                                                 \
+            }                                                                                                     \
+        }                                                                                                         \
+    }
+
+TW_CONV_TILED(tw_conv2d_t1, 1)
+TW_CONV_TILED(tw_conv2d_t4, 4)
+TW_CONV_TILED(tw_conv2d_t8, 8)
+
+/* Matrix products (Gemm, batched MatMul) in register tiles: one work-item
+ * computes 4 rows by 8 columns of one batch entry, with vector loads of
+ * B's rows where its columns are contiguous. meta: M, N, K, a row and
+ * column strides, b row and column strides, has_c, c row and column
+ * strides, batch rank r, batch dims[r], a batch strides[r], b batch
+ * strides[r], column tiles per row, row tiles. Output [batch..., M, N]:
+ * alpha A B (+ beta C). */
+__kernel void tw_matmul_t(__global const real *a, const long as, __global const real *bm, const long bs,
+                          __global const real *c, const long cs, __global real *y, const long ys,
+                          __global const long *meta, const long n, const real alpha, const real beta)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const long M = meta[0], N = meta[1], K = meta[2], sak = meta[4], sbk = meta[5], sbn = meta[6];
+    const int r = (int)meta[10];
+    const long NB = meta[11 + 3 * r], RB = meta[12 + 3 * r];
+    const long col0 = (i % NB) * 8, row0 = ((i / NB) % RB) * 4, bi = i / (NB * RB);
+    const long oa = tw_offset(bi, r, meta + 11, meta + 11 + r), ob = tw_offset(bi, r, meta + 11, meta + 11 + 2 * r);
+    __global const real *ap[4];
+    for (int q = 0; q < 4; ++q)
+        ap[q] = a + b * as + oa + min(row0 + q, M - 1) * meta[3];
+    __global const real *bp = bm + b * bs + ob + col0 * sbn;
+    const int vec = sbn == 1 && col0 + 8 <= N;
+    tw_real8 acc[4] = {(tw_real8)(0), (tw_real8)(0), (tw_real8)(0), (tw_real8)(0)};
+    for (long k = 0; k < K; ++k, bp += sbk) {
+        tw_real8 bv;
+        if (vec) {
+            bv = vload8(0, bp);
+        } else {
+            real t[8];
+            for (int o = 0; o < 8; ++o)
+                t[o] = col0 + o < N ? bp[o * sbn] : TB_R(0);
+            bv = vload8(0, t);
+        }
+        for (int q = 0; q < 4; ++q)
+            acc[q] += ap[q][k * sak] * bv;
+    }
+    for (int q = 0; q < 4 && row0 + q < M; ++q) {
+        real t[8];
+        vstore8(acc[q] * alpha, 0, t);
+        const long row = row0 + q;
+        __global real *yp = y + b * ys + (bi * M + row) * N;
+        for (int o = 0; o < 8 && col0 + o < N; ++o)
+            yp[col0 + o] = meta[7] ? t[o] + beta * c[b * cs + row * meta[8] + (col0 + o) * meta[9]] : t[o];
+    }
 }

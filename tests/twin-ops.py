@@ -85,6 +85,29 @@ def build(dtype):
     eps = float(np.float32(1e-3))  # ONNX float attributes are float32
     g.case("conv_bn", lambda f: (ref.conv2d(f["cx"], w3) - mu[None, :, None, None]) /
            np.sqrt(var[None, :, None, None] + eps) * gam[None, :, None, None] + bet[None, :, None, None])
+    # ---- the register-tiled kernels: 8-channel tiles with a channel and a column tail, stride 2 across
+    # columns, padding on both sides; grouped 4-channel tiles; a dilation whose tile would read more
+    # input columns than a tile holds (the direct kernel)
+    g.inp("cx2", (2, 3, 7, 70))
+    w4 = g.const("w4", rng.normal(size=(10, 3, 3, 3)) * 0.3)
+    b4 = g.const("b4", rng.normal(size=10))
+    g.node("Conv", ["cx2", "w4", "b4"], "conv_t8", strides=[1, 2], pads=[1, 1, 1, 2])
+    g.case("conv_t8", lambda f: ref.conv2d(f["cx2"], w4, b4, (1, 2), (1, 1, 1, 2)))
+    w5 = g.const("w5", rng.normal(size=(15, 1, 2, 5)) * 0.3)
+    g.node("Conv", ["cx2", "w5"], "conv_t4", group=3, pads=[0, 3, 1, 2])
+    g.case("conv_t4", lambda f: ref.conv2d(f["cx2"], w5, None, (1, 1), (0, 3, 1, 2), (1, 1), 3))
+    w6 = g.const("w6", rng.normal(size=(9, 3, 1, 7)) * 0.3)
+    g.node("Conv", ["cx2", "w6"], "conv_dil", dilations=[1, 10], pads=[0, 30, 0, 30])
+    g.case("conv_dil", lambda f: ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 30, 0, 30), (1, 10)))
+    # ---- an activation after a conv that nothing else reads is applied by the conv as it writes;
+    # a conv whose output is also read elsewhere (here: a graph output) keeps its own launch
+    g.node("Conv", ["cx2", "w4", "b4"], "conv_pre_elu", pads=[1, 1, 1, 1])
+    g.node("Elu", ["conv_pre_elu"], "conv_elu", alpha=0.7)
+    g.case("conv_elu", lambda f: ref.elu(ref.conv2d(f["cx2"], w4, b4, (1, 1), (1, 1, 1, 1)), f32(0.7)))
+    g.node("Conv", ["cx2", "w6"], "conv_kept", pads=[0, 3, 0, 3])
+    g.node("Relu", ["conv_kept"], "conv_relu")
+    g.case("conv_kept", lambda f: ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 3, 0, 3)))
+    g.case("conv_relu", lambda f: np.maximum(ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 3, 0, 3)), 0))
     # ---- BatchNormalization on its own (not after a conv): runs as a per-channel affine
     g.node("BatchNormalization", ["cx", "gam4", "bet4", "mu4", "var4"], "bn")
     gm4, bt4 = g.const("gam4", rng.uniform(0.5, 2, 4)), g.const("bet4", rng.normal(size=4))
@@ -101,6 +124,17 @@ def build(dtype):
     mb = g.const("mb", rng.normal(size=(3, 5, 6)))
     g.node("MatMul", ["ma", "mb"], "matmul")
     g.case("matmul", lambda f: f["ma"] @ mb)
+    # register tiles: whole 8-column tiles read as vectors and a column tail, a row tail, two run-time
+    # operands; Gemm with transB (columns not contiguous) and transA
+    g.inp("mc", (5, 9))
+    g.inp("md", (9, 19))
+    g.node("MatMul", ["mc", "md"], "matmul_t")
+    g.case("matmul_t", lambda f: f["mc"] @ f["md"])
+    gw2 = g.const("gw2", rng.normal(size=(21, 9)))
+    g.node("Gemm", ["mc", "gw2"], "gemm_tb", transB=1)
+    g.case("gemm_tb", lambda f: f["mc"] @ gw2.T)
+    g.node("Gemm", ["md", "gw2"], "gemm_ta", transA=1, transB=1, alpha=0.5)
+    g.case("gemm_ta", lambda f: f32(0.5) * f["md"].T @ gw2.T)
     # ---- elementwise binary with broadcasting
     g.inp("ea", (2, 3, 5), 0.5, 2.0)
     eb = g.const("eb", rng.uniform(0.5, 2.0, size=(3, 1)))

@@ -14,6 +14,8 @@ TWIN_TESTS = \
 	tests/twin-similarity.py \
 	tests/twin-examples.py \
 	tests/twin-errors.sh \
-	tests/twin-interrupt.sh
+	tests/twin-interrupt.sh \
+	tests/twin-plugin.py \
+	tests/twin-plugin-template.sh
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk

@@ -161,6 +161,14 @@ static int plugins_json(const tb_plugin_registry *reg, const char *name)
         kit->plugin_kind ? tb_json_string(&b, kit->plugin_kind) : tb_buf_puts(&b, "null");
         tb_buf_puts(&b, ", \"summary\": ");
         tb_json_string(&b, kit->summary);
+        if (kit->builtin_text) {
+            tb_buf t = {0};
+            kit->builtin_text(&t);
+            char *text = tb_buf_take(&t);
+            tb_buf_puts(&b, ", \"built_in\": ");
+            tb_json_string(&b, text ? text : "");
+            free(text);
+        }
         tb_buf_puts(&b, "}");
     }
     tb_buf_puts(&b, "]}\n");
@@ -185,8 +193,16 @@ static void plugins_text(const tb_plugin_registry *reg)
     for (size_t i = 0; i < tb_plugin_path_count(reg); ++i)
         printf(" %s", tb_plugin_path_at(reg, i));
     printf("\nkinds of model (simulation.kind):\n");
-    for (size_t k = 0; k < tb_kit_count(); ++k)
+    for (size_t k = 0; k < tb_kit_count(); ++k) {
         printf("  %-8s %s\n", tb_kit_at(k)->name, tb_kit_at(k)->summary);
+        if (tb_kit_at(k)->builtin_text) {
+            tb_buf b = {0};
+            tb_kit_at(k)->builtin_text(&b);
+            char *text = tb_buf_take(&b);
+            printf("           built in: %s\n", text ? text : "");
+            free(text);
+        }
+    }
     printf("for every kind:\n");
     for (size_t k = 0; k < tb_layer_count(); ++k)
         printf("  [[%s]] %s (plugins of kind %s)\n", tb_layer_at(k)->sections[0].name, tb_layer_at(k)->summary,

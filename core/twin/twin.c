@@ -13,6 +13,7 @@
 #include "pipeline.h"
 #include "twin_exec.h"
 #include "twin_import.h"
+#include "twin_plugin.h"
 #include "twin_scenario.h"
 #include "twin_stimulus.h"
 #include "twinbrain/opencl.h"
@@ -301,6 +302,11 @@ const tb_kit tb_twin_kit = {
     .check_scenario = tw_check_scenario,
     .free_scenario = tw_free_scenario,
     .list_keys = tw_list_keys,
+    .plugin_kind = TB_TWIN_KIND,
+    .check_plugin = tw_check_plugin,
+    .plugin_text = tw_plugin_text,
+    .plugin_json = tw_plugin_json,
+    .builtin_text = tw_builtin_text,
     .model_of = twin_model_of,
     .check_text = twin_check_text,
     .summary_text = twin_summary_text,

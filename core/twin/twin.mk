@@ -19,7 +19,9 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin_fold.c \
 	core/twin/twin_network.c \
 	core/twin/twin_exec.c core/twin/twin_exec.h \
-	core/twin/twin_fit.c core/twin/twin_fit_graph.c core/twin/twin_fit.h
+	core/twin/twin_fit.c core/twin/twin_fit_graph.c core/twin/twin_fit.h \
+	core/twin/twin_plugin.c core/twin/twin_plugin.h
+twinbrain_include_HEADERS += include/twinbrain/twin.h
 nodist_libtwinbrain_la_SOURCES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
 libtwinbrain_la_CPPFLAGS += $(PROTOBUF_C_CFLAGS) -I$(top_builddir)/core/twin
 libtwinbrain_la_LIBADD += $(PROTOBUF_C_LIBS)
@@ -41,3 +43,12 @@ twinexampledir = $(exampledir)/twin
 dist_twinexample_DATA = examples/twin/README.md examples/twin/gabor_twin.h5 examples/twin/orientation_tuning.toml \
 	examples/twin/receptive_field.toml examples/twin/train_gabor_twin.py
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto
+
+# Twin plugins (custom ops): include/twinbrain/twin.h, docs/plugins.md.
+plugin_LTLIBRARIES += plugins/gaussian_readout.la
+plugins_gaussian_readout_la_SOURCES = plugins/twin/gaussian_readout/gaussian_readout.c
+plugins_gaussian_readout_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_gaussian_readout_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+twinplugintemplatedir = $(exampledir)/twin-plugin-template
+dist_twinplugintemplate_DATA = examples/twin-plugin-template/Makefile examples/twin-plugin-template/my_op.c \
+	examples/twin-plugin-template/my_op_model.py examples/twin-plugin-template/README.md

@@ -10,6 +10,7 @@
 #include "twin_exec.h"
 #include "twin_ops.h"
 #include "twin_plan.h"
+#include "twin_plugin.h"
 #include "twinbrain/opencl.h"
 #include "util.h"
 
@@ -28,10 +29,18 @@ struct tw_exec {
     cl_mem *mem;   /* per tensor (aliases share their input's) */
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
+    int *act_of;   /* per node: the activation node a Conv applies as it writes, or -1 */
+    bool *fused;   /* per node: an activation applied by the Conv before it (no launch) */
     launch *l;
     size_t n_l, cap_l;
     cl_mem *extra; /* meta tables, folded batch-norm factors */
     size_t n_extra, cap_extra;
+    /* twin plugins' programs, one per plugin the graph uses */
+    struct plugin_prog {
+        const tb_plugin *p;
+        tb_program *prog;
+    } *pp;
+    size_t n_pp, cap_pp;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -124,12 +133,13 @@ static cl_mem real_buf(tw_exec *x, const double *v, size_t n, const char *what, 
     return m;
 }
 
-/* Start a launch of `kernel` over n elements per instance. */
-static tb_status start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, args *a, tb_error *err)
+/* Start a launch of `kernel` of `prog` over n elements per instance. */
+static tb_status start_of(tw_exec *x, tb_program *prog, const char *kernel, const tw_node *nd, size_t n, args *a,
+                          tb_error *err)
 {
     if (!tb_grow((void **)&x->l, &x->cap_l, x->n_l + 1, sizeof *x->l))
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    cl_kernel k = tb_program_kernel(x->prog, kernel, err);
+    cl_kernel k = tb_program_kernel(prog, kernel, err);
     if (!k)
         return err->status;
     x->l[x->n_l++] = (launch){k, n, nd->op};
@@ -137,11 +147,43 @@ static tb_status start(tw_exec *x, const char *kernel, const tw_node *nd, size_t
     return TB_OK;
 }
 
+static tb_status start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, args *a, tb_error *err)
+{
+    return start_of(x, x->prog, kernel, nd, n, a, err);
+}
+
 static tb_status finish(args *a, const tw_node *nd, tb_error *err)
 {
     if (a->rc != CL_SUCCESS)
         return tb_cl_fail(err, a->rc, nd->op);
     return TB_OK;
+}
+
+/* Merge adjacent dimensions that every one of the ns stride arrays walks
+ * contiguously, and drop dimensions of size 1: the kernels find an
+ * element's offsets with a division per dimension, which costs more than
+ * the element's arithmetic. Returns the new rank (0: one element). */
+static int collapse(int r, int64_t *dims, int64_t *const *str, int ns)
+{
+    int k = 0;
+    for (int d = 0; d < r; ++d) {
+        if (dims[d] == 1)
+            continue;
+        bool merge = k > 0;
+        for (int s = 0; merge && s < ns; ++s)
+            merge = str[s][k - 1] == str[s][d] * dims[d];
+        if (merge) {
+            dims[k - 1] *= dims[d];
+            for (int s = 0; s < ns; ++s)
+                str[s][k - 1] = str[s][d];
+            continue;
+        }
+        dims[k] = dims[d];
+        for (int s = 0; s < ns; ++s)
+            str[s][k] = str[s][d];
+        ++k;
+    }
+    return k;
 }
 
 /* ------------------------------------------------------------ plans */
@@ -168,12 +210,15 @@ static tb_status plan_binary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_
 {
     tw_graph *g = (tw_graph *)x->g;
     tw_tensor *o = tw_out(g, nd, 0);
-    int64_t meta[1 + 3 * TW_MAX_RANK];
-    int r = o->rank;
+    int64_t meta[1 + 3 * TW_MAX_RANK], dims[TW_MAX_RANK], sa[TW_MAX_RANK], sb[TW_MAX_RANK];
+    memcpy(dims, o->dims, (size_t)o->rank * sizeof *dims);
+    tw_broadcast_strides(tw_in(g, nd, 0), o, sa);
+    tw_broadcast_strides(tw_in(g, nd, 1), o, sb);
+    int r = collapse(o->rank, dims, (int64_t *const[]){sa, sb}, 2);
     meta[0] = r;
-    memcpy(meta + 1, o->dims, (size_t)r * sizeof *meta);
-    tw_broadcast_strides(tw_in(g, nd, 0), o, meta + 1 + r);
-    tw_broadcast_strides(tw_in(g, nd, 1), o, meta + 1 + 2 * r);
+    memcpy(meta + 1, dims, (size_t)r * sizeof *meta);
+    memcpy(meta + 1 + r, sa, (size_t)r * sizeof *meta);
+    memcpy(meta + 1 + 2 * r, sb, (size_t)r * sizeof *meta);
     cl_mem m = meta_buf(x, meta, 1 + 3 * (size_t)r, err);
     args a;
     tb_status st = m ? start(x, "tw_binary", nd, (size_t)tw_numel(o), &a, err) : err->status;
@@ -200,12 +245,12 @@ static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_er
     tb_status st = nv < 0 ? tb_error_set(err, TB_ERR_OTHER, "node '%s': cannot plan its copies", nd->name) : TB_OK;
     for (int j = 0; st == TB_OK && j < nv; ++j) {
         int64_t meta[3 + 3 * TW_MAX_RANK], n = 1;
-        int r = v[j].rank;
-        meta[0] = r, meta[1] = v[j].xoff, meta[2] = v[j].yoff;
-        for (int d = 0; d < r; ++d) {
-            meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
+        for (int d = 0; d < v[j].rank; ++d)
             n *= v[j].dims[d];
-        }
+        int r = collapse(v[j].rank, v[j].dims, (int64_t *const[]){v[j].xstr, v[j].ystr}, 2);
+        meta[0] = r, meta[1] = v[j].xoff, meta[2] = v[j].yoff;
+        for (int d = 0; d < r; ++d)
+            meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
         if (n == 0)
             continue;
         cl_mem m = meta_buf(x, meta, 3 + 3 * (size_t)r, err);
@@ -235,12 +280,19 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
         tw_numel(tw_out(g, nd, 0)) > int_max)
         return tw_node_error(g, nd, err, "a tensor of 2^31 elements or more per instance (the kernel counts in int)");
     bool has_bias = tw_in(g, nd, 2) != NULL;
-    int64_t meta[17] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
-                        w.groups, has_bias};
-    cl_mem m = meta_buf(x, meta, 17, err);
-    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    /* register tiles (kernels/twin.cl) of 8 output columns by up to 8
+     * channels of a group, where a tile's input columns fit its buffer */
+    const int64_t ob = 8, seg_max = 64;
+    int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1, owb = (w.OW + ob - 1) / ob,
+            mbn = (mg + mb - 1) / mb;
+    bool tiled = (ob - 1) * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
+    int64_t meta[19] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
+                        w.groups, has_bias, owb, mbn};
+    cl_mem m = meta_buf(x, meta, 19, err);
+    size_t n = tiled ? (size_t)(w.N * w.groups * mbn * w.OH * owb) : (size_t)tw_numel(tw_out(g, nd, 0));
+    const char *kernel = !tiled ? "tw_conv2d" : mb == 8 ? "tw_conv2d_t8" : mb == 4 ? "tw_conv2d_t4" : "tw_conv2d_t1";
     args a;
-    st = m ? start(x, "tw_conv2d", nd, n, &a, err) : err->status;
+    st = m ? start(x, kernel, nd, n, &a, err) : err->status;
     if (st)
         return st;
     a_tensor(&a, nd->in[0]);
@@ -251,6 +303,13 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
     a_tensor(&a, nd->out[0]);
     a_mem(&a, m);
     a_long(&a, (int64_t)n);
+    int act = x->act_of[nd - g->nodes];
+    double p0 = 0, p1 = 0;
+    if (act >= 0)
+        tw_unary_params(g, &g->nodes[act], &p0, &p1);
+    a_int(&a, act >= 0 ? tw_node_op(&g->nodes[act])->code : TW_U_IDENTITY);
+    a_real(&a, p0);
+    a_real(&a, p1);
     return finish(&a, nd, err);
 }
 
@@ -258,7 +317,7 @@ static tb_status plan_matmul(tw_exec *x, const tw_node *nd, bool gemm, tb_error 
 {
     tw_graph *g = (tw_graph *)x->g;
     tw_tensor *A = tw_in(g, nd, 0), *B = tw_in(g, nd, 1), *C = gemm ? tw_in(g, nd, 2) : NULL, *o = tw_out(g, nd, 0);
-    int64_t meta[11 + 3 * TW_MAX_RANK] = {0};
+    int64_t meta[13 + 3 * TW_MAX_RANK] = {0};
     double alpha = 1, beta = 1;
     if (gemm) {
         bool ta = tw_attr_int(nd, "transA", 0), tb = tw_attr_int(nd, "transB", 0);
@@ -291,10 +350,15 @@ static tb_status plan_matmul(tw_exec *x, const tw_node *nd, bool gemm, tb_error 
             meta[11 + 2 * rb + d] = kb < 0 || b2.dims[kb] == 1 ? 0 : bs[kb];
         }
     }
-    cl_mem m = meta_buf(x, meta, 11 + 3 * TW_MAX_RANK, err);
-    size_t n = (size_t)tw_numel(o);
+    /* register tiles of 4 rows by 8 columns (kernels/twin.cl, tw_matmul_t) */
+    int rb = (int)meta[10];
+    int64_t batches = meta[1] && meta[0] ? tw_numel(o) / (meta[0] * meta[1]) : 0;
+    meta[11 + 3 * rb] = (meta[1] + 7) / 8;
+    meta[12 + 3 * rb] = (meta[0] + 3) / 4;
+    cl_mem m = meta_buf(x, meta, 11 + 3 * TW_MAX_RANK + 2, err);
+    size_t n = (size_t)(batches * meta[11 + 3 * rb] * meta[12 + 3 * rb]);
     args a;
-    tb_status st = m ? start(x, "tw_matmul", nd, n, &a, err) : err->status;
+    tb_status st = m ? start(x, "tw_matmul_t", nd, n, &a, err) : err->status;
     if (st)
         return st;
     a_tensor(&a, nd->in[0]);
@@ -350,6 +414,8 @@ static tb_status plan_reduce(tw_exec *x, const tw_node *nd, const tw_op *op, tb_
         else
             kd[r] = in->dims[d], ks[r++] = xs[d];
     }
+    r = collapse(r, kd, (int64_t *const[]){ks}, 1);
+    q = collapse(q, rd, (int64_t *const[]){rs}, 1);
     int64_t meta[5 + 4 * TW_MAX_RANK], k = 0;
     meta[k++] = op->code, meta[k++] = r;
     for (int d = 0; d < r; ++d)
@@ -384,14 +450,15 @@ static tb_status plan_grid(tw_exec *x, const tw_node *nd, tb_error *err)
                        strcmp(tw_attr_string(nd, "padding_mode", "zeros"), "border") == 0};
     cl_mem m = meta_buf(x, meta, 8, err);
     args a;
-    tb_status st = m ? start(x, "tw_grid_sample", nd, (size_t)tw_numel(o), &a, err) : err->status;
+    int64_t points = o->dims[0] * o->dims[2] * o->dims[3]; /* one work-item per point, for every channel */
+    tb_status st = m ? start(x, "tw_grid_sample", nd, (size_t)points, &a, err) : err->status;
     if (st)
         return st;
     a_tensor(&a, nd->in[0]);
     a_tensor(&a, nd->in[1]);
     a_tensor(&a, nd->out[0]);
     a_mem(&a, m);
-    a_long(&a, tw_numel(o));
+    a_long(&a, points);
     return finish(&a, nd, err);
 }
 
@@ -450,9 +517,61 @@ static tb_status plan_softmax(tw_exec *x, const tw_node *nd, tb_error *err)
     return finish(&a, nd, err);
 }
 
+/* A twin plugin's program, built once per executor (labelled by the plugin). */
+static tb_program *plugin_program(tw_exec *x, const tb_plugin *p, tb_error *err)
+{
+    for (size_t k = 0; k < x->n_pp; ++k)
+        if (x->pp[k].p == p)
+            return x->pp[k].prog;
+    if (!tb_grow((void **)&x->pp, &x->cap_pp, x->n_pp + 1, sizeof *x->pp)) {
+        tb_error_set(err, TB_ERR_OTHER, "out of memory");
+        return NULL;
+    }
+    const tb_twin_op *t = p->table;
+    char *label = tb_asprintf("twin plugin %s", p->name);
+    const tb_program_part parts[] = {{.text = t->source, .label = label}};
+    char *src = label ? tb_program_assemble(x->prec, parts, 1, err) : NULL;
+    tb_program *prog = NULL;
+    tb_status st = src ? tb_program_build(x->dev, src, "", label, &prog, err) : label ? err->status : TB_ERR_OTHER;
+    free(src);
+    free(label);
+    if (st)
+        return NULL;
+    x->pp[x->n_pp++] = (struct plugin_prog){p, prog};
+    return prog;
+}
+
+/* Inputs in order, the output, the plugin's meta and reals, n (twinbrain/twin.h). */
+static tb_status plan_plugin(tw_exec *x, const tw_node *nd, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    const tb_twin_op *t = nd->plugin->table;
+    int64_t meta[TB_TWIN_MAX_META];
+    double reals[TB_TWIN_MAX_META];
+    size_t nm = 0, nr = 0;
+    tw_plugin_tables(g, nd, meta, &nm, reals, &nr);
+    tb_program *prog = plugin_program(x, nd->plugin, err);
+    cl_mem m = prog ? meta_buf(x, meta, nm, err) : NULL;
+    cl_mem r = m ? keep_extra(x, real_buf(x, reals, nr, "twin plugin reals", err)) : NULL;
+    size_t n = (size_t)tw_numel(tw_out(g, nd, 0));
+    args a;
+    tb_status st = r ? start_of(x, prog, t->kernel, nd, n, &a, err) : err->status;
+    if (st)
+        return st;
+    for (size_t j = 0; j < nd->n_in; ++j)
+        a_tensor(&a, nd->in[j]);
+    a_tensor(&a, nd->out[0]);
+    a_mem(&a, m);
+    a_mem(&a, r);
+    a_long(&a, (int64_t)n);
+    return finish(&a, nd, err);
+}
+
 static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
 {
-    const tw_op *op = tw_op_find(nd->op);
+    if (x->fused[nd - x->g->nodes])
+        return TB_OK;
+    const tw_op *op = tw_node_op(nd);
     if (!op || op->kind == TW_K_HOST)
         return tb_error_set(err, TB_ERR_INPUT, "node '%s': op '%s' does not run on a device", nd->name, nd->op);
     switch (op->kind) {
@@ -468,6 +587,7 @@ static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
     case TW_K_GRID: return plan_grid(x, nd, err);
     case TW_K_AFFINE: return plan_affine(x, nd, err);
     case TW_K_SOFTMAX: return plan_softmax(x, nd, err);
+    case TW_K_PLUGIN: return plan_plugin(x, nd, err);
     default: return TB_OK; /* aliases: no work */
     }
 }
@@ -495,6 +615,46 @@ static tb_status alloc_tensor(tw_exec *x, int k, tb_error *err)
     return x->mem[k] ? TB_OK : err->status;
 }
 
+/* How many node inputs, graph outputs and state outputs read tensor t. */
+static size_t readers(const tw_graph *g, int t)
+{
+    size_t r = 0;
+    for (size_t k = 0; k < g->n_nodes; ++k)
+        for (size_t j = 0; j < g->nodes[k].n_in; ++j)
+            r += g->nodes[k].in[j] == t;
+    for (size_t j = 0; j < g->n_outputs; ++j)
+        r += g->outputs[j] == t;
+    for (size_t j = 0; j < g->n_state; ++j)
+        r += g->state_out[j] == t;
+    return r;
+}
+
+/* A Conv whose output only an elementwise activation reads applies the
+ * activation as it writes its output (one pass over the tensor less); the
+ * activation's output shares the Conv's buffer and launches nothing. */
+static void find_fusions(tw_exec *x)
+{
+    const tw_graph *g = x->g;
+    for (size_t k = 0; k < g->n_nodes; ++k) {
+        x->act_of[k] = -1;
+        const tw_op *op = tw_node_op(&g->nodes[k]);
+        int t = g->nodes[k].out[0];
+        if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1)
+            continue;
+        for (size_t j = k + 1; j < g->n_nodes; ++j) {
+            const tw_node *a = &g->nodes[j];
+            const tw_op *aop = tw_node_op(a);
+            if (a->n_in == 0 || a->in[0] != t)
+                continue;
+            if (aop && aop->kind == TW_K_UNARY && aop->code != TW_U_CAST && a->n_out >= 1 && a->out[0] >= 0) {
+                x->act_of[k] = (int)j;
+                x->fused[j] = true;
+            }
+            break;
+        }
+    }
+}
+
 /* Aliasing ops share their input's buffer; everything else gets its own. */
 static tb_status alloc_all(tw_exec *x, tb_error *err)
 {
@@ -503,8 +663,8 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
     if (!alias)
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     for (size_t k = 0; k < g->n_nodes; ++k) {
-        const tw_op *op = tw_op_find(g->nodes[k].op);
-        if (op && op->kind == TW_K_ALIAS && g->nodes[k].out[0] >= 0)
+        const tw_op *op = tw_node_op(&g->nodes[k]);
+        if (((op && op->kind == TW_K_ALIAS) || x->fused[k]) && g->nodes[k].out[0] >= 0)
             alias[g->nodes[k].out[0]] = true;
     }
     tb_status st = TB_OK;
@@ -534,7 +694,13 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     x->mem = calloc(g->n_t + 1, sizeof *x->mem);
     x->own = calloc(g->n_t + 1, sizeof *x->own);
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
-    tb_status st = x->mem && x->own && x->batched ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    x->act_of = calloc(g->n_nodes + 1, sizeof *x->act_of);
+    x->fused = calloc(g->n_nodes + 1, sizeof *x->fused);
+    tb_status st = x->mem && x->own && x->batched && x->act_of && x->fused
+                       ? TB_OK
+                       : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    if (st == TB_OK)
+        find_fusions(x);
     if (st == TB_OK) {
         const tb_program_part parts[] = {{.file = "twin.cl"}, {.file = "twin_ext.cl"}, {.file = "twin_seq.cl"}};
         char *src = tb_program_assemble(prec, parts, sizeof parts / sizeof parts[0], err);
@@ -564,11 +730,16 @@ void tw_exec_destroy(tw_exec *x)
     for (size_t k = 0; k < x->n_extra; ++k)
         clReleaseMemObject(x->extra[k]);
     tb_program_free(x->prog);
+    for (size_t k = 0; k < x->n_pp; ++k)
+        tb_program_free(x->pp[k].prog);
+    free(x->pp);
     free(x->l);
     free(x->extra);
     free(x->mem);
     free(x->own);
     free(x->batched);
+    free(x->act_of);
+    free(x->fused);
     free(x);
 }
 

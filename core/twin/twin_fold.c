@@ -11,6 +11,7 @@
 #include "twin_import.h"
 #include "twin_ops.h"
 #include "twin_ops_ext.h"
+#include "twin_plugin.h"
 #include "util.h"
 
 static bool all_const_inputs(tw_graph *g, const tw_node *n)
@@ -37,7 +38,7 @@ static tb_status visit(tw_graph *g, size_t k, bool *dead, tb_error *err)
     }
     if (strcmp(n->op, "If") == 0 && (gs = tw_if_choose(g, n, err)) != TB_OK)
         return gs;
-    const tw_op *op = tw_op_find(n->op);
+    const tw_op *op = tw_node_op(n);
     if (!op)
         return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' (opset %lld) is not supported by the twin kit",
                             g->source ? g->source : "model", n->name, n->op, (long long)g->opset);
@@ -312,7 +313,7 @@ tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
     tb_status st = TB_OK;
     for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
         tw_node *n = &g->nodes[k];
-        const tw_op *op = tw_op_find(n->op);
+        const tw_op *op = tw_node_op(n);
         bool any_out = false; /* an optional output may be left out (LSTM's Y) */
         for (size_t j = 0; j < n->n_out; ++j)
             any_out |= n->out[j] >= 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "twin_graph.h"
+#include "twinbrain/plugin.h"
 #include "util.h"
 
 void tw_node_free(tw_node *n)
@@ -22,6 +23,7 @@ void tw_node_free(tw_node *n)
         free(n->attrs[a].ints);
     }
     free(n->attrs);
+    free(n->domain);
     memset(n, 0, sizeof *n);
 }
 
@@ -48,6 +50,7 @@ void tw_graph_free(tw_graph *g)
     free(g->producer_version);
     free(g->graph_name);
     free(g->sizes);
+    tb_plugin_registry_free(g->plugins); /* after the nodes: their plugins live in it */
     memset(g, 0, sizeof *g);
 }
 

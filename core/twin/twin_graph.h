@@ -62,6 +62,11 @@ typedef struct tw_node {
     int guard[TW_MAX_GUARDS];
     bool guard_then[TW_MAX_GUARDS];
     int n_guard;
+    /* A custom op (docs/plugins.md, "Twin plugins"): its ONNX domain and
+     * the twin plugin that runs it (a tb_plugin of kind "twin"); NULL for
+     * the built-in ops. */
+    char *domain;
+    const struct tb_plugin *plugin;
 } tw_node;
 
 typedef struct tw_graph {
@@ -78,6 +83,8 @@ typedef struct tw_graph {
     /* provenance */
     char *source, *source_sha256, *producer, *producer_version, *graph_name, *sizes;
     int64_t ir_version, opset;
+    /* The plugins of custom ops, loaded when the first one is met (owned). */
+    struct tb_plugin_registry *plugins;
 } tw_graph;
 
 void tw_graph_free(tw_graph *g);

@@ -8,6 +8,7 @@
 
 #include "h5util.h"
 #include "twin_import.h"
+#include "twin_plugin.h"
 #include "util.h"
 
 #define FORMAT_NAME "twinbrain-network"
@@ -157,7 +158,8 @@ static bool write_nodes(hid_t f, const tw_graph *g)
         snprintf(name, sizeof name, "%06zu", k);
         hid_t ng = H5Gcreate2(grp, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         int64_t io[64];
-        ok = ng >= 0 && attr_str(ng, "op", n->op) && attr_str(ng, "name", n->name);
+        ok = ng >= 0 && attr_str(ng, "op", n->op) && attr_str(ng, "name", n->name) &&
+             (!n->domain || attr_str(ng, "domain", n->domain));
         for (size_t j = 0; j < n->n_in && j < 64; ++j)
             io[j] = n->in[j];
         ok = ok && (n->n_in == 0 || attr_num(ng, "inputs", H5T_NATIVE_INT64, io, n->n_in, false));
@@ -439,9 +441,15 @@ static tb_status read_nodes(reader *r, tw_graph *g)
         ok = ok && H5Aiterate2(ng, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, node_attr, &w) >= 0 && w.ok;
         for (size_t a = 0; ok && n && a < n->n_attrs; ++a)
             ok = n->attrs[a].type != TW_A_TENSOR || (n->attrs[a].tensor >= 0 && (size_t)n->attrs[a].tensor < g->n_t);
+        char *domain = ok ? get_attr_str(ng, "domain") : NULL;
         H5Gclose(ng);
         if (!ok)
             st = bad(r, "a node's attributes are unreadable");
+        else if (!domain)
+            st = tb_error_set(r->err, TB_ERR_OTHER, "out of memory");
+        else if (domain[0]) /* a twin plugin's op: the plugin must be loaded now as at import */
+            st = tw_plugin_resolve(g, n, domain, r->path, r->err);
+        free(domain);
     }
     H5Gclose(grp);
     return st;

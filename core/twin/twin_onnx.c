@@ -12,6 +12,7 @@
 #include "onnx_subset.pb-c.h"
 #include "sha256.h"
 #include "twin_import.h"
+#include "twin_plugin.h"
 #include "util.h"
 
 static tb_status oom(tb_error *err)
@@ -335,7 +336,8 @@ static tb_status add_plain_node(const char *file, tw_graph *g, const Onnx__NodeP
                                 tb_error *err)
 {
     const char *op = np->op_type ? np->op_type : "";
-    if (strcmp(op, "Constant") == 0)
+    bool custom = np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0;
+    if (!custom && strcmp(op, "Constant") == 0)
         return constant_node(file, g, np, err);
     tw_node *n = tw_graph_add_node(g, op, np->name);
     if (!n)
@@ -366,7 +368,8 @@ static tb_status add_plain_node(const char *file, tw_graph *g, const Onnx__NodeP
         if (st)
             return st;
     }
-    return TB_OK;
+    /* an op of another domain is a twin plugin's (or refused naming it) */
+    return custom ? tw_plugin_resolve(g, &g->nodes[g->n_nodes - 1], np->domain, file, err) : TB_OK;
 }
 
 static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *np, const scope *sc,

@@ -37,7 +37,8 @@ typedef enum tw_kind {
     TW_K_GRID,
     TW_K_AFFINE,  /* per-channel scale and shift (BatchNormalization) */
     TW_K_SOFTMAX,
-    TW_K_EXT      /* planned by tw_plan_ext (the twin_ops_*.c files) */
+    TW_K_EXT,     /* planned by tw_plan_ext (the twin_ops_*.c files) */
+    TW_K_PLUGIN   /* a twin plugin's custom op (twin_plugin.h) */
 } tw_kind;
 
 typedef struct tw_op {
