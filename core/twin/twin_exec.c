@@ -844,7 +844,7 @@ static void to_tw(tw_args *t, const args *a)
 
 tb_status tw_plan_start(tw_exec *x, const char *kernel, const tw_node *nd, size_t n, tw_args *t, tb_error *err)
 {
-    args a;
+    args a = {0};
     tb_status st = start(x, kernel, nd, n, &a, err);
     if (st == TB_OK)
         to_tw(t, &a);
