@@ -376,10 +376,8 @@ static tb_status add_node(const char *file, tw_graph *g, const Onnx__NodeProto *
                           const guards *gd, tb_error *err)
 {
     const char *op = np->op_type ? np->op_type : "";
-    if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
-        return tb_error_set(err, TB_ERR_INPUT, "%s: node '%s': op '%s' of domain '%s' is not supported (opset %lld)",
-                            file, np->name ? np->name : "", op, np->domain, (long long)g->opset);
-    if (strcmp(op, "If") == 0 && np->n_attribute > 0)
+    bool custom = np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0;
+    if (!custom && strcmp(op, "If") == 0 && np->n_attribute > 0)
         return if_node(file, g, np, sc, gd, err);
     if (!sc)
         return add_plain_node(file, g, np, gd, err);
