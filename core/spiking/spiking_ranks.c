@@ -37,7 +37,9 @@ struct spk_ranks {
     int R, rank, each; /* ranks; this one; partitions per rank */
     int wish;          /* partitions per rank, the most any rank's device wants */
     uint64_t bank_syn; /* synapses per buffer, on the smallest device */
-    uint32_t *row;     /* a step's history counts, P + 1 */
+    uint32_t *rows;    /* the launch's history counts, P + 1 a step */
+    uint32_t *lists;   /* the launch's lists of this rank's neurons, a slot's worth a step */
+    size_t rows_cap, lists_cap; /* steps */
     uint32_t *mine;    /* this rank's message: status, counts, ids */
     size_t cap;        /* of mine, in words */
     bool halted;       /* another rank failed in this chunk */
@@ -45,6 +47,7 @@ struct spk_ranks {
     uint32_t *fcnt[2]; /* per partition, entries in rec_host */
     uint32_t *fpop[2]; /* per step of the chunk and population */
     double seconds;    /* spent exchanging (waiting included) */
+    double mpi_seconds; /* of which in MPI (the rest: copies to and from the device) */
     uint64_t bytes;    /* sent by this rank */
     uint64_t exchanges;
 };
@@ -143,14 +146,13 @@ tb_status spk_ranks_buffers(spk *k, tb_error *err)
     struct spk_ranks *rk = k->rk;
     if (!rk)
         return TB_OK;
-    rk->row = calloc((size_t)k->P + 1, sizeof *rk->row);
     for (int b = 0; b < 2; ++b) {
         rk->fcnt[b] = calloc((size_t)k->P + 1, sizeof *rk->fcnt[b]);
         rk->fpop[b] = calloc(k->kmax * k->n_pops + 1, sizeof *rk->fpop[b]);
         if (!rk->fcnt[b] || !rk->fpop[b])
             return oom(err);
     }
-    return rk->row ? TB_OK : oom(err);
+    return TB_OK;
 }
 
 void spk_ranks_free(spk *k)
@@ -158,7 +160,8 @@ void spk_ranks_free(spk *k)
     struct spk_ranks *rk = k->rk;
     if (!rk)
         return;
-    free(rk->row);
+    free(rk->rows);
+    free(rk->lists);
     free(rk->mine);
     for (int b = 0; b < 2; ++b) {
         free(rk->fcnt[b]);
@@ -198,44 +201,60 @@ static bool reserve(struct spk_ranks *rk, size_t words)
     return true;
 }
 
+static bool steps_room(uint32_t **buf, size_t *cap, uint64_t n, size_t per)
+{
+    if (n <= *cap)
+        return true;
+    uint32_t *m = realloc(*buf, (size_t)n * per * sizeof *m + 1);
+    if (!m)
+        return false;
+    *buf = m;
+    *cap = (size_t)n;
+    return true;
+}
+
 /* This rank's lists of steps [t, t + n): after the status word, n x pown
- * counts, then the ids, step by step and partition by partition. */
+ * counts, then the ids, step by step and partition by partition. Each
+ * step's counts and its whole range of this rank's list slots come back
+ * in one batch of reads (a few commands, one wait), and are packed here. */
 static tb_status pack(spk *k, uint64_t t, uint64_t n, size_t *words, tb_error *err)
 {
     struct spk_ranks *rk = k->rk;
     cl_command_queue q = tb_device_queue(k->dev);
-    size_t head = 1 + (size_t)n * (size_t)k->pown;
-    if (!reserve(rk, head))
+    size_t span = (size_t)(k->part[k->pfirst + k->pown] - k->part[k->pfirst]), P1 = (size_t)k->P + 1;
+    if (!steps_room(&rk->rows, &rk->rows_cap, n, P1) || !steps_room(&rk->lists, &rk->lists_cap, n, span))
         return oom(err);
     cl_int rc = CL_SUCCESS;
     for (uint64_t s = 0; rc == CL_SUCCESS && s < n; ++s) {
         size_t slot = (size_t)((t + s) % (uint64_t)k->H);
-        size_t off = (slot * ((size_t)k->P + 1) + (size_t)k->pfirst) * sizeof(cl_uint);
-        rc = clEnqueueReadBuffer(q, k->hist_cnt, CL_FALSE, off, (size_t)k->pown * sizeof(cl_uint),
-                                 rk->mine + 1 + s * (size_t)k->pown, 0, NULL, NULL);
+        rc = clEnqueueReadBuffer(q, k->hist_cnt, CL_FALSE, slot * P1 * sizeof(cl_uint), P1 * sizeof(cl_uint),
+                                 rk->rows + s * P1, 0, NULL, NULL);
+        if (rc == CL_SUCCESS && span)
+            rc = clEnqueueReadBuffer(q, k->hist, CL_FALSE,
+                                     (slot * (size_t)k->Ns + (size_t)k->part[k->pfirst]) * sizeof(cl_uint),
+                                     span * sizeof(cl_uint), rk->lists + s * span, 0, NULL, NULL);
     }
     if (rc == CL_SUCCESS)
         rc = clFinish(q);
-    size_t total = head;
-    for (size_t i = 1; rc == CL_SUCCESS && i < head; ++i)
-        total += rk->mine[i];
-    if (rc == CL_SUCCESS && !reserve(rk, total))
+    if (rc != CL_SUCCESS)
+        return tb_cl_fail(err, rc, "reading the spikes to send to the other ranks");
+    size_t head = 1 + (size_t)n * (size_t)k->pown, total = head;
+    for (uint64_t s = 0; s < n; ++s)
+        for (int j = 0; j < k->pown; ++j)
+            total += rk->rows[s * P1 + (size_t)(k->pfirst + j)];
+    if (!reserve(rk, total))
         return oom(err);
     size_t at = head;
-    for (uint64_t s = 0; rc == CL_SUCCESS && s < n; ++s) {
-        size_t slot = (size_t)((t + s) % (uint64_t)k->H);
-        for (int j = 0; rc == CL_SUCCESS && j < k->pown; ++j) {
-            uint32_t c = rk->mine[1 + s * (size_t)k->pown + (size_t)j];
-            size_t off = (slot * (size_t)k->Ns + (size_t)k->part[k->pfirst + j]) * sizeof(cl_uint);
-            if (c)
-                rc = clEnqueueReadBuffer(q, k->hist, CL_FALSE, off, c * sizeof(cl_uint), rk->mine + at, 0, NULL, NULL);
+    for (uint64_t s = 0; s < n; ++s)
+        for (int j = 0; j < k->pown; ++j) {
+            uint32_t c = rk->rows[s * P1 + (size_t)(k->pfirst + j)];
+            rk->mine[1 + s * (size_t)k->pown + (size_t)j] = c;
+            memcpy(rk->mine + at, rk->lists + s * span + (size_t)(k->part[k->pfirst + j] - k->part[k->pfirst]),
+                   c * sizeof(uint32_t));
             at += c;
         }
-    }
-    if (rc == CL_SUCCESS)
-        rc = clFinish(q);
     *words = at;
-    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "reading the spikes to send to the other ranks");
+    return TB_OK;
 }
 
 static size_t pop_index(const spk *k, uint64_t n)
@@ -273,47 +292,51 @@ static void note(spk *k, int from, uint64_t step, uint64_t step0, int q, const u
 
 /* The other ranks' lists into this rank's history: ids where their
  * partitions would have written them, and each step's counts row (this
- * rank's counts unchanged; the spike files' list, P, is every rank's own). */
+ * rank's counts as read; the spike files' list, P, is every rank's own):
+ * one batch of writes, one wait. */
 static tb_status unpack(spk *k, const uint32_t *all, const size_t *sizes, uint64_t t, uint64_t n, uint64_t step0,
                         int buf, tb_error *err)
 {
     struct spk_ranks *rk = k->rk;
     cl_command_queue q = tb_device_queue(k->dev);
     cl_int rc = CL_SUCCESS;
-    size_t each = (size_t)rk->each;
-    for (uint64_t s = 0; rc == CL_SUCCESS && s < n; ++s) {
-        size_t slot = (size_t)((t + s) % (uint64_t)k->H);
-        const uint32_t *m = all;
-        for (int r = 0; r < rk->R; ++r) {
-            const uint32_t *ids = m + 1 + (size_t)n * each;
-            for (uint64_t s2 = 0; s2 < s; ++s2)
-                for (size_t j = 0; j < each; ++j)
-                    ids += m[1 + s2 * each + j];
-            for (size_t j = 0; rc == CL_SUCCESS && j < each; ++j) {
+    size_t each = (size_t)rk->each, P1 = (size_t)k->P + 1;
+    const uint32_t *m = all;
+    for (int r = 0; r < rk->R; ++r) {
+        const uint32_t *ids = m + 1 + (size_t)n * each;
+        for (uint64_t s = 0; s < n; ++s) {
+            size_t slot = (size_t)((t + s) % (uint64_t)k->H);
+            for (size_t j = 0; j < each; ++j) {
                 int qq = r * rk->each + (int)j;
                 uint32_t c = m[1 + s * each + j];
-                rk->row[qq] = c;
+                rk->rows[s * P1 + (size_t)qq] = c;
                 note(k, r, t + s, step0, qq, ids, c, buf);
                 size_t off = (slot * (size_t)k->Ns + (size_t)k->part[qq]) * sizeof(cl_uint);
-                if (c && r != rk->rank)
+                if (c && r != rk->rank && rc == CL_SUCCESS)
                     rc = clEnqueueWriteBuffer(q, k->hist, CL_FALSE, off, c * sizeof(cl_uint), ids, 0, NULL, NULL);
                 ids += c;
             }
-            m += sizes[r] / sizeof *m;
         }
-        if (rc == CL_SUCCESS)
-            rc = clEnqueueWriteBuffer(q, k->hist_cnt, CL_FALSE, slot * ((size_t)k->P + 1) * sizeof(cl_uint),
-                                      (size_t)k->P * sizeof(cl_uint), rk->row, 0, NULL, NULL);
-        /* the row is reused for the next step: wait until it is copied */
-        if (rc == CL_SUCCESS)
-            rc = clFinish(q);
+        m += sizes[r] / sizeof *m;
     }
+    for (uint64_t s = 0; rc == CL_SUCCESS && s < n; ++s) {
+        size_t slot = (size_t)((t + s) % (uint64_t)k->H);
+        rc = clEnqueueWriteBuffer(q, k->hist_cnt, CL_FALSE, slot * P1 * sizeof(cl_uint), (size_t)k->P * sizeof(cl_uint),
+                                  rk->rows + s * P1, 0, NULL, NULL);
+    }
+    /* the messages are freed after this: wait until they are copied */
+    cl_int done = clFinish(q);
+    rc = rc != CL_SUCCESS ? rc : done;
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "writing the other ranks' spikes");
 }
 
 tb_status spk_ranks_exchange(spk *k, uint64_t t, uint64_t n, uint64_t step0, int buf, tb_status st, tb_error *err)
 {
     struct spk_ranks *rk = k->rk;
+    /* the launch's own time is computing, not exchanging */
+    cl_int rc = st == TB_OK ? clFinish(tb_device_queue(k->dev)) : CL_SUCCESS;
+    if (rc != CL_SUCCESS)
+        st = tb_cl_fail(err, rc, "running the network's steps");
     double t0 = tb_now();
     size_t words = 1;
     if (st == TB_OK)
@@ -329,7 +352,9 @@ tb_status spk_ranks_exchange(spk *k, uint64_t t, uint64_t n, uint64_t step0, int
     size_t *sizes = calloc((size_t)rk->R, sizeof *sizes);
     if (!sizes)
         return st != TB_OK ? st : oom(err);
+    double m0 = tb_now();
     tb_status got = rk->cap ? tb_world_allgather(rk->mine, words * sizeof(uint32_t), &all, sizes, err) : st;
+    rk->mpi_seconds += tb_now() - m0;
     if (got != TB_OK || st != TB_OK) {
         free(sizes);
         free(all);
@@ -372,5 +397,6 @@ size_t spk_ranks_figures(const spk *k, tb_sim_figure *f)
     f[0] = (tb_sim_figure){"exchange_seconds", rk->seconds};
     f[1] = (tb_sim_figure){"exchange_bytes", (double)rk->bytes};
     f[2] = (tb_sim_figure){"exchanges", (double)rk->exchanges};
-    return 3;
+    f[3] = (tb_sim_figure){"exchange_mpi_seconds", rk->mpi_seconds};
+    return 4;
 }
