@@ -82,6 +82,13 @@ def synapses(path):
         return int(f.attrs["synapses"]), int(f.attrs.get("mpi_ranks", 1)), str(f.attrs["status"])
 
 
+def blocks(path, ranks):
+    """Each rank's (rank, first_neuron, neurons) from /devices."""
+    with h5py.File(path, "r") as f:
+        return [(int(f[f"devices/{r}"].attrs["mpi_rank"]), int(f[f"devices/{r}"].attrs["first_neuron"]),
+                 int(f[f"devices/{r}"].attrs["neurons"])) for r in range(ranks)], int(f.attrs["neurons"])
+
+
 def microcircuit(tmp):
     path = os.path.join(tmp, "pd.toml")
     subprocess.run([sys.executable, os.path.join(SRC, "examples/spiking/potjans_diesmann.py"), "--scale", "0.02",
@@ -107,6 +114,11 @@ def compare(tmp, name, sc, duration):
         got, want = synapses(out), synapses(single)
         check(f"{name}, {ranks} ranks: the file counts every rank's synapses, says its ranks",
               got == (want[0], ranks, "completed"), f"{got} vs {want}")
+        b, n = blocks(out, ranks)
+        tiles = [r for r, _, _ in b] == list(range(ranks)) and b[0][1] == 0 and all(
+            b[i][1] + b[i][2] == b[i + 1][1] for i in range(ranks - 1)) and b[-1][1] + b[-1][2] == n
+        check(f"{name}, {ranks} ranks: /devices gives each rank a block of neurons, together all {n}",
+              tiles and all(c > 0 for _, _, c in b), b)
 
 
 def killed(tmp, sc):

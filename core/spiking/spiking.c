@@ -727,7 +727,8 @@ static tb_status spiking_declare(void *impl, tb_output *out, tb_error *err)
 {
     if (!spk_ranks_writes(impl)) /* over MPI ranks rank 0 records every spike */
         return TB_OK;
-    return spk_record_declare(impl, out, err);
+    tb_status st = spk_record_declare(impl, out, err);
+    return st == TB_OK ? spk_ranks_declare(impl, out, err) : st;
 }
 
 static uint64_t spiking_max_chunk(void *impl) { return ((spk *)impl)->kmax; }

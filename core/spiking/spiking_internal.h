@@ -270,6 +270,8 @@ bool spk_ranks_active(const spk *k);
 bool spk_ranks_writes(const spk *k);
 void spk_ranks_merge(const spk *k, int buf, uint32_t *cnt, uint32_t *pop, uint64_t steps);
 size_t spk_ranks_figures(const spk *k, tb_sim_figure *f);
+/* Rank 0: each rank's neurons on its /devices/<rank> (first_neuron, neurons). */
+tb_status spk_ranks_declare(const spk *k, tb_output *out, tb_error *err);
 
 /* spiking_checkpoint.c: the kit's checkpoint entry */
 tb_status spk_checkpoint(void *impl, tb_ckpt *ck, tb_error *err);

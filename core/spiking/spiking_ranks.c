@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,6 +388,21 @@ void spk_ranks_merge(const spk *k, int buf, uint32_t *cnt, uint32_t *pop, uint64
             cnt[q] = rk->fcnt[buf][q];
     for (uint64_t i = 0; pop && i < steps * k->n_pops; ++i)
         pop[i] += rk->fpop[buf][i];
+}
+
+tb_status spk_ranks_declare(const spk *k, tb_output *out, tb_error *err)
+{
+    const struct spk_ranks *rk = k->rk;
+    tb_status st = TB_OK;
+    for (int r = 0; rk && st == TB_OK && r < rk->R; ++r) {
+        char grp[32];
+        snprintf(grp, sizeof grp, "/devices/%d", r); /* one device per rank, in rank order */
+        int64_t lo = k->part[r * rk->each], hi = k->part[(r + 1) * rk->each];
+        st = tb_output_attr_int(out, grp, "first_neuron", lo, err);
+        if (st == TB_OK)
+            st = tb_output_attr_int(out, grp, "neurons", hi - lo, err);
+    }
+    return st;
 }
 
 size_t spk_ranks_figures(const spk *k, tb_sim_figure *f)
