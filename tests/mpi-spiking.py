@@ -1,7 +1,8 @@
 """One spiking network split over MPI ranks (docs/mpi.md) spikes exactly as
 one process does: COBA (Brette et al. 2007, 4,000 neurons) and the
 Potjans-Diesmann microcircuit at 2 % of its neurons (Poisson background,
-spikes and population rates recorded), under `mpirun -np 2` and `-np 3`
+spikes and population rates recorded), and 300 neurons driven by COBA's
+spikes through a spike_file input, under `mpirun -np 2` and `-np 3`
 (oversubscribed on this host), with chunks of 37 steps so that the
 recorded spikes of other ranks cross chunk boundaries: every dataset
 (SONATA timestamps and node_ids of every population, the rates) equals
@@ -98,6 +99,47 @@ def microcircuit(tmp):
     return path
 
 
+def driven(tmp, spikes):
+    """300 neurons driven by COBA's E spikes (a spike_file input, its own
+    work-group on every rank), fixed in-degree (shared buckets, sorted)
+    and recurrent synapses with drawn weights and delays."""
+    path = os.path.join(tmp, "driven.toml")
+    with open(path, "w") as f:
+        f.write(f"""[simulation]
+duration = 60.0
+dt = 0.1
+seed = 3
+[[population]]
+name = "P"
+model = "iaf_psc_exp"
+size = 300
+[[input]]
+name = "src"
+kind = "spike_file"
+file = "{spikes}"
+population = "E"
+[[projection]]
+source = "src"
+target = "P"
+rule = "fixed_indegree"
+indegree = 40
+weight = 400.0
+delay = 0.5
+[[projection]]
+source = "P"
+target = "P"
+rule = "pairwise_bernoulli"
+p = 0.1
+weight = {{ dist = "normal", mean = 5.0, std = 2.0 }}
+delay = {{ dist = "uniform", low = 0.2, high = 2.0 }}
+[[record]]
+kind = "spikes"
+[[record]]
+kind = "rates"
+""")
+    return path
+
+
 def compare(tmp, name, sc, duration):
     sets = ["--set", f"simulation.duration={duration}"]
     single = os.path.join(tmp, f"{name}-1.h5")
@@ -181,6 +223,7 @@ def body(dev):
     with tempfile.TemporaryDirectory() as tmp:
         compare(tmp, "coba", coba, 60.0)
         compare(tmp, "microcircuit", microcircuit(tmp), 60.0)
+        compare(tmp, "spike-file", driven(tmp, os.path.join(tmp, "coba-1.h5")), 60.0)
         if not dev.first:
             return
         state = os.path.join(tmp, "state.toml")
