@@ -636,6 +636,30 @@ static tb_status sort_pass(spk *k, conn_rt *c, tb_error *err)
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "sorting the synapses");
 }
 
+/* Over MPI ranks delivery needs the offsets of this rank's partitions
+ * only (every partition's were counted, for the totals and out-degrees). */
+static tb_status own_offsets(spk *k, tb_error *err)
+{
+    if (k->pown == k->P)
+        return TB_OK;
+    size_t L = block_len(k) * sizeof(cl_uint), keep = (size_t)k->pown * L;
+    cl_mem own = tb_device_alloc(k->dev, keep, NULL, "synapse offsets", err);
+    if (!own)
+        return err ? err->status : TB_ERR_DEVICE;
+    cl_command_queue q = tb_device_queue(k->dev);
+    cl_int rc = clEnqueueCopyBuffer(q, k->boff, own, (size_t)k->pfirst * L, 0, keep, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+        rc = clFinish(q);
+    if (rc != CL_SUCCESS) {
+        spk_release(&own);
+        return tb_cl_fail(err, rc, "keeping this rank's synapse offsets");
+    }
+    spk_release(&k->boff);
+    k->boff = own;
+    k->device_bytes -= (uint64_t)(k->P - k->pown) * L;
+    return TB_OK;
+}
+
 static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
 {
     cl_command_queue q = tb_device_queue(k->dev);
@@ -659,7 +683,8 @@ static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
     bool shared = false;
     for (size_t i = 0; i < k->ss->n_projs; ++i)
         shared |= k->ss->projs[i].rule == TB_RULE_FIXED_INDEGREE || k->ss->projs[i].rule == TB_RULE_CONNECTOME;
-    return shared ? sort_pass(k, c, err) : TB_OK;
+    st = shared ? sort_pass(k, c, err) : TB_OK;
+    return st == TB_OK ? own_offsets(k, err) : st;
 }
 
 static tb_status alloc_rowcnt(spk *k, conn_rt *c, tb_error *err)

@@ -254,7 +254,7 @@ static void gen_step(tb_buf *b, const spk *k)
                    "            continue;\n"
                    "        }\n"
                    "        if (tb_lid == 0 && tb_deliver_on)\n"
-                   "            tb_deliver(tb_p, TB_STEP_ARGS);\n"
+                   "            tb_deliver(tb_p, tb_p - tb_pfirst, TB_STEP_ARGS);\n"
                    "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
                    "        const long tb_lo = tb_part[tb_p], tb_hi = tb_part[tb_p + 1];\n");
     for (size_t i = 0; i < k->n_pops; ++i) {
