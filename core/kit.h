@@ -130,6 +130,13 @@ typedef struct tb_kit {
      * device at a time. */
     tb_status (*create_part)(const tb_scenario *sc, tb_device *dev, size_t first, size_t count, void **impl,
                              tb_error *err);
+    /* Optional (false: ranks divide a sweep's instances through
+     * create_part): under several MPI ranks, every rank runs the whole
+     * run through create, and the kit divides the run's units among the
+     * ranks itself (world.h), exchanging what they need; rank 0's part
+     * declares and writes every result, the other ranks' parts declare
+     * nothing, and their figures add to rank 0's. One device per rank. */
+    bool splits_units;
     /* Optional: checkpoints (core/checkpoint.h). Called between chunks:
      * first collect the chunk still in flight (tb_pipeline_advance(p,
      * step, 0): its rows reach the file; nothing else may be finished

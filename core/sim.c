@@ -85,6 +85,19 @@ static tb_status create_parts(tb_sim *sim, tb_device *const *devs, tb_error *err
     const tb_scenario *sc = sim->sc;
     size_t total = sc->n_instances, first = 0;
     bool ranks = tb_world_size() > 1;
+    if (ranks && sim->kit->splits_units) {
+        /* the kit's create exchanges with the other ranks: all or none */
+        tb_status st = sim->n_parts == 1
+                           ? TB_OK
+                           : tb_error_set(err, TB_ERR_SCENARIO,
+                                          "%s: a %s run over MPI ranks takes one device per rank, not %zu "
+                                          "(docs/mpi.md)",
+                                          sc->path, sim->kit->name, sim->n_parts);
+        if ((st = tb_world_verdict(st, err)) != TB_OK)
+            return st;
+        sim->parts[0] = (sim_part){.dev = devs[0], .first = 0, .count = total};
+        return sim->kit->create(sc, devs[0], &sim->parts[0].impl, err);
+    }
     if (ranks && !sim->kit->create_part)
         return tb_error_set(err, TB_ERR_SCENARIO,
                             "%s: %s scenarios run in one process; MPI ranks divide a sweep's instances, and this "
@@ -770,6 +783,8 @@ static tb_status world_collect(tb_sim *sim, tb_error *err)
         return TB_OK;
     tb_sim_summary s;
     tb_sim_get_summary(sim, &s);
+    if (sim->kit->splits_units && tb_world_rank() != 0)
+        s.instances = 0; /* rank 0 counts the run's instances; the others share them */
     const double **scores = calloc(sim->n_parts, sizeof *scores);
     size_t *first = calloc(sim->n_parts, sizeof *first), *count = calloc(sim->n_parts, sizeof *count);
     const char *name = NULL;

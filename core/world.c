@@ -1,6 +1,7 @@
 /* The processes of one run: MPI when built with it (world.h). */
 #include "config.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,56 @@ tb_status tb_world_sum(double *values, int n, tb_error *err)
     if (code == MPI_SUCCESS)
         code = wait_for(&req);
     return code == MPI_SUCCESS ? TB_OK : mpi_fail(code, "adding up the ranks' figures", err);
+}
+
+tb_status tb_world_allgather(const void *mine, size_t n, void **all, size_t *sizes, tb_error *err)
+{
+    *all = NULL;
+    if (!active) { /* a world of one */
+        sizes[0] = n;
+        *all = malloc(n + 1);
+        if (*all)
+            memcpy(*all, mine, n);
+        return *all ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    }
+    if (broken)
+        return lost(err);
+    if (n > INT_MAX)
+        return tb_error_set(err, TB_ERR_OTHER, "MPI: rank %d: a message of %zu bytes to every rank is too long", rank_,
+                            n);
+    int *counts = malloc((size_t)size_ * 2 * sizeof *counts), *displs = counts ? counts + size_ : NULL;
+    if (!counts)
+        return tb_error_set(err, TB_ERR_OTHER, "out of memory");
+    int len = (int)n;
+    MPI_Request req;
+    int code = MPI_Iallgather(&len, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req);
+    if (code != MPI_SUCCESS) {
+        free(counts);
+        return mpi_fail(code, "exchanging with every rank", err);
+    }
+    size_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+        displs[r] = (int)total;
+        sizes[r] = (size_t)counts[r];
+        total += (size_t)counts[r];
+    }
+    char *buf = total <= INT_MAX ? malloc(total + 1) : NULL;
+    if (!buf) {
+        free(counts);
+        return tb_error_set(err, TB_ERR_OTHER, "MPI: rank %d: no room for %zu bytes from every rank", rank_, total);
+    }
+    code = MPI_Iallgatherv(mine, len, MPI_BYTE, buf, counts, displs, MPI_BYTE, MPI_COMM_WORLD, &req);
+    if (code == MPI_SUCCESS)
+        code = wait_for(&req);
+    free(counts);
+    if (code != MPI_SUCCESS) {
+        free(buf);
+        return mpi_fail(code, "exchanging with every rank", err);
+    }
+    *all = buf;
+    return TB_OK;
 }
 
 /* Messages go in pieces MPI's int counts can hold, after their size. */
@@ -339,6 +390,15 @@ tb_status tb_world_verdict(tb_status st, tb_error *err)
 {
     (void)err;
     return st;
+}
+
+tb_status tb_world_allgather(const void *mine, size_t n, void **all, size_t *sizes, tb_error *err)
+{
+    sizes[0] = n;
+    *all = malloc(n + 1);
+    if (*all && n)
+        memcpy(*all, mine, n);
+    return *all ? TB_OK : tb_error_set(err, TB_ERR_OTHER, "out of memory");
 }
 
 tb_status tb_world_send(const void *data, size_t n, tb_error *err)

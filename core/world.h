@@ -48,6 +48,12 @@ tb_status tb_world_sum(double *values, int n, tb_error *err);
  * did not fail itself says that another did). */
 tb_status tb_world_verdict(tb_status st, tb_error *err);
 
+/* Every rank's message to every rank (MPI_Allgatherv): `mine` is this
+ * rank's (n bytes, under 2 GiB); *all gets the messages in rank order
+ * (malloc'd), sizes[r] (tb_world_size() entries, the caller's) rank r's
+ * length. A world of one copies `mine`. */
+tb_status tb_world_allgather(const void *mine, size_t n, void **all, size_t *sizes, tb_error *err);
+
 /* Point to point with rank 0: a message of any size. */
 tb_status tb_world_send(const void *data, size_t n, tb_error *err);
 tb_status tb_world_recv(int from, void **data, size_t *n, tb_error *err);

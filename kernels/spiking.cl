@@ -214,7 +214,8 @@ inline void tb_poisson_add(__global real *restrict in, long a, long e, long L, _
 /* The input of step t into partition p's neurons: for every delay d, the
  * spikes emitted at t - d, through their (source, d) bucket. tb_part[q] is
  * the first neuron of partition q (tb_part[P] the number of neurons);
- * tb_boff has Ns x ND + 1 bucket offsets per partition; the history has
+ * tb_boff has Ns x ND + 1 bucket offsets per partition this process runs
+ * (pb: p's place among them; all partitions but over MPI ranks); the history has
  * H slots of Ns source ids holding P + 1 lists (the partitions', then the
  * spike files'). */
 /* Each bucket is a short run (tens of synapses) somewhere in a large
@@ -242,10 +243,10 @@ inline void tb_deliver_batch(__global const uint2 *restrict syn, __global real *
         }
 }
 
-inline void tb_deliver(int p, TB_STEP_PARAMS)
+inline void tb_deliver(int p, int pb, TB_STEP_PARAMS)
 {
     __global const uint2 *syn = TB_BANK_SELECT(tb_pbank[p]) + tb_pbase[p];
-    __global const uint *off = tb_boff + (ulong)p * (ulong)(tb_Ns * tb_ND + 1);
+    __global const uint *off = tb_boff + (ulong)pb * (ulong)(tb_Ns * tb_ND + 1);
     __global real *in = tb_in + tb_part[p];
     uint2 seg[TB_BATCH];
     int n = 0;

@@ -65,6 +65,7 @@ typedef struct tb_conn {
     int port, wkind, dkind;
     real wa, wb, wlo, whi, da, db, dlo, dhi, dt;
     int P, dmin, ND;
+    int pfirst, pend; /* the partitions this process stores (all but over MPI ranks) */
     long Ns;
     /* The first uniforms of delays and weights come two to a Philox block
      * (synapses 2i and 2i + 1 of a row share block i): cached here. */
@@ -137,6 +138,8 @@ inline void tb_emit(tb_conn *c, long s, long t, uint j, ulong slot, int have, fl
     }
     const long gt = c->tgt_lo + t;
     const int p = tb_partition_of(part, c->P, gt);
+    if (c->mode == 1 && (p < c->pfirst || p >= c->pend))
+        return; /* another rank's target: drawn and counted alike, stored there */
     const ulong b = (ulong)p * (ulong)(c->Ns * c->ND + 1) + (ulong)(c->src_lo + s) * (ulong)c->ND + (ulong)(d - c->dmin);
     if (c->mode == 0) {
         if (c->shared)
@@ -272,7 +275,8 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
                          __global const uint *restrict rowcnt, long rowoff, __global const ulong *restrict rowstart,
                          __global uchar *restrict cache, ulong cache_base, int cache_wide,
                          __global const uint *restrict fptr, __global const uint *restrict ftgt,
-                         __global const float *restrict fw, __global const int *restrict fd, TB_WBANK_ARGS)
+                         __global const float *restrict fw, __global const int *restrict fd, TB_WBANK_ARGS,
+                         int pfirst, int pend)
 {
     const long r = row0 + get_global_id(0);
     if (r >= idesc[I_ROWS])
@@ -290,6 +294,7 @@ __kernel void tb_connect(__global const long *restrict idesc, __global const rea
     c.da = rdesc[R_DA], c.db = rdesc[R_DB], c.dlo = rdesc[R_DLO], c.dhi = rdesc[R_DHI];
     c.dt = rdesc[R_DT];
     c.P = P, c.dmin = dmin, c.ND = ND, c.Ns = Ns;
+    c.pfirst = pfirst, c.pend = pend;
     c.dkey = c.wkey = 0xffffffffu;
     c.cache_wide = cache_wide;
     c.cache = cache_base == 0xfffffffffffffffful ? 0 : cache + cache_base * (cache_wide ? 2 : 1);

@@ -546,6 +546,9 @@ static tb_status step_buffers(spk *k, tb_error *err)
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 7, sizeof P, &P);
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 8, sizeof npops, &npops);
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 10, sizeof on, &on);
+    cl_int pfirst = k->pfirst, pown = k->pown;
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 11, sizeof pfirst, &pfirst);
+    rc |= clSetKernelArg(k->k_step, ARG_SEED + 12, sizeof pown, &pown);
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "setting the step kernel's arguments");
 }
 
@@ -575,16 +578,21 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
     k->pipe = (tb_pipeline){.kit = k, .dev = dev, .what = "running the network", .launch = launch_chunk,
                             .collect = collect_chunk};
     k->realsz = sc->precision == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    /* over MPI ranks, before anything can fail on one rank alone */
+    tb_status st = spk_ranks_agree(k, spk_partitions_wish(k),
+                                   tb_device_get_info(dev)->max_alloc_bytes / SPK_SYNAPSE_BYTES, err);
+    if (st != TB_OK)
+        return st;
     cl_int rc = CL_SUCCESS;
     k->readq = clCreateCommandQueue(tb_device_context(dev), tb_device_get_info(dev)->id, 0, &rc);
     if (!k->readq)
         return tb_cl_fail(err, rc, "creating the read-back queue");
-    tb_status st;
     if ((st = spk_check_inputs(sc, err)) != TB_OK || (st = plan_pops(k, err)) != TB_OK ||
         (st = plan_spike_files(k, err)) != TB_OK)
         return st;
     sort_ext_steps(k);
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||
+        (st = spk_ranks_buffers(k, err)) != TB_OK ||
         (st = build_program(k, err)) != TB_OK || (st = upload_neurons(k, err)) != TB_OK ||
         (st = init_neurons(k, err)) != TB_OK)
         return st;
@@ -611,7 +619,7 @@ static tb_status enqueue_steps(spk *k, uint64_t t, uint64_t n, uint64_t step0, i
     rc |= clSetKernelArg(k->k_step, ARG_T0, sizeof t0, &t0);
     rc |= clSetKernelArg(k->k_step, ARG_T0 + 1, sizeof tl, &tl);
     rc |= clSetKernelArg(k->k_step, ARG_SEED + 9, sizeof steps, &steps);
-    size_t groups = (size_t)k->P + (k->n_ext ? 1 : 0), local = k->step_wg, global = groups * local;
+    size_t groups = (size_t)k->pown + (k->n_ext ? 1 : 0), local = k->step_wg, global = groups * local;
     rc |= spk_enqueue(k, tb_device_queue(k->dev), k->k_step, global, local, "tb_spk_step");
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "launching the network's steps");
 }
@@ -631,11 +639,12 @@ static tb_status enqueue_sample(spk *k, spk_state_rec *sr, uint64_t row, int buf
 
 /* Launches of at most the shortest delay (the whole chunk when nothing is
  * connected, or when one work-group runs the whole network: no spike of
- * another work-group can be due), cut where a state record samples. */
+ * another work-group can be due; over MPI ranks always, as the ranks
+ * exchange spikes after each launch), cut where a state record samples. */
 static uint64_t launch_len(const spk *k, uint64_t t, uint64_t end)
 {
     uint64_t n = end - t;
-    if (k->n_syn && (k->P > 1 || k->n_ext) && n > (uint64_t)k->dmin)
+    if ((spk_ranks_active(k) || (k->n_syn && (k->P > 1 || k->n_ext))) && n > (uint64_t)k->dmin)
         n = (uint64_t)k->dmin;
     for (size_t r = 0; r < k->n_srec; ++r) {
         uint64_t next = ((t + 1) / k->srec[r].period + ((t + 1) % k->srec[r].period != 0)) * k->srec[r].period;
@@ -652,9 +661,11 @@ static tb_status enqueue_range(spk *k, uint64_t step0, uint64_t n, int buf, tb_e
     if (!rowp)
         return oom(err);
     tb_status st = TB_OK;
-    for (uint64_t t = step0; st == TB_OK && t < step0 + n;) {
+    for (uint64_t t = step0; st == TB_OK && t < step0 + n && !spk_ranks_halted(k);) {
         uint64_t len = launch_len(k, t, step0 + n);
         st = enqueue_steps(k, t, len, step0, buf, err);
+        if (spk_ranks_active(k)) /* every rank takes part, a failed one included */
+            st = spk_ranks_exchange(k, t, len, step0, buf, st, err);
         t += len;
         for (size_t r = 0; st == TB_OK && r < k->n_srec; ++r)
             if (t % k->srec[r].period == 0)
@@ -679,6 +690,7 @@ static tb_status launch_chunk(void *kit, tb_chunk *c, tb_error *err)
                               NULL);
     if (rc != CL_SUCCESS)
         return tb_cl_fail(err, rc, "clearing the chunk's counters");
+    spk_ranks_chunk(k, buf);
     tb_status st = enqueue_range(k, c->step0, c->n, buf, err);
     if (st != TB_OK)
         return st;
@@ -713,7 +725,10 @@ static tb_status spiking_advance(void *impl, uint64_t step0, uint64_t n, tb_erro
 
 static tb_status spiking_declare(void *impl, tb_output *out, tb_error *err)
 {
-    return spk_record_declare(impl, out, err);
+    if (!spk_ranks_writes(impl)) /* over MPI ranks rank 0 records every spike */
+        return TB_OK;
+    tb_status st = spk_record_declare(impl, out, err);
+    return st == TB_OK ? spk_ranks_declare(impl, out, err) : st;
 }
 
 static uint64_t spiking_max_chunk(void *impl) { return ((spk *)impl)->kmax; }
@@ -732,10 +747,10 @@ static size_t spiking_figures(void *impl, tb_sim_figure *f)
         {"network_seconds", k->connect_seconds},
         {"setup_seconds", k->create_seconds},
         {"device_bytes", (double)k->device_bytes},
-        {"partitions", (double)k->P},
+        {"partitions", (double)k->pown},
     };
     memcpy(f, all, sizeof all);
-    return N_(all);
+    return N_(all) + spk_ranks_figures(k, f + N_(all));
 }
 
 static void spiking_destroy(void *impl)
@@ -749,6 +764,7 @@ static void spiking_destroy(void *impl)
         clReleaseCommandQueue(k->readq);
     }
     spk_record_free(k);
+    spk_ranks_free(k);
     cl_mem *bufs[] = {&k->state,    &k->refr,      &k->in,        &k->flags,       &k->pv_buf,       &k->cv_buf,
                       &k->lay_buf,  &k->ext_ids_buf, &k->ext_ptr_buf, &k->boff,    &k->part_buf,     &k->pbank_buf,
                       &k->pbase_buf, &k->hist,     &k->hist_cnt};
@@ -816,5 +832,6 @@ const tb_kit tb_spiking_kit = {
     .figures = spiking_figures,
     .destroy = spiking_destroy,
     .checkpoint = spk_checkpoint,
+    .splits_units = true,
     .ops = &tb_spiking_ops,
 };

@@ -6,6 +6,7 @@ twinbrain_include_HEADERS += include/twinbrain/spiking.h
 
 libtwinbrain_la_SOURCES += \
 	core/spiking/spiking.c core/spiking/spiking_internal.h \
+	core/spiking/spiking_ranks.c \
 	core/spiking/spiking_gen.c \
 	core/spiking/spiking_text.c \
 	core/spiking/spiking_perturb.c \

@@ -83,6 +83,14 @@ static int partitions_wanted(void)
     return n > 0 && n < 4096 ? (int)n : 0;
 }
 
+int spk_partitions_wish(const spk *k)
+{
+    const tb_device_info *d = tb_device_get_info(k->dev);
+    if (partitions_wanted())
+        return partitions_wanted();
+    return d->type == TB_DEVICE_CPU ? (int)d->compute_units : 4 * (int)d->compute_units;
+}
+
 tb_status spk_partition(spk *k, tb_error *err)
 {
     const tb_device_info *d = tb_device_get_info(k->dev);
@@ -100,17 +108,23 @@ tb_status spk_partition(spk *k, tb_error *err)
      * other devices; and enough that each fits in one bank with room for
      * the randomness of the counts */
     uint64_t bank_syn = d->max_alloc_bytes / SPK_SYNAPSE_BYTES;
-    int P = d->type == TB_DEVICE_CPU ? (int)d->compute_units : 4 * (int)d->compute_units;
+    int P = spk_partitions_wish(k);
     int need = (int)ceil(total * 1.25 / (double)(bank_syn ? bank_syn : 1));
     P = P < need ? need : P;
     P = partitions_wanted() ? partitions_wanted() : P;
     if (P < 1)
         P = 1;
-    if ((uint64_t)P > k->N)
+    tb_status st = spk_ranks_plan(k, &P, &bank_syn, total, err);
+    if (st != TB_OK) {
+        free(in);
+        return st;
+    }
+    if ((uint64_t)P > k->N && !spk_ranks_active(k))
         P = (int)(k->N ? k->N : 1);
-    while ((k->N + (uint64_t)P - 1) / (uint64_t)P > SPK_TARGET_MAX)
+    while ((k->N + (uint64_t)P - 1) / (uint64_t)P > SPK_TARGET_MAX && !spk_ranks_active(k))
         ++P;
     k->P = P;
+    spk_ranks_own(k);
     k->part = calloc((size_t)P + 1, sizeof *k->part);
     if (!k->part) {
         free(in);
@@ -359,6 +373,9 @@ static tb_status conn_launch(spk *k, conn_rt *c, size_t i, int mode, tb_error *e
         rc |= clSetKernelArg(kn, 20 + a, sizeof(cl_mem), &files[a]);
     for (cl_uint b = 0; b < SPK_MAX_BANKS; ++b)
         rc |= clSetKernelArg(kn, 24 + b, sizeof(cl_mem), &k->bank[(int)b < k->n_banks ? b : 0]);
+    cl_int pfirst = k->pfirst, pend = k->pfirst + k->pown;
+    rc |= clSetKernelArg(kn, 24 + SPK_MAX_BANKS, sizeof pfirst, &pfirst);
+    rc |= clSetKernelArg(kn, 25 + SPK_MAX_BANKS, sizeof pend, &pend);
     if (rc != CL_SUCCESS)
         return tb_cl_fail(err, rc, "setting the connectivity kernel's arguments");
     uint64_t rows = rows_of(k, &k->ss->projs[i]);
@@ -547,7 +564,12 @@ static tb_status offsets(spk *k, conn_rt *c, tb_error *err)
         }
         b[L - 1] = (uint32_t)at;
         k->psyn[p] = at;
-        k->n_syn += at;
+        k->n_syn_all += at;
+        if (p < k->pfirst || p >= k->pfirst + k->pown) { /* another rank's (spiking_ranks.c) */
+            memset(b, 0, L * sizeof *b);
+            k->psyn[p] = 0;
+        }
+        k->n_syn += k->psyn[p];
     }
     uint64_t cap = tb_device_get_info(k->dev)->max_alloc_bytes / SPK_SYNAPSE_BYTES, used = 0;
     int bank = 0;
@@ -614,6 +636,30 @@ static tb_status sort_pass(spk *k, conn_rt *c, tb_error *err)
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "sorting the synapses");
 }
 
+/* Over MPI ranks delivery needs the offsets of this rank's partitions
+ * only (every partition's were counted, for the totals and out-degrees). */
+static tb_status own_offsets(spk *k, tb_error *err)
+{
+    if (k->pown == k->P)
+        return TB_OK;
+    size_t L = block_len(k) * sizeof(cl_uint), keep = (size_t)k->pown * L;
+    cl_mem own = tb_device_alloc(k->dev, keep, NULL, "synapse offsets", err);
+    if (!own)
+        return err ? err->status : TB_ERR_DEVICE;
+    cl_command_queue q = tb_device_queue(k->dev);
+    cl_int rc = clEnqueueCopyBuffer(q, k->boff, own, (size_t)k->pfirst * L, 0, keep, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+        rc = clFinish(q);
+    if (rc != CL_SUCCESS) {
+        spk_release(&own);
+        return tb_cl_fail(err, rc, "keeping this rank's synapse offsets");
+    }
+    spk_release(&k->boff);
+    k->boff = own;
+    k->device_bytes -= (uint64_t)(k->P - k->pown) * L;
+    return TB_OK;
+}
+
 static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
 {
     cl_command_queue q = tb_device_queue(k->dev);
@@ -637,7 +683,8 @@ static tb_status fill_pass(spk *k, conn_rt *c, tb_error *err)
     bool shared = false;
     for (size_t i = 0; i < k->ss->n_projs; ++i)
         shared |= k->ss->projs[i].rule == TB_RULE_FIXED_INDEGREE || k->ss->projs[i].rule == TB_RULE_CONNECTOME;
-    return shared ? sort_pass(k, c, err) : TB_OK;
+    st = shared ? sort_pass(k, c, err) : TB_OK;
+    return st == TB_OK ? own_offsets(k, err) : st;
 }
 
 static tb_status alloc_rowcnt(spk *k, conn_rt *c, tb_error *err)

@@ -235,12 +235,16 @@ static void gen_drive(tb_buf *b, const spk *k, const spk_pop *p, size_t idx)
 }
 
 /* One launch: `steps` steps (at most the shortest delay, so no spike of
- * this launch is due in it). Work-group p owns partition p; work-group P,
- * when there are spike files, copies their spikes into the history. */
+ * this launch is due in it). Work-group g owns partition pfirst + g of
+ * this process's pown (all P but over MPI ranks: spiking_ranks.c); the
+ * work-group after them, when there are spike files, copies their spikes
+ * into the history. */
 static void gen_step(tb_buf *b, const spk *k)
 {
-    tb_buf_puts(b, "__kernel void tb_spk_step(TB_STEP_PARAMS, int tb_steps, int tb_deliver_on)\n{\n"
-                   "    const int tb_p = get_group_id(0), tb_lid = get_local_id(0), tb_L = get_local_size(0);\n"
+    tb_buf_puts(b, "__kernel void tb_spk_step(TB_STEP_PARAMS, int tb_steps, int tb_deliver_on, int tb_pfirst,\n"
+                   "                          int tb_pown)\n{\n"
+                   "    const int tb_g = get_group_id(0), tb_p = tb_g < tb_pown ? tb_pfirst + tb_g : tb_P;\n"
+                   "    const int tb_lid = get_local_id(0), tb_L = get_local_size(0);\n"
                    "    const long tb_first = tb_step;\n"
                    "    for (int tb_s = 0; tb_s < tb_steps; ++tb_s) {\n"
                    "        tb_step = tb_first + tb_s;\n"
@@ -250,7 +254,7 @@ static void gen_step(tb_buf *b, const spk *k)
                    "            continue;\n"
                    "        }\n"
                    "        if (tb_lid == 0 && tb_deliver_on)\n"
-                   "            tb_deliver(tb_p, TB_STEP_ARGS);\n"
+                   "            tb_deliver(tb_p, tb_p - tb_pfirst, TB_STEP_ARGS);\n"
                    "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
                    "        const long tb_lo = tb_part[tb_p], tb_hi = tb_part[tb_p + 1];\n");
     for (size_t i = 0; i < k->n_pops; ++i) {

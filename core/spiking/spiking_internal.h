@@ -117,6 +117,8 @@ typedef struct spk {
 
     /* connectivity */
     int P;
+    int pfirst, pown;     /* the partitions this process runs (all P but over MPI ranks) */
+    struct spk_ranks *rk; /* over MPI ranks (spiking_ranks.c), else NULL */
     int64_t *part;        /* P + 1 */
     int *pbank;
     uint64_t *pbase;
@@ -124,7 +126,8 @@ typedef struct spk {
     int n_banks;
     cl_mem bank[SPK_MAX_BANKS];
     int dmin, ND, H;      /* delays in steps: [dmin, dmin + ND), history slots */
-    uint64_t n_syn;
+    uint64_t n_syn;       /* stored here */
+    uint64_t n_syn_all;   /* in the network (over MPI ranks, every rank's) */
     cl_mem boff, part_buf, pbank_buf, pbase_buf;
     cl_mem hist, hist_cnt;
 
@@ -198,6 +201,9 @@ char *spk_generate(const spk *k);
 
 /* spiking_connect.c */
 tb_status spk_partition(spk *k, tb_error *err);
+/* The partitions this device wants (before the network's size): one per
+ * compute unit on a CPU, more elsewhere, or TWINBRAIN_SPIKING_PARTITIONS. */
+int spk_partitions_wish(const spk *k);
 tb_status spk_connect(spk *k, tb_error *err);
 /* The network, for [[record]] kind = "connections": (source, target,
  * port, delay steps, weight) per synapse of targets in the given
@@ -244,6 +250,32 @@ tb_status spk_record_declare(spk *k, tb_output *out, tb_error *err);
 
 tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err);
 void spk_record_free(spk *k);
+
+/* spiking_ranks.c: one network over MPI ranks. agree (collective, first
+ * thing at create; nothing over one rank): the ranks agree on the
+ * partitions each wants (`wish`) and the smallest synapse buffer; plan:
+ * the run's partitions *P (R blocks of equal size) for `total` expected
+ * synapses, *bank_syn the agreed buffer; own: pfirst, pown;
+ * buffers: after the record plan; chunk: at each chunk's launch; exchange
+ * (collective, after each launch of steps [t, t + n), `st` this rank's
+ * status): every rank's spikes into every history; halted: another rank
+ * failed in this chunk (stop launching; the chunk's verdict says why);
+ * merge: rank 0's drain adds the other ranks' recorded spikes and
+ * population counts; writes: whether this process writes the output. */
+tb_status spk_ranks_agree(spk *k, int wish, uint64_t bank_syn, tb_error *err);
+tb_status spk_ranks_plan(spk *k, int *P, uint64_t *bank_syn, double total, tb_error *err);
+void spk_ranks_own(spk *k);
+tb_status spk_ranks_buffers(spk *k, tb_error *err);
+void spk_ranks_free(spk *k);
+void spk_ranks_chunk(spk *k, int buf);
+tb_status spk_ranks_exchange(spk *k, uint64_t t, uint64_t n, uint64_t step0, int buf, tb_status st, tb_error *err);
+bool spk_ranks_halted(const spk *k);
+bool spk_ranks_active(const spk *k);
+bool spk_ranks_writes(const spk *k);
+void spk_ranks_merge(const spk *k, int buf, uint32_t *cnt, uint32_t *pop, uint64_t steps);
+size_t spk_ranks_figures(const spk *k, tb_sim_figure *f);
+/* Rank 0: each rank's neurons on its /devices/<rank> (first_neuron, neurons). */
+tb_status spk_ranks_declare(const spk *k, tb_output *out, tb_error *err);
 
 /* spiking_checkpoint.c: the kit's checkpoint entry */
 tb_status spk_checkpoint(void *impl, tb_ckpt *ck, tb_error *err);

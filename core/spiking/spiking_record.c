@@ -438,7 +438,7 @@ tb_status spk_record_declare(spk *k, tb_output *out, tb_error *err)
     if (st == TB_OK)
         st = tb_output_attr_int(out, "/", "neurons", (int64_t)k->N, err);
     if (st == TB_OK)
-        st = tb_output_attr_int(out, "/", "synapses", (int64_t)k->n_syn, err);
+        st = tb_output_attr_int(out, "/", "synapses", (int64_t)k->n_syn_all, err);
     return st;
 }
 
@@ -603,11 +603,15 @@ tb_status spk_record_drain(spk *k, const tb_chunk *p, tb_error *err)
             return tb_error_set(err, TB_ERR_OTHER, "internal error: spike buffer of partition %d overflowed", q);
         st = read(k, k->rec[b], k->rec_base[q] * 8, (size_t)cnt[q] * 8, k->rec_host[b] + 2 * k->rec_base[q], err);
     }
-    if (st == TB_OK && k->any_spikes)
-        st = write_spikes(k, p, cnt, err);
     if (st == TB_OK && k->any_rates)
         st = read(k, k->pop_cnt[b], 0, p->n * k->n_pops * sizeof(uint32_t), k->pop_cnt_host[b], err);
-    for (size_t i = 0; st == TB_OK && i < k->n_rrec; ++i)
+    /* over MPI ranks: the other ranks' spikes (rank 0), nothing to write
+     * (the others) */
+    spk_ranks_merge(k, b, cnt, k->any_rates ? k->pop_cnt_host[b] : NULL, p->n);
+    bool writes = spk_ranks_writes(k);
+    if (st == TB_OK && k->any_spikes && writes)
+        st = write_spikes(k, p, cnt, err);
+    for (size_t i = 0; st == TB_OK && writes && i < k->n_rrec; ++i)
         st = write_rates(k, p, k->pop_cnt_host[b], &k->rrec[i], err);
     for (size_t i = 0; st == TB_OK && i < k->n_srec; ++i)
         st = write_state(k, p, &k->srec[i], b, err);

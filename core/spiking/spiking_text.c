@@ -12,6 +12,7 @@
 #include "twinbrain/sim.h"
 #include "twinbrain/spiking.h"
 #include "util.h"
+#include "world.h"
 
 tb_status tb_spiking_check_plugin(const tb_plugin *p, const char *file, tb_error *err)
 {
@@ -102,6 +103,12 @@ void tb_spiking_plugin_json(const tb_plugin *p, tb_buf *b)
         tb_buf_puts(b, "null");
 }
 
+/* A figure summed over the ranks, as a share of their run time in %. */
+static double share(const tb_sim_summary *s, const char *name, double ranks)
+{
+    return s->wall_seconds > 0 ? 100.0 * tb_sim_summary_figure(s, name) / (ranks * s->wall_seconds) : 0.0;
+}
+
 void tb_spiking_summary_text(const tb_sim *sim, const tb_scenario *sc, const tb_sim_summary *s, tb_buf *b)
 {
     const tb_spiking_scenario *ss = tb_spiking_scenario_of(sc);
@@ -112,12 +119,24 @@ void tb_spiking_summary_text(const tb_sim *sim, const tb_scenario *sc, const tb_
                   "of %g ms (%s precision)\n",
                   s->units, ss->n_pops, ss->n_pops == 1 ? "" : "s", tb_sim_summary_figure(s, "synapses"),
                   sc->duration, (unsigned long long)s->steps, sc->dt, tb_precision_name(sc->precision));
+    /* over MPI ranks the figures are sums over the ranks (setup times: per rank, on average) */
+    double ranks = tb_sim_summary_figure(s, "exchanges") > 0 ? (double)tb_world_size() : 1.0;
     tb_buf_printf(b, "  device   %s (%s), %d partition%s, %.1f MiB of buffers\n", d->name, d->platform_name, parts,
                   parts == 1 ? "" : "s", tb_sim_summary_figure(s, "device_bytes") / 1048576.0);
     tb_buf_printf(b, "  kernels  %.2f s %s\n", s->build_seconds,
                   s->program_from_cache ? "(loaded from cache)" : "(compiled)");
-    tb_buf_printf(b, "  network  %.2f s to generate; %.2f s set-up in all\n",
-                  tb_sim_summary_figure(s, "network_seconds"), tb_sim_summary_figure(s, "setup_seconds"));
+    tb_buf_printf(b, "  network  %.2f s to generate; %.2f s set-up in all%s\n",
+                  tb_sim_summary_figure(s, "network_seconds") / ranks,
+                  tb_sim_summary_figure(s, "setup_seconds") / ranks, ranks > 1 ? " (per rank)" : "");
+    if (ranks > 1) {
+        double n = tb_sim_summary_figure(s, "exchanges");
+        tb_buf_printf(b,
+                      "  ranks    %.0f, in all %.0f partitions; %.0f exchanges of spikes per rank, %.0f bytes sent "
+                      "per rank and exchange on average; %.1f%% of the ranks' run time spent exchanging (waits "
+                      "included), %.1f%% in MPI\n",
+                      ranks, (double)parts, n / ranks, tb_sim_summary_figure(s, "exchange_bytes") / n,
+                      share(s, "exchange_seconds", ranks), share(s, "exchange_mpi_seconds", ranks));
+    }
     double sim_s = (double)s->steps * sc->dt * 1e-3;
     tb_buf_printf(b, "  run      %.2f s wall for %g s simulated (real-time factor %.3g), %.0f spikes written\n",
                   s->wall_seconds, sim_s, sim_s > 0 ? s->wall_seconds / sim_s : 0.0,
