@@ -16,6 +16,7 @@ TWIN_TESTS = \
 	tests/twin-errors.sh \
 	tests/twin-interrupt.sh \
 	tests/twin-plugin.py \
-	tests/twin-plugin-template.sh
+	tests/twin-plugin-template.sh \
+	tests/twin-neuralpredictors.py
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk
