@@ -299,7 +299,10 @@ def mass_cases(dev, tmp, rng):
 
     # no checkpoints at all
     out = os.path.join(tmp, "mnone.h5")
-    p = subprocess.Popen([TB, "run", sc, "-o", out, "-q"], env=env, stderr=subprocess.PIPE)
+    # long enough that Ctrl-C always lands before the end (a fast device
+    # finished the 6 s run first, and a complete file has nothing to resume)
+    p = subprocess.Popen([TB, "run", sc, "-o", out, "-q", "--set", "simulation.duration=600000"], env=env,
+                         stderr=subprocess.PIPE)
     time.sleep(0.5)
     while p.poll() is None and not (os.path.exists(out) and readable(out)):
         time.sleep(0.05)
