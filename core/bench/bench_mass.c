@@ -20,6 +20,7 @@
 #include "twinbrain/scenario.h"
 #include "twinbrain/sim.h"
 #include "util.h"
+#include "world.h"
 
 #define DT 0.1
 #define SPEED 3.0
@@ -44,6 +45,8 @@ static const char usage[] =
     "model measured in the same invocation. Sweeps vary one parameter over the instances.\n"
     "Defaults: --models jansen_rit,wong_wang_ei --regions 68,246,998 --instances 1,1024\n"
     "--precision single,double --seconds 1.5. Figures: docs/performance.md.\n"
+    "Under mpirun every rank runs its share of each sweep's instances (docs/mpi.md; a workload with\n"
+    "fewer instances than ranks is skipped) and rank 0 prints the table; the C loop runs on each rank.\n"
     "  --shape fast_tvb  fast_tvb's workload instead: wong_wang_ei on 379 regions, connectome generate\n"
     "                    --regions 379 --seed 1 --density 0.4 with the tortuosity that makes the longest\n"
     "                    delay 18 ms at 12.5 mm/ms (printed), Euler-Maruyama (additive noise, sigma\n"
@@ -294,6 +297,10 @@ static void measure(const opts *o, const char *dir, const tb_plugin_registry *re
     if (st == TB_OK) {
         double rate = (double)probe / fmax(wall, 1e-6);
         r->steps = (uint64_t)fmax(50.0, rate * o->seconds);
+        /* over MPI ranks every rank runs the same steps: the most any rank chose */
+        st = tb_world_max(&r->steps, 1, &err);
+    }
+    if (st == TB_OK) {
         st = engine_run(o, dir, reg, dev, r, connectome, r->steps, &wall, &r->build, &err);
         r->build = build; /* the first build; the measured run loads from the cache */
     }
@@ -322,7 +329,10 @@ static void measure(const opts *o, const char *dir, const tb_plugin_registry *re
 
 static void print_table(const result *rs, size_t n, const tb_device_info *d, bool fast_tvb_shape)
 {
-    printf("device: %s (%s), %u compute units\n", d->name, d->platform_name, d->compute_units);
+    printf("device: %s (%s), %u compute units", d->name, d->platform_name, d->compute_units);
+    if (tb_world_size() > 1)
+        printf("; %d MPI ranks, one such device each, the instances divided over them", tb_world_size());
+    printf("\n");
     printf("%-14s %7s %9s %6s %9s %8s %13s %13s %7s  %s\n", "model", "regions", "instances", "edges", "precision",
            "steps", "engine rs/s", "baseline rs/s", "ratio", "");
     for (size_t i = 0; i < n; ++i) {
@@ -355,7 +365,7 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d)
     tb_json_string(&b, d->name);
     tb_buf_puts(&b, ", \"platform\": ");
     tb_json_string(&b, d->platform_name);
-    tb_buf_puts(&b, ", \"results\": [");
+    tb_buf_printf(&b, ", \"ranks\": %d, \"results\": [", tb_world_size());
     for (size_t i = 0; i < n; ++i) {
         const result *r = &rs[i];
         tb_buf_printf(&b, "%s\n  {\"model\": ", i ? "," : "");
@@ -441,6 +451,8 @@ static int run(const opts *o)
         st = tb_device_select(devs, ndev, o->device, dbl, &chosen, &err);
     if (st == TB_OK)
         st = tb_device_open(&devs[chosen], &dev, &err);
+    /* every rank has its device, or none runs (rank 0 says why) */
+    st = tb_world_verdict(st, &err);
     char dir[] = "/tmp/twinbrain-bench.XXXXXX";
     if (st == TB_OK && !mkdtemp(dir))
         st = tb_error_set(&err, TB_ERR_OTHER, "cannot create a scratch folder in /tmp");
@@ -466,7 +478,7 @@ static int run(const opts *o)
                         ftvb = fast_tvb_run(dir, N, r->steps, tb_device_get_info(dev)->compute_units, r->note,
                                             sizeof r->note);
                     r->fast_tvb = ftvb;
-                    if (!o->json)
+                    if (!o->json && tb_world_rank() == 0)
                         fprintf(stderr, "  %s %ld regions x %ld, %s: %.3g region-steps/s (baseline %.3g)\n",
                                 r->model, N, r->instances, r->precision, r->engine, r->baseline);
                 }
@@ -489,7 +501,7 @@ static int run(const opts *o)
         rmdir(dir);
     int rc = 0;
     if (st != TB_OK) {
-        rc = tb_cli_fail(&err);
+        rc = tb_world_rank() == 0 ? tb_cli_fail(&err) : (int)st;
     } else if (o->json) {
         print_json(rs, n, tb_device_get_info(dev));
     } else {

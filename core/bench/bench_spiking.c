@@ -23,10 +23,12 @@
 #include "twinbrain/scenario.h"
 #include "twinbrain/sim.h"
 #include "util.h"
+#include "world.h"
 
 static const char usage[] =
     "usage: twinbrain bench spiking [--examples DIR] [--only NAME[,NAME...]] [--quick] [--no-peers]\n"
-    "                               [--threads N] [--precision single|double] [--device SEL] [--json]\n"
+    "                               [--threads N] [--precision single|double] [--device SEL] [--scale F]\n"
+    "                               [--json]\n"
     "\n"
     "Runs examples/spiking/coba.toml and cuba.toml for 10 s, and potjans_diesmann_dc.toml (DC\n"
     "drive) and potjans_diesmann.toml (Poisson drive) for 1.5 s (the first 0.5 s a warm-up), and\n"
@@ -47,6 +49,9 @@ static const char usage[] =
     "                   installed examples/spiking)\n"
     "  --quick          COBA 1 s, microcircuit at 10%% of the neurons (same in-degrees): a smoke\n"
     "                   test, not the benchmark\n"
+    "  --scale F        the microcircuit at the fraction F of its neurons (same in-degrees)\n"
+    "Under mpirun every rank runs its share of each network (docs/mpi.md) and rank 0 prints the\n"
+    "table, with each network's exchange figures; the C loop and Brian2 are not run there.\n"
     "Figures and the commands that produced them: docs/performance.md.\n";
 
 typedef struct opts {
@@ -55,18 +60,23 @@ typedef struct opts {
     const char *precision;
     const char *device;
     bool quick, json, no_peers;
+    double scale;     /* the microcircuit's, 0: full (0.1 with --quick) */
     int threads;      /* the peer's */
     bool no_baseline; /* bench all: the engine's figure only */
 } opts;
 
 typedef struct result {
     const char *name;
+    char label[64];
     double simulated, warmup;  /* s */
     double wall;               /* s, over the measured interval */
     double rtf, events_per_s;
     uint64_t neurons, synapses, spikes;
     double network, setup;     /* s */
     uint64_t device_bytes;
+    /* over MPI ranks: exchanges per rank, bytes per rank and exchange,
+     * shares of the ranks' run time exchanging and inside MPI */
+    double exchanges, exchange_bytes, exchange_share, mpi_share;
     double rss_gb;             /* peak resident set of the process so far */
     double target_rtf;
     /* the C loop */
@@ -336,6 +346,18 @@ static void on_progress(const tb_sim_progress *p, void *ctx)
     }
 }
 
+/* The summary's exchange figures are sums over the ranks. */
+static void exchange_figures(const tb_sim_summary *s, result *r)
+{
+    double n = tb_sim_summary_figure(s, "exchanges"), ranks = tb_world_size();
+    if (!(n > 0) || !(s->wall_seconds > 0))
+        return;
+    r->exchanges = n / ranks;
+    r->exchange_bytes = tb_sim_summary_figure(s, "exchange_bytes") / n;
+    r->exchange_share = tb_sim_summary_figure(s, "exchange_seconds") / (ranks * s->wall_seconds);
+    r->mpi_share = tb_sim_summary_figure(s, "exchange_mpi_seconds") / (ranks * s->wall_seconds);
+}
+
 static tb_status engine(const opts *o, const tb_plugin_registry *reg, tb_device *dev, const char *scenario,
                         const char *const *sets, size_t n_sets, result *r, tb_error *err)
 {
@@ -365,6 +387,11 @@ static tb_status engine(const opts *o, const tb_plugin_registry *reg, tb_device 
         r->setup = tb_sim_summary_figure(&s, "setup_seconds");
         r->device_bytes = (uint64_t)tb_sim_summary_figure(&s, "device_bytes");
         r->rss_gb = peak_rss_gb();
+        exchange_figures(&s, r);
+        if (r->exchanges > 0) { /* set-up: per rank, as the summary says it */
+            r->network /= tb_world_size();
+            r->setup /= tb_world_size();
+        }
     }
     tb_sim_free(sim);
     tb_scenario_free(sc);
@@ -415,24 +442,28 @@ static tb_status microcircuit(const opts *o, const tb_plugin_registry *reg, tb_d
 {
     char *path = tb_asprintf("%s/potjans_diesmann%s.toml", o->examples, poisson ? "" : "_dc");
     char *small = NULL;
-    r->name = poisson ? (o->quick ? "microcircuit at 10% (Poisson)" : "microcircuit (77169 neurons, Poisson)")
-                      : (o->quick ? "microcircuit at 10% (DC)" : "microcircuit (77169 neurons, DC)");
+    double scale = o->scale > 0 ? o->scale : o->quick ? 0.1 : 1.0;
+    if (scale < 1)
+        snprintf(r->label, sizeof r->label, "microcircuit at %g%% (%s)", 100 * scale, poisson ? "Poisson" : "DC");
+    else
+        snprintf(r->label, sizeof r->label, "microcircuit (77169 neurons, %s)", poisson ? "Poisson" : "DC");
+    r->name = r->label;
     r->simulated = 1.0;
     r->warmup = 0.5;
     r->target_rtf = 10;
-    if (o->quick) {
-        /* the generator's --scale 0.1 network, written next to the run */
+    if (scale < 1) {
+        /* the generator's network at that scale, written next to the run */
         small = tb_asprintf("%s/potjans_diesmann.py", o->examples);
         char dir[] = "/tmp/twinbrain-bench.XXXXXX";
-        char *cmd = mkdtemp(dir) ? tb_asprintf("python3 '%s' --scale 0.1 %s'%s/pd.toml' 2>/dev/null", small,
-                                                                poisson ? "" : "--dc ", dir)
+        char *cmd = mkdtemp(dir) ? tb_asprintf("python3 '%s' --scale %g %s'%s/pd.toml' 2>/dev/null", small,
+                                                                scale, poisson ? "" : "--dc ", dir)
                                  : NULL;
         free(small);
         small = cmd && system(cmd) == 0 ? tb_asprintf("%s/pd.toml", dir) : NULL;
         free(cmd);
         if (!small) {
             free(path);
-            return tb_error_set(err, TB_ERR_OTHER, "--quick needs python3 to scale the microcircuit down");
+            return tb_error_set(err, TB_ERR_OTHER, "--quick and --scale need python3 to scale the microcircuit down");
         }
     }
     char prec[64];
@@ -455,8 +486,11 @@ static tb_status microcircuit(const opts *o, const tb_plugin_registry *reg, tb_d
 
 static void print_table(const result *rs, size_t n, const tb_device_info *d, const opts *o)
 {
-    printf("device: %s (%s), %u compute units; %s precision\n", d->name, d->platform_name, d->compute_units,
+    printf("device: %s (%s), %u compute units; %s precision", d->name, d->platform_name, d->compute_units,
            o->precision);
+    if (tb_world_size() > 1)
+        printf("; %d MPI ranks, one such device each", tb_world_size());
+    printf("\n");
     printf("%-34s %9s %8s %7s %7s %11s %8s %8s %9s %9s\n", "workload", "simulated", "wall s", "RTF", "target",
            "events/s", "network", "set-up", "RSS GB", "device GB");
     for (size_t i = 0; i < n; ++i) {
@@ -477,6 +511,10 @@ static void print_table(const result *rs, size_t n, const tb_device_info *d, con
                    who, r->simulated, r->peer_rtf[k] * r->simulated, r->peer_rtf[k], "", "", r->peer_rtf[k] / r->rtf,
                    (unsigned long long)r->peer_spikes[k], (unsigned long long)r->peer_synapses[k]);
         }
+        if (r->exchanges > 0)
+            printf("  over %d ranks: %.0f exchanges per rank, %.0f bytes per rank and exchange; %.1f%% of the ranks' "
+                   "run time exchanging (waits included), %.1f%% in MPI\n",
+                   tb_world_size(), r->exchanges, r->exchange_bytes, 100 * r->exchange_share, 100 * r->mpi_share);
         printf("  %llu neurons, %llu synapses, %llu spikes%s%s\n", (unsigned long long)r->neurons,
                (unsigned long long)r->synapses, (unsigned long long)r->spikes, *r->note ? "; " : "", r->note);
     }
@@ -504,7 +542,7 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
     tb_json_string(&b, d->name);
     tb_buf_puts(&b, ", \"platform\": ");
     tb_json_string(&b, d->platform_name);
-    tb_buf_printf(&b, ", \"compute_units\": %u, \"precision\": ", d->compute_units);
+    tb_buf_printf(&b, ", \"compute_units\": %u, \"ranks\": %d, \"precision\": ", d->compute_units, tb_world_size());
     tb_json_string(&b, o->precision);
     tb_buf_puts(&b, ", \"results\": [");
     for (size_t i = 0; i < n; ++i) {
@@ -524,6 +562,12 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
         json_num(&b, "neurons", (double)r->neurons);
         json_num(&b, "synapses", (double)r->synapses);
         json_num(&b, "spikes", (double)r->spikes);
+        if (r->exchanges > 0) {
+            json_num(&b, "exchanges_per_rank", r->exchanges);
+            json_num(&b, "bytes_per_rank_and_exchange", r->exchange_bytes);
+            json_num(&b, "exchange_share", r->exchange_share);
+            json_num(&b, "mpi_share", r->mpi_share);
+        }
         if (r->base_rtf > 0) {
             json_num(&b, "baseline_real_time_factor", r->base_rtf);
             json_num(&b, "baseline_events_per_s", r->base_events_per_s);
@@ -588,6 +632,11 @@ static int parse(int argc, char **argv, opts *o)
             if (*end || t < 1 || t > 1024)
                 return tb_cli_usage_error("bench spiking", "--threads takes a count from 1 to 1024, not '%s'", argv[i]);
             o->threads = (int)t;
+        } else if (strcmp(a, "--scale") == 0 && next) {
+            char *end;
+            o->scale = strtod(argv[++i], &end);
+            if (*end || !(o->scale > 0) || o->scale > 1)
+                return tb_cli_usage_error("bench spiking", "--scale takes a fraction in (0, 1], not '%s'", argv[i]);
         } else if (strcmp(a, "--examples") == 0 && next) {
             o->examples = argv[++i];
         } else if (strcmp(a, "--only") == 0 && next) {
@@ -631,22 +680,25 @@ static int run(const opts *o)
         st = tb_device_select(devs, ndev, o->device, strcmp(o->precision, "double") == 0, &chosen, &err);
     if (st == TB_OK)
         st = tb_device_open(&devs[chosen], &dev, &err);
+    /* every rank has its device, or none runs (rank 0 says why) */
+    st = tb_world_verdict(st, &err);
+    bool speaks = !o->json && tb_world_rank() == 0;
     for (size_t k = 0; k < 2 && st == TB_OK; ++k)
         if (wanted(o, workloads[k])) {
-            if (!o->json)
+            if (speaks)
                 fprintf(stderr, "  %s ...\n", workloads[k]);
             st = vogels_abbott(o, reg, dev, workloads[k], &rs[n++], o->quick ? 1.0 : 10.0, &err);
         }
     for (size_t k = 2; k < 4 && st == TB_OK; ++k)
         if (wanted(o, workloads[k])) {
-            if (!o->json)
+            if (speaks)
                 fprintf(stderr, "  microcircuit, %s drive (the network takes a while to build) ...\n",
                         k == 2 ? "DC" : "Poisson");
             st = microcircuit(o, reg, dev, k == 3, &rs[n++], &err);
         }
     int rc = 0;
     if (st != TB_OK)
-        rc = tb_cli_fail(&err);
+        rc = tb_world_rank() == 0 ? tb_cli_fail(&err) : (int)st;
     else if (o->json)
         print_json(rs, n, tb_device_get_info(dev), o);
     else
@@ -701,5 +753,8 @@ int tb_bench_spiking(int argc, char **argv)
 {
     opts o = {0};
     int rc = parse(argc, argv, &o);
+    /* the C loop and Brian2 run in one process: not comparable to a run over ranks */
+    if (tb_world_size() > 1)
+        o.no_baseline = o.no_peers = true;
     return rc < 0 ? run(&o) : rc;
 }

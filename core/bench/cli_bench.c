@@ -2,25 +2,48 @@
  * family. Each family lives in its own file (bench_mass.c, ...). */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
 #include "cli/cli.h"
+#include "world.h"
 
 static const struct family {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *what;
+    bool over_ranks; /* under an MPI launcher every rank runs its workloads' share (docs/mpi.md) */
 } families[] = {
-    {"mass", tb_bench_mass, "neural-mass models with delays and BOLD: region-steps/s against a C loop"},
-    {"devices", tb_bench_devices, "each device's limits: memory bandwidth, multiply-add rate, read-back, launch"},
-    {"all", tb_bench_all, "every family's standard workloads on each device, as fractions of its limits"},
-    {"spiking", tb_bench_spiking, "COBA and the cortical microcircuit: real-time factor, events/s, build time, memory"},
+    {"mass", tb_bench_mass, "neural-mass models with delays and BOLD: region-steps/s against a C loop", true},
+    {"devices", tb_bench_devices, "each device's limits: memory bandwidth, multiply-add rate, read-back, launch",
+     false},
+    {"all", tb_bench_all, "every family's standard workloads on each device, as fractions of its limits", false},
+    {"spiking", tb_bench_spiking, "COBA and the cortical microcircuit: real-time factor, events/s, build time, memory",
+     true},
 #ifdef TB_HAVE_TWIN
-    {"twin", tb_bench_twin, "a Sensorium-style visual twin: frames/s at batch 1 and 8 against PyTorch and ONNX Runtime"},
+    {"twin", tb_bench_twin, "a Sensorium-style visual twin: frames/s at batch 1 and 8 against PyTorch and ONNX Runtime",
+     false},
 #endif
 };
+
+/* Over MPI ranks every rank runs the workloads together and rank 0 alone
+ * prints the table (the other ranks' stdout goes nowhere). */
+static int run_over_ranks(const struct family *f, int argc, char **argv)
+{
+    tb_error err = {0};
+    if (tb_world_start(&argc, &argv, &err) != TB_OK) {
+        int rc = tb_cli_fail(&err);
+        tb_world_end(rc);
+        return rc;
+    }
+    if (tb_world_rank() != 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "twinbrain bench: rank %d: cannot silence its output\n", tb_world_rank());
+    int rc = f->run(argc - 1, argv + 1);
+    tb_world_end(rc);
+    return rc;
+}
 
 static void usage(FILE *f)
 {
@@ -39,7 +62,8 @@ int tb_cli_bench(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof families / sizeof families[0]; ++i)
         if (strcmp(argv[1], families[i].name) == 0)
-            return families[i].run(argc - 1, argv + 1);
+            return families[i].over_ranks ? run_over_ranks(&families[i], argc, argv)
+                                          : families[i].run(argc - 1, argv + 1);
     fprintf(stderr, "twinbrain bench: unknown family '%s'\n", argv[1]);
     usage(stderr);
     return 2;
