@@ -186,7 +186,10 @@ expect 3 "no OpenCL device matches selector \"name~no-such-device\"" -- "$TWINBR
 
 # A diverging run: exit 5, says where and when, keeps the rows before it.
 # (Heun at dt = 50 ms amplifies Jansen-Rit's linear part about tenfold a step.)
-expect 5 "the simulation diverged: y0 of region 'L_001' (index 0) is NaN at t = " -- "$TWINBRAIN" run "$S" \
+# Divergence is found at the end of a chunk, and chunks follow the wall
+# clock: which variable is the first non-finite one (y0 NaN, y1 infinite)
+# and when depend on the machine's speed.
+expect 5 "the simulation diverged: y" -- "$TWINBRAIN" run "$S" \
     --set simulation.dt=50 --set simulation.duration=50000 --set 'monitor=[{name = "tavg", period = 50.0}]' \
     -o "$TMP/diverged.h5"
 if have_python; then
