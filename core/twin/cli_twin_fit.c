@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "h5util.h"
+#include "twin_array.h"
 #include "twin_exec.h"
 #include "twin_fit.h"
 #include "twin_import.h"
@@ -38,51 +39,7 @@ typedef struct fit_args {
     tw_fit_options o;
 } fit_args;
 
-typedef struct array {
-    double *v;
-    int rank;
-    hsize_t d[TW_MAX_RANK];
-    bool u8;
-} array;
-
-static tb_status read_array(const char *file, const char *name, bool optional, array *a, tb_error *err)
-{
-    memset(a, 0, sizeof *a);
-    tb_h5_quiet q = tb_h5_quiet_begin();
-    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t ds = f >= 0 && H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
-    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1, ty = ds >= 0 ? H5Dget_type(ds) : -1;
-    a->rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    tb_status st = TB_OK;
-    if (f < 0)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot open as an HDF5 file", file);
-    else if (ds < 0 && !optional)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: no dataset %s", file, name);
-    else if (ds >= 0 && (a->rank < 1 || a->rank > TW_MAX_RANK || H5Tget_class(ty) == H5T_STRING ||
-                         H5Sget_simple_extent_dims(sp, a->d, NULL) < 0))
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is not an array of numbers", file, name);
-    if (st == TB_OK && ds >= 0) {
-        a->u8 = H5Tget_class(ty) == H5T_INTEGER && H5Tget_size(ty) == 1 && H5Tget_sign(ty) == H5T_SGN_NONE;
-        size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
-        a->v = malloc((n + 1) * sizeof *a->v);
-        if (!a->v)
-            st = tb_error_set(err, TB_ERR_OTHER, "out of memory for %s", name);
-        else if (n && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->v) < 0)
-            st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s", file, name);
-    }
-    if (ty >= 0)
-        H5Tclose(ty);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (f >= 0)
-        H5Fclose(f);
-    tb_h5_quiet_end(q);
-    return st;
-}
-
-static tb_status check_finite(const char *file, const char *name, const array *a, tb_error *err)
+static tb_status check_finite(const char *file, const char *name, const tw_array *a, tb_error *err)
 {
     size_t cols = a->rank == 2 ? a->d[1] : 1, n = a->rank >= 1 ? a->d[0] * cols : 0;
     for (size_t k = 0; k < n; ++k)
@@ -93,7 +50,7 @@ static tb_status check_finite(const char *file, const char *name, const array *a
 }
 
 typedef struct recording {
-    array stim, resp, beh, ids;
+    tw_array stim, resp, beh, ids;
     size_t T, H, W, N;
 } recording;
 
@@ -123,10 +80,10 @@ static tb_status frame_input(const fit_args *a, const tw_graph *g, size_t *k, tb
 
 static tb_status read_recording(const fit_args *a, const tw_tensor *in, recording *r, tb_error *err)
 {
-    tb_status st = read_array(a->data, "/stimuli", false, &r->stim, err);
-    st = st ? st : read_array(a->data, "/responses", false, &r->resp, err);
-    st = st ? st : read_array(a->data, "/behaviour", true, &r->beh, err);
-    st = st ? st : read_array(a->data, "/unit_ids", true, &r->ids, err);
+    tb_status st = tw_array_read_file(a->data, "/stimuli", false, &r->stim, err);
+    st = st ? st : tw_array_read_file(a->data, "/responses", false, &r->resp, err);
+    st = st ? st : tw_array_read_file(a->data, "/behaviour", true, &r->beh, err);
+    st = st ? st : tw_array_read_file(a->data, "/unit_ids", true, &r->ids, err);
     if (st)
         return st;
     if (r->stim.rank != 3)

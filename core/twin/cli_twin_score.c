@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "h5util.h"
+#include "twin_array.h"
 #include "twin_graph.h"
 #include "twin_score.h"
 #include "util.h"
@@ -31,48 +32,6 @@ typedef struct score_args {
     double fev_min;
 } score_args;
 
-typedef struct array {
-    double *v;
-    int rank;
-    hsize_t d[TW_MAX_RANK];
-} array;
-
-static tb_status read_array(const char *file, const char *name, array *a, tb_error *err)
-{
-    tb_h5_quiet q = tb_h5_quiet_begin();
-    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t ds = f >= 0 && H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
-    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1, ty = ds >= 0 ? H5Dget_type(ds) : -1;
-    a->rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    tb_status st = TB_OK;
-    if (f < 0)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot open as an HDF5 file", file);
-    else if (ds < 0)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: no dataset %s", file, name);
-    else if (a->rank < 1 || a->rank > TW_MAX_RANK || H5Tget_class(ty) == H5T_STRING ||
-             H5Sget_simple_extent_dims(sp, a->d, NULL) < 0)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is not an array of numbers", file, name);
-    if (st == TB_OK) {
-        size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
-        a->v = malloc((n + 1) * sizeof *a->v);
-        if (!a->v)
-            st = tb_error_set(err, TB_ERR_OTHER, "out of memory for %s", name);
-        else if (n && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->v) < 0)
-            st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s", file, name);
-    }
-    if (ty >= 0)
-        H5Tclose(ty);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (f >= 0)
-        H5Fclose(f);
-    H5Eclear2(H5E_DEFAULT);
-    tb_h5_quiet_end(q);
-    return st;
-}
-
 static bool has_dataset(const char *file, const char *name)
 {
     tb_h5_quiet q = tb_h5_quiet_begin();
@@ -86,7 +45,7 @@ static bool has_dataset(const char *file, const char *name)
 }
 
 /* The first value that is not finite, named by its indices. */
-static tb_status check_finite(const char *file, const char *name, const array *a, tb_error *err)
+static tb_status check_finite(const char *file, const char *name, const tw_array *a, tb_error *err)
 {
     size_t n = 1, strides[TW_MAX_RANK];
     for (int d = a->rank - 1; d >= 0; --d)
@@ -108,11 +67,11 @@ static tb_status check_finite(const char *file, const char *name, const array *a
 
 /* Predictions as [stimuli][frames][units], from /predictions or a run's
  * /twin/responses [frames, stimuli, units]. */
-static tb_status read_predictions(const score_args *a, array *p, tb_error *err)
+static tb_status read_predictions(const score_args *a, tw_array *p, tb_error *err)
 {
     bool run_output = !a->pred_name && !has_dataset(a->pred, "/predictions") && has_dataset(a->pred, "/twin/responses");
     const char *name = a->pred_name ? a->pred_name : run_output ? "/twin/responses" : "/predictions";
-    tb_status st = read_array(a->pred, name, p, err);
+    tb_status st = tw_array_read_file(a->pred, name, false, p, err);
     st = st ? st : check_finite(a->pred, name, p, err);
     if (st == TB_OK && p->rank != 3)
         st = tb_error_set(err, TB_ERR_INPUT, "%s: %s has rank %d; predictions are %s", a->pred, name, p->rank,
@@ -131,7 +90,7 @@ static tb_status read_predictions(const score_args *a, array *p, tb_error *err)
     return TB_OK;
 }
 
-static tb_status check_shapes(const score_args *a, const array *r, const array *p, tb_error *err)
+static tb_status check_shapes(const score_args *a, const tw_array *r, const tw_array *p, tb_error *err)
 {
     const char *rn = a->resp_name ? a->resp_name : "/responses";
     if (r->rank != 4)
@@ -237,9 +196,9 @@ static void print_summary(const tw_score_shape *sh, double **m, double fev_min)
 
 static tb_status score(const score_args *a, tb_error *err)
 {
-    array r = {0}, p = {0};
+    tw_array r = {0}, p = {0};
     const char *rn = a->resp_name ? a->resp_name : "/responses";
-    tb_status st = read_array(a->data, rn, &r, err);
+    tb_status st = tw_array_read_file(a->data, rn, false, &r, err);
     st = st ? st : check_finite(a->data, rn, &r, err);
     st = st ? st : read_predictions(a, &p, err);
     st = st ? st : check_shapes(a, &r, &p, err);

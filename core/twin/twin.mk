@@ -32,7 +32,7 @@ CLEANFILES += core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h
 core/twin/onnx_subset.pb-c.c core/twin/onnx_subset.pb-c.h: core/twin/onnx_subset.proto
 	$(AM_V_GEN)$(MKDIR_P) core/twin && $(PROTOC_C) --c_out=core/twin -I$(srcdir)/core/twin $(srcdir)/core/twin/onnx_subset.proto
 
-twinbrain_SOURCES += core/twin/cli_twin.c core/twin/cli_twin_score.c core/twin/twin_score.c core/twin/twin_score.h \
+twinbrain_SOURCES += core/twin/cli_twin.c core/twin/twin_array.c core/twin/twin_array.h core/twin/cli_twin_score.c core/twin/twin_score.c core/twin/twin_score.h \
 	core/twin/bench_twin.c core/twin/cli_twin_fit.c \
 	core/twin/cli_twin_similarity.c core/twin/twin_similarity.c core/twin/twin_embeddings.c core/twin/twin_similarity.h
 twinbrain_CPPFLAGS += -I$(top_builddir)/core/twin

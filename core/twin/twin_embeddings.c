@@ -10,46 +10,11 @@
 #include <string.h>
 
 #include "h5util.h"
+#include "twin_array.h"
 #include "twin_graph.h"
 #include "twin_import.h"
 #include "twin_similarity.h"
 #include "util.h"
-
-typedef struct arr {
-    double *v;
-    int rank;
-    hsize_t d[TW_MAX_RANK];
-    size_t n;
-} arr;
-
-static tb_status read_arr(hid_t f, const char *file, const char *name, arr *a, tb_error *err)
-{
-    hid_t ds = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
-    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1, ty = ds >= 0 ? H5Dget_type(ds) : -1;
-    a->rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    tb_status st = TB_OK;
-    if (ds < 0)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: no dataset %s", file, name);
-    else if (a->rank < 1 || a->rank > TW_MAX_RANK || H5Tget_class(ty) == H5T_STRING ||
-             H5Tget_class(ty) == H5T_COMPOUND || H5Sget_simple_extent_dims(sp, a->d, NULL) < 0)
-        st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is not an array of numbers", file, name);
-    if (st == TB_OK) {
-        a->n = (size_t)H5Sget_simple_extent_npoints(sp);
-        a->v = malloc((a->n + 1) * sizeof *a->v);
-        if (!a->v)
-            st = tb_error_set(err, TB_ERR_OTHER, "out of memory for %s", name);
-        else if (a->n && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->v) < 0)
-            st = tb_error_set(err, TB_ERR_INPUT, "%s: cannot read %s", file, name);
-    }
-    if (ty >= 0)
-        H5Tclose(ty);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Eclear2(H5E_DEFAULT);
-    return st;
-}
 
 /* A string attribute (variable or fixed length) into buf; "" when absent. */
 static void read_attr_string(hid_t obj, const char *name, char *buf, size_t cap)
@@ -147,11 +112,11 @@ static tb_status load_rf(hid_t f, const tw_emb_sources *s, tw_embeddings *e, tb_
     tb_status st = find_experiment(f, s->run, "receptive_field", s->rf, "--rf", grp, sizeof grp, err);
     if (st || !grp[0])
         return st;
-    arr c = {0}, sg = {0};
+    tw_array c = {0}, sg = {0};
     snprintf(name, sizeof name, "%s/centre", grp);
-    st = read_arr(f, s->run, name, &c, err);
+    st = tw_array_read(f, s->run, name, false, &c, err);
     snprintf(name, sizeof name, "%s/sigma", grp);
-    st = st ? st : read_arr(f, s->run, name, &sg, err);
+    st = st ? st : tw_array_read(f, s->run, name, false, &sg, err);
     if (st == TB_OK && (c.rank != 2 || c.d[1] != 2 || sg.rank != 2 || sg.d[0] != c.d[0] || sg.d[1] != 2))
         st = tb_error_set(err, TB_ERR_INPUT, "%s: %s/centre and sigma are not both [units, 2]", s->run, grp);
     char *what = tb_asprintf("%s: %s/centre", s->run, grp);
@@ -174,9 +139,9 @@ static tb_status load_tuning(hid_t f, const tw_emb_sources *s, tw_embeddings *e,
     static const char *const leaf[4] = {"preferred_orientation", "preferred_direction", "osi", "dsi"};
     double **dst[4] = {&e->po, &e->pd, &e->osi, &e->dsi};
     for (int k = 0; st == TB_OK && k < 4; ++k) {
-        arr a = {0};
+        tw_array a = {0};
         snprintf(name, sizeof name, "%s/%s", grp, leaf[k]);
-        st = read_arr(f, s->run, name, &a, err);
+        st = tw_array_read(f, s->run, name, false, &a, err);
         if (st == TB_OK && a.rank != 1)
             st = tb_error_set(err, TB_ERR_INPUT, "%s: %s is not [units]", s->run, name);
         char *what = tb_asprintf("%s: %s", s->run, name);
@@ -232,8 +197,8 @@ static tb_status load_responses(hid_t f, const tw_emb_sources *s, tw_embeddings 
         return st;
     if (!s->responses && H5Lexists(f, name, H5P_DEFAULT) <= 0)
         return TB_OK;
-    arr a = {0};
-    st = read_arr(f, s->run, name, &a, err);
+    tw_array a = {0};
+    st = tw_array_read(f, s->run, name, false, &a, err);
     if (st == TB_OK && a.rank < 2)
         st = tb_error_set(err, TB_ERR_INPUT, "%s: %s has rank %d; responses have a units axis and samples", s->run,
                           name, a.rank);
