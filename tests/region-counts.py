@@ -4,7 +4,8 @@ Region lanes pad the regions to a multiple of 8 on the device; nothing the
 user sees may depend on that padding. Every model plugin (with its default
 coupling function, plus generic_2d_oscillator with `scaling` and
 `sigmoidal`, so that every coupling function runs) and a model declared in
-the scenario whose derivative reads `n_regions` run at 1, 7, 9
+the scenario whose derivative reads `n_regions` and `convert_real(region)`
+(an int vector over region lanes) run at 1, 7, 9
 and 76 regions in each decomposition (TWINBRAIN_MASS_LAYOUT = regions,
 rlanes, lanes, instances; split and rsplit for the models that read the
 region count: kuramoto's 1/N and the declared model), with a constant
@@ -86,12 +87,13 @@ CASES = {
                      split=True),
 }
 DECLARED = dict(name="counts", variables=["theta"], coupled=["theta"],
-                derivatives=dict(theta="omega + coupling[0] - k * sin(theta) / n_regions"))
+                derivatives=dict(theta="omega + coupling[0] - k * sin(theta) / n_regions"
+                                 " + 0.001 * convert_real(region)"))
 
 
 def declared_dfun(x, c, p):
     n = x.shape[1]
-    return np.array([p["omega"] + c[0] - p["k"] * np.sin(x[0]) / n])
+    return np.array([p["omega"] + c[0] - p["k"] * np.sin(x[0]) / n + 0.001 * np.arange(n)])
 
 
 def model_of(case):

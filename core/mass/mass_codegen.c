@@ -284,6 +284,11 @@ static void gen_lanes(const mass *m, tb_buf *b)
     if (m->lanes > 1 && m->region_lanes) {
         tb_buf_puts(b, "#define TB_LD_REGION(p) TB_LD(p)\n#define TB_LD_INSTANCE(p) (*(p))\n"
                        "#define TB_REGION_T TB_CAT(int, TB_LANES)\n");
+        /* OpenCL has no implicit int-vector to real-vector conversion, so
+         * `0.001 * region` would not compile here: models write
+         * convert_real(region), which every layout defines */
+        tb_buf_printf(b, "#define convert_real(x) TB_CAT(convert_, %s%zu)((TB_REGION_T)(x))\n",
+                      m->realsz == sizeof(double) ? "double" : "float", m->lanes);
         /* halves for the pairwise sum of a vector, and one lane of it */
         tb_buf_printf(b, "typedef %s4 tb_scalar4;\ntypedef %s2 tb_scalar2;\n",
                       m->realsz == sizeof(double) ? "double" : "float", m->realsz == sizeof(double) ? "double" : "float");
@@ -291,9 +296,11 @@ static void gen_lanes(const mass *m, tb_buf *b)
                        "    return a[l];\n}\n\n");
     }
     else if (m->lanes > 1)
-        tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) TB_LD(p)\n#define TB_REGION_T int\n\n");
+        tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) TB_LD(p)\n#define TB_REGION_T int\n"
+                       "#define convert_real(x) ((real)(x))\n\n");
     else
-        tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) (*(p))\n#define TB_REGION_T int\n\n");
+        tb_buf_puts(b, "#define TB_LD_REGION(p) (*(p))\n#define TB_LD_INSTANCE(p) (*(p))\n#define TB_REGION_T int\n"
+                       "#define convert_real(x) ((real)(x))\n\n");
 }
 
 static const char *method_macro(const char *method)

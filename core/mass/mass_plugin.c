@@ -12,7 +12,7 @@
 
 /* Names the generated code gives the dfun snippet, besides the tb_ and
  * cp_ prefixes. */
-static const char *const reserved[] = {"coupling", "t", "region", "n_regions", "real"};
+static const char *const reserved[] = {"coupling", "t", "region", "n_regions", "real", "convert_real"};
 
 bool tb_mass_name_reserved(const char *s)
 {
