@@ -6,6 +6,12 @@
 #include "brain.h"
 #include "spiking_internal.h"
 
+/* Whether an edge_spikes monitor needs the network read back after it
+ * is generated (spk_connect keeps the synapse index for it). */
+bool spk_brain_wants_network(const spk *k);
+/* Marks the neurons whose spikes edge_spikes counts one by one (bit 0 of
+ * k->recorded, as a spike record's), before the chunk length is chosen. */
+void spk_brain_mark_sources(spk *k);
 /* Marks the monitored populations' neurons for per-step counts (before
  * the recording buffers are made). */
 tb_status spk_brain_plan(spk *k, tb_error *err);
