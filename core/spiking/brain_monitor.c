@@ -131,8 +131,9 @@ void spk_brain_mark_sources(spk *k)
         if (pr->source.is_input || pr->source.index >= nb)
             continue;
         size_t span = pr->rule == TB_RULE_CONNECTOME ? pr->span : 1;
-        if (pr->rule != TB_RULE_CONNECTOME &&
-            (pr->target >= nb || tb_spk_brain_region_of(ss, pr->source.index) == tb_spk_brain_region_of(ss, pr->target)))
+        bool across = pr->target < nb && tb_spk_brain_region_of(ss, pr->source.index) !=
+                                             tb_spk_brain_region_of(ss, pr->target);
+        if (pr->rule != TB_RULE_CONNECTOME && !across)
             continue;
         for (size_t q = pr->source.index; q < pr->source.index + span && q < nb; ++q)
             for (uint64_t n = 0; n < k->pops[q].n; ++n)
