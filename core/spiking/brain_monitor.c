@@ -27,6 +27,7 @@
 #include <stdlib.h>
 
 #include "brain_monitor.h"
+#include "checkpoint.h"
 #include "util.h"
 
 typedef struct brain_mon {
@@ -658,6 +659,21 @@ static tb_status drain_one(spk *k, const tb_chunk *p, const uint32_t *pc, brain_
         st = tb_output_dataset_append(m->time, times, nrow, err);
     k->samples += nrow;
     free(rows), free(times), free(cnt);
+    return st;
+}
+
+tb_status spk_brain_checkpoint(spk *k, tb_ckpt *ck, tb_error *err)
+{
+    tb_status st = TB_OK;
+    size_t R = k->ss->brain ? k->ss->brain->R : 0;
+    for (size_t i = 0; st == TB_OK && k->brain_rt && i < k->brain_rt->n; ++i) {
+        brain_mon *m = &k->brain_rt->m[i];
+        st = tb_ckpt_host(ck, "brain monitor bin", m->acc, R * sizeof *m->acc, err);
+        if (st == TB_OK)
+            st = tb_ckpt_host(ck, "brain monitor balloons", m->st, 4 * R * sizeof *m->st, err);
+        if (st == TB_OK && m->open)
+            st = tb_ckpt_host(ck, "brain monitor edge bin", m->open, 2 * k->brain_rt->et->E * sizeof *m->open, err);
+    }
     return st;
 }
 
