@@ -9,8 +9,15 @@ definitions, computed here from the connectome file with numpy:
   counts and delays;
 - spikes carried per connectome edge (the source spikes times the
   edge's synapses from that source) are none across the lesioned edge;
+- the edge_spikes monitor equals, bin by bin and edge by edge, those
+  synaptic events and the source spikes (spikes of source neurons with a
+  synapse on the edge), counted here from the spike trains and the
+  recorded network, over chunks that cut its bins; its edges are the
+  wired ones (the connectome rule's, in /brain/connectome_edges' order,
+  and a [[projection]] written between two regions);
 - a region lesioned by the perturbation kit (its source population
-  silenced) fires no spikes, so none of its edges carries any;
+  silenced) fires no spikes, so none of its edges carries any (the
+  edge_spikes monitor: exactly 0 on every out-edge of it);
 - region_rates equal the spike trains' counts per bin and region;
 - lfp equals the sum of |I_syn_ex| + |I_syn_in| over each region's E
   neurons, sampled by ordinary state records;
@@ -123,6 +130,10 @@ period = {BIN}
 kind = "bold"
 populations = ["E"]
 period = {PERIOD}
+
+[[brain.monitor]]
+kind = "edge_spikes"
+period = {BIN}
 """
 
 
@@ -185,7 +196,13 @@ def body(dev):
         n, d, R = expected(conn)
         with h5py.File(conn, "r") as f:
             plain = [x.decode() if isinstance(x, bytes) else x for x in f["region_labels"][:]]
-        out = ref.run(scenario(conn) + lfp_toml(plain), tmp, "brain")
+        # a projection written between two regions (I of x onto E of y, an
+        # unwired pair): edge_spikes counts its synapses too
+        x_, y_ = next((a, b) for b in range(R) for a in range(R) if a != b and n[b, a] == 0 and (a, b) != (li, lj))
+        across = (f'[[projection]]\nsource = "{plain[x_]}_I"\ntarget = "{plain[y_]}_E"\nrule = "fixed_indegree"\n'
+                  f'indegree = 3\nweight = -20.0\n')
+        # chunks of 370 steps cut the 100-step bins of the rates and edges
+        out = ref.run(scenario(conn) + lfp_toml(plain) + across, tmp, "brain", env={"TWINBRAIN_CHUNK_STEPS": "370"})
         with h5py.File(out, "r") as f:
             labels = [x.decode() if isinstance(x, bytes) else x for x in f["brain/region_labels"][:]]
             region_of = np.array(f["brain/population_region"])
@@ -203,6 +220,11 @@ def body(dev):
             edges = {k_: np.array(eg[k_]) for k_ in eg}
             edge_tpl = (eg.attrs["source_template"], eg.attrs["target_template"])
             bold = np.array(f["monitors/bold/data"])[:, 0, :, 0]
+            g_es = f["monitors/edge_spikes"]
+            es_data, es_t, es_pairs = np.array(g_es["data"])[:, 0], np.array(g_es["time"]), np.array(g_es["edges"])
+            es_labels = [[x.decode() if isinstance(x, bytes) else x for x in g_es[c][:]]
+                         for c in ("source_labels", "target_labels")]
+            es_vars = [x.decode() if isinstance(x, bytes) else x for x in g_es["data"].attrs["variables"]]
         epop = [names.index(f"{lab}_E") for lab in labels]
         check("population -> region map", all(region_of[p] == r for r, p in enumerate(epop)) and
               len(region_of) == 2 * R, f"{len(region_of)} populations over {R} regions")
@@ -238,6 +260,47 @@ def body(dev):
               carried[lj, li] == 0 and nspk[li].sum() > 0 and np.all(carried[n > 0] > 0),
               f"{labels[li]} fired {nspk[li].sum()} spikes; edges carried {carried[n > 0].min()}.."
               f"{carried.max()}")
+        # the edge_spikes monitor: per bin, every synapse from region a to
+        # region b (b != a) carries its source's spikes (synaptic events),
+        # and each spike of a source with such a synapse is one source spike
+        nb_ = int(round(T / BIN))
+        cross = (sreg >= 0) & (sreg != treg)
+        sname = np.array([groups[x] for x in e["source_group"]])
+        want_ev, want_sp = np.zeros((nb_, R, R)), np.zeros((nb_, R, R))
+        for a in range(R):
+            for tpl, size in (("E", NE), ("I", NI)):
+                t_, ids = spikes[f"{labels[a]}_{tpl}"]
+                per_bin = np.zeros((nb_, size))
+                np.add.at(per_bin, ((np.rint(t_ / DT).astype(np.int64) - 1) // int(round(BIN / DT)),
+                                    ids.astype(np.int64)), 1)
+                syn = np.zeros((size, R))  # [source neuron, target region]
+                sel = cross & (sname == f"{labels[a]}_{tpl}")
+                np.add.at(syn, (e["source"][sel].astype(np.int64), treg[sel]), 1)
+                want_ev[:, :, a] += per_bin @ syn
+                want_sp[:, :, a] += per_bin @ (syn > 0)
+        pairs = n > 0
+        pairs[y_, x_] = True
+        wired = np.argwhere(pairs)  # (target, source), in that order
+        rule = ~((wired[:, 0] == y_) & (wired[:, 1] == x_))  # the connectome rule's edges
+        got = (es_data.shape == (nb_, len(wired), 2) and np.array_equal(es_pairs[:, 1], wired[:, 0]) and
+               np.array_equal(es_pairs[:, 0], wired[:, 1]))
+        check("edge_spikes: the wired edges (connectome rule and a projection across), ordered as "
+              "/brain/connectome_edges, with their labels",
+              got and np.array_equal(es_pairs[rule, 0], es) and np.array_equal(es_pairs[rule, 1], et) and
+              es_labels == [[labels[i] for i in es_pairs[:, 0]], [labels[j] for j in es_pairs[:, 1]]] and
+              es_vars == ["synaptic_events", "source_spikes"] and (li, lj) not in map(tuple, es_pairs.tolist()),
+              f"{len(wired)} edges, {labels[x_]} -> {labels[y_]} the projection's; the lesioned "
+              f"{labels[li]} -> {labels[lj]} not among them")
+        if got:
+            ev, sp = es_data[:, :, 0], es_data[:, :, 1]
+            check("edge_spikes = synaptic events and source spikes per bin and edge (numpy, spikes x network)",
+                  np.array_equal(ev, want_ev[:, wired[:, 0], wired[:, 1]]) and
+                  np.array_equal(sp, want_sp[:, wired[:, 0], wired[:, 1]]) and
+                  np.allclose(es_t, BIN * np.arange(1, nb_ + 1), rtol=1e-12) and
+                  np.array_equal(ev[:, rule].sum(axis=0), carried[wired[rule, 0], wired[rule, 1]]) and
+                  want_ev[:, lj, li].sum() == 0 and np.all(ev >= sp) and sp[:, ~rule].sum() > 0,
+                  f"{int(ev.sum())} events, {int(sp.sum())} source spikes over {nb_} bins; "
+                  f"{int(ev[:, ~rule].sum())} events across the projection")
         # region rates and BOLD from the spike trains
         nsteps = int(round(T / DT))
         counts = np.zeros((nsteps, R))
@@ -265,21 +328,28 @@ def body(dev):
         # its connectome edges, over the same network
         src = max((r for r in range(R) if r != li), key=lambda r: int((n[:, r] > 0).sum()))
         les = ref.run(scenario(conn).replace(f"duration = {T}", "duration = 100.0") +
-                      f'[[perturbation]]\nplugin = "lesion"\ntargets = ["{labels[src]}_E"]\nat = 0.0\n', tmp, "lesion")
+                      f'[[perturbation]]\nplugin = "lesion"\ntargets = ["{labels[src]}_E"]\nat = 0.0\n' + across, tmp,
+                      "lesion")
         with h5py.File(les, "r") as f:
             g = f["connections/connections"]
             same_net = all(np.array_equal(np.array(g[k]), e[k]) for k in e)
             lspk = {p: len(f["spikes"][p]["node_ids"]) for p in f["spikes"]}
+            les_es = np.array(f["monitors/edge_spikes/data"])[:, 0]
+            les_pairs = np.array(f["monitors/edge_spikes/edges"])
         silent = lspk.get(f"{labels[src]}_E", 0) == 0
         others = sum(v for p_, v in lspk.items() if p_ != f"{labels[src]}_E")
+        out_e = les_pairs[:, 0] == src
         check("a lesioned region (perturbation kit) carries no spikes on its edges",
-              same_net and silent and others > 0 and np.all(carried[n[:, src] > 0, src] > 0),
-              f"{labels[src]}_E: {int((n[:, src] > 0).sum())} out-edges, silent; the unlesioned run carried "
+              same_net and silent and others > 0 and np.all(carried[n[:, src] > 0, src] > 0) and
+              out_e.sum() == pairs[:, src].sum() and np.all(les_es[:, out_e] == 0) and
+              les_es[:, ~out_e].sum() > 0,
+              f"{labels[src]}_E: {int((n[:, src] > 0).sum())} out-edges, silent, edge_spikes 0 on them "
+              f"({int(les_es[:, ~out_e, 0].sum())} events on the others); the unlesioned run carried "
               f"{carried[:, src].sum()} spikes on them; other populations fired {others}")
         # the same network for any partitioning
         nets = []
         for p in ("1", "3"):
-            o = ref.run(scenario(conn).replace(f"duration = {T}", f"duration = {DT}"), tmp, "p" + p,
+            o = ref.run(scenario(conn).replace(f"duration = {T}", f"duration = {DT}") + across, tmp, "p" + p,
                         env={"TWINBRAIN_SPIKING_PARTITIONS": p})
             with h5py.File(o, "r") as f:
                 g = f["connections/connections"]
@@ -320,7 +390,10 @@ def errors():
             ("a template without a size", base.replace(f"size = {NI}\n", ""), 2,
              "brain.population[1] needs one of 'size' and 'fraction'"),
             ("an lfp variable the model lacks", base + '[[brain.monitor]]\nkind = "lfp"\nvariables = ["g_ex"]\n', 2,
-             "brain.monitor[2].variables: model 'iaf_psc_exp' of template 'E' has no state variable 'g_ex'"),
+             "brain.monitor[3].variables: model 'iaf_psc_exp' of template 'E' has no state variable 'g_ex'"),
+            ("populations on an edge_spikes monitor", base.replace('kind = "edge_spikes"', 'kind = "edge_spikes"\n'
+                                                                   'populations = ["E"]'), 2,
+             "brain.monitor[2].populations does not apply to edge_spikes"),
             ("variables on a rate monitor", base.replace('kind = "region_rates"', 'kind = "region_rates"\n'
                                                           'variables = ["V_m"]'), 2,
              "brain.monitor[0].variables applies to lfp monitors only"),

@@ -8,6 +8,8 @@ checkpoint slots), for:
   - a mass sweep with coloured (OU) noise and temporal-average, BOLD and FC
     monitors, on one device and split over two devices (--device all);
   - the COBA spiking network (examples/spiking/coba.toml, shortened);
+  - a spiking [brain] with region_rates, bold and edge_spikes monitors,
+    whose open bins and balloons a checkpoint must carry;
   - a mass sweep with perturbations that start and end during the run (a
     lesion, edge scaling by a ramped drug-like parameter change, a DBS
     input): a resumed run replays the actions before its checkpoint.
@@ -349,6 +351,74 @@ def coba(dev, tmp, rng):
     killed_and_resumed("coba", args, ref, "monitors/rates/time", tmp, rng, env)
 
 
+BRAIN = """
+[simulation]
+duration = 600.0
+dt = 0.1
+seed = 5
+[brain]
+connectome = "c8.h5"
+speed = 3.0
+[[brain.population]]
+name = "E"
+model = "iaf_psc_exp"
+size = 80
+[[brain.population]]
+name = "I"
+model = "iaf_psc_exp"
+size = 20
+[[brain.projection]]
+source = "E"
+target = "I"
+rule = "fixed_indegree"
+indegree = 10
+weight = 50.0
+[[brain.projection]]
+source = "I"
+target = "E"
+rule = "fixed_indegree"
+indegree = 5
+weight = -100.0
+[[brain.projection]]
+source = "E"
+target = "E"
+rule = "connectome"
+indegree = 20
+weight = 40.0
+[[input]]
+name = "bg"
+kind = "poisson"
+rate = 4000.0
+weight = 50.0
+targets = ["E", "I"]
+[[brain.monitor]]
+kind = "region_rates"
+period = 10.0
+[[brain.monitor]]
+kind = "bold"
+period = 50.0
+[[brain.monitor]]
+kind = "edge_spikes"
+period = 10.0
+"""
+
+
+def brain(dev, tmp, rng):
+    """A [brain]'s monitors carry open bins and the balloons across
+    chunks: checkpoints every 55 ms fall inside their 10 ms bins."""
+    env = dev.env()
+    subprocess.run([TB, "connectome", "generate", "--regions", "8", "--seed", "3", "-o",
+                    os.path.join(tmp, "c8.h5")], check=True, capture_output=True)
+    sc = os.path.join(tmp, "brain.toml")
+    with open(sc, "w") as f:
+        f.write(BRAIN)
+    ref = os.path.join(tmp, "bref.h5")
+    args = [sc, "--checkpoint-every", "55"]
+    r = tb("run", *args, "-o", ref, "-q", env=env)
+    check("brain: uninterrupted run with checkpoints", r.returncode == 0, r.stderr)
+    killed_and_resumed("brain", args, ref, "monitors/region_rates/time", tmp, rng, env)
+
+
 PERTURBED = """
 [[perturbation]]
 plugin = "lesion"
@@ -406,6 +476,7 @@ def body(dev):
     with tempfile.TemporaryDirectory() as tmp:
         sc = mass_cases(dev, tmp, rng)
         coba(dev, tmp, rng)
+        brain(dev, tmp, rng)
         perturbed(dev, tmp, rng)
         usable = [d for d in devices.listing() if d.get("score", 1) > 0]
         if dev.first and len(usable) >= 2:

@@ -23,7 +23,7 @@
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const size_rules[] = {"none", "areas", NULL};
-static const char *const monitor_kinds[] = {"region_rates", "bold", "lfp", NULL};
+static const char *const monitor_kinds[] = {"region_rates", "bold", "lfp", "edge_spikes", NULL};
 
 static const tb_key_spec brain_keys[] = {
     {"connectome", KT_STRING, true,
@@ -44,12 +44,15 @@ static const tb_key_spec brain_keys[] = {
 static const tb_key_spec monitor_keys[] = {
     {"name", KT_STRING, .doc = "dataset name under /monitors/; default the kind"},
     {"kind", KT_STRING, true, .choices = monitor_kinds,
-     .doc = "region_rates (each region's firing rate, Hz), bold (Balloon-Windkessel driven by that rate) or lfp "
-            "(the sum of the absolute synaptic currents of the region's neurons, Mazzoni et al. 2008)"},
-    {"populations", KT_STRINGS, .doc = "template populations pooled in each region; default all"},
+     .doc = "region_rates (each region's firing rate, Hz), bold (Balloon-Windkessel driven by that rate), lfp "
+            "(the sum of the absolute synaptic currents of the region's neurons, Mazzoni et al. 2008) or "
+            "edge_spikes (per connectome edge and bin, the synaptic events and the source spikes it carries)"},
+    {"populations", KT_STRINGS,
+     .doc = "template populations pooled in each region; default all (edge_spikes: every synapse between two "
+            "regions counts; not allowed)"},
     {"period", KT_FLOAT, .min = 0, .max = INFINITY, .min_excl = true,
-     .doc = "ms, a multiple of dt: region_rates' bin (default 1.0), bold's sampling period (default 2000), "
-            "lfp's (default 1.0)"},
+     .doc = "ms, a multiple of dt: region_rates' and edge_spikes' bin (default 1.0), bold's sampling period "
+            "(default 2000), lfp's (default 1.0)"},
     {"variables", KT_STRINGS,
      .doc = "lfp: the state variables whose absolute values are summed over the region's neurons; default "
             "[\"I_syn_ex\", \"I_syn_in\"] (the synaptic currents of iaf_psc_exp)"},
@@ -320,9 +323,10 @@ static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *
     tb_schema_table(c, t, monitor_keys, N_(monitor_keys), prefix);
     tb_spk_brain_monitor *m = &b->monitors[b->n_monitors++];
     const char *kind = tb_toml_as_string(tb_toml_get(t, "kind"));
-    m->kind = kind && strcmp(kind, "bold") == 0  ? TB_BRAIN_BOLD
-              : kind && strcmp(kind, "lfp") == 0 ? TB_BRAIN_LFP
-                                                 : TB_BRAIN_REGION_RATES;
+    m->kind = kind && strcmp(kind, "bold") == 0          ? TB_BRAIN_BOLD
+              : kind && strcmp(kind, "lfp") == 0         ? TB_BRAIN_LFP
+              : kind && strcmp(kind, "edge_spikes") == 0 ? TB_BRAIN_EDGE_SPIKES
+                                                         : TB_BRAIN_REGION_RATES;
     if (!tb_toml_get(t, "name") && kind)
         tb_toml_table_set(t, "name", tb_toml_new_string(kind));
     const tb_toml_value *nv = tb_toml_get(t, "name");
@@ -332,15 +336,19 @@ static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *
     m->name = tb_schema_get_s(t, "name");
     m->pos = nv ? nv->pos : t->pos;
     const tb_toml_value *pv = tb_toml_get(t, "populations");
-    if (!pv) {
+    if (pv && m->kind == TB_BRAIN_EDGE_SPIKES)
+        tb_schema_report(c, TB_ERR_SCENARIO, tb_toml_get_kv(t, "populations")->pos,
+                         "%s.populations does not apply to edge_spikes (every synapse between two regions counts)",
+                         prefix);
+    if (!pv && m->kind != TB_BRAIN_EDGE_SPIKES) {
         tb_toml_value *arr = tb_toml_new_array();
         for (size_t i = 0; i < b->T; ++i)
             tb_toml_array_push(arr, tb_toml_new_string(b->templates[i]));
         pv = tb_toml_table_set(t, "populations", arr)->value;
     }
-    size_t n = pv->type == TB_TOML_ARRAY ? pv->u.arr.n : 0;
+    size_t n = pv && pv->type == TB_TOML_ARRAY ? pv->u.arr.n : 0;
     m->templates = calloc(n + 1, sizeof *m->templates);
-    if (pv->type == TB_TOML_ARRAY && n == 0)
+    if (pv && pv->type == TB_TOML_ARRAY && n == 0)
         tb_schema_report(c, TB_ERR_SCENARIO, pv->pos, "%s.populations is empty", prefix);
     for (size_t i = 0; m->templates && i < n; ++i) {
         const char *name = tb_toml_as_string(pv->u.arr.items[i]);

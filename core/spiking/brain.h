@@ -12,12 +12,13 @@
 #include "spiking_scenario.h"
 
 /* [[brain.monitor]]: per-region signals from the spike counts (rates,
- * BOLD) or the sampled state (LFP proxy) of chosen template populations
- * (brain_monitor.c). */
+ * BOLD) or the sampled state (LFP proxy) of chosen template populations,
+ * and per connectome edge the spikes it carries (brain_monitor.c). */
 typedef enum tb_spk_brain_monitor_kind {
     TB_BRAIN_REGION_RATES,
     TB_BRAIN_BOLD,
-    TB_BRAIN_LFP
+    TB_BRAIN_LFP,
+    TB_BRAIN_EDGE_SPIKES
 } tb_spk_brain_monitor_kind;
 
 typedef struct tb_spk_brain_monitor {

@@ -6,6 +6,7 @@
  * where they are; spike-file inputs are indexed by step. */
 #include "config.h"
 
+#include "brain_monitor.h"
 #include "spiking_internal.h"
 
 /* A whole device buffer, as large as it was made. */
@@ -29,6 +30,8 @@ static tb_status recorders(spk *k, tb_ckpt *ck, tb_error *err)
     for (size_t i = 0; st == TB_OK && i < k->n_rrec; ++i)
         st = tb_ckpt_host(ck, "rate bin", k->rrec[i].acc, (k->rrec[i].spec->n_pops + 1) * sizeof *k->rrec[i].acc,
                           err);
+    if (st == TB_OK)
+        st = spk_brain_checkpoint(k, ck, err);
     return st;
 }
 

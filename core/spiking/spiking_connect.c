@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "brain_connect.h"
+#include "brain_monitor.h"
 #include "spiking_internal.h"
 #include "util.h"
 
@@ -902,7 +903,7 @@ tb_status spk_connect(spk *k, tb_error *err)
     bool keep = false;
     for (size_t i = 0; i < k->ss->n_records; ++i)
         keep |= k->ss->records[i].kind == TB_RECORD_CONNECTIONS;
-    if (st == TB_OK && keep) {
+    if (st == TB_OK && (keep || spk_brain_wants_network(k))) {
         k->boff_host = c.host_counts;
         c.host_counts = NULL;
     }
@@ -1061,5 +1062,61 @@ tb_status spk_stream_edges(spk *k, const size_t *pops, size_t n_pops, uint64_t p
             st = emit(ctx, &b.out, err);
     }
     edge_piece_free(&b);
+    return st;
+}
+
+tb_status spk_scan_sources(spk *k, uint64_t s_lo, uint64_t s_hi, uint64_t piece, spk_source_fn fn, void *ctx,
+                           tb_error *err)
+{
+    if (k->n_syn == 0 || !k->boff_host)
+        return TB_OK;
+    size_t L = block_len(k), ND = (size_t)k->ND;
+    uint32_t *syn = NULL;
+    uint64_t *tgt = NULL, *at = calloc((size_t)k->P + 1, sizeof *at), cap = 0;
+    tb_status st = at ? TB_OK : oom(err);
+    for (uint64_t s0 = s_lo, s1; st == TB_OK && s0 < s_hi; s0 = s1) {
+        uint64_t n = source_synapses(k, s0, s0 + 1);
+        for (s1 = s0 + 1; s1 < s_hi; ++s1) {
+            uint64_t more = source_synapses(k, s1, s1 + 1);
+            if (n + more > piece)
+                break;
+            n += more;
+        }
+        if (n > cap) {
+            free(syn), free(tgt);
+            cap = n;
+            syn = malloc(cap * SPK_SYNAPSE_BYTES);
+            tgt = malloc(cap * sizeof *tgt);
+            if (!syn || !tgt) {
+                st = oom(err);
+                break;
+            }
+        }
+        /* each partition's block of the sources, one read each */
+        uint64_t m = 0;
+        for (int p = 0; st == TB_OK && p < k->P; ++p) {
+            const uint32_t *o = k->boff_host + (size_t)p * L;
+            uint64_t lo = o[s0 * ND], hi = o[s1 * ND];
+            at[p] = m;
+            cl_int rc = hi == lo ? CL_SUCCESS
+                                 : clEnqueueReadBuffer(tb_device_queue(k->dev), k->bank[k->pbank[p]], CL_TRUE,
+                                                       (k->pbase[p] + lo) * SPK_SYNAPSE_BYTES,
+                                                       (hi - lo) * SPK_SYNAPSE_BYTES, syn + 2 * m, 0, NULL, NULL);
+            if (rc != CL_SUCCESS)
+                st = tb_cl_fail(err, rc, "reading the synapses back");
+            m += hi - lo;
+        }
+        for (uint64_t s = s0; st == TB_OK && s < s1; ++s) {
+            uint64_t c = 0;
+            for (int p = 0; p < k->P; ++p) {
+                const uint32_t *o = k->boff_host + (size_t)p * L;
+                for (uint32_t x = o[s * ND]; x < o[(s + 1) * ND]; ++x)
+                    tgt[c++] = (uint64_t)k->part[p] + (syn[2 * (at[p] + x - o[s0 * ND])] & SPK_TARGET_MAX);
+            }
+            if (c > 0)
+                st = fn(ctx, s, tgt, c, err);
+        }
+    }
+    free(syn), free(tgt), free(at);
     return st;
 }

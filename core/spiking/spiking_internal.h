@@ -222,6 +222,14 @@ typedef tb_status (*spk_edges_fn)(void *ctx, const spk_edges *piece, tb_error *e
 tb_status spk_stream_edges(spk *k, const size_t *pops, size_t n_pops, uint64_t piece, spk_edges_fn emit, void *ctx,
                            tb_error *err);
 void spk_edges_free(spk_edges *e);
+/* Every synapse of sources [s_lo, s_hi), unsorted and without the sort
+ * spk_stream_edges does: fn gets each source with synapses once, with the
+ * targets (global ids) of all its synapses in every partition; sources
+ * are read in pieces of about `piece` synapses. Needs the bucket offsets
+ * kept (boff_host). */
+typedef tb_status (*spk_source_fn)(void *ctx, uint64_t source, const uint64_t *targets, uint64_t n, tb_error *err);
+tb_status spk_scan_sources(spk *k, uint64_t s_lo, uint64_t s_hi, uint64_t piece, spk_source_fn fn, void *ctx,
+                           tb_error *err);
 
 /* spiking_io.c */
 typedef struct spk_spike_list {

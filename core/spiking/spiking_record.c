@@ -84,6 +84,7 @@ static tb_status plan_masks(spk *k, tb_error *err)
         else if (r->kind == TB_RECORD_RATES)
             mark(k, r->pops, r->n_pops, 2), k->any_rates = true;
     }
+    spk_brain_mark_sources(k);
     uint64_t per_step = 0;
     for (uint64_t n = 0; n < k->N; ++n)
         per_step += k->recorded[n] & 1u;
