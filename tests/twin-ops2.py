@@ -181,6 +181,24 @@ def build(dtype):
     w2 = g.const("w32", rng.normal(size=(3, 4, 3, 3, 3)) * 0.2)
     g.node("Conv", ["vx", "w32"], "conv3d_causal", pads=[0, 1, 1, 0, 1, 1])
     g.case("conv3d_causal", lambda f: conv3d(f["vx"], w2, None, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 1))
+    # ---- Conv 3-D over the input's whole depth (one output frame, the fnn core's causal convolutions): the
+    # executor runs it as a 2-D Conv over channels x frames, with a following activation fused; and an
+    # activation after a 3-D Conv that stays on the direct kernel
+    g.inp("fx", (2, 6, 3, 9, 21))
+    w3 = g.const("w33", rng.normal(size=(8, 3, 3, 3, 3)) * 0.2)
+    b3 = g.const("b33", rng.normal(size=8))
+    g.node("Conv", ["fx", "w33", "b33"], "c33", group=2, pads=[0, 1, 1, 0, 1, 1])
+    g.node("Relu", ["c33"], "conv3d_frames_relu")
+    g.case("conv3d_frames_relu",
+           lambda f: np.maximum(conv3d(f["fx"], w3, b3, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 2), 0))
+    w4 = g.const("w34", rng.normal(size=(3, 6, 3, 2, 3)) * 0.2)
+    g.node("Conv", ["fx", "w34"], "conv3d_frames_s", strides=[1, 2, 2], dilations=[1, 2, 1],
+           pads=[0, 0, 2, 0, 1, 0])
+    g.case("conv3d_frames_s", lambda f: conv3d(f["fx"], w4, None, (1, 2, 2), (0, 0, 2, 0, 1, 0), (1, 2, 1), 1))
+    g.node("Conv", ["vx", "w32"], "c32r", pads=[0, 1, 1, 0, 1, 1])
+    g.node("Tanh", ["c32r"], "conv3d_causal_tanh")
+    g.case("conv3d_causal_tanh",
+           lambda f: np.tanh(conv3d(f["vx"], w2, None, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 1)))
     # ---- Pad: constant (with a value), edge (replicate), reflect, negative pads (crop), axes
     g.inp("px", (2, 3, 5, 4))
     g.const("pads_c", [0, 1, 2, 0, 1, 0, 1, 3], np.int64)

@@ -9,6 +9,7 @@
 #include "profile.h"
 #include "twin_exec.h"
 #include "twin_ops.h"
+#include "twin_ops_ext.h"
 #include "twin_plan.h"
 #include "twin_plugin.h"
 #include "twinbrain/opencl.h"
@@ -268,11 +269,42 @@ static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_er
     return st;
 }
 
+/* A 3-D Conv whose kernel spans the input's whole depth, unpadded and
+ * undilated there (a causal temporal convolution over the frames its
+ * state keeps: one output frame), is a 2-D Conv over C x D channels:
+ * [N, C, D, H, W] is [N, C*D, H, W] in memory, the weight [M, C/g, D, KH,
+ * KW] is [M, C*D/g, KH, KW], and the summation order (channel, frame,
+ * row, column) stays the direct 3-D kernel's. The register-tiled 2-D
+ * kernels then run it. */
+static bool conv3d_as_2d(const tw_graph *g, const tw_node *nd, tw_window *w)
+{
+    tw_window3 v;
+    tb_error e = {0};
+    tb_status st = tw_window3_of((tw_graph *)g, nd, &v, &e);
+    tb_error_clear(&e);
+    if (st || v.out[0] != 1 || v.p[0] != 0 || v.d[0] != 1 || v.in[0] != v.k[0])
+        return false;
+    *w = (tw_window){.N = v.N, .C = v.C * v.k[0], .H = v.in[1], .W = v.in[2], .M = v.M, .OH = v.out[1],
+                     .OW = v.out[2], .KH = v.k[1], .KW = v.k[2], .sh = v.s[1], .sw = v.s[2], .ph = v.p[1],
+                     .pw = v.p[2], .dh = v.d[1], .dw = v.d[2], .groups = v.groups};
+    return true;
+}
+
+/* Whether plan_conv runs this Conv (and can apply a fused activation). */
+static bool conv_is_2d(const tw_graph *g, const tw_node *nd)
+{
+    tw_window w;
+    return g->t[nd->in[0]].rank != 5 || conv3d_as_2d(g, nd, &w);
+}
+
 static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
 {
     tw_graph *g = (tw_graph *)x->g;
     tw_window w;
-    tb_status st = tw_window_of(g, nd, true, &w, err);
+    bool d3 = g->t[nd->in[0]].rank == 5;
+    if (d3 && !conv3d_as_2d(g, nd, &w))
+        return tw_plan_ext(x, nd, err); /* the direct 3-D kernel */
+    tb_status st = d3 ? TB_OK : tw_window_of(g, nd, true, &w, err);
     if (st)
         return st;
     const int64_t int_max = 2147483647;
@@ -578,7 +610,7 @@ static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
     case TW_K_UNARY: return plan_unary(x, nd, op, err);
     case TW_K_BINARY: return plan_binary(x, nd, op, err);
     case TW_K_COPY: return plan_copy(x, nd, op, err);
-    case TW_K_CONV: return x->g->t[nd->in[0]].rank == 5 ? tw_plan_ext(x, nd, err) : plan_conv(x, nd, err);
+    case TW_K_CONV: return plan_conv(x, nd, err);
     case TW_K_EXT: return tw_plan_ext(x, nd, err);
     case TW_K_GEMM: return plan_matmul(x, nd, true, err);
     case TW_K_MATMUL: return plan_matmul(x, nd, false, err);
@@ -639,7 +671,7 @@ static void find_fusions(tw_exec *x)
         x->act_of[k] = -1;
         const tw_op *op = tw_node_op(&g->nodes[k]);
         int t = g->nodes[k].out[0];
-        if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1)
+        if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1 || !conv_is_2d(g, &g->nodes[k]))
             continue;
         for (size_t j = k + 1; j < g->n_nodes; ++j) {
             const tw_node *a = &g->nodes[j];
