@@ -41,6 +41,7 @@ inline real tw_unary_op(int op, real x, real p0, real p1)
     case 14: return erf(x);
     case 15: return floor(x);
     case 16: return ceil(x);
+    case 18: return x * (erf(x / p0) + TB_R(1)) * p1; /* exported GELU, in the export's order */
     default: return x;
     }
 }

@@ -84,9 +84,11 @@ with open(os.path.join(tmp, "t.toml"), "w") as f:
             f'burn_in = 0\nwindow = {a.frames}\n')
 frames_total = a.directions * len(SF) * a.frames
 t0 = time.perf_counter()
-run = subprocess.run([tb, "run", os.path.join(tmp, "t.toml"), "-o", os.path.join(tmp, "out.h5")], check=True,
+run = subprocess.run([tb, "run", os.path.join(tmp, "t.toml"), "-o", os.path.join(tmp, "out.h5")],
                      env=dict(os.environ, POCL_MAX_PTHREAD_COUNT=str(a.threads)), capture_output=True, text=True)
 t_tb = time.perf_counter() - t0
+if run.returncode != 0:
+    sys.exit(f"twinbrain run failed (exit {run.returncode}):\n{run.stdout}{run.stderr}")
 summary = [line.strip() for line in run.stdout.splitlines() if line.strip().startswith(("kernels", "experiments"))]
 with h5py.File(os.path.join(tmp, "out.h5")) as f:
     resp_tb = f["twin/experiments/ori/responses"][()][:, :, 0, 0]  # [U, S, D]
