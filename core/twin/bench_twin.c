@@ -207,8 +207,9 @@ static tb_status run_peer(const opts *o, const char *dir, figure *f, size_t *n, 
     free(script);
     char *text = tb_buf_take(&out);
     tb_status st = rc == 0 ? TB_OK
-                           : tb_error_set(err, TB_ERR_OTHER, "the Python peer (%s with torch and onnx%s) failed:\n%s", py,
-                                          o->fnn ? ", and twin_fnn.py in $TWINBRAIN_BENCH_DIR" : "", text ? text : "");
+                           : tb_error_set(err, TB_ERR_OTHER, "the Python peer (%s with torch and onnx%s) failed:\n%s",
+                                          py, o->fnn ? ", and twin_fnn.py in $TWINBRAIN_BENCH_DIR" : "",
+                                          text ? text : "");
     free(text);
     return st;
 }
@@ -275,7 +276,8 @@ static int parse_batches(const char *s, opts *o)
         char *end;
         long b = strtol(c, &end, 10);
         if (end == c || b < 1 || b > 4096 || o->n_batches == 4 || (*end && *end != ','))
-            return tb_cli_usage_error("bench twin", "--batches takes up to 4 sizes >= 1, comma-separated (got '%s')", s);
+            return tb_cli_usage_error("bench twin", "--batches takes up to 4 sizes >= 1, comma-separated (got '%s')",
+                                      s);
         o->batches[o->n_batches++] = (int)b;
         c = *end ? end + 1 : end;
     }

@@ -31,7 +31,7 @@ struct tw_exec {
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
     int *act_of;   /* per node: the activation node a Conv applies as it writes, or -1 */
-    bool *fused;   /* per node: no launch (an activation a Conv applies, a step of a GELU) */
+    bool *fused;   /* per node: no launch (an activation a Conv applies, a GELU's step, a Pad of 0) */
     struct gelu {
         int in;        /* per node: the last Mul of an exported GELU: its input x (else -1) */
         double k, c;   /* x (erf(x / k) + 1) c */
@@ -780,6 +780,35 @@ static void find_gelus(tw_exec *x)
     }
 }
 
+/* Whether tensor t is a graph output or a state output. */
+static bool is_output(const tw_graph *g, int t)
+{
+    for (size_t j = 0; j < g->n_outputs; ++j)
+        if (g->outputs[j] == t)
+            return true;
+    for (size_t j = 0; j < g->n_state; ++j)
+        if (g->state_out[j] == t)
+            return true;
+    return false;
+}
+
+/* torch.onnx writes F.avg_pool2d as a Pad of zeros before the
+ * AveragePool: such a Pad is its input, and shares its buffer (no copy). */
+static bool pad_is_identity(const tw_graph *g, const tw_node *n)
+{
+    if (strcmp(n->op, "Pad") != 0 || n->n_in < 1 || n->n_out < 1 || n->out[0] < 0 || is_output(g, n->out[0]))
+        return false;
+    const tw_tensor *p = n->n_in >= 2 && n->in[1] >= 0 ? &g->t[n->in[1]] : NULL;
+    size_t na = 0;
+    const int64_t *attr = tw_attr_ints(n, "pads", &na);
+    if (p && !tw_is_const(p))
+        return false;
+    for (int64_t k = 0, m = p ? tw_numel(p) : (int64_t)na; k < m; ++k)
+        if ((p ? tw_get_i(p, k) : attr[k]) != 0)
+            return false;
+    return p || attr;
+}
+
 /* Aliasing ops share their input's buffer; everything else gets its own. */
 static tb_status alloc_all(tw_exec *x, tb_error *err)
 {
@@ -828,6 +857,8 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     if (st == TB_OK) {
         find_fusions(x);
         find_gelus(x);
+        for (size_t k = 0; k < g->n_nodes; ++k)
+            x->fused[k] = x->fused[k] || pad_is_identity(g, &g->nodes[k]);
     }
     if (st == TB_OK) {
         const tb_program_part parts[] = {{.file = "twin.cl"}, {.file = "twin_ext.cl"}, {.file = "twin_seq.cl"}};
