@@ -208,6 +208,12 @@ def build(dtype):
     g.const("pads_e", [0, 0, 3, 1, 0, 0, 2, 2], np.int64)
     g.node("Pad", ["px", "pads_e"], "pad_edge", mode="edge")
     g.case("pad_edge", lambda f: np.pad(f["px"], ((0, 0), (0, 0), (3, 2), (1, 2)), mode="edge"))
+    # a Pad of zeros (torch.onnx writes one before each average pooling) shares its input's buffer; the
+    # AveragePool after it reads the input itself
+    g.const("pads_0", [0] * 8, np.int64)
+    g.node("Pad", ["px", "pads_0"], "px0", mode="constant")
+    g.node("AveragePool", ["px0"], "pad_zero_pool", kernel_shape=[2, 2], strides=[2, 2])
+    g.case("pad_zero_pool", lambda f: f["px"][:, :, :4, :4].reshape(2, 3, 2, 2, 2, 2).mean(axis=(3, 5)))
     g.const("pads_r", [0, 2, 4, 1, 0, 1, 2, 3], np.int64)
     g.node("Pad", ["px", "pads_r"], "pad_reflect", mode="reflect")
     g.case("pad_reflect", lambda f: np.pad(f["px"], ((0, 0), (2, 1), (4, 2), (1, 3)), mode="reflect"))
