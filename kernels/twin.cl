@@ -41,6 +41,7 @@ inline real tw_unary_op(int op, real x, real p0, real p1)
     case 14: return erf(x);
     case 15: return floor(x);
     case 16: return ceil(x);
+    case 18: return x * (erf(x / p0) + TB_R(1)) * p1; /* exported GELU, in the export's order */
     default: return x;
     }
 }
@@ -90,6 +91,25 @@ __kernel void tw_copy(__global const real *x, const long xs, __global real *y, c
     const long ox = meta[1] + tw_offset(i, r, meta + 3, meta + 3 + r);
     const long oy = meta[2] + tw_offset(i, r, meta + 3, meta + 3 + 2 * r);
     y[b * ys + oy] = x[b * xs + ox];
+}
+
+/* tw_copy for views whose last dimension is contiguous in both (meta as
+ * tw_copy's): a work-item copies TW_ROW consecutive elements of one row,
+ * finding the row's offsets once (tw_copy divides per element, twice). */
+#define TW_ROW 32
+__kernel void tw_copy_rows(__global const real *x, const long xs, __global real *y, const long ys,
+                           __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int r = (int)meta[0];
+    const long L = meta[2 + r], chunks = (L + TW_ROW - 1) / TW_ROW, row = i / chunks, c0 = (i % chunks) * TW_ROW;
+    __global const real *xp = x + b * xs + meta[1] + tw_offset(row, r - 1, meta + 3, meta + 3 + r) + c0;
+    __global real *yp = y + b * ys + meta[2] + tw_offset(row, r - 1, meta + 3, meta + 3 + 2 * r) + c0;
+    const int m = (int)min((long)TW_ROW, L - c0);
+    for (int k = 0; k < m; ++k)
+        yp[k] = xp[k];
 }
 
 /* meta: N, C, H, W, M, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw, groups, has_bias.

@@ -181,6 +181,24 @@ def build(dtype):
     w2 = g.const("w32", rng.normal(size=(3, 4, 3, 3, 3)) * 0.2)
     g.node("Conv", ["vx", "w32"], "conv3d_causal", pads=[0, 1, 1, 0, 1, 1])
     g.case("conv3d_causal", lambda f: conv3d(f["vx"], w2, None, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 1))
+    # ---- Conv 3-D over the input's whole depth (one output frame, the fnn core's causal convolutions): the
+    # executor runs it as a 2-D Conv over channels x frames, with a following activation fused; and an
+    # activation after a 3-D Conv that stays on the direct kernel
+    g.inp("fx", (2, 6, 3, 9, 21))
+    w3 = g.const("w33", rng.normal(size=(8, 3, 3, 3, 3)) * 0.2)
+    b3 = g.const("b33", rng.normal(size=8))
+    g.node("Conv", ["fx", "w33", "b33"], "c33", group=2, pads=[0, 1, 1, 0, 1, 1])
+    g.node("Relu", ["c33"], "conv3d_frames_relu")
+    g.case("conv3d_frames_relu",
+           lambda f: np.maximum(conv3d(f["fx"], w3, b3, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 2), 0))
+    w4 = g.const("w34", rng.normal(size=(3, 6, 3, 2, 3)) * 0.2)
+    g.node("Conv", ["fx", "w34"], "conv3d_frames_s", strides=[1, 2, 2], dilations=[1, 2, 1],
+           pads=[0, 0, 2, 0, 1, 0])
+    g.case("conv3d_frames_s", lambda f: conv3d(f["fx"], w4, None, (1, 2, 2), (0, 0, 2, 0, 1, 0), (1, 2, 1), 1))
+    g.node("Conv", ["vx", "w32"], "c32r", pads=[0, 1, 1, 0, 1, 1])
+    g.node("Tanh", ["c32r"], "conv3d_causal_tanh")
+    g.case("conv3d_causal_tanh",
+           lambda f: np.tanh(conv3d(f["vx"], w2, None, (1, 1, 1), (0, 1, 1, 0, 1, 1), (1, 1, 1), 1)))
     # ---- Pad: constant (with a value), edge (replicate), reflect, negative pads (crop), axes
     g.inp("px", (2, 3, 5, 4))
     g.const("pads_c", [0, 1, 2, 0, 1, 0, 1, 3], np.int64)
@@ -190,6 +208,12 @@ def build(dtype):
     g.const("pads_e", [0, 0, 3, 1, 0, 0, 2, 2], np.int64)
     g.node("Pad", ["px", "pads_e"], "pad_edge", mode="edge")
     g.case("pad_edge", lambda f: np.pad(f["px"], ((0, 0), (0, 0), (3, 2), (1, 2)), mode="edge"))
+    # a Pad of zeros (torch.onnx writes one before each average pooling) shares its input's buffer; the
+    # AveragePool after it reads the input itself
+    g.const("pads_0", [0] * 8, np.int64)
+    g.node("Pad", ["px", "pads_0"], "px0", mode="constant")
+    g.node("AveragePool", ["px0"], "pad_zero_pool", kernel_shape=[2, 2], strides=[2, 2])
+    g.case("pad_zero_pool", lambda f: f["px"][:, :, :4, :4].reshape(2, 3, 2, 2, 2, 2).mean(axis=(3, 5)))
     g.const("pads_r", [0, 2, 4, 1, 0, 1, 2, 3], np.int64)
     g.node("Pad", ["px", "pads_r"], "pad_reflect", mode="reflect")
     g.case("pad_reflect", lambda f: np.pad(f["px"], ((0, 0), (2, 1), (4, 2), (1, 3)), mode="reflect"))

@@ -1,7 +1,10 @@
 """The second op set as PyTorch exports it (torch.onnx.export, opset 17):
 a small model using nn.LayerNorm, nn.InstanceNorm2d, F.pad (reflect and
 replicate), nn.Conv3d, nn.ConvTranspose2d, torch.split (Split),
-torch.einsum, nn.GRU and nn.LSTM with their states as inputs; imported, evaluated by `twin eval` for 3
+torch.einsum, nn.GRU and nn.LSTM with their states as inputs, F.gelu (exported as Div, Erf, Add, Mul,
+Mul: the executor runs it as one pass, or inside the Conv before it where
+only the GELU reads the Conv, or as exported where another node reads its
+input); imported, evaluated by `twin eval` for 3
 instances and compared with PyTorch, single (<= 1e-5) and double
 (<= 1e-12: ONNX keeps the normalisations' epsilon as a float32, about
 2.5e-13 from PyTorch's 1e-5, which moves the outputs by about 1e-13),
@@ -35,12 +38,16 @@ class Mixed(nn.Module):
         self.gru = nn.GRU(5, 7)
         self.lstm = nn.LSTM(7, 3)
         self.feat = nn.Parameter(torch.randn(5, 4))
+        self.c2 = nn.Conv2d(6, 6, 3, padding=1)
+        self.c2b = nn.Conv2d(6, 6, 3, padding=1)
 
     def forward(self, x, seq, h, hl, cl):
         y = self.inorm(F.pad(x, (1, 2, 2, 1), mode="reflect"))          # [1, 4, 9, 13]
         y = self.ln(F.pad(y, (0, -3, 0, -3), mode="replicate"))[:, :, :, :].reshape(1, 4, 6, 10)
         v = torch.stack([y, torch.tanh(y)], 2)                            # [1, 4, 2, 6, 10]
-        z = self.c3(v)[:, :, 0]                                           # [1, 6, 6, 10]
+        z = F.gelu(self.c3(v)[:, :, 0])                                   # [1, 6, 6, 10]; GELU in one pass
+        w = self.c2(z)
+        z = F.gelu(self.c2b(z)) + F.gelu(w) + w  # GELU inside c2b; w has a third reader: GELU as exported
         a, b = torch.split(self.ct(z), [1, 3], dim=1)                     # [1, 1, 12, 20], [1, 3, 12, 20]
         r = torch.einsum("bchw,uc->bu", torch.cat([a, b * b], 1), self.feat)
         g, h = self.gru(seq, h)
@@ -76,7 +83,7 @@ for prec, dtype, npt, tol in (("single", torch.float32, np.float32, 1e-5), ("dou
     cases[prec] = (net, want, tol)
     if prec == "single":
         need = {"LayerNormalization", "InstanceNormalization", "Pad", "Conv", "ConvTranspose", "Split", "Einsum", "GRU",
-                "LSTM"}
+                "LSTM", "Erf"}
         check("PyTorch exported the ops under test", need <= set(ops), f"ops: {', '.join(ops)}")
 
 

@@ -5,6 +5,7 @@ TWIN_TESTS = \
 	tests/twin-ops.py \
 	tests/twin-ops2.py \
 	tests/twin-fnn.py \
+	tests/twin-bench.py \
 	tests/twin-torch-ops.py \
 	tests/twin-sensorium.py \
 	tests/twin-state.py \

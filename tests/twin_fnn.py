@@ -218,12 +218,22 @@ def fnn_model(sizes, seed=0):
     return m.eval()
 
 
-def export(model, path, dtype, opset=16):
+def batch_axes(model):
+    """Each input's and output's batch axis, for an export with a dynamic batch (ONNX Runtime)."""
+    axes = {"frames": {0: "b"}, "eye": {0: "b"}, "behaviour": {0: "b"}, "responses": {0: "b"}}
+    for (name, one), (_, two) in zip(model.state_shapes(1), model.state_shapes(2)):
+        axis = next(k for k in range(len(one)) if one[k] != two[k])
+        axes[name] = axes[name + "_next"] = {axis: "b"}
+    return axes
+
+
+def export(model, path, dtype, opset=16, dynamic_axes=None):
     model = model.to(dtype)
     fh, fw = model.sizes["frame"]
     names = [n for n, _ in model.state_shapes()]
     args = (torch.zeros(1, 1, fh, fw, dtype=dtype), torch.zeros(1, 2, dtype=dtype), torch.zeros(1, 2, dtype=dtype)) + \
         tuple(torch.zeros(*s, dtype=dtype) for _, s in model.state_shapes())
     torch.onnx.export(model, args, path, input_names=["frames", "eye", "behaviour"] + names,
-                      output_names=["responses"] + [n + "_next" for n in names], opset_version=opset)
+                      output_names=["responses"] + [n + "_next" for n in names], opset_version=opset,
+                      dynamic_axes=dynamic_axes)
     return model

@@ -23,8 +23,8 @@ static const struct family {
     {"spiking", tb_bench_spiking, "COBA and the cortical microcircuit: real-time factor, events/s, build time, memory",
      true},
 #ifdef TB_HAVE_TWIN
-    {"twin", tb_bench_twin, "a Sensorium-style visual twin: frames/s at batch 1 and 8 against PyTorch and ONNX Runtime",
-     false},
+    {"twin", tb_bench_twin,
+     "a visual twin, Sensorium- or fnn-style (--model): frames/s against PyTorch and ONNX Runtime", false},
 #endif
 };
 

@@ -43,6 +43,9 @@ twinexampledir = $(exampledir)/twin
 dist_twinexample_DATA = examples/twin/README.md examples/twin/gabor_twin.h5 examples/twin/orientation_tuning.toml \
 	examples/twin/receptive_field.toml examples/twin/train_gabor_twin.py
 EXTRA_DIST += core/twin/twin.mk core/twin/onnx_subset.proto
+# `twinbrain bench twin --model fnn` builds its model from this module (the tests' one).
+twinbenchdir = $(pkgdatadir)/bench
+twinbench_DATA = tests/twin_fnn.py
 
 # Twin plugins (custom ops): include/twinbrain/twin.h, docs/plugins.md.
 plugin_LTLIBRARIES += plugins/gaussian_readout.la

@@ -9,6 +9,7 @@
 #include "profile.h"
 #include "twin_exec.h"
 #include "twin_ops.h"
+#include "twin_ops_ext.h"
 #include "twin_plan.h"
 #include "twin_plugin.h"
 #include "twinbrain/opencl.h"
@@ -30,7 +31,11 @@ struct tw_exec {
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
     int *act_of;   /* per node: the activation node a Conv applies as it writes, or -1 */
-    bool *fused;   /* per node: an activation applied by the Conv before it (no launch) */
+    bool *fused;   /* per node: no launch (an activation a Conv applies, a GELU's step, a Pad of 0) */
+    struct gelu {
+        int in;        /* per node: the last Mul of an exported GELU: its input x (else -1) */
+        double k, c;   /* x (erf(x / k) + 1) c */
+    } *gelu;
     launch *l;
     size_t n_l, cap_l;
     cl_mem *extra; /* meta tables, folded batch-norm factors */
@@ -268,11 +273,42 @@ static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_er
     return st;
 }
 
+/* A 3-D Conv whose kernel spans the input's whole depth, unpadded and
+ * undilated there (a causal temporal convolution over the frames its
+ * state keeps: one output frame), is a 2-D Conv over C x D channels:
+ * [N, C, D, H, W] is [N, C*D, H, W] in memory, the weight [M, C/g, D, KH,
+ * KW] is [M, C*D/g, KH, KW], and the summation order (channel, frame,
+ * row, column) stays the direct 3-D kernel's. The register-tiled 2-D
+ * kernels then run it. */
+static bool conv3d_as_2d(const tw_graph *g, const tw_node *nd, tw_window *w)
+{
+    tw_window3 v;
+    tb_error e = {0};
+    tb_status st = tw_window3_of((tw_graph *)g, nd, &v, &e);
+    tb_error_clear(&e);
+    if (st || v.out[0] != 1 || v.p[0] != 0 || v.d[0] != 1 || v.in[0] != v.k[0])
+        return false;
+    *w = (tw_window){.N = v.N, .C = v.C * v.k[0], .H = v.in[1], .W = v.in[2], .M = v.M, .OH = v.out[1],
+                     .OW = v.out[2], .KH = v.k[1], .KW = v.k[2], .sh = v.s[1], .sw = v.s[2], .ph = v.p[1],
+                     .pw = v.p[2], .dh = v.d[1], .dw = v.d[2], .groups = v.groups};
+    return true;
+}
+
+/* Whether plan_conv runs this Conv (and can apply a fused activation). */
+static bool conv_is_2d(const tw_graph *g, const tw_node *nd)
+{
+    tw_window w;
+    return g->t[nd->in[0]].rank != 5 || conv3d_as_2d(g, nd, &w);
+}
+
 static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
 {
     tw_graph *g = (tw_graph *)x->g;
     tw_window w;
-    tb_status st = tw_window_of(g, nd, true, &w, err);
+    bool d3 = g->t[nd->in[0]].rank == 5;
+    if (d3 && !conv3d_as_2d(g, nd, &w))
+        return tw_plan_ext(x, nd, err); /* the direct 3-D kernel */
+    tb_status st = d3 ? TB_OK : tw_window_of(g, nd, true, &w, err);
     if (st)
         return st;
     const int64_t int_max = 2147483647;
@@ -303,11 +339,13 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
     a_tensor(&a, nd->out[0]);
     a_mem(&a, m);
     a_long(&a, (int64_t)n);
-    int act = x->act_of[nd - g->nodes];
+    int act = x->act_of[nd - g->nodes], code = act < 0 ? TW_U_IDENTITY : tw_node_op(&g->nodes[act])->code;
     double p0 = 0, p1 = 0;
-    if (act >= 0)
+    if (act >= 0 && x->gelu[act].in >= 0)
+        code = TW_U_GELU, p0 = x->gelu[act].k, p1 = x->gelu[act].c;
+    else if (act >= 0)
         tw_unary_params(g, &g->nodes[act], &p0, &p1);
-    a_int(&a, act >= 0 ? tw_node_op(&g->nodes[act])->code : TW_U_IDENTITY);
+    a_int(&a, code);
     a_real(&a, p0);
     a_real(&a, p1);
     return finish(&a, nd, err);
@@ -567,10 +605,29 @@ static tb_status plan_plugin(tw_exec *x, const tw_node *nd, tb_error *err)
     return finish(&a, nd, err);
 }
 
+/* The last Mul of a GELU (find_gelus) as one elementwise pass over x. */
+static tb_status plan_gelu(tw_exec *x, const tw_node *nd, const struct gelu *ge, tb_error *err)
+{
+    tw_graph *g = (tw_graph *)x->g;
+    args a;
+    tb_status st = start(x, "tw_unary", nd, (size_t)tw_numel(tw_out(g, nd, 0)), &a, err);
+    if (st)
+        return st;
+    a_tensor(&a, ge->in);
+    a_tensor(&a, nd->out[0]);
+    a_long(&a, tw_numel(tw_out(g, nd, 0)));
+    a_int(&a, TW_U_GELU);
+    a_real(&a, ge->k);
+    a_real(&a, ge->c);
+    return finish(&a, nd, err);
+}
+
 static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
 {
     if (x->fused[nd - x->g->nodes])
         return TB_OK;
+    if (x->gelu[nd - x->g->nodes].in >= 0)
+        return plan_gelu(x, nd, &x->gelu[nd - x->g->nodes], err);
     const tw_op *op = tw_node_op(nd);
     if (!op || op->kind == TW_K_HOST)
         return tb_error_set(err, TB_ERR_INPUT, "node '%s': op '%s' does not run on a device", nd->name, nd->op);
@@ -578,7 +635,7 @@ static tb_status plan_node(tw_exec *x, const tw_node *nd, tb_error *err)
     case TW_K_UNARY: return plan_unary(x, nd, op, err);
     case TW_K_BINARY: return plan_binary(x, nd, op, err);
     case TW_K_COPY: return plan_copy(x, nd, op, err);
-    case TW_K_CONV: return x->g->t[nd->in[0]].rank == 5 ? tw_plan_ext(x, nd, err) : plan_conv(x, nd, err);
+    case TW_K_CONV: return plan_conv(x, nd, err);
     case TW_K_EXT: return tw_plan_ext(x, nd, err);
     case TW_K_GEMM: return plan_matmul(x, nd, true, err);
     case TW_K_MATMUL: return plan_matmul(x, nd, false, err);
@@ -639,7 +696,7 @@ static void find_fusions(tw_exec *x)
         x->act_of[k] = -1;
         const tw_op *op = tw_node_op(&g->nodes[k]);
         int t = g->nodes[k].out[0];
-        if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1)
+        if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1 || !conv_is_2d(g, &g->nodes[k]))
             continue;
         for (size_t j = k + 1; j < g->n_nodes; ++j) {
             const tw_node *a = &g->nodes[j];
@@ -653,6 +710,103 @@ static void find_fusions(tw_exec *x)
             break;
         }
     }
+}
+
+/* The node that alone reads tensor t (no graph or state output does), or -1. */
+static int sole_reader(const tw_graph *g, int t)
+{
+    if (t < 0 || readers(g, t) != 1)
+        return -1;
+    for (size_t k = 0; k < g->n_nodes; ++k)
+        for (size_t j = 0; j < g->nodes[k].n_in; ++j)
+            if (g->nodes[k].in[j] == t)
+                return (int)k;
+    return -1;
+}
+
+/* Node k is op `op` reading `a` as its first input and, when b >= 0, b as
+ * its second, or (b < 0) a one-element constant as its second, into *v. */
+static bool node_is(const tw_graph *g, int k, const char *op, int a, int b, double *v)
+{
+    const tw_node *n = k >= 0 ? &g->nodes[k] : NULL;
+    if (!n || strcmp(n->op, op) != 0 || n->n_in != 2 || n->in[0] != a || n->n_out < 1)
+        return false;
+    if (b >= 0)
+        return n->in[1] == b;
+    const tw_tensor *c = n->in[1] >= 0 ? &g->t[n->in[1]] : NULL;
+    if (!c || !tw_is_const(c) || tw_numel(c) != 1)
+        return false;
+    *v = tw_get_f(c, 0);
+    return true;
+}
+
+/* torch.onnx exports the exact GELU as Div(x, k), Erf, Add(1), Mul(x),
+ * Mul(c): five passes over the tensor, the fnn core's commonest
+ * activation. Where each step's output only the next reads, the last Mul
+ * computes (x (erf(x / k) + 1)) c from x in one pass (the same operations
+ * in the same order) and the others launch nothing; where x is a Conv's
+ * output that only this GELU reads, the Conv applies it as it writes. */
+static void find_gelus(tw_exec *x)
+{
+    const tw_graph *g = x->g;
+    for (size_t k = 0; k < g->n_nodes; ++k)
+        x->gelu[k].in = -1;
+    for (size_t k = 0; k < g->n_nodes; ++k) {
+        const tw_node *d = &g->nodes[k];
+        double kd, one, c;
+        int in = d->n_in == 2 ? d->in[0] : -1;
+        if (in < 0 || x->fused[k] || !node_is(g, (int)k, "Div", in, -1, &kd))
+            continue;
+        int e = sole_reader(g, d->out[0]);
+        if (e < 0 || strcmp(g->nodes[e].op, "Erf") != 0 || g->nodes[e].n_in != 1)
+            continue;
+        int ad = sole_reader(g, g->nodes[e].out[0]);
+        if (!node_is(g, ad, "Add", g->nodes[e].out[0], -1, &one) || one != 1)
+            continue;
+        int m1 = sole_reader(g, g->nodes[ad].out[0]);
+        if (!node_is(g, m1, "Mul", in, g->nodes[ad].out[0], NULL))
+            continue;
+        int m2 = sole_reader(g, g->nodes[m1].out[0]);
+        if (!node_is(g, m2, "Mul", g->nodes[m1].out[0], -1, &c) || readers(g, in) != 2)
+            continue;
+        x->fused[k] = x->fused[e] = x->fused[ad] = x->fused[m1] = true;
+        x->gelu[m2] = (struct gelu){in, kd, c};
+        for (size_t p = 0; p < k; ++p) /* the Conv that writes x */
+            if (g->nodes[p].out[0] == in && tw_node_op(&g->nodes[p]) &&
+                tw_node_op(&g->nodes[p])->kind == TW_K_CONV && conv_is_2d(g, &g->nodes[p]) && x->act_of[p] < 0) {
+                x->act_of[p] = m2;
+                x->fused[m2] = true;
+            }
+    }
+}
+
+/* Whether tensor t is a graph output or a state output. */
+static bool is_output(const tw_graph *g, int t)
+{
+    for (size_t j = 0; j < g->n_outputs; ++j)
+        if (g->outputs[j] == t)
+            return true;
+    for (size_t j = 0; j < g->n_state; ++j)
+        if (g->state_out[j] == t)
+            return true;
+    return false;
+}
+
+/* torch.onnx writes F.avg_pool2d as a Pad of zeros before the
+ * AveragePool: such a Pad is its input, and shares its buffer (no copy). */
+static bool pad_is_identity(const tw_graph *g, const tw_node *n)
+{
+    if (strcmp(n->op, "Pad") != 0 || n->n_in < 1 || n->n_out < 1 || n->out[0] < 0 || is_output(g, n->out[0]))
+        return false;
+    const tw_tensor *p = n->n_in >= 2 && n->in[1] >= 0 ? &g->t[n->in[1]] : NULL;
+    size_t na = 0;
+    const int64_t *attr = tw_attr_ints(n, "pads", &na);
+    if (p && !tw_is_const(p))
+        return false;
+    for (int64_t k = 0, m = p ? tw_numel(p) : (int64_t)na; k < m; ++k)
+        if ((p ? tw_get_i(p, k) : attr[k]) != 0)
+            return false;
+    return p || attr;
 }
 
 /* Aliasing ops share their input's buffer; everything else gets its own. */
@@ -696,11 +850,16 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
     x->act_of = calloc(g->n_nodes + 1, sizeof *x->act_of);
     x->fused = calloc(g->n_nodes + 1, sizeof *x->fused);
-    tb_status st = x->mem && x->own && x->batched && x->act_of && x->fused
+    x->gelu = calloc(g->n_nodes + 1, sizeof *x->gelu);
+    tb_status st = x->mem && x->own && x->batched && x->act_of && x->fused && x->gelu
                        ? TB_OK
                        : tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    if (st == TB_OK)
+    if (st == TB_OK) {
         find_fusions(x);
+        find_gelus(x);
+        for (size_t k = 0; k < g->n_nodes; ++k)
+            x->fused[k] = x->fused[k] || pad_is_identity(g, &g->nodes[k]);
+    }
     if (st == TB_OK) {
         const tb_program_part parts[] = {{.file = "twin.cl"}, {.file = "twin_ext.cl"}, {.file = "twin_seq.cl"}};
         char *src = tb_program_assemble(prec, parts, sizeof parts / sizeof parts[0], err);
@@ -740,6 +899,7 @@ void tw_exec_destroy(tw_exec *x)
     free(x->batched);
     free(x->act_of);
     free(x->fused);
+    free(x->gelu);
     free(x);
 }
 

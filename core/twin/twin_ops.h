@@ -64,7 +64,8 @@ tb_status tw_op_eval(tw_graph *g, tw_node *n, const tw_op *op, tb_error *err);
 /* Unary and binary codes, shared with kernels/twin.cl. */
 enum {
     TW_U_RELU, TW_U_ELU, TW_U_SIGMOID, TW_U_TANH, TW_U_SOFTPLUS, TW_U_EXP, TW_U_LOG, TW_U_ABS, TW_U_NEG,
-    TW_U_SQRT, TW_U_CLIP, TW_U_LEAKY, TW_U_RECIP, TW_U_IDENTITY, TW_U_ERF, TW_U_FLOOR, TW_U_CEIL, TW_U_CAST
+    TW_U_SQRT, TW_U_CLIP, TW_U_LEAKY, TW_U_RECIP, TW_U_IDENTITY, TW_U_ERF, TW_U_FLOOR, TW_U_CEIL, TW_U_CAST,
+    TW_U_GELU /* the executor's: an exported exact GELU, (x (erf(x / p0) + 1)) p1, in one pass */
 };
 enum { TW_B_ADD, TW_B_SUB, TW_B_MUL, TW_B_DIV, TW_B_POW, TW_B_MAX, TW_B_MIN, TW_B_EQUAL, TW_B_LESS, TW_B_GREATER };
 enum { TW_R_SUM, TW_R_MEAN, TW_R_MAX, TW_R_MIN, TW_R_L2, TW_R_SUMSQ };
