@@ -442,10 +442,14 @@ static tb_status launch(spk *k, cl_kernel kn, size_t items, size_t local, const 
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, what);
 }
 
+/* Where the generated init and prepare kernels take the population's
+ * block (tb_pl, spiking_gen.c): their last argument. */
+enum { ARG_INIT_BLOCK = 5, ARG_PREPARE_BLOCK = 4 };
+
 cl_int spk_pop_kernel_arg(const spk_pop *p, cl_kernel kn)
 {
     cl_long pl = (cl_long)p->lay;
-    return clSetKernelArg(kn, kn == p->k_init ? 5 : 4, sizeof pl, &pl);
+    return clSetKernelArg(kn, kn == p->k_init ? ARG_INIT_BLOCK : ARG_PREPARE_BLOCK, sizeof pl, &pl);
 }
 
 /* A real kernel argument in the program's precision. */
