@@ -1,13 +1,15 @@
-/* The spiking kit's step kernels (the per-population update kernels are
- * generated around each model's snippets: core/spiking_gen.c).
+/* The spiking kit's step kernels (the update functions are generated
+ * around each model's snippets, one per class of populations that share
+ * their code: core/spiking/spiking_gen.c).
  *
  * One launch of the generated tb_spk_step runs up to the shortest delay
  * of steps (no spike can reach another partition sooner); work-group p
  * owns partition p and, in each step t:
  *   tb_deliver      sums into in[port][neuron] the synapses of the spikes
  *                   emitted at t - d, for every delay d;
- *   tb_update_<k>   each neuron: inputs, model update, threshold, reset;
- *                   writes a spike flag;
+ *   tb_update_<c>   each neuron, population by population (c its class):
+ *                   inputs, model update, threshold, reset; writes a
+ *                   spike flag;
  *   tb_compact      turns the flags into the spike list of step t (neuron
  *                   order), the recorded spikes and population counts.
  * Work-group P (when there are spike files) copies their spikes of t.

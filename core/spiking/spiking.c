@@ -217,17 +217,20 @@ static tb_status layout_pop(spk *k, spk_pop *p, size_t idx)
         size_t nv = input_values(k, in, v);
         size_t at = spk_lay_input(p, u);
         int64_t late = (int64_t)round(in->delay / k->sc->dt);
-        k->lay[at] = shifted(step_at(in->start, k->sc->dt), late);
-        k->lay[at + 1] = shifted(step_at(in->stop, k->sc->dt), late);
-        k->lay[at + 2] = (int64_t)pv_add(k, v, nv);
+        k->lay[at + SPK_IN_START] = shifted(step_at(in->start, k->sc->dt), late);
+        k->lay[at + SPK_IN_STOP] = shifted(step_at(in->stop, k->sc->dt), late);
+        k->lay[at + SPK_IN_VALUES] = (int64_t)pv_add(k, v, nv);
+        k->lay[at + SPK_IN_STREAM] = (int64_t)p->inputs[u].input << 8;
     }
+    k->lay[SPK_LAY_TABLE * idx] = (int64_t)p->lay;
+    k->lay[SPK_LAY_TABLE * idx + 1] = (int64_t)p->cls;
     return TB_OK;
 }
 
 static size_t lay_entries(const spk_pop *p)
 {
     const tb_spk_model *m = p->model;
-    return LAY_HEAD + 2 * m->n_params + m->m->n_consts + m->m->n_vars + 3 * p->n_inputs;
+    return LAY_HEAD + 2 * m->n_params + m->m->n_consts + m->m->n_vars + SPK_IN_ENTRIES * p->n_inputs;
 }
 
 /* The inputs (poisson, dc, noise) that act on population `idx`. */
@@ -251,7 +254,7 @@ static tb_status plan_pops(spk *k, tb_error *err)
     k->pops = calloc(k->n_pops, sizeof *k->pops);
     if (!k->pops)
         return oom(err);
-    size_t n_lay = 0;
+    size_t n_lay = SPK_LAY_TABLE * k->n_pops;
     for (size_t i = 0; i < k->n_pops; ++i) {
         spk_pop *p = &k->pops[i];
         p->spec = &ss->pops[i];
@@ -282,6 +285,8 @@ static tb_status plan_pops(spk *k, tb_error *err)
     k->lay = calloc(n_lay + 1, sizeof *k->lay);
     if (!k->lay)
         return oom(err);
+    if ((st = spk_classify(k, err)) != TB_OK)
+        return st;
     for (size_t i = 0; i < k->n_pops; ++i)
         layout_pop(k, &k->pops[i], i);
     spk_perturb_layout(k);
@@ -395,15 +400,22 @@ static tb_status build_program(spk *k, tb_error *err)
     if (!(k->k_step = kernel(k, "tb_spk_step", err)) || !(k->k_sample = kernel(k, "tb_spk_sample", err)) ||
         !(k->k_check = kernel(k, "tb_spk_check", err)))
         return err ? err->status : TB_ERR_DEVICE;
+    k->cls_kernels = calloc(2 * k->n_cls + 1, sizeof *k->cls_kernels);
+    if (!k->cls_kernels)
+        return oom(err);
+    for (size_t c = 0; c < k->n_cls; ++c) {
+        char name[64];
+        snprintf(name, sizeof name, "tb_init_%zu", c);
+        if (!(k->cls_kernels[2 * c] = kernel(k, name, err)))
+            return err ? err->status : TB_ERR_DEVICE;
+        snprintf(name, sizeof name, "tb_prepare_%zu", c);
+        if (k->pops[k->cls_rep[c]].model->m->n_consts && !(k->cls_kernels[2 * c + 1] = kernel(k, name, err)))
+            return err ? err->status : TB_ERR_DEVICE;
+    }
     for (size_t i = 0; i < k->n_pops; ++i) {
         spk_pop *p = &k->pops[i];
-        char name[64];
-        snprintf(name, sizeof name, "tb_init_%zu", i);
-        if (!(p->k_init = kernel(k, name, err)))
-            return err ? err->status : TB_ERR_DEVICE;
-        snprintf(name, sizeof name, "tb_prepare_%zu", i);
-        if (p->model->m->n_consts && !(p->k_prepare = kernel(k, name, err)))
-            return err ? err->status : TB_ERR_DEVICE;
+        p->k_init = k->cls_kernels[2 * p->cls];
+        p->k_prepare = k->cls_kernels[2 * p->cls + 1];
     }
     size_t kwg = 0;
     clGetKernelWorkGroupInfo(k->pops[0].k_init, tb_device_get_info(k->dev)->id, CL_KERNEL_WORK_GROUP_SIZE,
@@ -428,6 +440,16 @@ static tb_status launch(spk *k, cl_kernel kn, size_t items, size_t local, const 
         return TB_OK;
     cl_int rc = spk_enqueue(k, tb_device_queue(k->dev), kn, global, local, what);
     return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, what);
+}
+
+/* Where the generated init and prepare kernels take the population's
+ * block (tb_pl, spiking_gen.c): their last argument. */
+enum { ARG_INIT_BLOCK = 5, ARG_PREPARE_BLOCK = 4 };
+
+cl_int spk_pop_kernel_arg(const spk_pop *p, cl_kernel kn)
+{
+    cl_long pl = (cl_long)p->lay;
+    return clSetKernelArg(kn, kn == p->k_init ? ARG_INIT_BLOCK : ARG_PREPARE_BLOCK, sizeof pl, &pl);
 }
 
 /* A real kernel argument in the program's precision. */
@@ -484,6 +506,7 @@ static tb_status init_neurons(spk *k, tb_error *err)
         rc |= clSetKernelArg(p->k_init, 2, sizeof(cl_mem), &k->lay_buf);
         rc |= clSetKernelArg(p->k_init, 3, sizeof seed, &seed);
         rc |= arg_real(p->k_init, 4, k, k->sc->dt);
+        rc |= spk_pop_kernel_arg(p, p->k_init);
         if (rc != CL_SUCCESS)
             return tb_cl_fail(err, rc, "setting the init kernel's arguments");
         st = launch(k, p->k_init, p->n, k->wg, "drawing the initial state", err);
@@ -493,6 +516,7 @@ static tb_status init_neurons(spk *k, tb_error *err)
         rc |= clSetKernelArg(p->k_prepare, 1, sizeof(cl_mem), &k->cv_buf);
         rc |= clSetKernelArg(p->k_prepare, 2, sizeof(cl_mem), &k->lay_buf);
         rc |= arg_real(p->k_prepare, 3, k, k->sc->dt);
+        rc |= spk_pop_kernel_arg(p, p->k_prepare);
         if (rc != CL_SUCCESS)
             return tb_cl_fail(err, rc, "setting the prepare kernel's arguments");
         st = launch(k, p->k_prepare, p->consts_per_neuron ? p->n : 1, p->consts_per_neuron ? k->wg : 1,
@@ -776,12 +800,13 @@ static void spiking_destroy(void *impl)
     for (size_t i = 0; i < N_(kns); ++i)
         if (kns[i])
             clReleaseKernel(kns[i]);
+    for (size_t c = 0; k->cls_kernels && c < 2 * k->n_cls; ++c)
+        if (k->cls_kernels[c])
+            clReleaseKernel(k->cls_kernels[c]);
+    free(k->cls_kernels);
+    free(k->cls_rep);
     for (size_t i = 0; k->pops && i < k->n_pops; ++i) {
         spk_pop *p = &k->pops[i];
-        cl_kernel pk[] = {p->k_init, p->k_prepare};
-        for (size_t j = 0; j < N_(pk); ++j)
-            if (pk[j])
-                clReleaseKernel(pk[j]);
         free(p->drawn);
         free(p->inputs);
     }

@@ -27,9 +27,16 @@
 #define SPK_SYNAPSE_BYTES 8u
 #define SPK_TARGET_MAX 0x3fffffffu
 
-/* Layout entries of a population block (lay[], longs) before its
- * per-parameter, per-constant, per-variable and per-input entries. */
+/* lay[] (longs) begins with SPK_LAY_TABLE entries per population, in
+ * scenario order: the first entry of its block and its class (the step
+ * kernel's loop reads them); the blocks follow. */
+#define SPK_LAY_TABLE 2
+/* Layout entries of a population block before its per-parameter,
+ * per-constant, per-variable and per-input entries. */
 enum { LAY_LO, LAY_N, LAY_STATE, LAY_POP, LAY_HEAD };
+/* An input's entries in the block: its first and end step, where its
+ * values start in pv, its random stream (the input's index << 8). */
+enum { SPK_IN_START, SPK_IN_STOP, SPK_IN_VALUES, SPK_IN_STREAM, SPK_IN_ENTRIES };
 
 typedef struct spk_input_use {
     size_t input; /* index into the scenario's inputs */
@@ -46,7 +53,8 @@ typedef struct spk_pop {
     bool consts_per_neuron;
     spk_input_use *inputs;
     size_t n_inputs;
-    cl_kernel k_init, k_prepare;
+    size_t cls;                   /* its class (spk_classify) */
+    cl_kernel k_init, k_prepare;  /* its class's; their last argument is the block's first entry */
 } spk_pop;
 
 /* Where each entry of a population block lies (see spk_layout_plan). */
@@ -61,7 +69,8 @@ static inline size_t spk_lay_var(const spk_pop *p, size_t v)
 }
 static inline size_t spk_lay_input(const spk_pop *p, size_t u)
 {
-    return p->lay + LAY_HEAD + 2 * p->model->n_params + p->model->m->n_consts + p->model->m->n_vars + 3 * u;
+    return p->lay + LAY_HEAD + 2 * p->model->n_params + p->model->m->n_consts + p->model->m->n_vars +
+           SPK_IN_ENTRIES * u;
 }
 
 /* One state record: which state entries, sampled every `period` steps. */
@@ -107,6 +116,9 @@ typedef struct spk {
     size_t n_pv, cap_pv;
     bool pv_oom;
     size_t n_cv;          /* constants */
+    size_t n_cls;         /* classes of populations that share their code (spk_classify) */
+    size_t *cls_rep;      /* per class: its first population */
+    cl_kernel *cls_kernels; /* per class: init, prepare (NULL without constants) */
     cl_mem state, refr, in, flags, pv_buf, cv_buf, lay_buf;
 
     /* spike-file sources: every spike uploaded once, a list per step */
@@ -196,8 +208,14 @@ void spk_release(cl_mem *m);
 /* Host doubles as device reals (malloc'd). */
 void *spk_to_real(const spk *k, const double *x, size_t n);
 
-/* spiking_gen.c: the source of the step program (generated glue only). */
+/* spiking_gen.c: the populations' classes (pops[].cls, n_cls, cls_rep),
+ * once the blocks are laid out and perturbations planned; then the source
+ * of the step program (generated glue only). */
+tb_status spk_classify(spk *k, tb_error *err);
 char *spk_generate(const spk *k);
+/* spiking.c: a population's init or prepare kernel with its block set as
+ * the last argument, ready to launch. */
+cl_int spk_pop_kernel_arg(const spk_pop *p, cl_kernel kn);
 
 /* spiking_connect.c */
 tb_status spk_partition(spk *k, tb_error *err);

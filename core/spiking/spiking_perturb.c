@@ -172,13 +172,14 @@ void spk_perturb_layout(spk *k)
 void spk_perturb_gen_inputs(tb_buf *b, const spk *k, size_t pop)
 {
     const spk_perturb *pt = k->pt;
-    size_t at = pt ? pt->lay0[pop] + pt->gated[pop] : 0;
+    /* relative to the population's block, as its class's code reads it */
+    size_t at = pt ? pt->lay0[pop] - k->pops[pop].lay + pt->gated[pop] : 0;
     for (size_t u = 0; pt && u < pt->n_in[pop]; ++u, at += 4)
         tb_buf_printf(b,
                       "    { /* perturbation input %zu */\n"
-                      "        const long tb_q = tb_step - tb_lay[%zu];\n"
-                      "        if (tb_q >= 0 && tb_q < tb_lay[%zu])\n"
-                      "            I_ext += tb_pv[tb_lay[%zu] + tb_q] * tb_pv[tb_lay[%zu] + tb_i];\n"
+                      "        const long tb_q = tb_step - tb_lay[tb_pl + %zu];\n"
+                      "        if (tb_q >= 0 && tb_q < tb_lay[tb_pl + %zu])\n"
+                      "            I_ext += tb_pv[tb_lay[tb_pl + %zu] + tb_q] * tb_pv[tb_lay[tb_pl + %zu] + tb_i];\n"
                       "    }\n",
                       u, at, at + 1, at + 2, at + 3);
 }
@@ -186,7 +187,7 @@ void spk_perturb_gen_inputs(tb_buf *b, const spk *k, size_t pop)
 void spk_perturb_gen_gate(tb_buf *b, const spk *k, size_t pop)
 {
     if (k->pt && k->pt->gated[pop])
-        tb_buf_printf(b, " && tb_pv[tb_lay[%zu] + tb_i] != (real)0", k->pt->lay0[pop]);
+        tb_buf_printf(b, " && tb_pv[tb_lay[tb_pl + %zu] + tb_i] != (real)0", k->pt->lay0[pop] - k->pops[pop].lay);
 }
 
 void spk_perturb_free(spk *k)
@@ -263,8 +264,10 @@ static tb_status param(void *impl, const char *name, const size_t *units, size_t
         /* the model's constants follow the parameters */
         if (st == TB_OK && p->k_prepare) {
             size_t global = (p->n + k->wg - 1) / k->wg * k->wg;
-            cl_int rc = spk_enqueue(k, tb_device_queue(k->dev), p->k_prepare, global, k->wg,
-                                    "perturbed model constants");
+            cl_int rc = spk_pop_kernel_arg(p, p->k_prepare);
+            if (rc == CL_SUCCESS)
+                rc = spk_enqueue(k, tb_device_queue(k->dev), p->k_prepare, global, k->wg,
+                                 "perturbed model constants");
             if (rc != CL_SUCCESS)
                 st = tb_cl_fail(err, rc, "computing perturbed model constants");
         }
