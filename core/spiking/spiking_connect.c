@@ -603,6 +603,7 @@ static tb_status alloc_banks(spk *k, tb_error *err)
         k->bank[b] = spk_alloc(k, n * SPK_SYNAPSE_BYTES, NULL, "synapses", err);
         if (!k->bank[b])
             return err ? err->status : TB_ERR_DEVICE;
+        tb_device_advise_scattered(k->dev, k->bank[b], n * SPK_SYNAPSE_BYTES);
     }
     k->pbank_buf = spk_alloc(k, (size_t)k->P * sizeof(cl_int), k->pbank, "partition banks", err);
     k->pbase_buf = k->pbank_buf ? spk_alloc(k, (size_t)k->P * sizeof(cl_ulong), k->pbase, "partition offsets", err)
