@@ -411,8 +411,15 @@ static tb_status alloc_counts(spk *k, conn_rt *c, tb_error *err)
     c->host_counts = calloc(c->n_counts, sizeof *c->host_counts);
     if (!c->host_counts)
         return oom(err);
-    c->counts = tb_device_alloc(k->dev, c->n_counts * 4, c->host_counts, "synapse counts", err);
-    return c->counts ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    /* the counts become the bucket offsets, which delivery reads at
+     * scattered places: huge pages before the first write */
+    c->counts = tb_device_alloc(k->dev, c->n_counts * 4, NULL, "synapse counts", err);
+    if (!c->counts)
+        return err ? err->status : TB_ERR_DEVICE;
+    tb_device_advise_scattered(k->dev, c->counts, c->n_counts * 4);
+    cl_int rc = clEnqueueWriteBuffer(tb_device_queue(k->dev), c->counts, CL_TRUE, 0, c->n_counts * 4,
+                                     c->host_counts, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "clearing the synapse counts");
 }
 
 /* Each source's first synapse within its projection: the numbering the
