@@ -779,12 +779,17 @@ cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const cha
  * the TLB at nearly every bucket; in 2 MiB pages they fit it. The buffer
  * is mapped to find its host address (a CPU device's map is its memory),
  * the whole 2 MiB pages inside it are advised, and it is unmapped; no
- * content exists yet, so the map invalidates rather than copies. */
+ * content exists yet, so the map invalidates rather than copies. The
+ * price is at the first write: the kernel clears a whole huge page per
+ * fault, which in a virtual machine that hands freed memory back to its
+ * host costs far more than on bare metal (docs/performance.md);
+ * TWINBRAIN_HUGE_PAGES=0 turns the advice off. */
 void tb_device_advise_scattered(tb_device *dev, cl_mem mem, size_t bytes)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     const uintptr_t huge = (uintptr_t)2 << 20;
-    if (!dev || !mem || dev->info.type != TB_DEVICE_CPU || bytes < 4 * huge)
+    const char *env = getenv("TWINBRAIN_HUGE_PAGES");
+    if (!dev || !mem || dev->info.type != TB_DEVICE_CPU || bytes < 4 * huge || (env && strcmp(env, "0") == 0))
         return;
     cl_int rc = CL_SUCCESS;
     void *p = clEnqueueMapBuffer(dev->queue, mem, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, bytes, 0, NULL, NULL,
