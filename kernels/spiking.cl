@@ -243,14 +243,24 @@ typedef struct {
     int cur;
 } tb_deliver_pipe;
 
+/* The adds of a batch's buckets. The input array (0.6 MB a partition at
+ * full scale) does not stay in a CPU's L2 cache while the synapses stream
+ * through it, so the lines the next bucket adds into are prefetched
+ * before this bucket's adds (its synapses are in cache by then). */
 inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *restrict in, long N,
                            const uint2 *seg, int n)
 {
-    for (int i = 0; i < n; ++i)
+    for (int i = 0; i < n; ++i) {
+        if (i + 1 < n)
+            for (uint x = seg[i + 1].x; x < seg[i + 1].y; ++x) {
+                const uint y = syn[x].x;
+                TB_PREFETCH(in + (long)(y >> TB_PORT_SHIFT) * N + (long)(y & TB_TARGET_MASK));
+            }
         for (uint x = seg[i].x; x < seg[i].y; ++x) {
             const uint2 y = syn[x];
             in[(long)(y.x >> TB_PORT_SHIFT) * N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
         }
+    }
 }
 
 /* The bucket numbers gathered a batch ago into synapse ranges (empty

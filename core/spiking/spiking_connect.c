@@ -654,6 +654,7 @@ static tb_status own_offsets(spk *k, tb_error *err)
     cl_mem own = tb_device_alloc(k->dev, keep, NULL, "synapse offsets", err);
     if (!own)
         return err ? err->status : TB_ERR_DEVICE;
+    tb_device_advise_scattered(k->dev, own, keep);
     cl_command_queue q = tb_device_queue(k->dev);
     cl_int rc = clEnqueueCopyBuffer(q, k->boff, own, (size_t)k->pfirst * L, 0, keep, 0, NULL, NULL);
     if (rc == CL_SUCCESS)
