@@ -265,8 +265,8 @@ inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *re
 
 /* The bucket numbers gathered a batch ago into synapse ranges (empty
  * buckets dropped), prefetching their synapses. */
-inline void tb_deliver_ranges(tb_deliver_pipe *pp, __global const uint2 *restrict syn, __global const uint *restrict off,
-                              const ulong *bid, int n)
+inline void tb_deliver_ranges(tb_deliver_pipe *pp, __global const uint2 *restrict syn,
+                              __global const uint *restrict off, const ulong *bid, int n)
 {
     int m = 0;
     for (int i = 0; i < n; ++i) {
@@ -281,8 +281,8 @@ inline void tb_deliver_ranges(tb_deliver_pipe *pp, __global const uint2 *restric
 }
 
 /* One pipeline step, when a batch of bucket numbers is complete. */
-inline void tb_deliver_advance(tb_deliver_pipe *pp, __global const uint2 *restrict syn, __global const uint *restrict off,
-                               __global real *restrict in, long N)
+inline void tb_deliver_advance(tb_deliver_pipe *pp, __global const uint2 *restrict syn,
+                               __global const uint *restrict off, __global real *restrict in, long N)
 {
     tb_deliver_add(syn, in, N, pp->seg, pp->nseg);
     tb_deliver_ranges(pp, syn, off, pp->bid[pp->cur ^ 1], pp->nprev);
