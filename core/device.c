@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "profile.h"
 #include "twinbrain/device.h"
@@ -768,6 +771,39 @@ cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const cha
         }
     }
     return mem;
+}
+
+/* Huge pages (2 MiB on x86-64) where the kernel gives them on request
+ * (Linux's transparent huge pages in "madvise" mode, the common default):
+ * the full-scale microcircuit's 2.4 GB of synapses in 4 KiB pages missed
+ * the TLB at nearly every bucket; in 2 MiB pages they fit it. The buffer
+ * is mapped to find its host address (a CPU device's map is its memory),
+ * the whole 2 MiB pages inside it are advised, and it is unmapped; no
+ * content exists yet, so the map invalidates rather than copies. The
+ * price is at the first write: the kernel clears a whole huge page per
+ * fault, which in a virtual machine that hands freed memory back to its
+ * host costs far more than on bare metal (docs/performance.md);
+ * TWINBRAIN_HUGE_PAGES=0 turns the advice off. */
+void tb_device_advise_scattered(tb_device *dev, cl_mem mem, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    const char *env = getenv("TWINBRAIN_HUGE_PAGES");
+    if (!dev || !mem || dev->info.type != TB_DEVICE_CPU || bytes < 4 * huge || (env && strcmp(env, "0") == 0))
+        return;
+    cl_int rc = CL_SUCCESS;
+    void *p = clEnqueueMapBuffer(dev->queue, mem, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, bytes, 0, NULL, NULL,
+                                 &rc);
+    if (!p || rc != CL_SUCCESS)
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+    if (clEnqueueUnmapMemObject(dev->queue, mem, p, 0, NULL, NULL) == CL_SUCCESS)
+        clFinish(dev->queue);
+#else
+    (void)dev, (void)mem, (void)bytes;
+#endif
 }
 
 /* ------------------------------------------------------------ programs, profile */

@@ -251,6 +251,17 @@ def same_network(tmp):
     same = all(np.array_equal(parts["1"][k], parts["3"][k]) for k in ("source", "target", "weight", "delay"))
     check("the same network for 1 and 3 partitions", same and np.array_equal(parts["1"]["weight"], e0["weight"]),
           "identical")
+    # a network large enough for huge pages (the synapses' 9.6 MB of
+    # buffer, advised before the generation writes it) is the same
+    # network without them
+    big = [dict(source=q("A"), target=q("B"), rule=q("fixed_total_number"), n=1200000,
+                weight='{ dist = "normal", mean = 87.8, std = 8.78 }',
+                delay='{ dist = "normal", mean = 1.5, std = 0.75, min = 0.1 }')]
+    eh = network(tmp, "huge", big)
+    es = network(tmp, "small", big, env={"TWINBRAIN_HUGE_PAGES": "0"})
+    same = all(np.array_equal(eh[k], es[k]) for k in ("source", "target", "weight", "delay", "port"))
+    check("the same network with and without huge pages", same and len(eh["source"]) == 1200000,
+          f"{len(eh['source'])} synapses, identical")
     # the record is written in pieces of whole sources: pieces of 1 and of
     # 700 synapses join into the same file as one piece
     for piece in ("1", "700"):

@@ -412,8 +412,15 @@ static tb_status alloc_counts(spk *k, conn_rt *c, tb_error *err)
     c->host_counts = calloc(c->n_counts, sizeof *c->host_counts);
     if (!c->host_counts)
         return oom(err);
-    c->counts = tb_device_alloc(k->dev, c->n_counts * 4, c->host_counts, "synapse counts", err);
-    return c->counts ? TB_OK : err ? err->status : TB_ERR_DEVICE;
+    /* the counts become the bucket offsets, which delivery reads at
+     * scattered places: huge pages before the first write */
+    c->counts = tb_device_alloc(k->dev, c->n_counts * 4, NULL, "synapse counts", err);
+    if (!c->counts)
+        return err ? err->status : TB_ERR_DEVICE;
+    tb_device_advise_scattered(k->dev, c->counts, c->n_counts * 4);
+    cl_int rc = clEnqueueWriteBuffer(tb_device_queue(k->dev), c->counts, CL_TRUE, 0, c->n_counts * 4,
+                                     c->host_counts, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "clearing the synapse counts");
 }
 
 /* Each source's first synapse within its projection: the numbering the
@@ -604,6 +611,7 @@ static tb_status alloc_banks(spk *k, tb_error *err)
         k->bank[b] = spk_alloc(k, n * SPK_SYNAPSE_BYTES, NULL, "synapses", err);
         if (!k->bank[b])
             return err ? err->status : TB_ERR_DEVICE;
+        tb_device_advise_scattered(k->dev, k->bank[b], n * SPK_SYNAPSE_BYTES);
     }
     k->pbank_buf = spk_alloc(k, (size_t)k->P * sizeof(cl_int), k->pbank, "partition banks", err);
     k->pbase_buf = k->pbank_buf ? spk_alloc(k, (size_t)k->P * sizeof(cl_ulong), k->pbase, "partition offsets", err)
@@ -647,6 +655,7 @@ static tb_status own_offsets(spk *k, tb_error *err)
     cl_mem own = tb_device_alloc(k->dev, keep, NULL, "synapse offsets", err);
     if (!own)
         return err ? err->status : TB_ERR_DEVICE;
+    tb_device_advise_scattered(k->dev, own, keep);
     cl_command_queue q = tb_device_queue(k->dev);
     cl_int rc = clEnqueueCopyBuffer(q, k->boff, own, (size_t)k->pfirst * L, 0, keep, 0, NULL, NULL);
     if (rc == CL_SUCCESS)

@@ -92,6 +92,14 @@ cl_command_queue tb_device_queue(const tb_device *dev);
  * what the buffer was for and the bytes asked, as out-of-memory reports must. */
 cl_mem tb_device_alloc(tb_device *dev, size_t bytes, const void *host, const char *what, tb_error *err);
 
+/* A hint, for a large buffer read at scattered places (a spiking network's
+ * synapses): on a CPU device, whose buffers are host memory, asks the
+ * operating system for huge pages for it, so that its reads do not each
+ * miss the address-translation cache. Call it right after tb_device_alloc,
+ * before anything writes the buffer (pages already touched stay small).
+ * Changes no result; does nothing elsewhere or where it cannot. */
+void tb_device_advise_scattered(tb_device *dev, cl_mem mem, size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif
