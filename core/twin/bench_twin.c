@@ -21,7 +21,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "usage: twinbrain bench twin [--frames N] [--threads T] [--device SEL] [--quick] [--json]\n"
+    "usage: twinbrain bench twin [--frames N] [--threads T] [--device SEL] [--quick] [--no-fuse] [--json]\n"
     "\n"
     "Model (a) of the twin kit's tests at the Sensorium 2022 baseline's sizes (36x64 images, four\n"
     "layers of 64 channels, 8,000 units; about 0.24 GFLOP a frame), with random weights, single\n"
@@ -33,6 +33,7 @@ static const char usage[] =
     "scripts/install-deps --bench). $TB_PYTHON or python3 runs it.\n"
     "  --frames N   frames timed per configuration (default 20; --quick: 3)\n"
     "  --quick      16 channels and 400 units: a smoke test, not the benchmark\n"
+    "  --no-fuse    import without fusing the readout (as 'twin import --no-fuse')\n"
     "Figures and the command that produced them: docs/performance.md.\n";
 
 /* The peer: argv onnx_b1 onnx_dyn channels units frames threads. Prints
@@ -94,7 +95,7 @@ static const char peer[] =
 typedef struct opts {
     int frames, threads;
     const char *device;
-    bool quick, json;
+    bool quick, json, no_fuse;
 } opts;
 
 typedef struct figure {
@@ -200,6 +201,8 @@ static int parse(int argc, char **argv, opts *o)
             o->device = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0)
             o->quick = true;
+        else if (strcmp(argv[i], "--no-fuse") == 0)
+            o->no_fuse = true;
         else if (strcmp(argv[i], "--json") == 0)
             o->json = true;
         else
@@ -267,6 +270,8 @@ int tb_bench_twin(int argc, char **argv)
     char *model = tb_path_join(dir, "a1.onnx");
     st = st ? st : tw_onnx_read(model, NULL, 0, &g, &err);
     st = st ? st : tw_graph_fold(&g, &err);
+    size_t fused = 0;
+    st = st || o.no_fuse ? st : tw_graph_fuse(&g, &fused, &err);
     tb_cli_devs devs = {0};
     st = st ? st : tb_cli_devs_open(&devs, o.device, false, NULL, false, &err);
     tb_peak peak = {0};
