@@ -67,12 +67,14 @@ static void die(const char *what, tb_error *err)
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 20;
-    /* (M, K, N): the twin models' products (shifter 1x2x5, fnn modulation 1x2x16 and LSTM 1x16x64, fnn
-     * attention 384x32x384 and 384x384x256, the Sensorium 1x1 layers as GEMMs 2304x64x64 and fnn's
-     * 1x1 2304x128x128), then squares */
-    static const int64_t shapes[][3] = {{1, 2, 5},       {1, 16, 64},      {384, 32, 384},  {384, 384, 256},
-                                        {2304, 64, 64},  {2304, 128, 128}, {64, 64, 64},    {128, 128, 128},
-                                        {256, 256, 256}, {512, 512, 512},  {1024, 1024, 1024}};
+    /* (M, K, N): the twin models' products (shifter 1x2x5, fnn LSTM gates 1x16x64, fnn attention
+     * 384x32x384 and 384x384x256), the 1x1 convolutions as GEMMs (Sensorium's 64 channels over 36x64
+     * pixels: weights [64, 64] x map [64, 2304] in NCHW, and pixel-major 2304x64x64; 128 channels),
+     * then squares */
+    static const int64_t shapes[][3] = {{1, 2, 5},         {1, 16, 64},      {384, 32, 384},   {384, 384, 256},
+                                        {64, 64, 2304},    {128, 128, 2304}, {2304, 64, 64},   {2304, 128, 128},
+                                        {64, 64, 64},      {128, 128, 128},  {256, 256, 256},  {512, 512, 512},
+                                        {1024, 1024, 1024}};
     tb_error err = {0};
     tb_device_info *list;
     size_t nl, pick;
