@@ -71,7 +71,7 @@ static bool relabels(tw_graph *g, const tw_node *n)
 /* Follow t through single-reader re-labelling nodes; marks them in chain. */
 static int follow(tw_graph *g, int t, int *chain, size_t *n_chain)
 {
-    for (int k = sole_reader(g, t); k >= 0 && relabels(g, &g->nodes[k]); k = sole_reader(g, t)) {
+    for (int k = sole_reader(g, t); k >= 0 && *n_chain < 24 && relabels(g, &g->nodes[k]); k = sole_reader(g, t)) {
         chain[(*n_chain)++] = k;
         t = g->nodes[k].out[0];
     }
@@ -133,7 +133,7 @@ static bool match_readout(tw_graph *g, size_t k, match *m)
         return false;
     m->chain[m->n_chain++] = rk;
     t = follow(g, g->nodes[rk].out[0], m->chain, &m->n_chain);
-    if (!dims_are(&g->t[t], 2, nu) || m->n_chain > 28)
+    if (!dims_are(&g->t[t], 2, nu) || m->n_chain > 30)
         return false;
     m->out = t, m->bias = -1;
     int ak = sole_reader(g, t);
