@@ -104,9 +104,11 @@ static bool reduces_channels(tw_graph *g, const tw_node *r)
 {
     tw_reduce_axes ra;
     tb_error e = {0};
-    if (strcmp(r->op, "ReduceSum") != 0 || tw_reduce_axes_of(g, r, &ra, &e) != TB_OK)
+    if (strcmp(r->op, "ReduceSum") != 0)
         return false;
-    return !ra.reduced[0] && ra.reduced[1] && !ra.reduced[2];
+    bool ok = tw_reduce_axes_of(g, r, &ra, &e) == TB_OK;
+    tb_error_clear(&e);
+    return ok && !ra.reduced[0] && ra.reduced[1] && !ra.reduced[2];
 }
 
 /* Whether the chain after GridSample node k is the readout; fills m. */
