@@ -193,3 +193,50 @@ __kernel void tw_conv_transpose2d(__global const real *x, const long xs, __globa
     }
     y[b * ys + i] = acc;
 }
+
+/* GridSampleReadout (core/twin/twin_ops_readout.c): one work-item per
+ * (image, unit) finds its four taps as tw_grid_sample does, then sums the
+ * feature-weighted samples over the channels in order and adds the bias,
+ * as Mul, ReduceSum and Add would. The product and the sum are separate
+ * statements so that no compiler contracts them into one fma where the
+ * unfused kernels round twice. meta: C, H, W, U, align_corners, border,
+ * has_bias. */
+__kernel void tw_grid_readout(__global const real *x, const long xs, __global const real *grid, const long gs,
+                              __global const real *f, const long fs, __global const real *bias, const long bs,
+                              __global real *y, const long ys, __global const long *meta, const long n)
+{
+    const long i = get_global_id(0), b = get_global_id(1);
+    if (i >= n)
+        return;
+    const int C = (int)meta[0], H = (int)meta[1], W = (int)meta[2], U = (int)meta[3];
+    const int align = (int)meta[4], border = meta[5] == 1;
+    const int u = (int)(i % U), nn = (int)(i / U);
+    __global const real *gp = grid + b * gs + i * 2;
+    real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
+    if (border) {
+        ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
+        iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
+    }
+    const real fx = floor(ix), fy = floor(iy);
+    const int x0 = (int)fx, y0 = (int)fy;
+    const real tx = ix - fx, ty = iy - fy;
+    real wt[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+    int at[4];
+    for (int k = 0; k < 4; ++k) {
+        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        const int in = xx >= 0 && xx < W && yy >= 0 && yy < H;
+        at[k] = in ? yy * W + xx : 0;
+        wt[k] = in ? wt[k] : TB_R(0);
+    }
+    __global const real *xp = x + b * xs + (long)nn * C * H * W;
+    __global const real *fp = f + b * fs + u;
+    real acc = 0;
+    for (int c = 0; c < C; ++c, xp += H * W) {
+        const real v = xp[at[0]] * wt[0] + xp[at[1]] * wt[1] + xp[at[2]] * wt[2] + xp[at[3]] * wt[3];
+        const real p = v * fp[(long)c * U];
+        acc = acc + p;
+    }
+    if (meta[6])
+        acc = acc + bias[b * bs + u];
+    y[b * ys + i] = acc;
+}

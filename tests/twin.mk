@@ -18,6 +18,7 @@ TWIN_TESTS = \
 	tests/twin-interrupt.sh \
 	tests/twin-plugin.py \
 	tests/twin-plugin-template.sh \
-	tests/twin-neuralpredictors.py
+	tests/twin-neuralpredictors.py \
+	tests/twin-fuse.py
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk

@@ -25,7 +25,7 @@
 
 static const char usage[] =
     "usage: twinbrain bench twin [--model sensorium|fnn] [--frames N] [--batches B[,B...]] [--threads T]\n"
-    "                            [--device SEL] [--quick] [--json]\n"
+    "                            [--device SEL] [--quick] [--no-fuse] [--json]\n"
     "\n"
     "--model sensorium (default): model (a) of the twin kit's tests at the Sensorium 2022 baseline's\n"
     "sizes (36x64 images, four layers of 64 channels, 8,000 units; about 0.18 GFLOP a frame).\n"
@@ -45,6 +45,7 @@ static const char usage[] =
     "  --batches LIST batch sizes (default 1,8; at most 4)\n"
     "  --quick        reduced sizes (sensorium: 16 channels and 400 units; fnn: tests/twin_fnn.py's\n"
     "                 REDUCED, 36x64 frames, 2 streams, 60 units): a smoke test, not the benchmark\n"
+    "  --no-fuse      import without fusing the readout (as 'twin import --no-fuse')\n"
     "Figures and the command that produced them: docs/performance.md.\n";
 
 /* The Sensorium-style peer: argv onnx_b1 onnx_dyn channels units frames
@@ -152,7 +153,7 @@ static const char peer_fnn[] =
 typedef struct opts {
     int frames, threads, batches[4], n_batches;
     const char *device;
-    bool fnn, quick, json;
+    bool fnn, quick, json, no_fuse;
 } opts;
 
 typedef struct figure {
@@ -308,6 +309,8 @@ static int parse(int argc, char **argv, opts *o)
             o->device = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0)
             o->quick = true;
+        else if (strcmp(argv[i], "--no-fuse") == 0)
+            o->no_fuse = true;
         else if (strcmp(argv[i], "--json") == 0)
             o->json = true;
         else
@@ -397,6 +400,8 @@ int tb_bench_twin(int argc, char **argv)
     char *model = tb_path_join(dir, "a1.onnx");
     st = st ? st : tw_onnx_read(model, NULL, 0, &g, &err);
     st = st ? st : tw_graph_fold(&g, &err);
+    size_t fused = 0;
+    st = st || o.no_fuse ? st : tw_graph_fuse(&g, &fused, &err);
     tb_cli_devs devs = {0};
     st = st ? st : tb_cli_devs_open(&devs, o.device, false, NULL, false, &err);
     tb_peak peak = {0};

@@ -18,12 +18,15 @@
 #include "util.h"
 
 static const char import_usage[] =
-    "usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]...\n"
+    "usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]... [--no-fuse]\n"
     "\n"
     "Converts an ONNX model (torch.onnx.export) into a twin network file (docs/formats.md,\n"
     "\"Twin networks\"): input sizes are fixed (from the model, or --size for inputs with dynamic\n"
     "dimensions), shape arithmetic is folded, BatchNormalization is folded into the Conv before\n"
-    "it. Exit status 4 for a model it cannot read or an op it does not support.\n";
+    "it, and each Gaussian readout (GridSample, Mul by the features, ReduceSum over the channels,\n"
+    "bias Add) becomes one GridSampleReadout node that computes the same sums without the\n"
+    "[N, C, units] intermediate; --no-fuse keeps the readout's ops as exported. Exit status 4 for a\n"
+    "model it cannot read or an op it does not support.\n";
 
 static const char eval_usage[] =
     "usage: twinbrain twin eval NET.h5 INPUTS.h5 -o OUT.h5 [--device SEL] [--precision single|double]\n"
@@ -38,6 +41,7 @@ static int do_import(int argc, char **argv)
     const char **sizes = calloc((size_t)argc + 1, sizeof *sizes);
     size_t n_sizes = 0;
     int rc = 0;
+    bool fuse = true;
     for (int i = 1; i < argc && rc == 0; ++i) {
         if (tb_cli_is_help(argv[i])) {
             fputs(import_usage, stdout);
@@ -48,6 +52,8 @@ static int do_import(int argc, char **argv)
             out = argv[++i];
         else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc && strchr(argv[i + 1], '='))
             sizes[n_sizes++] = argv[++i];
+        else if (strcmp(argv[i], "--no-fuse") == 0)
+            fuse = false;
         else if (argv[i][0] == '-')
             rc = tb_cli_usage_error("twin import", "unknown option '%s' (or it is missing its value)", argv[i]);
         else if (model)
@@ -69,14 +75,17 @@ static int do_import(int argc, char **argv)
         for (size_t s = 0; s < n_sizes; ++s)
             tb_buf_printf(&b, "%s%s", s ? " " : "", sizes[s]);
         g.sizes = tb_buf_take(&b);
+        size_t fused = 0;
         st = tw_graph_fold(&g, &err);
+        st = st || !fuse ? st : tw_graph_fuse(&g, &fused, &err);
         st = st ? st : tw_network_write(&g, out, &err);
         if (st == TB_OK) {
             size_t consts = 0;
             for (size_t k = 0; k < g.n_t; ++k)
                 consts += tw_is_const(&g.t[k]);
-            printf("%s: %zu nodes, %zu constants, %zu inputs, %zu outputs, %zu state pairs (opset %lld)\n", out,
+            printf("%s: %zu nodes, %zu constants, %zu inputs, %zu outputs, %zu state pairs (opset %lld)", out,
                    g.n_nodes, consts, g.n_inputs, g.n_outputs, g.n_state, (long long)g.opset);
+            printf(fused ? ", %zu readouts fused\n" : "\n", fused);
         }
         tw_graph_free(&g);
     }
@@ -269,7 +278,7 @@ static int do_eval(int argc, char **argv)
 int tb_cli_twin(int argc, char **argv)
 {
     if (argc < 2 || tb_cli_is_help(argv[1])) {
-        fputs("usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]...\n"
+        fputs("usage: twinbrain twin import MODEL.onnx -o NET.h5 [--size INPUT=AxBx...]... [--no-fuse]\n"
               "       twinbrain twin eval NET.h5 INPUTS.h5 -o OUT.h5 [--device SEL] [--precision P]\n"
               "       twinbrain twin score DATA.h5 PREDICTIONS.h5 -o SCORES.h5 [--burn-in N]\n"
               "       twinbrain twin fit NET.h5 DATA.h5 -o NEW.h5 [--core TENSOR] [--validation F]\n"

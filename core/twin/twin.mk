@@ -16,6 +16,7 @@ libtwinbrain_la_SOURCES += \
 	core/twin/twin_ops_ext.c core/twin/twin_ops_ext.h core/twin/twin_plan.h \
 	core/twin/twin_ops_conv3d.c core/twin/twin_ops_pad.c core/twin/twin_ops_norm.c core/twin/twin_ops_seq.c \
 	core/twin/twin_ops_trig.c core/twin/twin_ops_split.c core/twin/twin_ops_einsum.c core/twin/twin_ops_convt.c core/twin/twin_ops_if.c \
+	core/twin/twin_ops_readout.c core/twin/twin_fuse.c \
 	core/twin/twin_fold.c \
 	core/twin/twin_network.c \
 	core/twin/twin_exec.c core/twin/twin_exec.h \

@@ -63,7 +63,8 @@ static tb_status find_output(const tw_graph *g, const char *file, const char *na
                 : tb_error_set(err, TB_ERR_INPUT, "%s: the network has no output besides recurrent state", file);
 }
 
-/* The feature input of the GridSample nodes the output depends on. */
+/* The feature input of the GridSample nodes the output depends on (or of
+ * the GridSampleReadout the importer fused a readout into). */
 static tb_status find_core(const tw_graph *g, const char *file, int out, int *core, tb_error *err)
 {
     bool *need = needed_nodes(g, out);
@@ -72,7 +73,7 @@ static tb_status find_core(const tw_graph *g, const char *file, int out, int *co
     int found = -1;
     tb_status st = TB_OK;
     for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k) {
-        if (!need[k] || strcmp(g->nodes[k].op, "GridSample") != 0)
+        if (!need[k] || (strcmp(g->nodes[k].op, "GridSample") != 0 && strcmp(g->nodes[k].op, "GridSampleReadout") != 0))
             continue;
         int t = g->nodes[k].in[0];
         if (found >= 0 && t != found)

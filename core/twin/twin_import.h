@@ -12,6 +12,10 @@ tb_status tw_onnx_read(const char *file, const char *const *sizes, size_t n_size
  * no output needs, pair recurrent state. An op the kit does not know is
  * TB_ERR_INPUT naming the op, the node and the opset. */
 tb_status tw_graph_fold(tw_graph *g, tb_error *err);
+/* Rewrite each Gaussian readout (GridSample, Mul by constant features,
+ * ReduceSum over the channels, bias Add: twin_fuse.c) of a folded graph
+ * into one GridSampleReadout node; *fused counts them. */
+tb_status tw_graph_fuse(tw_graph *g, size_t *fused, tb_error *err);
 /* Drop the nodes and tensors no output needs (after the outputs of an
  * already folded graph changed) and pair the recurrent state again. */
 tb_status tw_graph_prune(tw_graph *g, tb_error *err);

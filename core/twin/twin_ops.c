@@ -1009,6 +1009,7 @@ static const tw_op ops[] = {
     {"Greater", TW_K_HOST, TW_B_GREATER, infer_binary, NULL, NULL},
     {"GRU", TW_K_EXT, 0, tw_infer_gru, NULL, NULL},
     {"GridSample", TW_K_GRID, 0, infer_grid, NULL, NULL},
+    {"GridSampleReadout", TW_K_EXT, 0, tw_infer_readout, NULL, NULL},
     {"Identity", TW_K_ALIAS, 0, infer_identity, NULL, eval_alias},
     {"If", TW_K_EXT, 0, tw_infer_if, NULL, tw_eval_if},
     {"InstanceNormalization", TW_K_EXT, 0, tw_infer_instancenorm, NULL, NULL},

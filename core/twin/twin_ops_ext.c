@@ -51,6 +51,7 @@ tb_status tw_plan_ext(tw_exec *x, const tw_node *nd, tb_error *err)
         {"Split", tw_plan_split},
         {"Einsum", tw_plan_einsum},
         {"Cos", tw_plan_trig},
+        {"GridSampleReadout", tw_plan_readout},
     };
     for (size_t k = 0; k < sizeof planners / sizeof planners[0]; ++k)
         if (strcmp(planners[k].op, nd->op) == 0)

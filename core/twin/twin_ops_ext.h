@@ -25,6 +25,7 @@ tb_status tw_if_guard(tw_graph *g, const tw_node *n, bool *live, tb_error *err);
 tb_status tw_if_choose(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_infer_trig(tw_graph *g, tw_node *n, tb_error *err);
 tb_status tw_eval_trig(tw_graph *g, tw_node *n, tb_error *err);
+tb_status tw_infer_readout(tw_graph *g, tw_node *n, tb_error *err);
 
 /* An input of known shape, or NULL. */
 tw_tensor *tw_known_in(tw_graph *g, const tw_node *n, size_t i);

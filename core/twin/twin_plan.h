@@ -42,5 +42,6 @@ tb_status tw_plan_einsum(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_convt(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_if(tw_exec *x, const tw_node *nd, tb_error *err);
 tb_status tw_plan_trig(tw_exec *x, const tw_node *nd, tb_error *err);
+tb_status tw_plan_readout(tw_exec *x, const tw_node *nd, tb_error *err);
 
 #endif
