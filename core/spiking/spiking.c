@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brain_assimilate.h"
 #include "profile.h"
 #include "spiking_internal.h"
 #include "util.h"
@@ -272,6 +273,7 @@ static tb_status plan_pops(spk *k, tb_error *err)
     tb_status st = spk_perturb_plan(k, err);
     if (st != TB_OK)
         return st;
+    spk_assim_plan(k);
     for (size_t i = 0; i < k->n_pops; ++i) {
         k->pops[i].lay = n_lay;
         n_lay += lay_entries(&k->pops[i]);
@@ -594,7 +596,7 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||
         (st = spk_ranks_buffers(k, err)) != TB_OK ||
         (st = build_program(k, err)) != TB_OK || (st = upload_neurons(k, err)) != TB_OK ||
-        (st = init_neurons(k, err)) != TB_OK)
+        (st = init_neurons(k, err)) != TB_OK || (st = spk_assim_bind(k, err)) != TB_OK)
         return st;
     double c0 = tb_now();
     if ((st = spk_connect(k, err)) != TB_OK)
@@ -718,7 +720,25 @@ static tb_status collect_chunk(void *kit, const tb_chunk *c, tb_error *err)
 
 static tb_status spiking_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
-    return tb_pipeline_advance(&((spk *)impl)->pipe, step0, n, err);
+    spk *k = impl;
+    if (!k->assim_rt)
+        return tb_pipeline_advance(&k->pipe, step0, n, err);
+    /* the filter's update reaches the next chunk: chunks end at the bold
+     * monitor's samples and each is collected before the next starts */
+    tb_status st = TB_OK;
+    for (uint64_t t = step0, len; st == TB_OK && t < step0 + n; t += len) {
+        len = spk_assim_cut(k, t, step0 + n - t);
+        st = tb_pipeline_advance(&k->pipe, t, len, err);
+        if (st == TB_OK)
+            st = tb_pipeline_advance(&k->pipe, 0, 0, err);
+    }
+    if (st == TB_OK && n == 0 && !k->assim_done) {
+        k->assim_done = true;
+        st = tb_pipeline_advance(&k->pipe, 0, 0, err);
+        if (st == TB_OK)
+            st = spk_assim_finish(k, err);
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------ kit table */
@@ -728,6 +748,8 @@ static tb_status spiking_declare(void *impl, tb_output *out, tb_error *err)
     if (!spk_ranks_writes(impl)) /* over MPI ranks rank 0 records every spike */
         return TB_OK;
     tb_status st = spk_record_declare(impl, out, err);
+    if (st == TB_OK)
+        st = spk_assim_declare(impl, out, err);
     return st == TB_OK ? spk_ranks_declare(impl, out, err) : st;
 }
 
@@ -764,6 +786,7 @@ static void spiking_destroy(void *impl)
         clReleaseCommandQueue(k->readq);
     }
     spk_record_free(k);
+    spk_assim_free(k);
     spk_ranks_free(k);
     cl_mem *bufs[] = {&k->state,    &k->refr,      &k->in,        &k->flags,       &k->pv_buf,       &k->cv_buf,
                       &k->lay_buf,  &k->ext_ids_buf, &k->ext_ptr_buf, &k->boff,    &k->part_buf,     &k->pbank_buf,

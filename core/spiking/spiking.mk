@@ -17,7 +17,8 @@ libtwinbrain_la_SOURCES += \
 	core/spiking/spiking_declared.c core/spiking/spiking_declared.h \
 	core/spiking/brain.c core/spiking/brain.h \
 	core/spiking/brain_connect.c core/spiking/brain_connect.h \
-	core/spiking/brain_monitor.c core/spiking/brain_monitor.h
+	core/spiking/brain_monitor.c core/spiking/brain_monitor.h \
+	core/spiking/brain_assimilate.c core/spiking/brain_assimilate.h
 
 twinbrain_SOURCES += core/spiking/cli_spikes.c core/bench/bench_spiking.c
 

@@ -1,0 +1,44 @@
+/* [assimilation] in a spiking scenario with [brain] (brain_assimilate.c;
+ * docs/brain.md): the ensemble is `members` disjoint copies of the brain
+ * in one network, the filter is core/assimilation.c's. */
+#ifndef TWINBRAIN_SPIKING_BRAIN_ASSIMILATE_H
+#define TWINBRAIN_SPIKING_BRAIN_ASSIMILATE_H
+
+#include "assimilation.h"
+#include "spiking_internal.h"
+
+/* The checked section. */
+typedef struct tb_spk_assim {
+    tb_assimilation *a;
+    size_t *templates; /* the template populations whose parameter is estimated */
+    size_t *param;     /* per such template: the parameter's index in its model */
+    size_t n_templates;
+    size_t monitor;    /* the bold monitor in brain->monitors */
+} tb_spk_assim;
+
+/* Before [brain] is opened: the common keys and `populations` (its
+ * member count replicates the brain); NULL when absent or wrong. */
+tb_spk_assim *tb_spk_assim_open(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t);
+/* After the populations and monitors: the templates, the parameter in
+ * their models, the bold monitor; frees s->assim when wrong. */
+void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool perturbed);
+void tb_spk_assim_free(tb_spk_assim *s);
+void tb_spk_assim_list_keys(tb_buf *b);
+
+/* The run's side. */
+/* At planning: the estimated parameter stored per neuron. */
+void spk_assim_plan(spk *k);
+/* After the neurons are drawn: the prior ensemble on the device, the data,
+ * the chunk length. */
+tb_status spk_assim_bind(spk *k, tb_error *err);
+tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err);
+/* BOLD rows [nrow][regions] of `monitor`, the first being sample `first`:
+ * assimilated, and the updated parameters written to the device. */
+tb_status spk_assim_samples(spk *k, size_t monitor, uint64_t first, const double *rows, uint64_t nrow,
+                            tb_error *err);
+/* The next chunk's end: at most at the next sample of the bold monitor. */
+uint64_t spk_assim_cut(const spk *k, uint64_t step0, uint64_t n);
+tb_status spk_assim_finish(spk *k, tb_error *err);
+void spk_assim_free(spk *k);
+
+#endif
