@@ -9,7 +9,8 @@ SPIKING_TESTS = \
 	tests/spiking-errors.sh \
 	tests/spiking-output.py \
 	tests/spiking-examples.sh \
-	tests/brain.py
+	tests/brain.py \
+	tests/brain-assimilation.py
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk tests/validation/microcircuit.py
 
