@@ -37,7 +37,7 @@ static const tb_key_spec keys[] = {
     {"parameter", KT_STRING, true, .doc = "the model parameter estimated per region"},
     {"monitor", KT_STRING, .doc = "the bold monitor compared with the data; default the first bold monitor"},
     {"members", KT_INT, false, 32, .has_def = true, .min = 2, .max = 65536,
-     .doc = "ensemble members (the mass kit: the run's instances; the spiking kit: copies of the brain)"},
+     .doc = "ensemble members (instances of the run, or copies of a brain in one network)"},
     {"low", KT_FLOAT, true, .min = -INFINITY, .max = INFINITY,
      .doc = "prior: the parameter drawn uniformly in [low, high] per member and region; updates stay within"},
     {"high", KT_FLOAT, true, .min = -INFINITY, .max = INFINITY, .doc = "the prior's upper end"},
