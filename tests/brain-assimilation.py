@@ -19,7 +19,8 @@ haemodynamic transient). Also checked: the layout (as the mass kit's,
 with member b's region n at the bold monitor's region b R + n), the
 forecast being the members' mean of that monitor, the members' labels and
 that no connectome edge joins two members, the spread shrinking, the
-values within the prior's range; and errors: members < 2, a parameter the
+values within the prior's range, the same fit for another chunk length;
+and errors: members < 2, a parameter the
 template's model lacks, a template that is not one, no [brain], no bold
 monitor (status 2), a data file of the wrong shape (status 4). On every
 device (tests/devices.py)."""
@@ -99,10 +100,10 @@ def write(tmp, name, text):
     return path
 
 
-def run(tmp, name, text, expect=0):
+def run(tmp, name, text, expect=0, env=None):
     path = write(tmp, name, text)
     out = os.path.join(tmp, name + ".h5")
-    done = subprocess.run([TB, "run", path, "-o", out, "--quiet"], capture_output=True, text=True)
+    done = subprocess.run([TB, "run", path, "-o", out, "--quiet"], capture_output=True, text=True, env=env)
     if done.returncode != expect:
         raise SystemExit(f"FAIL: twinbrain run {name} exited {done.returncode}\n{done.stdout}{done.stderr}")
     return out if expect == 0 else done.stderr
@@ -174,6 +175,11 @@ def body(dev):
         h = S // 2
         rh = np.corrcoef(fc[h:].ravel(), data[h:].ravel())[0, 1]
         check("BOLD correlation with the data over the second half >= 0.9", rh >= 0.9, f"r = {rh:.4f}")
+        if dev.first:  # chunks end at every sample, whatever the chunk length
+            other = run(tmp, "chunks", base() + assim(), env=dict(os.environ, TWINBRAIN_CHUNK_STEPS="137"))
+            with h5py.File(other, "r") as f:
+                same = np.array_equal(np.array(f["assimilation/parameter"]), par)
+            check("the fit does not depend on the chunk length (137 steps)", same, "")
         with h5py.File(os.path.join(tmp, "subject.h5"), "w") as f:
             f["bold"] = bold  # [samples, regions]: transposed
         err = run(tmp, "shape", base() + assim(), expect=4)

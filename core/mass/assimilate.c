@@ -147,6 +147,11 @@ tb_status tb_mass_assim_collect(mass *m, const tb_chunk *c, tb_error *err)
     return st == TB_OK && changed ? upload(m, err) : st;
 }
 
+uint64_t tb_mass_assim_period(const mass *m)
+{
+    return m->mon[m->ms->assimilation->monitor_index].period;
+}
+
 tb_status tb_mass_assim_finish(mass *m, tb_error *err)
 {
     return m->assim ? tb_enkf_finish(m->assim, err) : TB_OK;

@@ -19,6 +19,8 @@ tb_status tb_mass_assim_bind(struct mass *m, tb_error *err);      /* prior ensem
 tb_status tb_mass_assim_declare(struct mass *m, struct tb_output *out, tb_error *err);
 tb_status tb_mass_assim_collect(struct mass *m, const struct tb_chunk *c, tb_error *err); /* update */
 tb_status tb_mass_assim_finish(struct mass *m, tb_error *err);
+/* The bold monitor's period in steps: chunks end at its samples. */
+uint64_t tb_mass_assim_period(const struct mass *m);
 void tb_mass_assim_free(struct mass *m);
 
 #endif

@@ -286,13 +286,9 @@ tb_status spk_assim_samples(spk *k, size_t monitor, uint64_t first, const double
     return st == TB_OK && changed ? upload(k, err) : st;
 }
 
-uint64_t spk_assim_cut(const spk *k, uint64_t step0, uint64_t n)
+uint64_t spk_assim_period(const spk *k)
 {
-    const spk_assim_rt *rt = k->assim_rt;
-    if (!rt)
-        return n;
-    uint64_t next = (step0 / rt->period + 1) * rt->period;
-    return next - step0 < n ? next - step0 : n;
+    return k->assim_rt ? k->assim_rt->period : 0;
 }
 
 tb_status spk_assim_finish(spk *k, tb_error *err)

@@ -36,8 +36,8 @@ tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err);
  * assimilated, and the updated parameters written to the device. */
 tb_status spk_assim_samples(spk *k, size_t monitor, uint64_t first, const double *rows, uint64_t nrow,
                             tb_error *err);
-/* The next chunk's end: at most at the next sample of the bold monitor. */
-uint64_t spk_assim_cut(const spk *k, uint64_t step0, uint64_t n);
+/* The bold monitor's period in steps: chunks end at its samples. */
+uint64_t spk_assim_period(const spk *k);
 tb_status spk_assim_finish(spk *k, tb_error *err);
 void spk_assim_free(spk *k);
 

@@ -723,20 +723,11 @@ static tb_status spiking_advance(void *impl, uint64_t step0, uint64_t n, tb_erro
     spk *k = impl;
     if (!k->assim_rt)
         return tb_pipeline_advance(&k->pipe, step0, n, err);
-    /* the filter's update reaches the next chunk: chunks end at the bold
-     * monitor's samples and each is collected before the next starts */
-    tb_status st = TB_OK;
-    for (uint64_t t = step0, len; st == TB_OK && t < step0 + n; t += len) {
-        len = spk_assim_cut(k, t, step0 + n - t);
-        st = tb_pipeline_advance(&k->pipe, t, len, err);
-        if (st == TB_OK)
-            st = tb_pipeline_advance(&k->pipe, 0, 0, err);
-    }
+    /* the filter's update reaches the steps after its sample */
+    tb_status st = tb_pipeline_advance_cut(&k->pipe, step0, n, spk_assim_period(k), err);
     if (st == TB_OK && n == 0 && !k->assim_done) {
         k->assim_done = true;
-        st = tb_pipeline_advance(&k->pipe, 0, 0, err);
-        if (st == TB_OK)
-            st = spk_assim_finish(k, err);
+        st = spk_assim_finish(k, err);
     }
     return st;
 }
