@@ -208,8 +208,10 @@ void spk_assim_plan(spk *k)
 
 /* Every member's parameters onto the device: each population's neurons
  * get their region's value, then the model's constants follow. */
-static tb_status upload(spk *k, tb_error *err)
+tb_status spk_assim_upload(spk *k, tb_error *err)
 {
+    if (!k->assim_rt)
+        return TB_OK;
     const tb_spk_assim *sa = k->ss->assim;
     const tb_spk_brain *b = k->ss->brain;
     const double *theta = tb_enkf_theta(k->assim_rt->f);
@@ -255,9 +257,7 @@ tb_status spk_assim_bind(spk *k, tb_error *err)
     rt->vals = malloc(most * k->realsz);
     if (!rt->vals)
         return oom(err);
-    tb_status st = tb_enkf_new(sa->a, k->sc->seed, b->members, b->R1, k->sc->steps / rt->period, m->period,
-                               &rt->f, err);
-    return st == TB_OK ? upload(k, err) : st;
+    return tb_enkf_new(sa->a, k->sc->seed, b->members, b->R1, k->sc->steps / rt->period, m->period, &rt->f, err);
 }
 
 tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err)
@@ -283,7 +283,7 @@ tb_status spk_assim_samples(spk *k, size_t monitor, uint64_t first, const double
         st = tb_enkf_sample(rt->f, first + i, time, rows + i * k->ss->brain->R, &used, err);
         changed |= used;
     }
-    return st == TB_OK && changed ? upload(k, err) : st;
+    return st == TB_OK && changed ? spk_assim_upload(k, err) : st;
 }
 
 uint64_t spk_assim_period(const spk *k)

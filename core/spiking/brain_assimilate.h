@@ -28,9 +28,10 @@ void tb_spk_assim_list_keys(tb_buf *b);
 /* The run's side. */
 /* At planning: the estimated parameter stored per neuron. */
 void spk_assim_plan(spk *k);
-/* After the neurons are drawn: the prior ensemble on the device, the data,
- * the chunk length. */
+/* Before the program is built: the data and the prior ensemble. */
 tb_status spk_assim_bind(spk *k, tb_error *err);
+/* After the neurons are drawn: the ensemble's parameters onto the device. */
+tb_status spk_assim_upload(spk *k, tb_error *err);
 tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err);
 /* BOLD rows [nrow][regions] of `monitor`, the first being sample `first`:
  * assimilated, and the updated parameters written to the device. */

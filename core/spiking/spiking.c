@@ -594,9 +594,9 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
         return st;
     sort_ext_steps(k);
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||
-        (st = spk_ranks_buffers(k, err)) != TB_OK ||
+        (st = spk_assim_bind(k, err)) != TB_OK || (st = spk_ranks_buffers(k, err)) != TB_OK ||
         (st = build_program(k, err)) != TB_OK || (st = upload_neurons(k, err)) != TB_OK ||
-        (st = init_neurons(k, err)) != TB_OK || (st = spk_assim_bind(k, err)) != TB_OK)
+        (st = init_neurons(k, err)) != TB_OK || (st = spk_assim_upload(k, err)) != TB_OK)
         return st;
     double c0 = tb_now();
     if ((st = spk_connect(k, err)) != TB_OK)
