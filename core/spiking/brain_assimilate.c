@@ -159,15 +159,17 @@ static bool check_monitor(tb_schema_checker *c, const tb_spk_brain *b, tb_spk_as
     return false;
 }
 
-void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool perturbed)
+void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain,
+                        bool perturbed)
 {
     tb_spk_assim *sa = s->assim;
     const tb_spk_brain *b = s->brain;
     bool ok = true;
     if (!b) {
-        tb_schema_report(c, TB_ERR_SCENARIO, t->pos,
-                         "assimilation in a spiking scenario needs [brain]: its members are copies of the brain's "
-                         "regions");
+        if (!brain) /* else [brain] was refused (reported) */
+            tb_schema_report(c, TB_ERR_SCENARIO, t->pos,
+                             "assimilation in a spiking scenario needs [brain]: its members are copies of the "
+                             "brain's regions");
         ok = false;
     } else if (s->n_pops < b->T * b->R) {
         ok = false; /* a template was refused (reported) */

@@ -1128,6 +1128,12 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
                              s->pops[i].name ? s->pops[i].name : "?", (unsigned long long)neurons, UINT32_MAX);
             break;
         }
+    /* the device knows each neuron's population by a 16-bit index */
+    if (s->n_pops > 65535)
+        tb_schema_report(c, TB_ERR_SCENARIO, s->pops[65535].pos,
+                         "%zu populations; a run holds at most 65535 (a [brain] makes regions x templates, times "
+                         "assimilation.members)",
+                         s->n_pops);
     for (size_t i = 0; i < count_tables(inputs); ++i)
         if (is_table(inputs->u.arr.items[i]))
             check_input(c, sc, s, inputs->u.arr.items[i], i);
@@ -1145,7 +1151,7 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
         report_reused(c, recs, "record", record_name, s, s->n_records);
     tb_spk_brain_check_names(c, s);
     if (s->assim)
-        tb_spk_assim_check(c, s, assim, tb_toml_get(root, "perturbation") != NULL);
+        tb_spk_assim_check(c, s, assim, brain != NULL, tb_toml_get(root, "perturbation") != NULL);
 }
 
 static void free_dists(tb_dist *d, size_t n)
