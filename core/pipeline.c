@@ -50,6 +50,19 @@ tb_status tb_pipeline_advance(tb_pipeline *p, uint64_t step0, uint64_t n, tb_err
     return TB_OK;
 }
 
+tb_status tb_pipeline_advance_cut(tb_pipeline *p, uint64_t step0, uint64_t n, uint64_t every, tb_error *err)
+{
+    tb_status st = drain(p, err);
+    for (uint64_t t = step0, len; st == TB_OK && t < step0 + n; t += len) {
+        uint64_t next = every ? (t / every + 1) * every : step0 + n;
+        len = next - t < step0 + n - t ? next - t : step0 + n - t;
+        st = tb_pipeline_advance(p, t, len, err);
+        if (st == TB_OK)
+            st = drain(p, err);
+    }
+    return st;
+}
+
 void tb_pipeline_abandon(tb_pipeline *p)
 {
     forget(&p->pend);

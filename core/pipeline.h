@@ -37,6 +37,11 @@ typedef struct tb_pipeline {
 /* A kit's advance: launch [step0, step0 + n), then collect the chunk before
  * it; n = 0 collects the last one (the run's end). */
 tb_status tb_pipeline_advance(tb_pipeline *p, uint64_t step0, uint64_t n, tb_error *err);
+/* Advance [step0, step0 + n) without overlap, in chunks that end at every
+ * multiple of `every` steps, each collected before the next is launched:
+ * for a host-side update after a sample (a filter's) that the steps after
+ * the sample must see, on the same step whatever the chunking. */
+tb_status tb_pipeline_advance_cut(tb_pipeline *p, uint64_t step0, uint64_t n, uint64_t every, tb_error *err);
 /* Wait for and forget a chunk still in flight (before freeing buffers). */
 void tb_pipeline_abandon(tb_pipeline *p);
 

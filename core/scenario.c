@@ -162,14 +162,26 @@ static bool is_core_section(const char *key)
     return false;
 }
 
-/* The kit owning a top-level section, or NULL. */
-static const tb_kit *owner_of(const char *key)
+static bool kit_owns(const tb_kit *kit, const char *key)
 {
+    for (size_t i = 0; i < kit->n_sections; ++i)
+        if (strcmp(key, kit->sections[i].name) == 0)
+            return true;
+    return false;
+}
+
+/* The kit owning a top-level section alone, or NULL: a section several
+ * kits accept ([assimilation]) selects none. *first: the first owner. */
+static const tb_kit *owner_of(const char *key, const tb_kit **first)
+{
+    const tb_kit *one = NULL;
+    size_t n = 0;
     for (size_t k = 0; k < tb_kit_count(); ++k)
-        for (size_t i = 0; i < tb_kit_at(k)->n_sections; ++i)
-            if (strcmp(key, tb_kit_at(k)->sections[i].name) == 0)
-                return tb_kit_at(k);
-    return NULL;
+        if (kit_owns(tb_kit_at(k), key) && n++ == 0)
+            one = tb_kit_at(k);
+    if (first)
+        *first = one;
+    return n == 1 ? one : NULL;
 }
 
 static const tb_kit *explicit_kit(tb_schema_checker *c, const tb_toml_value *root)
@@ -201,7 +213,7 @@ static const tb_kit *inferred_kit(tb_schema_checker *c, const tb_toml_value *roo
     const tb_toml_kv *first = NULL;
     for (size_t i = 0; i < root->u.tab.n; ++i) {
         const tb_toml_kv *kv = &root->u.tab.items[i];
-        const tb_kit *owner = is_core_section(kv->key) ? NULL : owner_of(kv->key);
+        const tb_kit *owner = is_core_section(kv->key) ? NULL : owner_of(kv->key, NULL);
         if (!owner)
             continue;
         if (!kit) {
@@ -236,8 +248,10 @@ static void check_top(tb_schema_checker *c, tb_toml_value *root, const tb_kit *k
     }
     for (size_t i = 0; i < root->u.tab.n; ++i) {
         const tb_toml_kv *kv = &root->u.tab.items[i];
-        const tb_kit *owner = is_core_section(kv->key) ? NULL : owner_of(kv->key);
-        if (owner && owner != kit)
+        const tb_kit *owner = NULL;
+        if (!is_core_section(kv->key) && !kit_owns(kit, kv->key))
+            owner_of(kv->key, &owner);
+        if (owner)
             tb_schema_report(c, TB_ERR_SCENARIO, kv->pos,
                              "[%s] belongs to %s scenarios, not to this %s scenario (simulation.kind)", kv->key,
                              owner->name, kit->name);
@@ -398,8 +412,15 @@ char *tb_scenario_keys(void)
 {
     tb_buf b = {0};
     tb_schema_list_keys(&b, "", core_sections, N_(core_sections));
-    for (size_t k = 0; k < tb_kit_count(); ++k)
-        tb_schema_list_keys(&b, "", tb_kit_at(k)->sections, tb_kit_at(k)->n_sections);
+    for (size_t k = 0; k < tb_kit_count(); ++k) {
+        const tb_kit *kit = tb_kit_at(k);
+        for (size_t i = 0; i < kit->n_sections; ++i) {
+            const tb_kit *first = NULL;
+            owner_of(kit->sections[i].name, &first);
+            if (first == kit) /* a shared section once */
+                tb_schema_list_keys(&b, "", &kit->sections[i], 1);
+        }
+    }
     for (size_t k = 0; k < tb_layer_count(); ++k)
         tb_schema_list_keys(&b, "", tb_layer_at(k)->sections, tb_layer_at(k)->n_sections);
     tb_schema_list_keys(&b, "simulation", simulation_keys, N_(simulation_keys));

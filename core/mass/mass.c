@@ -1304,9 +1304,9 @@ static tb_status collect(void *kit, const tb_chunk *c, tb_error *err)
 static tb_status mass_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
     mass *m = impl;
-    tb_status st = tb_pipeline_advance(&m->pipe, step0, n, err);
-    if (st == TB_OK && n > 0 && m->assim) /* the filter's update reaches the next chunk: no overlap */
-        st = tb_pipeline_advance(&m->pipe, 0, 0, err);
+    /* the filter's update reaches the steps after its sample */
+    tb_status st = m->assim ? tb_pipeline_advance_cut(&m->pipe, step0, n, tb_mass_assim_period(m), err)
+                            : tb_pipeline_advance(&m->pipe, step0, n, err);
     if (st == TB_OK && n == 0 && !m->finished) { /* n = 0: the run is over */
         m->finished = true;
         st = tb_mass_finish_monitors(m, err);

@@ -104,7 +104,7 @@ typedef struct mass {
     tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
     uint64_t samples;
     bool finished;
-    struct tb_assim_rt *assim; /* [assimilation]'s filter (assimilate.c), or NULL */
+    struct tb_enkf *assim; /* [assimilation]'s filter (core/assimilation.c), or NULL */
 } mass;
 
 /* The per-instance, per-region parameters (their host values, s->ir)

@@ -191,8 +191,13 @@ static bool read_connectome(tb_schema_checker *c, tb_scenario *sc, tb_spk_brain 
         tb_error_clear(&e);
         return false;
     }
-    b->R = cn->n;
-    b->labels = cn->labels, cn->labels = NULL;
+    b->R1 = cn->n;
+    b->R = b->R1 * b->members;
+    b->labels = calloc(b->R + 1, sizeof *b->labels);
+    for (size_t i = 0; b->labels && i < b->R; ++i) {
+        const char *lab = cn->labels[i % b->R1];
+        b->labels[i] = b->members > 1 ? tb_asprintf("m%zu_%s", i / b->R1, lab) : tb_strdup(lab);
+    }
     b->weights = cn->weights, cn->weights = NULL;
     b->lengths = cn->tract_lengths, cn->tract_lengths = NULL;
     double *areas = cn->areas;
@@ -203,15 +208,18 @@ static bool read_connectome(tb_schema_checker *c, tb_scenario *sc, tb_spk_brain 
         tb_schema_report(c, TB_ERR_INPUT, tb_toml_get(brain, "size_by")->pos,
                          "brain.size_by = \"areas\", but %s has no /areas", b->file);
     double mean = 0;
-    for (size_t i = 0; areas && i < b->R; ++i)
-        mean += areas[i] / (double)b->R;
+    for (size_t i = 0; areas && i < b->R1; ++i)
+        mean += areas[i] / (double)b->R1;
     tb_connectome_free(cn);
     /* each region's share of the average region's neurons */
     b->scale = malloc((b->R + 1) * sizeof *b->scale);
     for (size_t i = 0; b->scale && i < b->R; ++i)
-        b->scale[i] = by_area && areas && mean > 0 ? areas[i] / mean : 1.0;
+        b->scale[i] = by_area && areas && mean > 0 ? areas[i % b->R1] / mean : 1.0;
     free(areas);
-    return b->scale && region_names(b);
+    bool labelled = b->labels != NULL;
+    for (size_t i = 0; labelled && i < b->R; ++i)
+        labelled = b->labels[i] != NULL;
+    return labelled && b->scale && region_names(b);
 }
 
 static bool template_sizes(tb_schema_checker *c, tb_spk_brain *b, const tb_toml_value *brain)
@@ -380,7 +388,7 @@ static bool check_monitor(tb_schema_checker *c, tb_spk_brain *b, tb_toml_value *
 }
 
 void tb_spk_brain_open(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s, tb_toml_value *brain,
-                       size_t *n_pops, size_t *n_projs)
+                       size_t members, size_t *n_pops, size_t *n_projs)
 {
     *n_pops = *n_projs = 0;
     int before = c->n;
@@ -389,6 +397,7 @@ void tb_spk_brain_open(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenari
     tb_spk_brain *b = calloc(1, sizeof *b);
     if (!b)
         return;
+    b->members = members ? members : 1;
     b->speed = tb_schema_num(c, brain, "speed", 3.0);
     b->pop_tables = (tb_toml_value *)tb_toml_get(brain, "population");
     b->proj_tables = (tb_toml_value *)tb_toml_get(brain, "projection");
@@ -495,12 +504,12 @@ static bool template_end(tb_schema_checker *c, const tb_spk_brain *b, const tb_t
 static tb_spk_wiring *wire(tb_schema_checker *c, const tb_spk_brain *b, uint64_t K, double dt, tb_toml_pos pos,
                            size_t k)
 {
-    size_t R = b->R;
+    size_t R = b->R, R1 = b->R1;
     double W = 0;
-    for (size_t j = 0; j < R; ++j) {
+    for (size_t j = 0; j < R1; ++j) {
         double in = 0;
-        for (size_t i = 0; i < R; ++i)
-            in += i != j ? b->weights[j * R + i] : 0;
+        for (size_t i = 0; i < R1; ++i)
+            in += i != j ? b->weights[j * R1 + i] : 0;
         W = in > W ? in : W;
     }
     tb_spk_wiring *w = calloc(1, sizeof *w);
@@ -511,16 +520,19 @@ static tb_spk_wiring *wire(tb_schema_checker *c, const tb_spk_brain *b, uint64_t
     size_t cap = 0, E = 0;
     w->dmin = INT32_MAX, w->dmax = 1;
     for (size_t j = 0; w->eptr && j < R; ++j) {
-        for (size_t i = 0; W > 0 && i < R; ++i) {
-            double m = i != j ? floor((double)K * b->weights[j * R + i] / W + 0.5) : 0;
+        /* only within j's copy of the connectome: no edge between members */
+        size_t i0 = j / R1 * R1, jj = j % R1;
+        for (size_t i = i0; W > 0 && i < i0 + R1; ++i) {
+            size_t e = jj * R1 + i % R1;
+            double m = i != j ? floor((double)K * b->weights[e] / W + 0.5) : 0;
             if (m < 1)
                 continue;
-            int64_t d = tb_spk_delay_steps(b->lengths[j * R + i] / b->speed, dt);
+            int64_t d = tb_spk_delay_steps(b->lengths[e] / b->speed, dt);
             if (d > TB_SPK_MAX_DELAY_STEPS) {
                 tb_schema_report(c, TB_ERR_SCENARIO, pos,
                                  "brain.projection[%zu]: the tract %s -> %s (%g mm at %g mm/ms) is longer than the "
                                  "2^29 steps a run holds",
-                                 k, b->labels[i], b->labels[j], b->lengths[j * R + i], b->speed);
+                                 k, b->labels[i], b->labels[j], b->lengths[e], b->speed);
                 tb_spk_wiring_free(w);
                 return NULL;
             }

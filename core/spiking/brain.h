@@ -51,11 +51,13 @@ typedef struct tb_spk_wiring {
 typedef struct tb_spk_brain {
     char *file;          /* the connectome, resolved */
     double speed;        /* mm/ms */
-    size_t R;            /* regions */
-    char **labels;       /* [R] the connectome's region labels */
+    size_t R;            /* regions: members x R1 */
+    size_t R1;           /* the connectome's regions */
+    size_t members;      /* copies of the connectome (an [assimilation] ensemble; 1 without) */
+    char **labels;       /* [R] the connectome's region labels (prefixed m<b>_ with several members) */
     char **names;        /* [R] the labels as plain names (population prefixes) */
-    double *weights;     /* [R * R] row = target */
-    double *lengths;     /* [R * R] mm */
+    double *weights;     /* [R1 * R1] row = target; copies are disjoint (block-diagonal) */
+    double *lengths;     /* [R1 * R1] mm */
     size_t T;            /* template populations */
     char **templates;    /* [T] their names */
     uint64_t *sizes;     /* [T * R] neurons of template t in region r */
@@ -75,9 +77,11 @@ static inline size_t tb_spk_brain_pop(const tb_spk_brain *b, size_t t, size_t r)
 }
 
 /* Check [brain], read its connectome, and say how many populations and
- * projections it expands into (s->brain set when the section is usable). */
+ * projections it expands into (s->brain set when the section is usable).
+ * With members > 1 the brain is that many disjoint copies of the
+ * connectome's regions (member b's region n is region b R1 + n). */
 void tb_spk_brain_open(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s, tb_toml_value *brain,
-                       size_t *n_pops, size_t *n_projs);
+                       size_t members, size_t *n_pops, size_t *n_projs);
 /* Append the brain's populations (first in s->pops) and projections. */
 void tb_spk_brain_populations(tb_schema_checker *c, tb_spiking_scenario *s, const tb_plugin_registry *reg);
 void tb_spk_brain_projections(tb_schema_checker *c, tb_scenario *sc, tb_spiking_scenario *s);

@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "brain_assimilate.h"
 #include "brain_monitor.h"
 #include "checkpoint.h"
 #include "util.h"
@@ -657,6 +658,8 @@ static tb_status drain_one(spk *k, const tb_chunk *p, const uint32_t *pc, brain_
     tb_status st = tb_output_dataset_append(m->data, rows, nrow, err);
     if (st == TB_OK)
         st = tb_output_dataset_append(m->time, times, nrow, err);
+    if (st == TB_OK && bold)
+        st = spk_assim_samples(k, (size_t)(m - k->brain_rt->m), p->step0 / m->period, rows, nrow, err);
     k->samples += nrow;
     free(rows), free(times), free(cnt);
     return st;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brain_assimilate.h"
 #include "profile.h"
 #include "spiking_internal.h"
 #include "util.h"
@@ -275,6 +276,7 @@ static tb_status plan_pops(spk *k, tb_error *err)
     tb_status st = spk_perturb_plan(k, err);
     if (st != TB_OK)
         return st;
+    spk_assim_plan(k);
     for (size_t i = 0; i < k->n_pops; ++i) {
         k->pops[i].lay = n_lay;
         n_lay += lay_entries(&k->pops[i]);
@@ -616,9 +618,9 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
         return st;
     sort_ext_steps(k);
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||
-        (st = spk_ranks_buffers(k, err)) != TB_OK ||
+        (st = spk_assim_bind(k, err)) != TB_OK || (st = spk_ranks_buffers(k, err)) != TB_OK ||
         (st = build_program(k, err)) != TB_OK || (st = upload_neurons(k, err)) != TB_OK ||
-        (st = init_neurons(k, err)) != TB_OK)
+        (st = init_neurons(k, err)) != TB_OK || (st = spk_assim_upload(k, err)) != TB_OK)
         return st;
     double c0 = tb_now();
     if ((st = spk_connect(k, err)) != TB_OK)
@@ -742,7 +744,16 @@ static tb_status collect_chunk(void *kit, const tb_chunk *c, tb_error *err)
 
 static tb_status spiking_advance(void *impl, uint64_t step0, uint64_t n, tb_error *err)
 {
-    return tb_pipeline_advance(&((spk *)impl)->pipe, step0, n, err);
+    spk *k = impl;
+    if (!k->assim_rt)
+        return tb_pipeline_advance(&k->pipe, step0, n, err);
+    /* the filter's update reaches the steps after its sample */
+    tb_status st = tb_pipeline_advance_cut(&k->pipe, step0, n, spk_assim_period(k), err);
+    if (st == TB_OK && n == 0 && !k->assim_done) {
+        k->assim_done = true;
+        st = spk_assim_finish(k, err);
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------ kit table */
@@ -752,6 +763,8 @@ static tb_status spiking_declare(void *impl, tb_output *out, tb_error *err)
     if (!spk_ranks_writes(impl)) /* over MPI ranks rank 0 records every spike */
         return TB_OK;
     tb_status st = spk_record_declare(impl, out, err);
+    if (st == TB_OK)
+        st = spk_assim_declare(impl, out, err);
     return st == TB_OK ? spk_ranks_declare(impl, out, err) : st;
 }
 
@@ -788,6 +801,7 @@ static void spiking_destroy(void *impl)
         clReleaseCommandQueue(k->readq);
     }
     spk_record_free(k);
+    spk_assim_free(k);
     spk_ranks_free(k);
     cl_mem *bufs[] = {&k->state,    &k->refr,      &k->in,        &k->flags,       &k->pv_buf,       &k->cv_buf,
                       &k->lay_buf,  &k->ext_ids_buf, &k->ext_ptr_buf, &k->boff,    &k->part_buf,     &k->pbank_buf,

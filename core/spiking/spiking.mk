@@ -17,7 +17,8 @@ libtwinbrain_la_SOURCES += \
 	core/spiking/spiking_declared.c core/spiking/spiking_declared.h \
 	core/spiking/brain.c core/spiking/brain.h \
 	core/spiking/brain_connect.c core/spiking/brain_connect.h \
-	core/spiking/brain_monitor.c core/spiking/brain_monitor.h
+	core/spiking/brain_monitor.c core/spiking/brain_monitor.h \
+	core/spiking/brain_assimilate.c core/spiking/brain_assimilate.h
 
 twinbrain_SOURCES += core/spiking/cli_spikes.c core/bench/bench_spiking.c
 
@@ -47,7 +48,7 @@ dist_spikingexample_DATA = examples/spiking/coba.toml examples/spiking/cuba.toml
 	examples/spiking/potjans_diesmann_dc.toml examples/spiking/potjans_diesmann.py
 
 brainexampledir = $(exampledir)/brain
-dist_brainexample_DATA = examples/brain/brain_246.toml examples/brain/fit_synthetic.py
+dist_brainexample_DATA = examples/brain/brain_246.toml examples/brain/fit_synthetic.py examples/brain/fit_spiking.py
 
 dist_doc_DATA += docs/spiking.md docs/validation.md docs/brain.md
 EXTRA_DIST += core/spiking/spiking.mk

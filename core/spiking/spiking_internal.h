@@ -173,7 +173,10 @@ typedef struct spk {
     tb_pipeline pipe; /* chunk k runs while chunk k - 1 is written */
     struct spk_perturb *pt; /* what perturbations need (spiking_perturb.c), NULL without any */
     struct spk_brain_rt *brain_rt; /* [brain] monitors (brain_monitor.c), or NULL */
+    struct spk_assim_rt *assim_rt; /* [assimilation]'s filter (brain_assimilate.c), or NULL */
+    bool assim_done;               /* its correlations written */
 } spk;
+typedef struct spk_assim_rt spk_assim_rt;
 typedef struct spk_brain_rt spk_brain_rt;
 
 /* spiking.c, for spiking_perturb.c: n reals appended to pv (zeros when

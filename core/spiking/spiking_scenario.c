@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "brain.h"
+#include "brain_assimilate.h"
 #include "spiking_declared.h"
 #include "spiking_scenario.h"
 
@@ -29,6 +30,7 @@ const tb_key_spec tb_spiking_sections[TB_SPIKING_N_SECTIONS] = {
     {"input", KT_TABLES, .doc = "external drive (Poisson, DC, noise, spike files), as [[input]] tables"},
     {"record", KT_TABLES, .doc = "what is written (spikes, rates, state, connections), as [[record]] tables"},
     {"brain", KT_TABLE, .doc = "a whole brain: populations per region of a connectome, wired by it (docs/brain.md)"},
+    {"assimilation", KT_TABLE, .doc = "ensemble Kalman filter of a per-region parameter against empirical BOLD"},
 };
 
 static const tb_key_spec population_keys[] = {
@@ -1087,9 +1089,12 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
         if (is_table(models->u.arr.items[i]))
             tb_spiking_declared_add(c, s, models->u.arr.items[i], i, reg);
     tb_toml_value *brain = (tb_toml_value *)tb_toml_get(root, "brain");
+    tb_toml_value *assim = (tb_toml_value *)tb_toml_get(root, TB_ASSIMILATION_KEY);
+    if (assim && assim->type == TB_TOML_TABLE)
+        s->assim = tb_spk_assim_open(c, sc, assim);
     size_t brain_pops = 0, brain_projs = 0;
     if (brain)
-        tb_spk_brain_open(c, sc, s, brain, &brain_pops, &brain_projs);
+        tb_spk_brain_open(c, sc, s, brain, s->assim ? s->assim->a->members : 1, &brain_pops, &brain_projs);
     s->pops = calloc(count_tables(pops) + brain_pops + 1, sizeof *s->pops);
     s->inputs = calloc(count_tables(inputs) + 1, sizeof *s->inputs);
     s->projs = calloc(count_tables(projs) + brain_projs + 1, sizeof *s->projs);
@@ -1123,6 +1128,12 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
                              s->pops[i].name ? s->pops[i].name : "?", (unsigned long long)neurons, UINT32_MAX);
             break;
         }
+    /* the device knows each neuron's population by a 16-bit index */
+    if (s->n_pops > 65535)
+        tb_schema_report(c, TB_ERR_SCENARIO, s->pops[65535].pos,
+                         "%zu populations; a run holds at most 65535 (a [brain] makes regions x templates, times "
+                         "assimilation.members)",
+                         s->n_pops);
     for (size_t i = 0; i < count_tables(inputs); ++i)
         if (is_table(inputs->u.arr.items[i]))
             check_input(c, sc, s, inputs->u.arr.items[i], i);
@@ -1139,6 +1150,8 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
     if (recs)
         report_reused(c, recs, "record", record_name, s, s->n_records);
     tb_spk_brain_check_names(c, s);
+    if (s->assim)
+        tb_spk_assim_check(c, s, assim, brain != NULL, tb_toml_get(root, "perturbation") != NULL);
 }
 
 static void free_dists(tb_dist *d, size_t n)
@@ -1188,6 +1201,7 @@ void tb_spiking_scenario_free(tb_spiking_scenario *s)
     free(s->inputs);
     free(s->records);
     tb_spk_brain_free(s->brain);
+    tb_spk_assim_free(s->assim);
     free(s);
 }
 
@@ -1199,6 +1213,7 @@ void tb_spiking_list_keys(tb_buf *b)
     tb_schema_list_keys(b, "input", input_keys, N_(input_keys));
     tb_schema_list_keys(b, "record", record_keys, N_(record_keys));
     tb_spk_brain_list_keys(b);
+    tb_spk_assim_list_keys(b);
     tb_schema_list_keys(b, "distribution", normal_keys, 3);
     tb_schema_list_keys(b, "distribution", normal_keys + 3, 2);
     tb_schema_list_keys(b, "distribution", uniform_keys + 1, 2);

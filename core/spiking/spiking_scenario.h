@@ -142,10 +142,11 @@ typedef struct tb_spiking_scenario {
     size_t n_records;
     bool pops_incomplete; /* a population without a valid name (reported): names not found may be its */
     struct tb_spk_brain *brain; /* [brain], or NULL (brain.c) */
+    struct tb_spk_assim *assim; /* [assimilation] of the brain, or NULL (brain_assimilate.c) */
 } tb_spiking_scenario;
 
 /* The top-level sections the kit owns. */
-#define TB_SPIKING_N_SECTIONS 6
+#define TB_SPIKING_N_SECTIONS 7
 extern const tb_key_spec tb_spiking_sections[TB_SPIKING_N_SECTIONS];
 
 /* The kit's part of a scenario the spiking kit runs. */
