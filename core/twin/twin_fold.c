@@ -340,6 +340,7 @@ tb_status tw_graph_verify(tw_graph *g, const char *file, tb_error *err)
                               "%s: node %zu ('%s', %s) is not what 'twinbrain twin import' writes (an unknown op, "
                               "an input computed later, or shapes its inputs do not give)%s%s",
                               file, k, n->name, n->op, e.status ? ": " : "", e.status ? tb_error_message(&e) : "");
+        tb_error_clear(&e);
     }
     for (size_t j = 0; st == TB_OK && j < g->n_outputs; ++j)
         if (!ready[g->outputs[j]] || tw_is_const(&g->t[g->outputs[j]]))
