@@ -208,6 +208,31 @@ inline real tw_unnormalize(real g, long size, int align)
     return align ? (g + 1) / 2 * (real)(size - 1) : ((g + 1) * (real)size - 1) / 2;
 }
 
+/* The four bilinear taps of grid point gp (row-major offsets into an H x W
+ * map) and their weights; a tap outside reads 0. GridSample and the fused
+ * readout share it, so both sample alike. */
+inline void tw_grid_taps(__global const real *gp, int H, int W, int align, int border, int *at, real *wt)
+{
+    real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
+    if (border) {
+        ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
+        iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
+    }
+    const real fx = floor(ix), fy = floor(iy);
+    const int x0 = (int)fx, y0 = (int)fy;
+    const real tx = ix - fx, ty = iy - fy;
+    wt[0] = (1 - tx) * (1 - ty);
+    wt[1] = tx * (1 - ty);
+    wt[2] = (1 - tx) * ty;
+    wt[3] = tx * ty;
+    for (int k = 0; k < 4; ++k) {
+        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
+        const int in = xx >= 0 && xx < W && yy >= 0 && yy < H;
+        at[k] = in ? yy * W + xx : 0;
+        wt[k] = in ? wt[k] : TB_R(0);
+    }
+}
+
 /* One work-item per sampling point (n, oh, ow): its taps and weights are
  * found once and applied to every channel. */
 __kernel void tw_grid_sample(__global const real *x, const long xs, __global const real *grid, const long gs,
@@ -220,23 +245,9 @@ __kernel void tw_grid_sample(__global const real *x, const long xs, __global con
     const int align = (int)meta[6], border = meta[7] == 1;
     const int pt = (int)i % (OH * OW), nn = (int)i / (OH * OW);
     __global const real *gp = grid + b * gs + i * 2;
-    real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
-    if (border) {
-        ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
-        iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
-    }
-    const real fx = floor(ix), fy = floor(iy);
-    const int x0 = (int)fx, y0 = (int)fy;
-    const real tx = ix - fx, ty = iy - fy;
-    /* the four taps (row-major offsets) and their weights; a tap outside reads 0 */
-    real wt[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+    real wt[4];
     int at[4];
-    for (int k = 0; k < 4; ++k) {
-        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-        const int in = xx >= 0 && xx < W && yy >= 0 && yy < H;
-        at[k] = in ? yy * W + xx : 0;
-        wt[k] = in ? wt[k] : TB_R(0);
-    }
+    tw_grid_taps(gp, H, W, align, border, at, wt);
     __global const real *xp = x + b * xs + (long)nn * C * H * W;
     __global real *yp = y + b * ys + (long)nn * C * OH * OW + pt;
     for (int c = 0; c < C; ++c, xp += H * W, yp += OH * OW)

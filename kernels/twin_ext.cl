@@ -212,22 +212,9 @@ __kernel void tw_grid_readout(__global const real *x, const long xs, __global co
     const int align = (int)meta[4], border = meta[5] == 1;
     const int u = (int)(i % U), nn = (int)(i / U);
     __global const real *gp = grid + b * gs + i * 2;
-    real ix = tw_unnormalize(gp[0], W, align), iy = tw_unnormalize(gp[1], H, align);
-    if (border) {
-        ix = fmin(fmax(ix, TB_R(0)), (real)(W - 1));
-        iy = fmin(fmax(iy, TB_R(0)), (real)(H - 1));
-    }
-    const real fx = floor(ix), fy = floor(iy);
-    const int x0 = (int)fx, y0 = (int)fy;
-    const real tx = ix - fx, ty = iy - fy;
-    real wt[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+    real wt[4];
     int at[4];
-    for (int k = 0; k < 4; ++k) {
-        const int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-        const int in = xx >= 0 && xx < W && yy >= 0 && yy < H;
-        at[k] = in ? yy * W + xx : 0;
-        wt[k] = in ? wt[k] : TB_R(0);
-    }
+    tw_grid_taps(gp, H, W, align, border, at, wt);
     __global const real *xp = x + b * xs + (long)nn * C * H * W;
     __global const real *fp = f + b * fs + u;
     real acc = 0;
