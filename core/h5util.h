@@ -69,6 +69,42 @@ static inline hid_t tb_h5_utf8_type(void)
     return t;
 }
 
+/* Scalar attributes, the ones every writer of a small file needs: text as
+ * variable-length UTF-8 (NULL writes ""), numbers as little-endian 64-bit.
+ * False when HDF5 refused (the caller says what it was writing). */
+static inline bool tb_h5_attr_scalar(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
+{
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = s >= 0 && file_type >= 0 ? H5Acreate2(obj, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT)
+                                       : H5I_INVALID_HID;
+    bool ok = a >= 0 && H5Awrite(a, mem_type, v) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    return ok;
+}
+
+static inline bool tb_h5_attr_text(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = tb_h5_utf8_type();
+    const char *v = value ? value : "";
+    bool ok = tb_h5_attr_scalar(obj, name, t, t, &v);
+    if (t >= 0)
+        H5Tclose(t);
+    return ok;
+}
+
+static inline bool tb_h5_attr_f64(hid_t obj, const char *name, double value)
+{
+    return tb_h5_attr_scalar(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+static inline bool tb_h5_attr_i64(hid_t obj, const char *name, long long value)
+{
+    return tb_h5_attr_scalar(obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &value);
+}
+
 /* Free what HDF5 allocated when it read variable-length data. */
 static inline herr_t tb_h5_reclaim(hid_t type, hid_t space, void *buf)
 {

@@ -170,29 +170,6 @@ static tb_status run_core(tw_graph *g, tb_device *dev, tb_precision prec, size_t
 
 /* ------------------------------------------------------------ output */
 
-static bool attr_num(hid_t obj, const char *name, hid_t type, hid_t mem, const void *v)
-{
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t at = H5Acreate2(obj, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = at >= 0 && H5Awrite(at, mem, v) >= 0;
-    if (at >= 0)
-        H5Aclose(at);
-    H5Sclose(s);
-    return ok;
-}
-
-static bool attr_text(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = tb_h5_utf8_type(), s = H5Screate(H5S_SCALAR);
-    hid_t at = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = at >= 0 && H5Awrite(at, t, &v) >= 0;
-    if (at >= 0)
-        H5Aclose(at);
-    H5Sclose(s);
-    H5Tclose(t);
-    return ok;
-}
-
 static bool curve(hid_t grp, const char *name, const double *v, long n)
 {
     hsize_t d = (hsize_t)n;
@@ -216,13 +193,13 @@ static bool write_provenance(const char *path, const fit_args *a, const recordin
     const char *iname[] = {"train_frames", "validation_frames", "epochs", "best_epoch", "seed"};
     double reals[] = {a->validation, a->o.lr, rep->best_val, rep->train_at_best};
     const char *rname[] = {"validation_fraction", "learning_rate", "validation_loss", "training_loss"};
-    bool ok = g >= 0 && attr_text(g, "network", a->net) && attr_text(g, "data", a->data) &&
-              attr_text(g, "core", core) && attr_text(g, "nonlinearity", a->o.exp_output ? "exp" : "elu") &&
-              attr_text(g, "precision", tb_precision_name(a->prec));
+    bool ok = g >= 0 && tb_h5_attr_text(g, "network", a->net) && tb_h5_attr_text(g, "data", a->data) &&
+              tb_h5_attr_text(g, "core", core) && tb_h5_attr_text(g, "nonlinearity", a->o.exp_output ? "exp" : "elu") &&
+              tb_h5_attr_text(g, "precision", tb_precision_name(a->prec));
     for (int k = 0; ok && k < 5; ++k)
-        ok = attr_num(g, iname[k], H5T_STD_I64LE, H5T_NATIVE_LLONG, &ints[k]);
+        ok = tb_h5_attr_i64(g, iname[k], ints[k]);
     for (int k = 0; ok && k < 4; ++k)
-        ok = attr_num(g, rname[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &reals[k]);
+        ok = tb_h5_attr_f64(g, rname[k], reals[k]);
     ok = ok && curve(g, "validation_loss", rep->val_curve, rep->epochs) &&
          curve(g, "training_loss", rep->train_curve, rep->epochs);
     if (ok && rec->ids.v) {

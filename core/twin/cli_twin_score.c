@@ -141,34 +141,16 @@ static tb_status write_scores(const score_args *a, const tw_score_shape *sh, dou
         char name[64];
         snprintf(name, sizeof name, "mean_%s", tw_score_names[k]);
         double mean = nanmean(m[k], sh->units, &c);
-        hid_t as = H5Screate(H5S_SCALAR);
-        hid_t at = ok ? H5Acreate2(g, name, H5T_IEEE_F64LE, as, H5P_DEFAULT, H5P_DEFAULT) : -1;
-        ok = at >= 0 && H5Awrite(at, H5T_NATIVE_DOUBLE, &mean) >= 0;
-        if (at >= 0)
-            H5Aclose(at);
-        H5Sclose(as);
+        ok = ok && tb_h5_attr_f64(g, name, mean);
     }
     size_t feve_units;
     nanmean(m[TW_SCORE_FEVE], sh->units, &feve_units);
     const char *iname[] = {"stimuli", "repeats", "frames", "units", "burn_in", "units_feve"};
     long long ival[] = {(long long)sh->stimuli, (long long)sh->repeats, (long long)sh->frames,
                         (long long)sh->units,   (long long)sh->burn_in, (long long)feve_units};
-    for (int k = 0; ok && k < 6; ++k) {
-        hid_t as = H5Screate(H5S_SCALAR);
-        hid_t at = H5Acreate2(g, iname[k], H5T_STD_I64LE, as, H5P_DEFAULT, H5P_DEFAULT);
-        ok = at >= 0 && H5Awrite(at, H5T_NATIVE_LLONG, &ival[k]) >= 0;
-        if (at >= 0)
-            H5Aclose(at);
-        H5Sclose(as);
-    }
-    if (ok) {
-        hid_t as = H5Screate(H5S_SCALAR);
-        hid_t at = H5Acreate2(g, "fev_threshold", H5T_IEEE_F64LE, as, H5P_DEFAULT, H5P_DEFAULT);
-        ok = at >= 0 && H5Awrite(at, H5T_NATIVE_DOUBLE, &a->fev_min) >= 0;
-        if (at >= 0)
-            H5Aclose(at);
-        H5Sclose(as);
-    }
+    for (int k = 0; ok && k < 6; ++k)
+        ok = tb_h5_attr_i64(g, iname[k], ival[k]);
+    ok = ok && tb_h5_attr_f64(g, "fev_threshold", a->fev_min);
     if (g >= 0)
         H5Gclose(g);
     if (f >= 0 && H5Fclose(f) < 0)

@@ -379,19 +379,9 @@ static bool put_pairs(hid_t f, const size_t *ua, const size_t *ub, size_t P, con
         H5Sclose(s);
     }
     free(idx);
-    if (ok && e->resp) {
-        hid_t t = tb_h5_utf8_type(), s = H5Screate(H5S_SCALAR);
-        hid_t at = H5Acreate2(g, "responses_source", t, s, H5P_DEFAULT, H5P_DEFAULT);
-        ok = at >= 0 && H5Awrite(at, t, &e->responses_from) >= 0;
-        long long ns = (long long)e->n_samples;
-        hid_t an = ok ? H5Acreate2(g, "samples", H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT) : -1;
-        ok = an >= 0 && H5Awrite(an, H5T_NATIVE_LLONG, &ns) >= 0;
-        if (an >= 0)
-            H5Aclose(an);
-        if (at >= 0)
-            H5Aclose(at);
-        H5Sclose(s), H5Tclose(t);
-    }
+    if (ok && e->resp)
+        ok = tb_h5_attr_text(g, "responses_source", e->responses_from) &&
+             tb_h5_attr_i64(g, "samples", (long long)e->n_samples);
     if (g >= 0)
         H5Gclose(g);
     return ok;

@@ -330,17 +330,6 @@ static bool put(hid_t g, const char *name, hid_t mem, hid_t file_type, int rank,
     return ok;
 }
 
-static bool put_attr(hid_t g, const char *name, const char *value)
-{
-    hid_t t = tb_h5_utf8_type(), s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(g, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = a >= 0 && H5Awrite(a, t, &value) >= 0;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(s), H5Tclose(t);
-    return ok;
-}
-
 bool tw_embeddings_write_h5(hid_t f, const tw_embeddings *e)
 {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
@@ -357,17 +346,17 @@ bool tw_embeddings_write_h5(hid_t f, const tw_embeddings *e)
     free(idx);
     if (ok && e->features)
         ok = put(g, "features", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, df, e->features) &&
-             put_attr(g, "features_source", e->features_from);
+             tb_h5_attr_text(g, "features_source", e->features_from);
     if (ok && e->centre)
         ok = put(g, "rf_centre", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, d2, e->centre) &&
              put(g, "rf_sigma", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, d2, e->sigma) &&
-             put_attr(g, "rf_source", e->rf_from);
+             tb_h5_attr_text(g, "rf_source", e->rf_from);
     static const char *const leaf[4] = {"preferred_orientation", "preferred_direction", "osi", "dsi"};
     const double *v[4] = {e->po, e->pd, e->osi, e->dsi};
     for (int k = 0; ok && e->po && k < 4; ++k)
         ok = put(g, leaf[k], H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &U, v[k]);
     if (ok && e->po)
-        ok = put_attr(g, "tuning_source", e->tuning_from);
+        ok = tb_h5_attr_text(g, "tuning_source", e->tuning_from);
     if (g >= 0)
         H5Gclose(g);
     return ok;

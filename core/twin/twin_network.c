@@ -16,18 +16,6 @@
 
 /* ------------------------------------------------------------ writing */
 
-static bool attr_str(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = tb_h5_utf8_type(), s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = a >= 0 && H5Awrite(a, t, &(const char *){v ? v : ""}) >= 0;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return ok;
-}
-
 static bool attr_num(hid_t obj, const char *name, hid_t type, const void *v, size_t n, bool scalar)
 {
     hsize_t d = n;
@@ -75,7 +63,7 @@ static bool write_constant(hid_t grp, size_t k, const tw_tensor *t)
     hid_t ds = H5Dcreate2(grp, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bool ok = ds >= 0 && (tw_numel(t) == 0 || H5Dwrite(ds, t->f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL,
                                                        H5S_ALL, H5P_DEFAULT, t->f ? (void *)t->f : (void *)t->i) >= 0);
-    ok = ok && attr_str(ds, "name", t->name);
+    ok = ok && tb_h5_attr_text(ds, "name", t->name);
     if (ds >= 0)
         H5Dclose(ds);
     H5Sclose(s);
@@ -134,7 +122,7 @@ static bool write_attr(hid_t grp, const tw_attr *a)
     switch (a->type) {
     case TW_A_FLOAT: ok = ok && attr_num(grp, nm, H5T_NATIVE_DOUBLE, &a->f, 1, true); break;
     case TW_A_INT: ok = ok && attr_num(grp, nm, H5T_NATIVE_INT64, &a->i, 1, true); break;
-    case TW_A_STRING: ok = ok && attr_str(grp, nm, a->s); break;
+    case TW_A_STRING: ok = ok && tb_h5_attr_text(grp, nm, a->s); break;
     case TW_A_FLOATS: ok = ok && (a->n == 0 || attr_num(grp, nm, H5T_NATIVE_DOUBLE, a->floats, a->n, false)); break;
     case TW_A_INTS: ok = ok && (a->n == 0 || attr_num(grp, nm, H5T_NATIVE_INT64, a->ints, a->n, false)); break;
     case TW_A_TENSOR: {
@@ -158,8 +146,8 @@ static bool write_nodes(hid_t f, const tw_graph *g)
         snprintf(name, sizeof name, "%06zu", k);
         hid_t ng = H5Gcreate2(grp, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         int64_t io[64];
-        ok = ng >= 0 && attr_str(ng, "op", n->op) && attr_str(ng, "name", n->name) &&
-             (!n->domain || attr_str(ng, "domain", n->domain));
+        ok = ng >= 0 && tb_h5_attr_text(ng, "op", n->op) && tb_h5_attr_text(ng, "name", n->name) &&
+             (!n->domain || tb_h5_attr_text(ng, "domain", n->domain));
         for (size_t j = 0; j < n->n_in && j < 64; ++j)
             io[j] = n->in[j];
         ok = ok && (n->n_in == 0 || attr_num(ng, "inputs", H5T_NATIVE_INT64, io, n->n_in, false));
@@ -179,11 +167,11 @@ static bool write_nodes(hid_t f, const tw_graph *g)
 static bool write_root(hid_t f, const tw_graph *g)
 {
     int64_t v = FORMAT_VERSION;
-    return attr_str(f, "format", FORMAT_NAME) && attr_num(f, "format_version", H5T_NATIVE_INT64, &v, 1, true) &&
-           attr_str(f, "source", g->source) && attr_str(f, "source_sha256", g->source_sha256) &&
-           attr_str(f, "producer", g->producer) && attr_str(f, "producer_version", g->producer_version) &&
-           attr_str(f, "graph_name", g->graph_name) && attr_str(f, "input_sizes", g->sizes) &&
-           attr_str(f, "imported_by", "twinbrain " PACKAGE_VERSION) &&
+    return tb_h5_attr_text(f, "format", FORMAT_NAME) && attr_num(f, "format_version", H5T_NATIVE_INT64, &v, 1, true) &&
+           tb_h5_attr_text(f, "source", g->source) && tb_h5_attr_text(f, "source_sha256", g->source_sha256) &&
+           tb_h5_attr_text(f, "producer", g->producer) && tb_h5_attr_text(f, "producer_version", g->producer_version) &&
+           tb_h5_attr_text(f, "graph_name", g->graph_name) && tb_h5_attr_text(f, "input_sizes", g->sizes) &&
+           tb_h5_attr_text(f, "imported_by", "twinbrain " PACKAGE_VERSION) &&
            attr_num(f, "ir_version", H5T_NATIVE_INT64, &g->ir_version, 1, true) &&
            attr_num(f, "opset", H5T_NATIVE_INT64, &g->opset, 1, true);
 }
