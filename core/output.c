@@ -340,6 +340,23 @@ static hid_t make_fapl(void)
 
 static void output_free(tb_output *o);
 static bool close_handles(tb_output *o);
+/* A dataset handle not yet open in any file; `reporter` names the file in an error. */
+static tb_status dataset_new(tb_output *reporter, tb_output *owner, const char *path, tb_dtype type, int rank,
+                             tb_dataset **out, tb_error *err)
+{
+    tb_dataset *ds = *out = calloc(1, sizeof *ds);
+    if (!ds || !(ds->path = strdup(path))) {
+        free(ds);
+        *out = NULL;
+        return fail(reporter, path, err, "out of memory");
+    }
+    ds->owner = owner;
+    ds->id = H5I_INVALID_HID;
+    ds->type = type;
+    ds->rank = rank;
+    return TB_OK;
+}
+
 static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int rank, const uint64_t *dims,
                               uint64_t chunk_rows, bool plain, tb_dataset **out, tb_error *err);
 static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype type, int rank,
@@ -854,15 +871,9 @@ static tb_status dataset_make(tb_output *o, const char *path, tb_dtype type, int
     tb_status s = check_creatable(o, path, err);
     if (s != TB_OK)
         return s;
-    tb_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds || !(ds->path = strdup(path))) {
-        free(ds);
-        return fail(o, path, err, "out of memory");
-    }
-    ds->owner = o;
-    ds->id = H5I_INVALID_HID;
-    ds->type = type;
-    ds->rank = rank;
+    tb_dataset *ds;
+    if ((s = dataset_new(o, o, path, type, rank, &ds, err)) != TB_OK)
+        return s;
     s = dataset_shape(o, ds, dims, err);
     if (s == TB_OK && o->remote) {
         s = o->sink.create(o->sink.ctx, path, type, rank, dims, chunk_rows, err);
@@ -1042,15 +1053,9 @@ static tb_status part_dataset_create(tb_output *part, const char *path, tb_dtype
     }
     if (s != TB_OK)
         return s;
-    tb_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds || !(ds->path = strdup(path))) {
-        free(ds);
-        return fail(base, path, err, "out of memory");
-    }
-    ds->owner = part;
-    ds->id = H5I_INVALID_HID;
-    ds->type = type;
-    ds->rank = rank;
+    tb_dataset *ds;
+    if ((s = dataset_new(base, part, path, type, rank, &ds, err)) != TB_OK)
+        return s;
     ds->shared = whole;
     ds->instance_axis = inst;
     ds->col0 = inst ? part->first : 0;
