@@ -180,7 +180,8 @@ void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_t
     if (ok && perturbed) {
         tb_schema_report(c, TB_ERR_SCENARIO, t->pos,
                          "assimilation in a spiking scenario cannot be combined with [[perturbation]] (both write "
-                         "the neurons' parameters between chunks)");
+                         "the neurons' parameters between chunks): fit without the perturbations, then run them "
+                         "on the fitted brain with brain.parameters_from = \"FIT.h5\" (docs/brain.md)");
         ok = false;
     }
     if (!ok) {
@@ -262,11 +263,36 @@ tb_status spk_assim_bind(spk *k, tb_error *err)
     return tb_enkf_new(sa->a, k->sc->seed, b->members, b->R1, k->sc->steps / rt->period, m->period, &rt->f, err);
 }
 
+/* What brain.parameters_from needs to place the fit: the templates (plain
+ * names, so ", " separates them) and the connectome's regions. */
+static tb_status declare_placement(spk *k, tb_output *out, tb_error *err)
+{
+    const tb_spk_assim *sa = k->ss->assim;
+    const tb_spk_brain *b = k->ss->brain;
+    tb_buf names = {0};
+    for (size_t i = 0; i < sa->n_templates; ++i)
+        tb_buf_printf(&names, "%s%s", i ? ", " : "", b->templates[sa->templates[i]]);
+    char *list = tb_buf_take(&names);
+    char **labels = calloc(b->R1 + 1, sizeof *labels);
+    tb_status st = list && labels ? TB_OK : oom(err);
+    for (size_t n = 0; st == TB_OK && n < b->R1; ++n) /* member 0's, without its prefix m0_ */
+        labels[n] = b->labels[n] + (b->members > 1 ? strlen("m0_") : 0);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, "/assimilation", "populations", list, err);
+    if (st == TB_OK)
+        st = tb_output_write_strings(out, "/assimilation/region_labels", (const char *const *)labels, b->R1, err);
+    free(labels);
+    free(list);
+    return st;
+}
+
 tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err)
 {
     tb_status st = k->assim_rt ? tb_enkf_declare(k->assim_rt->f, out, err) : TB_OK;
     if (st == TB_OK && k->assim_rt)
         st = tb_output_attr_double(out, "/assimilation", "members", (double)k->ss->brain->members, err);
+    if (st == TB_OK && k->assim_rt)
+        st = declare_placement(k, out, err);
     return st;
 }
 
