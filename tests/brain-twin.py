@@ -14,7 +14,8 @@ I_e estimated per region from synthetic BOLD, 2 s) writes fit.h5. Then:
   perturbation on top (I_e's default is 0: a perturbation of the template's
   value would leave V_m at E_L); the other regions are unchanged;
 - the run on the fitted map equals bit for bit the run with the map
-  written by hand as the per-region array parameters.I_e = [...], and the
+  written by hand as the per-region array parameters.I_e = [...] and the
+  run with `--parameters-from fit.h5` instead of the key, and the
   resolved scenario (`check --print`) is accepted back;
 - lesion twin: the brain with its background input on the fit's map and
   region 0's E lesioned from the start: every out-edge of region 0 carries
@@ -130,10 +131,10 @@ def write(tmp, name, text):
     return path
 
 
-def run(tmp, name, text):
+def run(tmp, name, text, args=()):
     path = write(tmp, name, text)
     out = os.path.join(tmp, name + ".h5")
-    done = subprocess.run([TB, "run", path, "-o", out, "--quiet"], capture_output=True, text=True)
+    done = subprocess.run([TB, "run", path, "-o", out, "--quiet", *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"FAIL: twinbrain run {name} exited {done.returncode}\n{done.stdout}{done.stderr}")
     return out
@@ -207,6 +208,11 @@ def body(dev):
         _, vh = v_records(run(tmp, "byhand", quiet(labels, top="", params=f"parameters.I_e = {arr}")))
         check("the fitted map equals the per-region array written by hand, bit for bit",
               all(np.array_equal(v[r], vh[r]) for r in range(R)), "")
+
+        # --parameters-from sets brain.parameters_from in a scenario with [brain]
+        _, vc = v_records(run(tmp, "cli", quiet(labels, top=""), args=("--parameters-from", fit)))
+        check("--parameters-from FIT.h5: the same twin as the key", all(np.array_equal(v[r], vc[r]) for r in range(R)),
+              "")
 
         # perturbations on top of the fitted value: a drug in the region
         # fitted highest (d), DBS in the next (b)
