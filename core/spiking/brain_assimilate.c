@@ -10,7 +10,10 @@
  * stored per neuron (as a drawn one, the path the perturbation kit's
  * parameter actions take), member b's value at region n is written to the
  * neurons of its populations of the chosen templates, and the model's
- * constants are computed again on the device. The run advances without
+ * constants are computed again on the device. With [[perturbation]] the
+ * filter's value is the unperturbed one: a perturbation scaling the same
+ * parameter scales each new estimate (spk_perturb_rebase), and the
+ * perturbations' copy of the parameters follows the filter's writes. The run advances without
  * overlap, a chunk ending at every sample of the bold monitor, so that
  * the update from sample k is on the device before the steps towards
  * sample k + 1 start. */
@@ -35,6 +38,7 @@ struct spk_assim_rt {
     tb_enkf *f;
     uint64_t period; /* the bold monitor's, steps */
     void *vals;      /* one population's values, in the program's precision */
+    double *dvals;   /* the same, as computed */
 };
 
 void tb_spk_assim_free(tb_spk_assim *s)
@@ -159,8 +163,7 @@ static bool check_monitor(tb_schema_checker *c, const tb_spk_brain *b, tb_spk_as
     return false;
 }
 
-void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain,
-                        bool perturbed)
+void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain)
 {
     tb_spk_assim *sa = s->assim;
     const tb_spk_brain *b = s->brain;
@@ -176,13 +179,6 @@ void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_t
     } else {
         ok = check_templates(c, s, sa, t);
         ok = check_monitor(c, b, sa, t) && ok;
-    }
-    if (ok && perturbed) {
-        tb_schema_report(c, TB_ERR_SCENARIO, t->pos,
-                         "assimilation in a spiking scenario cannot be combined with [[perturbation]] (both write "
-                         "the neurons' parameters between chunks): fit without the perturbations, then run them "
-                         "on the fitted brain with brain.parameters_from = \"FIT.h5\" (docs/brain.md)");
-        ok = false;
     }
     if (!ok) {
         tb_spk_assim_free(sa);
@@ -222,13 +218,15 @@ tb_status spk_assim_upload(spk *k, tb_error *err)
     for (size_t i = 0; i < sa->n_templates; ++i)
         for (size_t r = 0; r < b->R; ++r) {
             spk_pop *p = &k->pops[tb_spk_brain_pop(b, sa->templates[i], r)];
+            size_t at = (size_t)k->lay[spk_lay_param(p, sa->param[i])];
+            /* the filter's value is the base a perturbation acts on */
+            spk_perturb_rebase(k, at, p->n, theta[r], k->assim_rt->dvals);
             for (uint64_t n = 0; n < p->n; ++n) {
                 if (k->realsz == sizeof(double))
-                    ((double *)k->assim_rt->vals)[n] = theta[r];
+                    ((double *)k->assim_rt->vals)[n] = k->assim_rt->dvals[n];
                 else
-                    ((float *)k->assim_rt->vals)[n] = (float)theta[r];
+                    ((float *)k->assim_rt->vals)[n] = (float)k->assim_rt->dvals[n];
             }
-            size_t at = (size_t)k->lay[spk_lay_param(p, sa->param[i])];
             cl_int rc = clEnqueueWriteBuffer(q, k->pv_buf, CL_TRUE, at * k->realsz, p->n * k->realsz,
                                              k->assim_rt->vals, 0, NULL, NULL);
             if (rc == CL_SUCCESS && p->k_prepare)
@@ -258,7 +256,8 @@ tb_status spk_assim_bind(spk *k, tb_error *err)
     for (size_t i = 0; i < k->n_pops; ++i)
         most = k->pops[i].n > most ? k->pops[i].n : most;
     rt->vals = malloc(most * k->realsz);
-    if (!rt->vals)
+    rt->dvals = malloc(most * sizeof *rt->dvals);
+    if (!rt->vals || !rt->dvals)
         return oom(err);
     return tb_enkf_new(sa->a, k->sc->seed, b->members, b->R1, k->sc->steps / rt->period, m->period, &rt->f, err);
 }
@@ -331,6 +330,7 @@ void spk_assim_free(spk *k)
         return;
     tb_enkf_free(rt->f);
     free(rt->vals);
+    free(rt->dvals);
     free(rt);
     k->assim_rt = NULL;
 }

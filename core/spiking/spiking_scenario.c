@@ -1160,7 +1160,7 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
         report_reused(c, recs, "record", record_name, s, s->n_records);
     tb_spk_brain_check_names(c, s);
     if (s->assim)
-        tb_spk_assim_check(c, s, assim, brain != NULL, tb_toml_get(root, "perturbation") != NULL);
+        tb_spk_assim_check(c, s, assim, brain != NULL);
 }
 
 static void free_dists(tb_dist *d, size_t n)
