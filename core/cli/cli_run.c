@@ -189,7 +189,7 @@ static tb_status load(run_args *a, tb_plugin_registry **reg, tb_scenario **sc, t
     tb_status st = tb_plugin_registry_load(reg, err);
     if (st != TB_OK)
         return st;
-    if (a->fitted_path && !a->fitted && (a->fitted = fitted_override(a)))
+    if (a->fitted_path && a->scenario && !a->fitted && (a->fitted = fitted_override(a)))
         a->sets[a->n_sets++] = a->fitted;
     char *prec = a->precision ? tb_asprintf("simulation.precision=\"%s\"", a->precision) : NULL;
     if (prec)
