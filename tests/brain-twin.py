@@ -27,8 +27,9 @@ I_e estimated per region from synthetic BOLD, 2 s) writes fit.h5. Then:
   fitted neuron's V_m (no input, no synapses) follows numpy with I_e = the
   filter's estimate in force (/assimilation/parameter) x the drug's factor;
 - errors: a missing file, a file that is not a fit, a fit of 4 regions on
-  a 5-region connectome, a fit whose region labels differ, a parameter the
-  template's model has not (status 4, naming FILE:LINE:COL and the key);
+  a 5-region connectome, a fit whose region labels differ, a fitted
+  template [brain] has not, a parameter the template's model has not
+  (status 4, naming FILE:LINE:COL and the key);
   the parameter also given in the template (status 2); a per-region array
   of the wrong length (status 2).
 On every device (tests/devices.py)."""
@@ -384,6 +385,8 @@ parameters = {{ waveform = "dbs", frequency = 100.0, pulse_width = 1.0, amplitud
                 f["assimilation"].attrs["parameter"] = "g_L"
             refused(tmp, "lacks", quiet(labels, top='parameters_from = "fit_gL.h5"\n'), 4,
                     ["brain.parameters_from", "g_L", "iaf_psc_exp"])
+            refused(tmp, "template", quiet(labels).replace('name = "E"', 'name = "X"').replace('_E"', '_X"'), 4,
+                    ["brain.parameters_from", "template 'E'", "its templates: X"])
             refused(tmp, "both", quiet(labels, params="parameters.I_e = 100.0"), 2,
                     ["brain.population[0].parameters.I_e", "brain.parameters_from"])
             refused(tmp, "arraylen", quiet(labels, top="", params="parameters.I_e = [1.0, 2.0]"), 2,

@@ -74,9 +74,14 @@ static void set_template(tb_schema_checker *c, const tb_spiking_scenario *s, con
     while (t < b->T && strcmp(b->templates[t], name) != 0)
         ++t;
     if (t == b->T) {
+        tb_buf known = {0};
+        for (size_t u = 0; u < b->T; ++u)
+            tb_buf_printf(&known, "%s%s", u ? ", " : "", b->templates[u]);
+        char *list = tb_buf_take(&known);
         tb_schema_report(c, TB_ERR_INPUT, pv->pos,
-                         KEY ": %s fitted '%s' of template '%s', which [brain] has not (its templates: %s%s)", rel,
-                         f->parameter, name, b->templates[0], b->T > 1 ? ", ..." : "");
+                         KEY ": %s fitted '%s' of template '%s', which [brain] has not (its templates: %s)", rel,
+                         f->parameter, name, list ? list : "?");
+        free(list);
         return;
     }
     tb_toml_value *tt = b->pop_tables->u.arr.items[t];
