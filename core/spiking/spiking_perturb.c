@@ -9,7 +9,10 @@
  *     0 never does);
  *   - an input adds one sample per step to I_ext, times a weight per
  *     neuron (0 for those it does not reach).
- * Writes go on the in-order queue between chunks, so each lands on its step. */
+ * Writes go on the in-order queue between chunks, so each lands on its step.
+ * A spiking [assimilation] rewrites its parameter between chunks too: its
+ * value is the unperturbed one, the action in force applied on top
+ * (spk_perturb_rebase), so neither write undoes the other. */
 #include "config.h"
 
 #include <math.h>
@@ -26,7 +29,7 @@ typedef struct spk_perturb {
     size_t *lay0;     /* per population: its first perturbation entry in lay[] */
     size_t *n_in;     /* per population: inputs reaching it */
     size_t **in_ev;   /* per population: those inputs' events */
-    double *base;     /* pv after the neurons were drawn (NULL until a parameter changes) */
+    double *base;     /* unperturbed pv: as drawn, or as [assimilation] last wrote it (NULL until read) */
     double *cur;
     double *act;      /* per pv entry: the parameter action in force (a factor, or the value set) */
     bool *is_set;     /* per pv entry: act is a value set, not a factor */
