@@ -22,8 +22,7 @@ that no connectome edge joins two members, the spread shrinking, the
 values within the prior's range, the same fit for another chunk length;
 and errors: members < 2, a parameter the
 template's model lacks, a template that is not one, no [brain], no bold
-monitor, more populations than a run holds, [[perturbation]] beside it
-(status 2), a data file of the wrong shape (status 4). On every
+monitor, more populations than a run holds (status 2), a data file of the wrong shape (status 4). On every
 device (tests/devices.py)."""
 import os
 import shutil
@@ -195,8 +194,6 @@ def body(dev):
             nobrain = ('[simulation]\nduration = 100.0\ndt = 0.5\n\n[[population]]\nname = "E"\n'
                        'model = "iaf_psc_exp"\nsize = 4\n' + assim())
             refused(tmp, "nobrain", nobrain, 2, ["[brain]"])
-            lesion = '\n[[perturbation]]\nplugin = "lesion"\ntargets = ["E"]\nat = 100.0\n'
-            refused(tmp, "perturbed", base(lesion) + assim(), 2, ["[[perturbation]]"])
             refused(tmp, "toomany", base() + assim(members=16384), 2, ["65536 populations", "at most 65535"])
         shutil.rmtree(tmp, ignore_errors=True)
 

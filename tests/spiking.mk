@@ -11,7 +11,8 @@ SPIKING_TESTS = \
 	tests/spiking-examples.sh \
 	tests/brain.py \
 	tests/spiking-classes.py \
-	tests/brain-assimilation.py
+	tests/brain-assimilation.py \
+	tests/brain-twin.py
 TESTS += $(SPIKING_TESTS)
 EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk tests/validation/microcircuit.py
 

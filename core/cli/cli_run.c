@@ -31,7 +31,8 @@ static const char run_usage[] =
     "  --precision P         single or double (overrides simulation.precision)\n"
     "  --set KEY=VALUE       override a scenario key, e.g. --set model.parameters.mu=0.15\n"
     "  --parameters-from FIT.h5  run free on the parameters an [assimilation] fitted into FIT.h5\n"
-    "                        (model.parameters_from: the final mean per region; the scenario's\n"
+    "                        (model.parameters_from, or brain.parameters_from in a scenario with\n"
+    "                        [brain]: the final mean per region; the scenario's\n"
     "                        [assimilation] is not run; docs/brain.md)\n"
     "  --checkpoint-every MS write the complete state into the output every MS ms of simulated\n"
     "                        time (and when stopped), so that 'twinbrain resume OUT.h5' can finish\n"
@@ -80,7 +81,8 @@ typedef struct run_args {
     bool profile;
     bool no_compile;
     const char *kernels;
-    char *fitted;            /* --parameters-from: the override model.parameters_from='ABSOLUTE' */
+    char *fitted_path;       /* --parameters-from, absolute */
+    char *fitted;            /* its override: model.parameters_from='ABSOLUTE' (brain. with [brain]) */
     double checkpoint_every; /* ms, 0: none */
 } run_args;
 
@@ -88,18 +90,30 @@ typedef struct run_args {
  * to the scenario's folder, a command line's to the working directory. */
 static int parse_fitted(const char *cmd, const char *v, run_args *a)
 {
-    if (a->fitted)
+    if (a->fitted_path)
         return tb_cli_usage_error(cmd, "--parameters-from is given twice");
     if (strpbrk(v, "'\n") || !*v)
         return tb_cli_usage_error(cmd, "--parameters-from: '%s' is not a file name it can pass on", v);
     char cwd[4096];
     if (v[0] != '/' && !getcwd(cwd, sizeof cwd))
         return tb_cli_usage_error(cmd, "--parameters-from: the working directory has no name");
-    char *path = v[0] == '/' ? tb_strdup(v) : tb_path_join(cwd, v);
-    a->fitted = tb_asprintf("model.parameters_from='%s'", path);
-    free(path);
-    a->sets[a->n_sets++] = a->fitted;
+    a->fitted_path = v[0] == '/' ? tb_strdup(v) : tb_path_join(cwd, v);
     return -1;
+}
+
+/* The key --parameters-from sets: a spiking brain's fit goes to [brain]
+ * (brain.parameters_from), any other to [model]. An unreadable scenario
+ * is left to the loading, which reports it. */
+static char *fitted_override(const run_args *a)
+{
+    tb_error e = {0};
+    tb_toml_value *doc = tb_toml_parse_file(a->scenario, &e);
+    const tb_toml_value *brain = doc ? tb_toml_get(doc, "brain") : NULL;
+    char *set = tb_asprintf("%s.parameters_from='%s'", brain && brain->type == TB_TOML_TABLE ? "brain" : "model",
+                            a->fitted_path);
+    tb_toml_free(doc);
+    tb_error_clear(&e);
+    return set;
 }
 
 static int parse_every(const char *cmd, const char *v, run_args *a)
@@ -175,6 +189,8 @@ static tb_status load(run_args *a, tb_plugin_registry **reg, tb_scenario **sc, t
     tb_status st = tb_plugin_registry_load(reg, err);
     if (st != TB_OK)
         return st;
+    if (a->fitted_path && a->scenario && !a->fitted && (a->fitted = fitted_override(a)))
+        a->sets[a->n_sets++] = a->fitted;
     char *prec = a->precision ? tb_asprintf("simulation.precision=\"%s\"", a->precision) : NULL;
     if (prec)
         a->sets[a->n_sets++] = prec;
@@ -334,6 +350,7 @@ int tb_cli_run(int argc, char **argv)
     tb_error_clear(&err);
     free(a.sets);
     free(a.fitted);
+    free(a.fitted_path);
     return rc;
 }
 
@@ -377,6 +394,7 @@ int tb_cli_check(int argc, char **argv)
         rc = check(&a);
     free(a.sets);
     free(a.fitted);
+    free(a.fitted_path);
     return rc;
 }
 

@@ -39,6 +39,10 @@ static const tb_key_spec brain_keys[] = {
     {"projection", KT_TABLES,
      .doc = "rules within every region, and rule = \"connectome\" between regions, as [[brain.projection]] tables"},
     {"monitor", KT_TABLES, .doc = "per-region rates, BOLD and LFP proxies, as [[brain.monitor]] tables"},
+    {"parameters_from", KT_STRING,
+     .doc = "output of a run with [assimilation] over this brain: the fitted parameter (the final ensemble mean "
+            "per region) is set in the templates it was fitted in, and this scenario's [assimilation] is not run "
+            "(a free run on the fitted brain, perturbations on top)"},
 };
 
 static const tb_key_spec monitor_keys[] = {
@@ -66,7 +70,9 @@ static const tb_key_spec template_keys[] = {
     {"size", KT_INT, .min = 1, .max = 2147483647.0, .doc = "neurons in each region"},
     {"fraction", KT_FLOAT, .min = 0, .max = 1, .min_excl = true,
      .doc = "share of brain.neurons (instead of size), rounded to the nearest neuron, at least 1"},
-    {"parameters", KT_TABLE, .doc = "as population.parameters"},
+    {"parameters", KT_TABLE,
+     .doc = "as population.parameters, or an array of one number per region of the connectome (region r's "
+            "population gets the r-th)"},
     {"initial", KT_TABLE, .doc = "as population.initial"},
 };
 
@@ -445,6 +451,38 @@ static char *pop_name(const tb_spk_brain *b, size_t t, size_t r)
     return tb_asprintf("%s_%s", b->names[r], b->templates[t]);
 }
 
+/* Per-region arrays in a template's parameters become region r's number
+ * (member copies share the connectome region's: r mod R1). */
+static bool region_values(tb_schema_checker *c, const tb_spk_brain *b, tb_toml_value *v, size_t t, size_t r)
+{
+    tb_toml_value *pt = (tb_toml_value *)tb_toml_get(v, "parameters");
+    for (size_t i = 0; pt && pt->type == TB_TOML_TABLE && i < pt->u.tab.n; ++i) {
+        tb_toml_kv *kv = &pt->u.tab.items[i];
+        tb_toml_value *a = kv->value;
+        if (a->type != TB_TOML_ARRAY)
+            continue;
+        bool ok = a->u.arr.n == b->R1;
+        double x = 0;
+        for (size_t k = 0; ok && k < a->u.arr.n; ++k)
+            ok = tb_toml_as_double(a->u.arr.items[k], &x);
+        if (!ok) {
+            tb_schema_report(c, TB_ERR_SCENARIO, a->pos,
+                             "brain.population[%zu].parameters.%s: an array gives one number per region of "
+                             "brain.connectome (%zu), not %zu values",
+                             t, kv->key, b->R1, a->u.arr.n);
+            return false;
+        }
+        tb_toml_as_double(a->u.arr.items[r % b->R1], &x);
+        tb_toml_value *nv = tb_toml_new_float(x);
+        if (!nv)
+            return false;
+        nv->pos = a->pos;
+        kv->value = nv;
+        tb_toml_free(a);
+    }
+    return true;
+}
+
 void tb_spk_brain_populations(tb_schema_checker *c, tb_spiking_scenario *s, const tb_plugin_registry *reg)
 {
     tb_spk_brain *b = s->brain;
@@ -453,7 +491,7 @@ void tb_spk_brain_populations(tb_schema_checker *c, tb_spiking_scenario *s, cons
             tb_toml_value *v = keep_clone(b, b->pop_tables->u.arr.items[t]);
             char *name = pop_name(b, t, r);
             char *where_ = tb_asprintf("brain.population[%zu] (region %s)", t, b->labels[r]);
-            if (!v || !name || !where_) {
+            if (!v || !name || !where_ || !region_values(c, b, v, t, r)) {
                 free(name), free(where_);
                 s->pops_incomplete = true;
                 return;

@@ -10,7 +10,10 @@
  * stored per neuron (as a drawn one, the path the perturbation kit's
  * parameter actions take), member b's value at region n is written to the
  * neurons of its populations of the chosen templates, and the model's
- * constants are computed again on the device. The run advances without
+ * constants are computed again on the device. With [[perturbation]] the
+ * filter's value is the unperturbed one: a perturbation scaling the same
+ * parameter scales each new estimate (spk_perturb_rebase), and the
+ * perturbations' copy of the parameters follows the filter's writes. The run advances without
  * overlap, a chunk ending at every sample of the bold monitor, so that
  * the update from sample k is on the device before the steps towards
  * sample k + 1 start. */
@@ -35,6 +38,7 @@ struct spk_assim_rt {
     tb_enkf *f;
     uint64_t period; /* the bold monitor's, steps */
     void *vals;      /* one population's values, in the program's precision */
+    double *dvals;   /* the same, as computed */
 };
 
 void tb_spk_assim_free(tb_spk_assim *s)
@@ -159,8 +163,7 @@ static bool check_monitor(tb_schema_checker *c, const tb_spk_brain *b, tb_spk_as
     return false;
 }
 
-void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain,
-                        bool perturbed)
+void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain)
 {
     tb_spk_assim *sa = s->assim;
     const tb_spk_brain *b = s->brain;
@@ -176,12 +179,6 @@ void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_t
     } else {
         ok = check_templates(c, s, sa, t);
         ok = check_monitor(c, b, sa, t) && ok;
-    }
-    if (ok && perturbed) {
-        tb_schema_report(c, TB_ERR_SCENARIO, t->pos,
-                         "assimilation in a spiking scenario cannot be combined with [[perturbation]] (both write "
-                         "the neurons' parameters between chunks)");
-        ok = false;
     }
     if (!ok) {
         tb_spk_assim_free(sa);
@@ -221,13 +218,15 @@ tb_status spk_assim_upload(spk *k, tb_error *err)
     for (size_t i = 0; i < sa->n_templates; ++i)
         for (size_t r = 0; r < b->R; ++r) {
             spk_pop *p = &k->pops[tb_spk_brain_pop(b, sa->templates[i], r)];
+            size_t at = (size_t)k->lay[spk_lay_param(p, sa->param[i])];
+            /* the filter's value is the base a perturbation acts on */
+            spk_perturb_rebase(k, at, p->n, theta[r], k->assim_rt->dvals);
             for (uint64_t n = 0; n < p->n; ++n) {
                 if (k->realsz == sizeof(double))
-                    ((double *)k->assim_rt->vals)[n] = theta[r];
+                    ((double *)k->assim_rt->vals)[n] = k->assim_rt->dvals[n];
                 else
-                    ((float *)k->assim_rt->vals)[n] = (float)theta[r];
+                    ((float *)k->assim_rt->vals)[n] = (float)k->assim_rt->dvals[n];
             }
-            size_t at = (size_t)k->lay[spk_lay_param(p, sa->param[i])];
             cl_int rc = clEnqueueWriteBuffer(q, k->pv_buf, CL_TRUE, at * k->realsz, p->n * k->realsz,
                                              k->assim_rt->vals, 0, NULL, NULL);
             if (rc == CL_SUCCESS && p->k_prepare)
@@ -257,9 +256,33 @@ tb_status spk_assim_bind(spk *k, tb_error *err)
     for (size_t i = 0; i < k->n_pops; ++i)
         most = k->pops[i].n > most ? k->pops[i].n : most;
     rt->vals = malloc(most * k->realsz);
-    if (!rt->vals)
+    rt->dvals = malloc(most * sizeof *rt->dvals);
+    if (!rt->vals || !rt->dvals)
         return oom(err);
     return tb_enkf_new(sa->a, k->sc->seed, b->members, b->R1, k->sc->steps / rt->period, m->period, &rt->f, err);
+}
+
+/* What brain.parameters_from needs to place the fit: the templates (plain
+ * names, so ", " separates them) and the connectome's regions. */
+static tb_status declare_placement(spk *k, tb_output *out, tb_error *err)
+{
+    const tb_spk_assim *sa = k->ss->assim;
+    const tb_spk_brain *b = k->ss->brain;
+    tb_buf names = {0};
+    for (size_t i = 0; i < sa->n_templates; ++i)
+        tb_buf_printf(&names, "%s%s", i ? ", " : "", b->templates[sa->templates[i]]);
+    char *list = tb_buf_take(&names);
+    char **labels = calloc(b->R1 + 1, sizeof *labels);
+    tb_status st = list && labels ? TB_OK : oom(err);
+    for (size_t n = 0; st == TB_OK && n < b->R1; ++n) /* member 0's, without its prefix m0_ */
+        labels[n] = b->labels[n] + (b->members > 1 ? strlen("m0_") : 0);
+    if (st == TB_OK)
+        st = tb_output_attr_string(out, "/assimilation", "populations", list, err);
+    if (st == TB_OK)
+        st = tb_output_write_strings(out, "/assimilation/region_labels", (const char *const *)labels, b->R1, err);
+    free(labels);
+    free(list);
+    return st;
 }
 
 tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err)
@@ -267,6 +290,8 @@ tb_status spk_assim_declare(spk *k, tb_output *out, tb_error *err)
     tb_status st = k->assim_rt ? tb_enkf_declare(k->assim_rt->f, out, err) : TB_OK;
     if (st == TB_OK && k->assim_rt)
         st = tb_output_attr_double(out, "/assimilation", "members", (double)k->ss->brain->members, err);
+    if (st == TB_OK && k->assim_rt)
+        st = declare_placement(k, out, err);
     return st;
 }
 
@@ -305,6 +330,7 @@ void spk_assim_free(spk *k)
         return;
     tb_enkf_free(rt->f);
     free(rt->vals);
+    free(rt->dvals);
     free(rt);
     k->assim_rt = NULL;
 }

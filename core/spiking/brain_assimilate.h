@@ -21,8 +21,7 @@ typedef struct tb_spk_assim {
 tb_spk_assim *tb_spk_assim_open(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *t);
 /* After the populations and monitors: the templates, the parameter in
  * their models, the bold monitor; frees s->assim when wrong. */
-void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain,
-                        bool perturbed);
+void tb_spk_assim_check(tb_schema_checker *c, tb_spiking_scenario *s, const tb_toml_value *t, bool brain);
 void tb_spk_assim_free(tb_spk_assim *s);
 void tb_spk_assim_list_keys(tb_buf *b);
 

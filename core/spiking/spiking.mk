@@ -16,6 +16,7 @@ libtwinbrain_la_SOURCES += \
 	core/spiking/spiking_scenario.c core/spiking/spiking_scenario.h \
 	core/spiking/spiking_declared.c core/spiking/spiking_declared.h \
 	core/spiking/brain.c core/spiking/brain.h \
+	core/spiking/brain_parameters_from.c core/spiking/brain_parameters_from.h \
 	core/spiking/brain_connect.c core/spiking/brain_connect.h \
 	core/spiking/brain_monitor.c core/spiking/brain_monitor.h \
 	core/spiking/brain_assimilate.c core/spiking/brain_assimilate.h

@@ -195,6 +195,11 @@ void spk_perturb_layout(spk *k);
 void spk_perturb_gen_inputs(tb_buf *b, const spk *k, size_t pop);
 void spk_perturb_gen_gate(tb_buf *b, const spk *k, size_t pop);
 void spk_perturb_free(spk *k);
+/* A new unperturbed value for the pv entries at .. at + n - 1 (the
+ * filter's update of a parameter): out gets what they hold with the
+ * perturbation action in force on each (a factor scales the new value, a
+ * value set stays), and the perturbations' copy of pv follows. */
+void spk_perturb_rebase(spk *k, size_t at, size_t n, double value, double *out);
 
 /* A 1-D launch on queue q, recorded as `name` when the device is being
  * profiled (twinbrain run --profile). */

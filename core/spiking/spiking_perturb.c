@@ -9,7 +9,10 @@
  *     0 never does);
  *   - an input adds one sample per step to I_ext, times a weight per
  *     neuron (0 for those it does not reach).
- * Writes go on the in-order queue between chunks, so each lands on its step. */
+ * Writes go on the in-order queue between chunks, so each lands on its step.
+ * A spiking [assimilation] rewrites its parameter between chunks too: its
+ * value is the unperturbed one, the action in force applied on top
+ * (spk_perturb_rebase), so neither write undoes the other. */
 #include "config.h"
 
 #include <math.h>
@@ -26,8 +29,10 @@ typedef struct spk_perturb {
     size_t *lay0;     /* per population: its first perturbation entry in lay[] */
     size_t *n_in;     /* per population: inputs reaching it */
     size_t **in_ev;   /* per population: those inputs' events */
-    double *base;     /* pv after the neurons were drawn (NULL until a parameter changes) */
+    double *base;     /* unperturbed pv: as drawn, or as [assimilation] last wrote it (NULL until read) */
     double *cur;
+    double *act;      /* per pv entry: the parameter action in force (a factor, or the value set) */
+    bool *is_set;     /* per pv entry: act is a value set, not a factor */
 } spk_perturb;
 
 static bool in_pop(const spk_pop *p, size_t unit)
@@ -198,6 +203,7 @@ void spk_perturb_free(spk *k)
     for (size_t i = 0; pt->in_ev && i < k->n_pops; ++i)
         free(pt->in_ev[i]);
     free(pt->in_ev), free(pt->gated), free(pt->lay0), free(pt->n_in), free(pt->base), free(pt->cur);
+    free(pt->act), free(pt->is_set);
     free(pt);
     k->pt = NULL;
 }
@@ -213,7 +219,9 @@ static tb_status read_pv(spk *k, tb_error *err)
     void *raw = malloc(k->n_pv * k->realsz + 1);
     pt->base = malloc(k->n_pv * sizeof(double) + 1);
     pt->cur = malloc(k->n_pv * sizeof(double) + 1);
-    if (!raw || !pt->base || !pt->cur) {
+    pt->act = malloc(k->n_pv * sizeof(double) + 1);
+    pt->is_set = calloc(k->n_pv + 1, sizeof *pt->is_set);
+    if (!raw || !pt->base || !pt->cur || !pt->act || !pt->is_set) {
         free(raw);
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     }
@@ -225,7 +233,28 @@ static tb_status read_pv(spk *k, tb_error *err)
     if (rc != CL_SUCCESS)
         return tb_cl_fail(err, rc, "reading the parameter values");
     memcpy(pt->cur, pt->base, k->n_pv * sizeof(double));
+    for (size_t i = 0; i < k->n_pv; ++i)
+        pt->act[i] = 1.0;
     return TB_OK;
+}
+
+/* The value an entry holds: its unperturbed value under the action in force. */
+static double composed(const spk_perturb *pt, size_t at)
+{
+    return pt->is_set[at] ? pt->act[at] : pt->base[at] * pt->act[at];
+}
+
+void spk_perturb_rebase(spk *k, size_t at, size_t n, double value, double *out)
+{
+    spk_perturb *pt = k->pt;
+    for (size_t i = 0; i < n; ++i) {
+        if (pt && pt->cur) { /* a perturbation has read pv: keep its copy the device's */
+            pt->base[at + i] = value;
+            out[i] = pt->cur[at + i] = composed(pt, at + i);
+        } else {
+            out[i] = value;
+        }
+    }
 }
 
 static tb_status write_pv(spk *k, tb_error *err)
@@ -255,7 +284,9 @@ static tb_status param(void *impl, const char *name, const size_t *units, size_t
             if (!in_pop(p, units[u]))
                 continue;
             size_t at = (size_t)k->lay[spk_lay_param(p, j)] + units[u] - p->lo;
-            k->pt->cur[at] = mode == TB_PERTURB_SET ? values[u] : k->pt->base[at] * values[u];
+            k->pt->act[at] = values[u];
+            k->pt->is_set[at] = mode == TB_PERTURB_SET;
+            k->pt->cur[at] = composed(k->pt, at);
             touched = true;
         }
         if (!touched)

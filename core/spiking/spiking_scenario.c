@@ -12,6 +12,7 @@
 
 #include "brain.h"
 #include "brain_assimilate.h"
+#include "brain_parameters_from.h"
 #include "spiking_declared.h"
 #include "spiking_scenario.h"
 
@@ -1090,6 +1091,12 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
             tb_spiking_declared_add(c, s, models->u.arr.items[i], i, reg);
     tb_toml_value *brain = (tb_toml_value *)tb_toml_get(root, "brain");
     tb_toml_value *assim = (tb_toml_value *)tb_toml_get(root, TB_ASSIMILATION_KEY);
+    /* a free run on a fitted brain: the filter is not run */
+    bool fitting = assim != NULL;
+    if (assim && tb_spk_brain_is_fitted(brain)) {
+        tb_toml_table_remove(root, TB_ASSIMILATION_KEY);
+        assim = NULL;
+    }
     if (assim && assim->type == TB_TOML_TABLE)
         s->assim = tb_spk_assim_open(c, sc, assim);
     size_t brain_pops = 0, brain_projs = 0;
@@ -1101,6 +1108,8 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
     s->records = calloc(count_tables(recs) + 1, sizeof *s->records);
     if (!s->pops || !s->inputs || !s->projs || !s->records)
         return;
+    if (s->brain)
+        tb_spk_brain_parameters_from(c, sc, s, brain, reg, fitting);
     if (s->brain)
         tb_spk_brain_populations(c, s, reg);
     for (size_t i = 0; i < count_tables(pops); ++i)
@@ -1151,7 +1160,7 @@ void tb_spiking_check(tb_schema_checker *c, tb_scenario *sc, const tb_plugin_reg
         report_reused(c, recs, "record", record_name, s, s->n_records);
     tb_spk_brain_check_names(c, s);
     if (s->assim)
-        tb_spk_assim_check(c, s, assim, brain != NULL, tb_toml_get(root, "perturbation") != NULL);
+        tb_spk_assim_check(c, s, assim, brain != NULL);
 }
 
 static void free_dists(tb_dist *d, size_t n)

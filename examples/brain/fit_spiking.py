@@ -9,7 +9,13 @@ per region with `members` copies of the brain in one network. Prints the
 parameter correlation with the truth and the BOLD correlation with the
 data (the configuration of tests/brain-assimilation.py by default).
 
-    python3 examples/brain/fit_spiking.py [--regions 4] [--members 8] [--duration 12000] [--keep DIR]
+With --twin, a dry experiment on the fitted brain follows (docs/brain.md,
+"A fitted spiking brain"): the same brain runs free on the fitted map
+(brain.parameters_from = "fit.h5", no [assimilation]), once as it is and
+once with the region fitted highest lesioned from the start, and the
+mean rate of every region is printed for both.
+
+    python3 examples/brain/fit_spiking.py [--regions 4] [--members 8] [--duration 12000] [--twin] [--keep DIR]
 
 Needs numpy and h5py, and twinbrain on PATH (or $TWINBRAIN). The program
 has members x regions populations: its first compile takes minutes.
@@ -106,6 +112,30 @@ def fit(tb, tmp, regions=4, members=8, duration=12000.0, period=250.0, start=100
             "spread_ratio": float(np.median(spread[-1]) / ((high - low) / np.sqrt(12)))}
 
 
+def twin(tb, tmp, duration, neurons, fitted):
+    """The free runs on fit.h5 in tmp: unperturbed, and with the region
+    fitted highest lesioned; their mean rates per region, Hz."""
+    conn = os.path.join(tmp, "connectome.h5")
+    with h5py.File(conn, "r") as f:
+        labels = [x.decode() for x in f["region_labels"]]
+    top = int(np.argmax(fitted))
+    base = BASE.format(duration=duration, connectome=conn, period=250.0, neurons=neurons)
+    base = base.replace('speed = 10.0\n', 'speed = 10.0\nparameters_from = "fit.h5"\n', 1)
+    base = base.replace('kind = "bold"\nperiod = 250.0', 'kind = "region_rates"\nperiod = 10.0', 1)
+    lesion = f'\n[[perturbation]]\nplugin = "lesion"\ntargets = ["{labels[top]}_E"]\nat = 0.0\n'
+    rates = {}
+    for name, text in (("twin", base), ("twin_lesion", base + lesion)):
+        path = os.path.join(tmp, name + ".toml")
+        with open(path, "w") as f:
+            f.write(text)
+        subprocess.run([tb, "run", path, "-o", os.path.join(tmp, name + ".h5"), "-q"], check=True)
+        with h5py.File(os.path.join(tmp, name + ".h5"), "r") as f:
+            rates[name] = np.array(f["monitors/region_rates/data"])[:, 0, :, 0].mean(axis=0)
+    return {"labels": labels, "fitted_I_e": [round(float(x), 2) for x in fitted], "lesioned": labels[top],
+            "rates_hz": [round(float(x), 2) for x in rates["twin"]],
+            "rates_lesioned_hz": [round(float(x), 2) for x in rates["twin_lesion"]]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--regions", type=int, default=4)
@@ -115,16 +145,26 @@ def main():
     ap.add_argument("--start", type=float, default=1000.0, help="ms before the filter starts")
     ap.add_argument("--neurons", type=int, default=40, help="per region")
     ap.add_argument("--keep", help="keep the files in this folder")
+    ap.add_argument("--twin", action="store_true", help="then run the fitted brain free, with and without a lesion")
     a = ap.parse_args()
     tb = os.environ.get("TWINBRAIN", "twinbrain")
     kw = dict(regions=a.regions, members=a.members, duration=a.duration, period=a.period, start=a.start,
               neurons=a.neurons)
+
+    def both(tmp):
+        r = fit(tb, tmp, **kw)
+        if a.twin:
+            with h5py.File(os.path.join(tmp, "fit.h5"), "r") as f:
+                fitted = np.array(f["assimilation/mean"])[-1]
+            r["twin"] = twin(tb, tmp, min(a.duration, 2000.0), a.neurons, fitted)
+        return r
+
     if a.keep:
         os.makedirs(a.keep, exist_ok=True)
-        r = fit(tb, a.keep, **kw)
+        r = both(a.keep)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            r = fit(tb, tmp, **kw)
+            r = both(tmp)
     print(json.dumps(r, indent=1))
 
 
