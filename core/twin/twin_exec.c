@@ -238,6 +238,9 @@ static tb_status plan_binary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_
     return finish(&a, nd, err);
 }
 
+/* Elements a tw_copy_rows work-item copies (TW_ROW in kernels/twin.cl). */
+#define TW_COPY_ROW 32
+
 static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
 {
     tw_graph *g = (tw_graph *)x->g;
@@ -258,15 +261,18 @@ static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_er
             meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
         if (n == 0)
             continue;
+        /* rows contiguous on both sides: by chunks of a row (kernels/twin.cl) */
+        bool rows = r >= 1 && v[j].xstr[r - 1] == 1 && v[j].ystr[r - 1] == 1;
+        int64_t items = rows ? n / v[j].dims[r - 1] * ((v[j].dims[r - 1] + TW_COPY_ROW - 1) / TW_COPY_ROW) : n;
         cl_mem m = meta_buf(x, meta, 3 + 3 * (size_t)r, err);
         args a;
-        st = m ? start(x, "tw_copy", nd, (size_t)n, &a, err) : err->status;
+        st = m ? start(x, rows ? "tw_copy_rows" : "tw_copy", nd, (size_t)items, &a, err) : err->status;
         if (st)
             break;
         a_tensor(&a, nd->in[v[j].src]);
         a_tensor(&a, nd->out[0]);
         a_mem(&a, m);
-        a_long(&a, n);
+        a_long(&a, items);
         st = finish(&a, nd, err);
     }
     free(v);
