@@ -746,6 +746,44 @@ static bool node_is(const tw_graph *g, int k, const char *op, int a, int b, doub
     return true;
 }
 
+/* Whether tensor t is a graph output or a state output. */
+static bool is_output(const tw_graph *g, int t)
+{
+    for (size_t j = 0; j < g->n_outputs; ++j)
+        if (g->outputs[j] == t)
+            return true;
+    for (size_t j = 0; j < g->n_state; ++j)
+        if (g->state_out[j] == t)
+            return true;
+    return false;
+}
+
+/* A Gather of index 0 (or -1) along an axis of size 1 (what `y[:, :, 0]`
+ * exports to: the fnn core takes its causal Conv's one output frame so)
+ * only re-labels its input: it shares its input's buffer, like the alias
+ * ops, unless it is an output (a state output sharing its state input
+ * would be carried onto itself). */
+static bool gather_is_identity(const tw_graph *g, const tw_node *n)
+{
+    if (strcmp(n->op, "Gather") != 0 || n->n_in != 2 || n->n_out < 1 || n->out[0] < 0 || n->in[0] < 0 ||
+        n->in[1] < 0 || is_output(g, n->out[0]))
+        return false;
+    const tw_tensor *x = &g->t[n->in[0]], *idx = &g->t[n->in[1]];
+    int64_t ax = tw_attr_int(n, "axis", 0);
+    ax = ax < 0 ? ax + x->rank : ax;
+    return tw_is_const(idx) && tw_numel(idx) == 1 && ax >= 0 && ax < x->rank && x->dims[ax] == 1 &&
+           (tw_get_i(idx, 0) == 0 || tw_get_i(idx, 0) == -1);
+}
+
+/* The node writing tensor t, or -1. */
+static int writer(const tw_graph *g, int t)
+{
+    for (size_t p = 0; p < g->n_nodes; ++p)
+        if (g->nodes[p].n_out >= 1 && g->nodes[p].out[0] == t)
+            return (int)p;
+    return -1;
+}
+
 /* torch.onnx exports the exact GELU as Div(x, k), Erf, Add(1), Mul(x),
  * Mul(c): five passes over the tensor, the fnn core's commonest
  * activation. Where each step's output only the next reads, the last Mul
@@ -777,25 +815,18 @@ static void find_gelus(tw_exec *x)
             continue;
         x->fused[k] = x->fused[e] = x->fused[ad] = x->fused[m1] = true;
         x->gelu[m2] = (struct gelu){in, kd, c};
-        for (size_t p = 0; p < k; ++p) /* the Conv that writes x */
-            if (g->nodes[p].out[0] == in && tw_node_op(&g->nodes[p]) &&
-                tw_node_op(&g->nodes[p])->kind == TW_K_CONV && conv_is_2d(g, &g->nodes[p]) && x->act_of[p] < 0) {
-                x->act_of[p] = m2;
-                x->fused[m2] = true;
-            }
+        /* the Conv that writes x, or the Conv whose one output frame x is */
+        int p = writer(g, in), via = -1;
+        if (p >= 0 && gather_is_identity(g, &g->nodes[p]) && sole_reader(g, g->nodes[p].in[0]) == p)
+            via = p, p = writer(g, g->nodes[p].in[0]);
+        const tw_op *pop = p >= 0 ? tw_node_op(&g->nodes[p]) : NULL;
+        if (pop && pop->kind == TW_K_CONV && conv_is_2d(g, &g->nodes[p]) && x->act_of[p] < 0) {
+            x->act_of[p] = m2;
+            x->fused[m2] = true;
+            if (via >= 0)
+                x->fused[via] = true;
+        }
     }
-}
-
-/* Whether tensor t is a graph output or a state output. */
-static bool is_output(const tw_graph *g, int t)
-{
-    for (size_t j = 0; j < g->n_outputs; ++j)
-        if (g->outputs[j] == t)
-            return true;
-    for (size_t j = 0; j < g->n_state; ++j)
-        if (g->state_out[j] == t)
-            return true;
-    return false;
 }
 
 /* torch.onnx writes F.avg_pool2d as a Pad of zeros before the
