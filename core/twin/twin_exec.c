@@ -27,6 +27,7 @@ struct tw_exec {
     tb_program *prog;
     tb_precision prec;
     size_t rs, batch;
+    bool split; /* the batch's instances one after the other (CPUs) */
     cl_mem *mem;   /* per tensor (aliases share their input's) */
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
@@ -699,7 +700,6 @@ static void find_fusions(tw_exec *x)
 {
     const tw_graph *g = x->g;
     for (size_t k = 0; k < g->n_nodes; ++k) {
-        x->act_of[k] = -1;
         const tw_op *op = tw_node_op(&g->nodes[k]);
         int t = g->nodes[k].out[0];
         if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1 || !conv_is_2d(g, &g->nodes[k]))
@@ -793,8 +793,6 @@ static int writer(const tw_graph *g, int t)
 static void find_gelus(tw_exec *x)
 {
     const tw_graph *g = x->g;
-    for (size_t k = 0; k < g->n_nodes; ++k)
-        x->gelu[k].in = -1;
     for (size_t k = 0; k < g->n_nodes; ++k) {
         const tw_node *d = &g->nodes[k];
         double kd, one, c;
@@ -873,6 +871,29 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
     return st;
 }
 
+/* TWINBRAIN_TWIN_FUSE=0 runs every node as imported (no activation or
+ * GELU inside a Conv, no shared buffers for identity Pads and Gathers):
+ * the reference the fused runs are tested against (tests/twin-fuse.py). */
+static bool fusing(void)
+{
+    const char *e = getenv("TWINBRAIN_TWIN_FUSE");
+    return !e || strcmp(e, "0") != 0;
+}
+
+/* On a CPU the network runs one batch instance after the other (each
+ * launch over one instance, offset to it): a layer then reads what the
+ * layer before it has just written while it is still in the caches,
+ * where launches over the whole batch evict it (fnn published sizes,
+ * batch 8: 15% less device time a frame). A GPU needs the whole batch
+ * to fill its cores. TWINBRAIN_TWIN_SPLIT=0 or 1 chooses. */
+static bool splitting(const tb_device *dev, size_t batch)
+{
+    const char *e = getenv("TWINBRAIN_TWIN_SPLIT");
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
+        return batch > 1 && e[0] == '1';
+    return batch > 1 && tb_device_get_info(dev)->type == TB_DEVICE_CPU;
+}
+
 tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, size_t batch, tw_exec **out,
                          tb_error *err)
 {
@@ -882,6 +903,7 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     x->g = g, x->dev = dev, x->prec = prec, x->batch = batch ? batch : 1;
     x->rs = prec == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    x->split = splitting(dev, x->batch);
     x->mem = calloc(g->n_t + 1, sizeof *x->mem);
     x->own = calloc(g->n_t + 1, sizeof *x->own);
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
@@ -891,7 +913,9 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     tb_status st = x->mem && x->own && x->batched && x->act_of && x->fused && x->gelu
                        ? TB_OK
                        : tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    if (st == TB_OK) {
+    for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k)
+        x->act_of[k] = x->gelu[k].in = -1;
+    if (st == TB_OK && fusing()) {
         find_fusions(x);
         find_gelus(x);
         for (size_t k = 0; k < g->n_nodes; ++k)
@@ -982,17 +1006,19 @@ tb_status tw_exec_run(tw_exec *x, tb_error *err)
 {
     cl_command_queue q = tb_device_queue(x->dev);
     tb_profile *prof = tb_device_profile(x->dev);
-    for (size_t k = 0; k < x->n_l; ++k) {
-        size_t gs[2] = {x->l[k].n, x->batch};
-        cl_event ev;
-        cl_int rc = clEnqueueNDRangeKernel(q, x->l[k].k, 2, NULL, gs, NULL, 0, NULL, tb_profile_event_slot(prof, &ev));
-        if (rc != CL_SUCCESS)
-            return tb_cl_fail(err, rc, x->l[k].what);
-        if (prof && ev) {
-            tb_profile_command(prof, x->l[k].what, ev);
-            clReleaseEvent(ev);
+    bool split = x->split;
+    for (size_t b = 0; b < (split ? x->batch : 1); ++b)
+        for (size_t k = 0; k < x->n_l; ++k) {
+            size_t gs[2] = {x->l[k].n, split ? 1 : x->batch}, off[2] = {0, b};
+            cl_event ev;
+            cl_int rc = clEnqueueNDRangeKernel(q, x->l[k].k, 2, off, gs, NULL, 0, NULL, tb_profile_event_slot(prof, &ev));
+            if (rc != CL_SUCCESS)
+                return tb_cl_fail(err, rc, x->l[k].what);
+            if (prof && ev) {
+                tb_profile_command(prof, x->l[k].what, ev);
+                clReleaseEvent(ev);
+            }
         }
-    }
     for (size_t s = 0; s < x->g->n_state; ++s) {
         int in = x->g->state_in[s], out = x->g->state_out[s];
         cl_int rc = clEnqueueCopyBuffer(q, x->mem[out], x->mem[in], 0, 0, bytes_of(x, in), 0, NULL, NULL);
