@@ -28,6 +28,7 @@ struct tw_exec {
     tb_precision prec;
     size_t rs, batch;
     bool split; /* the batch's instances one after the other (CPUs) */
+    bool wide;  /* Conv tiles of 16 columns (single precision, 16-float vectors) */
     cl_mem *mem;   /* per tensor (aliases share their input's) */
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
@@ -325,15 +326,21 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
     bool has_bias = tw_in(g, nd, 2) != NULL;
     /* register tiles (kernels/twin.cl) of 8 output columns by up to 8
      * channels of a group, where a tile's input columns fit its buffer */
-    const int64_t ob = 8, seg_max = 64;
-    int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1, owb = (w.OW + ob - 1) / ob,
-            mbn = (mg + mb - 1) / mb;
+    const int64_t seg_max = 64;
+    int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1;
+    /* 16 columns where the device has 16-float vectors (AVX-512) */
+    bool wide = mb == 8 && w.OW >= 16 && x->wide && (15 * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max);
+    int64_t ob = wide ? 16 : 8, owb = (w.OW + ob - 1) / ob, mbn = (mg + mb - 1) / mb;
     bool tiled = (ob - 1) * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
     int64_t meta[19] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
                         w.groups, has_bias, owb, mbn};
     cl_mem m = meta_buf(x, meta, 19, err);
     size_t n = tiled ? (size_t)(w.N * w.groups * mbn * w.OH * owb) : (size_t)tw_numel(tw_out(g, nd, 0));
-    const char *kernel = !tiled ? "tw_conv2d" : mb == 8 ? "tw_conv2d_t8" : mb == 4 ? "tw_conv2d_t4" : "tw_conv2d_t1";
+    const char *kernel = !tiled ? "tw_conv2d"
+                         : wide  ? "tw_conv2d_t8w"
+                         : mb == 8 ? "tw_conv2d_t8"
+                         : mb == 4 ? "tw_conv2d_t4"
+                                   : "tw_conv2d_t1";
     args a;
     st = m ? start(x, kernel, nd, n, &a, err) : err->status;
     if (st)
@@ -894,6 +901,21 @@ static bool splitting(const tb_device *dev, size_t batch)
     return batch > 1 && tb_device_get_info(dev)->type == TB_DEVICE_CPU;
 }
 
+/* Conv tiles of 16 columns as 16-float vectors where the device prefers
+ * them (PoCL on AVX-512): each weight loaded serves twice the outputs.
+ * TWINBRAIN_TWIN_WIDE=0 or 1 chooses. */
+static bool wide_tiles(const tb_device *dev, tb_precision prec)
+{
+    const char *e = getenv("TWINBRAIN_TWIN_WIDE");
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
+        return e[0] == '1';
+    cl_uint vw = 0;
+    if (clGetDeviceInfo(tb_device_get_info(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof vw, &vw, NULL) !=
+        CL_SUCCESS)
+        return false;
+    return prec == TB_SINGLE && vw >= 16;
+}
+
 tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, size_t batch, tw_exec **out,
                          tb_error *err)
 {
@@ -904,6 +926,7 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     x->g = g, x->dev = dev, x->prec = prec, x->batch = batch ? batch : 1;
     x->rs = prec == TB_DOUBLE ? sizeof(double) : sizeof(float);
     x->split = splitting(dev, x->batch);
+    x->wide = wide_tiles(dev, prec);
     x->mem = calloc(g->n_t + 1, sizeof *x->mem);
     x->own = calloc(g->n_t + 1, sizeof *x->own);
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
