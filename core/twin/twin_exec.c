@@ -880,7 +880,7 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
 
 /* TWINBRAIN_TWIN_FUSE=0 runs every node as imported (no activation or
  * GELU inside a Conv, no shared buffers for identity Pads and Gathers):
- * the reference the fused runs are tested against (tests/twin-fuse.py). */
+ * the reference the fused runs are tested against (tests/twin-exec-fusion.py). */
 static bool fusing(void)
 {
     const char *e = getenv("TWINBRAIN_TWIN_FUSE");
