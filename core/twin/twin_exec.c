@@ -328,8 +328,11 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
      * channels of a group, where a tile's input columns fit its buffer */
     const int64_t seg_max = 64;
     int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1;
-    /* 16 columns where the device has 16-float vectors (AVX-512) */
-    bool wide = mb == 8 && w.OW >= 16 && x->wide && (15 * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max);
+    /* 16 columns where the device has 16-float vectors (AVX-512), unless
+     * the last tile would compute more columns past the row's end than 8
+     * would (fnn's 24-column maps: a third of the last tile wasted) */
+    bool wide = mb == 8 && w.OW >= 16 && (w.OW % 16 == 0 || w.OW % 16 > 8) && x->wide &&
+                15 * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
     int64_t ob = wide ? 16 : 8, owb = (w.OW + ob - 1) / ob, mbn = (mg + mb - 1) / mb;
     bool tiled = (ob - 1) * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
     int64_t meta[19] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
