@@ -294,13 +294,18 @@ __kernel void tw_softmax(__global const real *x, const long xs, __global real *y
  * meta: as tw_conv2d's, then [17] row tiles per output row, [18] channel
  * tiles per group. The executor uses it when a tile's input columns fit
  * in TW_SEG; summation order is tw_conv2d's (bias, then channel, kernel
- * row, kernel column), so both kernels give the same sums. */
+ * row, kernel column), so both kernels give the same sums.
+ * TW_CONV_TILED_W(NAME, MB, 16) tiles 16 columns (16-float vectors: each
+ * weight loaded serves 16 outputs; the executor takes it in single
+ * precision where the device prefers 16-float vectors), same sums. */
 #define TW_OB 8
 #define TW_SEG 64
 #ifdef TB_DOUBLE
 typedef double8 tw_real8;
+typedef double16 tw_real16;
 #else
 typedef float8 tw_real8;
+typedef float16 tw_real16;
 #endif
 
 /* The TW_OB inputs of kernel column kw for a tile's outputs, from its
@@ -330,7 +335,34 @@ inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
     return vload8(0, t);
 }
 
-#define TW_CONV_TILED(NAME, MB)                                                                                   \
+/* tw_tap8 for tiles of 16 outputs. */
+inline tw_real16 tw_tap16(const real *xr, int at, int sw)
+{
+    if (sw == 1)
+        return vload16(0, xr + at);
+    real t[16];
+    for (int o = 0; o < 16; ++o)
+        t[o] = xr[at + o * sw];
+    return vload16(0, t);
+}
+
+/* tw_act8 for tiles of 16 outputs. */
+inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
+{
+    if (act == 1)
+        return select(p0 * expm1(v), v, v > (tw_real16)(0));
+    if (act == 0)
+        return fmax(v, (tw_real16)(0));
+    if (act == 13)
+        return v;
+    real t[16];
+    vstore16(v, 0, t);
+    for (int o = 0; o < 16; ++o)
+        t[o] = tw_unary_op(act, t[o], p0, p1);
+    return vload16(0, t);
+}
+
+#define TW_CONV_TILED_W(NAME, MB, OB)                                                                             \
     __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
                        __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
                        const long n, const int act, const real p0, const real p1)                                 \
@@ -350,14 +382,14 @@ inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
         const int gb = j % (groups * MBN), nn = j / (groups * MBN);                                               \
         const int cpg = C / groups, Mg = M / groups, g = gb / MBN, mt = (gb % MBN) * MB;                          \
         const int m0 = g * Mg + mt, mcount = min(MB, Mg - mt);                                                    \
-        const int ow0 = owb * TW_OB, w0 = ow0 * sw - pw;                                                          \
-        const int seg = (TW_OB - 1) * sw + (KW - 1) * dw + 1;                                                     \
-        const int direct = sw == 1 && w0 >= 0 && w0 + seg <= W; /* vector loads straight from the input */      \
-        tw_real8 acc[MB];                                                                                         \
-        int wo[MB]; /* each channel's weights (a channel past the group's end reads the first's) */              \
+        const int ow0 = owb * OB, w0 = ow0 * sw - pw;                                                             \
+        const int seg = (OB - 1) * sw + (KW - 1) * dw + 1;                                                        \
+        const int direct = sw == 1 && w0 >= 0 && w0 + seg <= W; /* vector loads straight from the input */        \
+        tw_real##OB acc[MB];                                                                                      \
+        int wo[MB]; /* each channel's weights (a channel past the group's end reads the first's) */               \
         for (int mb = 0; mb < MB; ++mb) {                                                                         \
             const int m = mb < mcount ? mb : 0;                                                                   \
-            acc[mb] = (tw_real8)(meta[16] ? bias[m0 + m] : TB_R(0));                                              \
+            acc[mb] = (tw_real##OB)(meta[16] ? bias[m0 + m] : TB_R(0));                                           \
             wo[mb] = m * cpg * KH * KW;                                                                           \
         }                                                                                                         \
         __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;                                        \
@@ -372,7 +404,7 @@ inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
                 __global const real *wk = wp + kh * KW;                                                           \
                 if (direct) {                                                                                     \
                     for (int kw = 0; kw < KW; ++kw) {                                                             \
-                        const tw_real8 xv = vload8(0, row + kw * dw);                                             \
+                        const tw_real##OB xv = vload##OB(0, row + kw * dw);                                       \
                         for (int mb = 0; mb < MB; ++mb)                                                           \
                             acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
                     }                                                                                             \
@@ -381,7 +413,7 @@ inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
                 for (int s = 0; s < seg; ++s)                                                                     \
                     xr[s] = w0 + s >= 0 && w0 + s < W ? row[s] : TB_R(0);                                         \
                 for (int kw = 0; kw < KW; ++kw) {                                                                 \
-                    const tw_real8 xv = tw_tap8(xr, kw * dw, sw);                                                 \
+                    const tw_real##OB xv = tw_tap##OB(xr, kw * dw, sw);                                           \
                     for (int mb = 0; mb < MB; ++mb)                                                               \
                         acc[mb] += wk[wo[mb] + kw] * xv;                                                          \
                 }                                                                                                 \
@@ -389,21 +421,24 @@ inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
         }                                                                                                         \
         for (int mb = 0; mb < mcount; ++mb) {                                                                     \
             __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW + ow0;                           \
-            const tw_real8 v = tw_act8(acc[mb], act, p0, p1);                                                     \
-            if (ow0 + TW_OB <= OW) {                                                                              \
-                vstore8(v, 0, yp);                                                                                \
+            const tw_real##OB v = tw_act##OB(acc[mb], act, p0, p1);                                               \
+            if (ow0 + OB <= OW) {                                                                                 \
+                vstore##OB(v, 0, yp);                                                                             \
             } else {                                                                                              \
-                real t[TW_OB];                                                                                    \
-                vstore8(v, 0, t);                                                                                 \
+                real t[OB];                                                                                       \
+                vstore##OB(v, 0, t);                                                                              \
                 for (int o = 0; ow0 + o < OW; ++o)                                                                \
                     yp[o] = t[o];                                                                                 \
             }                                                                                                     \
         }                                                                                                         \
     }
 
+#define TW_CONV_TILED(NAME, MB) TW_CONV_TILED_W(NAME, MB, 8)
+
 TW_CONV_TILED(tw_conv2d_t1, 1)
 TW_CONV_TILED(tw_conv2d_t4, 4)
 TW_CONV_TILED(tw_conv2d_t8, 8)
+TW_CONV_TILED_W(tw_conv2d_t8w, 8, 16)
 
 /* Matrix products (Gemm, batched MatMul) in register tiles: one work-item
  * computes 4 rows by 8 columns of one batch entry, with vector loads of

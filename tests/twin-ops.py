@@ -99,6 +99,14 @@ def build(dtype):
     w6 = g.const("w6", rng.normal(size=(9, 3, 1, 7)) * 0.3)
     g.node("Conv", ["cx2", "w6"], "conv_dil", dilations=[1, 10], pads=[0, 30, 0, 30])
     g.case("conv_dil", lambda f: ref.conv2d(f["cx2"], w6, None, (1, 1), (0, 30, 0, 30), (1, 10)))
+    # ---- 16-column tiles (single precision on devices preferring 16-float vectors, else 8): 45 output
+    # columns (two whole tiles and a tail of 13), padding on both sides, a channel tail, ELU applied
+    g.inp("cx3", (2, 3, 5, 45))
+    w7 = g.const("w7", rng.normal(size=(11, 3, 3, 3)) * 0.3)
+    b7 = g.const("b7", rng.normal(size=11))
+    g.node("Conv", ["cx3", "w7", "b7"], "conv_wide_pre", pads=[1, 1, 1, 1])
+    g.node("Elu", ["conv_wide_pre"], "conv_wide", alpha=0.9)
+    g.case("conv_wide", lambda f: ref.elu(ref.conv2d(f["cx3"], w7, b7, (1, 1), (1, 1, 1, 1)), f32(0.9)))
     # ---- an activation after a conv that nothing else reads is applied by the conv as it writes;
     # a conv whose output is also read elsewhere (here: a graph output) keeps its own launch
     g.node("Conv", ["cx2", "w4", "b4"], "conv_pre_elu", pads=[1, 1, 1, 1])

@@ -19,6 +19,7 @@ TWIN_TESTS = \
 	tests/twin-plugin.py \
 	tests/twin-plugin-template.sh \
 	tests/twin-neuralpredictors.py \
-	tests/twin-fuse.py
+	tests/twin-fuse.py \
+	tests/twin-exec-fusion.py
 TESTS += $(TWIN_TESTS)
 EXTRA_DIST += $(TWIN_TESTS) tests/twin_reference.py tests/twin_models.py tests/twin_fnn.py tests/twin.mk

@@ -27,6 +27,8 @@ struct tw_exec {
     tb_program *prog;
     tb_precision prec;
     size_t rs, batch;
+    bool split; /* the batch's instances one after the other (CPUs) */
+    bool wide;  /* Conv tiles of 16 columns (single precision, 16-float vectors) */
     cl_mem *mem;   /* per tensor (aliases share their input's) */
     bool *own;     /* whether mem[k] is released with tensor k */
     bool *batched; /* one copy per instance, or shared */
@@ -238,6 +240,9 @@ static tb_status plan_binary(tw_exec *x, const tw_node *nd, const tw_op *op, tb_
     return finish(&a, nd, err);
 }
 
+/* Elements a tw_copy_rows work-item copies (TW_ROW in kernels/twin.cl). */
+#define TW_COPY_ROW 32
+
 static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_error *err)
 {
     tw_graph *g = (tw_graph *)x->g;
@@ -258,15 +263,18 @@ static tb_status plan_copy(tw_exec *x, const tw_node *nd, const tw_op *op, tb_er
             meta[3 + d] = v[j].dims[d], meta[3 + r + d] = v[j].xstr[d], meta[3 + 2 * r + d] = v[j].ystr[d];
         if (n == 0)
             continue;
+        /* rows contiguous on both sides: by chunks of a row (kernels/twin.cl) */
+        bool rows = r >= 1 && v[j].xstr[r - 1] == 1 && v[j].ystr[r - 1] == 1;
+        int64_t items = rows ? n / v[j].dims[r - 1] * ((v[j].dims[r - 1] + TW_COPY_ROW - 1) / TW_COPY_ROW) : n;
         cl_mem m = meta_buf(x, meta, 3 + 3 * (size_t)r, err);
         args a;
-        st = m ? start(x, "tw_copy", nd, (size_t)n, &a, err) : err->status;
+        st = m ? start(x, rows ? "tw_copy_rows" : "tw_copy", nd, (size_t)items, &a, err) : err->status;
         if (st)
             break;
         a_tensor(&a, nd->in[v[j].src]);
         a_tensor(&a, nd->out[0]);
         a_mem(&a, m);
-        a_long(&a, n);
+        a_long(&a, items);
         st = finish(&a, nd, err);
     }
     free(v);
@@ -318,15 +326,24 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
     bool has_bias = tw_in(g, nd, 2) != NULL;
     /* register tiles (kernels/twin.cl) of 8 output columns by up to 8
      * channels of a group, where a tile's input columns fit its buffer */
-    const int64_t ob = 8, seg_max = 64;
-    int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1, owb = (w.OW + ob - 1) / ob,
-            mbn = (mg + mb - 1) / mb;
+    const int64_t seg_max = 64;
+    int64_t mg = w.M / w.groups, mb = mg >= 8 ? 8 : mg >= 4 ? 4 : 1;
+    /* 16 columns where the device has 16-float vectors (AVX-512), unless
+     * the last tile would compute more columns past the row's end than 8
+     * would (fnn's 24-column maps: a third of the last tile wasted) */
+    bool wide = mb == 8 && w.OW >= 16 && (w.OW % 16 == 0 || w.OW % 16 > 8) && x->wide &&
+                15 * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
+    int64_t ob = wide ? 16 : 8, owb = (w.OW + ob - 1) / ob, mbn = (mg + mb - 1) / mb;
     bool tiled = (ob - 1) * w.sw + (w.KW - 1) * w.dw + 1 <= seg_max;
     int64_t meta[19] = {w.N, w.C, w.H, w.W, w.M, w.OH, w.OW, w.KH, w.KW, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw,
                         w.groups, has_bias, owb, mbn};
     cl_mem m = meta_buf(x, meta, 19, err);
     size_t n = tiled ? (size_t)(w.N * w.groups * mbn * w.OH * owb) : (size_t)tw_numel(tw_out(g, nd, 0));
-    const char *kernel = !tiled ? "tw_conv2d" : mb == 8 ? "tw_conv2d_t8" : mb == 4 ? "tw_conv2d_t4" : "tw_conv2d_t1";
+    const char *kernel = !tiled ? "tw_conv2d"
+                         : wide  ? "tw_conv2d_t8w"
+                         : mb == 8 ? "tw_conv2d_t8"
+                         : mb == 4 ? "tw_conv2d_t4"
+                                   : "tw_conv2d_t1";
     args a;
     st = m ? start(x, kernel, nd, n, &a, err) : err->status;
     if (st)
@@ -693,7 +710,6 @@ static void find_fusions(tw_exec *x)
 {
     const tw_graph *g = x->g;
     for (size_t k = 0; k < g->n_nodes; ++k) {
-        x->act_of[k] = -1;
         const tw_op *op = tw_node_op(&g->nodes[k]);
         int t = g->nodes[k].out[0];
         if (!op || op->kind != TW_K_CONV || t < 0 || readers(g, t) != 1 || !conv_is_2d(g, &g->nodes[k]))
@@ -740,6 +756,44 @@ static bool node_is(const tw_graph *g, int k, const char *op, int a, int b, doub
     return true;
 }
 
+/* Whether tensor t is a graph output or a state output. */
+static bool is_output(const tw_graph *g, int t)
+{
+    for (size_t j = 0; j < g->n_outputs; ++j)
+        if (g->outputs[j] == t)
+            return true;
+    for (size_t j = 0; j < g->n_state; ++j)
+        if (g->state_out[j] == t)
+            return true;
+    return false;
+}
+
+/* A Gather of index 0 (or -1) along an axis of size 1 (what `y[:, :, 0]`
+ * exports to: the fnn core takes its causal Conv's one output frame so)
+ * only re-labels its input: it shares its input's buffer, like the alias
+ * ops, unless it is an output (a state output sharing its state input
+ * would be carried onto itself). */
+static bool gather_is_identity(const tw_graph *g, const tw_node *n)
+{
+    if (strcmp(n->op, "Gather") != 0 || n->n_in != 2 || n->n_out < 1 || n->out[0] < 0 || n->in[0] < 0 ||
+        n->in[1] < 0 || is_output(g, n->out[0]))
+        return false;
+    const tw_tensor *x = &g->t[n->in[0]], *idx = &g->t[n->in[1]];
+    int64_t ax = tw_attr_int(n, "axis", 0);
+    ax = ax < 0 ? ax + x->rank : ax;
+    return tw_is_const(idx) && tw_numel(idx) == 1 && ax >= 0 && ax < x->rank && x->dims[ax] == 1 &&
+           (tw_get_i(idx, 0) == 0 || tw_get_i(idx, 0) == -1);
+}
+
+/* The node writing tensor t, or -1. */
+static int writer(const tw_graph *g, int t)
+{
+    for (size_t p = 0; p < g->n_nodes; ++p)
+        if (g->nodes[p].n_out >= 1 && g->nodes[p].out[0] == t)
+            return (int)p;
+    return -1;
+}
+
 /* torch.onnx exports the exact GELU as Div(x, k), Erf, Add(1), Mul(x),
  * Mul(c): five passes over the tensor, the fnn core's commonest
  * activation. Where each step's output only the next reads, the last Mul
@@ -749,8 +803,6 @@ static bool node_is(const tw_graph *g, int k, const char *op, int a, int b, doub
 static void find_gelus(tw_exec *x)
 {
     const tw_graph *g = x->g;
-    for (size_t k = 0; k < g->n_nodes; ++k)
-        x->gelu[k].in = -1;
     for (size_t k = 0; k < g->n_nodes; ++k) {
         const tw_node *d = &g->nodes[k];
         double kd, one, c;
@@ -771,25 +823,18 @@ static void find_gelus(tw_exec *x)
             continue;
         x->fused[k] = x->fused[e] = x->fused[ad] = x->fused[m1] = true;
         x->gelu[m2] = (struct gelu){in, kd, c};
-        for (size_t p = 0; p < k; ++p) /* the Conv that writes x */
-            if (g->nodes[p].out[0] == in && tw_node_op(&g->nodes[p]) &&
-                tw_node_op(&g->nodes[p])->kind == TW_K_CONV && conv_is_2d(g, &g->nodes[p]) && x->act_of[p] < 0) {
-                x->act_of[p] = m2;
-                x->fused[m2] = true;
-            }
+        /* the Conv that writes x, or the Conv whose one output frame x is */
+        int p = writer(g, in), via = -1;
+        if (p >= 0 && gather_is_identity(g, &g->nodes[p]) && sole_reader(g, g->nodes[p].in[0]) == p)
+            via = p, p = writer(g, g->nodes[p].in[0]);
+        const tw_op *pop = p >= 0 ? tw_node_op(&g->nodes[p]) : NULL;
+        if (pop && pop->kind == TW_K_CONV && conv_is_2d(g, &g->nodes[p]) && x->act_of[p] < 0) {
+            x->act_of[p] = m2;
+            x->fused[m2] = true;
+            if (via >= 0)
+                x->fused[via] = true;
+        }
     }
-}
-
-/* Whether tensor t is a graph output or a state output. */
-static bool is_output(const tw_graph *g, int t)
-{
-    for (size_t j = 0; j < g->n_outputs; ++j)
-        if (g->outputs[j] == t)
-            return true;
-    for (size_t j = 0; j < g->n_state; ++j)
-        if (g->state_out[j] == t)
-            return true;
-    return false;
 }
 
 /* torch.onnx writes F.avg_pool2d as a Pad of zeros before the
@@ -836,6 +881,44 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
     return st;
 }
 
+/* TWINBRAIN_TWIN_FUSE=0 runs every node as imported (no activation or
+ * GELU inside a Conv, no shared buffers for identity Pads and Gathers):
+ * the reference the fused runs are tested against (tests/twin-exec-fusion.py). */
+static bool fusing(void)
+{
+    const char *e = getenv("TWINBRAIN_TWIN_FUSE");
+    return !e || strcmp(e, "0") != 0;
+}
+
+/* On a CPU the network runs one batch instance after the other (each
+ * launch over one instance, offset to it): a layer then reads what the
+ * layer before it has just written while it is still in the caches,
+ * where launches over the whole batch evict it (fnn published sizes,
+ * batch 8: 15% less device time a frame). A GPU needs the whole batch
+ * to fill its cores. TWINBRAIN_TWIN_SPLIT=0 or 1 chooses. */
+static bool splitting(const tb_device *dev, size_t batch)
+{
+    const char *e = getenv("TWINBRAIN_TWIN_SPLIT");
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
+        return batch > 1 && e[0] == '1';
+    return batch > 1 && tb_device_get_info(dev)->type == TB_DEVICE_CPU;
+}
+
+/* Conv tiles of 16 columns as 16-float vectors where the device prefers
+ * them (PoCL on AVX-512): each weight loaded serves twice the outputs.
+ * TWINBRAIN_TWIN_WIDE=0 or 1 chooses. */
+static bool wide_tiles(const tb_device *dev, tb_precision prec)
+{
+    const char *e = getenv("TWINBRAIN_TWIN_WIDE");
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
+        return e[0] == '1';
+    cl_uint vw = 0;
+    if (clGetDeviceInfo(tb_device_get_info(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof vw, &vw, NULL) !=
+        CL_SUCCESS)
+        return false;
+    return prec == TB_SINGLE && vw >= 16;
+}
+
 tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, size_t batch, tw_exec **out,
                          tb_error *err)
 {
@@ -845,6 +928,8 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
         return tb_error_set(err, TB_ERR_OTHER, "out of memory");
     x->g = g, x->dev = dev, x->prec = prec, x->batch = batch ? batch : 1;
     x->rs = prec == TB_DOUBLE ? sizeof(double) : sizeof(float);
+    x->split = splitting(dev, x->batch);
+    x->wide = wide_tiles(dev, prec);
     x->mem = calloc(g->n_t + 1, sizeof *x->mem);
     x->own = calloc(g->n_t + 1, sizeof *x->own);
     x->batched = calloc(g->n_t + 1, sizeof *x->batched);
@@ -854,7 +939,9 @@ tb_status tw_exec_create(const tw_graph *g, tb_device *dev, tb_precision prec, s
     tb_status st = x->mem && x->own && x->batched && x->act_of && x->fused && x->gelu
                        ? TB_OK
                        : tb_error_set(err, TB_ERR_OTHER, "out of memory");
-    if (st == TB_OK) {
+    for (size_t k = 0; st == TB_OK && k < g->n_nodes; ++k)
+        x->act_of[k] = x->gelu[k].in = -1;
+    if (st == TB_OK && fusing()) {
         find_fusions(x);
         find_gelus(x);
         for (size_t k = 0; k < g->n_nodes; ++k)
@@ -945,17 +1032,19 @@ tb_status tw_exec_run(tw_exec *x, tb_error *err)
 {
     cl_command_queue q = tb_device_queue(x->dev);
     tb_profile *prof = tb_device_profile(x->dev);
-    for (size_t k = 0; k < x->n_l; ++k) {
-        size_t gs[2] = {x->l[k].n, x->batch};
-        cl_event ev;
-        cl_int rc = clEnqueueNDRangeKernel(q, x->l[k].k, 2, NULL, gs, NULL, 0, NULL, tb_profile_event_slot(prof, &ev));
-        if (rc != CL_SUCCESS)
-            return tb_cl_fail(err, rc, x->l[k].what);
-        if (prof && ev) {
-            tb_profile_command(prof, x->l[k].what, ev);
-            clReleaseEvent(ev);
+    bool split = x->split;
+    for (size_t b = 0; b < (split ? x->batch : 1); ++b)
+        for (size_t k = 0; k < x->n_l; ++k) {
+            size_t gs[2] = {x->l[k].n, split ? 1 : x->batch}, off[2] = {0, b};
+            cl_event ev;
+            cl_int rc = clEnqueueNDRangeKernel(q, x->l[k].k, 2, off, gs, NULL, 0, NULL, tb_profile_event_slot(prof, &ev));
+            if (rc != CL_SUCCESS)
+                return tb_cl_fail(err, rc, x->l[k].what);
+            if (prof && ev) {
+                tb_profile_command(prof, x->l[k].what, ev);
+                clReleaseEvent(ev);
+            }
         }
-    }
     for (size_t s = 0; s < x->g->n_state; ++s) {
         int in = x->g->state_in[s], out = x->g->state_out[s];
         cl_int rc = clEnqueueCopyBuffer(q, x->mem[out], x->mem[in], 0, 0, bytes_of(x, in), 0, NULL, NULL);
