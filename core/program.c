@@ -160,6 +160,24 @@ static bool cache_disabled(void)
     return env && env[0] && strcmp(env, "0") != 0;
 }
 
+/* Whether a program just compiled goes into the cache. Asking a driver for
+ * a program's binary is not free: PoCL then compiles every kernel once
+ * more, for any work-group size (a quarter of a cold run of a small
+ * spiking network, measured), and it keeps a cache of what it compiled
+ * itself (POCL_KERNEL_CACHE, on by default), which a second run hits. So
+ * on PoCL with its cache on, nothing is stored unless TWINBRAIN_CACHE_STORE=1
+ * (0: never store); what is already in the cache is still loaded. */
+static bool cache_store_wanted(const tb_device_info *info)
+{
+    const char *env = getenv("TWINBRAIN_CACHE_STORE");
+    if (env && env[0])
+        return strcmp(env, "0") != 0;
+    const char *pocl_cache = getenv("POCL_KERNEL_CACHE");
+    bool pocl_caches = strstr(info->platform_name, "Portable Computing Language") &&
+                       !(pocl_cache && strcmp(pocl_cache, "0") == 0);
+    return !pocl_caches;
+}
+
 /* ------------------------------------------------------------ assembly */
 
 /* The prelude every program starts with. Kernels write `real` and get the
@@ -842,7 +860,7 @@ static tb_status obtain_program(tb_device *dev, const char *source, const char *
     if (!info->compiler_available || po->no_compile)
         return missing_binary(info, po, label, prog->stats.name, err);
     tb_status st = build_source(dev, source, options, label, &prog->handle, err);
-    if (st == TB_OK && cached)
+    if (st == TB_OK && cached && cache_store_wanted(info))
         cache_store(&entry, prog->handle);
     return st;
 }

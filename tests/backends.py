@@ -208,7 +208,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # ---------------------------------------------------------------- build time: compile, then cache
     # PoCL keeps its own cache of compiled programs: a fresh one too, or the
     # "compile" would be PoCL's cache hit
-    fresh = dict(ENV, TWINBRAIN_CACHE_DIR=os.path.join(tmp, "fresh-cache"),
+    # PoCL keeps its own cache, so twinbrain stores nothing there unless told to
+    fresh = dict(ENV, TWINBRAIN_CACHE_DIR=os.path.join(tmp, "fresh-cache"), TWINBRAIN_CACHE_STORE="1",
                  POCL_CACHE_DIR=os.path.join(tmp, "fresh-pocl-cache"))
     # a structure no other test builds (an extra monitor), so the first build compiles
     uniq = ["--set", 'monitor=[{name = "tavg", kind = "temporal_average", period = 2.0, variables = ["y1"]}]']

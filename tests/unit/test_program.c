@@ -84,6 +84,7 @@ static void use_cache(const char *name, char *dir, size_t cap)
 {
     cache_path(name, dir, cap);
     setenv("TWINBRAIN_CACHE_DIR", dir, 1);
+    setenv("TWINBRAIN_CACHE_STORE", "1", 1); /* on PoCL the default is not to store */
 }
 
 static const char saxpy_source[] =
@@ -428,6 +429,32 @@ static unsigned char *read_entry(const char *dir, char *path, size_t *n)
 static void rewrite(const char *path, const unsigned char *data, size_t n)
 {
     assert_true(tu_write_file(path, data, n));
+}
+
+/* PoCL keeps its own cache, and asking it for a binary compiles every
+ * kernel again: by default nothing is stored there, but what is stored is
+ * loaded; 0 never stores, on any driver. */
+static void test_cache_store_policy(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    use_cache("store-policy", dir, sizeof dir);
+    unsetenv("TWINBRAIN_CACHE_STORE");
+    char *source = assemble_saxpy(f->prec);
+    bool pocl = strstr(devices[current].platform_name, "Portable Computing Language") != NULL;
+    build_expect(f, source, false);
+    assert_int_equal(tu_count_suffix(dir, ".bin", NULL, 0), pocl ? 0 : 1);
+    setenv("TWINBRAIN_CACHE_STORE", "0", 1);
+    tb_error err = {0};
+    tb_program *prog = build(f, source, "-DVARIANT=3", TB_OK, &err);
+    assert_false(tb_program_get_stats(prog)->from_cache);
+    tb_program_free(prog);
+    assert_int_equal(tu_count_suffix(dir, ".bin", NULL, 0), pocl ? 0 : 1);
+    setenv("TWINBRAIN_CACHE_STORE", "1", 1);
+    build_expect(f, source, !pocl);
+    assert_int_equal(tu_count_suffix(dir, ".bin", NULL, 0), 1);
+    build_expect(f, source, true);
+    free(source);
 }
 
 static void test_cache_hit(void **state)
@@ -969,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_build_error),
         cmocka_unit_test(test_kernel_missing),
         cmocka_unit_test(test_cache_hit),
+        cmocka_unit_test(test_cache_store_policy),
         cmocka_unit_test(test_cache_corrupt),
         cmocka_unit_test(test_cache_truncated_driver_binary),
         cmocka_unit_test(test_cache_not_a_file),
