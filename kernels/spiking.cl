@@ -337,15 +337,25 @@ inline void tb_compact(int q, TB_STEP_PARAMS)
     __global uint *counts = tb_pop_cnt + (tb_step - tb_t0) * tb_npops;
     __global uint2 *rec = tb_rec + tb_rec_base[q];
     uint c = 0, r = tb_rec_cnt[q];
-    for (long n = lo; n < hi; ++n) {
-        if (!tb_flags[n])
-            continue;
-        ids[lo + c++] = (uint)n;
-        const uchar what = tb_recorded[n];
-        if (what & 1u)
-            rec[r++] = (uint2)((uint)(tb_step - tb_t0), (uint)n);
-        if (what & 2u)
-            atomic_inc(&counts[tb_pop_of[n]]);
+    for (long n = lo; n < hi;) {
+        /* few neurons spike in a step: 16 silent ones are skipped at once */
+        if (hi - n >= 16) {
+            const ulong2 f = as_ulong2(vload16(0, tb_flags + n));
+            if ((f.s0 | f.s1) == 0) {
+                n += 16;
+                continue;
+            }
+        }
+        for (const long e = min(n + 16, hi); n < e; ++n) {
+            if (!tb_flags[n])
+                continue;
+            ids[lo + c++] = (uint)n;
+            const uchar what = tb_recorded[n];
+            if (what & 1u)
+                rec[r++] = (uint2)((uint)(tb_step - tb_t0), (uint)n);
+            if (what & 2u)
+                atomic_inc(&counts[tb_pop_of[n]]);
+        }
     }
     tb_rec_cnt[q] = r;
     tb_hist_cnt[slot * (tb_P + 1) + q] = c;
