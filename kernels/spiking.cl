@@ -18,8 +18,10 @@
  * synapses are stored by (source, delay) bucket, each bucket sorted by
  * target and weight, so the order in which a neuron's inputs are added
  * does not depend on the number of partitions or on the device.
- * A synapse is 8 bytes: .x = port << 30 | target - first neuron of the
- * partition, .y = the weight as float bits. */
+ * A synapse is 8 bytes: .x = port x N + target - first neuron of the
+ * partition (N the number of neurons: the target's place in the input
+ * array after the partition's first neuron, so delivery adds into one
+ * index without decoding a port), .y = the weight as float bits. */
 
 /* No fused multiply-adds: a compiler that fuses rounds differently from
  * one that does not, and a spiking network turns such differences into
@@ -36,9 +38,6 @@
 #define TB_BANK_SELECT(b)                                                                                   \
     ((b) == 0 ? tb_bank0 : (b) == 1 ? tb_bank1 : (b) == 2 ? tb_bank2 : (b) == 3 ? tb_bank3 : (b) == 4 ? tb_bank4 \
      : (b) == 5 ? tb_bank5 : (b) == 6 ? tb_bank6 : tb_bank7)
-
-#define TB_PORT_SHIFT 30
-#define TB_TARGET_MASK 0x3fffffffu
 
 /* Poisson counts of one neuron (element) per step. The inputs use it for
  * means of 10 and above (Hormann's PTRS transformed rejection, two
@@ -249,18 +248,16 @@ typedef struct {
  * full scale) does not stay in a CPU's L2 cache while the synapses stream
  * through it, so the lines the next bucket adds into are prefetched
  * before this bucket's adds (its synapses are in cache by then). */
-inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *restrict in, long N,
-                           const uint2 *seg, int n)
+inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *restrict in, const uint2 *seg,
+                           int n)
 {
     for (int i = 0; i < n; ++i) {
         if (i + 1 < n)
-            for (uint x = seg[i + 1].x; x < seg[i + 1].y; ++x) {
-                const uint y = syn[x].x;
-                TB_PREFETCH(in + (long)(y >> TB_PORT_SHIFT) * N + (long)(y & TB_TARGET_MASK));
-            }
+            for (uint x = seg[i + 1].x; x < seg[i + 1].y; ++x)
+                TB_PREFETCH(in + syn[x].x);
         for (uint x = seg[i].x; x < seg[i].y; ++x) {
             const uint2 y = syn[x];
-            in[(long)(y.x >> TB_PORT_SHIFT) * N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
+            in[y.x] += (real)as_float(y.y);
         }
     }
 }
@@ -284,9 +281,9 @@ inline void tb_deliver_ranges(tb_deliver_pipe *pp, __global const uint2 *restric
 
 /* One pipeline step, when a batch of bucket numbers is complete. */
 inline void tb_deliver_advance(tb_deliver_pipe *pp, __global const uint2 *restrict syn,
-                               __global const uint *restrict off, __global real *restrict in, long N)
+                               __global const uint *restrict off, __global real *restrict in)
 {
-    tb_deliver_add(syn, in, N, pp->seg, pp->nseg);
+    tb_deliver_add(syn, in, pp->seg, pp->nseg);
     tb_deliver_ranges(pp, syn, off, pp->bid[pp->cur ^ 1], pp->nprev);
     pp->nprev = pp->nb;
     pp->nb = 0;
@@ -315,14 +312,14 @@ inline void tb_deliver(int p, int pb, TB_STEP_PARAMS)
                 TB_PREFETCH(off + b);
                 pp.bid[pp.cur][pp.nb++] = b;
                 if (pp.nb == TB_BATCH)
-                    tb_deliver_advance(&pp, syn, off, in, tb_N);
+                    tb_deliver_advance(&pp, syn, off, in);
             }
         }
     }
     /* drain: the two batches in flight, then the partial one */
-    tb_deliver_advance(&pp, syn, off, in, tb_N);
-    tb_deliver_advance(&pp, syn, off, in, tb_N);
-    tb_deliver_add(syn, in, tb_N, pp.seg, pp.nseg);
+    tb_deliver_advance(&pp, syn, off, in);
+    tb_deliver_advance(&pp, syn, off, in);
+    tb_deliver_add(syn, in, pp.seg, pp.nseg);
 }
 
 /* The spikes of partition q in step t, in neuron order, into the history;

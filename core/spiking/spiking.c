@@ -472,6 +472,18 @@ static size_t max_ports(const spk *k)
     return n;
 }
 
+/* A synapse holds its target as port x N + neuron in 32 bits
+ * (SPK_SYNAPSE_BYTES). */
+static tb_status check_network_size(const spk *k, tb_error *err)
+{
+    if ((uint64_t)max_ports(k) * k->N <= (uint64_t)UINT32_MAX + 1)
+        return TB_OK;
+    return tb_error_set(err, TB_ERR_SCENARIO,
+                        "%llu neurons of models with %zu synaptic ports: at most %llu fit a run (ports x neurons "
+                        "at most 2^32)",
+                        (unsigned long long)k->N, max_ports(k), ((unsigned long long)UINT32_MAX + 1) / max_ports(k));
+}
+
 static tb_status upload_neurons(spk *k, tb_error *err)
 {
     void *pv = spk_to_real(k, k->pv, k->n_pv);
@@ -614,7 +626,7 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
     if (!k->readq)
         return tb_cl_fail(err, rc, "creating the read-back queue");
     if ((st = spk_check_inputs(sc, err)) != TB_OK || (st = plan_pops(k, err)) != TB_OK ||
-        (st = plan_spike_files(k, err)) != TB_OK)
+        (st = plan_spike_files(k, err)) != TB_OK || (st = check_network_size(k, err)) != TB_OK)
         return st;
     sort_ext_steps(k);
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||

@@ -23,9 +23,10 @@
 /* Synapse storage is split into at most this many device buffers (banks),
  * because a device caps each buffer (PoCL: 1 GiB by default). */
 #define SPK_MAX_BANKS 8
-/* A synapse: target (30 bits) and port (2 bits), weight as float bits. */
+/* A synapse: its target's place in the input array after its partition's
+ * first neuron (port x N + target - first; 32 bits, so N x ports is at
+ * most 2^32: check_network_size), weight as float bits. */
 #define SPK_SYNAPSE_BYTES 8u
-#define SPK_TARGET_MAX 0x3fffffffu
 
 /* lay[] (longs) begins with SPK_LAY_TABLE entries per population, in
  * scenario order: the first entry of its block and its class (the step
@@ -177,6 +178,11 @@ typedef struct spk {
     bool assim_done;               /* its correlations written */
 } spk;
 typedef struct spk_assim_rt spk_assim_rt;
+
+/* A synapse's first word back into its port and its target (relative to
+ * its partition's first neuron). */
+static inline uint32_t spk_synapse_port(const spk *k, uint32_t word) { return (uint32_t)(word / k->N); }
+static inline uint64_t spk_synapse_target(const spk *k, uint32_t word) { return word % k->N; }
 typedef struct spk_brain_rt spk_brain_rt;
 
 /* spiking.c, for spiking_perturb.c: n reals appended to pv (zeros when
