@@ -479,9 +479,10 @@ static tb_status check_network_size(const spk *k, tb_error *err)
     if ((uint64_t)max_ports(k) * k->N <= (uint64_t)UINT32_MAX + 1)
         return TB_OK;
     return tb_error_set(err, TB_ERR_SCENARIO,
-                        "%llu neurons of models with %zu synaptic ports: at most %llu fit a run (ports x neurons "
+                        "%s: %llu neurons of models with %zu synaptic ports: at most %llu fit a run (ports x neurons "
                         "at most 2^32)",
-                        (unsigned long long)k->N, max_ports(k), ((unsigned long long)UINT32_MAX + 1) / max_ports(k));
+                        k->sc->path, (unsigned long long)k->N, max_ports(k),
+                        ((unsigned long long)UINT32_MAX + 1) / max_ports(k));
 }
 
 static tb_status upload_neurons(spk *k, tb_error *err)
