@@ -244,22 +244,30 @@ typedef struct {
     int cur;
 } tb_deliver_pipe;
 
-/* The adds of a batch's buckets. The input array (0.6 MB a partition at
- * full scale) does not stay in a CPU's L2 cache while the synapses stream
- * through it, so the lines the next bucket adds into are prefetched
- * before this bucket's adds (its synapses are in cache by then). */
+/* The adds of a batch's buckets. */
 inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *restrict in, const uint2 *seg,
                            int n)
 {
     for (int i = 0; i < n; ++i) {
-        if (i + 1 < n)
-            for (uint x = seg[i + 1].x; x < seg[i + 1].y; ++x)
-                TB_PREFETCH(in + syn[x].x);
         for (uint x = seg[i].x; x < seg[i].y; ++x) {
             const uint2 y = syn[x];
             in[y.x] += (real)as_float(y.y);
         }
     }
+}
+
+/* The partition's input array (n neurons on each of `ports` ports, N
+ * apart) brought into the cache before delivery adds into it. The update
+ * streams the partition's whole state, which at full scale pushes the
+ * input array (0.6 MB a partition) out of a CPU's L2 cache; a sequential
+ * pass of prefetches brings it back for a line's cost, where prefetching
+ * each synapse's target line cost a load and a prefetch per synapse
+ * (about 40% of delivery's time, more than it saved). */
+inline void tb_warm_inputs(__global const real *in, long n, int ports, long N)
+{
+    for (int q = 0; q < ports; ++q)
+        for (long x = 0; x < n; x += 64 / (long)sizeof(real))
+            TB_PREFETCH(in + q * N + x);
 }
 
 /* The bucket numbers gathered a batch ago into synapse ranges (empty

@@ -222,6 +222,9 @@ void *spk_to_real(const spk *k, const double *x, size_t n);
  * of the step program (generated glue only). */
 tb_status spk_classify(spk *k, tb_error *err);
 char *spk_generate(const spk *k);
+/* spiking.c: the most synaptic ports of the populations' models (the
+ * rows of the input array, N neurons each). */
+size_t spk_max_ports(const spk *k);
 /* spiking.c: a population's init or prepare kernel with its block set as
  * the last argument, ready to launch. */
 cl_int spk_pop_kernel_arg(const spk_pop *p, cl_kernel kn);
