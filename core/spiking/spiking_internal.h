@@ -178,12 +178,12 @@ typedef struct spk {
     bool assim_done;               /* its correlations written */
 } spk;
 typedef struct spk_assim_rt spk_assim_rt;
+typedef struct spk_brain_rt spk_brain_rt;
 
 /* A synapse's first word back into its port and its target (relative to
  * its partition's first neuron). */
 static inline uint32_t spk_synapse_port(const spk *k, uint32_t word) { return (uint32_t)(word / k->N); }
 static inline uint64_t spk_synapse_target(const spk *k, uint32_t word) { return word % k->N; }
-typedef struct spk_brain_rt spk_brain_rt;
 
 /* spiking.c, for spiking_perturb.c: n reals appended to pv (zeros when
  * vals is NULL), the offset of the first */
