@@ -18,8 +18,10 @@
  * synapses are stored by (source, delay) bucket, each bucket sorted by
  * target and weight, so the order in which a neuron's inputs are added
  * does not depend on the number of partitions or on the device.
- * A synapse is 8 bytes: .x = port << 30 | target - first neuron of the
- * partition, .y = the weight as float bits. */
+ * A synapse is 8 bytes: .x = port x N + target - first neuron of the
+ * partition (N the number of neurons: the target's place in the input
+ * array after the partition's first neuron, so delivery adds into one
+ * index without decoding a port), .y = the weight as float bits. */
 
 /* No fused multiply-adds: a compiler that fuses rounds differently from
  * one that does not, and a spiking network turns such differences into
@@ -36,9 +38,6 @@
 #define TB_BANK_SELECT(b)                                                                                   \
     ((b) == 0 ? tb_bank0 : (b) == 1 ? tb_bank1 : (b) == 2 ? tb_bank2 : (b) == 3 ? tb_bank3 : (b) == 4 ? tb_bank4 \
      : (b) == 5 ? tb_bank5 : (b) == 6 ? tb_bank6 : tb_bank7)
-
-#define TB_PORT_SHIFT 30
-#define TB_TARGET_MASK 0x3fffffffu
 
 /* Poisson counts of one neuron (element) per step. The inputs use it for
  * means of 10 and above (Hormann's PTRS transformed rejection, two
@@ -245,24 +244,30 @@ typedef struct {
     int cur;
 } tb_deliver_pipe;
 
-/* The adds of a batch's buckets. The input array (0.6 MB a partition at
- * full scale) does not stay in a CPU's L2 cache while the synapses stream
- * through it, so the lines the next bucket adds into are prefetched
- * before this bucket's adds (its synapses are in cache by then). */
-inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *restrict in, long N,
-                           const uint2 *seg, int n)
+/* The adds of a batch's buckets. */
+inline void tb_deliver_add(__global const uint2 *restrict syn, __global real *restrict in, const uint2 *seg,
+                           int n)
 {
     for (int i = 0; i < n; ++i) {
-        if (i + 1 < n)
-            for (uint x = seg[i + 1].x; x < seg[i + 1].y; ++x) {
-                const uint y = syn[x].x;
-                TB_PREFETCH(in + (long)(y >> TB_PORT_SHIFT) * N + (long)(y & TB_TARGET_MASK));
-            }
         for (uint x = seg[i].x; x < seg[i].y; ++x) {
             const uint2 y = syn[x];
-            in[(long)(y.x >> TB_PORT_SHIFT) * N + (long)(y.x & TB_TARGET_MASK)] += (real)as_float(y.y);
+            in[y.x] += (real)as_float(y.y);
         }
     }
+}
+
+/* The partition's input array (n neurons on each of `ports` ports, N
+ * apart) brought into the cache before delivery adds into it. The update
+ * streams the partition's whole state, which at full scale pushes the
+ * input array (0.6 MB a partition) out of a CPU's L2 cache; a sequential
+ * pass of prefetches brings it back for a line's cost, where prefetching
+ * each synapse's target line cost a load and a prefetch per synapse
+ * (about 40% of delivery's time, more than it saved). */
+inline void tb_warm_inputs(__global const real *in, long n, int ports, long N)
+{
+    for (int q = 0; q < ports; ++q)
+        for (long x = 0; x < n; x += 64 / (long)sizeof(real))
+            TB_PREFETCH(in + q * N + x);
 }
 
 /* The bucket numbers gathered a batch ago into synapse ranges (empty
@@ -284,9 +289,9 @@ inline void tb_deliver_ranges(tb_deliver_pipe *pp, __global const uint2 *restric
 
 /* One pipeline step, when a batch of bucket numbers is complete. */
 inline void tb_deliver_advance(tb_deliver_pipe *pp, __global const uint2 *restrict syn,
-                               __global const uint *restrict off, __global real *restrict in, long N)
+                               __global const uint *restrict off, __global real *restrict in)
 {
-    tb_deliver_add(syn, in, N, pp->seg, pp->nseg);
+    tb_deliver_add(syn, in, pp->seg, pp->nseg);
     tb_deliver_ranges(pp, syn, off, pp->bid[pp->cur ^ 1], pp->nprev);
     pp->nprev = pp->nb;
     pp->nb = 0;
@@ -315,14 +320,14 @@ inline void tb_deliver(int p, int pb, TB_STEP_PARAMS)
                 TB_PREFETCH(off + b);
                 pp.bid[pp.cur][pp.nb++] = b;
                 if (pp.nb == TB_BATCH)
-                    tb_deliver_advance(&pp, syn, off, in, tb_N);
+                    tb_deliver_advance(&pp, syn, off, in);
             }
         }
     }
     /* drain: the two batches in flight, then the partial one */
-    tb_deliver_advance(&pp, syn, off, in, tb_N);
-    tb_deliver_advance(&pp, syn, off, in, tb_N);
-    tb_deliver_add(syn, in, tb_N, pp.seg, pp.nseg);
+    tb_deliver_advance(&pp, syn, off, in);
+    tb_deliver_advance(&pp, syn, off, in);
+    tb_deliver_add(syn, in, pp.seg, pp.nseg);
 }
 
 /* The spikes of partition q in step t, in neuron order, into the history;
@@ -337,15 +342,25 @@ inline void tb_compact(int q, TB_STEP_PARAMS)
     __global uint *counts = tb_pop_cnt + (tb_step - tb_t0) * tb_npops;
     __global uint2 *rec = tb_rec + tb_rec_base[q];
     uint c = 0, r = tb_rec_cnt[q];
-    for (long n = lo; n < hi; ++n) {
-        if (!tb_flags[n])
-            continue;
-        ids[lo + c++] = (uint)n;
-        const uchar what = tb_recorded[n];
-        if (what & 1u)
-            rec[r++] = (uint2)((uint)(tb_step - tb_t0), (uint)n);
-        if (what & 2u)
-            atomic_inc(&counts[tb_pop_of[n]]);
+    for (long n = lo; n < hi;) {
+        /* few neurons spike in a step: 16 silent ones are skipped at once */
+        if (hi - n >= 16) {
+            const ulong2 f = as_ulong2(vload16(0, tb_flags + n));
+            if ((f.s0 | f.s1) == 0) {
+                n += 16;
+                continue;
+            }
+        }
+        for (const long e = min(n + 16, hi); n < e; ++n) {
+            if (!tb_flags[n])
+                continue;
+            ids[lo + c++] = (uint)n;
+            const uchar what = tb_recorded[n];
+            if (what & 1u)
+                rec[r++] = (uint2)((uint)(tb_step - tb_t0), (uint)n);
+            if (what & 2u)
+                atomic_inc(&counts[tb_pop_of[n]]);
+        }
     }
     tb_rec_cnt[q] = r;
     tb_hist_cnt[slot * (tb_P + 1) + q] = c;

@@ -156,7 +156,10 @@ inline void tb_emit(tb_conn *c, long s, long t, uint j, ulong slot, int have, fl
     }
     const uint pos = c->shared ? atomic_inc(&counts[b]) : counts[b]++;
     __global uint2 *bank = TB_WBANK_SELECT(pbank[p]) + pbase[p];
-    bank[pos] = (uint2)(((uint)c->port << 30) | (uint)(gt - part[p]), as_uint(w));
+    /* the target's place in the input array after the partition's first
+     * neuron: port x neurons (part[P]) + target - first (the host keeps it
+     * within 32 bits) */
+    bank[pos] = (uint2)((uint)((ulong)c->port * (ulong)part[c->P] + (ulong)(gt - part[p])), as_uint(w));
 }
 
 #define TB_EMIT(s, t, j, slot) \
@@ -379,7 +382,8 @@ inline void tb_sift(__global uint2 *a, long root, long n)
     }
 }
 
-/* Each bucket sorted by (port, target, weight bits): insertion sort for the
+/* Each bucket sorted by (port, target, weight bits), i.e. by the synapse
+ * words (port x neurons + target, weight bits): insertion sort for the
  * usual few entries, heapsort for large ones. */
 __kernel void tb_sort_buckets(__global const uint *boff, long nb, int P, ulong first, __global const int *pbank,
                               __global const ulong *pbase, TB_WBANK_ARGS)

@@ -155,6 +155,24 @@ EOF2
 expect 3 "the network needs at least 4e+10 synapses (320 GB of synapse buffers)" -- "$TWINBRAIN" run "$TMP/huge.toml" -o "$TMP/huge.h5"
 check "a network that does not fit writes no output file" test ! -e "$TMP/huge.h5"
 
+# a synapse addresses its target's input as port x neurons + neuron in 32 bits: 3e9 neurons of
+# a 2-port model are refused before anything is allocated for them
+cat > "$TMP/many-neurons.toml" <<'EOF2'
+[simulation]
+duration = 1.0
+[[population]]
+name = "a"
+model = "iaf_psc_exp"
+size = 1500000000
+[[population]]
+name = "b"
+model = "iaf_psc_exp"
+size = 1500000000
+EOF2
+expect 2 "many-neurons.toml: 3000000000 neurons of models with 2 synaptic ports: at most 2147483648 fit a run" -- \
+    timeout 60 "$TWINBRAIN" run "$TMP/many-neurons.toml" -o "$TMP/many-neurons.h5"
+check "a network over the synapse format's size writes no output file" test ! -e "$TMP/many-neurons.h5"
+
 # names are checked for reuse in one sorted pass: 100,000 populations check in about a second
 # (pairwise, it took minutes); the bound is generous, the work it catches is quadratic
 "$TB_PYTHON" -c "

@@ -463,13 +463,26 @@ static cl_int arg_real(cl_kernel kn, cl_uint i, const spk *k, double x)
     return clSetKernelArg(kn, i, sizeof f, &f);
 }
 
-static size_t max_ports(const spk *k)
+size_t spk_max_ports(const spk *k)
 {
     size_t n = 1;
     for (size_t i = 0; i < k->n_pops; ++i)
         if (k->pops[i].model->m->n_ports > n)
             n = k->pops[i].model->m->n_ports;
     return n;
+}
+
+/* A synapse holds its target as port x N + neuron in 32 bits
+ * (SPK_SYNAPSE_BYTES). */
+static tb_status check_network_size(const spk *k, tb_error *err)
+{
+    if ((uint64_t)spk_max_ports(k) * k->N <= (uint64_t)UINT32_MAX + 1)
+        return TB_OK;
+    return tb_error_set(err, TB_ERR_SCENARIO,
+                        "%s: %llu neurons of models with %zu synaptic ports: at most %llu fit a run (ports x neurons "
+                        "at most 2^32)",
+                        k->sc->path, (unsigned long long)k->N, spk_max_ports(k),
+                        ((unsigned long long)UINT32_MAX + 1) / spk_max_ports(k));
 }
 
 static tb_status upload_neurons(spk *k, tb_error *err)
@@ -485,11 +498,11 @@ static tb_status upload_neurons(spk *k, tb_error *err)
         !(k->cv_buf = spk_alloc(k, k->n_cv * k->realsz, NULL, "model constants", err)) ||
         !(k->state = spk_alloc(k, k->n_state * k->realsz, NULL, "neuron state", err)))
         return err ? err->status : TB_ERR_DEVICE;
-    void *zeros = calloc(k->N * max_ports(k) + 1, k->realsz > sizeof(int) ? k->realsz : sizeof(int));
+    void *zeros = calloc(k->N * spk_max_ports(k) + 1, k->realsz > sizeof(int) ? k->realsz : sizeof(int));
     if (!zeros)
         return oom(err);
     k->refr = spk_alloc(k, k->N * sizeof(cl_int), zeros, "refractory counters", err);
-    k->in = k->refr ? spk_alloc(k, k->N * max_ports(k) * k->realsz, zeros, "synaptic input", err) : NULL;
+    k->in = k->refr ? spk_alloc(k, k->N * spk_max_ports(k) * k->realsz, zeros, "synaptic input", err) : NULL;
     k->flags = k->in ? spk_alloc(k, k->N, zeros, "spike flags", err) : NULL;
     free(zeros);
     return k->flags ? TB_OK : err ? err->status : TB_ERR_DEVICE;
@@ -614,7 +627,7 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
     if (!k->readq)
         return tb_cl_fail(err, rc, "creating the read-back queue");
     if ((st = spk_check_inputs(sc, err)) != TB_OK || (st = plan_pops(k, err)) != TB_OK ||
-        (st = plan_spike_files(k, err)) != TB_OK)
+        (st = plan_spike_files(k, err)) != TB_OK || (st = check_network_size(k, err)) != TB_OK)
         return st;
     sort_ext_steps(k);
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||

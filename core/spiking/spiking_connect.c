@@ -122,8 +122,6 @@ tb_status spk_partition(spk *k, tb_error *err)
     }
     if ((uint64_t)P > k->N && !spk_ranks_active(k))
         P = (int)(k->N ? k->N : 1);
-    while ((k->N + (uint64_t)P - 1) / (uint64_t)P > SPK_TARGET_MAX && !spk_ranks_active(k))
-        ++P;
     k->P = P;
     spk_ranks_own(k);
     k->part = calloc((size_t)P + 1, sizeof *k->part);
@@ -1029,9 +1027,10 @@ static tb_status edge_piece_read(spk *k, const size_t *pops, size_t n_pops, uint
         for (size_t j = s0 * ND; j < s1 * ND; ++j)
             for (uint32_t x = o[j]; x < o[j + 1]; ++x) {
                 const uint32_t *e = b->syn + 2 * (at + x - lo);
-                uint64_t t = (uint64_t)k->part[p] + (e[0] & SPK_TARGET_MAX);
+                uint64_t t = (uint64_t)k->part[p] + spk_synapse_target(k, e[0]);
                 if (wanted(k, pops, n_pops, t))
-                    b->refs[m++] = (edge_ref){j / ND, t, k->dmin + (int32_t)(j % ND), e[0] >> 30, e[1]};
+                    b->refs[m++] = (edge_ref){j / ND, t, k->dmin + (int32_t)(j % ND), spk_synapse_port(k, e[0]),
+                                              e[1]};
             }
         at += hi - lo;
     }
@@ -1120,7 +1119,7 @@ tb_status spk_scan_sources(spk *k, uint64_t s_lo, uint64_t s_hi, uint64_t piece,
             for (int p = 0; p < k->P; ++p) {
                 const uint32_t *o = k->boff_host + (size_t)p * L;
                 for (uint32_t x = o[s * ND]; x < o[(s + 1) * ND]; ++x)
-                    tgt[c++] = (uint64_t)k->part[p] + (syn[2 * (at[p] + x - o[s0 * ND])] & SPK_TARGET_MAX);
+                    tgt[c++] = (uint64_t)k->part[p] + spk_synapse_target(k, syn[2 * (at[p] + x - o[s0 * ND])]);
             }
             if (c > 0)
                 st = fn(ctx, s, tgt, c, err);

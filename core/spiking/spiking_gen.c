@@ -282,10 +282,14 @@ static void gen_step(tb_buf *b, const spk *k)
                    "                tb_ext_copy(TB_STEP_ARGS);\n"
                    "            continue;\n"
                    "        }\n"
-                   "        if (tb_lid == 0 && tb_deliver_on)\n"
-                   "            tb_deliver(tb_p, tb_p - tb_pfirst, TB_STEP_ARGS);\n"
-                   "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
                    "        const long tb_lo = tb_part[tb_p], tb_hi = tb_part[tb_p + 1];\n");
+    tb_buf_printf(b,
+                  "        if (tb_lid == 0 && tb_deliver_on) {\n"
+                  "            tb_warm_inputs(tb_in + tb_lo, tb_hi - tb_lo, %zu, tb_N);\n"
+                  "            tb_deliver(tb_p, tb_p - tb_pfirst, TB_STEP_ARGS);\n"
+                  "        }\n"
+                  "        barrier(CLK_GLOBAL_MEM_FENCE);\n",
+                  spk_max_ports(k));
     tb_buf_printf(b,
                   "        for (int tb_q = 0; tb_q < tb_npops; ++tb_q) {\n"
                   "            const long tb_pl = tb_lay[%d * tb_q], tb_plo = tb_lay[tb_pl + %d];\n"

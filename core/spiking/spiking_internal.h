@@ -23,9 +23,10 @@
 /* Synapse storage is split into at most this many device buffers (banks),
  * because a device caps each buffer (PoCL: 1 GiB by default). */
 #define SPK_MAX_BANKS 8
-/* A synapse: target (30 bits) and port (2 bits), weight as float bits. */
+/* A synapse: its target's place in the input array after its partition's
+ * first neuron (port x N + target - first; 32 bits, so N x ports is at
+ * most 2^32: check_network_size), weight as float bits. */
 #define SPK_SYNAPSE_BYTES 8u
-#define SPK_TARGET_MAX 0x3fffffffu
 
 /* lay[] (longs) begins with SPK_LAY_TABLE entries per population, in
  * scenario order: the first entry of its block and its class (the step
@@ -179,6 +180,11 @@ typedef struct spk {
 typedef struct spk_assim_rt spk_assim_rt;
 typedef struct spk_brain_rt spk_brain_rt;
 
+/* A synapse's first word back into its port and its target (relative to
+ * its partition's first neuron). */
+static inline uint32_t spk_synapse_port(const spk *k, uint32_t word) { return (uint32_t)(word / k->N); }
+static inline uint64_t spk_synapse_target(const spk *k, uint32_t word) { return word % k->N; }
+
 /* spiking.c, for spiking_perturb.c: n reals appended to pv (zeros when
  * vals is NULL), the offset of the first */
 size_t spk_pv_add(spk *k, const double *vals, size_t n);
@@ -221,6 +227,9 @@ void *spk_to_real(const spk *k, const double *x, size_t n);
  * of the step program (generated glue only). */
 tb_status spk_classify(spk *k, tb_error *err);
 char *spk_generate(const spk *k);
+/* spiking.c: the most synaptic ports of the populations' models (the
+ * rows of the input array, N neurons each). */
+size_t spk_max_ports(const spk *k);
 /* spiking.c: a population's init or prepare kernel with its block set as
  * the last argument, ready to launch. */
 cl_int spk_pop_kernel_arg(const spk_pop *p, cl_kernel kn);

@@ -129,8 +129,6 @@ tb_status spk_ranks_plan(spk *k, int *P, uint64_t *bank_syn, double total, tb_er
         each = (need + (uint64_t)R - 1) / (uint64_t)R;
     if (each * (uint64_t)R > k->N)
         each = k->N / (uint64_t)R;
-    while ((k->N + each * (uint64_t)R - 1) / (each * (uint64_t)R) > SPK_TARGET_MAX)
-        ++each;
     rk->each = (int)each;
     *P = (int)each * R;
     return TB_OK;
