@@ -362,6 +362,39 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
     return vload16(0, t);
 }
 
+/* A tile's inputs one column to the right (shr: the first is a padding
+ * zero) or to the left (shl: the last is), from a load inside the row:
+ * the edge tiles of a convolution padded by one column (fnn's 3x3 layers)
+ * load as the inner ones do instead of copying their columns one by one. */
+inline tw_real8 tw_shr8(tw_real8 v)
+{
+    return (tw_real8)(TB_R(0), v.s0, v.s12, v.s3456);
+}
+
+inline tw_real8 tw_shl8(tw_real8 v)
+{
+    return (tw_real8)(v.s1, v.s23, v.s4567, TB_R(0));
+}
+
+inline tw_real16 tw_shr16(tw_real16 v)
+{
+    return (tw_real16)(TB_R(0), v.s0, v.s12, v.s3456, v.s789abcde);
+}
+
+inline tw_real16 tw_shl16(tw_real16 v)
+{
+    return (tw_real16)(v.s1, v.s23, v.s4567, v.s89abcdef, TB_R(0));
+}
+
+/* The channel loops unrolled, so that the accumulators stay in registers
+ * (PoCL's compiler kept them on the stack otherwise: a load and a store
+ * around every multiply-add). */
+#ifdef __clang__
+#define TW_UNROLL _Pragma("unroll")
+#else
+#define TW_UNROLL
+#endif
+
 #define TW_CONV_TILED_W(NAME, MB, OB)                                                                             \
     __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
                        __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
@@ -385,9 +418,12 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
         const int ow0 = owb * OB, w0 = ow0 * sw - pw;                                                             \
         const int seg = (OB - 1) * sw + (KW - 1) * dw + 1;                                                        \
         const int direct = sw == 1 && w0 >= 0 && w0 + seg <= W; /* vector loads straight from the input */        \
+        /* an edge tile whose taps reach at most one column past the row's ends: clamped loads, shifted */       \
+        const int s0 = w0 - clamp(w0, 0, W - OB), s1 = w0 + (KW - 1) * dw - clamp(w0 + (KW - 1) * dw, 0, W - OB); \
+        const int shifted = !direct && sw == 1 && W >= OB && s0 >= -1 && s1 <= 1;                              \
         tw_real##OB acc[MB];                                                                                      \
         int wo[MB]; /* each channel's weights (a channel past the group's end reads the first's) */               \
-        for (int mb = 0; mb < MB; ++mb) {                                                                         \
+        TW_UNROLL for (int mb = 0; mb < MB; ++mb) {                                                                         \
             const int m = mb < mcount ? mb : 0;                                                                   \
             acc[mb] = (tw_real##OB)(meta[16] ? bias[m0 + m] : TB_R(0));                                           \
             wo[mb] = m * cpg * KH * KW;                                                                           \
@@ -405,7 +441,17 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
                 if (direct) {                                                                                     \
                     for (int kw = 0; kw < KW; ++kw) {                                                             \
                         const tw_real##OB xv = vload##OB(0, row + kw * dw);                                       \
-                        for (int mb = 0; mb < MB; ++mb)                                                           \
+                        TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                           \
+                            acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
+                    }                                                                                             \
+                    continue;                                                                                     \
+                }                                                                                                 \
+                if (shifted) {                                                                                    \
+                    for (int kw = 0; kw < KW; ++kw) {                                                             \
+                        const int at = w0 + kw * dw, cs = clamp(at, 0, W - OB);                                   \
+                        const tw_real##OB v = vload##OB(0, row - w0 + cs);                                        \
+                        const tw_real##OB xv = at < cs ? tw_shr##OB(v) : at > cs ? tw_shl##OB(v) : v;             \
+                        TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                           \
                             acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
                     }                                                                                             \
                     continue;                                                                                     \
@@ -414,12 +460,14 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
                     xr[s] = w0 + s >= 0 && w0 + s < W ? row[s] : TB_R(0);                                         \
                 for (int kw = 0; kw < KW; ++kw) {                                                                 \
                     const tw_real##OB xv = tw_tap##OB(xr, kw * dw, sw);                                           \
-                    for (int mb = 0; mb < MB; ++mb)                                                               \
+                    TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                               \
                         acc[mb] += wk[wo[mb] + kw] * xv;                                                          \
                 }                                                                                                 \
             }                                                                                                     \
         }                                                                                                         \
-        for (int mb = 0; mb < mcount; ++mb) {                                                                     \
+        TW_UNROLL for (int mb = 0; mb < MB; ++mb) {                                                               \
+            if (mb >= mcount)                                                                                     \
+                break;                                                                                            \
             __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW + ow0;                           \
             const tw_real##OB v = tw_act##OB(acc[mb], act, p0, p1);                                               \
             if (ow0 + OB <= OW) {                                                                                 \
