@@ -395,7 +395,7 @@ inline tw_real16 tw_shl16(tw_real16 v)
 #define TW_UNROLL
 #endif
 
-#define TW_CONV_TILED_W(NAME, MB, OB)                                                                             \
+#define TW_CONV_TILED_K(NAME, MB, OB, KWC)                                                                           \
     __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
                        __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
                        const long n, const int act, const real p0, const real p1)                                 \
@@ -404,7 +404,7 @@ inline tw_real16 tw_shl16(tw_real16 v)
         if (i >= n)                                                                                               \
             return;                                                                                               \
         const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], M = (int)meta[4], OH = (int)meta[5],      \
-                  OW = (int)meta[6], KH = (int)meta[7], KW = (int)meta[8], sh = (int)meta[9], sw = (int)meta[10], \
+                  OW = (int)meta[6], KH = (int)meta[7], KW = KWC ? KWC : (int)meta[8], sh = (int)meta[9], sw = (int)meta[10], \
                   ph = (int)meta[11], pw = (int)meta[12], dh = (int)meta[13], dw = (int)meta[14],                 \
                   groups = (int)meta[15], OWB = (int)meta[17], MBN = (int)meta[18];                               \
         int j = (int)i;                                                                                           \
@@ -431,15 +431,15 @@ inline tw_real16 tw_shl16(tw_real16 v)
         __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;                                        \
         __global const real *wp = w + b * ws + m0 * cpg * KH * KW;                                                \
         real xr[TW_SEG];                                                                                          \
+        const int h0 = oh * sh - ph; /* the kernel rows inside the input, as tw_conv2d finds them */              \
+        const int kh0 = h0 >= 0 ? 0 : (-h0 + dh - 1) / dh, kh1 = min(KH, (H - h0 + dh - 1) / dh);                 \
         for (int c = 0; c < cpg; ++c, xp += H * W, wp += KH * KW) {                                               \
-            for (int kh = 0; kh < KH; ++kh) {                                                                     \
-                const int ih = oh * sh - ph + kh * dh;                                                            \
-                if (ih < 0 || ih >= H)                                                                            \
-                    continue;                                                                                     \
+            for (int kh = kh0; kh < kh1; ++kh) {                                                                  \
+                const int ih = h0 + kh * dh;                                                                      \
                 __global const real *row = xp + ih * W + w0;                                                      \
                 __global const real *wk = wp + kh * KW;                                                           \
                 if (direct) {                                                                                     \
-                    for (int kw = 0; kw < KW; ++kw) {                                                             \
+                    TW_UNROLL for (int kw = 0; kw < KW; ++kw) {                                                             \
                         const tw_real##OB xv = vload##OB(0, row + kw * dw);                                       \
                         TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                           \
                             acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
@@ -447,7 +447,7 @@ inline tw_real16 tw_shl16(tw_real16 v)
                     continue;                                                                                     \
                 }                                                                                                 \
                 if (shifted) {                                                                                    \
-                    for (int kw = 0; kw < KW; ++kw) {                                                             \
+                    TW_UNROLL for (int kw = 0; kw < KW; ++kw) {                                                             \
                         const int at = w0 + kw * dw, cs = clamp(at, 0, W - OB);                                   \
                         const tw_real##OB v = vload##OB(0, row - w0 + cs);                                        \
                         const tw_real##OB xv = at < cs ? tw_shr##OB(v) : at > cs ? tw_shl##OB(v) : v;             \
@@ -481,12 +481,17 @@ inline tw_real16 tw_shl16(tw_real16 v)
         }                                                                                                         \
     }
 
+#define TW_CONV_TILED_W(NAME, MB, OB) TW_CONV_TILED_K(NAME, MB, OB, 0)
 #define TW_CONV_TILED(NAME, MB) TW_CONV_TILED_W(NAME, MB, 8)
 
 TW_CONV_TILED(tw_conv2d_t1, 1)
 TW_CONV_TILED(tw_conv2d_t4, 4)
 TW_CONV_TILED(tw_conv2d_t8, 8)
 TW_CONV_TILED_W(tw_conv2d_t8w, 8, 16)
+/* 3-column kernels (fnn's 3x3 and causal 3x3x3 layers): the column loop
+ * unrolled, same sums */
+TW_CONV_TILED_K(tw_conv2d_t8_k3, 8, 8, 3)
+TW_CONV_TILED_K(tw_conv2d_t8w_k3, 8, 16, 3)
 
 /* Matrix products (Gemm, batched MatMul) in register tiles: one work-item
  * computes 4 rows by 8 columns of one batch entry, with vector loads of
