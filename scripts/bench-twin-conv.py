@@ -36,7 +36,8 @@ ap.add_argument("--frames", type=int, default=10)
 ap.add_argument("--rounds", type=int, default=2)
 ap.add_argument("kernels", nargs="*")
 opt = ap.parse_args()
-tb = os.environ.get("TWINBRAIN", "./twinbrain")
+SRC = os.environ.get("TB_SRCDIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+tb = os.environ.get("TWINBRAIN", os.path.join(SRC, "twinbrain"))
 rng = np.random.default_rng(1)
 nodes, inits, outs = [], [], []
 
