@@ -362,7 +362,40 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
     return vload16(0, t);
 }
 
-#define TW_CONV_TILED_W(NAME, MB, OB)                                                                             \
+/* A tile's inputs one column to the right (shr: the first is a padding
+ * zero) or to the left (shl: the last is), from a load inside the row:
+ * the edge tiles of a convolution padded by one column (fnn's 3x3 layers)
+ * load as the inner ones do instead of copying their columns one by one. */
+inline tw_real8 tw_shr8(tw_real8 v)
+{
+    return (tw_real8)(TB_R(0), v.s0, v.s12, v.s3456);
+}
+
+inline tw_real8 tw_shl8(tw_real8 v)
+{
+    return (tw_real8)(v.s1, v.s23, v.s4567, TB_R(0));
+}
+
+inline tw_real16 tw_shr16(tw_real16 v)
+{
+    return (tw_real16)(TB_R(0), v.s0, v.s12, v.s3456, v.s789abcde);
+}
+
+inline tw_real16 tw_shl16(tw_real16 v)
+{
+    return (tw_real16)(v.s1, v.s23, v.s4567, v.s89abcdef, TB_R(0));
+}
+
+/* The channel loops unrolled, so that the accumulators stay in registers
+ * (PoCL's compiler kept them on the stack otherwise: a load and a store
+ * around every multiply-add). */
+#ifdef __clang__
+#define TW_UNROLL _Pragma("unroll")
+#else
+#define TW_UNROLL
+#endif
+
+#define TW_CONV_TILED_K(NAME, MB, OB, KWC)                                                                           \
     __kernel void NAME(__global const real *x, const long xs, __global const real *w, const long ws,              \
                        __global const real *bias, __global real *y, const long ys, __global const long *meta,     \
                        const long n, const int act, const real p0, const real p1)                                 \
@@ -371,7 +404,7 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
         if (i >= n)                                                                                               \
             return;                                                                                               \
         const int C = (int)meta[1], H = (int)meta[2], W = (int)meta[3], M = (int)meta[4], OH = (int)meta[5],      \
-                  OW = (int)meta[6], KH = (int)meta[7], KW = (int)meta[8], sh = (int)meta[9], sw = (int)meta[10], \
+                  OW = (int)meta[6], KH = (int)meta[7], KW = KWC ? KWC : (int)meta[8], sh = (int)meta[9], sw = (int)meta[10], \
                   ph = (int)meta[11], pw = (int)meta[12], dh = (int)meta[13], dw = (int)meta[14],                 \
                   groups = (int)meta[15], OWB = (int)meta[17], MBN = (int)meta[18];                               \
         int j = (int)i;                                                                                           \
@@ -385,9 +418,12 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
         const int ow0 = owb * OB, w0 = ow0 * sw - pw;                                                             \
         const int seg = (OB - 1) * sw + (KW - 1) * dw + 1;                                                        \
         const int direct = sw == 1 && w0 >= 0 && w0 + seg <= W; /* vector loads straight from the input */        \
+        /* an edge tile whose taps reach at most one column past the row's ends: clamped loads, shifted */       \
+        const int s0 = w0 - clamp(w0, 0, W - OB), s1 = w0 + (KW - 1) * dw - clamp(w0 + (KW - 1) * dw, 0, W - OB); \
+        const int shifted = !direct && sw == 1 && W >= OB && s0 >= -1 && s1 <= 1;                              \
         tw_real##OB acc[MB];                                                                                      \
         int wo[MB]; /* each channel's weights (a channel past the group's end reads the first's) */               \
-        for (int mb = 0; mb < MB; ++mb) {                                                                         \
+        TW_UNROLL for (int mb = 0; mb < MB; ++mb) {                                                                         \
             const int m = mb < mcount ? mb : 0;                                                                   \
             acc[mb] = (tw_real##OB)(meta[16] ? bias[m0 + m] : TB_R(0));                                           \
             wo[mb] = m * cpg * KH * KW;                                                                           \
@@ -395,17 +431,27 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
         __global const real *xp = x + b * xs + (nn * C + g * cpg) * H * W;                                        \
         __global const real *wp = w + b * ws + m0 * cpg * KH * KW;                                                \
         real xr[TW_SEG];                                                                                          \
+        const int h0 = oh * sh - ph; /* the kernel rows inside the input, as tw_conv2d finds them */              \
+        const int kh0 = h0 >= 0 ? 0 : (-h0 + dh - 1) / dh, kh1 = min(KH, (H - h0 + dh - 1) / dh);                 \
         for (int c = 0; c < cpg; ++c, xp += H * W, wp += KH * KW) {                                               \
-            for (int kh = 0; kh < KH; ++kh) {                                                                     \
-                const int ih = oh * sh - ph + kh * dh;                                                            \
-                if (ih < 0 || ih >= H)                                                                            \
-                    continue;                                                                                     \
+            for (int kh = kh0; kh < kh1; ++kh) {                                                                  \
+                const int ih = h0 + kh * dh;                                                                      \
                 __global const real *row = xp + ih * W + w0;                                                      \
                 __global const real *wk = wp + kh * KW;                                                           \
                 if (direct) {                                                                                     \
-                    for (int kw = 0; kw < KW; ++kw) {                                                             \
+                    TW_UNROLL for (int kw = 0; kw < KW; ++kw) {                                                             \
                         const tw_real##OB xv = vload##OB(0, row + kw * dw);                                       \
-                        for (int mb = 0; mb < MB; ++mb)                                                           \
+                        TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                           \
+                            acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
+                    }                                                                                             \
+                    continue;                                                                                     \
+                }                                                                                                 \
+                if (shifted) {                                                                                    \
+                    TW_UNROLL for (int kw = 0; kw < KW; ++kw) {                                                             \
+                        const int at = w0 + kw * dw, cs = clamp(at, 0, W - OB);                                   \
+                        const tw_real##OB v = vload##OB(0, row - w0 + cs);                                        \
+                        const tw_real##OB xv = at < cs ? tw_shr##OB(v) : at > cs ? tw_shl##OB(v) : v;             \
+                        TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                           \
                             acc[mb] += wk[wo[mb] + kw] * xv;                                                      \
                     }                                                                                             \
                     continue;                                                                                     \
@@ -414,12 +460,14 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
                     xr[s] = w0 + s >= 0 && w0 + s < W ? row[s] : TB_R(0);                                         \
                 for (int kw = 0; kw < KW; ++kw) {                                                                 \
                     const tw_real##OB xv = tw_tap##OB(xr, kw * dw, sw);                                           \
-                    for (int mb = 0; mb < MB; ++mb)                                                               \
+                    TW_UNROLL for (int mb = 0; mb < MB; ++mb)                                                               \
                         acc[mb] += wk[wo[mb] + kw] * xv;                                                          \
                 }                                                                                                 \
             }                                                                                                     \
         }                                                                                                         \
-        for (int mb = 0; mb < mcount; ++mb) {                                                                     \
+        TW_UNROLL for (int mb = 0; mb < MB; ++mb) {                                                               \
+            if (mb >= mcount)                                                                                     \
+                break;                                                                                            \
             __global real *yp = y + b * ys + ((nn * M + m0 + mb) * OH + oh) * OW + ow0;                           \
             const tw_real##OB v = tw_act##OB(acc[mb], act, p0, p1);                                               \
             if (ow0 + OB <= OW) {                                                                                 \
@@ -433,12 +481,17 @@ inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
         }                                                                                                         \
     }
 
+#define TW_CONV_TILED_W(NAME, MB, OB) TW_CONV_TILED_K(NAME, MB, OB, 0)
 #define TW_CONV_TILED(NAME, MB) TW_CONV_TILED_W(NAME, MB, 8)
 
 TW_CONV_TILED(tw_conv2d_t1, 1)
 TW_CONV_TILED(tw_conv2d_t4, 4)
 TW_CONV_TILED(tw_conv2d_t8, 8)
 TW_CONV_TILED_W(tw_conv2d_t8w, 8, 16)
+/* 3-column kernels (fnn's 3x3 and causal 3x3x3 layers): the column loop
+ * unrolled, same sums */
+TW_CONV_TILED_K(tw_conv2d_t8_k3, 8, 8, 3)
+TW_CONV_TILED_K(tw_conv2d_t8w_k3, 8, 16, 3)
 
 /* Matrix products (Gemm, batched MatMul) in register tiles: one work-item
  * computes 4 rows by 8 columns of one batch entry, with vector loads of

@@ -107,6 +107,15 @@ def build(dtype):
     g.node("Conv", ["cx3", "w7", "b7"], "conv_wide_pre", pads=[1, 1, 1, 1])
     g.node("Elu", ["conv_wide_pre"], "conv_wide", alpha=0.9)
     g.case("conv_wide", lambda f: ref.elu(ref.conv2d(f["cx3"], w7, b7, (1, 1), (1, 1, 1, 1)), f32(0.9)))
+    # ---- edge tiles of a 3x3 convolution padded by one column that load the row's first or last
+    # tile-width columns, shifted by one: 32 columns (16-column tiles: the first shifted right, the
+    # second left; a channel tail), 24 (8-column tiles), 16 (one 16-column tile shifted both ways)
+    for k, (cin, wd, m) in enumerate(((5, 32, 11), (4, 24, 9), (3, 16, 8))):
+        g.inp(f"ce{k}", (2, cin, 6, wd))
+        we = g.const(f"we{k}", rng.normal(size=(m, cin, 3, 3)) * 0.3)
+        be = g.const(f"be{k}", rng.normal(size=m))
+        g.node("Conv", [f"ce{k}", f"we{k}", f"be{k}"], f"conv_edge{k}", pads=[1, 1, 1, 1])
+        g.case(f"conv_edge{k}", lambda f, k=k, we=we, be=be: ref.conv2d(f[f"ce{k}"], we, be, (1, 1), (1, 1, 1, 1)))
     # ---- an activation after a conv that nothing else reads is applied by the conv as it writes;
     # a conv whose output is also read elsewhere (here: a graph output) keeps its own launch
     g.node("Conv", ["cx2", "w4", "b4"], "conv_pre_elu", pads=[1, 1, 1, 1])

@@ -339,9 +339,10 @@ static tb_status plan_conv(tw_exec *x, const tw_node *nd, tb_error *err)
                         w.groups, has_bias, owb, mbn};
     cl_mem m = meta_buf(x, meta, 19, err);
     size_t n = tiled ? (size_t)(w.N * w.groups * mbn * w.OH * owb) : (size_t)tw_numel(tw_out(g, nd, 0));
+    bool k3 = w.KW == 3; /* the column loop unrolled */
     const char *kernel = !tiled ? "tw_conv2d"
-                         : wide  ? "tw_conv2d_t8w"
-                         : mb == 8 ? "tw_conv2d_t8"
+                         : wide  ? (k3 ? "tw_conv2d_t8w_k3" : "tw_conv2d_t8w")
+                         : mb == 8 ? (k3 ? "tw_conv2d_t8_k3" : "tw_conv2d_t8")
                          : mb == 4 ? "tw_conv2d_t4"
                                    : "tw_conv2d_t1";
     args a;
