@@ -62,6 +62,13 @@ limited() { # run under a file size limit of $1 blocks (of 512 or 1024 bytes, as
     sh -c 'trap "" XFSZ; ulimit -f "$0"; exec "$@"' "$blocks" "$@"
 }
 cp "$TMP/out.h5" "$TMP/out.before"
+# The same run once without the limit first, storing its program in
+# twinbrain's cache (on PoCL it stores nothing by default): PoCL writes
+# files into its own cache as it builds even when it finds the program
+# there, and LLVM aborts on a write the limit refuses, before twinbrain
+# writes anything; loaded from twinbrain's cache, nothing is compiled.
+expect 0 "" -- env TWINBRAIN_CACHE_STORE=1 "$TWINBRAIN" run "$S" -q -o "$TMP/warm.h5" --set simulation.duration=400
+rm -f "$TMP/warm.h5"
 expect 4 "File too large" -- limited 800 "$TWINBRAIN" run "$S" -q -o "$TMP/out.h5" --set simulation.duration=400
 check "the existing output is left as it was" same "$TMP/out.h5" "$TMP/out.before"
 printf '%s' "$LAST_OUTPUT" | grep -q "was left as it was; the rows written before the error are in $TMP/out.h5.partial-" &&

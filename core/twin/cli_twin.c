@@ -227,9 +227,9 @@ static tb_status evaluate(const eval_args *a, tb_error *err)
         res[k] = malloc(((size_t)tw_numel(&g.t[g.outputs[k]]) * batch + 1) * rs);
         st = res[k] ? tw_exec_read_output(x, k, res[k], NULL, err) : tb_error_set(err, TB_ERR_OTHER, "out of memory");
     }
-    if (st == TB_OK) {
+    if (x) { /* after an error too: reads into res may be in flight */
         cl_int rc = clFinish(tb_device_queue(devs.dev[0]));
-        st = rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "running the network");
+        st = st || rc == CL_SUCCESS ? st : tb_cl_fail(err, rc, "running the network");
     }
     st = st ? st : write_outputs(a, &g, res, rs, batch, lead, err);
     tw_exec_destroy(x);

@@ -156,7 +156,7 @@ static tb_status run_core(tw_graph *g, tb_device *dev, tb_precision prec, size_t
         st = tw_exec_write_input(x, k_in, frames, err);
         st = st ? st : tw_exec_run(x, err);
         st = st ? st : tw_exec_read_output(x, 0, map, NULL, err);
-        cl_int rc = st ? CL_SUCCESS : clFinish(tb_device_queue(dev));
+        cl_int rc = clFinish(tb_device_queue(dev)); /* after an error too: the read into map may be in flight */
         if (st == TB_OK && rc != CL_SUCCESS)
             st = tb_cl_fail(err, rc, "running the core");
         if (st == TB_OK)

@@ -166,6 +166,10 @@ static tb_status one(tw_xrun *r, tb_output *out, tb_error *err)
     st = st ? st : tb_output_attr_int(out, r->group, "burn_in", (int64_t)e->burn_in, err);
     st = st ? st : tb_output_attr_double(out, r->group, "mean", e->mean, err);
     st = st ? st : tb_output_attr_string(out, r->group, "output", r->t->output_name, err);
+    /* Reads of responses into r->host are enqueued without waiting; a run
+     * stopped (Ctrl-C) or failed between two clFinish calls leaves some in
+     * flight, and freeing the buffer under them corrupted the heap. */
+    clFinish(tb_device_queue(r->t->dev));
     clReleaseKernel(r->k);
     free(r->host);
     r->host = NULL;

@@ -103,7 +103,8 @@ static tb_status batch(const tw_exp_target *t, const char *name, const stimuli *
         st = st ? st : tw_exec_run(t->x, err);
         st = st ? st : tw_exec_read_output(t->x, t->out_k, res + f * B * t->units * rs, NULL, err);
     }
-    cl_int rc = st ? CL_SUCCESS : clFinish(tb_device_queue(t->dev));
+    /* after an error too: reads into res may still be in flight */
+    cl_int rc = clFinish(tb_device_queue(t->dev));
     return st ? st : rc == CL_SUCCESS ? TB_OK : tb_cl_fail(err, rc, "running response_to");
 }
 
