@@ -308,59 +308,37 @@ typedef float8 tw_real8;
 typedef float16 tw_real16;
 #endif
 
-/* The TW_OB inputs of kernel column kw for a tile's outputs, from its
- * private row segment (stride sw between outputs). */
-inline tw_real8 tw_tap8(const real *xr, int at, int sw)
-{
-    if (sw == 1)
-        return vload8(0, xr + at);
-    return (tw_real8)(xr[at], xr[at + sw], xr[at + 2 * sw], xr[at + 3 * sw], xr[at + 4 * sw], xr[at + 5 * sw],
-                      xr[at + 6 * sw], xr[at + 7 * sw]);
-}
+/* Per tile width OB: tw_tapOB, the OB inputs of kernel column kw for a
+ * tile's outputs from its private row segment (stride sw between
+ * outputs); tw_actOB, a tile's activation: ELU and ReLU on the whole
+ * vector (vector expm1), the others element by element. */
+#define TW_TILE_HELPERS(OB)                                                                                       \
+    inline tw_real##OB tw_tap##OB(const real *xr, int at, int sw)                                                 \
+    {                                                                                                             \
+        if (sw == 1)                                                                                              \
+            return vload##OB(0, xr + at);                                                                         \
+        real t[OB];                                                                                               \
+        for (int o = 0; o < OB; ++o)                                                                              \
+            t[o] = xr[at + o * sw];                                                                               \
+        return vload##OB(0, t);                                                                                   \
+    }                                                                                                             \
+    inline tw_real##OB tw_act##OB(tw_real##OB v, int act, real p0, real p1)                                       \
+    {                                                                                                             \
+        if (act == 1)                                                                                             \
+            return select(p0 * expm1(v), v, v > (tw_real##OB)(0));                                                \
+        if (act == 0)                                                                                             \
+            return fmax(v, (tw_real##OB)(0));                                                                     \
+        if (act == 13)                                                                                            \
+            return v;                                                                                             \
+        real t[OB];                                                                                               \
+        vstore##OB(v, 0, t);                                                                                      \
+        for (int o = 0; o < OB; ++o)                                                                              \
+            t[o] = tw_unary_op(act, t[o], p0, p1);                                                                \
+        return vload##OB(0, t);                                                                                   \
+    }
 
-/* A tile's activation: ELU and ReLU on the whole vector (vector expm1),
- * the others element by element. */
-inline tw_real8 tw_act8(tw_real8 v, int act, real p0, real p1)
-{
-    if (act == 1)
-        return select(p0 * expm1(v), v, v > (tw_real8)(0));
-    if (act == 0)
-        return fmax(v, (tw_real8)(0));
-    if (act == 13)
-        return v;
-    real t[TW_OB];
-    vstore8(v, 0, t);
-    for (int o = 0; o < TW_OB; ++o)
-        t[o] = tw_unary_op(act, t[o], p0, p1);
-    return vload8(0, t);
-}
-
-/* tw_tap8 for tiles of 16 outputs. */
-inline tw_real16 tw_tap16(const real *xr, int at, int sw)
-{
-    if (sw == 1)
-        return vload16(0, xr + at);
-    real t[16];
-    for (int o = 0; o < 16; ++o)
-        t[o] = xr[at + o * sw];
-    return vload16(0, t);
-}
-
-/* tw_act8 for tiles of 16 outputs. */
-inline tw_real16 tw_act16(tw_real16 v, int act, real p0, real p1)
-{
-    if (act == 1)
-        return select(p0 * expm1(v), v, v > (tw_real16)(0));
-    if (act == 0)
-        return fmax(v, (tw_real16)(0));
-    if (act == 13)
-        return v;
-    real t[16];
-    vstore16(v, 0, t);
-    for (int o = 0; o < 16; ++o)
-        t[o] = tw_unary_op(act, t[o], p0, p1);
-    return vload16(0, t);
-}
+TW_TILE_HELPERS(8)
+TW_TILE_HELPERS(16)
 
 /* A tile's inputs one column to the right (shr: the first is a padding
  * zero) or to the left (shl: the last is), from a load inside the row:
