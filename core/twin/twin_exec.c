@@ -885,10 +885,16 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
 /* TWINBRAIN_TWIN_FUSE=0 runs every node as imported (no activation or
  * GELU inside a Conv, no shared buffers for identity Pads and Gathers):
  * the reference the fused runs are tested against (tests/twin-exec-fusion.py). */
+/* An environment switch: 0 or 1 when set so, else -1 (the default applies). */
+static int env_switch(const char *name)
+{
+    const char *e = getenv(name);
+    return e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0) ? e[0] - '0' : -1;
+}
+
 static bool fusing(void)
 {
-    const char *e = getenv("TWINBRAIN_TWIN_FUSE");
-    return !e || strcmp(e, "0") != 0;
+    return env_switch("TWINBRAIN_TWIN_FUSE") != 0;
 }
 
 /* On a CPU the network runs one batch instance after the other (each
@@ -899,10 +905,8 @@ static bool fusing(void)
  * to fill its cores. TWINBRAIN_TWIN_SPLIT=0 or 1 chooses. */
 static bool splitting(const tb_device *dev, size_t batch)
 {
-    const char *e = getenv("TWINBRAIN_TWIN_SPLIT");
-    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
-        return batch > 1 && e[0] == '1';
-    return batch > 1 && tb_device_get_info(dev)->type == TB_DEVICE_CPU;
+    int e = env_switch("TWINBRAIN_TWIN_SPLIT");
+    return batch > 1 && (e >= 0 ? e == 1 : tb_device_get_info(dev)->type == TB_DEVICE_CPU);
 }
 
 /* Conv tiles of 16 columns as 16-float vectors where the device prefers
@@ -910,9 +914,9 @@ static bool splitting(const tb_device *dev, size_t batch)
  * TWINBRAIN_TWIN_WIDE=0 or 1 chooses. */
 static bool wide_tiles(const tb_device *dev, tb_precision prec)
 {
-    const char *e = getenv("TWINBRAIN_TWIN_WIDE");
-    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
-        return e[0] == '1';
+    int e = env_switch("TWINBRAIN_TWIN_WIDE");
+    if (e >= 0)
+        return e == 1;
     cl_uint vw = 0;
     if (clGetDeviceInfo(tb_device_get_info(dev)->id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof vw, &vw, NULL) !=
         CL_SUCCESS)
