@@ -35,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
 import devices  # noqa: E402
+from brain_scenario import BACKGROUND, small_brain  # noqa: E402
 
 suite = devices.Tests()
 check = suite.check
@@ -44,47 +45,7 @@ DT, PERIOD, DURATION, START = 0.5, 250.0, 12000.0, 1000.0
 
 
 def base(extra=""):
-    return f"""[simulation]
-duration = {DURATION}
-dt = {DT}
-seed = 7
-
-[brain]
-connectome = "c4.h5"
-speed = 10.0
-
-[[brain.population]]
-name = "E"
-model = "iaf_psc_exp"
-size = {NE}
-[brain.population.initial]
-V_m = {{ dist = "uniform", low = -70.0, high = -55.0 }}
-
-[[brain.projection]]
-source = "E"
-target = "E"
-rule = "fixed_indegree"
-indegree = 5
-weight = 20.0
-
-[[brain.projection]]
-source = "E"
-target = "E"
-rule = "connectome"
-indegree = 10
-weight = 20.0
-
-[[brain.monitor]]
-kind = "bold"
-period = {PERIOD}
-
-[[input]]
-name = "bg"
-kind = "poisson"
-rate = 8000.0
-weight = 20.0
-targets = ["E"]
-""" + extra
+    return small_brain(DURATION, NE, dt=DT, monitor=f'kind = "bold"\nperiod = {PERIOD}') + BACKGROUND + extra
 
 
 def assim(**over):

@@ -44,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.environ["TB_SRCDIR"], "tests"))
 import devices  # noqa: E402
+from brain_scenario import BACKGROUND, small_brain  # noqa: E402
 
 suite = devices.Tests()
 check = suite.check
@@ -52,52 +53,8 @@ R, M, NE = 4, 4, 20
 DT, PERIOD, FIT_MS, START = 0.5, 250.0, 2000.0, 500.0
 E_L, C_M, TAU_M = -70.0, 250.0, 10.0  # iaf_psc_exp's defaults
 QUIET_MS = 40.0
-BG = """
-[[input]]
-name = "bg"
-kind = "poisson"
-rate = 8000.0
-weight = 20.0
-targets = ["E"]
-"""
-
-
-def brain(duration, connectome="c4.h5", initial='{ dist = "uniform", low = -70.0, high = -55.0 }', params="",
-          top="", monitor='kind = "bold"\nperiod = 250.0'):
-    return f"""[simulation]
-duration = {duration}
-dt = {DT}
-seed = 7
-
-[brain]
-connectome = "{connectome}"
-speed = 10.0
-{top}
-[[brain.population]]
-name = "E"
-model = "iaf_psc_exp"
-size = {NE}
-{params}
-[brain.population.initial]
-V_m = {initial}
-
-[[brain.projection]]
-source = "E"
-target = "E"
-rule = "fixed_indegree"
-indegree = 5
-weight = 20.0
-
-[[brain.projection]]
-source = "E"
-target = "E"
-rule = "connectome"
-indegree = 10
-weight = 20.0
-
-[[brain.monitor]]
-{monitor}
-"""
+def brain(duration, **kw):
+    return small_brain(duration, NE, dt=DT, **kw)
 
 
 ASSIM = f"""
@@ -279,7 +236,7 @@ def body(dev):
         S = int(FIT_MS / PERIOD)
         with h5py.File(os.path.join(tmp, "subject.h5"), "w") as f:  # any BOLD: only the fit's output matters
             f["bold"] = 0.01 * np.random.default_rng(3).standard_normal((R, S))
-        fit = run(tmp, "fit", brain(FIT_MS) + BG + ASSIM)
+        fit = run(tmp, "fit", brain(FIT_MS) + BACKGROUND + ASSIM)
         with h5py.File(fit, "r") as f:
             a = f["assimilation"]
             final = np.array(a["mean"])[-1]
@@ -350,7 +307,7 @@ parameters = {{ waveform = "dbs", frequency = 100.0, pulse_width = 1.0, amplitud
 
         # a lesion of region 0 on the fitted brain silences its out-edges
         lesion = f'\n[[perturbation]]\nplugin = "lesion"\ntargets = ["{labels[0]}_E"]\nat = 0.0\n'
-        text = brain(200.0, top=FITTED, monitor='kind = "edge_spikes"\nperiod = 10.0') + BG + lesion
+        text = brain(200.0, top=FITTED, monitor='kind = "edge_spikes"\nperiod = 10.0') + BACKGROUND + lesion
         with h5py.File(run(tmp, "lesion", text), "r") as f:
             ev = np.array(f["monitors/edge_spikes/data"])[:, 0, :, :].sum(axis=0)
             edges = np.array(f["monitors/edge_spikes/edges"])
@@ -363,7 +320,7 @@ parameters = {{ waveform = "dbs", frequency = 100.0, pulse_width = 1.0, amplitud
         perturbed_fit(tmp, labels, steps_of=int(round(FIT_MS / DT)))
 
         if dev.first:
-            free = run(tmp, "free", brain(50.0, top=FITTED) + BG + ASSIM)
+            free = run(tmp, "free", brain(50.0, top=FITTED) + BACKGROUND + ASSIM)
             with h5py.File(free, "r") as f:
                 lab = [x.decode() for x in f["brain/region_labels"]]
                 check("[assimilation] beside brain.parameters_from is not run: one brain, no members",

@@ -14,7 +14,7 @@ SPIKING_TESTS = \
 	tests/brain-assimilation.py \
 	tests/brain-twin.py
 TESTS += $(SPIKING_TESTS)
-EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/spiking.mk tests/validation/microcircuit.py
+EXTRA_DIST += $(SPIKING_TESTS) tests/spiking_reference.py tests/brain_scenario.py tests/spiking.mk tests/validation/microcircuit.py
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_spiking
