@@ -169,6 +169,8 @@ def body(dev):
         check("1 partition = default", same_as_ref("p1", env={"TWINBRAIN_SPIKING_PARTITIONS": "1"}), "bitwise")
         check("5 partitions = default", same_as_ref("p5", env={"TWINBRAIN_SPIKING_PARTITIONS": "5"}), "bitwise")
         check("chunks of 7 steps = default", same_as_ref("c7", env={"TWINBRAIN_CHUNK_STEPS": "7"}), "bitwise")
+        check("64 work-items a partition (the GPU code path) = default",
+              same_as_ref("wg64", env={"TWINBRAIN_SPIKING_WORKGROUP": "64"}), "bitwise")
         # every other device gives the same spikes (compared once, from the
         # first device's part: a comparison across devices)
         for other in (d for d in suite.devices if d.index != dev.index and dev.first):

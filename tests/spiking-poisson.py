@@ -12,8 +12,9 @@ state, so the record holds the drawn counts themselves:
 - their mean, variance and distribution against the analytic Poisson
   values (5 standard errors; chi-square at alpha 1e-6), including a mean
   above 10 (the rejection sampler, not reproduced here);
-- the same counts with other chunkings and partitionings, and on every
-  device (identical, not close);
+- the same counts with other chunkings and partitionings, with 64
+  work-items a partition (the code path of GPUs) and on every device
+  (identical, not close);
 - a negative weight into the `in` port lands there, independent of `ex`."""
 import math
 import os
@@ -171,6 +172,11 @@ def body(dev):
                                    env={"TWINBRAIN_CHUNK_STEPS": "7", "TWINBRAIN_SPIKING_PARTITIONS": "3"}))
             check(f"{prec}: the same counts in chunks of 7 steps over 3 partitions",
                   all(np.array_equal(got[k], other[k]) for k in MEANS), "")
+            # 64 work-items a partition: the loop GPUs run (one neuron a
+            # work-item, the table compared in place), here on a CPU.
+            wide = counts(ref.run(text, tmp, "poisson_wg64_" + prec, env={"TWINBRAIN_SPIKING_WORKGROUP": "64"}))
+            check(f"{prec}: the same counts with 64 work-items a partition",
+                  all(np.array_equal(got[k], wide[k]) for k in MEANS), "")
             if prec in first:
                 check(f"{prec}: the same counts as on the first device",
                       all(np.array_equal(got[k], first[prec][k]) for k in MEANS), "")

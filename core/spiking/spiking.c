@@ -425,11 +425,16 @@ static tb_status build_program(spk *k, tb_error *err)
     k->wg = kwg == 0 ? 1 : kwg < 256 ? kwg : 256;
     /* a partition's work-group: on a CPU one work-item runs the partition
      * as plain loops (a wider group only adds barrier bookkeeping); other
-     * devices share the neuron loop among 64 */
+     * devices share the neuron loop among 64. TWINBRAIN_SPIKING_WORKGROUP
+     * sets it (so that a CPU runs, and the tests check, the code path of
+     * the other devices); the kernel's limit caps either. */
     kwg = 0;
     clGetKernelWorkGroupInfo(k->k_step, tb_device_get_info(k->dev)->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg,
                              NULL);
-    k->step_wg = tb_device_get_info(k->dev)->type == TB_DEVICE_CPU ? 1 : kwg < 64 ? (kwg ? kwg : 1) : 64;
+    const char *env = getenv("TWINBRAIN_SPIKING_WORKGROUP");
+    long want = env ? atol(env) : 0;
+    size_t wg = want > 0 && want <= 1024 ? (size_t)want : tb_device_get_info(k->dev)->type == TB_DEVICE_CPU ? 1 : 64;
+    k->step_wg = kwg && wg > kwg ? kwg : wg;
     return TB_OK;
 }
 
