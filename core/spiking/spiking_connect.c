@@ -92,6 +92,45 @@ int spk_partitions_wish(const spk *k)
     return d->type == TB_DEVICE_CPU ? (int)d->compute_units : 4 * (int)d->compute_units;
 }
 
+/* The shortest delay any projection can have, in steps, before the
+ * network is generated (a file's delays are not read yet: 1). */
+static int64_t shortest_delay_guess(const spk *k)
+{
+    int64_t lo = INT64_MAX;
+    for (size_t i = 0; i < k->ss->n_projs; ++i) {
+        const tb_spk_projection *pr = &k->ss->projs[i];
+        int64_t a = 1;
+        if (pr->wiring) {
+            a = pr->wiring->dmin;
+        } else if (pr->rule != TB_RULE_FROM_FILE) {
+            double x, y;
+            tb_spk_dist_reach(&pr->delay, &x, &y);
+            a = tb_spk_delay_steps(x, k->sc->dt);
+        }
+        lo = a < lo ? a : lo;
+    }
+    return lo == INT64_MAX || lo < 1 ? 1 : lo;
+}
+
+/* Whether P partitions of a CPU device would be slower than one. Over
+ * several partitions a launch runs at most the shortest delay of steps
+ * (dmin), and each launch wakes the device's threads: about 30 us with
+ * PoCL; one partition runs a whole chunk in a launch. P partitions save
+ * W dmin (1 - 1/P) a launch, W a step's work; counted as neuron updates
+ * plus expected synaptic events (10 Hz), each about 2.5 ns on one core,
+ * that is a saving below about 12,000 units x steps. With spike files the
+ * launches are dmin steps anyway. Measured (docs/performance.md): COBA
+ * and CUBA (4,000 neurons, 0.32 M synapses, dmin 2) 1.4x and 2.2x faster
+ * on one partition than on two; COBA breaks even at dmin 5. */
+static bool small_for_partitions(const spk *k, double synapses, int P)
+{
+    if (P <= 1 || partitions_wanted() || spk_ranks_active(k) || k->n_ext ||
+        tb_device_get_info(k->dev)->type != TB_DEVICE_CPU)
+        return false;
+    double units = (double)k->N + synapses * 10.0 * k->sc->dt * 1e-3;
+    return units * (double)shortest_delay_guess(k) * (1.0 - 1.0 / P) < 12000.0;
+}
+
 tb_status spk_partition(spk *k, tb_error *err)
 {
     const tb_device_info *d = tb_device_get_info(k->dev);
@@ -113,6 +152,8 @@ tb_status spk_partition(spk *k, tb_error *err)
     int need = (int)ceil(total * 1.25 / (double)(bank_syn ? bank_syn : 1));
     P = P < need ? need : P;
     P = partitions_wanted() ? partitions_wanted() : P;
+    if (need <= 1 && small_for_partitions(k, total, P))
+        P = 1;
     if (P < 1)
         P = 1;
     tb_status st = spk_ranks_plan(k, &P, &bank_syn, total, err);
