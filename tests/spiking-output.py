@@ -1,9 +1,14 @@
 """The spiking output file: spikes in the SONATA layout, population rates
 that agree with the spikes, sampled state in the monitors' shape, the
 populations table; and runs that are bitwise the same for any number of
-partitions, any chunking and every device. On every device
-(tests/devices.py); the comparison across devices once."""
+partitions, any chunking and every device; on a CPU, one partition for a
+network too small to pay for a launch every shortest delay, one per
+compute unit otherwise. On every device (tests/devices.py); the
+comparison across devices once."""
+import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 
@@ -166,7 +171,7 @@ def body(dev):
                        for p in ref_spikes)
             return same
 
-        check("1 partition = default", same_as_ref("p1", env={"TWINBRAIN_SPIKING_PARTITIONS": "1"}), "bitwise")
+        check("2 partitions = default (one)", same_as_ref("p2", env={"TWINBRAIN_SPIKING_PARTITIONS": "2"}), "bitwise")
         check("5 partitions = default", same_as_ref("p5", env={"TWINBRAIN_SPIKING_PARTITIONS": "5"}), "bitwise")
         check("chunks of 7 steps = default", same_as_ref("c7", env={"TWINBRAIN_CHUNK_STEPS": "7"}), "bitwise")
         check("64 work-items a partition (the GPU code path) = default",
@@ -183,5 +188,57 @@ def body(dev):
         check("single precision", ok and 0.8 < rate < 1.25, f"float32 state, E spike count ratio {rate:.3f}")
 
 
+# 1,000 neurons, 10 synapses each: (1,000 + 10 events a step) x the
+# shortest delay in steps x (1 - 1/P) against 12,000 (docs/spiking.md):
+# one partition at 0.2 ms, one per compute unit at 3 ms.
+RULE = """
+[simulation]
+duration = 5.0
+dt = 0.1
+seed = 5
+precision = "single"
+
+[[population]]
+name = "E"
+model = "iaf_psc_exp"
+size = 1000
+
+[[projection]]
+source = "E"
+target = "E"
+rule = "fixed_indegree"
+indegree = 10
+weight = 10.0
+delay = DELAY
+"""
+
+
+def partitions_used(dev, tmp, delay, env=None):
+    path = os.path.join(tmp, f"rule_{delay}.toml")
+    with open(path, "w") as f:
+        f.write(RULE.replace("DELAY", delay))
+    done = subprocess.run([os.environ["TWINBRAIN"], "run", path, "-o", os.path.join(tmp, "rule.h5")],
+                          capture_output=True, text=True, env=dev.env(**(env or {})))
+    m = re.search(r", (\d+) partitions?,", done.stdout + done.stderr)
+    return int(m.group(1)) if done.returncode == 0 and m else None
+
+
+def rule(dev):
+    listing = json.loads(subprocess.run([os.environ["TWINBRAIN"], "devices", "--json"], capture_output=True,
+                                        text=True).stdout)
+    d = next(x for x in listing if int(x["index"]) == dev.index)
+    if d["type"] != "CPU":
+        suite.skip("the one-partition rule", "it applies to CPU devices")
+        return
+    cu = int(d["compute_units"])
+    with tempfile.TemporaryDirectory() as tmp:
+        small, wide = partitions_used(dev, tmp, "0.2"), partitions_used(dev, tmp, "3.0")
+        check("a small network with 0.2 ms delays runs as one partition", small == 1, f"{small} partitions")
+        check(f"with 3 ms delays, one partition per compute unit ({cu})", wide == cu, f"{wide} partitions")
+        forced = partitions_used(dev, tmp, "0.2", env={"TWINBRAIN_SPIKING_PARTITIONS": "3"})
+        check("TWINBRAIN_SPIKING_PARTITIONS=3 overrides the rule", forced == 3, f"{forced} partitions")
+
+
 suite.each(body)
+suite.each(rule, fp64=False)
 suite.finish()

@@ -39,18 +39,21 @@ static const char usage[] =
     "the run holds. COBA also runs as a plain C loop on one core (same model and statistics, its\n"
     "own random network); COBA and CUBA also run in Brian2's C++ standalone mode with N OpenMP\n"
     "threads (default 2) and with one thread without OpenMP (run time only, not its compilation),\n"
-    "when python3 imports brian2 (scripts/install-deps --bench). Targets (2 idle cores, PoCL):\n"
-    "COBA real-time factor <= 0.5; the DC microcircuit <= 3 and the Poisson one within 1.5x of it\n"
-    "(4.5), each network set up in <= 30 s and <= 4 GB; COBA and CUBA 3x Brian2's speed.\n"
+    "when python3 imports brian2 (scripts/install-deps --bench), and in NEST with N threads and\n"
+    "with one (nest.Run only, not the network's construction), when it imports nest. Targets (2\n"
+    "idle cores, PoCL): COBA real-time factor <= 0.5; the DC microcircuit <= 3 and the Poisson\n"
+    "one within 1.5x of it (4.5), each network set up in <= 30 s and <= 4 GB; COBA and CUBA 3x\n"
+    "Brian2's speed.\n"
     "  --only NAMES     some of coba, cuba, microcircuit (DC), poisson (the Poisson microcircuit)\n"
-    "  --no-peers       no Brian2 runs (--quick implies it)\n"
+    "  --no-peers       no Brian2 or NEST runs (--quick implies it)\n"
+    "  --threads N      the peers' threads (default 2; they also run with one)\n"
     "  --examples DIR   where coba.toml and potjans_diesmann_dc.toml are (default: the\n"
     "                   installed examples/spiking)\n"
     "  --quick          COBA 1 s, microcircuit at 10% of the neurons (same in-degrees): a smoke\n"
     "                   test, not the benchmark\n"
     "  --scale F        the microcircuit at the fraction F of its neurons (same in-degrees)\n"
     "Under mpirun every rank runs its share of each network (docs/mpi.md) and rank 0 prints the\n"
-    "table, with each network's exchange figures; the C loop and Brian2 are not run there.\n"
+    "table, with each network's exchange figures; the C loop and the peers are not run there.\n"
     "Figures and the commands that produced them: docs/performance.md.\n";
 
 typedef struct opts {
@@ -80,10 +83,11 @@ typedef struct result {
     double target_rtf;
     /* the C loop */
     double base_rtf, base_events_per_s;
-    /* Brian2's C++ standalone, same network: [0] with the --threads
-     * OpenMP threads, [1] single-threaded without OpenMP */
-    double peer_rtf[2], peer_compile[2];
-    uint64_t peer_spikes[2], peer_synapses[2];
+    /* the peers on the same network (PEER_*): Brian2's C++ standalone
+     * with the --threads OpenMP threads and single-threaded without
+     * OpenMP, NEST with --threads threads and with one */
+    double peer_rtf[4], peer_compile[4];
+    uint64_t peer_spikes[4], peer_synapses[4];
     char note[200];
 } result;
 
@@ -219,7 +223,9 @@ static void coba_baseline(const opts *o, result *r)
     (void)o;
 }
 
-/* ------------------------------------------------------------ Brian2 */
+/* ------------------------------------------------------------ the peers */
+
+enum { PEER_BRIAN2, PEER_BRIAN2_1, PEER_NEST, PEER_NEST_1, PEERS };
 
 /* The peer: COBA or CUBA as examples/spiking/coba.toml and cuba.toml
  * describe them (the same models, parameters, drive, initial state
@@ -278,23 +284,77 @@ static const char brian2_peer[] =
     "run = b2.device._last_run_time\n"
     "print(f\"peer brian2 {which} {run:.6f} {spikes.num_spikes} {len(Ce) + len(Ci)} {t1 - t0:.3f} {t2 - t1:.6f}\", flush=True)\n";
 
-static void brian2_run(const opts *o, const char *which, int threads, int slot, result *r)
+/* The other peer: the same COBA or CUBA in NEST (iaf_cond_exp, whose
+ * GSL adaptive Runge-Kutta is NEST's method for it, and iaf_psc_exp,
+ * exact), the same parameters, drive, initial-state distributions (numpy
+ * draws), pairwise-Bernoulli rule without autapses and 0.2 ms delay, all
+ * spikes recorded; NEST's own random network, --threads threads or one.
+ * Prints "peer nest NAME RUN_S SPIKES SYNAPSES BUILD_S WALL_S" or "skip
+ * WHY"; RUN_S is nest.Run's wall time, after nest.Prepare (the network's
+ * creation, connection and preparation are BUILD_S). */
+static const char nest_peer[] =
+    "import sys, time\n"
+    "which, seconds, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])\n"
+    "try:\n"
+    "    import nest\n"
+    "    import numpy as np\n"
+    "except Exception as e:\n"
+    "    print(\"skip NEST is not importable (\" + type(e).__name__ + \"): scripts/install-deps\", flush=True)\n"
+    "    sys.exit(0)\n"
+    "nest.set_verbosity(\"M_ERROR\")\n"
+    "nest.ResetKernel()\n"
+    "nest.SetKernelStatus({\"resolution\": 0.1, \"local_num_threads\": threads, \"rng_seed\": 1})\n"
+    "t0 = time.time()\n"
+    "N, NE = 4000, 3200\n"
+    "rng = np.random.default_rng(1)\n"
+    "common = dict(C_m=200.0, V_th=-50.0, V_reset=-60.0, t_ref=5.0, tau_syn_ex=5.0, tau_syn_in=10.0)\n"
+    "if which == \"coba\":\n"
+    "    P = nest.Create(\"iaf_cond_exp\", N, params=dict(common, g_L=10.0, E_L=-60.0, E_ex=0.0, E_in=-80.0, I_e=200.0))\n"
+    "    P.set(g_ex=np.maximum(0.0, rng.normal(40.0, 15.0, N)).tolist(),\n"
+    "          g_in=np.maximum(0.0, rng.normal(200.0, 120.0, N)).tolist())\n"
+    "    we, wi = 4.0, -51.0\n"
+    "else:\n"
+    "    P = nest.Create(\"iaf_psc_exp\", N, params=dict(common, tau_m=20.0, E_L=-49.0))\n"
+    "    we, wi = 16.2, -90.0\n"
+    "P.set(V_m=rng.uniform(-60.0, -50.0, N).tolist())\n"
+    "E, I = P[:NE], P[NE:]\n"
+    "for src, tgt, w, self_ok in ((E, E, we, False), (E, I, we, True), (I, E, wi, True), (I, I, wi, False)):\n"
+    "    nest.Connect(src, tgt, {\"rule\": \"pairwise_bernoulli\", \"p\": 0.02, \"allow_autapses\": self_ok},\n"
+    "                 {\"synapse_model\": \"static_synapse\", \"weight\": w, \"delay\": 0.2})\n"
+    "syn = nest.GetKernelStatus(\"num_connections\")\n"
+    "sr = nest.Create(\"spike_recorder\")\n"
+    "nest.Connect(P, sr)\n"
+    "nest.Prepare()\n"
+    "t1 = time.time()\n"
+    "nest.Run(seconds * 1000.0)\n"
+    "t2 = time.time()\n"
+    "nest.Cleanup()\n"
+    "print(f\"peer nest {which} {t2 - t1:.6f} {sr.n_events} {syn} {t1 - t0:.3f} {t2 - t1:.6f}\", flush=True)\n";
+
+/* Runs a peer's script (PEER_* names which) on COBA or CUBA with that
+ * many threads, into slot `slot` of r. */
+static void peer_run(const opts *o, int slot, const char *which, int threads, result *r)
 {
-    char dir[] = "/tmp/twinbrain-brian2.XXXXXX";
+    bool nest = slot == PEER_NEST || slot == PEER_NEST_1;
+    const char *tool = nest ? "NEST" : "Brian2";
+    char dir[] = "/tmp/twinbrain-peer.XXXXXX";
     if (!mkdtemp(dir)) {
-        snprintf(r->note, sizeof r->note, "Brian2: no scratch folder in /tmp");
+        snprintf(r->note, sizeof r->note, "%s: no scratch folder in /tmp", tool);
         return;
     }
     char *script = tb_path_join(dir, "peer.py");
     FILE *f = script ? fopen(script, "w") : NULL;
-    bool written = f && fputs(brian2_peer, f) >= 0;
+    bool written = f && fputs(nest ? nest_peer : brian2_peer, f) >= 0;
     if (f)
         written &= fclose(f) == 0;
     const char *py = getenv("TB_PYTHON") && strcmp(getenv("TB_PYTHON"), "none") != 0 ? getenv("TB_PYTHON") : "python3";
-    /* OMP_WAIT_POLICY=passive: OpenMP's spinning barriers collapse when
-     * the cores are shared (docs/performance.md) */
-    char *cmd = written ? tb_asprintf("OMP_WAIT_POLICY=passive '%s' '%s' %s %g %d '%s' 2>&1", py, script, which,
-                                      r->simulated, threads, dir)
+    /* Both peers synchronise their OpenMP threads a few times a step.
+     * OpenMP's default (spin, then sleep) suits an idle machine; on a
+     * shared one spinning threads collapse and OMP_WAIT_POLICY=passive
+     * serves them better, but passive costs several times on an idle one
+     * (docs/performance.md). So the peers get the caller's environment,
+     * whatever it says. */
+    char *cmd = written ? tb_asprintf("'%s' '%s' %s %g %d '%s' 2>&1", py, script, which, r->simulated, threads, dir)
                         : NULL;
     FILE *p = cmd ? popen(cmd, "r") : NULL;
     char line[512], skip[256] = "";
@@ -303,7 +363,8 @@ static void brian2_run(const opts *o, const char *which, int threads, int slot, 
     char name[16];
     bool got = false;
     while (p && fgets(line, sizeof line, p)) {
-        if (sscanf(line, "peer brian2 %15s %lf %llu %llu %lf %lf", name, &run, &spikes, &syn, &compile, &wall) == 6)
+        if (sscanf(line, nest ? "peer nest %15s %lf %llu %llu %lf %lf" : "peer brian2 %15s %lf %llu %llu %lf %lf",
+                   name, &run, &spikes, &syn, &compile, &wall) == 6)
             got = true;
         else if (strncmp(line, "skip ", 5) == 0)
             snprintf(skip, sizeof skip, "%.200s", line + 5);
@@ -317,7 +378,9 @@ static void brian2_run(const opts *o, const char *which, int threads, int slot, 
         r->peer_synapses[slot] = syn;
     } else {
         skip[strcspn(skip, "\n")] = 0;
-        snprintf(r->note, sizeof r->note, "Brian2: %s", *skip ? skip : "the peer failed (run it by hand: see the source)");
+        size_t used = strlen(r->note);
+        snprintf(r->note + used, sizeof r->note - used, "%s%s: %s", used ? "; " : "", tool,
+                 *skip ? skip : "the peer failed (run it by hand: see the source)");
     }
     char *rm = tb_asprintf("rm -rf '%s'", dir);
     if (rm && system(rm) != 0)
@@ -418,12 +481,17 @@ static tb_status vogels_abbott(const opts *o, const tb_plugin_registry *reg, tb_
     free(path);
     if (st == TB_OK && is_coba && !o->no_baseline)
         coba_baseline(o, r);
-    for (int slot = 0; st == TB_OK && !o->no_peers && slot < (o->threads > 1 ? 2 : 1); ++slot) {
-        int threads = slot ? 1 : o->threads;
-        if (!o->json)
+    for (int slot = 0; st == TB_OK && !o->no_peers && slot < PEERS; ++slot) {
+        bool one = slot == PEER_BRIAN2_1 || slot == PEER_NEST_1;
+        if (one && o->threads == 1)
+            continue; /* the N-thread run was that one */
+        int threads = one ? 1 : o->threads;
+        if (!o->json && slot < PEER_NEST)
             fprintf(stderr, "  %s in Brian2 (C++ standalone, %d thread%s; compiling takes a while) ...\n", which,
                     threads, threads > 1 ? "s, OpenMP" : ", no OpenMP");
-        brian2_run(o, which, threads, slot, r);
+        else if (!o->json)
+            fprintf(stderr, "  %s in NEST (%d thread%s) ...\n", which, threads, threads > 1 ? "s" : "");
+        peer_run(o, slot, which, threads, r);
     }
     return st;
 }
@@ -501,11 +569,12 @@ static void print_table(const result *rs, size_t n, const tb_device_info *d, con
         if (r->base_rtf > 0)
             printf("%-34s %8.1fs %8.2f %7.3f %7s %11.3g\n", "  the same model, plain C, 1 core", r->simulated,
                    r->base_rtf * r->simulated, r->base_rtf, "", r->base_events_per_s);
-        for (int k = 0; k < 2; ++k) {
+        for (int k = 0; k < PEERS; ++k) {
             if (!(r->peer_rtf[k] > 0))
                 continue;
             char who[64];
-            snprintf(who, sizeof who, "  Brian2 C++ standalone, %d thr.", k ? 1 : o->threads);
+            int threads = k == PEER_BRIAN2_1 || k == PEER_NEST_1 ? 1 : o->threads;
+            snprintf(who, sizeof who, k < PEER_NEST ? "  Brian2 C++ standalone, %d thr." : "  NEST, %d thr.", threads);
             printf("%-34s %8.1fs %8.2f %7.3f %7s %11s   twinbrain %.2fx its speed (target 3x); %llu spikes, "
                    "%llu synapses\n",
                    who, r->simulated, r->peer_rtf[k] * r->simulated, r->peer_rtf[k], "", "", r->peer_rtf[k] / r->rtf,
@@ -572,16 +641,27 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
             json_num(&b, "baseline_real_time_factor", r->base_rtf);
             json_num(&b, "baseline_events_per_s", r->base_events_per_s);
         }
-        if (r->peer_rtf[0] > 0) {
-            json_num(&b, "brian2_real_time_factor", r->peer_rtf[0]);
+        if (r->peer_rtf[PEER_BRIAN2] > 0) {
+            json_num(&b, "brian2_real_time_factor", r->peer_rtf[PEER_BRIAN2]);
             json_num(&b, "brian2_threads", o->threads);
-            json_num(&b, "brian2_compile_s", r->peer_compile[0]);
-            json_num(&b, "brian2_spikes", (double)r->peer_spikes[0]);
-            json_num(&b, "brian2_synapses", (double)r->peer_synapses[0]);
+            json_num(&b, "brian2_compile_s", r->peer_compile[PEER_BRIAN2]);
+            json_num(&b, "brian2_spikes", (double)r->peer_spikes[PEER_BRIAN2]);
+            json_num(&b, "brian2_synapses", (double)r->peer_synapses[PEER_BRIAN2]);
         }
-        if (r->peer_rtf[1] > 0) {
-            json_num(&b, "brian2_1_thread_real_time_factor", r->peer_rtf[1]);
-            json_num(&b, "brian2_1_thread_spikes", (double)r->peer_spikes[1]);
+        if (r->peer_rtf[PEER_BRIAN2_1] > 0) {
+            json_num(&b, "brian2_1_thread_real_time_factor", r->peer_rtf[PEER_BRIAN2_1]);
+            json_num(&b, "brian2_1_thread_spikes", (double)r->peer_spikes[PEER_BRIAN2_1]);
+        }
+        if (r->peer_rtf[PEER_NEST] > 0) {
+            json_num(&b, "nest_real_time_factor", r->peer_rtf[PEER_NEST]);
+            json_num(&b, "nest_threads", o->threads);
+            json_num(&b, "nest_build_s", r->peer_compile[PEER_NEST]);
+            json_num(&b, "nest_spikes", (double)r->peer_spikes[PEER_NEST]);
+            json_num(&b, "nest_synapses", (double)r->peer_synapses[PEER_NEST]);
+        }
+        if (r->peer_rtf[PEER_NEST_1] > 0) {
+            json_num(&b, "nest_1_thread_real_time_factor", r->peer_rtf[PEER_NEST_1]);
+            json_num(&b, "nest_1_thread_spikes", (double)r->peer_spikes[PEER_NEST_1]);
         }
         tb_buf_puts(&b, ", \"note\": ");
         tb_json_string(&b, r->note);

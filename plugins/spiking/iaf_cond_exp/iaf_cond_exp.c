@@ -33,22 +33,25 @@ static const tb_spiking_port ports[] = {
     {"in", "nS", "inhibitory: a spike of weight w (positive) adds w to g_in"},
 };
 
-static const char *const consts[] = {"Pex", "Pin", "Fex", "Fin"};
+static const char *const consts[] = {"Pex", "Pin", "Fex", "Fin", "Km"};
 
 /* F = mean of exp(-s/tau) over [0, h]: the conductance's step average is
- * F times its value at the start of the step. */
+ * F times its value at the start of the step. Km = -h / C_m, so that the
+ * update divides once per neuron, not twice (a division is the dearest
+ * operation of the step after the exp). */
 static const char prepare[] =
     "Pex = exp(-dt / tau_syn_ex);\n"
     "Pin = exp(-dt / tau_syn_in);\n"
     "Fex = -tau_syn_ex / dt * expm1(-dt / tau_syn_ex);\n"
-    "Fin = -tau_syn_in / dt * expm1(-dt / tau_syn_in);\n";
+    "Fin = -tau_syn_in / dt * expm1(-dt / tau_syn_in);\n"
+    "Km = -dt / C_m;\n";
 
 static const char update[] =
     "if (!refractory) {\n"
     "    const real ge = g_ex * Fex, gi = g_in * Fin;\n"
     "    const real gt = g_L + ge + gi;\n"
     "    const real V_inf = (g_L * E_L + ge * E_ex + gi * E_in + I_e + I_ext) / gt;\n"
-    "    V_m = V_inf + (V_m - V_inf) * exp(-dt * gt / C_m);\n"
+    "    V_m = V_inf + (V_m - V_inf) * exp(gt * Km);\n"
     "}\n"
     "g_ex = Pex * g_ex + in_ex;\n"
     "g_in = Pin * g_in + in_in;\n";
