@@ -173,6 +173,22 @@ expect 2 "many-neurons.toml: 3000000000 neurons of models with 2 synaptic ports:
     timeout 60 "$TWINBRAIN" run "$TMP/many-neurons.toml" -o "$TMP/many-neurons.h5"
 check "a network over the synapse format's size writes no output file" test ! -e "$TMP/many-neurons.h5"
 
+# neurons whose state alone exceeds the device (96 GiB in double precision) are refused from
+# the population sizes, before anything is allocated per neuron (it took 84 s and 10 GB of
+# host memory to fail on the device allocation)
+cat > "$TMP/big-neurons.toml" <<'EOF2'
+[simulation]
+duration = 1.0
+precision = "double"
+[[population]]
+name = "a"
+model = "iaf_psc_exp"
+size = 2147483000
+EOF2
+expect 3 "big-neurons.toml: 2147483000 neurons need 96.0 GiB of device memory for their state, inputs and parameters" -- \
+    timeout 20 "$TWINBRAIN" run "$TMP/big-neurons.toml" -o "$TMP/big-neurons.h5"
+check "neurons that do not fit the device write no output file" test ! -e "$TMP/big-neurons.h5"
+
 # names are checked for reuse in one sorted pass: 100,000 populations check in about a second
 # (pairwise, it took minutes); the bound is generous, the work it catches is quadratic
 "$TB_PYTHON" -c "

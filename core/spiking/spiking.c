@@ -248,6 +248,35 @@ static tb_status find_inputs(spk *k, spk_pop *p, size_t idx)
     return TB_OK;
 }
 
+/* The neurons' device arrays (state, inputs, drawn parameters, counters
+ * and flags) against the device's memory and its largest buffer, known
+ * from the population sizes alone: checked before anything is allocated
+ * per neuron, so that a network far too large for the device is refused
+ * at once, not after minutes and gigabytes of host memory. (The synapses
+ * are checked when their counts are known.) */
+static tb_status check_network_size(const spk *k, tb_error *err);
+
+static tb_status check_neurons_fit(const spk *k, tb_error *err)
+{
+    const tb_device_info *d = tb_device_get_info(k->dev);
+    double state = (double)k->n_state * (double)k->realsz;
+    double in = (double)k->N * (double)spk_max_ports(k) * (double)k->realsz, drawn = 0;
+    for (size_t i = 0; i < k->n_pops; ++i)
+        for (size_t j = 0; j < k->pops[i].model->n_params; ++j)
+            drawn += k->pops[i].drawn[j] ? (double)k->pops[i].n * (double)k->realsz : 0;
+    /* refractory counters, spike flags, recorded marks, population index */
+    double total = state + in + drawn + (double)k->N * (4 + 1 + 1 + 2);
+    double largest = state > in ? state : in;
+    if (largest <= (double)d->max_alloc_bytes && total <= (double)d->global_mem_bytes)
+        return TB_OK;
+    return tb_error_set(err, TB_ERR_DEVICE,
+                        "%s: %llu neurons need %.1f GiB of device memory for their state, inputs and parameters "
+                        "(the largest buffer %.1f GiB); device '%s' has %.1f GiB, %.1f GiB at most in one buffer. "
+                        "Use a smaller network, single precision, or a device with more memory",
+                        k->sc->path, (unsigned long long)k->N, total / 1073741824.0, largest / 1073741824.0, d->name,
+                        (double)d->global_mem_bytes / 1073741824.0, (double)d->max_alloc_bytes / 1073741824.0);
+}
+
 static tb_status plan_pops(spk *k, tb_error *err)
 {
     const tb_spiking_scenario *ss = k->ss;
@@ -273,7 +302,10 @@ static tb_status plan_pops(spk *k, tb_error *err)
         p->state_off = k->n_state;
         k->n_state += p->model->m->n_vars * p->n;
     }
-    tb_status st = spk_perturb_plan(k, err);
+    tb_status st = check_network_size(k, err);
+    if (st != TB_OK || (st = check_neurons_fit(k, err)) != TB_OK)
+        return st;
+    st = spk_perturb_plan(k, err);
     if (st != TB_OK)
         return st;
     spk_assim_plan(k);
@@ -632,7 +664,7 @@ static tb_status spiking_create(const tb_scenario *sc, tb_device *dev, void **im
     if (!k->readq)
         return tb_cl_fail(err, rc, "creating the read-back queue");
     if ((st = spk_check_inputs(sc, err)) != TB_OK || (st = plan_pops(k, err)) != TB_OK ||
-        (st = plan_spike_files(k, err)) != TB_OK || (st = check_network_size(k, err)) != TB_OK)
+        (st = plan_spike_files(k, err)) != TB_OK)
         return st;
     sort_ext_steps(k);
     if ((st = spk_partition(k, err)) != TB_OK || (st = spk_record_plan(k, err)) != TB_OK ||
