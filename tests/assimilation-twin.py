@@ -14,8 +14,12 @@ Then, on every device (tests/devices.py):
 - a lesion (of the most connected region) at 1500 ms on top of the fitted map equals the hand-written
   map with the same lesion, equals the unperturbed twin before 1500 ms,
   and differs from it after;
+- the fit names its regions (/assimilation/region_labels: the
+  connectome's labels);
 - errors: a file that is not a fit's output (status 4), the parameter
-  given other values too, without [assimilation] (status 2)."""
+  given other values too, without [assimilation] (status 2), a fit run on
+  a connectome whose regions are labelled otherwise (status 4, the region
+  and both labels; also from `twinbrain check`)."""
 import os
 import re
 import shutil
@@ -195,6 +199,25 @@ def body(dev):
         err = run(tmp, "twice", scenario("I_ext = 0.1", frm='parameters_from = "fit.h5"'), expect=2)
         check("the parameter given twice, without [assimilation]: status 2",
               "model.parameters.I_ext is also set by model.parameters_from" in err, err.strip()[:300])
+        # the fit names its regions, and a free run checks them
+        with h5py.File(os.path.join(tmp, "c8.h5"), "r") as f:
+            labels = [x.decode() if isinstance(x, bytes) else str(x) for x in f["region_labels"]]
+        with h5py.File(os.path.join(tmp, "fit.h5"), "r") as f:
+            fitted = [x.decode() if isinstance(x, bytes) else str(x) for x in f["assimilation/region_labels"]]
+        check("the fit names its regions: the connectome's labels", fitted == labels, f"{fitted}")
+        shutil.copy(os.path.join(tmp, "c8.h5"), os.path.join(tmp, "c8_swapped.h5"))
+        with h5py.File(os.path.join(tmp, "c8_swapped.h5"), "r+") as f:
+            swapped = labels[1:2] + labels[0:1] + labels[2:]
+            del f["region_labels"]
+            f.create_dataset("region_labels", data=np.array(swapped, dtype=object), dtype=h5py.string_dtype())
+        text = scenario(frm='parameters_from = "fit.h5"').replace('"c8.h5"', '"c8_swapped.h5"')
+        err = run(tmp, "relabelled", text, expect=4)
+        want = f"fit.h5's region 0 is '{labels[0]}', the connectome's is '{labels[1]}'"
+        check("a fit of other regions: status 4, the region and both labels, at the key",
+              want in err and re.search(r"relabelled\.toml:\d+:\d+: model\.parameters_from", err) is not None,
+              err.strip()[:300])
+        done = subprocess.run([TB, "check", os.path.join(tmp, "relabelled.toml")], capture_output=True, text=True)
+        check("twinbrain check says so too", done.returncode == 4 and want in done.stderr, done.stderr.strip()[:300])
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -109,9 +109,18 @@ tb_status tb_mass_assim_bind(mass *m, tb_error *err)
     return TB_OK;
 }
 
+/* The filter's datasets, and the regions it fitted by name, so that a
+ * free run on the fit (model.parameters_from) can check it runs on the
+ * same connectome, in the same order. */
 tb_status tb_mass_assim_declare(mass *m, tb_output *out, tb_error *err)
 {
-    return m->assim ? tb_enkf_declare(m->assim, out, err) : TB_OK;
+    if (!m->assim)
+        return TB_OK;
+    tb_status st = tb_enkf_declare(m->assim, out, err);
+    if (st == TB_OK && m->con->labels)
+        st = tb_output_write_strings(out, "/assimilation/region_labels", (const char *const *)m->con->labels, m->N,
+                                     err);
+    return st;
 }
 
 /* The new parameters onto the device, before the next chunk. */

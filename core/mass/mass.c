@@ -21,6 +21,7 @@
 #include "twinbrain/sim.h"
 #include "assimilate.h"
 #include "mass_internal.h"
+#include "parameters_from.h"
 #include "profile.h"
 #include "h5read.h"
 #include "rng.h"
@@ -747,6 +748,8 @@ static tb_status check_arrays(const mass *m, tb_error *err)
         st = check_region_array(m, &ms->coupling_params[i], "coupling.parameters", err);
     for (size_t i = 0; st == TB_OK && i < ms->mass->n_vars; ++i)
         st = check_region_array(m, &ms->initial[i], "initial", err);
+    if (st == TB_OK)
+        st = tb_parameters_from_check_labels(ms, m->sc, m->con->labels, m->N, err);
     return st;
 }
 

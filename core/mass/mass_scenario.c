@@ -91,7 +91,7 @@ static const tb_key_spec noise_keys[] = {
 static void check_params(tb_schema_checker *c, tb_scenario *sc, tb_mass_scenario *ms, tb_toml_value *model)
 {
     tb_toml_value *params = tb_schema_ensure_table(model, "parameters");
-    tb_parameters_from_apply(c, sc, model, params);
+    tb_parameters_from_apply(c, sc, model, params, ms);
     if (ms->model && params)
         ms->model_params = tb_schema_params(c, params, ms->model->params, ms->model->n_params, "model.parameters");
 }
@@ -483,6 +483,10 @@ void tb_mass_free_scenario(void *kit_data)
     tb_assimilation_free(ms->assimilation);
     tb_stimulus_free(ms);
     tb_declared_model_free(ms->declared);
+    for (size_t i = 0; ms->fitted_labels && i < ms->n_fitted_labels; ++i)
+        free(ms->fitted_labels[i]);
+    free(ms->fitted_labels);
+    free(ms->fitted_from);
     free(ms->connectome_file);
     free(ms->coupling);
     free(ms->method);

@@ -149,6 +149,14 @@ typedef struct tb_mass_scenario {
 
     /* [assimilation] (assimilate.c), or NULL */
     struct tb_assimilation *assimilation;
+
+    /* model.parameters_from: the fit's region labels (NULL when the fit
+     * has none: fits before 2026-12-03), checked against the connectome's
+     * when it is loaded */
+    char **fitted_labels;
+    size_t n_fitted_labels;
+    char *fitted_from; /* the key's value, for messages */
+    tb_toml_pos fitted_pos;
 } tb_mass_scenario;
 
 /* The kit's part of a scenario the mass kit runs. */

@@ -17,10 +17,12 @@
 #include <string.h>
 
 #include "fitted.h"
+#include "mass_scenario.h"
 #include "parameters_from.h"
 #include "util.h"
 
-void tb_parameters_from_apply(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *model, tb_toml_value *params)
+void tb_parameters_from_apply(tb_schema_checker *c, tb_scenario *sc, tb_toml_value *model, tb_toml_value *params,
+                              tb_mass_scenario *ms)
 {
     const tb_toml_value *pv = tb_toml_get(model, "parameters_from");
     const char *rel = tb_toml_as_string(pv);
@@ -44,7 +46,30 @@ void tb_parameters_from_apply(tb_schema_checker *c, tb_scenario *sc, tb_toml_val
     else if ((arr = tb_fitted_array(&f, pv->pos))) {
         tb_toml_table_set(params, f.parameter, arr)->pos = pv->pos;
         tb_toml_table_remove(sc->doc, "assimilation");
+        if (ms && f.labels && (ms->fitted_from = tb_strdup(rel))) {
+            ms->fitted_labels = f.labels, ms->n_fitted_labels = f.n, ms->fitted_pos = pv->pos;
+            f.labels = NULL;
+        }
     }
     tb_fitted_free(&f);
     free(path);
+}
+
+tb_status tb_parameters_from_check_labels(const tb_mass_scenario *ms, const tb_scenario *sc, char *const *labels,
+                                          size_t n, tb_error *err)
+{
+    if (!ms->fitted_labels || !labels || ms->n_fitted_labels != n) /* a count mismatch: the arrays' check */
+        return TB_OK;
+    for (size_t i = 0; i < n; ++i) {
+        if (strcmp(ms->fitted_labels[i], labels[i]) == 0)
+            continue;
+        char *w = tb_scenario_where(sc, ms->fitted_pos);
+        tb_status st = tb_error_set(err, TB_ERR_INPUT,
+                                    "%smodel.parameters_from: %s's region %zu is '%s', the connectome's is '%s' (a fit "
+                                    "of another connectome, or of its regions in another order)",
+                                    w ? w : "", ms->fitted_from, i, ms->fitted_labels[i], labels[i]);
+        free(w);
+        return st;
+    }
+    return TB_OK;
 }
