@@ -604,6 +604,27 @@ static void json_num(tb_buf *b, const char *key, double x)
         tb_buf_puts(b, "null");
 }
 
+/* A peer's keys: TOOL_real_time_factor, _threads, _SETUP (its compile or
+ * build seconds), _spikes, _synapses for the --threads run in `slot`, and
+ * TOOL_1_thread_real_time_factor, _spikes for the one-thread run after it. */
+static void json_peer(tb_buf *b, const result *r, const opts *o, const char *tool, const char *setup, int slot)
+{
+    char key[64];
+#define PEER_KEY(suffix) (snprintf(key, sizeof key, "%s_%s", tool, suffix), key)
+    if (r->peer_rtf[slot] > 0) {
+        json_num(b, PEER_KEY("real_time_factor"), r->peer_rtf[slot]);
+        json_num(b, PEER_KEY("threads"), o->threads);
+        json_num(b, PEER_KEY(setup), r->peer_compile[slot]);
+        json_num(b, PEER_KEY("spikes"), (double)r->peer_spikes[slot]);
+        json_num(b, PEER_KEY("synapses"), (double)r->peer_synapses[slot]);
+    }
+    if (r->peer_rtf[slot + 1] > 0) {
+        json_num(b, PEER_KEY("1_thread_real_time_factor"), r->peer_rtf[slot + 1]);
+        json_num(b, PEER_KEY("1_thread_spikes"), (double)r->peer_spikes[slot + 1]);
+    }
+#undef PEER_KEY
+}
+
 static void print_json(const result *rs, size_t n, const tb_device_info *d, const opts *o)
 {
     tb_buf b = {0};
@@ -641,28 +662,8 @@ static void print_json(const result *rs, size_t n, const tb_device_info *d, cons
             json_num(&b, "baseline_real_time_factor", r->base_rtf);
             json_num(&b, "baseline_events_per_s", r->base_events_per_s);
         }
-        if (r->peer_rtf[PEER_BRIAN2] > 0) {
-            json_num(&b, "brian2_real_time_factor", r->peer_rtf[PEER_BRIAN2]);
-            json_num(&b, "brian2_threads", o->threads);
-            json_num(&b, "brian2_compile_s", r->peer_compile[PEER_BRIAN2]);
-            json_num(&b, "brian2_spikes", (double)r->peer_spikes[PEER_BRIAN2]);
-            json_num(&b, "brian2_synapses", (double)r->peer_synapses[PEER_BRIAN2]);
-        }
-        if (r->peer_rtf[PEER_BRIAN2_1] > 0) {
-            json_num(&b, "brian2_1_thread_real_time_factor", r->peer_rtf[PEER_BRIAN2_1]);
-            json_num(&b, "brian2_1_thread_spikes", (double)r->peer_spikes[PEER_BRIAN2_1]);
-        }
-        if (r->peer_rtf[PEER_NEST] > 0) {
-            json_num(&b, "nest_real_time_factor", r->peer_rtf[PEER_NEST]);
-            json_num(&b, "nest_threads", o->threads);
-            json_num(&b, "nest_build_s", r->peer_compile[PEER_NEST]);
-            json_num(&b, "nest_spikes", (double)r->peer_spikes[PEER_NEST]);
-            json_num(&b, "nest_synapses", (double)r->peer_synapses[PEER_NEST]);
-        }
-        if (r->peer_rtf[PEER_NEST_1] > 0) {
-            json_num(&b, "nest_1_thread_real_time_factor", r->peer_rtf[PEER_NEST_1]);
-            json_num(&b, "nest_1_thread_spikes", (double)r->peer_spikes[PEER_NEST_1]);
-        }
+        json_peer(&b, r, o, "brian2", "compile_s", PEER_BRIAN2);
+        json_peer(&b, r, o, "nest", "build_s", PEER_NEST);
         tb_buf_puts(&b, ", \"note\": ");
         tb_json_string(&b, r->note);
         tb_buf_puts(&b, "}");
