@@ -76,6 +76,15 @@ inline uint tb_poisson(real lambda, __global const real *cdf, uint n, ulong seed
     return (uint)lambda;
 }
 
+/* The neuron loop of an update bound by its arithmetic (an exp or the
+ * like: core/spiking/spiking_gen.c, wide_update) in 8 lanes, where PoCL
+ * would take 4 on AVX-512. */
+#if defined(__clang__) && defined(__x86_64__)
+#define TB_UPDATE_WIDE _Pragma("clang loop vectorize_width(8)")
+#else
+#define TB_UPDATE_WIDE
+#endif
+
 /* Philox4x32-10 (Random123's philox4x32, the same bits as tb_rng_bits)
  * of sixteen consecutive blocks at once, element b .. b + 15 in lanes
  * 0..15, word q of the blocks in w<q>. Written with vectors rather than

@@ -296,6 +296,21 @@ static void gen_pop(tb_buf *b, const spk *k, const spk_pop *p, size_t cls)
     gen_drive(b, k, p, cls);
 }
 
+/* Whether a model's update loop runs in the widest vectors
+ * (TB_UPDATE_WIDE, kernels/spiking.cl): an update that calls a
+ * transcendental function is bound by its arithmetic, and 8 double lanes
+ * (AVX-512) instead of the 4 PoCL prefers made COBA's step 25% faster;
+ * the other updates are bound by their loads and stores and ran 3-10%
+ * slower so (CUBA, the microcircuit). The lanes change no result. */
+static bool wide_update(const tb_spiking_model *m)
+{
+    static const char *const calls[] = {"exp(", "expm1(", "log(", "log1p(", "pow(", "tanh(", "sin(", "cos("};
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; ++i)
+        if (m->update && strstr(m->update, calls[i]))
+            return true;
+    return false;
+}
+
 /* One launch: `steps` steps (at most the shortest delay, so no spike of
  * this launch is due in it). Work-group g owns partition pfirst + g of
  * this process's pown (all P but over MPI ranks: spiking_ranks.c); the
@@ -336,11 +351,13 @@ static void gen_step(tb_buf *b, const spk *k)
                       "            case %zu: {\n"
                       "                tb_drive_%zu(tb_pl, a + tb_lid, e, tb_L, TB_UPD_ARGS);\n"
                       "                const real tb_dc = tb_dc_%zu(tb_pl, tb_step, tb_pv, tb_lay);\n"
+                      "%s"
                       "                for (long n = a + tb_lid; n < e; n += tb_L)\n"
                       "                    tb_update_%zu(tb_pl, n - tb_plo, tb_dc, TB_UPD_ARGS);\n"
                       "                break;\n"
                       "            }\n",
-                      c, c, c, c);
+                      c, c, c, wide_update(k->pops[k->cls_rep[c]].model->m) ? "                TB_UPDATE_WIDE\n" : "",
+                      c);
     tb_buf_puts(b, "            }\n"
                    "        }\n"
                    "        barrier(CLK_GLOBAL_MEM_FENCE);\n"
