@@ -93,9 +93,8 @@ inline uint tb_poisson(real lambda, __global const real *cdf, uint n, ulong seed
  * The rounds are a chain of dependent multiplies: sixteen lanes are two
  * or more independent vectors on every CPU, which keeps the multipliers
  * busy. The stream and step words are the same in every lane, so the
- * first round's second product is a scalar. */
-#define TB_PX_M0 0xD2511F53u
-#define TB_PX_M1 0xCD9E8D57u
+ * first round's second product is a scalar. Random123's own constants
+ * (philox.h, included by rng.cl). */
 /* hi:lo = x * M in each 32-bit lane, as even and odd lanes of 64-bit
  * products: no widening or narrowing shuffles, which would queue on the
  * one shuffle port of many CPUs. */
@@ -109,8 +108,8 @@ inline uint tb_poisson(real lambda, __global const real *cdf, uint n, ulong seed
 #define TB_PX_ROUND(c0, c1, c2, c3, k0, k1)                                                                \
     do {                                                                                                   \
         uint16 tb_h0, tb_l0, tb_h1, tb_l1;                                                                 \
-        TB_PX_MULHILO(c0, TB_PX_M0, tb_h0, tb_l0);                                                         \
-        TB_PX_MULHILO(c2, TB_PX_M1, tb_h1, tb_l1);                                                         \
+        TB_PX_MULHILO(c0, PHILOX_M4x32_0, tb_h0, tb_l0);                                                   \
+        TB_PX_MULHILO(c2, PHILOX_M4x32_1, tb_h1, tb_l1);                                                   \
         c0 = tb_h1 ^ c1 ^ (k0);                                                                            \
         c1 = tb_l1;                                                                                        \
         c2 = tb_h0 ^ c3 ^ (k1);                                                                            \
@@ -124,14 +123,14 @@ __attribute__((always_inline)) inline void tb_rng_bits16(ulong seed, uint stream
     const uint16 e = (uint16)(b) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     /* round 1: ctr = (e, stream, step lo, step hi) */
     uint16 h0, l0;
-    TB_PX_MULHILO(e, TB_PX_M0, h0, l0);
-    const ulong p1 = (ulong)(uint)step * (ulong)TB_PX_M1;
+    TB_PX_MULHILO(e, PHILOX_M4x32_0, h0, l0);
+    const ulong p1 = (ulong)(uint)step * (ulong)PHILOX_M4x32_1;
     uint16 c0 = (uint16)((uint)(p1 >> 32) ^ stream ^ k0), c1 = (uint16)((uint)p1);
     uint16 c2 = h0 ^ (uint16)((uint)(step >> 32) ^ k1), c3 = l0;
     _Pragma("unroll") for (int r = 1; r < 10; ++r)
     {
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
+        k0 += PHILOX_W32_0;
+        k1 += PHILOX_W32_1;
         TB_PX_ROUND(c0, c1, c2, c3, k0, k1);
     }
     *w0 = c0, *w1 = c1, *w2 = c2, *w3 = c3;
@@ -161,16 +160,21 @@ typedef double16 tb_real16;
 typedef float16 tb_real16;
 #endif
 
-/* One neuron (the ends of a range): its word of its block, against the
- * whole table. */
-__attribute__((always_inline)) inline void tb_poisson_one(__global real *restrict in, long i, const uint *t,
-                                                          uint n, real w, ulong seed, uint stream, ulong step)
+/* One neuron (devices with several work-items a partition, and the ends
+ * of a CPU's range): its word of its block, against the table as the host
+ * wrote it (a private copy indexed at run time would live in a GPU's slow
+ * scratch memory); r and t(k) are integers below 2^B, exact in a real, so
+ * the compare is the integer one. */
+__attribute__((always_inline)) inline void tb_poisson_one(__global real *restrict in, long i,
+                                                          __global const real *restrict v, uint n, real w,
+                                                          ulong seed, uint stream, ulong step)
 {
     const uint4 r = tb_rng_bits(seed, stream, step, (uint)i >> 2);
-    const uint q = (uint)i & 3u, x = TB_POISSON_R(q == 0 ? r.s0 : q == 1 ? r.s1 : q == 2 ? r.s2 : r.s3);
+    const uint q = (uint)i & 3u;
+    const real x = (real)TB_POISSON_R(q == 0 ? r.s0 : q == 1 ? r.s1 : q == 2 ? r.s2 : r.s3);
     uint c = 0;
     for (uint k = 0; k < n; ++k)
-        c += x > t[k] ? 1u : 0u;
+        c += x > v[k] ? 1u : 0u;
     in[i] += w * (real)c;
 }
 
@@ -214,19 +218,8 @@ __attribute__((always_inline)) inline void tb_poisson_pass(__global real *restri
     if (a >= e) /* a partition without neurons of this population */
         return;
     if (L != 1) {
-        /* Against the table in place (a private copy indexed at run time
-         * would live in a GPU's slow scratch memory); r and t(k) are
-         * integers below 2^B, exact in a real, so the compare is the
-         * same. */
-        for (long i = a; i < e; i += L) {
-            const uint4 r = tb_rng_bits(seed, stream, step, (uint)i >> 2);
-            const uint q = (uint)i & 3u;
-            const real x = (real)TB_POISSON_R(q == 0 ? r.s0 : q == 1 ? r.s1 : q == 2 ? r.s2 : r.s3);
-            uint c = 0;
-            for (uint k = 0; k < n; ++k)
-                c += x > v[k] ? 1u : 0u;
-            in[i] += w * (real)c;
-        }
+        for (long i = a; i < e; i += L)
+            tb_poisson_one(in, i, v, n, w, seed, stream, step);
         return;
     }
     uint t[TB_POISSON_TABLE];
@@ -234,7 +227,7 @@ __attribute__((always_inline)) inline void tb_poisson_pass(__global real *restri
         t[k] = (uint)v[k];
     long i = a;
     for (; i < e && (i & 3); ++i)
-        tb_poisson_one(in, i, t, n, w, seed, stream, step);
+        tb_poisson_one(in, i, v, n, w, seed, stream, step);
     /* H by the mean: P(count >= H) is at most 0.4% (1 in 27,000 for the
      * microcircuit's 1.2-2.3), so few groups of 64 look past t(H - 1);
      * above a mean of about 3, 8 compares and the rest most of the time
@@ -247,7 +240,7 @@ __attribute__((always_inline)) inline void tb_poisson_pass(__global real *restri
         TB_POISSON_VEC(24)
     }
     for (; i < e; ++i)
-        tb_poisson_one(in, i, t, n, w, seed, stream, step);
+        tb_poisson_one(in, i, v, n, w, seed, stream, step);
 }
 
 inline void tb_poisson_add(__global real *restrict in, long a, long e, long L, __global const real *restrict v,
