@@ -92,24 +92,57 @@ int spk_partitions_wish(const spk *k)
     return d->type == TB_DEVICE_CPU ? (int)d->compute_units : 4 * (int)d->compute_units;
 }
 
+/* ------------------------------------------------------------ delays */
+
+/* A projection's delays in steps; fe: its file's edges, NULL when not
+ * read yet (then 1 and 1). */
+static void delay_guess(const spk *k, const tb_spk_projection *pr, const spk_file_edges *fe, int64_t *lo,
+                        int64_t *hi)
+{
+    double dt = k->sc->dt;
+    const tb_dist *d = &pr->delay;
+    if (pr->wiring) {
+        *lo = pr->wiring->dmin, *hi = pr->wiring->dmax;
+        return;
+    }
+    if (pr->rule == TB_RULE_FROM_FILE) {
+        *lo = INT64_MAX, *hi = 1;
+        for (uint64_t i = 0; fe && i < fe->n; ++i) {
+            *lo = fe->delay[i] < *lo ? fe->delay[i] : *lo;
+            *hi = fe->delay[i] > *hi ? fe->delay[i] : *hi;
+        }
+        if (!fe || fe->n == 0)
+            *lo = 1;
+        return;
+    }
+    double a, b;
+    tb_spk_dist_reach(d, &a, &b);
+    *lo = tb_spk_delay_steps(a, dt);
+    *hi = tb_spk_delay_steps(b, dt);
+}
+
+/* The delays of all projections, in steps: the shortest and the longest
+ * (files: their edges, or NULL before they are read). */
+static void delay_range(const spk *k, const spk_file_edges *files, int64_t *lo, int64_t *hi)
+{
+    *lo = INT64_MAX, *hi = 1;
+    for (size_t i = 0; i < k->ss->n_projs; ++i) {
+        int64_t a, b;
+        delay_guess(k, &k->ss->projs[i], files ? &files[i] : NULL, &a, &b);
+        *lo = a < *lo ? a : *lo;
+        *hi = b > *hi ? b : *hi;
+    }
+    if (*lo == INT64_MAX || *lo > *hi || *lo < 1)
+        *lo = 1;
+}
+
 /* The shortest delay any projection can have, in steps, before the
  * network is generated (a file's delays are not read yet: 1). */
 static int64_t shortest_delay_guess(const spk *k)
 {
-    int64_t lo = INT64_MAX;
-    for (size_t i = 0; i < k->ss->n_projs; ++i) {
-        const tb_spk_projection *pr = &k->ss->projs[i];
-        int64_t a = 1;
-        if (pr->wiring) {
-            a = pr->wiring->dmin;
-        } else if (pr->rule != TB_RULE_FROM_FILE) {
-            double x, y;
-            tb_spk_dist_reach(&pr->delay, &x, &y);
-            a = tb_spk_delay_steps(x, k->sc->dt);
-        }
-        lo = a < lo ? a : lo;
-    }
-    return lo == INT64_MAX || lo < 1 ? 1 : lo;
+    int64_t lo, hi;
+    delay_range(k, NULL, &lo, &hi);
+    return lo;
 }
 
 /* Whether P partitions of a CPU device would be slower than one. Over
@@ -189,33 +222,6 @@ tb_status spk_partition(spk *k, tb_error *err)
             k->part[p] = k->part[p - 1];
     free(in);
     return TB_OK;
-}
-
-/* ------------------------------------------------------------ delays */
-
-static void delay_guess(const spk *k, const tb_spk_projection *pr, const spk_file_edges *fe, int64_t *lo,
-                        int64_t *hi)
-{
-    double dt = k->sc->dt;
-    const tb_dist *d = &pr->delay;
-    if (pr->wiring) {
-        *lo = pr->wiring->dmin, *hi = pr->wiring->dmax;
-        return;
-    }
-    if (pr->rule == TB_RULE_FROM_FILE) {
-        *lo = INT64_MAX, *hi = 1;
-        for (uint64_t i = 0; i < fe->n; ++i) {
-            *lo = fe->delay[i] < *lo ? fe->delay[i] : *lo;
-            *hi = fe->delay[i] > *hi ? fe->delay[i] : *hi;
-        }
-        if (fe->n == 0)
-            *lo = 1;
-        return;
-    }
-    double a, b;
-    tb_spk_dist_reach(d, &a, &b);
-    *lo = tb_spk_delay_steps(a, dt);
-    *hi = tb_spk_delay_steps(b, dt);
 }
 
 /* ------------------------------------------------------------ device program */
@@ -820,15 +826,8 @@ static tb_status read_files(spk *k, conn_rt *c, tb_error *err)
 
 static void plan_delays(spk *k, const conn_rt *c)
 {
-    int64_t lo = INT64_MAX, hi = 1;
-    for (size_t i = 0; i < k->ss->n_projs; ++i) {
-        int64_t a, b;
-        delay_guess(k, &k->ss->projs[i], &c->files[i], &a, &b);
-        lo = a < lo ? a : lo;
-        hi = b > hi ? b : hi;
-    }
-    if (lo == INT64_MAX || lo > hi)
-        lo = 1;
+    int64_t lo, hi;
+    delay_range(k, c->files, &lo, &hi);
     if (hi > 1 << 20)
         hi = 1 << 20; /* the count pass finds the true range if wider */
     k->dmin = (int)lo;
