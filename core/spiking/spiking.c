@@ -248,14 +248,25 @@ static tb_status find_inputs(spk *k, spk_pop *p, size_t idx)
     return TB_OK;
 }
 
+/* A synapse holds its target as port x N + neuron in 32 bits
+ * (SPK_SYNAPSE_BYTES). */
+static tb_status check_network_size(const spk *k, tb_error *err)
+{
+    if ((uint64_t)spk_max_ports(k) * k->N <= (uint64_t)UINT32_MAX + 1)
+        return TB_OK;
+    return tb_error_set(err, TB_ERR_SCENARIO,
+                        "%s: %llu neurons of models with %zu synaptic ports: at most %llu fit a run (ports x neurons "
+                        "at most 2^32)",
+                        k->sc->path, (unsigned long long)k->N, spk_max_ports(k),
+                        ((unsigned long long)UINT32_MAX + 1) / spk_max_ports(k));
+}
+
 /* The neurons' device arrays (state, inputs, drawn parameters, counters
  * and flags) against the device's memory and its largest buffer, known
  * from the population sizes alone: checked before anything is allocated
  * per neuron, so that a network far too large for the device is refused
  * at once, not after minutes and gigabytes of host memory. (The synapses
  * are checked when their counts are known.) */
-static tb_status check_network_size(const spk *k, tb_error *err);
-
 static tb_status check_neurons_fit(const spk *k, tb_error *err)
 {
     const tb_device_info *d = tb_device_get_info(k->dev);
@@ -507,19 +518,6 @@ size_t spk_max_ports(const spk *k)
         if (k->pops[i].model->m->n_ports > n)
             n = k->pops[i].model->m->n_ports;
     return n;
-}
-
-/* A synapse holds its target as port x N + neuron in 32 bits
- * (SPK_SYNAPSE_BYTES). */
-static tb_status check_network_size(const spk *k, tb_error *err)
-{
-    if ((uint64_t)spk_max_ports(k) * k->N <= (uint64_t)UINT32_MAX + 1)
-        return TB_OK;
-    return tb_error_set(err, TB_ERR_SCENARIO,
-                        "%s: %llu neurons of models with %zu synaptic ports: at most %llu fit a run (ports x neurons "
-                        "at most 2^32)",
-                        k->sc->path, (unsigned long long)k->N, spk_max_ports(k),
-                        ((unsigned long long)UINT32_MAX + 1) / spk_max_ports(k));
 }
 
 static tb_status upload_neurons(spk *k, tb_error *err)

@@ -149,9 +149,8 @@ static int port_index(const tb_spiking_model *m, int port)
     return port >= 0 && (size_t)port < m->n_ports ? port : 0;
 }
 
-/* The drive of each input acting on the population, this step (u numbers
- * the population's inputs; the input's name is no part of the code). */
-/* The inputs read into I_ext, in the scenario's order. The DC inputs
+/* The inputs read into I_ext, in the scenario's order (u numbers the
+ * population's inputs; the input's name is no part of the code). The DC inputs
  * before the first noise input are the same for every neuron of the
  * population: tb_dc_<class> sums them once per step, before the neuron
  * loop (read inside the update, under the step window's condition, they

@@ -882,9 +882,6 @@ static tb_status alloc_all(tw_exec *x, tb_error *err)
     return st;
 }
 
-/* TWINBRAIN_TWIN_FUSE=0 runs every node as imported (no activation or
- * GELU inside a Conv, no shared buffers for identity Pads and Gathers):
- * the reference the fused runs are tested against (tests/twin-exec-fusion.py). */
 /* An environment switch: 0 or 1 when set so, else -1 (the default applies). */
 static int env_switch(const char *name)
 {
@@ -892,6 +889,9 @@ static int env_switch(const char *name)
     return e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0) ? e[0] - '0' : -1;
 }
 
+/* TWINBRAIN_TWIN_FUSE=0 runs every node as imported (no activation or
+ * GELU inside a Conv, no shared buffers for identity Pads and Gathers):
+ * the reference the fused runs are tested against (tests/twin-exec-fusion.py). */
 static bool fusing(void)
 {
     return env_switch("TWINBRAIN_TWIN_FUSE") != 0;
