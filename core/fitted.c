@@ -46,6 +46,14 @@ static tb_status final_mean(const char *path, tb_fitted *f, tb_error *err)
     return TB_OK;
 }
 
+size_t tb_fitted_other_region(char *const *fitted, char *const *labels, size_t n)
+{
+    for (size_t i = 0; fitted && labels && i < n; ++i)
+        if (strcmp(fitted[i], labels[i]) != 0)
+            return i;
+    return n;
+}
+
 tb_status tb_fitted_read(const char *path, tb_fitted *f, tb_error *err)
 {
     memset(f, 0, sizeof *f);

@@ -20,6 +20,10 @@ typedef struct tb_fitted {
 /* Reads `path`; a file that is not a fit's output is TB_ERR_INPUT. */
 tb_status tb_fitted_read(const char *path, tb_fitted *f, tb_error *err);
 void tb_fitted_free(tb_fitted *f);
+/* The first of n regions whose fitted label differs from the
+ * connectome's (n when they all agree, or when the fit has none): a free
+ * run checks it runs on the regions the fit estimated, in their order. */
+size_t tb_fitted_other_region(char *const *fitted, char *const *labels, size_t n);
 /* The values as a TOML array, every element placed at pos. */
 tb_toml_value *tb_fitted_array(const tb_fitted *f, tb_toml_pos pos);
 /* Whether v is exactly the fitted values (a resolved scenario read back:

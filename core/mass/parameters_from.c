@@ -58,18 +58,16 @@ void tb_parameters_from_apply(tb_schema_checker *c, tb_scenario *sc, tb_toml_val
 tb_status tb_parameters_from_check_labels(const tb_mass_scenario *ms, const tb_scenario *sc, char *const *labels,
                                           size_t n, tb_error *err)
 {
-    if (!ms->fitted_labels || !labels || ms->n_fitted_labels != n) /* a count mismatch: the arrays' check */
+    if (ms->n_fitted_labels != n) /* a count mismatch: the arrays' check */
         return TB_OK;
-    for (size_t i = 0; i < n; ++i) {
-        if (strcmp(ms->fitted_labels[i], labels[i]) == 0)
-            continue;
-        char *w = tb_scenario_where(sc, ms->fitted_pos);
-        tb_status st = tb_error_set(err, TB_ERR_INPUT,
-                                    "%smodel.parameters_from: %s's region %zu is '%s', the connectome's is '%s' (a fit "
-                                    "of another connectome, or of its regions in another order)",
-                                    w ? w : "", ms->fitted_from, i, ms->fitted_labels[i], labels[i]);
-        free(w);
-        return st;
-    }
-    return TB_OK;
+    size_t i = tb_fitted_other_region(ms->fitted_labels, labels, n);
+    if (i == n)
+        return TB_OK;
+    char *w = tb_scenario_where(sc, ms->fitted_pos);
+    tb_status st = tb_error_set(err, TB_ERR_INPUT,
+                                "%smodel.parameters_from: %s's region %zu is '%s', the connectome's is '%s' (a fit of "
+                                "another connectome, or of its regions in another order)",
+                                w ? w : "", ms->fitted_from, i, ms->fitted_labels[i], labels[i]);
+    free(w);
+    return st;
 }

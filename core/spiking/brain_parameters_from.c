@@ -54,14 +54,13 @@ static bool same_regions(tb_schema_checker *c, const tb_spk_brain *b, const tb_f
                          rel, f->n, b->file, b->R1);
         return false;
     }
-    for (size_t i = 0; f->labels && i < f->n; ++i)
-        if (strcmp(f->labels[i], b->labels[i]) != 0) {
-            tb_schema_report(c, TB_ERR_INPUT, pos,
-                             KEY ": %s's region %zu is '%s', brain.connectome's is '%s' (a fit of another "
-                             "connectome)", rel, i, f->labels[i], b->labels[i]);
-            return false;
-        }
-    return true;
+    size_t i = tb_fitted_other_region(f->labels, b->labels, f->n);
+    if (i == f->n)
+        return true;
+    tb_schema_report(c, TB_ERR_INPUT, pos,
+                     KEY ": %s's region %zu is '%s', brain.connectome's is '%s' (a fit of another connectome)", rel,
+                     i, f->labels[i], b->labels[i]);
+    return false;
 }
 
 /* The array into template `name`'s parameters. */
