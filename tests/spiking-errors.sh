@@ -137,6 +137,13 @@ expect 5 "the simulation diverged: V of neuron 0 of population 'E' is not finite
     -o "$TMP/diverged.h5" --set 'neuron_model=[{name="lif", state={V=1.0}, update="V = V * 1e30;", threshold="V < 0.0"}]'
 check "the diverged run's output says so" sh -c "command -v h5dump >/dev/null || exit 0; h5dump -a /status '$TMP/diverged.h5' | grep -q 'simulation diverged'"
 
+# refused STATUS NAME MESSAGE WHAT: $TMP/NAME.toml is refused within a minute (it took minutes
+# and gigabytes before some of these checks), with STATUS and MESSAGE, and writes no output file
+refused() {
+    expect "$1" "$3" -- timeout 60 "$TWINBRAIN" run "$TMP/$2.toml" -o "$TMP/$2.h5"
+    check "$4 writes no output file" test ! -e "$TMP/$2.h5"
+}
+
 # a network that cannot fit is refused at once, with what it needs and what the device has
 cat > "$TMP/huge.toml" <<'EOF2'
 [simulation]
@@ -152,8 +159,7 @@ rule = "all_to_all"
 weight = 1.0
 delay = 1.0
 EOF2
-expect 3 "the network needs at least 4e+10 synapses (320 GB of synapse buffers)" -- "$TWINBRAIN" run "$TMP/huge.toml" -o "$TMP/huge.h5"
-check "a network that does not fit writes no output file" test ! -e "$TMP/huge.h5"
+refused 3 huge "the network needs at least 4e+10 synapses (320 GB of synapse buffers)" "a network that does not fit"
 
 # a synapse addresses its target's input as port x neurons + neuron in 32 bits: 3e9 neurons of
 # a 2-port model are refused before anything is allocated for them
@@ -169,9 +175,8 @@ name = "b"
 model = "iaf_psc_exp"
 size = 1500000000
 EOF2
-expect 2 "many-neurons.toml: 3000000000 neurons of models with 2 synaptic ports: at most 2147483648 fit a run" -- \
-    timeout 60 "$TWINBRAIN" run "$TMP/many-neurons.toml" -o "$TMP/many-neurons.h5"
-check "a network over the synapse format's size writes no output file" test ! -e "$TMP/many-neurons.h5"
+refused 2 many-neurons "many-neurons.toml: 3000000000 neurons of models with 2 synaptic ports: at most 2147483648 fit a run" \
+    "a network over the synapse format's size"
 
 # neurons whose state alone exceeds the device (96 GiB in double precision) are refused from
 # the population sizes, before anything is allocated per neuron (it took 84 s and 10 GB of
@@ -185,9 +190,8 @@ name = "a"
 model = "iaf_psc_exp"
 size = 2147483000
 EOF2
-expect 3 "big-neurons.toml: 2147483000 neurons need 96.0 GiB of device memory for their state, inputs and parameters" -- \
-    timeout 20 "$TWINBRAIN" run "$TMP/big-neurons.toml" -o "$TMP/big-neurons.h5"
-check "neurons that do not fit the device write no output file" test ! -e "$TMP/big-neurons.h5"
+refused 3 big-neurons "big-neurons.toml: 2147483000 neurons need 96.0 GiB of device memory for their state, inputs and parameters" \
+    "neurons that do not fit the device"
 
 # names are checked for reuse in one sorted pass: 100,000 populations check in about a second
 # (pairwise, it took minutes); the bound is generous, the work it catches is quadratic
